@@ -1,0 +1,100 @@
+/**
+ * One base class for every failure the product reports, one subclass per failure kind, each with a
+ * stable `code`. Callers branch on `code`, never on message text. Messages name the setting or
+ * input at fault and never carry a secret, a subscription key or a whole token.
+ *
+ * Foreign errors (MSAL, undici, jose, zod) are translated at the edge and kept as `cause`.
+ */
+export abstract class ProbeError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A setting (environment variable, app setting, targets file entry) is missing or invalid. */
+export class SettingsError extends ProbeError {
+  readonly code = "ERR_SETTINGS";
+  /** Each problem names the setting; the message joins them. */
+  readonly problems: readonly { setting: string; problem: string }[];
+
+  constructor(problems: readonly { setting: string; problem: string }[], options?: { cause?: unknown }) {
+    super(
+      problems.length === 1
+        ? `Invalid setting ${problems[0]!.setting}: ${problems[0]!.problem}`
+        : `Invalid settings:\n${problems.map((p) => `  - ${p.setting}: ${p.problem}`).join("\n")}`,
+      options,
+    );
+    this.problems = problems;
+  }
+}
+
+/** A command-line argument is missing, unknown or malformed. */
+export class UsageError extends ProbeError {
+  readonly code = "ERR_USAGE";
+}
+
+/** A validate-jwt policy document cannot be loaded (malformed XML, unknown element or attribute). */
+export class PolicyError extends ProbeError {
+  readonly code = "ERR_POLICY";
+  constructor(
+    /** The element (or element/@attribute) at fault, e.g. `validate-jwt/@clock-skew`. */
+    readonly element: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Policy ${element}: ${problem}`, options);
+  }
+}
+
+/** A sandbox tenant model or scenario is invalid. */
+export class TenantModelError extends ProbeError {
+  readonly code = "ERR_TENANT_MODEL";
+  constructor(
+    /** Path into the model, e.g. `apps[2].appRoles[0].value`. */
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`Tenant model ${path}: ${problem}`);
+  }
+}
+
+/** Entra ID refused a token request; `aadsts` keeps the first AADSTS code when the server sent one. */
+export class TokenAcquisitionError extends ProbeError {
+  readonly code = "ERR_TOKEN_ACQUISITION";
+  constructor(
+    message: string,
+    readonly details: {
+      /** OAuth error, e.g. `invalid_client`. */
+      oauthError?: string;
+      /** First AADSTS code, e.g. 7000215. */
+      aadsts?: number;
+      /** HTTP status of the token endpoint's answer, when there was one. */
+      status?: number;
+      /** Seconds the server asked us to wait (429). */
+      retryAfterSeconds?: number;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A request was refused before it left the process (non-https origin, origin not configured). */
+export class UnsafeRequestError extends ProbeError {
+  readonly code = "ERR_UNSAFE_REQUEST";
+}
+
+/** A request did not complete: timeout, DNS, TLS, connection reset. */
+export class TransportError extends ProbeError {
+  readonly code = "ERR_TRANSPORT";
+  constructor(
+    message: string,
+    readonly kind: "timeout" | "dns" | "tls" | "connection",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The probe names are a public interface: alert rules, dashboards and the HTTP trigger's filters
+ * key on them. Never rename one; add new ones at the end.
+ */
+export const PROBE_NAMES = [
+  "token",
+  "valid",
+  "no-subscription-key",
+  "invalid-subscription-key",
+  "no-token",
+  "wrong-audience",
+  "expired-token",
+  "forged-signature",
+  "alg-none",
+  "unassigned-client",
+] as const;
+
+export type ProbeName = (typeof PROBE_NAMES)[number];
+
+export function isProbeName(value: string): value is ProbeName {
+  return (PROBE_NAMES as readonly string[]).includes(value);
+}
+
+/** Probes whose purpose is to be refused: a 2xx on any of them means the gateway is open. */
+export const REJECTING_PROBES: readonly ProbeName[] = [
+  "no-subscription-key",
+  "invalid-subscription-key",
+  "no-token",
+  "wrong-audience",
+  "expired-token",
+  "forged-signature",
+  "alg-none",
+  "unassigned-client",
+];

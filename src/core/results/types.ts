@@ -1,0 +1,75 @@
+import type { ProbeName } from "../probes/names.js";
+
+/**
+ * - pass: the expected answer.
+ * - fail: an unexpected status, or `valid` not 2xx.
+ * - security: a rejecting probe got 2xx: the gateway let a bad caller in.
+ * - error: the request did not complete (timeout, DNS, TLS, reset).
+ * - blocked: a prerequisite (usually the token) failed; `cause` says which.
+ * - skipped: not configured, or no expired token yet; `message` says why.
+ */
+export type Outcome = "pass" | "fail" | "security" | "error" | "blocked" | "skipped";
+
+export const OUTCOMES: readonly Outcome[] = ["pass", "fail", "security", "error", "blocked", "skipped"];
+
+/** What a token said about itself, decoded without verification. Never the token itself. */
+export interface TokenSummary {
+  aud?: string | string[];
+  iss?: string;
+  ver?: string;
+  /** The calling client: `azp` (v2) or `appid` (v1). */
+  client?: string;
+  roles?: string[];
+  /** Unix seconds. */
+  exp?: number;
+  kid?: string;
+  alg?: string;
+}
+
+/** A failure explained: stable code (alert rules key on it), one-line summary, and the fix. */
+export interface Diagnosis {
+  cause: string;
+  summary: string;
+  fix: string;
+  /** Observed values that support the diagnosis, e.g. `{ expectedAudience, receivedAudience }`. */
+  evidence?: Record<string, string>;
+}
+
+export interface ProbeResult {
+  target: string;
+  probe: ProbeName;
+  outcome: Outcome;
+  /** Statuses that count as a pass; for `token`, empty (success is a token). */
+  expectedStatuses: readonly number[];
+  /** HTTP status the API (or, for `token`, the token endpoint) answered; absent when none. */
+  actualStatus?: number;
+  /** Wall time of the request this probe is about, in milliseconds. */
+  durationMs: number;
+  /** One line: expected vs actual, and the cause. */
+  message: string;
+  /** APIM's error text (`message` of its JSON error body), when present. */
+  apimMessage?: string;
+  /** APIM's request id (`x-ms-request-id` / `apim-request-id`), when present. */
+  requestId?: string;
+  token?: TokenSummary;
+  diagnosis?: Diagnosis;
+  /** ISO time the probe started. */
+  startedAt: string;
+}
+
+export interface RunSummary {
+  total: number;
+  byOutcome: Record<Outcome, number>;
+  /** True when every probe passed or was skipped. */
+  ok: boolean;
+  durationMs: number;
+}
+
+export interface RunReport {
+  runId: string;
+  startedAt: string;
+  trigger: "timer" | "http" | "cli";
+  source?: string;
+  results: ProbeResult[];
+  summary: RunSummary;
+}

@@ -98,3 +98,31 @@ export class TransportError extends ProbeError {
     super(message, options);
   }
 }
+
+/** An openid-config document or its JWKS could not be fetched or is not usable. */
+export class OpenIdConfigError extends ProbeError {
+  readonly code = "ERR_OPENID_CONFIG";
+  constructor(
+    /** The openid-config URL as written in the policy (before any sandbox rewrite). */
+    readonly url: string,
+    readonly kind: "transport" | "status" | "document" | "jwks",
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`openid-config ${url}: ${problem}`, options);
+  }
+}
+
+/** A sandbox wait (e.g. for telemetry to reach the emulated ingestion endpoint) ran out of time. */
+export class SandboxWaitTimeoutError extends ProbeError {
+  readonly code = "ERR_SANDBOX_WAIT_TIMEOUT";
+  constructor(
+    /** What was awaited, e.g. `availability`. */
+    readonly awaited: string,
+    readonly expected: number,
+    readonly received: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`Timed out after ${timeoutMs} ms waiting for ${expected} ${awaited} item(s); received ${received}`);
+  }
+}

@@ -55,6 +55,14 @@ export interface ProbeResult {
   diagnosis?: Diagnosis;
   /** ISO time the probe started. */
   startedAt: string;
+  /**
+   * Short stable code of what went wrong, when it is known without a diagnoser: the AADSTS code of
+   * a refused token (`AADSTS7000215`), the transport kind of an error (`timeout`), the OAuth error.
+   * The availability result's `cause` property falls back to it when there is no diagnosis.
+   */
+  cause?: string;
+  /** The API's `WWW-Authenticate` header on a refusal, when present (says which check refused). */
+  wwwAuthenticate?: string;
 }
 
 export interface RunSummary {

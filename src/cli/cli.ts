@@ -1,0 +1,41 @@
+import { ProbeError, SettingsError, UsageError } from "../core/errors.js";
+import { COMMANDS } from "./commands/index.js";
+import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `usage: apim-smoke <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+/**
+ * Dispatches to a command and maps failures to exit codes: UsageError/SettingsError print their
+ * message (which names the argument or setting, never a value) and exit 2; other product errors
+ * exit 1 with their code; anything else prints only its kind, since a foreign message could carry
+ * request data. No stack traces.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    (name === undefined ? io.stderr : io.stdout).write(usage());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`apim-smoke: unknown command "${name}"\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof SettingsError) {
+      io.stderr.write(`apim-smoke ${name}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof ProbeError) {
+      io.stderr.write(`apim-smoke ${name}: ${error.code}: ${error.message}\n`);
+      return EXIT_NOT_OK;
+    }
+    io.stderr.write(`apim-smoke ${name}: unexpected ${error instanceof Error ? error.name : "error"}\n`);
+    return EXIT_NOT_OK;
+  }
+}

@@ -1,0 +1,59 @@
+import { Cron } from "croner";
+import { UsageError } from "../../core/errors.js";
+import { createProbeEngine } from "../../core/probes/engine.js";
+import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
+import { EXIT_OK, type Command } from "../io.js";
+import { loadCliConfig } from "../load-config.js";
+import { runAndReport } from "../run-report.js";
+import { createCliTelemetry } from "../telemetry.js";
+import { RUN_OPTIONS } from "./run.js";
+
+/** Same default as the Functions timer (README: PROBE_SCHEDULE). */
+export const DEFAULT_SCHEDULE = "0 */5 * * * *";
+
+/**
+ * `apim-smoke watch --schedule "<6-field NCRONTAB>"`: the run on a schedule (UTC, like Functions
+ * timers), one engine for the whole watch so MSAL's cache stays warm and expired tokens get harvested.
+ * A tick that comes while the previous run still goes is skipped (croner `protect`). Ends on SIGINT.
+ */
+export const watchCommand: Command = {
+  summary: "run the probe matrix on a 6-field NCRONTAB schedule until interrupted",
+  async run(args, io) {
+    const values = parseCommandArgs(args, { ...RUN_OPTIONS, schedule: { type: "string" } });
+    const format = toFormat(values.format);
+    const probes = toProbeNames(values.probe);
+    const { env, config } = loadCliConfig(io, values["env-file"]);
+    const schedule = values.schedule ?? env.PROBE_SCHEDULE ?? DEFAULT_SCHEDULE;
+    if (schedule.trim().split(/\s+/).length !== 6) {
+      throw new UsageError("--schedule must be a 6-field NCRONTAB expression (second minute hour day month weekday)");
+    }
+    let job: Cron | undefined;
+    const engine = createProbeEngine(config, { ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}), ...(io.now ? { now: io.now } : {}) });
+    const telemetry = createCliTelemetry(env, config);
+    const options = { format, ...(values.target ? { targets: values.target } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}) };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        try {
+          job = new Cron(schedule, { mode: "6-part", timezone: "UTC", protect: true }, async () => {
+            try {
+              await runAndReport(engine, config, options, io, telemetry);
+            } catch (error) {
+              io.stderr.write(`run failed: ${error instanceof Error ? error.name : "error"}\n`);
+            }
+          });
+        } catch (error) {
+          reject(new UsageError("--schedule is not a valid NCRONTAB expression", { cause: error }));
+          return;
+        }
+        io.stderr.write(`watching: next run at ${job.nextRun()?.toISOString() ?? "never"} (UTC schedule ${schedule})\n`);
+        if (io.signal?.aborted) resolve();
+        io.signal?.addEventListener("abort", () => resolve(), { once: true });
+      });
+    } finally {
+      job?.stop();
+      await telemetry?.close();
+      await engine.close();
+    }
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,33 @@
+import type { Dispatcher } from "undici";
+
+export interface CliStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+/**
+ * Everything a command touches outside itself, so tests run commands in-process with their own
+ * environment, streams, transport and clock. `main.ts` fills it from `process`.
+ */
+export interface CliIo {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  stdout: CliStream;
+  stderr: CliStream;
+  /** Default: a dispatcher built from the settings (extra CA from NODE_EXTRA_CA_CERTS). */
+  dispatcher?: Dispatcher;
+  now?: () => number;
+  /** Ends long-running commands (`watch`); main.ts aborts it on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+}
+
+export interface Command {
+  /** One line for `apim-smoke --help`. */
+  summary: string;
+  /** Returns the exit code: 0 ok, 1 a probe did not pass (or the command failed), 2 usage/settings. */
+  run(args: readonly string[], io: CliIo): Promise<number>;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_NOT_OK = 1;
+export const EXIT_USAGE = 2;

@@ -1,0 +1,48 @@
+import type { RunReport } from "../core/results/types.js";
+import type { ProbeConfig } from "../core/settings/types.js";
+import type { AvailabilityReporter } from "../core/telemetry/index.js";
+import type { CliIo } from "./io.js";
+
+export const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
+
+export interface Telemetry {
+  send(report: RunReport, config: ProbeConfig, io: CliIo): Promise<void>;
+  close(): Promise<void>;
+}
+
+const isLoopback = (host: string): boolean => host === "127.0.0.1" || host === "localhost" || host === "[::1]";
+
+/**
+ * Availability results when APPLICATIONINSIGHTS_CONNECTION_STRING is set (issue 3). The telemetry
+ * module is imported only then: `applicationinsights` costs about 1 s and 130 MB to load (FACTS.md 4).
+ */
+export function createCliTelemetry(env: Readonly<Record<string, string | undefined>>, config: ProbeConfig): Telemetry | undefined {
+  const connectionString = env[CONNECTION_STRING_SETTING];
+  if (!connectionString) return undefined;
+  const endpoint = /IngestionEndpoint=([^;]+)/i.exec(connectionString)?.[1];
+  let loopback = false;
+  try {
+    loopback = endpoint ? isLoopback(new URL(endpoint).hostname) : false;
+  } catch {
+    loopback = false;
+  }
+  let reporter: Promise<AvailabilityReporter> | undefined;
+  const getReporter = () =>
+    (reporter ??= import("../core/telemetry/index.js").then(({ createAvailabilityReporter }) =>
+      createAvailabilityReporter({
+        connectionString,
+        runLocation: config.runLocation ?? "cli",
+        // The sandbox's CA only for a loopback (sandbox) ingestion endpoint: it replaces public roots.
+        ...(loopback && config.extraCaPem.length > 0 ? { trustedCaPem: config.extraCaPem.join("\n") } : {}),
+      }),
+    ));
+  return {
+    async send(report, _config, io) {
+      const outcome = await (await getReporter()).report(report);
+      io.stderr.write(`availability: ${outcome.accepted}/${outcome.tracked} results accepted by ingestion${outcome.notAccepted.length ? `, ${outcome.notAccepted.length} not accepted` : ""}\n`);
+    },
+    async close() {
+      if (reporter) await (await reporter).shutdown();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { getCACertificates } from "node:tls";
+import { Agent, type Dispatcher } from "undici";
+
+export interface ProbeDispatcherOptions {
+  /**
+   * Extra CA certificates (PEM) trusted on top of Node's default roots (which already include
+   * NODE_EXTRA_CA_CERTS when it was set before the process started). The sandbox's CA comes in
+   * this way; `NODE_TLS_REJECT_UNAUTHORIZED=0` is never an option.
+   */
+  extraCaPem?: readonly string[];
+  /** TCP + TLS handshake deadline, ms. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The one undici dispatcher a process uses for Entra and the API. Product code receives it as a
+ * parameter (never the global dispatcher) so tests and proxies can plug in.
+ */
+export function createProbeDispatcher(options: ProbeDispatcherOptions = {}): Dispatcher {
+  const extra = options.extraCaPem ?? [];
+  return new Agent({
+    connect: {
+      ...(extra.length > 0 ? { ca: [...getCACertificates("default"), ...extra] } : {}),
+      timeout: options.connectTimeoutMs ?? 10_000,
+    },
+    // Keep-alive shorter than APIM's idle timeout so a reused socket is rarely a dead one.
+    keepAliveTimeout: 4_000,
+  });
+}

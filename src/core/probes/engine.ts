@@ -1,0 +1,49 @@
+import type { Dispatcher } from "undici";
+import { createProbeDispatcher } from "../http/dispatcher.js";
+import type { RunReport } from "../results/types.js";
+import type { ProbeConfig } from "../settings/types.js";
+import { ExpiredTokenStore } from "../tokens/expired-token-store.js";
+import { createMsalTokenSource, type AssertionCredential, type TokenSource } from "../tokens/token-source.js";
+import { runProbes, type Diagnoser, type ProgressEvent, type RunOptions } from "./runner.js";
+
+export interface ProbeEngineOptions {
+  /** Default: createProbeDispatcher with the settings' extra CA (NODE_EXTRA_CA_CERTS). */
+  dispatcher?: Dispatcher;
+  now?: () => number;
+  tokens?: TokenSource;
+  managedIdentity?: AssertionCredential;
+  diagnose?: Diagnoser;
+  /** How long past exp a harvested token waits before the expired-token probe uses it. Default 60 s. */
+  expiredTokenMarginMs?: number;
+}
+
+export interface ProbeEngine {
+  run(options?: RunOptions & { onProgress?: (event: ProgressEvent) => void }): Promise<RunReport>;
+  /** Closes the dispatcher if the engine created it. */
+  close(): Promise<void>;
+}
+
+/**
+ * The long-lived state of a probing process: one dispatcher, one MSAL app per client (warm token
+ * cache) and the expired-token store. Create one per process (module scope in Azure Functions, one
+ * per `watch`) and call `run` per tick.
+ */
+export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptions = {}): ProbeEngine {
+  const ownsDispatcher = !options.dispatcher;
+  const dispatcher = options.dispatcher ?? createProbeDispatcher({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs });
+  const now = options.now ?? Date.now;
+  const tokens =
+    options.tokens ?? createMsalTokenSource(config, { dispatcher, ...(options.managedIdentity ? { managedIdentity: options.managedIdentity } : {}) });
+  const expiredTokens = new ExpiredTokenStore({ now, ...(options.expiredTokenMarginMs !== undefined ? { marginMs: options.expiredTokenMarginMs } : {}) });
+  return {
+    run: ({ onProgress, ...runOptions } = {}) =>
+      runProbes(
+        config,
+        { dispatcher, now, tokens, expiredTokens, ...(options.diagnose ? { diagnose: options.diagnose } : {}), ...(onProgress ? { onProgress } : {}) },
+        runOptions,
+      ),
+    close: async () => {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}

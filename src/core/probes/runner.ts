@@ -1,0 +1,112 @@
+import { randomUUID } from "node:crypto";
+import type { Dispatcher } from "undici";
+import { UsageError } from "../errors.js";
+import { RunBudgetExceeded } from "../http/transport-error.js";
+import { summarize } from "../results/summary.js";
+import type { Diagnosis, ProbeResult, RunReport } from "../results/types.js";
+import type { ProbeConfig, TargetConfig } from "../settings/types.js";
+import { ExpiredTokenStore } from "../tokens/expired-token-store.js";
+import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
+import type { ProbeName } from "./names.js";
+import { mapWithConcurrency } from "./pool.js";
+import { runTargetProbes } from "./target-probes.js";
+
+/** Explains a result (cause, summary, fix). Written elsewhere (src/core/diagnosis/); injected here. */
+export type Diagnoser = (result: ProbeResult, context: { target: TargetConfig; config: ProbeConfig }) => Diagnosis | undefined;
+
+export type ProgressEvent = { type: "result"; result: ProbeResult; done: number; total: number };
+
+export interface RunDeps {
+  dispatcher: Dispatcher;
+  now: () => number;
+  /** Keep one across runs (MSAL cache). Default: a new MSAL token source for this run. */
+  tokens?: TokenSource;
+  /** Keep one across runs (it is where expired tokens come from). Default: a new, empty store. */
+  expiredTokens?: ExpiredTokenStore;
+  diagnose?: Diagnoser;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface RunOptions {
+  /** Only these targets (by name); unknown names are a UsageError. */
+  targets?: readonly string[];
+  /** Only these probes. */
+  probes?: readonly ProbeName[];
+  trigger?: RunReport["trigger"];
+  source?: string;
+  runId?: string;
+  /** Targets in flight at once. Default 4. */
+  targetConcurrency?: number;
+  /**
+   * Wall-clock budget of the whole run, ms; when it runs out every request still in flight is
+   * aborted and reported as `error` (timeout). Default: per wave of targets, a token request and an
+   * API request at the full deadline, plus 1 s.
+   */
+  runBudgetMs?: number;
+}
+
+export const DEFAULT_TARGET_CONCURRENCY = 4;
+
+/** Runs the probe matrix over the configured targets and returns the report. Never throws for a probe failure. */
+export async function runProbes(config: ProbeConfig, deps: RunDeps, options: RunOptions = {}): Promise<RunReport> {
+  const targets = selectTargets(config.targets, options.targets);
+  const concurrency = Math.max(1, options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY);
+  const waves = Math.ceil(targets.length / concurrency);
+  const budgetMs = options.runBudgetMs ?? waves * 2 * config.timeoutMs + 1_000;
+  const tokens = deps.tokens ?? createMsalTokenSource(config, { dispatcher: deps.dispatcher });
+  const expiredTokens = deps.expiredTokens ?? new ExpiredTokenStore({ now: deps.now });
+  const allowedOrigins = new Set(config.targets.map((t) => new URL(t.url).origin));
+
+  const startedMs = deps.now();
+  const budget = new AbortController();
+  const timer = setTimeout(() => budget.abort(new RunBudgetExceeded()), budgetMs);
+  timer.unref();
+
+  const plan = targets.map((target) => ({
+    target,
+    probes: target.probes.filter((p) => !options.probes || options.probes.includes(p)),
+  }));
+  const total = plan.reduce((n, p) => n + p.probes.length, 0);
+  let done = 0;
+  try {
+    const perTarget = await mapWithConcurrency(plan, concurrency, async ({ target, probes }) => {
+      const results = await runTargetProbes({
+        config,
+        target,
+        probes,
+        http: { dispatcher: deps.dispatcher, allowedOrigins, now: deps.now },
+        tokens,
+        expiredTokens,
+        now: deps.now,
+        signal: budget.signal,
+      });
+      for (const result of results) {
+        const diagnosis = deps.diagnose?.(result, { target, config });
+        if (diagnosis) result.diagnosis = diagnosis;
+        done++;
+        deps.onProgress?.({ type: "result", result, done, total });
+      }
+      return results;
+    });
+    const results = perTarget.flat();
+    return {
+      runId: options.runId ?? randomUUID(),
+      startedAt: new Date(startedMs).toISOString(),
+      trigger: options.trigger ?? "cli",
+      ...(options.source ? { source: options.source } : {}),
+      results,
+      summary: summarize(results, deps.now() - startedMs),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function selectTargets(all: readonly TargetConfig[], names: readonly string[] | undefined): TargetConfig[] {
+  if (!names || names.length === 0) return [...all];
+  const unknown = names.filter((n) => !all.some((t) => t.name === n));
+  if (unknown.length > 0) {
+    throw new UsageError(`unknown target ${unknown.map((n) => `"${n}"`).join(", ")}; configured: ${all.map((t) => t.name).join(", ")}`);
+  }
+  return all.filter((t) => names.includes(t.name));
+}

@@ -1,0 +1,277 @@
+import { randomBytes } from "node:crypto";
+import { ProbeError, TokenAcquisitionError, TransportError, UnsafeRequestError } from "../errors.js";
+import { sendProbeRequest, type HttpDeps, type ProbeResponse } from "../http/probe-request.js";
+import type { Outcome, ProbeResult, TokenSummary } from "../results/types.js";
+import type { Secret } from "../settings/secret.js";
+import type { ProbeConfig, TargetConfig } from "../settings/types.js";
+import type { ExpiredTokenStore } from "../tokens/expired-token-store.js";
+import { algNoneToken, forgeSignature } from "../tokens/forged.js";
+import { expiresAtMs, summarizeToken } from "../tokens/summary.js";
+import type { AcquiredToken, ClientRole, TokenSource } from "../tokens/token-source.js";
+import { classifyStatus, formatStatuses } from "./classify.js";
+import type { ProbeName } from "./names.js";
+
+/** AADSTS501051: the client has no role on a resource that requires assignment (FACTS.md section 2). */
+export const AADSTS_NOT_ASSIGNED = 501051;
+
+export interface TargetRunContext {
+  config: ProbeConfig;
+  target: TargetConfig;
+  probes: readonly ProbeName[];
+  http: HttpDeps;
+  tokens: TokenSource;
+  expiredTokens: ExpiredTokenStore;
+  now: () => number;
+  signal: AbortSignal;
+}
+
+type Attempt = { ok: true; token: AcquiredToken; durationMs: number } | { ok: false; error: ProbeError; durationMs: number };
+
+/** What one probe produced before the common fields are added. */
+type Partial = Omit<ProbeResult, "target" | "probe" | "expectedStatuses" | "startedAt" | "durationMs"> & { durationMs?: number };
+
+/** Runs the selected probes of one target concurrently. The API token is acquired once and shared. */
+export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbeResult[]> {
+  const memo = new Map<string, Promise<Attempt>>();
+  const acquire = (client: ClientRole, scope: string): Promise<Attempt> => {
+    const key = `${client} ${scope}`;
+    let attempt = memo.get(key);
+    if (!attempt) {
+      attempt = timedAcquire(ctx, client, scope);
+      memo.set(key, attempt);
+    }
+    return attempt;
+  };
+  const apiToken = async (): Promise<Attempt> => {
+    const attempt = await acquire("probe", ctx.target.scope);
+    if (attempt.ok) ctx.expiredTokens.remember(ctx.target.scope, attempt.token.accessToken);
+    return attempt;
+  };
+  return Promise.all(ctx.probes.map((probe) => runProbe(ctx, probe, apiToken, acquire)));
+}
+
+async function timedAcquire(ctx: TargetRunContext, client: ClientRole, scope: string): Promise<Attempt> {
+  const started = ctx.now();
+  try {
+    const token = await ctx.tokens.acquire(client, scope, ctx.signal);
+    return { ok: true, token, durationMs: ctx.now() - started };
+  } catch (error) {
+    return { ok: false, error: asProbeError(error), durationMs: ctx.now() - started };
+  }
+}
+
+function asProbeError(error: unknown): ProbeError {
+  if (error instanceof ProbeError) return error;
+  return new TokenAcquisitionError("token request failed unexpectedly", {}, { cause: error });
+}
+
+async function runProbe(
+  ctx: TargetRunContext,
+  probe: ProbeName,
+  apiToken: () => Promise<Attempt>,
+  acquire: (client: ClientRole, scope: string) => Promise<Attempt>,
+): Promise<ProbeResult> {
+  const startedMs = ctx.now();
+  const expected = ctx.target.expectedStatuses[probe];
+  let partial: Partial;
+  try {
+    partial = await PROBES[probe](ctx, expected, apiToken, acquire);
+  } catch (error) {
+    partial = errorResult(error);
+  }
+  return {
+    target: ctx.target.name,
+    probe,
+    expectedStatuses: expected,
+    startedAt: new Date(startedMs).toISOString(),
+    ...partial,
+    durationMs: partial.durationMs ?? ctx.now() - startedMs,
+  };
+}
+
+type ProbeRun = (
+  ctx: TargetRunContext,
+  expected: readonly number[],
+  apiToken: () => Promise<Attempt>,
+  acquire: (client: ClientRole, scope: string) => Promise<Attempt>,
+) => Promise<Partial>;
+
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+const keyHeader = (key: Secret | undefined): Record<string, string> => (key ? { "ocp-apim-subscription-key": key.reveal() } : {});
+/** A key no subscription has: 32 random hex characters, the shape of a real one. */
+const wrongKey = (): string => randomBytes(16).toString("hex");
+
+const PROBES: Record<ProbeName, ProbeRun> = {
+  token: async (ctx, _expected, apiToken) => {
+    const attempt = await apiToken();
+    if (!attempt.ok) return { ...failureOf(attempt.error, "fail"), durationMs: attempt.durationMs };
+    const token = summarizeToken(attempt.token.accessToken.reveal());
+    return {
+      outcome: "pass",
+      durationMs: attempt.durationMs,
+      message: `token acquired for ${ctx.target.scope}${attempt.token.fromCache ? " (from cache)" : ""}${describeToken(token)}`,
+      ...(token ? { token } : {}),
+    };
+  },
+
+  valid: (ctx, expected, apiToken) =>
+    withToken(apiToken, (token) => call(ctx, "valid", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token)),
+
+  "no-subscription-key": (ctx, expected, apiToken) => {
+    if (!ctx.target.subscriptionKey) return Promise.resolve(skipped("no subscription key configured for this target"));
+    return withToken(apiToken, (token) => call(ctx, "no-subscription-key", expected, bearer(token), token));
+  },
+
+  "invalid-subscription-key": (ctx, expected, apiToken) => {
+    if (!ctx.target.subscriptionKey) return Promise.resolve(skipped("no subscription key configured for this target"));
+    return withToken(apiToken, (token) =>
+      call(ctx, "invalid-subscription-key", expected, { ...bearer(token), "ocp-apim-subscription-key": wrongKey() }, token),
+    );
+  },
+
+  "no-token": (ctx, expected) => call(ctx, "no-token", expected, keyHeader(ctx.target.subscriptionKey)),
+
+  "wrong-audience": async (ctx, expected, _apiToken, acquire) => {
+    const attempt = await acquire("probe", ctx.config.wrongAudienceScope);
+    if (!attempt.ok) return blockedBy(`the token for ${ctx.config.wrongAudienceScope}`, attempt.error);
+    const token = attempt.token.accessToken.reveal();
+    return call(ctx, "wrong-audience", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
+  },
+
+  "expired-token": (ctx, expected) => {
+    const harvested = ctx.expiredTokens.expired(ctx.target.scope);
+    const supplied = ctx.config.expiredToken;
+    let token: string | undefined;
+    let source: string;
+    if (harvested) {
+      token = harvested.reveal();
+      source = "a token this process acquired earlier";
+    } else if (supplied) {
+      const exp = expiresAtMs(supplied.reveal());
+      if (exp === undefined || exp > ctx.now()) return Promise.resolve(skipped("PROBE_EXPIRED_TOKEN has not expired yet (or has no exp)"));
+      token = supplied.reveal();
+      source = "PROBE_EXPIRED_TOKEN";
+    } else {
+      return Promise.resolve(
+        skipped("no expired token yet: the first token this process acquired has not aged past exp + margin; set PROBE_EXPIRED_TOKEN to probe now"),
+      );
+    }
+    return call(ctx, "expired-token", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token, `sent ${source}`);
+  },
+
+  "forged-signature": (ctx, expected, apiToken) =>
+    withToken(apiToken, async (token) => {
+      const forged = await forgeSignature(token);
+      return call(ctx, "forged-signature", expected, { ...bearer(forged), ...keyHeader(ctx.target.subscriptionKey) }, forged);
+    }),
+
+  "alg-none": (ctx, expected, apiToken) =>
+    withToken(apiToken, (token) => {
+      const unsigned = algNoneToken(token);
+      return call(ctx, "alg-none", expected, { ...bearer(unsigned), ...keyHeader(ctx.target.subscriptionKey) }, unsigned);
+    }),
+
+  "unassigned-client": async (ctx, expected, _apiToken, acquire) => {
+    if (!ctx.config.unassignedClient) return skipped("PROBE_UNASSIGNED_CLIENT_ID and PROBE_UNASSIGNED_CLIENT_SECRET are not set");
+    const attempt = await acquire("unassigned", ctx.target.scope);
+    if (!attempt.ok) {
+      const e = attempt.error;
+      // Entra refusing the token is the strongest pass: the client cannot even get one.
+      if (e instanceof TokenAcquisitionError && e.details.aadsts === AADSTS_NOT_ASSIGNED) {
+        return {
+          outcome: "pass",
+          durationMs: attempt.durationMs,
+          message: `token refused as expected: AADSTS${AADSTS_NOT_ASSIGNED} (client not assigned to the API)`,
+          cause: `AADSTS${AADSTS_NOT_ASSIGNED}`,
+          ...(e.details.status ? { actualStatus: e.details.status } : {}),
+        };
+      }
+      return blockedBy("the unassigned client's token", e);
+    }
+    const token = attempt.token.accessToken.reveal();
+    return call(ctx, "unassigned-client", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
+  },
+};
+
+async function withToken(apiToken: () => Promise<Attempt>, then: (token: string) => Promise<Partial>): Promise<Partial> {
+  const attempt = await apiToken();
+  if (!attempt.ok) return blockedBy("the token probe", attempt.error);
+  return then(attempt.token.accessToken.reveal());
+}
+
+async function call(
+  ctx: TargetRunContext,
+  probe: ProbeName,
+  expected: readonly number[],
+  headers: Record<string, string>,
+  sentToken?: string,
+  note?: string,
+): Promise<Partial> {
+  const token = sentToken ? summarizeToken(sentToken) : undefined;
+  let res: ProbeResponse;
+  try {
+    res = await sendProbeRequest(
+      { url: ctx.target.url, method: ctx.target.method, headers, timeoutMs: ctx.config.timeoutMs, signal: ctx.signal },
+      ctx.http,
+    );
+  } catch (error) {
+    return { ...errorResult(error), ...(token ? { token } : {}) };
+  }
+  const outcome = classifyStatus(probe, expected, res.status);
+  const verdict = outcome === "security" ? ": the gateway let this request in" : "";
+  const apim = outcome !== "pass" && res.apimMessage ? ` (${res.apimMessage})` : "";
+  return {
+    outcome,
+    actualStatus: res.status,
+    durationMs: res.durationMs,
+    message: `expected ${formatStatuses(expected)}, got ${res.status}${verdict}${apim}${note ? `; ${note}` : ""}`,
+    ...(res.apimMessage ? { apimMessage: res.apimMessage } : {}),
+    ...(res.requestId ? { requestId: res.requestId } : {}),
+    ...(res.wwwAuthenticate ? { wwwAuthenticate: res.wwwAuthenticate } : {}),
+    ...(token ? { token } : {}),
+  };
+}
+
+function skipped(reason: string): Partial {
+  return { outcome: "skipped", message: reason, durationMs: 0 };
+}
+
+function causeOf(error: ProbeError): string {
+  if (error instanceof TokenAcquisitionError) {
+    if (error.details.aadsts) return `AADSTS${error.details.aadsts}`;
+    return error.details.oauthError ?? error.code;
+  }
+  if (error instanceof TransportError) return error.kind;
+  return error.code;
+}
+
+function failureOf(error: ProbeError, outcome: Outcome): Partial {
+  const status = error instanceof TokenAcquisitionError ? error.details.status : undefined;
+  return {
+    outcome: error instanceof TransportError ? "error" : outcome,
+    message: error.message,
+    cause: causeOf(error),
+    ...(status ? { actualStatus: status } : {}),
+  };
+}
+
+function blockedBy(prerequisite: string, error: ProbeError): Partial {
+  if (error instanceof TransportError && error.message.includes("run budget")) return failureOf(error, "error");
+  return { outcome: "blocked", message: `blocked: ${prerequisite} failed: ${error.message}`, cause: causeOf(error), durationMs: 0 };
+}
+
+function errorResult(error: unknown): Partial {
+  if (error instanceof TransportError || error instanceof UnsafeRequestError) {
+    return { outcome: "error", message: error.message, cause: causeOf(error) };
+  }
+  if (error instanceof ProbeError) return { outcome: "error", message: error.message, cause: error.code };
+  // Not ours: say what kind without echoing anything that might carry request data.
+  return { outcome: "error", message: `unexpected ${error instanceof Error ? error.name : "error"}`, cause: "internal" };
+}
+
+function describeToken(token: TokenSummary | undefined): string {
+  if (!token) return "";
+  const aud = Array.isArray(token.aud) ? token.aud.join(",") : token.aud;
+  return ` (aud ${aud ?? "?"}, ver ${token.ver ?? "?"}, roles ${token.roles?.join(",") ?? "none"})`;
+}
+

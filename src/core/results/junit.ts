@@ -1,0 +1,66 @@
+import { XMLBuilder } from "fast-xml-parser";
+import { formatStatuses } from "../probes/classify.js";
+import type { ProbeResult, RunReport } from "./types.js";
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@_", format: true, suppressEmptyNode: true });
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(3);
+
+/**
+ * JUnit XML for pipelines: one testsuite per target, one testcase per probe. `fail` and `security`
+ * are failures (the API is wrong), `error` and `blocked` are errors (we could not tell), `skipped`
+ * is skipped. fast-xml-parser escapes text and attributes.
+ */
+export function renderJunit(report: RunReport): string {
+  const byTarget = new Map<string, ProbeResult[]>();
+  for (const r of report.results) byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
+  const suites = [...byTarget].map(([target, results]) => ({
+    "@_name": target,
+    "@_tests": results.length,
+    "@_failures": results.filter((r) => r.outcome === "fail" || r.outcome === "security").length,
+    "@_errors": results.filter((r) => r.outcome === "error" || r.outcome === "blocked").length,
+    "@_skipped": results.filter((r) => r.outcome === "skipped").length,
+    "@_time": seconds(results.reduce((t, r) => t + r.durationMs, 0)),
+    "@_timestamp": report.startedAt,
+    testcase: results.map(testcase),
+  }));
+  const doc = {
+    "?xml": { "@_version": "1.0", "@_encoding": "UTF-8" },
+    testsuites: {
+      "@_name": "apim-smoke",
+      "@_tests": report.summary.total,
+      "@_failures": report.summary.byOutcome.fail + report.summary.byOutcome.security,
+      "@_errors": report.summary.byOutcome.error + report.summary.byOutcome.blocked,
+      "@_skipped": report.summary.byOutcome.skipped,
+      "@_time": seconds(report.summary.durationMs),
+      testsuite: suites,
+    },
+  };
+  return String(builder.build(doc));
+}
+
+function testcase(r: ProbeResult): Record<string, unknown> {
+  const base = { "@_name": r.probe, "@_classname": `${r.target}`, "@_time": seconds(r.durationMs) };
+  const details = [
+    `expected: ${r.probe === "token" ? "a token" : formatStatuses(r.expectedStatuses)}`,
+    `actual: ${r.actualStatus ?? "none"}`,
+    r.cause ? `cause: ${r.cause}` : undefined,
+    r.apimMessage ? `apim: ${r.apimMessage}` : undefined,
+    r.requestId ? `request id: ${r.requestId}` : undefined,
+    r.diagnosis ? `diagnosis: ${r.diagnosis.summary} Fix: ${r.diagnosis.fix}` : undefined,
+  ]
+    .filter(Boolean)
+    .join("\n");
+  switch (r.outcome) {
+    case "pass":
+      return base;
+    case "skipped":
+      return { ...base, skipped: { "@_message": r.message } };
+    case "fail":
+    case "security":
+      return { ...base, failure: { "@_message": r.message, "@_type": r.outcome, "#text": details } };
+    case "error":
+    case "blocked":
+      return { ...base, error: { "@_message": r.message, "@_type": r.outcome, "#text": details } };
+  }
+}

@@ -1,0 +1,342 @@
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseEnv } from "node:util";
+import { z } from "zod";
+import { SettingsError } from "../errors.js";
+import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
+import {
+  DEFAULT_AUTHORITY_HOST,
+  DEFAULT_METHOD,
+  DEFAULT_TARGET_NAME,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_WRONG_AUDIENCE_SCOPE,
+  defaultExpectedStatuses,
+} from "./defaults.js";
+import { clientCredentialsScope, clientId, httpMethod, httpsUrl, httpsUrlProblem, tenantId } from "./rules.js";
+import { Secret } from "./secret.js";
+import { findSecretLikeValues, targetsFileSchema, type TargetsFile } from "./targets-file.js";
+import type { CredentialConfig, ProbeConfig, TargetConfig } from "./types.js";
+
+type Problem = { setting: string; problem: string };
+export type SettingsEnv = Readonly<Record<string, string | undefined>>;
+
+export interface LoadSettingsOptions {
+  /** Base for relative paths (targets file, certificate, CA file). Default: process.cwd(). */
+  cwd?: string;
+  /** Reads a text file; injectable for tests. */
+  readTextFile?: (path: string) => string;
+}
+
+/** Settings whose values are secrets: they are never echoed, whatever is wrong with them. */
+export const SECRET_SETTINGS = [
+  "PROBE_CLIENT_SECRET",
+  "PROBE_UNASSIGNED_CLIENT_SECRET",
+  "PROBE_SUBSCRIPTION_KEY",
+  "PROBE_EXPIRED_TOKEN",
+] as const;
+
+const readUtf8 = (path: string): string => readFileSync(path, "utf8");
+
+/**
+ * The settings record a run uses: the `.env`-style file (if any) overlaid by `env`, so that a value
+ * set in the environment wins, as with `node --env-file`. Empty values count as unset (an empty
+ * app setting in Azure is a common leftover).
+ */
+export function readSettingsEnv(
+  env: SettingsEnv,
+  options: { envFile?: string; cwd?: string; readTextFile?: (path: string) => string } = {},
+): Record<string, string> {
+  const merged: Record<string, string> = {};
+  if (options.envFile !== undefined) {
+    const path = resolve(options.cwd ?? process.cwd(), options.envFile);
+    let text: string;
+    try {
+      text = (options.readTextFile ?? readUtf8)(path);
+    } catch (error) {
+      throw new SettingsError([{ setting: "--env-file", problem: `cannot read ${path}` }], { cause: error });
+    }
+    for (const [k, v] of Object.entries(parseEnv(text))) if (v !== undefined && v !== "") merged[k] = v;
+  }
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") merged[k] = v;
+  return merged;
+}
+
+const required = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? "is required" : `must be ${what}`) });
+
+const envSchema = z.object({
+  PROBE_TENANT_ID: z.string(required("text")).pipe(tenantId),
+  PROBE_AUTHORITY_HOST: z
+    .string()
+    .default(DEFAULT_AUTHORITY_HOST)
+    .superRefine((v, ctx) => {
+      const problem = httpsUrlProblem(v, { allowPath: false });
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  PROBE_CLIENT_ID: z.string(required("text")).pipe(clientId),
+  PROBE_CLIENT_SECRET: z.string().optional(),
+  PROBE_CLIENT_CERTIFICATE_PATH: z.string().optional(),
+  PROBE_CREDENTIAL: z.enum(["managed-identity"], { error: 'must be "managed-identity" when set' }).optional(),
+  PROBE_MANAGED_IDENTITY_CLIENT_ID: clientId.optional(),
+  PROBE_API_URL: httpsUrl.optional(),
+  PROBE_API_METHOD: httpMethod.optional(),
+  PROBE_API_SCOPE: clientCredentialsScope.optional(),
+  PROBE_SUBSCRIPTION_KEY: z.string().optional(),
+  PROBE_WRONG_AUDIENCE_SCOPE: clientCredentialsScope.default(DEFAULT_WRONG_AUDIENCE_SCOPE),
+  PROBE_UNASSIGNED_CLIENT_ID: clientId.optional(),
+  PROBE_UNASSIGNED_CLIENT_SECRET: z.string().optional(),
+  PROBE_EXPIRED_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/, "must be a JWT (three base64url parts)")
+    .optional(),
+  // 230 s is the longest an HTTP-triggered function may answer (FACTS.md section 5).
+  PROBE_TIMEOUT_MS: z.coerce
+    .number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(100, "must be at least 100 ms")
+    .max(230_000, "must be at most 230000 ms")
+    .default(DEFAULT_TIMEOUT_MS),
+  PROBE_RUN_LOCATION: z.string().max(2024, "must be at most 2024 characters (App Insights limit)").optional(),
+  PROBE_TARGETS_FILE: z.string().optional(),
+  NODE_EXTRA_CA_CERTS: z.string().optional(),
+  REGION_NAME: z.string().optional(),
+});
+
+/**
+ * Validates every setting once and returns the run configuration, or throws one SettingsError
+ * listing every problem, each naming its setting. Values are never quoted in messages.
+ */
+export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}): ProbeConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const readTextFile = options.readTextFile ?? readUtf8;
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") clean[k] = v;
+
+  const problems: Problem[] = [];
+  const parsed = envSchema.safeParse(clean);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push({ setting: String(issue.path[0] ?? "settings"), problem: issue.message });
+    }
+  }
+
+  const credential = readCredential(clean, cwd, readTextFile, problems);
+
+  if (clean.PROBE_MANAGED_IDENTITY_CLIENT_ID && clean.PROBE_CREDENTIAL !== "managed-identity") {
+    problems.push({ setting: "PROBE_MANAGED_IDENTITY_CLIENT_ID", problem: "is only used with PROBE_CREDENTIAL=managed-identity" });
+  }
+  if (Boolean(clean.PROBE_UNASSIGNED_CLIENT_ID) !== Boolean(clean.PROBE_UNASSIGNED_CLIENT_SECRET)) {
+    const missing = clean.PROBE_UNASSIGNED_CLIENT_ID ? "PROBE_UNASSIGNED_CLIENT_SECRET" : "PROBE_UNASSIGNED_CLIENT_ID";
+    problems.push({ setting: missing, problem: "is required when the other PROBE_UNASSIGNED_CLIENT_* setting is set (both or neither)" });
+  }
+
+  const extraCaPem: string[] = [];
+  if (clean.NODE_EXTRA_CA_CERTS) {
+    try {
+      const pem = readTextFile(resolve(cwd, clean.NODE_EXTRA_CA_CERTS));
+      if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+        problems.push({ setting: "NODE_EXTRA_CA_CERTS", problem: "file has no PEM CERTIFICATE block" });
+      } else extraCaPem.push(pem);
+    } catch {
+      problems.push({ setting: "NODE_EXTRA_CA_CERTS", problem: "file cannot be read" });
+    }
+  }
+
+  const targets = readTargets(clean, cwd, readTextFile, problems);
+
+  if (problems.length > 0 || !parsed.success || !credential) {
+    throw new SettingsError(problems.length > 0 ? problems : [{ setting: "settings", problem: "are invalid" }]);
+  }
+  const s = parsed.data;
+  return {
+    tenantId: s.PROBE_TENANT_ID,
+    authorityHost: new URL(s.PROBE_AUTHORITY_HOST).origin,
+    clientId: s.PROBE_CLIENT_ID,
+    credential,
+    wrongAudienceScope: s.PROBE_WRONG_AUDIENCE_SCOPE,
+    ...(s.PROBE_UNASSIGNED_CLIENT_ID && s.PROBE_UNASSIGNED_CLIENT_SECRET
+      ? { unassignedClient: { clientId: s.PROBE_UNASSIGNED_CLIENT_ID, secret: new Secret(s.PROBE_UNASSIGNED_CLIENT_SECRET) } }
+      : {}),
+    ...(s.PROBE_EXPIRED_TOKEN ? { expiredToken: new Secret(s.PROBE_EXPIRED_TOKEN) } : {}),
+    timeoutMs: s.PROBE_TIMEOUT_MS,
+    ...((s.PROBE_RUN_LOCATION ?? s.REGION_NAME) ? { runLocation: s.PROBE_RUN_LOCATION ?? s.REGION_NAME } : {}),
+    extraCaPem,
+    targets,
+  };
+}
+
+function readCredential(
+  env: Record<string, string>,
+  cwd: string,
+  readTextFile: (path: string) => string,
+  problems: Problem[],
+): CredentialConfig | undefined {
+  const chosen = [
+    env.PROBE_CLIENT_SECRET && "PROBE_CLIENT_SECRET",
+    env.PROBE_CLIENT_CERTIFICATE_PATH && "PROBE_CLIENT_CERTIFICATE_PATH",
+    env.PROBE_CREDENTIAL && "PROBE_CREDENTIAL",
+  ].filter((x): x is string => Boolean(x));
+  if (chosen.length === 0) {
+    problems.push({
+      setting: "PROBE_CLIENT_SECRET",
+      problem: "no credential: set one of PROBE_CLIENT_SECRET, PROBE_CLIENT_CERTIFICATE_PATH or PROBE_CREDENTIAL=managed-identity",
+    });
+    return undefined;
+  }
+  if (chosen.length > 1) {
+    problems.push({ setting: chosen[1]!, problem: `set only one credential (also set: ${chosen.filter((c, i) => i !== 1).join(", ")})` });
+    return undefined;
+  }
+  if (env.PROBE_CLIENT_SECRET) return { kind: "secret", secret: new Secret(env.PROBE_CLIENT_SECRET) };
+  if (env.PROBE_CREDENTIAL === "managed-identity") {
+    return {
+      kind: "managed-identity",
+      ...(env.PROBE_MANAGED_IDENTITY_CLIENT_ID ? { managedIdentityClientId: env.PROBE_MANAGED_IDENTITY_CLIENT_ID } : {}),
+    };
+  }
+  if (env.PROBE_CLIENT_CERTIFICATE_PATH) return readCertificate(resolve(cwd, env.PROBE_CLIENT_CERTIFICATE_PATH), readTextFile, problems);
+  return undefined; // PROBE_CREDENTIAL with another value: the schema already reported it
+}
+
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+const KEY_BLOCK = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
+
+function readCertificate(path: string, readTextFile: (path: string) => string, problems: Problem[]): CredentialConfig | undefined {
+  const setting = "PROBE_CLIENT_CERTIFICATE_PATH";
+  let pem: string;
+  try {
+    pem = readTextFile(path);
+  } catch {
+    problems.push({ setting, problem: "file cannot be read" });
+    return undefined;
+  }
+  const certPem = CERT_BLOCK.exec(pem)?.[0];
+  const keyPem = KEY_BLOCK.exec(pem)?.[0];
+  if (!certPem) problems.push({ setting, problem: "file has no PEM CERTIFICATE block" });
+  if (!keyPem) problems.push({ setting, problem: "file has no PEM PRIVATE KEY block (a PEM with certificate and private key is needed)" });
+  if (!certPem || !keyPem) return undefined;
+  try {
+    const cert = new X509Certificate(certPem);
+    const key = createPrivateKey(keyPem);
+    if (!cert.checkPrivateKey(key)) {
+      problems.push({ setting, problem: "the private key does not belong to the certificate" });
+      return undefined;
+    }
+    return {
+      kind: "certificate",
+      path,
+      thumbprintSha256: cert.fingerprint256.replaceAll(":", "").toLowerCase(),
+      privateKey: new Secret(key.export({ type: "pkcs8", format: "pem" }).toString()),
+      certificatePem: certPem,
+    };
+  } catch {
+    problems.push({ setting, problem: "certificate or private key cannot be parsed (an encrypted key is not supported)" });
+    return undefined;
+  }
+}
+
+function readTargets(
+  env: Record<string, string>,
+  cwd: string,
+  readTextFile: (path: string) => string,
+  problems: Problem[],
+): TargetConfig[] {
+  const file = env.PROBE_TARGETS_FILE;
+  if (!file) {
+    for (const setting of ["PROBE_API_URL", "PROBE_API_SCOPE"]) {
+      if (!env[setting]) problems.push({ setting, problem: "is required (or set PROBE_TARGETS_FILE)" });
+    }
+    if (!env.PROBE_API_URL || !env.PROBE_API_SCOPE) return [];
+    return [
+      {
+        name: DEFAULT_TARGET_NAME,
+        url: env.PROBE_API_URL,
+        method: (env.PROBE_API_METHOD ?? DEFAULT_METHOD).toUpperCase(),
+        scope: env.PROBE_API_SCOPE,
+        ...(env.PROBE_SUBSCRIPTION_KEY
+          ? { subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY", subscriptionKey: new Secret(env.PROBE_SUBSCRIPTION_KEY) }
+          : {}),
+        expectedStatuses: defaultExpectedStatuses(),
+        probes: PROBE_NAMES,
+      },
+    ];
+  }
+
+  for (const setting of ["PROBE_API_URL", "PROBE_API_METHOD", "PROBE_API_SCOPE", "PROBE_SUBSCRIPTION_KEY"]) {
+    if (env[setting]) problems.push({ setting, problem: "cannot be combined with PROBE_TARGETS_FILE: put the target in the file" });
+  }
+  const path = resolve(cwd, file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readTextFile(path));
+  } catch (error) {
+    problems.push({
+      setting: "PROBE_TARGETS_FILE",
+      problem: error instanceof SyntaxError ? "file is not valid JSON" : "file cannot be read",
+    });
+    return [];
+  }
+  const secretPaths = findSecretLikeValues(raw);
+  for (const p of secretPaths) {
+    problems.push({
+      setting: `PROBE_TARGETS_FILE ${p}`,
+      problem: "looks like a secret value; the file may only name settings (e.g. subscriptionKeySetting)",
+    });
+  }
+  if (secretPaths.length > 0) return [];
+  const parsed = targetsFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push({ setting: `PROBE_TARGETS_FILE ${formatPath(issue.path)}`, problem: describeIssue(issue) });
+    }
+    return [];
+  }
+  return parsed.data.targets.map((t, i) => toTarget(t, i, env, dirname(path), problems));
+}
+
+function toTarget(
+  t: TargetsFile["targets"][number],
+  index: number,
+  env: Record<string, string>,
+  baseDir: string,
+  problems: Problem[],
+): TargetConfig {
+  const expectedStatuses = defaultExpectedStatuses();
+  for (const [probe, statuses] of Object.entries(t.expectedStatuses ?? {})) {
+    if (statuses) expectedStatuses[probe as ProbeName] = statuses;
+  }
+  let subscriptionKey: Secret | undefined;
+  if (t.subscriptionKeySetting) {
+    const value = env[t.subscriptionKeySetting];
+    if (value) subscriptionKey = new Secret(value);
+    else {
+      problems.push({
+        setting: t.subscriptionKeySetting,
+        problem: `is required: target "${t.name}" (targets[${index}].subscriptionKeySetting) takes its subscription key from it`,
+      });
+    }
+  }
+  const enabled = new Set<ProbeName>(t.probes ?? PROBE_NAMES);
+  return {
+    name: t.name,
+    url: t.url,
+    method: t.method ?? DEFAULT_METHOD,
+    scope: t.scope,
+    ...(t.subscriptionKeySetting ? { subscriptionKeySetting: t.subscriptionKeySetting } : {}),
+    ...(subscriptionKey ? { subscriptionKey } : {}),
+    ...(t.policyFile ? { policyFile: resolve(baseDir, t.policyFile) } : {}),
+    expectedStatuses,
+    probes: PROBE_NAMES.filter((p) => enabled.has(p)),
+  };
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(root)";
+}
+
+/** zod's own messages for structural issues do not quote input values; keep them, name unknown keys. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown property ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  if (issue.code === "invalid_type") return `must be ${issue.expected}`;
+  return issue.message;
+}

@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { PROBE_NAMES } from "../probes/names.js";
+import { looksLikeSecret } from "./looks-like-secret.js";
+import { clientCredentialsScope, httpMethod, httpsUrl, settingName } from "./rules.js";
+
+const status = z.int().min(100, "must be an HTTP status (100-599)").max(599, "must be an HTTP status (100-599)");
+
+/** Probes that call the API, so they can have expected statuses (`token` cannot). */
+const STATUS_PROBES = PROBE_NAMES.filter((p) => p !== "token");
+
+export const targetSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-' (it becomes part of availability result names)")
+      .meta({ description: "Stable name; availability results are named <target>/<probe>." }),
+    url: httpsUrl.meta({ description: "The APIM operation to call (https)." }),
+    method: httpMethod.optional().meta({ description: "HTTP method, default GET." }),
+    scope: clientCredentialsScope.meta({ description: "Client-credentials scope of the API, e.g. api://<app-id>/.default." }),
+    subscriptionKeySetting: settingName
+      .optional()
+      .meta({ description: "NAME of the setting holding the APIM subscription key (never the key itself)." }),
+    policyFile: z.string().min(1).optional().meta({ description: "APIM policy XML for preflight checks, relative to this file." }),
+    expectedStatuses: z
+      .partialRecord(z.enum(STATUS_PROBES), z.array(status).min(1, "must list at least one status"))
+      .optional()
+      .meta({ description: "Statuses that count as a pass, per probe; defaults: valid 2xx, unassigned-client 401/403, others 401." }),
+    probes: z
+      .array(z.enum(PROBE_NAMES, { error: `must be a probe name (${PROBE_NAMES.join(", ")})` }))
+      .min(1, "must enable at least one probe")
+      .optional()
+      .meta({ description: "Probes to run for this target; default all." }),
+  })
+  .meta({ description: "One API operation behind APIM." });
+
+export const targetsFileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    targets: z
+      .array(targetSchema)
+      .min(1, "must list at least one target")
+      .superRefine((targets, ctx) => {
+        const seen = new Set<string>();
+        targets.forEach((t, i) => {
+          if (seen.has(t.name)) ctx.addIssue({ code: "custom", message: "duplicate target name", path: [i, "name"] });
+          seen.add(t.name);
+        });
+      }),
+  })
+  .meta({
+    title: "apim-smoke-probe targets",
+    description: "Targets for PROBE_TARGETS_FILE. Secrets are references to settings, never values.",
+  });
+
+export type TargetsFile = z.output<typeof targetsFileSchema>;
+
+/** The JSON Schema published as schema/targets.schema.json (editors validate the file with it). */
+export function targetsJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(targetsFileSchema, { io: "input", target: "draft-2020-12" });
+}
+
+/** Paths (`targets[0].url`) of string values in raw JSON that look like secret values. */
+export function findSecretLikeValues(raw: unknown, path = ""): string[] {
+  if (typeof raw === "string") return looksLikeSecret(raw) ? [path || "(root)"] : [];
+  if (Array.isArray(raw)) return raw.flatMap((v, i) => findSecretLikeValues(v, `${path}[${i}]`));
+  if (raw && typeof raw === "object") {
+    return Object.entries(raw).flatMap(([k, v]) => findSecretLikeValues(v, path ? `${path}.${k}` : k));
+  }
+  return [];
+}

@@ -1,0 +1,56 @@
+import type { ProbeName } from "../probes/names.js";
+import type { Secret } from "./secret.js";
+
+/** How the probe's own client proves who it is to Entra ID. */
+export type CredentialConfig =
+  | { kind: "secret"; secret: Secret }
+  | {
+      kind: "certificate";
+      /** Path named by PROBE_CLIENT_CERTIFICATE_PATH (for messages; the PEM is already loaded). */
+      path: string;
+      /** Hex SHA-256 thumbprint of the certificate, as MSAL wants it. */
+      thumbprintSha256: string;
+      privateKey: Secret;
+      /** The certificate itself (PEM), sent as x5c so subject-name/issuer auth works too. */
+      certificatePem: string;
+    }
+  | { kind: "managed-identity"; managedIdentityClientId?: string };
+
+export interface TargetConfig {
+  /** Stable name: part of every availability result name (`<target>/<probe>`). */
+  name: string;
+  url: string;
+  method: string;
+  /** Client-credentials scope for the API, `<resource>/.default`. */
+  scope: string;
+  /** Setting that held the key (for messages), and the key itself. */
+  subscriptionKeySetting?: string;
+  subscriptionKey?: Secret;
+  /** Absolute path of the APIM policy XML used by preflight checks. */
+  policyFile?: string;
+  /** Statuses that count as a pass, per probe (every probe has an entry; `token` is empty). */
+  expectedStatuses: Record<ProbeName, readonly number[]>;
+  /** Probes this target runs, in matrix order. */
+  probes: readonly ProbeName[];
+}
+
+export interface ProbeConfig {
+  tenantId: string;
+  /** `https://host[:port]`, no trailing slash. */
+  authorityHost: string;
+  clientId: string;
+  credential: CredentialConfig;
+  wrongAudienceScope: string;
+  unassignedClient?: { clientId: string; secret: Secret };
+  expiredToken?: Secret;
+  /** Deadline of every single request (token endpoint and API), ms. */
+  timeoutMs: number;
+  runLocation?: string;
+  /**
+   * Extra CA certificates (PEM) to trust besides the platform's roots, read from the file named
+   * by NODE_EXTRA_CA_CERTS in the given settings. Node applies that variable only when it is set
+   * before the process starts; reading it here makes an `--env-file` or an in-process sandbox work too.
+   */
+  extraCaPem: string[];
+  targets: TargetConfig[];
+}

@@ -1,0 +1,10 @@
+export {
+  createAvailabilityReporter,
+  type AvailabilityReporter,
+  type AvailabilityReporterOptions,
+  type NotAcceptedResult,
+  type TelemetryLogger,
+  type TelemetryOutcome,
+} from "./reporter.js";
+export { preloadTelemetry } from "./sdk.js";
+export { toAvailabilityItems, redactTokens, type AvailabilityItem } from "./availability.js";

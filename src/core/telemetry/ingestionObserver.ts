@@ -1,0 +1,137 @@
+import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from "@azure/core-rest-pipeline";
+
+/** What ingestion finally said about one availability item, keyed by its `baseData.id`. */
+export type ItemVerdict = { accepted: true } | { accepted: false; reason: string };
+
+/**
+ * Why this exists: with offline storage disabled, the exporter reports SUCCESS for a batch it failed
+ * to send and could not "persist" (BaseSender.persist -> FileSystemPersist.push returns true), and the
+ * SDK's flush() swallows export errors anyway. So the only trustworthy record of what ingestion took
+ * is ingestion's own answer. This pipeline policy sits outside the retry policy ("perCall"), so it
+ * sees the final answer after in-memory retries, and records a verdict per availability item id.
+ */
+export interface IngestionObserver {
+  readonly policy: PipelinePolicy;
+  /** Verdicts seen so far for these ids (ids without an answer are absent). */
+  verdicts(ids: readonly string[]): Map<string, ItemVerdict>;
+  /** Resolves once every id has a verdict, or after `waitMs`, whichever comes first. */
+  settled(ids: readonly string[], waitMs: number): Promise<void>;
+  forget(ids: readonly string[]): void;
+}
+
+interface TrackResponseBody {
+  errors?: { index?: number; statusCode?: number; message?: string }[];
+}
+
+export function createIngestionObserver(): IngestionObserver {
+  const verdicts = new Map<string, ItemVerdict>();
+  const listeners = new Set<() => void>();
+  const notify = (): void => {
+    for (const listener of listeners) listener();
+  };
+
+  const policy: PipelinePolicy = {
+    name: "apimSmokeProbeIngestionObserver",
+    async sendRequest(request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> {
+      const ids = request.url.endsWith("/track") ? availabilityIdsByIndex(request.body) : new Map<number, string>();
+      if (ids.size === 0) return next(request);
+
+      let response: PipelineResponse;
+      try {
+        response = await next(request);
+      } catch (error) {
+        const reason = `not sent: ${describeError(error)}`;
+        for (const id of ids.values()) verdicts.set(id, { accepted: false, reason });
+        notify();
+        throw error;
+      }
+
+      if (response.status === 200) {
+        for (const id of ids.values()) verdicts.set(id, { accepted: true });
+      } else if (response.status === 206 || response.status === 400) {
+        const refused = refusedIndexes(response.bodyAsText);
+        for (const [index, id] of ids) {
+          const error = refused === undefined ? `ingestion answered ${response.status} with an unreadable body` : refused.get(index);
+          verdicts.set(id, error === undefined ? { accepted: true } : { accepted: false, reason: error });
+        }
+      } else {
+        for (const id of ids.values()) verdicts.set(id, { accepted: false, reason: `ingestion answered ${response.status}` });
+      }
+      notify();
+      return response;
+    },
+  };
+
+  return {
+    policy,
+    verdicts(ids) {
+      const found = new Map<string, ItemVerdict>();
+      for (const id of ids) {
+        const verdict = verdicts.get(id);
+        if (verdict !== undefined) found.set(id, verdict);
+      }
+      return found;
+    },
+    settled(ids, waitMs) {
+      return new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (!ids.every((id) => verdicts.has(id))) return;
+          done();
+        };
+        const timer = setTimeout(() => done(), waitMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    forget(ids) {
+      for (const id of ids) verdicts.delete(id);
+    },
+  };
+}
+
+/** `index in the batch -> baseData.id` for the AvailabilityData items of a `/track` body. */
+function availabilityIdsByIndex(body: unknown): Map<number, string> {
+  const ids = new Map<number, string>();
+  const text = typeof body === "string" ? body : body instanceof Uint8Array ? Buffer.from(body).toString("utf8") : undefined;
+  if (text === undefined) return ids;
+  let items: unknown;
+  try {
+    items = JSON.parse(text);
+  } catch {
+    return ids;
+  }
+  if (!Array.isArray(items)) return ids;
+  items.forEach((item: unknown, index) => {
+    const data = (item as { data?: { baseType?: unknown; baseData?: { id?: unknown } } } | null)?.data;
+    if (data?.baseType === "AvailabilityData" && typeof data.baseData?.id === "string") ids.set(index, data.baseData.id);
+  });
+  return ids;
+}
+
+/** `index -> reason` for the items ingestion refused; undefined when its answer cannot be read. */
+function refusedIndexes(bodyAsText: string | null | undefined): Map<number, string> | undefined {
+  const refused = new Map<number, string>();
+  try {
+    const body = JSON.parse(bodyAsText ?? "") as TrackResponseBody;
+    for (const error of body.errors ?? []) {
+      if (typeof error.index === "number") {
+        // Ingestion's own text about our envelope; it never echoes a secret we did not send.
+        refused.set(error.index, `refused ${error.statusCode ?? "?"}: ${String(error.message ?? "").slice(0, 200)}`);
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return refused;
+}
+
+function describeError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  return error instanceof Error ? error.name : "unknown error";
+}

@@ -1,0 +1,80 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { NodeSystemOptions } from "@azure/msal-node";
+import { request, type Dispatcher } from "undici";
+import type { TransportError } from "../errors.js";
+import { assertAllowedUrl } from "../http/origin-guard.js";
+import { toTransportError } from "../http/transport-error.js";
+
+type NetworkModule = NonNullable<NodeSystemOptions["networkClient"]>;
+type NetworkResponse<T> = Awaited<ReturnType<NetworkModule["sendGetRequestAsync"]>> & { body: T };
+
+/** What the network client saw that MSAL's errors lose: the status of a non-JSON answer, a transport failure. */
+export interface TokenCallObservation {
+  status?: number;
+  retryAfterSeconds?: number;
+  nonJsonBody?: boolean;
+  transport?: TransportError;
+}
+
+/**
+ * Each token acquisition runs inside `observe.run({}, ...)`; the network client records into the
+ * store of the acquisition it serves (async context, so concurrent acquisitions do not mix).
+ */
+export const tokenCallObservation = new AsyncLocalStorage<TokenCallObservation>();
+
+/**
+ * MSAL's `system.networkClient` on undici with the injected dispatcher: the sandbox CA is trusted,
+ * tests can swap the transport, the origin guard applies (https, the authority's origin only), and
+ * every call has a deadline.
+ */
+export function createMsalNetworkClient(deps: {
+  dispatcher: Dispatcher;
+  allowedOrigins: ReadonlySet<string>;
+  timeoutMs: number;
+}): NetworkModule {
+  async function send<T>(method: "GET" | "POST", url: string, options?: { headers?: Record<string, string>; body?: string }, timeout?: number): Promise<NetworkResponse<T>> {
+    const target = assertAllowedUrl(url, deps.allowedOrigins);
+    const deadline = Math.min(timeout ?? deps.timeoutMs, deps.timeoutMs);
+    const observation = tokenCallObservation.getStore();
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      res = await request(target, {
+        dispatcher: deps.dispatcher,
+        method,
+        headers: options?.headers ?? {},
+        ...(method === "POST" ? { body: options?.body ?? "" } : {}),
+        signal: AbortSignal.timeout(deadline),
+        headersTimeout: deadline,
+        bodyTimeout: deadline,
+      });
+      text = await res.body.text();
+    } catch (error) {
+      const transport = toTransportError(error, target.origin, deadline);
+      if (observation && transport) observation.transport = transport;
+      throw transport ?? error;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+    if (observation) {
+      observation.status = res.statusCode;
+      const retryAfter = Number(headers["retry-after"]);
+      if (Number.isFinite(retryAfter)) observation.retryAfterSeconds = retryAfter;
+    }
+    let body: T;
+    try {
+      body = JSON.parse(text) as T;
+    } catch {
+      // MSAL turns a non-JSON body (Entra's plain-text 429, FACTS.md section 2) into
+      // token_parsing_error; the observation keeps the status so we can still say "throttled".
+      if (observation) observation.nonJsonBody = true;
+      body = {} as T;
+      if (res.statusCode >= 400) throw new Error(`token endpoint answered ${res.statusCode} with a non-JSON body`);
+    }
+    return { headers, body, status: res.statusCode };
+  }
+  return {
+    sendGetRequestAsync: (url, options, timeout) => send("GET", url, options, timeout),
+    sendPostRequestAsync: (url, options) => send("POST", url, options),
+  };
+}

@@ -1,0 +1,134 @@
+import { ConfidentialClientApplication, LogLevel, type Configuration } from "@azure/msal-node";
+import type { Dispatcher } from "undici";
+import { TokenAcquisitionError, TransportError } from "../errors.js";
+import { Secret } from "../settings/secret.js";
+import type { ProbeConfig } from "../settings/types.js";
+import { createMsalNetworkClient, tokenCallObservation, type TokenCallObservation } from "./msal-network-client.js";
+import { translateMsalError } from "./translate-msal-error.js";
+
+/** Which client asks: the probe's own, or the one never granted the API's role. */
+export type ClientRole = "probe" | "unassigned";
+
+export interface AcquiredToken {
+  accessToken: Secret;
+  fromCache: boolean;
+}
+
+/** Acquires client-credentials tokens; throws TokenAcquisitionError or TransportError. */
+export interface TokenSource {
+  acquire(client: ClientRole, scope: string, signal?: AbortSignal): Promise<AcquiredToken>;
+}
+
+/** The managed identity's side of the federated credential (@azure/identity's TokenCredential shape). */
+export interface AssertionCredential {
+  getToken(scope: string): Promise<{ token: string } | null>;
+}
+
+/** Audience of managed-identity tokens used as client assertions (FACTS.md section 6). */
+export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";
+
+export interface MsalTokenSourceDeps {
+  dispatcher: Dispatcher;
+  /** For PROBE_CREDENTIAL=managed-identity; default: @azure/identity ManagedIdentityCredential. */
+  managedIdentity?: AssertionCredential;
+}
+
+/**
+ * One MSAL ConfidentialClientApplication per client, created on first use and kept for the life of
+ * this object: MSAL's in-memory cache then serves repeat requests, so a warm process makes one
+ * token request per client and scope per token lifetime (MSAL renews 5 min before expiry).
+ * Keep the TokenSource (or the engine holding it) at module scope across runs.
+ */
+export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSourceDeps): TokenSource {
+  const authority = `${config.authorityHost}/${config.tenantId}`;
+  const networkClient = createMsalNetworkClient({
+    dispatcher: deps.dispatcher,
+    allowedOrigins: new Set([config.authorityHost]),
+    timeoutMs: config.timeoutMs,
+  });
+  const system: Configuration["system"] = {
+    networkClient,
+    // MSAL's logger could print PII; we report failures ourselves.
+    loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
+  };
+  // knownAuthorities: MSAL trusts this host without asking login.microsoftonline.com for instance
+  // discovery, which a sovereign cloud or the sandbox would fail (FACTS.md section 6).
+  const knownAuthorities = [new URL(config.authorityHost).host];
+  const apps = new Map<ClientRole, ConfidentialClientApplication>();
+  let managedIdentity = deps.managedIdentity;
+
+  async function federatedAssertion(): Promise<string> {
+    if (config.credential.kind !== "managed-identity") throw new TypeError("not a managed-identity credential");
+    if (!managedIdentity) {
+      const { ManagedIdentityCredential } = await import("@azure/identity");
+      const id = config.credential.managedIdentityClientId;
+      managedIdentity = id ? new ManagedIdentityCredential({ clientId: id }) : new ManagedIdentityCredential();
+    }
+    let result: { token: string } | null;
+    try {
+      result = await managedIdentity.getToken(TOKEN_EXCHANGE_SCOPE);
+    } catch (error) {
+      throw new TokenAcquisitionError("the managed identity could not get its token for api://AzureADTokenExchange", { oauthError: "managed_identity_unavailable" }, { cause: error });
+    }
+    if (!result) throw new TokenAcquisitionError("the managed identity returned no token for api://AzureADTokenExchange", { oauthError: "managed_identity_unavailable" });
+    return result.token;
+  }
+
+  function appFor(client: ClientRole): ConfidentialClientApplication {
+    const existing = apps.get(client);
+    if (existing) return existing;
+    let auth: Configuration["auth"];
+    if (client === "unassigned") {
+      if (!config.unassignedClient) throw new TypeError("no unassigned client configured");
+      auth = { clientId: config.unassignedClient.clientId, clientSecret: config.unassignedClient.secret.reveal() };
+    } else {
+      const c = config.credential;
+      auth =
+        c.kind === "secret"
+          ? { clientId: config.clientId, clientSecret: c.secret.reveal() }
+          : c.kind === "certificate"
+            ? {
+                clientId: config.clientId,
+                clientCertificate: { thumbprintSha256: c.thumbprintSha256, privateKey: c.privateKey.reveal(), x5c: c.certificatePem },
+              }
+            : { clientId: config.clientId, clientAssertion: federatedAssertion };
+    }
+    const app = new ConfidentialClientApplication({ auth: { ...auth, authority, knownAuthorities }, system });
+    apps.set(client, app);
+    return app;
+  }
+
+  return {
+    async acquire(client, scope, signal) {
+      const app = appFor(client);
+      const observed: TokenCallObservation = {};
+      const attempt = tokenCallObservation.run(observed, () => app.acquireTokenByClientCredential({ scopes: [scope] }));
+      try {
+        const result = await (signal ? raceAbort(attempt, signal, config.authorityHost) : attempt);
+        if (!result?.accessToken) throw new TokenAcquisitionError(`token request for ${scope} returned no token`, {});
+        return { accessToken: new Secret(result.accessToken), fromCache: result.fromCache ?? false };
+      } catch (error) {
+        if (error instanceof TransportError && !observed.transport) throw error;
+        throw translateMsalError(error, observed, scope);
+      }
+    },
+  };
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, origin: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new TransportError(`timeout: the run budget was exhausted before calling ${origin}`, "timeout"));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new TransportError(`timeout: the run budget was exhausted calling ${origin}`, "timeout", { cause: signal.reason }));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

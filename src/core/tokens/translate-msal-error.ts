@@ -1,0 +1,38 @@
+import { AuthError, ServerError } from "@azure/msal-node";
+import { ProbeError, TokenAcquisitionError } from "../errors.js";
+import type { TokenCallObservation } from "./msal-network-client.js";
+
+const AADSTS = /AADSTS(\d+)/;
+
+/**
+ * MSAL error (plus what our network client observed) to TokenAcquisitionError or TransportError.
+ * Keeps the AADSTS number, OAuth error and HTTP status; the message is MSAL's first line without
+ * trace/correlation ids, and never carries a credential (MSAL does not echo secrets or assertions).
+ */
+export function translateMsalError(error: unknown, observed: TokenCallObservation, scope: string): ProbeError {
+  if (observed.transport) return observed.transport;
+  if (error instanceof ProbeError) return error;
+  const status = error instanceof ServerError && error.status !== undefined ? error.status : observed.status;
+  const retry = observed.retryAfterSeconds !== undefined ? { retryAfterSeconds: observed.retryAfterSeconds } : {};
+  if (status === 429) {
+    return new TokenAcquisitionError(`token request for ${scope} was throttled (429)`, { oauthError: "throttled", status, ...retry }, { cause: error });
+  }
+  if (error instanceof ServerError) {
+    const errorNo = error.errorNo ? Number(error.errorNo) : Number(AADSTS.exec(error.errorMessage)?.[1]);
+    const aadsts = Number.isFinite(errorNo) && errorNo > 0 ? errorNo : undefined;
+    const oauthError = error.errorCode || undefined;
+    return new TokenAcquisitionError(
+      `token request for ${scope} refused: ${oauthError ?? "error"}${aadsts ? ` AADSTS${aadsts}` : ""}${status ? ` (${status})` : ""}`,
+      { ...(oauthError ? { oauthError } : {}), ...(aadsts ? { aadsts } : {}), ...(status ? { status } : {}), ...retry },
+      { cause: error },
+    );
+  }
+  if (error instanceof AuthError) {
+    return new TokenAcquisitionError(
+      `token request for ${scope} failed: ${error.errorCode}${status ? ` (${status})` : ""}`,
+      { oauthError: error.errorCode, ...(status ? { status } : {}), ...retry },
+      { cause: error },
+    );
+  }
+  return new TokenAcquisitionError(`token request for ${scope} failed${status ? ` (${status})` : ""}`, status ? { status } : {}, { cause: error });
+}

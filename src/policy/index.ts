@@ -1,0 +1,20 @@
+// The public surface of src/policy, export by export. The sandbox gateway and the engine's preflight
+// both go through it, so there is one evaluator.
+export { parsePolicy, parseValidateJwt } from "./parse.js";
+export type { ParsePolicyOptions } from "./parse.js";
+export { evaluateValidateJwt, DEFAULT_MESSAGE_INVALID, DEFAULT_MESSAGE_NOT_PRESENT } from "./evaluate.js";
+export type { EvaluateDeps } from "./evaluate.js";
+export { createOpenIdConfigResolver, METADATA_TTL_MS, REFETCH_INTERVAL_MS } from "./openid-config.js";
+export type { OpenIdConfig, OpenIdConfigResolverOptions, SigningKeyResolver } from "./openid-config.js";
+export { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS } from "./signature.js";
+export { JWT_FAILURE_REASONS } from "./types.js";
+export type {
+  ApimPolicy,
+  IssuerSigningKey,
+  JwtFailureReason,
+  JwtRequest,
+  JwtValidationOutcome,
+  RequiredClaim,
+  TokenSource,
+  ValidateJwtPolicy,
+} from "./types.js";

@@ -1,0 +1,113 @@
+import { compactVerify, importJWK, type JWK } from "jose";
+import { ProbeError } from "../core/errors.js";
+import type { OpenIdConfig, SigningKeyResolver } from "./openid-config.js";
+import type { IssuerSigningKey, ValidateJwtPolicy } from "./types.js";
+
+/** [A] validate-jwt usage notes: asymmetric PS256, RS256, RS512; symmetric keys only inline. */
+export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS512", "PS256"] as const;
+export const SYMMETRIC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
+
+export type SignatureCheck =
+  | { ok: true }
+  | { ok: false; reason: "TokenSignatureInvalid" | "TokenSignatureKeyNotFound"; detail: string };
+
+export interface ResolvedConfigs {
+  configs: readonly OpenIdConfig[];
+  /** One line per openid-config that could not be fetched, naming its URL and error code. */
+  failures: readonly string[];
+}
+
+/** Fetches (or takes from cache) every openid-config of the policy; a failing one is noted, not thrown. */
+export async function resolveOpenIdConfigs(
+  policy: ValidateJwtPolicy,
+  kid: string | undefined,
+  resolver: SigningKeyResolver,
+): Promise<ResolvedConfigs> {
+  const configs: OpenIdConfig[] = [];
+  const failures: string[] = [];
+  for (const url of policy.openIdConfigUrls) {
+    try {
+      configs.push(await resolver.resolve(url, kid === undefined ? {} : { kid }));
+    } catch (error) {
+      failures.push(`openid-config ${url} unavailable (${error instanceof ProbeError ? error.code : "error"})`);
+    }
+  }
+  return { configs, failures };
+}
+
+interface Candidate {
+  source: string;
+  kind: "symmetric" | "rsa";
+  material: JWK | Uint8Array;
+}
+
+/**
+ * Verifies the token's signature with the policy's inline keys and its openid-config keys.
+ * Reasons mirror Microsoft.IdentityModel, which APIM runs on (unconfirmed for APIM itself): a `kid`
+ * no key carries is TokenSignatureKeyNotFound; a key that is found but does not verify the
+ * signature is TokenSignatureInvalid.
+ */
+export async function checkSignature(
+  policy: ValidateJwtPolicy,
+  token: string,
+  header: { alg?: unknown; kid?: unknown },
+  resolved: ResolvedConfigs,
+): Promise<SignatureCheck> {
+  const kid = typeof header.kid === "string" ? header.kid : undefined;
+  const { configs, failures } = resolved;
+  const alg = typeof header.alg === "string" ? header.alg : "";
+  const symmetric = (SYMMETRIC_ALGORITHMS as readonly string[]).includes(alg);
+  if (!symmetric && !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg)) {
+    return { ok: false, reason: "TokenSignatureInvalid", detail: `algorithm ${describe(alg)} not allowed` };
+  }
+
+  const candidates = [...inlineCandidates(policy.issuerSigningKeys, kid), ...configCandidates(configs, kid)];
+  if (candidates.length === 0) {
+    const where = [`${policy.issuerSigningKeys.length} inline keys`, ...configs.map((c) => `${c.keys.length} keys of ${c.url}`), ...failures];
+    return {
+      ok: false,
+      reason: "TokenSignatureKeyNotFound",
+      detail: `signing key ${kid === undefined ? "(token has no kid)" : `kid ${describe(kid)}`} not found among ${where.join(", ")}`,
+    };
+  }
+  // Never verify an HMAC with an RSA public key or the reverse (algorithm confusion).
+  const usable = candidates.filter((candidate) => (candidate.kind === "symmetric") === symmetric);
+  for (const candidate of usable) {
+    try {
+      const key = candidate.material instanceof Uint8Array ? candidate.material : await importJWK(candidate.material, alg);
+      await compactVerify(token, key, { algorithms: [alg] });
+      return { ok: true };
+    } catch {
+      // Try the next key: [A] "each key is tried until either all are exhausted ... or one succeeds".
+    }
+  }
+  return {
+    ok: false,
+    reason: "TokenSignatureInvalid",
+    detail: `signature (${alg}${kid === undefined ? "" : `, kid ${describe(kid)}`}) verified by none of ${usable.length} usable keys (${candidates.length} matched)`,
+  };
+}
+
+function inlineCandidates(keys: readonly IssuerSigningKey[], kid: string | undefined): Candidate[] {
+  return keys
+    .filter((key) => kid === undefined || key.id === undefined || key.id === kid)
+    .map((key, index) =>
+      key.kind === "symmetric"
+        ? { source: `inline key ${index}`, kind: "symmetric" as const, material: key.secret }
+        : { source: `inline key ${index}`, kind: "rsa" as const, material: { kty: "RSA", n: key.n, e: key.e } },
+    );
+}
+
+function configCandidates(configs: readonly OpenIdConfig[], kid: string | undefined): Candidate[] {
+  return configs.flatMap((config) =>
+    config.keys
+      .filter((key) => key.kty === "RSA" && (kid === undefined || key.kid === kid))
+      .map((key) => ({ source: config.url, kind: "rsa" as const, material: key })),
+  );
+}
+
+/** Header values are attacker-controlled: keep them short and printable in details. */
+function describe(value: string): string {
+  const printable = value.replace(/[^\x20-\x7e]/g, "?");
+  return printable.length > 64 ? `${printable.slice(0, 64)}...` : printable || "(empty)";
+}

@@ -1,0 +1,123 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface BackendOptions {
+  /** Serve HTTPS with this certificate; absent: plain HTTP (loopback only). */
+  tls?: { certPem: string; keyPem: string };
+}
+
+export interface Behaviour {
+  status?: number;
+  latencyMs?: number;
+}
+
+export interface SandboxBackend {
+  /** `https://127.0.0.1:<port>` (or http). Each API is served under `/<encoded api name>`. */
+  origin: string;
+  /** Sets the behaviour of one API's backend, or (apiName absent) the default for all others. */
+  setBehaviour(apiName: string | undefined, behaviour: Behaviour): void;
+  close(): Promise<void>;
+}
+
+/** What the backend echoes for a 200: enough for a test to see what the gateway forwarded. */
+export interface BackendEcho {
+  api: string;
+  method: string;
+  /** The path after the API suffix, as the gateway forwarded it. */
+  path: string;
+  /** The query string as forwarded (`?a=1`), or "". */
+  query: string;
+  forwarded: { for?: string; proto?: string; host?: string };
+  /** The Authorization header's scheme, if one was forwarded; never the credential. */
+  authorizationScheme?: string;
+  /** Whether a subscription key header reached the backend (APIM strips it). */
+  subscriptionKeyForwarded: boolean;
+}
+
+/**
+ * The sandbox's API implementation behind the gateway. It answers 200 with an echo, or the
+ * programmed status after the programmed latency, so a probe can tell backend errors (passed
+ * through unchanged) from the gateway's own refusals.
+ */
+export async function startBackend(options: BackendOptions = {}): Promise<SandboxBackend> {
+  const behaviours = new Map<string | undefined, Behaviour>();
+  const sockets = new Set<Duplex>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://backend");
+    const [, encodedApi = "", ...rest] = url.pathname.split("/");
+    const api = decodeURIComponent(encodedApi);
+    const behaviour = behaviours.get(api) ?? behaviours.get(undefined) ?? {};
+    req.resume();
+    if (behaviour.latencyMs !== undefined && behaviour.latencyMs > 0) await sleep(behaviour.latencyMs);
+    if (behaviour.status !== undefined && behaviour.status !== 200) {
+      sendJson(res, behaviour.status, { statusCode: behaviour.status, message: `backend programmed to answer ${behaviour.status}` });
+      return;
+    }
+    const authorization = header(req, "authorization");
+    const echo: BackendEcho = {
+      api,
+      method: req.method ?? "GET",
+      path: rest.length === 0 ? "" : `/${rest.join("/")}`,
+      query: url.search,
+      forwarded: dropUndefined({
+        for: header(req, "x-forwarded-for"),
+        proto: header(req, "x-forwarded-proto"),
+        host: header(req, "x-forwarded-host"),
+      }),
+      subscriptionKeyForwarded: header(req, "ocp-apim-subscription-key") !== undefined,
+    };
+    const scheme = authorization?.split(/\s+/)[0];
+    if (authorization !== undefined && scheme !== undefined && authorization.includes(" ")) echo.authorizationScheme = scheme;
+    sendJson(res, 200, echo);
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) sendJson(res, 500, { statusCode: 500, message: "backend failure" });
+      else res.destroy();
+    });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener)
+    : createHttpServer(listener);
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    origin: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
+    setBehaviour(apiName, behaviour) {
+      behaviours.set(apiName, { ...behaviour });
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+function dropUndefined<T extends Record<string, string | undefined>>(value: T): Partial<Record<keyof T, string>> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, string>>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}

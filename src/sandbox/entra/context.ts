@@ -1,0 +1,41 @@
+import type { ClientAuthMethod } from "./clientAuth.js";
+import type { TokenVersion } from "./accessToken.js";
+import type { TenantModel } from "./model.js";
+import type { SigningKeyRing } from "./signingKeys.js";
+
+/** What the emulator remembers of one token request. Never a secret, an assertion or a token. */
+export interface TokenRequestRecord {
+  /** ISO time, from the emulator's clock. */
+  at: string;
+  endpoint: "v1" | "v2" | "managed-identity";
+  /** The tenant segment of the path (or the model's tenant for managed identity). */
+  tenant: string;
+  clientId?: string;
+  /** The resource asked for: `resource`, or `scope` without `/.default`. */
+  resource?: string;
+  /** The raw `scope` (v2). */
+  scope?: string;
+  authMethod?: ClientAuthMethod | "managed-identity";
+  status: number;
+  outcome: "issued" | "refused" | "throttled";
+  /** Present when refused with an AADSTS code. */
+  aadsts?: number;
+  /** OAuth error, when refused. */
+  error?: string;
+  tokenVersion?: TokenVersion;
+  /** `roles` of the issued token, when any. */
+  roles?: string[];
+}
+
+/** The emulator's state as seen by its request handlers. */
+export interface EmulatorContext {
+  readonly origin: string;
+  readonly identityHeader: string;
+  readonly lifetimeSeconds: number;
+  readonly keys: SigningKeyRing;
+  model(): TenantModel;
+  now(): number;
+  record(record: TokenRequestRecord): void;
+  /** Consumes one throttled answer if any is pending; returns its Retry-After seconds. */
+  takeThrottle(): number | undefined;
+}

@@ -1,0 +1,34 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:https";
+import type { AddressInfo } from "node:net";
+import { createSandboxCa } from "../../../src/sandbox/tls/ca.js";
+
+export interface LoopbackServer {
+  origin: string;
+  caPem: string;
+  /** Requests seen, with their headers. */
+  requests: { method: string; url: string; headers: IncomingMessage["headers"] }[];
+  close(): Promise<void>;
+}
+
+/** A real HTTPS server on 127.0.0.1 port 0 with a certificate from a throw-away CA. */
+export async function startLoopbackHttps(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LoopbackServer> {
+  const ca = await createSandboxCa();
+  const { certPem, keyPem } = await ca.issueServerCertificate();
+  const requests: LoopbackServer["requests"] = [];
+  const server = createServer({ cert: certPem, key: keyPem }, (req, res) => {
+    requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `https://127.0.0.1:${port}`,
+    caPem: ca.certPem,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

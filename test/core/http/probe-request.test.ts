@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TransportError, UnsafeRequestError } from "../../../src/core/errors.js";
+import { createProbeDispatcher } from "../../../src/core/http/dispatcher.js";
+import { extractErrorMessage, sendProbeRequest } from "../../../src/core/http/probe-request.js";
+import { startLoopbackHttps, type LoopbackServer } from "./loopback-https.js";
+
+let api: LoopbackServer;
+let elsewhere: LoopbackServer;
+
+beforeAll(async () => {
+  elsewhere = await startLoopbackHttps((_req, res) => res.end("ok"));
+  api = await startLoopbackHttps((req, res) => {
+    if (req.url === "/redirect") {
+      res.writeHead(302, { location: `${elsewhere.origin}/stolen` }).end();
+    } else if (req.url === "/hang") {
+      // Never answers: the deadline must end the request.
+    } else if (req.url === "/denied") {
+      res
+        .writeHead(401, {
+          "content-type": "application/json",
+          "apim-request-id": "req-123",
+          "www-authenticate": 'AzureApiManagementKey realm="x",name="Ocp-Apim-Subscription-Key",type="header"',
+        })
+        .end(JSON.stringify({ statusCode: 401, message: "Access denied due to missing subscription key." }));
+    } else {
+      res.writeHead(200, { "x-ms-request-id": "ms-9" }).end(JSON.stringify({ message: "not an error" }));
+    }
+  });
+});
+afterAll(async () => {
+  await api.close();
+  await elsewhere.close();
+});
+
+const deps = () => ({
+  dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem, elsewhere.caPem] }),
+  allowedOrigins: new Set([api.origin]),
+  now: () => performance.now(),
+});
+
+describe("sendProbeRequest", () => {
+  it("captures APIM's message, the request id and WWW-Authenticate on a refusal", async () => {
+    const res = await sendProbeRequest({ url: `${api.origin}/denied`, method: "GET", headers: {}, timeoutMs: 5_000 }, deps());
+    expect(res).toMatchObject({
+      status: 401,
+      apimMessage: "Access denied due to missing subscription key.",
+      requestId: "req-123",
+      wwwAuthenticate: expect.stringContaining("AzureApiManagementKey") as string,
+    });
+  });
+
+  it("takes x-ms-request-id and ignores `message` in success bodies", async () => {
+    const res = await sendProbeRequest({ url: `${api.origin}/ok`, method: "GET", headers: {}, timeoutMs: 5_000 }, deps());
+    expect(res.status).toBe(200);
+    expect(res.requestId).toBe("ms-9");
+    expect(res.apimMessage).toBeUndefined();
+  });
+
+  it("does not follow a redirect, so the Authorization header never reaches another origin", async () => {
+    const before = elsewhere.requests.length;
+    const res = await sendProbeRequest(
+      { url: `${api.origin}/redirect`, method: "GET", headers: { authorization: "Bearer canary" }, timeoutMs: 5_000 },
+      deps(),
+    );
+    expect(res.status).toBe(302);
+    expect(elsewhere.requests.length).toBe(before);
+  });
+
+  it("refuses http and unconfigured origins before sending", async () => {
+    await expect(
+      sendProbeRequest({ url: api.origin.replace("https:", "http:"), method: "GET", headers: {}, timeoutMs: 1_000 }, deps()),
+    ).rejects.toMatchObject({ code: "ERR_UNSAFE_REQUEST" });
+    await expect(sendProbeRequest({ url: `${elsewhere.origin}/x`, method: "GET", headers: {}, timeoutMs: 1_000 }, deps())).rejects.toBeInstanceOf(
+      UnsafeRequestError,
+    );
+  });
+
+  it("ends a hung request at its deadline with TransportError timeout", async () => {
+    const started = Date.now();
+    const error = await sendProbeRequest({ url: `${api.origin}/hang`, method: "GET", headers: {}, timeoutMs: 300 }, deps()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect(error).toMatchObject({ code: "ERR_TRANSPORT", kind: "timeout" });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("reports an untrusted certificate as TransportError tls", async () => {
+    const untrusting = { ...deps(), dispatcher: createProbeDispatcher() };
+    await expect(sendProbeRequest({ url: `${api.origin}/ok`, method: "GET", headers: {}, timeoutMs: 5_000 }, untrusting)).rejects.toMatchObject({
+      kind: "tls",
+    });
+  });
+
+  it("reports a refused connection as TransportError connection", async () => {
+    const closed = await startLoopbackHttps((_q, r) => r.end());
+    await closed.close();
+    const d = { ...deps(), allowedOrigins: new Set([closed.origin]) };
+    await expect(sendProbeRequest({ url: `${closed.origin}/`, method: "GET", headers: {}, timeoutMs: 5_000 }, d)).rejects.toMatchObject({
+      kind: "connection",
+    });
+  });
+});
+
+describe("extractErrorMessage", () => {
+  it.each([
+    ['{"statusCode":401,"message":"Invalid JWT."}', "Invalid JWT."],
+    ['{"error":{"code":"x","message":"Backend down"}}', "Backend down"],
+    ["Too Many Requests", undefined],
+    ["[1,2]", undefined],
+  ])("%s", (body, expected) => {
+    expect(extractErrorMessage(body)).toBe(expected);
+  });
+});

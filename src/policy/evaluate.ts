@@ -44,23 +44,24 @@ export async function evaluateValidateJwt(
   let claims: Record<string, unknown>;
   try {
     if (token.split(".").length !== 3) throw new Error("not three segments");
-    header = decodeProtectedHeader(token) as Record<string, unknown>;
-    claims = decodeJwt(token) as Record<string, unknown>;
+    header = decodeProtectedHeader(token);
+    claims = decodeJwt(token);
   } catch {
     return fail("JwtInvalid", "token is not a compact JWS (header.payload.signature)");
   }
 
-  const alg = typeof header.alg === "string" ? header.alg : "";
-  if (alg.toLowerCase() === "none") {
-    // Microsoft.IdentityModel: an unsigned token under RequireSignedTokens is a signature failure.
-    if (policy.requireSignedTokens) return fail("TokenSignatureInvalid", "unsigned token (alg none) and require-signed-tokens is true");
+  const unsigned = typeof header.alg === "string" && header.alg.toLowerCase() === "none";
+  // Microsoft.IdentityModel: an unsigned token under RequireSignedTokens is a signature failure.
+  if (unsigned && policy.requireSignedTokens) {
+    return fail("TokenSignatureInvalid", "unsigned token (alg none) and require-signed-tokens is true");
   }
+  // Resolved even for an accepted unsigned token: the openid-config issuers still apply to it.
   const kid = typeof header.kid === "string" ? header.kid : undefined;
   const resolved = await resolveOpenIdConfigs(policy, kid, deps.keys);
-  if (alg.toLowerCase() === "none") return finish(fail, policy, header, claims, deps.now(), resolved.configs);
-
-  const signature = await checkSignature(policy, token, header, resolved);
-  if (!signature.ok) return fail(signature.reason, signature.detail);
+  if (!unsigned) {
+    const signature = await checkSignature(policy, token, header, resolved);
+    if (!signature.ok) return fail(signature.reason, signature.detail);
+  }
   return finish(fail, policy, header, claims, deps.now(), resolved.configs);
 }
 

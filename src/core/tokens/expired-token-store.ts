@@ -1,4 +1,4 @@
-import { Secret } from "../settings/secret.js";
+import type { Secret } from "../settings/secret.js";
 import { expiresAtMs } from "./summary.js";
 
 /** How long past `exp` a token must be before we use it: clock skew between us and the gateway. */

@@ -99,7 +99,7 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
       const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
       answer = await request(target, {
         dispatcher,
-        method: method as Dispatcher.HttpMethod,
+        method,
         headers: forwardHeaders,
         ...(hasBody ? { body: req } : {}),
       });

@@ -99,9 +99,10 @@ async function verifyCertificateAssertion(
       (header.x5t !== undefined && header.x5t === thumbprint(c, "sha1")),
   );
   if (cert === undefined) {
+    const sent = header["x5t#S256"] ?? header.x5t;
     return refuse(
       700027,
-      `Client assertion failed signature validation. Reason - The key was not found. Thumbprint of key used by client: '${String(header["x5t#S256"] ?? header.x5t ?? "")}'.`,
+      `Client assertion failed signature validation. Reason - The key was not found. Thumbprint of key used by client: '${typeof sent === "string" ? sent : ""}'.`,
     );
   }
   try {

@@ -31,7 +31,7 @@ export interface EntraEmulator {
   readonly identityEndpoint: string;
   /** For IDENTITY_HEADER. */
   readonly identityHeader: string;
-  /** Every token request so far (v1, v2, managed identity), oldest first. Never secrets or tokens. */
+  /** Token requests so far (v1, v2, managed identity; the newest 5000), oldest first. Never secrets or tokens. */
   tokenRequests(): readonly TokenRequestRecord[];
   /** The next `count` requests to the v1/v2 token endpoints get 429, plain text, `Retry-After`. */
   throttleNext(count: number, retryAfterSeconds?: number): void;
@@ -44,6 +44,8 @@ export interface EntraEmulator {
 
 const DEFAULT_LIFETIME_SECONDS = 3900;
 const DEFAULT_RETRY_AFTER_SECONDS = 60;
+/** `watch` runs the sandbox for hours: keep the newest records only. */
+const MAX_RECORDS = 5000;
 /** Tenant segments Entra serves tenant-independent discovery documents and keys for. */
 const MULTI_TENANT = new Set(["common", "organizations"]);
 
@@ -76,7 +78,9 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     keys,
     model: () => model,
     now,
-    record: (r) => records.push(r),
+    record: (r) => {
+      if (records.push(r) > MAX_RECORDS) records.shift();
+    },
     takeThrottle: () => throttles.shift(),
   };
 

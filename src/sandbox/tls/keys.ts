@@ -24,7 +24,7 @@ export function cachedRsaKeyPair(purpose: string, slot = 0): Promise<CryptoKeyPa
   const id = `${purpose}#${slot}`;
   let pending = cache.get(id);
   if (pending === undefined) {
-    pending = webcrypto.subtle.generateKey(RSA_SHA256, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
+    pending = webcrypto.subtle.generateKey(RSA_SHA256, true, ["sign", "verify"]);
     cache.set(id, pending);
   }
   return pending;

@@ -29,9 +29,9 @@ if (typeof reflect.getMetadata !== "function") {
   };
   reflect.defineMetadata = (key, value, target, property) => {
     let byProperty = store.get(target);
-    if (byProperty === undefined) store.set(target, (byProperty = new Map()));
+    if (byProperty === undefined) store.set(target, (byProperty = new Map<string | symbol | undefined, Map<unknown, unknown>>()));
     let byKey = byProperty.get(property);
-    if (byKey === undefined) byProperty.set(property, (byKey = new Map()));
+    if (byKey === undefined) byProperty.set(property, (byKey = new Map<unknown, unknown>()));
     byKey.set(key, value);
   };
 }

@@ -34,7 +34,7 @@ describe("Entra emulator with MSAL Node", () => {
     await t.close();
   });
 
-  function app(auth: Record<string, unknown>, clientId = PROBE_CLIENT.clientId): ConfidentialClientApplication {
+  function app(auth: Record<string, unknown>, clientId: string = PROBE_CLIENT.clientId): ConfidentialClientApplication {
     return new ConfidentialClientApplication({
       auth: { clientId, authority: t.authority, knownAuthorities: [new URL(t.emulator.origin).host], ...auth },
       system: { networkClient: network },

@@ -1,4 +1,4 @@
-import { generateKeyPair, importPKCS8, SignJWT } from "jose";
+import { generateKeyPair, importPKCS8, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseTenantModel } from "../../../src/sandbox/entra/model.js";
 import {
@@ -246,7 +246,7 @@ describe("Entra emulator token endpoints", () => {
   });
 
   it("refuses a tenant model change that is invalid and keeps the old model", async () => {
-    expect(() => t.emulator.setModel({ ...t.tenant.model, managedIdentities: [{ clientId: PROBE_MANAGED_IDENTITY.clientId }] })).toThrow(
+    expect(() => t.emulator.setModel({ ...t.tenant.model, managedIdentities: [{ clientId: PROBE_MANAGED_IDENTITY.clientId } as { clientId: string; principalId: string }] })).toThrow(
       expect.objectContaining({ code: "ERR_TENANT_MODEL", path: "managedIdentities[0].principalId" }) as Error,
     );
     expect((await postForm(t, v2, v2Form())).status).toBe(200);

@@ -1,0 +1,229 @@
+/**
+ * The cause catalogue: every stable cause code a diagnosis can carry, with its one-line summary
+ * template and its fix. The codes are a public interface (alert rules, dashboards and the
+ * availability result's `cause` property key on them): never rename one, add new ones at the end.
+ *
+ * Templates name evidence fields in braces (`{receivedAudience}`); `renderTemplate` fills them from
+ * the diagnosis' evidence. Evidence only ever holds observed values and token summaries, never a
+ * secret, a key or a token, so rendering cannot leak one.
+ */
+export const CAUSE_CODES = [
+  "audience-mismatch",
+  "issuer-mismatch",
+  "missing-role",
+  "client-not-assigned",
+  "token-expired",
+  "signing-key-unknown",
+  "invalid-client-secret",
+  "client-secret-expired",
+  "unknown-client",
+  "unknown-resource",
+  "invalid-scope",
+  "unknown-tenant",
+  "throttled",
+  "missing-subscription-key",
+  "invalid-subscription-key",
+  "subscription-not-required",
+  "missing-bearer-scheme",
+  "gateway-open",
+  "backend-error",
+  "timeout",
+  "tls-error",
+  "dns-error",
+  // Beyond issue 5's list: causes a real run observes that none of the above names.
+  "connection-error",
+  "gateway-error",
+  "api-not-found",
+  "signature-invalid",
+  "token-invalid",
+  "required-claim-missing",
+  "invalid-client-assertion",
+  "token-request-failed",
+  "unexpected-status",
+] as const;
+
+export type CauseCode = (typeof CAUSE_CODES)[number];
+
+export function isCauseCode(value: string): value is CauseCode {
+  return (CAUSE_CODES as readonly string[]).includes(value);
+}
+
+export interface CauseEntry {
+  /** One line, evidence placeholders in braces. */
+  summary: string;
+  /** What to change, where. */
+  fix: string;
+  /** Alternative texts for a recognised special case (e.g. a v1/v2 issuer mismatch). */
+  variants?: Readonly<Record<string, { summary?: string; fix?: string }>>;
+}
+
+const SECRET_SETTING = "{secretSetting}";
+
+export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
+  "audience-mismatch": {
+    summary: "{probe}: token audience {receivedAudience} is not accepted; expected {expectedAudience}",
+    fix:
+      "Request the token for the API (scope <App ID URI or client ID>/.default, PROBE_API_SCOPE), or list the " +
+      "token's audience in the policy's <audiences>. v2 tokens carry the API's client ID, v1 tokens the App ID " +
+      "URI that was requested: list both.",
+  },
+  "issuer-mismatch": {
+    summary: "{probe}: token issuer {receivedIssuer} is not accepted; expected {expectedIssuer}",
+    fix: "Make the policy's <issuers> (or its openid-config URL) name the tenant and token version the API's app registration issues.",
+    variants: {
+      version: {
+        summary: "{probe}: v{tokenVersion} token (issuer {receivedIssuer}) but the API expects v{expectedVersion} issuer {expectedIssuer}",
+        fix:
+          "In the API's app registration manifest set accessTokenAcceptedVersion to {expectedVersion} (null means v1; " +
+          "takes a few minutes), then get a new token; or make the policy's openid-config URL and <issuers> v{tokenVersion}.",
+      },
+      tenant: {
+        summary: "{probe}: token issued by tenant {receivedTenant}, the API expects tenant {expectedTenant} ({expectedIssuer})",
+        fix: "Request the token from the API's tenant (PROBE_TENANT_ID), or correct the tenant in the policy's openid-config URL and <issuers>.",
+      },
+    },
+  },
+  "missing-role": {
+    summary: "{probe}: token of client {client} lacks role {expectedRole} (roles: {receivedRoles})",
+    fix:
+      "In the client's app registration add the API's application permission {expectedRole} under API permissions and grant " +
+      "admin consent (an app role assignment), then get a new token. Set 'Assignment required' on the API's enterprise application.",
+  },
+  "client-not-assigned": {
+    summary: "{probe}: Entra refused the token (AADSTS501051): client {clientId} has no app role on the API, which requires assignment",
+    fix:
+      "In the client's app registration add the API's application permission (app role) under API permissions and grant " +
+      "admin consent; if the role is missing, create it under the API registration's App roles (allowed member type Applications).",
+  },
+  "token-expired": {
+    summary: "{probe}: token expired at {exp} ({expiredForSeconds} s before the request)",
+    fix:
+      "Use a fresh token: check the probe host's clock (NTP) and that no cached or pasted token outlives its exp. " +
+      "A large clock-skew in the policy is not the fix.",
+  },
+  "signing-key-unknown": {
+    summary: "{probe}: token signing key kid {kid} is not in the tenant's published keys ({jwksKids})",
+    fix:
+      "The key has rotated away or the token comes from another tenant or cloud. Get a new token; for the expired-token " +
+      "probe let the probe harvest its own or refresh PROBE_EXPIRED_TOKEN with `apim-smoke token --raw`.",
+    variants: {
+      "expired-token": {
+        summary: "expired-token passed but proves nothing about expiry: its kid {kid} is no longer in the tenant's keys ({jwksKids})",
+      },
+    },
+  },
+  "invalid-client-secret": {
+    summary: "{probe}: Entra refused the client secret (AADSTS7000215) of client {clientId}",
+    fix:
+      `Set ${SECRET_SETTING} to the secret's Value shown once at creation, not its Secret ID; ` +
+      "if the value is lost, create a new secret under Certificates & secrets.",
+  },
+  "client-secret-expired": {
+    summary: "{probe}: the client secret of client {clientId} has expired (AADSTS7000222)",
+    fix: `Create a new secret under the client registration's Certificates & secrets, update ${SECRET_SETTING}, and alert before the next expiry.`,
+  },
+  "unknown-client": {
+    summary: "{probe}: Entra does not know client {clientId} in tenant {tenant} (AADSTS700016)",
+    fix: "Check PROBE_CLIENT_ID (the Application (client) ID of the probe's registration) and PROBE_TENANT_ID; a registration in another tenant needs consent here.",
+  },
+  "unknown-resource": {
+    summary: "{probe}: Entra found no API for scope {scope} in the tenant (AADSTS500011)",
+    fix: "Set PROBE_API_SCOPE to the API registration's Application ID URI (or client ID) followed by /.default, exactly as under Expose an API.",
+  },
+  "invalid-scope": {
+    summary: "{probe}: Entra refused scope {scope} (AADSTS{aadsts})",
+    fix: "Client-credentials tokens need <App ID URI or client ID>/.default, e.g. api://orders-api/.default, not a named scope like /access.",
+  },
+  "unknown-tenant": {
+    summary: "{probe}: Entra does not know tenant {tenant} (AADSTS90002)",
+    fix: "Set PROBE_TENANT_ID to the Directory (tenant) ID GUID or a verified domain, and PROBE_AUTHORITY_HOST to the right cloud.",
+  },
+  throttled: {
+    summary: "{probe}: throttled by {throttledBy} (HTTP 429, retry after {retryAfterSeconds} s)",
+    fix: "Probe less often or with fewer targets; the probe reuses cached tokens, so repeated token throttling means several probes share one client.",
+  },
+  "missing-subscription-key": {
+    summary: "{probe}: APIM refused the call for a missing subscription key ({actualStatus})",
+    fix: "Set the target's subscription key setting (PROBE_SUBSCRIPTION_KEY) to a key of a subscription that includes this API, or turn off 'Subscription required' on the API if keys are not used.",
+  },
+  "invalid-subscription-key": {
+    summary: "{probe}: APIM refused the subscription key ({actualStatus}): wrong, regenerated, or its subscription is inactive or not for this API",
+    fix: "Copy a current primary or secondary key of an active subscription scoped to this API or its product into the target's subscription key setting.",
+  },
+  "subscription-not-required": {
+    summary: "{probe}: got {actualStatus} without a valid subscription key: the API does not require a subscription",
+    fix: "Turn on 'Subscription required' in the API's settings in APIM; if the API is meant to be keyless, expect 2xx for the key probes in the targets file.",
+  },
+  "missing-bearer-scheme": {
+    summary: "{probe}: the token sent as 'Authorization: Bearer' was not found where the check looks ({evidenceFrom})",
+    fix:
+      "Make the policy read the Authorization header with require-scheme=\"Bearer\", and make sure no policy strips or " +
+      "rewrites Authorization before the backend.",
+  },
+  "gateway-open": {
+    summary: "{probe}: got {actualStatus} where a refusal was expected: the {missingCheck} check is missing",
+    fix: "{missingCheckFix}",
+  },
+  "backend-error": {
+    summary: "{probe}: the backend behind APIM answered {actualStatus}",
+    fix: "The gateway let the call through: look at the backend's logs for request id {requestId}; APIM is not at fault.",
+  },
+  timeout: {
+    summary: "{probe}: no complete answer within the deadline ({transportDetail})",
+    fix: "Check the backend's latency and APIM's forward-request timeout; raise PROBE_TIMEOUT_MS only if slow answers are acceptable.",
+  },
+  "tls-error": {
+    summary: "{probe}: TLS handshake failed ({transportDetail})",
+    fix: "Check the host's certificate chain and name; for a private CA, point NODE_EXTRA_CA_CERTS at its PEM. Never disable verification.",
+  },
+  "dns-error": {
+    summary: "{probe}: host name did not resolve ({transportDetail})",
+    fix: "Check the host in PROBE_API_URL (or PROBE_AUTHORITY_HOST), and for a private endpoint that the probe's network resolves it.",
+  },
+  "connection-error": {
+    summary: "{probe}: connection refused or reset ({transportDetail})",
+    fix: "Check that the host is up and reachable from the probe's network (firewall, private endpoint, port).",
+  },
+  "gateway-error": {
+    summary: "{probe}: APIM itself answered {actualStatus} ({apimMessage})",
+    fix: "APIM failed before or while forwarding (backend unreachable, policy error): open the request {requestId} in APIM's diagnostics or trace.",
+  },
+  "api-not-found": {
+    summary: "{probe}: APIM answered {actualStatus}: no API or operation matches the URL ({apimMessage})",
+    fix: "Check PROBE_API_URL against the API's URL suffix and the operation's method and path in APIM, and that the API revision is current.",
+  },
+  "signature-invalid": {
+    summary: "{probe}: token signature rejected ({evidenceFrom})",
+    fix: "The token was altered or signed by a key the API does not trust: request a new token from the API's tenant and check the policy's signing keys.",
+  },
+  "token-invalid": {
+    summary: "{probe}: the API could not read the token as a JWT ({evidenceFrom})",
+    fix: "Send the access token (not an ID token or the token response), whole, as 'Authorization: Bearer <token>'.",
+  },
+  "required-claim-missing": {
+    summary: "{probe}: token claim {claim} does not satisfy the policy (expected {expectedValues}, received {receivedValues})",
+    fix: "Either the token is for the wrong client or version (azp is v2, appid v1), or the policy's <required-claims> is stale: align them.",
+  },
+  "invalid-client-assertion": {
+    summary: "{probe}: Entra refused the client's certificate or federated assertion (AADSTS{aadsts})",
+    fix: "Upload the probe's current certificate to the client registration (or fix the federated credential's issuer, subject and audience) and check the host's clock.",
+  },
+  "token-request-failed": {
+    summary: "{probe}: the token request failed ({tokenFailure})",
+    fix: "Look up the AADSTS code or OAuth error in Entra's error reference; check PROBE_TENANT_ID, PROBE_CLIENT_ID, the credential and PROBE_API_SCOPE.",
+  },
+  "unexpected-status": {
+    summary: "{probe}: expected {expectedStatus}, got {actualStatus}{observedSuffix}",
+    fix: "Compare the target's expected statuses with the API's behaviour; give the target its policy file so a 401 is explained by the exact failing rule.",
+  },
+};
+
+/** Fills `{name}` placeholders from evidence; a placeholder without evidence reads `(unknown)`. */
+export function renderTemplate(template: string, evidence: Readonly<Record<string, string>>): string {
+  return template.replace(/\{([A-Za-z]+)\}/g, (_whole, name: string) => (Object.hasOwn(evidence, name) ? evidence[name]! : "(unknown)"));
+}
+
+/** The placeholders a template uses, for tests that check evidence covers them. */
+export function templateFields(template: string): string[] {
+  return [...template.matchAll(/\{([A-Za-z]+)\}/g)].map((match) => match[1]!);
+}

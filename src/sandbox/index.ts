@@ -1,0 +1,159 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent } from "undici";
+import { createOpenIdConfigResolver } from "../policy/index.js";
+import { startApimGateway, type ApimGateway } from "./apim/index.js";
+import type { ApiDefinition } from "./apim/types.js";
+import { startEntraEmulator, createDefaultTenant, type EntraEmulator } from "./entra/index.js";
+import { startIngestionEmulator, type IngestionEmulator } from "./ingestion/index.js";
+import { GRAPH, ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "./identities.js";
+import { ordersApiPolicyXml, SCENARIOS, type ScenarioName } from "./scenarios.js";
+import { createSandboxCa, writeCaFile } from "./tls/ca.js";
+import { randomBytes } from "node:crypto";
+
+export { SCENARIO_NAMES, SCENARIOS, isScenarioName, ordersApiPolicyXml, type Scenario, type ScenarioName } from "./scenarios.js";
+
+export interface SandboxOptions {
+  /** Default `healthy`. */
+  scenario?: ScenarioName;
+  /** exp - iat of the tokens the tenant issues. Default 3900 s (Entra's). Short lifetimes make expired tokens in seconds. */
+  tokenLifetimeSeconds?: number;
+  /** The backend's added latency, ms (the `slow-backend` scenario sets its own). */
+  backendLatencyMs?: number;
+  /** APIs published besides the default one (`orders-2`, `orders-3`, ...), each like it: for the benchmark's many targets. */
+  extraApis?: number;
+  /** Where the CA and the client certificate are written. Default: a new temporary folder, removed on close. */
+  stateDir?: string;
+  /** Clock for every emulator (ms). */
+  now?: () => number;
+}
+
+export interface Sandbox {
+  readonly scenario: ScenarioName;
+  /**
+   * The settings that point a probe at this sandbox, under the names the probe reads (PROBE_*,
+   * APPLICATIONINSIGHTS_CONNECTION_STRING, NODE_EXTRA_CA_CERTS, IDENTITY_ENDPOINT/IDENTITY_HEADER).
+   * They hold the sandbox's generated secrets: show them only to the person who started it.
+   */
+  readonly settings: Readonly<Record<string, string>>;
+  /** The CA every sandbox server's certificate chains to, and the file it was written to. */
+  readonly caPem: string;
+  readonly caFile: string;
+  /** PEM file with the probe client's certificate and private key (for PROBE_CLIENT_CERTIFICATE_PATH). */
+  readonly clientCertificateFile: string;
+  /** The operation URL of each published API, default one first. */
+  readonly apiUrls: readonly string[];
+  readonly entra: EntraEmulator;
+  readonly gateway: ApimGateway;
+  readonly ingestion: IngestionEmulator;
+  close(): Promise<void>;
+}
+
+/** Hosts whose `openid-config` URLs the gateway sends to the emulated tenant, so Azure policies load unchanged. */
+const ENTRA_HOSTS = new Set(["login.microsoftonline.com", "sts.windows.net"]);
+
+/** Starts the emulated Entra tenant, APIM gateway (with its backend) and App Insights ingestion, over HTTPS on loopback. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const scenario = SCENARIOS[options.scenario ?? "healthy"];
+  const now = options.now ?? Date.now;
+  const ownsStateDir = options.stateDir === undefined;
+  const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), "apim-smoke-sandbox-")));
+
+  const ca = await createSandboxCa();
+  const serverCertificate = await ca.issueServerCertificate();
+  const tls = { certPem: serverCertificate.certPem, keyPem: serverCertificate.keyPem };
+  const tenant = await createDefaultTenant({ now });
+  const model = scenario.tenant ? scenario.tenant(tenant.model) : tenant.model;
+
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const entra = await startEntraEmulator({ model, tls, now, ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}) });
+    started.push(entra);
+
+    const subscriptionKey = randomBytes(16).toString("hex");
+    const entraOrigin = new URL(entra.origin);
+    const resolverDispatcher = new Agent({ connect: { ca: ca.certPem } });
+    started.push({ close: () => resolverDispatcher.close() });
+    const openIdConfig = createOpenIdConfigResolver({
+      dispatcher: resolverDispatcher,
+      now,
+      rewriteUrl: (url) => {
+        if (!ENTRA_HOSTS.has(url.hostname)) return url;
+        const rewritten = new URL(url);
+        rewritten.protocol = entraOrigin.protocol;
+        rewritten.host = entraOrigin.host;
+        return rewritten;
+      },
+    });
+
+    const apis: ApiDefinition[] = [];
+    for (let i = 0; i <= (options.extraApis ?? 0); i++) {
+      const base: ApiDefinition = {
+        name: i === 0 ? ORDERS_API.displayName : `${ORDERS_API.displayName}-${i + 1}`,
+        path: i === 0 ? ORDERS_API_PATH : `${ORDERS_API_PATH}-${i + 1}`,
+        subscriptionRequired: true,
+        subscriptionKeys: [subscriptionKey],
+        policyXml: ordersApiPolicyXml(),
+      };
+      apis.push(scenario.api ? scenario.api(base) : base);
+    }
+    const gateway = await startApimGateway({ tls: { ...tls, caPem: ca.certPem }, apis, openIdConfig, now });
+    started.push(gateway);
+    const backend = { ...scenario.backend, ...(options.backendLatencyMs !== undefined ? { latencyMs: options.backendLatencyMs } : {}) };
+    if (Object.keys(backend).length > 0) gateway.setBackend(backend);
+
+    const ingestion = await startIngestionEmulator({ tls, now });
+    started.push(ingestion);
+
+    const caFile = await writeCaFile(ca, stateDir);
+    const clientCertificateFile = join(stateDir, "probe-client.pem");
+    await writeFile(clientCertificateFile, `${tenant.probeClient.certificate.certPem.trim()}\n${tenant.probeClient.certificate.keyPem.trim()}\n`, { mode: 0o600 });
+
+    const operation = ORDERS_OPERATION_PATH.slice(ORDERS_API_PATH.length);
+    const apiUrls = apis.map((api) => `${gateway.origin}${api.path}${operation}`);
+    const settings: Record<string, string> = {
+      PROBE_TENANT_ID: SANDBOX_TENANT_ID,
+      PROBE_AUTHORITY_HOST: entra.origin,
+      PROBE_CLIENT_ID: PROBE_CLIENT.clientId,
+      PROBE_CLIENT_SECRET: scenario.clientSecret === "secret-id" ? tenant.probeClient.secret.id : tenant.probeClient.secret.value,
+      PROBE_API_URL: apiUrls[0]!,
+      PROBE_API_METHOD: "GET",
+      PROBE_API_SCOPE: `${ORDERS_API.appIdUri}/.default`,
+      PROBE_SUBSCRIPTION_KEY: subscriptionKey,
+      PROBE_WRONG_AUDIENCE_SCOPE: `${GRAPH.appIdUri}/.default`,
+      PROBE_UNASSIGNED_CLIENT_ID: UNASSIGNED_CLIENT.clientId,
+      PROBE_UNASSIGNED_CLIENT_SECRET: tenant.unassignedClient.secret.value,
+      PROBE_RUN_LOCATION: "sandbox",
+      ...(scenario.timeoutMs ? { PROBE_TIMEOUT_MS: String(scenario.timeoutMs) } : {}),
+      APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
+      NODE_EXTRA_CA_CERTS: caFile,
+      IDENTITY_ENDPOINT: entra.identityEndpoint,
+      IDENTITY_HEADER: entra.identityHeader,
+    };
+
+    return {
+      scenario: scenario.name,
+      settings,
+      caPem: ca.certPem,
+      caFile,
+      clientCertificateFile,
+      apiUrls,
+      entra,
+      gateway,
+      ingestion,
+      async close() {
+        await closeAll(started);
+        if (ownsStateDir) await rm(stateDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await closeAll(started);
+    if (ownsStateDir) await rm(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function closeAll(servers: readonly { close(): Promise<void> }[]): Promise<void> {
+  await Promise.allSettled([...servers].reverse().map((s) => s.close()));
+}

@@ -1,0 +1,169 @@
+import type { TenantModel } from "./entra/model.js";
+import type { ApiDefinition, BackendBehaviour } from "./apim/types.js";
+import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID } from "./identities.js";
+
+/**
+ * Each scenario reproduces one failure cause the troubleshooting documents describe (shared/seeds),
+ * by changing the tenant, the API's policy or settings, or the backend, exactly as a person would
+ * have misconfigured the real thing. `healthy` is the reference every other one departs from.
+ */
+export const SCENARIO_NAMES = [
+  "healthy",
+  "fail-open",
+  "no-subscription-required",
+  "v1-token-issuer-mismatch",
+  "missing-role",
+  "assignment-not-required",
+  "invalid-secret",
+  "backend-error",
+  "slow-backend",
+] as const;
+
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export function isScenarioName(value: string): value is ScenarioName {
+  return (SCENARIO_NAMES as readonly string[]).includes(value);
+}
+
+export interface Scenario {
+  name: ScenarioName;
+  /** What is misconfigured, in the words of the person who did it. */
+  description: string;
+  /** What a correct probe reports. */
+  expectation: string;
+  tenant?: (model: TenantModel) => TenantModel;
+  api?: (api: ApiDefinition) => ApiDefinition;
+  backend?: BackendBehaviour;
+  /** Which value the sandbox hands out as PROBE_CLIENT_SECRET. */
+  clientSecret?: "value" | "secret-id";
+  /** Per-request deadline the sandbox hands out (PROBE_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
+
+/**
+ * The API's policy as seed 003 recommends it: v2 metadata, both audiences (App ID URI and client id),
+ * the v2 issuer, and the app role required. `requireRole: false` is the policy of seed 002's authors
+ * before they learned about "assignment required".
+ */
+export function ordersApiPolicyXml(options: { requireRole?: boolean } = {}): string {
+  const requireRole = options.requireRole ?? true;
+  return `<policies>
+  <inbound>
+    <base />
+    <validate-jwt header-name="Authorization" failed-validation-httpcode="401" failed-validation-error-message="Unauthorized. Access token is missing or invalid." require-scheme="Bearer">
+      <openid-config url="https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration" />
+      <audiences>
+        <audience>${ORDERS_API.appIdUri}</audience>
+        <audience>${ORDERS_API.clientId}</audience>
+      </audiences>
+      <issuers>
+        <issuer>${V2_ISSUER}</issuer>
+      </issuers>${
+        requireRole
+          ? `
+      <required-claims>
+        <claim name="roles" match="any">
+          <value>${ORDERS_API.role}</value>
+        </claim>
+      </required-claims>`
+          : ""
+      }
+    </validate-jwt>
+  </inbound>
+  <backend>
+    <base />
+  </backend>
+  <outbound>
+    <base />
+  </outbound>
+  <on-error>
+    <base />
+  </on-error>
+</policies>
+`;
+}
+
+/** A policy with no validate-jwt: someone "temporarily" removed it while debugging a 401. */
+const OPEN_POLICY_XML = `<policies>
+  <inbound>
+    <base />
+  </inbound>
+  <backend>
+    <base />
+  </backend>
+  <outbound>
+    <base />
+  </outbound>
+  <on-error>
+    <base />
+  </on-error>
+</policies>
+`;
+
+const withOrdersApi = (model: TenantModel, change: (app: TenantModel["apps"][number]) => TenantModel["apps"][number]): TenantModel => ({
+  ...model,
+  apps: model.apps.map((app) => (app.clientId === ORDERS_API.clientId ? change(app) : app)),
+});
+
+export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
+  healthy: {
+    name: "healthy",
+    description: "Everything as the seeds recommend: v2 tokens, assignment required, the role required by the policy, a subscription required.",
+    expectation: "every probe passes",
+  },
+  "fail-open": {
+    name: "fail-open",
+    description: "The API's policy has no validate-jwt: the gateway checks the subscription key and nothing else.",
+    expectation: "every token probe that must be refused gets in: outcome security",
+    api: (api) => ({ ...api, policyXml: OPEN_POLICY_XML }),
+  },
+  "no-subscription-required": {
+    name: "no-subscription-required",
+    description: "The API does not require a subscription, so calls without a key or with a wrong one are let through to validate-jwt.",
+    expectation: "no-subscription-key and invalid-subscription-key get in",
+    api: (api) => ({ ...api, subscriptionRequired: false }),
+  },
+  "v1-token-issuer-mismatch": {
+    name: "v1-token-issuer-mismatch",
+    description: "The API's app registration still issues v1 tokens (accessTokenAcceptedVersion null) while the policy expects the v2 issuer.",
+    expectation: "valid fails with 401: issuer sts.windows.net vs login.microsoftonline.com/.../v2.0",
+    tenant: (model) => withOrdersApi(model, (app) => ({ ...app, accessTokenAcceptedVersion: null })),
+  },
+  "missing-role": {
+    name: "missing-role",
+    description: "Assignment is not required and the probe's client was never granted the role the policy requires.",
+    expectation: "valid fails with 401: the token has no roles claim",
+    tenant: (model) => ({
+      ...withOrdersApi(model, (app) => ({ ...app, assignmentRequired: false })),
+      roleAssignments: model.roleAssignments.filter((a) => !(a.clientId === PROBE_CLIENT.clientId && a.resourceClientId === ORDERS_API.clientId)),
+    }),
+  },
+  "assignment-not-required": {
+    name: "assignment-not-required",
+    description: "Assignment is not required and the policy requires no role: any app in the tenant can get a token for the API and call it.",
+    expectation: "unassigned-client gets in: outcome security",
+    tenant: (model) => withOrdersApi(model, (app) => ({ ...app, assignmentRequired: false })),
+    api: (api) => ({ ...api, policyXml: ordersApiPolicyXml({ requireRole: false }) }),
+  },
+  "invalid-secret": {
+    name: "invalid-secret",
+    description: "PROBE_CLIENT_SECRET holds the secret's ID instead of its value (the portal shows both side by side).",
+    expectation: "token blocked with AADSTS7000215; the probes that need no token still run",
+    clientSecret: "secret-id",
+  },
+  "backend-error": {
+    name: "backend-error",
+    description: "The gateway accepts the call but the backend behind it answers 500.",
+    expectation: "valid fails with 500 from the backend, not from the gateway",
+    backend: { status: 500 },
+  },
+  "slow-backend": {
+    name: "slow-backend",
+    description: "The backend takes 30 s to answer; the probe's deadline is 2 s.",
+    expectation: "valid ends at the deadline with outcome error (timeout)",
+    backend: { latencyMs: 30_000 },
+    timeoutMs: 2_000,
+  },
+};

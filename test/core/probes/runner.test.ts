@@ -1,0 +1,245 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenAcquisitionError, TransportError } from "../../../src/core/errors.js";
+import { createProbeDispatcher } from "../../../src/core/http/dispatcher.js";
+import type { ProbeName } from "../../../src/core/probes/names.js";
+import { runProbes } from "../../../src/core/probes/runner.js";
+import type { ProbeResult } from "../../../src/core/results/types.js";
+import { defaultExpectedStatuses } from "../../../src/core/settings/defaults.js";
+import { Secret } from "../../../src/core/settings/secret.js";
+import type { ProbeConfig, TargetConfig } from "../../../src/core/settings/types.js";
+import { ExpiredTokenStore } from "../../../src/core/tokens/expired-token-store.js";
+import type { TokenSource } from "../../../src/core/tokens/token-source.js";
+import { startLoopbackHttps, type LoopbackServer } from "../http/loopback-https.js";
+
+const KEY = "0123456789abcdef0123456789abcdef";
+const API_SCOPE = "api://orders-api/.default";
+const tenantKeys = await generateKeyPair("RS256");
+const nowS = () => Math.floor(Date.now() / 1000);
+
+async function token(aud: string, expS = nowS() + 3600): Promise<string> {
+  return new SignJWT({ aud, azp: "probe", ver: "2.0", roles: aud === "api://orders-api" ? ["Api.Access"] : undefined })
+    .setProtectedHeader({ alg: "RS256", kid: "tenant-kid" })
+    .setExpirationTime(expS)
+    .sign(tenantKeys.privateKey);
+}
+
+/**
+ * A gateway with a switchable policy: `strict` checks key, audience, signature kid/alg, exp and
+ * role like APIM + validate-jwt would (signature itself is judged by alg + the forged marker);
+ * `open` lets everything through (fail-open); `hang` never answers.
+ */
+let mode: "strict" | "open" | "hang" = "strict";
+/** The gateway's clock, so a test can age tokens for both sides at once. */
+let gatewayNow: () => number = Date.now;
+async function gateway(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (mode === "hang") return;
+  const deny = (message: string): void => void res.writeHead(401, { "content-type": "application/json", "apim-request-id": "rid-1" }).end(JSON.stringify({ statusCode: 401, message }));
+  if (mode === "open") return void res.writeHead(200).end("{}");
+  const key = req.headers["ocp-apim-subscription-key"];
+  if (!key) return deny("Access denied due to missing subscription key.");
+  if (key !== KEY) return deny("Access denied due to invalid subscription key.");
+  const auth = req.headers.authorization;
+  if (!auth?.startsWith("Bearer ")) return deny("JWT not present.");
+  const jwt = auth.slice(7);
+  try {
+    const header = decodeProtectedHeader(jwt);
+    const claims = decodeJwt(jwt);
+    if (header.alg === "none" || !jwt.split(".")[2]) return deny("Invalid JWT.");
+    // Verifies the signature for real with the tenant's public key.
+    const { jwtVerify } = await import("jose");
+    await jwtVerify(jwt, tenantKeys.publicKey, { audience: "api://orders-api", currentDate: new Date(gatewayNow()) });
+    if (!(claims.roles as string[] | undefined)?.includes("Api.Access")) return void res.writeHead(403).end("{}");
+  } catch {
+    return deny("Invalid JWT.");
+  }
+  res.writeHead(200).end("{}");
+}
+
+
+let api: LoopbackServer;
+beforeAll(async () => {
+  api = await startLoopbackHttps((req, res) => void gateway(req, res));
+});
+afterAll(() => api.close());
+
+function target(over: Partial<TargetConfig> = {}): TargetConfig {
+  return {
+    name: "orders",
+    url: `${api.origin}/orders/health`,
+    method: "GET",
+    scope: API_SCOPE,
+    subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY",
+    subscriptionKey: new Secret(KEY),
+    expectedStatuses: defaultExpectedStatuses(),
+    probes: ["token", "valid", "no-subscription-key", "invalid-subscription-key", "no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"],
+    ...over,
+  };
+}
+
+function config(over: Partial<ProbeConfig> = {}): ProbeConfig {
+  return {
+    tenantId: "t",
+    authorityHost: "https://login.example",
+    clientId: "c",
+    credential: { kind: "secret", secret: new Secret("s") },
+    wrongAudienceScope: "https://graph.microsoft.com/.default",
+    unassignedClient: { clientId: "u", secret: new Secret("us") },
+    timeoutMs: 2_000,
+    extraCaPem: [api.caPem],
+    targets: [target()],
+    ...over,
+  };
+}
+
+/** Tokens without Entra: the probe's client gets its audiences; the unassigned one gets AADSTS501051 or a role-less token. */
+function tokens(options: { probeError?: Error; unassigned?: "refused" | "token" } = {}): TokenSource {
+  return {
+    async acquire(client, scope) {
+      if (client === "probe" && options.probeError) throw options.probeError;
+      if (client === "unassigned") {
+        if ((options.unassigned ?? "refused") === "refused") {
+          throw new TokenAcquisitionError("refused", { aadsts: 501051, oauthError: "invalid_grant", status: 400 });
+        }
+        return { accessToken: new Secret(await new SignJWT({ aud: "api://orders-api" }).setProtectedHeader({ alg: "RS256", kid: "tenant-kid" }).setExpirationTime("1h").sign(tenantKeys.privateKey)), fromCache: false };
+      }
+      return { accessToken: new Secret(await token(scope.replace("/.default", ""))), fromCache: false };
+    },
+  };
+}
+
+const byProbe = (results: ProbeResult[]) => Object.fromEntries(results.map((r) => [r.probe, r])) as Record<ProbeName, ProbeResult>;
+
+describe("runProbes", () => {
+  it("a strict gateway: every probe passes, expired-token is skipped until one has aged", async () => {
+    mode = "strict";
+    const report = await runProbes(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() });
+    const r = byProbe(report.results);
+    expect(r.valid).toMatchObject({ outcome: "pass", actualStatus: 200 });
+    for (const p of ["no-subscription-key", "invalid-subscription-key", "no-token", "wrong-audience", "forged-signature", "alg-none"] as const) {
+      expect(r[p], p).toMatchObject({ outcome: "pass", actualStatus: 401, requestId: "rid-1" });
+    }
+    expect(r["no-subscription-key"].apimMessage).toContain("missing subscription key");
+    expect(r["unassigned-client"]).toMatchObject({ outcome: "pass", cause: "AADSTS501051", actualStatus: 400 });
+    expect(r["expired-token"].outcome).toBe("skipped");
+    expect(r.token.token).toMatchObject({ aud: "api://orders-api", roles: ["Api.Access"], kid: "tenant-kid" });
+    expect(report.summary).toMatchObject({ total: 10, ok: true });
+    expect(report.results.map((x) => x.probe)).toEqual(target().probes);
+  });
+
+  it("a fail-open gateway: every rejecting probe that got in is security, valid still passes", async () => {
+    mode = "open";
+    const report = await runProbes(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens({ unassigned: "token" }) });
+    const r = byProbe(report.results);
+    expect(r.valid.outcome).toBe("pass");
+    for (const p of ["no-subscription-key", "invalid-subscription-key", "no-token", "wrong-audience", "forged-signature", "alg-none", "unassigned-client"] as const) {
+      expect(r[p].outcome, p).toBe("security");
+    }
+    expect(report.summary.ok).toBe(false);
+  });
+
+  it("a role-less token that gets a 403 passes unassigned-client", async () => {
+    mode = "strict";
+    const report = await runProbes(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens({ unassigned: "token" }) }, { probes: ["unassigned-client"] });
+    expect(report.results).toHaveLength(1);
+    expect(report.results[0]).toMatchObject({ probe: "unassigned-client", outcome: "pass", actualStatus: 403 });
+  });
+
+  it("a refused token blocks the token-dependent probes with its AADSTS code and runs the others", async () => {
+    mode = "strict";
+    const error = new TokenAcquisitionError("refused", { aadsts: 7000215, oauthError: "invalid_client", status: 401 });
+    const report = await runProbes(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens({ probeError: error }) });
+    const r = byProbe(report.results);
+    expect(r.token).toMatchObject({ outcome: "fail", cause: "AADSTS7000215", actualStatus: 401 });
+    for (const p of ["valid", "no-subscription-key", "invalid-subscription-key", "wrong-audience", "forged-signature", "alg-none"] as const) {
+      expect(r[p], p).toMatchObject({ outcome: "blocked", cause: "AADSTS7000215" });
+    }
+    expect(r["no-token"].outcome).toBe("pass");
+    expect(r["unassigned-client"].outcome).toBe("pass");
+  });
+
+  it("a token endpoint that cannot be reached is an error for token, blocked for the rest", async () => {
+    const report = await runProbes(
+      config(),
+      { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens({ probeError: new TransportError("dns", "dns") }) },
+      { probes: ["token", "valid"] },
+    );
+    expect(byProbe(report.results).token).toMatchObject({ outcome: "error", cause: "dns" });
+    expect(byProbe(report.results).valid).toMatchObject({ outcome: "blocked", cause: "dns" });
+  });
+
+  it("a hung API ends at the deadline as error/timeout, within the run budget", async () => {
+    mode = "hang";
+    const started = Date.now();
+    const report = await runProbes(
+      config({ timeoutMs: 400 }),
+      { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() },
+      { probes: ["valid", "no-token"], runBudgetMs: 5_000 },
+    );
+    expect(Date.now() - started).toBeLessThan(3_000);
+    for (const r of report.results) expect(r).toMatchObject({ outcome: "error", cause: "timeout" });
+  });
+
+  it("the run budget cuts every request still in flight", async () => {
+    mode = "hang";
+    const started = Date.now();
+    const report = await runProbes(
+      config({ timeoutMs: 10_000 }),
+      { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() },
+      { probes: ["valid"], runBudgetMs: 300 },
+    );
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(report.results[0]).toMatchObject({ outcome: "error", cause: "timeout" });
+  });
+
+  it("uses a harvested token once it has aged past exp + margin, then PROBE_EXPIRED_TOKEN as fallback", async () => {
+    mode = "strict";
+    let clock = Date.now();
+    const store = new ExpiredTokenStore({ now: () => clock, marginMs: 60_000 });
+    gatewayNow = () => clock;
+    const deps = { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: () => clock, tokens: tokens(), expiredTokens: store };
+    const first = await runProbes(config(), deps, { probes: ["valid", "expired-token"] });
+    expect(byProbe(first.results)["expired-token"].outcome).toBe("skipped");
+    clock += 3600_000 + 61_000;
+    const second = await runProbes(config(), deps, { probes: ["expired-token"] });
+    expect(second.results[0]).toMatchObject({ outcome: "pass", actualStatus: 401 });
+    expect(second.results[0]!.message).toContain("acquired earlier");
+
+    gatewayNow = Date.now;
+    const supplied = await runProbes(config({ expiredToken: new Secret(await token("api://orders-api", nowS() - 600)) }), { ...deps, now: Date.now, expiredTokens: new ExpiredTokenStore({ now: Date.now }) }, { probes: ["expired-token"] });
+    expect(supplied.results[0]).toMatchObject({ outcome: "pass", actualStatus: 401 });
+    expect(supplied.results[0]!.message).toContain("PROBE_EXPIRED_TOKEN");
+  });
+
+  it("skips the key probes without a key and unassigned-client without its client", async () => {
+    mode = "strict";
+    const cfg = config({ unassignedClient: undefined, targets: [target({ subscriptionKey: undefined, subscriptionKeySetting: undefined })] });
+    delete cfg.unassignedClient;
+    const report = await runProbes(cfg, { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() }, { probes: ["no-subscription-key", "invalid-subscription-key", "unassigned-client"] });
+    for (const r of report.results) expect(r.outcome).toBe("skipped");
+  });
+
+  it("refuses an unknown --target name", async () => {
+    await expect(runProbes(config(), { dispatcher: createProbeDispatcher(), now: Date.now, tokens: tokens() }, { targets: ["nope"] })).rejects.toMatchObject({ code: "ERR_USAGE" });
+  });
+
+  it("attaches an injected diagnosis and reports progress", async () => {
+    mode = "strict";
+    const seen: number[] = [];
+    const report = await runProbes(
+      config(),
+      {
+        dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+        now: Date.now,
+        tokens: tokens(),
+        diagnose: (r) => (r.probe === "no-token" ? { cause: "test-cause", summary: "s", fix: "f" } : undefined),
+        onProgress: (e) => seen.push(e.done),
+      },
+      { probes: ["no-token", "valid"] },
+    );
+    expect(byProbe(report.results)["no-token"].diagnosis?.cause).toBe("test-cause");
+    expect(byProbe(report.results).valid.diagnosis).toBeUndefined();
+    expect(seen).toEqual([1, 2]);
+  });
+});

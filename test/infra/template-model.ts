@@ -71,7 +71,7 @@ export function* stringsIn(value: unknown, path = "$"): Generator<{ path: string
     for (const [i, item] of value.entries()) yield* stringsIn(item, `${path}[${i}]`);
   } else if (value !== null && typeof value === "object") {
     for (const [key, item] of Object.entries(value)) {
-      yield { path: `${path}{key}`, value: key };
+      yield { path: `${path}#key(${key})`, value: key };
       yield* stringsIn(item, `${path}.${key}`);
     }
   }

@@ -1,5 +1,7 @@
 import type { Command } from "../io.js";
+import { demoCommand } from "./demo.js";
 import { runCommand } from "./run.js";
+import { sandboxCommand } from "./sandbox.js";
 import { tokenCommand } from "./token.js";
 import { watchCommand } from "./watch.js";
 
@@ -11,4 +13,6 @@ export const COMMANDS: Record<string, Command> = {
   run: runCommand,
   watch: watchCommand,
   token: tokenCommand,
+  demo: demoCommand,
+  sandbox: sandboxCommand,
 };

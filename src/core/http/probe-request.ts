@@ -46,7 +46,7 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
   try {
     const res = await request(url, {
       dispatcher: deps.dispatcher,
-      method: req.method as Dispatcher.HttpMethod,
+      method: req.method,
       headers: req.headers,
       signal: AbortSignal.any(signals),
       headersTimeout: req.timeoutMs,

@@ -1,5 +1,5 @@
-// Order matters: the polyfill must run before @peculiar/x509 (and tsyringe) evaluate.
-import "./reflectMetadata.js";
+// Order matters: reflect-metadata must load before @peculiar/x509 (its tsyringe container needs it).
+import "reflect-metadata";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 

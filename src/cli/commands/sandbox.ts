@@ -1,0 +1,75 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { UsageError } from "../../core/errors.js";
+import { SECRET_SETTINGS } from "../../core/settings/load-settings.js";
+import { isScenarioName, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT_OK, type Command } from "../io.js";
+
+export const SANDBOX_OPTIONS = {
+  scenario: { type: "string" },
+  "token-lifetime": { type: "string" },
+  "state-dir": { type: "string" },
+} as const;
+
+export function toScenario(value: string | undefined): ScenarioName {
+  if (value === undefined) return "healthy";
+  if (!isScenarioName(value)) throw new UsageError(`--scenario ${JSON.stringify(value)} is not a scenario; scenarios: ${SCENARIO_NAMES.join(", ")}`);
+  return value;
+}
+
+export function toTokenLifetime(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400) throw new UsageError("--token-lifetime must be a whole number of seconds between 1 and 86400");
+  return seconds;
+}
+
+/**
+ * `apim-smoke sandbox [--scenario NAME] [--token-lifetime S] [--state-dir DIR]`: the emulated tenant,
+ * gateway and ingestion in the foreground until Ctrl-C. The settings that point a probe at it go to
+ * `<state-dir>/sandbox.env` (mode 600: it holds the sandbox's generated secrets); stdout shows them with
+ * the secret ones masked, so the terminal and its scrollback never hold a secret.
+ */
+export const sandboxCommand: Command = {
+  summary: "run the embedded sandbox (Entra tenant, APIM gateway, App Insights ingestion) until Ctrl-C",
+  async run(args, io) {
+    const values = parseCommandArgs(args, SANDBOX_OPTIONS);
+    const scenario = toScenario(values.scenario);
+    const tokenLifetimeSeconds = toTokenLifetime(values["token-lifetime"]);
+    const stateDir = join(io.cwd, values["state-dir"] ?? ".sandbox");
+    await mkdir(stateDir, { recursive: true });
+
+    const sandbox = await startSandbox({ scenario, stateDir, ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}) });
+    try {
+      const envFile = join(stateDir, "sandbox.env");
+      await writeFile(envFile, Object.entries(sandbox.settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+      const secret = new Set<string>(SECRET_SETTINGS);
+      io.stdout.write(
+        [
+          `sandbox running: scenario ${scenario} (${SCENARIOS[scenario].description})`,
+          `  Entra tenant     ${sandbox.entra.origin}`,
+          `  APIM gateway     ${sandbox.gateway.origin}`,
+          `  App Insights     ${sandbox.ingestion.origin}`,
+          "",
+          "settings (secrets masked; all of them are in the env file):",
+          ...Object.entries(sandbox.settings).map(([k, v]) => `  ${k}=${secret.has(k) ? "********" : v}`),
+          "",
+          `env file: ${envFile}`,
+          `try it:   npx apim-smoke run --env-file ${envFile}`,
+          "Ctrl-C stops the sandbox.",
+          "",
+        ].join("\n"),
+      );
+      await new Promise<void>((resolve) => {
+        if (!io.signal || io.signal.aborted) return resolve();
+        io.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      io.stderr.write("sandbox stopping\n");
+    } finally {
+      await sandbox.close();
+    }
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,119 @@
+import { TokenAcquisitionError, TransportError } from "../errors.js";
+import type { ProbeName } from "../probes/names.js";
+import type { Outcome, ProbeResult, TokenSummary } from "../results/types.js";
+import type { JwtFailureReason } from "../../policy/index.js";
+import type { TokenFailure } from "./aadsts.js";
+
+/** Who wrote the answer: APIM itself (its `{statusCode,message}` error body) or what is behind it. */
+export type AnsweredBy = "gateway" | "backend";
+
+/**
+ * The failing validate-jwt rule of a preflight (the shared evaluator run on the acquired token against
+ * the target's policy), with the policy values the rule compared against.
+ */
+export interface PreflightFailure {
+  ok: false;
+  reason: JwtFailureReason;
+  /** The evaluator's one-line detail (names the rule and the observed value; never the token). */
+  detail: string;
+  expectedAudiences?: readonly string[];
+  expectedIssuers?: readonly string[];
+  /** For claim reasons: the claim and the values the policy requires. */
+  claim?: string;
+  expectedValues?: readonly string[];
+  requireScheme?: string;
+}
+
+export type PreflightOutcome = { ok: true } | PreflightFailure;
+
+/** Everything a diagnosis may use: only what was observed during the probe, nothing inferred. */
+export interface ProbeObservation {
+  probe: ProbeName;
+  outcome: Outcome;
+  expectedStatuses: readonly number[];
+  actualStatus?: number;
+  /** `message` of APIM's JSON error body (or a backend's), when there was one. */
+  apimMessage?: string;
+  requestId?: string;
+  /** The refusal's `WWW-Authenticate` header. */
+  wwwAuthenticate?: string;
+  /** Absent when unknown (the engine did not look at the body). */
+  answeredBy?: AnsweredBy;
+  /** Summary of the token the probe sent (or, for `token`, acquired). */
+  token?: TokenSummary;
+  tokenFailure?: TokenFailure;
+  transportFailure?: TransportError["kind"];
+  preflight?: PreflightOutcome;
+  /** `kid`s of the tenant's published signing keys, when the engine fetched them. */
+  jwksKids?: readonly string[];
+  /** When the request was sent, ms since the epoch (judges `exp`). */
+  at?: number;
+  /** Client id the token was requested for (the probe's or the unassigned client's). */
+  clientId?: string;
+  /** Scope requested, for token failures. */
+  scope?: string;
+  tenant?: string;
+  /** Setting that holds the secret of the client at fault, named in fixes (never its value). */
+  secretSetting?: string;
+}
+
+/** What a failure contributes to an observation: the token endpoint's refusal or the transport kind. */
+export function observeError(error: unknown): Pick<ProbeObservation, "tokenFailure" | "transportFailure"> {
+  if (error instanceof TokenAcquisitionError) return { tokenFailure: { ...error.details } };
+  if (error instanceof TransportError) return { transportFailure: error.kind };
+  return {};
+}
+
+const TRANSPORT_KINDS = new Set<string>(["timeout", "dns", "tls", "connection"]);
+
+/**
+ * An observation from a finished ProbeResult, for engines that kept only the result: its `cause`
+ * (`AADSTS7000215`, `timeout`, an OAuth error) is turned back into the structured failure.
+ * `extra` adds what the result does not carry (answer source, preflight, JWKS kids, time).
+ */
+export function observationFromResult(result: ProbeResult, extra: Partial<ProbeObservation> = {}): ProbeObservation {
+  const observation: ProbeObservation = {
+    probe: result.probe,
+    outcome: result.outcome,
+    expectedStatuses: result.expectedStatuses,
+  };
+  if (result.actualStatus !== undefined) observation.actualStatus = result.actualStatus;
+  if (result.apimMessage !== undefined) observation.apimMessage = result.apimMessage;
+  if (result.requestId !== undefined) observation.requestId = result.requestId;
+  if (result.wwwAuthenticate !== undefined) observation.wwwAuthenticate = result.wwwAuthenticate;
+  if (result.token !== undefined) observation.token = result.token;
+  const cause = result.cause;
+  if (cause !== undefined && (result.outcome === "error" || result.outcome === "blocked" || result.probe === "token")) {
+    const aadsts = /^AADSTS(\d+)$/.exec(cause);
+    if (aadsts) {
+      const failure: TokenFailure = { aadsts: Number(aadsts[1]) };
+      if (result.probe === "token" && result.actualStatus !== undefined) failure.status = result.actualStatus;
+      observation.tokenFailure = failure;
+    } else if (TRANSPORT_KINDS.has(cause)) {
+      observation.transportFailure = cause as TransportError["kind"];
+    } else if (/^[a-z_]+$/.test(cause)) {
+      observation.tokenFailure = { oauthError: cause };
+    }
+  }
+  return { ...observation, ...extra };
+}
+
+/**
+ * Whether a non-2xx body is APIM's own error (`{"statusCode":n,"message":"..."}` with n the status,
+ * FACTS.md §3) or came from behind the gateway. APIM forwards a backend's answer unchanged, so any
+ * other body (HTML, problem+json, empty) is the backend's. A backend that imitates APIM's exact
+ * shape is indistinguishable by body and counts as the gateway.
+ */
+export function answeredByFromBody(status: number, body: string): AnsweredBy {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return "backend";
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return "backend";
+  const keys = Object.keys(parsed).sort();
+  const record = parsed as { statusCode?: unknown; message?: unknown };
+  const apimShape = keys.length === 2 && keys[0] === "message" && keys[1] === "statusCode";
+  return apimShape && record.statusCode === status && typeof record.message === "string" ? "gateway" : "backend";
+}

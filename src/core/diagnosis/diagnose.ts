@@ -1,0 +1,273 @@
+import type { ProbeName } from "../probes/names.js";
+import type { Diagnosis } from "../results/types.js";
+import { causeOfTokenFailure, THROTTLED_STATUS } from "./aadsts.js";
+import { CATALOGUE, renderTemplate, type CauseCode } from "./catalogue.js";
+import type { Expectations } from "./expectations.js";
+import { explainToken, isoSeconds, joinList, type TokenFinding } from "./explain-token.js";
+import type { PreflightFailure, ProbeObservation } from "./observation.js";
+import { causeOfBearerChallenge, parseChallenge } from "./www-authenticate.js";
+
+type Evidence = Record<string, string>;
+
+/** Builds a diagnosis from the catalogue. `render` holds texts only the templates need (not evidence). */
+export function buildDiagnosis(cause: CauseCode, evidence: Evidence, options: { variant?: string; render?: Evidence } = {}): Diagnosis {
+  const entry = CATALOGUE[cause];
+  const variant = options.variant === undefined ? undefined : entry.variants?.[options.variant];
+  const fields = { ...evidence, ...options.render };
+  return {
+    cause,
+    summary: renderTemplate(variant?.summary ?? entry.summary, fields),
+    fix: renderTemplate(variant?.fix ?? entry.fix, fields),
+    evidence,
+  };
+}
+
+/** What a rejecting probe's 2xx says is missing from the gateway, and how to add it. */
+const MISSING_CHECKS: Readonly<Partial<Record<ProbeName, { check: string; fix: string }>>> = {
+  "no-subscription-key": {
+    check: "subscription key",
+    fix: "Turn on 'Subscription required' in the API's settings in APIM (or expect 2xx for the key probes if the API is meant to be keyless).",
+  },
+  "invalid-subscription-key": {
+    check: "subscription key",
+    fix: "Turn on 'Subscription required' in the API's settings in APIM (or expect 2xx for the key probes if the API is meant to be keyless).",
+  },
+  "no-token": {
+    check: "validate-jwt",
+    fix: "Add validate-jwt to the API's inbound policy with openid-config, <audiences>, <issuers> and the required role (check it with `apim-smoke policy check`).",
+  },
+  "wrong-audience": {
+    check: "audience",
+    fix: "Add <audiences> to validate-jwt listing only the API's App ID URI and client ID.",
+  },
+  "expired-token": {
+    check: "expiry",
+    fix: "Remove require-expiration-time=\"false\" from validate-jwt and keep clock-skew at most 300 s.",
+  },
+  "forged-signature": {
+    check: "signature",
+    fix: "Remove require-signed-tokens=\"false\" from validate-jwt and take signing keys only from the tenant's openid-config.",
+  },
+  "alg-none": {
+    check: "unsigned-token (alg none)",
+    fix: "Remove require-signed-tokens=\"false\" from validate-jwt: unsigned tokens must be refused.",
+  },
+  "unassigned-client": {
+    check: "role",
+    fix: "Require the app role in validate-jwt (<required-claims><claim name=\"roles\">) and set 'Assignment required' on the API's enterprise application.",
+  },
+};
+
+/**
+ * Explains one probe result from what was observed. Undefined for `pass` and `skipped`, except the
+ * one pass that proves nothing: an expired-token probe whose token's key has left the tenant's JWKS.
+ * Pure: no clock, no I/O; `observation.at` judges `exp`.
+ */
+export function diagnose(observation: ProbeObservation, expectations?: Expectations): Diagnosis | undefined {
+  const o = observation;
+  if (o.outcome === "skipped") return undefined;
+  if (o.outcome === "pass") return diagnosePass(o);
+  if (o.transportFailure !== undefined) return diagnoseTransport(o);
+  if (o.tokenFailure !== undefined) return diagnoseTokenFailure(o);
+  if (o.outcome === "security") return diagnoseOpenGateway(o);
+  if (o.actualStatus === undefined) {
+    return buildDiagnosis("unexpected-status", base(o), { render: { observedSuffix: " (no HTTP answer)" } });
+  }
+  return diagnoseAnswer(o, o.actualStatus, expectations);
+}
+
+/**
+ * Diagnoses a whole run's observations (same order). Adds what only several probes show together:
+ * both key probes getting in means the API does not require a subscription at all.
+ */
+export function diagnoseRun(observations: readonly ProbeObservation[], expectations?: Expectations): (Diagnosis | undefined)[] {
+  const keyProbes = observations.filter((o) => o.probe === "no-subscription-key" || o.probe === "invalid-subscription-key");
+  const noSubscription = keyProbes.length === 2 && keyProbes.every((o) => o.outcome === "security");
+  return observations.map((o) =>
+    noSubscription && keyProbes.includes(o)
+      ? buildDiagnosis("subscription-not-required", base(o))
+      : diagnose(o, expectations),
+  );
+}
+
+function diagnosePass(o: ProbeObservation): Diagnosis | undefined {
+  const kid = o.token?.kid;
+  if (o.probe === "expired-token" && o.jwksKids && kid !== undefined && !o.jwksKids.includes(kid)) {
+    return buildDiagnosis("signing-key-unknown", { ...base(o), kid, jwksKids: joinList(o.jwksKids) }, { variant: "expired-token" });
+  }
+  return undefined;
+}
+
+const TRANSPORT_CAUSES = { timeout: "timeout", dns: "dns-error", tls: "tls-error", connection: "connection-error" } as const;
+
+function diagnoseTransport(o: ProbeObservation): Diagnosis {
+  const kind = o.transportFailure!;
+  return buildDiagnosis(TRANSPORT_CAUSES[kind], { ...base(o), transport: kind }, { render: { transportDetail: `transport ${kind}` } });
+}
+
+function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
+  const failure = o.tokenFailure!;
+  const cause = causeOfTokenFailure(failure);
+  const evidence: Evidence = { ...base(o) };
+  // A token failure's status is the token endpoint's, not the API's.
+  delete evidence.actualStatus;
+  if (failure.aadsts !== undefined) evidence.aadsts = String(failure.aadsts);
+  if (failure.oauthError !== undefined) evidence.oauthError = failure.oauthError;
+  if (failure.status !== undefined) evidence.tokenStatus = String(failure.status);
+  if (failure.retryAfterSeconds !== undefined) evidence.retryAfterSeconds = String(failure.retryAfterSeconds);
+  if (o.clientId !== undefined) evidence.clientId = o.clientId;
+  if (o.scope !== undefined) evidence.scope = o.scope;
+  if (o.tenant !== undefined) evidence.tenant = o.tenant;
+  const tokenFailure =
+    failure.aadsts !== undefined ? `AADSTS${failure.aadsts}` : failure.oauthError ?? (failure.status !== undefined ? `HTTP ${failure.status}` : "no answer");
+  return buildDiagnosis(cause, evidence, {
+    render: {
+      tokenFailure,
+      throttledBy: "the Entra token endpoint",
+      secretSetting: o.secretSetting ?? (o.probe === "unassigned-client" ? "PROBE_UNASSIGNED_CLIENT_SECRET" : "PROBE_CLIENT_SECRET"),
+    },
+  });
+}
+
+function diagnoseOpenGateway(o: ProbeObservation): Diagnosis {
+  const missing = MISSING_CHECKS[o.probe];
+  const evidence: Evidence = { ...base(o), missingCheck: missing?.check ?? "refusal" };
+  if (o.token) {
+    if (o.probe === "wrong-audience" && o.token.aud !== undefined) evidence.receivedAudience = joinList(asList(o.token.aud));
+    if (o.probe === "expired-token" && o.token.exp !== undefined) evidence.exp = isoSeconds(o.token.exp);
+    if (o.probe === "alg-none" || o.probe === "forged-signature") evidence.alg = o.token.alg ?? "none";
+    if (o.probe === "unassigned-client") {
+      if (o.token.client !== undefined) evidence.client = o.token.client;
+      evidence.receivedRoles = o.token.roles && o.token.roles.length > 0 ? joinList(o.token.roles) : "none";
+    }
+  }
+  return buildDiagnosis("gateway-open", evidence, {
+    render: { missingCheckFix: missing?.fix ?? "Make the gateway refuse this request." },
+  });
+}
+
+function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expectations | undefined): Diagnosis {
+  const evidence = base(o);
+  if (status === THROTTLED_STATUS) {
+    return buildDiagnosis("throttled", evidence, { render: { throttledBy: o.answeredBy === "backend" ? "the backend" : "APIM (rate-limit policy or quota)" } });
+  }
+  if (status === 404 && o.answeredBy !== "backend" && o.apimMessage !== undefined && /resource not found/i.test(o.apimMessage)) {
+    return buildDiagnosis("api-not-found", evidence);
+  }
+  if (status >= 500) {
+    if (o.answeredBy === "backend") return buildDiagnosis("backend-error", { ...evidence, answeredBy: "backend" });
+    if (o.answeredBy === "gateway") return buildDiagnosis("gateway-error", { ...evidence, answeredBy: "gateway" });
+    return unexpected(o, evidence);
+  }
+  if (status === 401 || status === 403) {
+    const key = subscriptionCause(o);
+    if (key) return buildDiagnosis(key, evidence);
+    // Only a genuine token's refusal is worth explaining by its claims; a rejecting probe with an
+    // unexpected refusal status is a status mismatch.
+    if (o.probe === "valid") return diagnoseRefusedToken(o, evidence, expectations);
+  }
+  return unexpected(o, evidence);
+}
+
+function subscriptionCause(o: ProbeObservation): CauseCode | undefined {
+  const message = o.apimMessage ?? "";
+  if (/missing subscription key/i.test(message)) return "missing-subscription-key";
+  if (/invalid subscription key/i.test(message)) return "invalid-subscription-key";
+  // APIM's key challenge without its documented message (custom error handling): the key is at fault.
+  if (o.wwwAuthenticate && parseChallenge(o.wwwAuthenticate)?.scheme === "azureapimanagementkey") {
+    return o.probe === "no-subscription-key" ? "missing-subscription-key" : "invalid-subscription-key";
+  }
+  return undefined;
+}
+
+/** A `valid` call refused for its token: the preflight's rule, a backend's challenge, the token itself. */
+function diagnoseRefusedToken(o: ProbeObservation, evidence: Evidence, expectations: Expectations | undefined): Diagnosis {
+  if (o.preflight && !o.preflight.ok) return fromPreflight(o, o.preflight, evidence);
+
+  if (o.wwwAuthenticate && o.answeredBy !== "gateway") {
+    const challenge = causeOfBearerChallenge(o.wwwAuthenticate);
+    if (challenge) {
+      const withChallenge: Evidence = { ...evidence, wwwAuthenticate: bounded(o.wwwAuthenticate) };
+      const findings = explainToken(o.token ?? {}, expectations, options(o)).filter((f) => f.cause === challenge.cause);
+      if (findings[0]) return fromFinding(o, findings[0], withChallenge);
+      return buildDiagnosis(challenge.cause, withChallenge, { render: { evidenceFrom: `backend challenge: ${challenge.description ?? "Bearer"}` } });
+    }
+  }
+
+  // [A] validate-jwt: "JWT not present." is its message when it found no token, yet `valid` sent one.
+  if (o.apimMessage !== undefined && /^JWT not present\.?$/i.test(o.apimMessage)) {
+    return buildDiagnosis("missing-bearer-scheme", evidence, { render: { evidenceFrom: `APIM: ${o.apimMessage}` } });
+  }
+
+  const findings = o.token ? explainToken(o.token, expectations, options(o)) : [];
+  if (findings[0]) return fromFinding(o, findings[0], evidence);
+
+  if (o.preflight?.ok) evidence.preflight = "passed";
+  return unexpected(o, evidence);
+}
+
+const PREFLIGHT_CAUSES: Readonly<Record<PreflightFailure["reason"], CauseCode>> = {
+  TokenNotPresent: "missing-bearer-scheme",
+  JwtInvalid: "token-invalid",
+  TokenSignatureInvalid: "signature-invalid",
+  TokenSignatureKeyNotFound: "signing-key-unknown",
+  TokenExpired: "token-expired",
+  TokenAudienceNotAllowed: "audience-mismatch",
+  TokenIssuerNotAllowed: "issuer-mismatch",
+  TokenClaimNotFound: "required-claim-missing",
+  TokenClaimValueNotAllowed: "required-claim-missing",
+};
+
+function fromPreflight(o: ProbeObservation, preflight: PreflightFailure, evidence: Evidence): Diagnosis {
+  const withRule: Evidence = { ...evidence, preflightReason: preflight.reason, preflightDetail: preflight.detail };
+  let cause = PREFLIGHT_CAUSES[preflight.reason];
+  if (cause === "required-claim-missing" && preflight.claim === "roles") cause = "missing-role";
+  // The token summary gives the observed side; the preflight gives the policy's side.
+  const policyExpectations: Expectations = {
+    source: "policy",
+    ...(preflight.expectedAudiences ? { audiences: preflight.expectedAudiences } : {}),
+    ...(preflight.expectedIssuers ? { issuers: preflight.expectedIssuers } : {}),
+    ...(preflight.claim === "roles" && preflight.expectedValues ? { roles: { name: "roles", match: "any" as const, values: preflight.expectedValues } } : {}),
+    ...(preflight.claim !== undefined && preflight.claim !== "roles" && preflight.expectedValues
+      ? { claims: [{ name: preflight.claim, match: "any" as const, values: preflight.expectedValues }] }
+      : {}),
+  };
+  const finding = o.token ? explainToken(o.token, policyExpectations, options(o)).find((f) => f.cause === cause) : undefined;
+  if (finding) return fromFinding(o, finding, withRule);
+  if (cause === "required-claim-missing" && preflight.claim !== undefined) {
+    withRule.claim = preflight.claim;
+    if (preflight.expectedValues) withRule.expectedValues = joinList(preflight.expectedValues);
+  }
+  return buildDiagnosis(cause, withRule, { render: { evidenceFrom: `policy rule: ${preflight.detail}` } });
+}
+
+function fromFinding(o: ProbeObservation, finding: TokenFinding, evidence: Evidence): Diagnosis {
+  return buildDiagnosis(finding.cause, { ...evidence, ...finding.evidence }, finding.variant === undefined ? {} : { variant: finding.variant });
+}
+
+function unexpected(o: ProbeObservation, evidence: Evidence): Diagnosis {
+  const parts = [o.apimMessage ? `APIM: ${o.apimMessage}` : undefined, o.requestId ? `request id ${o.requestId}` : undefined].filter(Boolean);
+  return buildDiagnosis("unexpected-status", evidence, { render: { observedSuffix: parts.length > 0 ? ` (${parts.join("; ")})` : "" } });
+}
+
+/** Evidence every diagnosis carries: what the probe asked and what came back. */
+function base(o: ProbeObservation): Evidence {
+  const evidence: Evidence = { probe: o.probe, expectedStatus: o.expectedStatuses.join("/") || "a token" };
+  if (o.actualStatus !== undefined) evidence.actualStatus = String(o.actualStatus);
+  if (o.apimMessage !== undefined) evidence.apimMessage = bounded(o.apimMessage);
+  if (o.requestId !== undefined) evidence.requestId = o.requestId;
+  return evidence;
+}
+
+function options(o: ProbeObservation) {
+  return { ...(o.at !== undefined ? { at: o.at } : {}), ...(o.jwksKids ? { jwksKids: o.jwksKids } : {}) };
+}
+
+function asList(aud: string | string[]): string[] {
+  return Array.isArray(aud) ? aud : [aud];
+}
+
+function bounded(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}

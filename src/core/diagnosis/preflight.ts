@@ -1,0 +1,69 @@
+import { evaluateValidateJwt, type ApimPolicy, type EvaluateDeps, type JwtRequest, type ValidateJwtPolicy } from "../../policy/index.js";
+import type { PreflightFailure, PreflightOutcome } from "./observation.js";
+
+/**
+ * Runs the shared validate-jwt evaluator (the one the sandbox gateway runs) on a freshly acquired
+ * token before the API is called, so a 401 on `valid` is explained by the exact failing rule.
+ * Undefined when there is nothing to check: no validate-jwt, or a policy whose token is a literal
+ * `token-value` (it would not look at ours).
+ * The token goes only into the evaluator's request; the outcome never contains it.
+ */
+export async function preflightAgainstPolicy(
+  token: string,
+  policy: ApimPolicy | ValidateJwtPolicy,
+  deps: EvaluateDeps,
+): Promise<PreflightOutcome | undefined> {
+  const jwt = "tokenSource" in policy ? policy : policy.validateJwt;
+  if (!jwt || jwt.tokenSource.kind === "value") return undefined;
+  const outcome = await evaluateValidateJwt(jwt, requestCarrying(token, jwt), deps);
+  if (outcome.ok) return { ok: true };
+  const failure: PreflightFailure = { ok: false, reason: outcome.reason, detail: outcome.detail };
+  switch (outcome.reason) {
+    case "TokenAudienceNotAllowed":
+      if (jwt.audiences) failure.expectedAudiences = jwt.audiences;
+      break;
+    case "TokenIssuerNotAllowed":
+      failure.expectedIssuers = jwt.issuers ?? (await openIdConfigIssuers(jwt, deps));
+      break;
+    case "TokenClaimNotFound":
+    case "TokenClaimValueNotAllowed": {
+      // The evaluator checks required claims in order and stops at the first failing one.
+      const claim = jwt.requiredClaims.find((c) => outcome.detail.startsWith(`claim ${c.name} `));
+      if (claim) {
+        failure.claim = claim.name;
+        failure.expectedValues = claim.values;
+      }
+      break;
+    }
+    case "TokenNotPresent":
+      if (jwt.requireScheme !== undefined) failure.requireScheme = jwt.requireScheme;
+      break;
+    default:
+      break;
+  }
+  return failure;
+}
+
+/** The request the probe sends, as the policy reads it: `Authorization: Bearer <token>` or the query. */
+function requestCarrying(token: string, policy: ValidateJwtPolicy): JwtRequest {
+  const url = new URL("https://preflight.invalid/");
+  const headers = new Map<string, string>();
+  if (policy.tokenSource.kind === "query") url.searchParams.set(policy.tokenSource.name, token);
+  // The probe always sends `Authorization: Bearer`; a policy reading another header will not find it,
+  // which is exactly what the gateway will say.
+  else headers.set("authorization", `Bearer ${token}`);
+  return { url, headers: { get: (name) => headers.get(name.toLowerCase()) ?? null } };
+}
+
+/** The issuers the openid-config documents publish (cached by the resolver, so no second fetch). */
+async function openIdConfigIssuers(policy: ValidateJwtPolicy, deps: EvaluateDeps): Promise<string[]> {
+  const issuers: string[] = [];
+  for (const url of policy.openIdConfigUrls) {
+    try {
+      issuers.push((await deps.keys.resolve(url)).issuer);
+    } catch {
+      // The evaluator already reported what it could; an unavailable document adds no evidence.
+    }
+  }
+  return issuers;
+}

@@ -1,0 +1,51 @@
+/**
+ * Finding codes of `apim-smoke policy check`: a public interface (CI gates key on them). Never rename
+ * one; add new ones at the end.
+ */
+export const LINT_CODES = [
+  "no-validate-jwt",
+  "no-signing-keys",
+  "token-version-mismatch",
+  "openid-config-issuer-mismatch",
+  "tenant-mismatch",
+  "no-audience-check",
+  "audience-incomplete",
+  "no-role-claim",
+  "client-claim-version",
+  "expiration-not-required",
+  "unsigned-tokens-allowed",
+  "large-clock-skew",
+  "no-require-scheme",
+  "require-scheme-ignored",
+  "no-issuer-check",
+  "token-in-query",
+] as const;
+
+export type LintCode = (typeof LINT_CODES)[number];
+
+/**
+ * - error: the gateway lets bad callers in, or refuses every good one.
+ * - warning: a weakness the seeds warn about that depends on settings outside the policy.
+ * - info: worth knowing.
+ */
+export type LintSeverity = "error" | "warning" | "info";
+
+export interface LintFinding {
+  code: LintCode;
+  severity: LintSeverity;
+  /** The element (or element/@attribute) at fault, e.g. `validate-jwt/@clock-skew`. */
+  element: string;
+  message: string;
+  fix: string;
+}
+
+/** What the policy is checked against; each field is optional and enables the checks that need it. */
+export interface LintContext {
+  /** The version the API's app registration issues (`accessTokenAcceptedVersion`: null/1 or 2). */
+  tokenVersion?: 1 | 2;
+  tenantId?: string;
+  /** The API registration's Application (client) ID. */
+  apiClientId?: string;
+  /** The API registration's Application ID URI, e.g. `api://orders-api`. */
+  appIdUri?: string;
+}

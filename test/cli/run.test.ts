@@ -1,0 +1,144 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/cli.js";
+import type { CliIo } from "../../src/cli/io.js";
+import { CANARY, startStubTenant, type StubTenant } from "./stub-tenant.js";
+
+let tenant: StubTenant;
+const dir = mkdtempSync(join(tmpdir(), "cli-run-"));
+
+beforeAll(async () => {
+  tenant = await startStubTenant();
+});
+afterAll(() => tenant.close());
+
+async function cli(argv: string[], env: Record<string, string | undefined>, tty = false) {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    env,
+    cwd: dir,
+    stdout: { write: (s: string) => (stdout += s), isTTY: tty },
+    stderr: { write: (s: string) => (stderr += s), isTTY: tty },
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
+
+function expectNoSecrets(...texts: string[]): void {
+  const all = texts.join("\n");
+  for (const secret of [CANARY.secret, CANARY.unassignedSecret, CANARY.key, tenant.expiredToken, ...tenant.issued]) {
+    expect(all).not.toContain(secret);
+  }
+  // No bearer token-shaped string at all.
+  expect(all).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\./);
+}
+
+describe("apim-smoke run", () => {
+  it("--format json: every probe passes against a strict gateway, exit 0, no secret anywhere", async () => {
+    const junit = join(dir, "junit.xml");
+    const { code, stdout, stderr } = await cli(["run", "--format", "json", "--junit", junit], tenant.env());
+    const doc = JSON.parse(stdout) as { results: { probe: string; outcome: string }[]; summary: { ok: boolean; total: number } };
+    expect(doc.results.filter((r) => r.outcome !== "pass")).toEqual([]);
+    expect(doc.summary).toMatchObject({ ok: true, total: 10 });
+    expect(code).toBe(0);
+    const xml = readFileSync(junit, "utf8");
+    expect(xml).toContain('<testsuite name="default"');
+    expect(tenant.issued.length).toBeGreaterThan(0);
+    expectNoSecrets(stdout, stderr, xml);
+  });
+
+  it("table on a non-terminal: plain text; --probe filters", async () => {
+    const { code, stdout } = await cli(["run", "--probe", "valid", "--probe", "no-token"], tenant.env());
+    expect(code).toBe(0);
+    expect(stdout).not.toContain("\x1b[");
+    expect(stdout).toMatch(/default\s+valid\s+pass/);
+    expect(stdout).toMatch(/default\s+no-token\s+pass/);
+    expect(stdout).not.toContain("alg-none");
+  });
+
+  it("exit 1 when a probe does not pass (wrong secret: token fails, dependents blocked)", async () => {
+    const { code, stdout, stderr } = await cli(["run", "--format", "json"], { ...tenant.env(), PROBE_CLIENT_SECRET: "canary-wrong-secret-Zq9~z" });
+    const doc = JSON.parse(stdout) as { results: { probe: string; outcome: string; cause?: string }[] };
+    expect(code).toBe(1);
+    expect(doc.results.find((r) => r.probe === "token")).toMatchObject({ outcome: "fail", cause: "AADSTS7000215" });
+    expect(doc.results.find((r) => r.probe === "valid")).toMatchObject({ outcome: "blocked", cause: "AADSTS7000215" });
+    expect(doc.results.find((r) => r.probe === "no-token")?.outcome).toBe("pass");
+    expect(stdout + stderr).not.toContain("canary-wrong-secret");
+  });
+
+  it("reads settings from --env-file", async () => {
+    const envFile = join(dir, "probe.env");
+    writeFileSync(envFile, Object.entries(tenant.env()).map(([k, v]) => `${k}=${v}`).join("\n"));
+    const { code, stdout } = await cli(["run", "--env-file", "probe.env", "--probe", "valid", "--format", "json"], {});
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
+  });
+
+  it.each([
+    [["run", "--format", "yaml"], "--format"],
+    [["run", "--probe", "sql-injection"], "--probe"],
+    [["run", "--bogus"], "bogus"],
+    [["run", "--target", "nope"], "nope"],
+    [["launch"], "launch"],
+  ])("exit 2 for bad arguments %j", async (argv, mentioned) => {
+    const { code, stderr, stdout } = await cli(argv, tenant.env());
+    expect(code).toBe(2);
+    expect(stderr).toContain(mentioned);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack
+    expectNoSecrets(stdout, stderr);
+  });
+
+  it("exit 2 for bad settings, naming them and never their values", async () => {
+    const { code, stderr, stdout } = await cli(["run"], { ...tenant.env(), PROBE_API_URL: `http://x.example/o`, PROBE_TIMEOUT_MS: CANARY.secret });
+    expect(code).toBe(2);
+    expect(stderr).toContain("PROBE_API_URL");
+    expect(stderr).toContain("PROBE_TIMEOUT_MS");
+    expectNoSecrets(stdout, stderr);
+  });
+});
+
+describe("apim-smoke token", () => {
+  it("prints the decoded summary, never the token", async () => {
+    const { code, stdout, stderr } = await cli(["token"], tenant.env());
+    expect(code).toBe(0);
+    const doc = JSON.parse(stdout) as { token: { aud: string; roles: string[] } };
+    expect(doc.token).toMatchObject({ aud: "api://orders-api", roles: ["Api.Access"] });
+    expectNoSecrets(stdout, stderr);
+  });
+
+  it("--raw prints the token alone", async () => {
+    const { code, stdout } = await cli(["token", "--raw", "--scope", "https://graph.microsoft.com/.default"], tenant.env());
+    expect(code).toBe(0);
+    expect(tenant.issued).toContain(stdout.trim());
+  });
+});
+
+describe("apim-smoke watch", () => {
+  it("refuses a 5-field schedule with exit 2", async () => {
+    const { code, stderr } = await cli(["watch", "--schedule", "*/5 * * * *"], tenant.env());
+    expect(code).toBe(2);
+    expect(stderr).toContain("--schedule");
+  });
+
+  it("runs on the schedule until stopped", async () => {
+    const stop = new AbortController();
+    let stdout = "";
+    const io: CliIo = {
+      env: tenant.env(),
+      cwd: dir,
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: () => true },
+      signal: stop.signal,
+    };
+    const done = runCli(["watch", "--schedule", "* * * * * *", "--probe", "no-token", "--format", "json"], io);
+    await new Promise((r) => setTimeout(r, 2_500));
+    stop.abort();
+    expect(await done).toBe(0);
+    const runs = stdout.split(/\n(?=\{)/).filter((s) => s.trim());
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    for (const run of runs) expect(JSON.parse(run)).toMatchObject({ summary: { total: 1, ok: true } });
+  });
+});

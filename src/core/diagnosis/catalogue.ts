@@ -139,7 +139,7 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "Set PROBE_TENANT_ID to the Directory (tenant) ID GUID or a verified domain, and PROBE_AUTHORITY_HOST to the right cloud.",
   },
   throttled: {
-    summary: "{probe}: throttled by {throttledBy} (HTTP 429, retry after {retryAfterSeconds} s)",
+    summary: "{probe}: throttled by {throttledBy} (HTTP 429{retryAfter})",
     fix: "Probe less often or with fewer targets; the probe reuses cached tokens, so repeated token throttling means several probes share one client.",
   },
   "missing-subscription-key": {
@@ -216,6 +216,15 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     summary: "{probe}: expected {expectedStatus}, got {actualStatus}{observedSuffix}",
     fix: "Compare the target's expected statuses with the API's behaviour; give the target its policy file so a 401 is explained by the exact failing rule.",
   },
+};
+
+/**
+ * Variants any cause may take when the evidence is a refusal's own words rather than the token's
+ * values: a backend's WWW-Authenticate challenge, or the preflight's failing policy rule.
+ */
+export const SHARED_VARIANTS: Readonly<Record<string, { summary?: string; fix?: string }>> = {
+  "backend-challenge": { summary: "{probe}: the backend refused the token ({evidenceFrom})" },
+  "policy-rule": { summary: "{probe}: the policy refused the token ({evidenceFrom})" },
 };
 
 /** Fills `{name}` placeholders from evidence; a placeholder without evidence reads `(unknown)`. */

@@ -1,7 +1,7 @@
 import type { ProbeName } from "../probes/names.js";
 import type { Diagnosis } from "../results/types.js";
 import { causeOfTokenFailure, THROTTLED_STATUS } from "./aadsts.js";
-import { CATALOGUE, renderTemplate, type CauseCode } from "./catalogue.js";
+import { CATALOGUE, renderTemplate, SHARED_VARIANTS, type CauseCode } from "./catalogue.js";
 import type { Expectations } from "./expectations.js";
 import { explainToken, isoSeconds, joinList, type TokenFinding } from "./explain-token.js";
 import type { PreflightFailure, ProbeObservation } from "./observation.js";
@@ -12,7 +12,7 @@ type Evidence = Record<string, string>;
 /** Builds a diagnosis from the catalogue. `render` holds texts only the templates need (not evidence). */
 export function buildDiagnosis(cause: CauseCode, evidence: Evidence, options: { variant?: string; render?: Evidence } = {}): Diagnosis {
   const entry = CATALOGUE[cause];
-  const variant = options.variant === undefined ? undefined : entry.variants?.[options.variant];
+  const variant = options.variant === undefined ? undefined : entry.variants?.[options.variant] ?? SHARED_VARIANTS[options.variant];
   const fields = { ...evidence, ...options.render };
   return {
     cause,
@@ -124,6 +124,7 @@ function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
     render: {
       tokenFailure,
       throttledBy: "the Entra token endpoint",
+      retryAfter: failure.retryAfterSeconds === undefined ? "" : `, retry after ${failure.retryAfterSeconds} s`,
       secretSetting: o.secretSetting ?? (o.probe === "unassigned-client" ? "PROBE_UNASSIGNED_CLIENT_SECRET" : "PROBE_CLIENT_SECRET"),
     },
   });
@@ -149,7 +150,9 @@ function diagnoseOpenGateway(o: ProbeObservation): Diagnosis {
 function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expectations | undefined): Diagnosis {
   const evidence = base(o);
   if (status === THROTTLED_STATUS) {
-    return buildDiagnosis("throttled", evidence, { render: { throttledBy: o.answeredBy === "backend" ? "the backend" : "APIM (rate-limit policy or quota)" } });
+    return buildDiagnosis("throttled", evidence, {
+      render: { throttledBy: o.answeredBy === "backend" ? "the backend" : "APIM (rate-limit policy or quota)", retryAfter: "" },
+    });
   }
   if (status === 404 && o.answeredBy !== "backend" && o.apimMessage !== undefined && /resource not found/i.test(o.apimMessage)) {
     return buildDiagnosis("api-not-found", evidence);
@@ -190,7 +193,10 @@ function diagnoseRefusedToken(o: ProbeObservation, evidence: Evidence, expectati
       const withChallenge: Evidence = { ...evidence, wwwAuthenticate: bounded(o.wwwAuthenticate) };
       const findings = explainToken(o.token ?? {}, expectations, options(o)).filter((f) => f.cause === challenge.cause);
       if (findings[0]) return fromFinding(o, findings[0], withChallenge);
-      return buildDiagnosis(challenge.cause, withChallenge, { render: { evidenceFrom: `backend challenge: ${challenge.description ?? "Bearer"}` } });
+      return buildDiagnosis(challenge.cause, withChallenge, {
+        variant: "backend-challenge",
+        render: { evidenceFrom: `WWW-Authenticate: ${challenge.description ?? bounded(o.wwwAuthenticate)}` },
+      });
     }
   }
 
@@ -238,7 +244,7 @@ function fromPreflight(o: ProbeObservation, preflight: PreflightFailure, evidenc
     withRule.claim = preflight.claim;
     if (preflight.expectedValues) withRule.expectedValues = joinList(preflight.expectedValues);
   }
-  return buildDiagnosis(cause, withRule, { render: { evidenceFrom: `policy rule: ${preflight.detail}` } });
+  return buildDiagnosis(cause, withRule, { variant: "policy-rule", render: { evidenceFrom: `policy rule: ${preflight.detail}` } });
 }
 
 function fromFinding(o: ProbeObservation, finding: TokenFinding, evidence: Evidence): Diagnosis {

@@ -3,7 +3,13 @@ import type { RunOptions } from "../../core/probes/runner.js";
 import type { RunReport } from "../../core/results/types.js";
 import { loadSettings, type SettingsEnv } from "../../core/settings/load-settings.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
-import { createAvailabilityReporter, type AvailabilityReporter, type TelemetryLogger, type TelemetryOutcome } from "../../core/telemetry/index.js";
+import {
+  createAvailabilityReporter,
+  preloadTelemetry,
+  type AvailabilityReporter,
+  type TelemetryLogger,
+  type TelemetryOutcome,
+} from "../../core/telemetry/index.js";
 
 /**
  * host.json's functionTimeout is 10 minutes. A run gets 8 of them and telemetry's flush at most one
@@ -20,6 +26,8 @@ export interface ProbeRuntime {
   readonly config: ProbeConfig;
   readonly targetNames: readonly string[];
   run(options: RunOptions & { logger: TelemetryLogger }): Promise<{ report: RunReport; telemetry?: TelemetryOutcome }>;
+  /** Sends nothing more: closes the engine's connections and shuts the telemetry client down. */
+  close(): Promise<void>;
 }
 
 /**
@@ -29,28 +37,42 @@ export interface ProbeRuntime {
  */
 export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
   const config = loadSettings(env);
-  const engine: ProbeEngine = createProbeEngine(config);
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
-  let reporter: AvailabilityReporter | undefined;
   let reporterLogger: TelemetryLogger | undefined;
-  const runLocation = config.runLocation ?? FALLBACK_RUN_LOCATION;
+  // Built here, not after the first run: a malformed connection string is a settings error
+  // (SettingsError naming APPLICATIONINSIGHTS_CONNECTION_STRING) reported before anything is probed,
+  // instead of an exception thrown after the run that loses every result. The SDK itself still
+  // loads lazily (reporter.ts), so this costs nothing.
+  const reporter: AvailabilityReporter | undefined = connectionString
+    ? createAvailabilityReporter({
+        connectionString,
+        runLocation: config.runLocation ?? FALLBACK_RUN_LOCATION,
+        flushTimeoutMs: TELEMETRY_FLUSH_TIMEOUT_MS,
+        // The reporter logs through whichever invocation is current: contexts are per invocation.
+        logger: { info: (m, f) => reporterLogger?.info(m, f), warn: (m, f) => reporterLogger?.warn(m, f) },
+        ...(isLoopbackEndpoint(connectionString) && config.extraCaPem.length > 0 ? { trustedCaPem: config.extraCaPem.join("\n") } : {}),
+      })
+    : undefined;
+  const engine: ProbeEngine = createProbeEngine(config);
 
   return {
     config,
     targetNames: config.targets.map((t) => t.name),
     async run({ logger, ...options }) {
+      if (reporter) {
+        // The module preloads `applicationinsights` at import, without waiting. If an invocation
+        // arrives while that ~1 s synchronous load is still going on (FACTS.md §4), it would stall
+        // the event loop inside the timed requests and inflate every duration: wait for it first.
+        // A failed load is the reporter's to report after the run, not a reason to skip probing.
+        await preloadTelemetry().catch(() => undefined);
+      }
       const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options });
-      if (!connectionString) return { report };
-      // The reporter logs through whichever invocation is current: contexts are per invocation.
+      if (!reporter) return { report };
       reporterLogger = logger;
-      reporter ??= createAvailabilityReporter({
-        connectionString,
-        runLocation,
-        flushTimeoutMs: TELEMETRY_FLUSH_TIMEOUT_MS,
-        logger: { info: (m, f) => reporterLogger?.info(m, f), warn: (m, f) => reporterLogger?.warn(m, f) },
-        ...(isLoopbackEndpoint(connectionString) && config.extraCaPem.length > 0 ? { trustedCaPem: config.extraCaPem.join("\n") } : {}),
-      });
       return { report, telemetry: await reporter.report(report) };
+    },
+    async close() {
+      await Promise.allSettled([engine.close(), reporter?.shutdown()]);
     },
   };
 }
@@ -75,7 +97,9 @@ export function sharedProbeRuntime(env: SettingsEnv = process.env): ProbeRuntime
   return shared;
 }
 
-/** For tests: forget the shared runtime so the next invocation reads settings again. */
-export function resetSharedProbeRuntime(): void {
+/** For tests: forget the shared runtime so the next invocation reads settings again; resolves once the old one is closed. */
+export async function resetSharedProbeRuntime(): Promise<void> {
+  const previous = shared;
   shared = undefined;
+  await previous?.close();
 }

@@ -54,7 +54,14 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
     req.resume();
     if (behaviour.latencyMs !== undefined && behaviour.latencyMs > 0) await sleep(behaviour.latencyMs);
     if (behaviour.status !== undefined && behaviour.status !== 200) {
-      sendJson(res, behaviour.status, { statusCode: behaviour.status, message: `backend programmed to answer ${behaviour.status}` });
+      // An RFC 9457 problem document, as ASP.NET Core and most web frameworks answer: deliberately
+      // not APIM's `{statusCode, message}` shape, so a probe can tell the backend's errors from the gateway's.
+      sendJson(
+        res,
+        behaviour.status,
+        { type: "about:blank", title: "Backend error", status: behaviour.status, detail: `backend programmed to answer ${behaviour.status}` },
+        "application/problem+json",
+      );
       return;
     }
     const authorization = header(req, "authorization");
@@ -77,7 +84,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, { statusCode: 500, message: "backend failure" });
+      if (!res.headersSent) sendJson(res, 500, { type: "about:blank", title: "Backend failure", status: 500 }, "application/problem+json");
       else res.destroy();
     });
   };
@@ -116,8 +123,8 @@ function dropUndefined<T extends Record<string, string | undefined>>(value: T): 
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, string>>;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, contentType = "application/json"): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { "content-type": `${contentType}; charset=utf-8`, "content-length": Buffer.byteLength(text) });
   res.end(text);
 }

@@ -225,7 +225,10 @@ describe("APIM gateway: programmable backend", () => {
     try {
       const failing = await call(ORDERS_OPERATION_PATH, withKey(good));
       expect(failing.status).toBe(503);
-      expect(failing.json()).toEqual({ statusCode: 503, message: "backend programmed to answer 503" });
+      // The backend's own problem document, not APIM's `{statusCode, message}` shape.
+      expect(failing.json()).toMatchObject({ status: 503, title: "Backend error" });
+      expect(failing.json()).not.toHaveProperty("statusCode");
+      expect(failing.headers["content-type"]).toMatch(/^application\/problem\+json/);
       expect(failing.headers[REQUEST_ID_HEADER]).toBeDefined();
       expect(lastRecord()).toMatchObject({ api: "orders", status: 503 });
       expect(lastRecord().reason).toBeUndefined();

@@ -1,0 +1,31 @@
+/**
+ * One cold start in a fresh process: imports either the compiled Functions entry points (every
+ * registration runs; outside the host @azure/functions is in test mode and skips it) and waits for
+ * telemetry to be loaded, or only the two libraries they stand on, and reports time and RSS.
+ */
+import { pathToFileURL } from "node:url";
+import { serveOneJob } from "./child.js";
+import { peakRssBytes } from "./memory.js";
+
+export type ColdStartJob = { kind: "libraries" } | { kind: "functions"; entryPoints: string[]; telemetryModule: string };
+
+export interface ColdStartResult {
+  importMs: number;
+  rssBytes: number;
+  peakRssBytes: number;
+}
+
+serveOneJob<ColdStartJob, ColdStartResult>(async (job) => {
+  const started = performance.now();
+  if (job.kind === "libraries") {
+    await import("@azure/functions");
+    await import("applicationinsights");
+  } else {
+    for (const entry of job.entryPoints) await import(pathToFileURL(entry).href);
+    // "telemetry ready": the entry points start loading applicationinsights at import; wait for it.
+    const telemetry = (await import(pathToFileURL(job.telemetryModule).href)) as { preloadTelemetry(): Promise<void> };
+    await telemetry.preloadTelemetry();
+  }
+  const importMs = performance.now() - started;
+  return { importMs, rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRssBytes() };
+});

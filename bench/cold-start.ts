@@ -1,0 +1,41 @@
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { benchScript, runChild } from "./child.js";
+import type { ColdStartJob, ColdStartResult } from "./cold-start-child.js";
+import { median } from "./stats.js";
+
+export interface ColdStartFigures {
+  repetitions: number;
+  entryPoints: string[];
+  functions: { importMs: number; rssBytes: number };
+  libraries: { importMs: number; rssBytes: number };
+}
+
+const distSrc = (path: string): string => fileURLToPath(new URL(`../src/${path}`, import.meta.url));
+
+/** The files package.json's `main` (dist/src/functions/*.js) names: what the Functions host loads. */
+export function functionEntryPoints(): string[] {
+  const dir = distSrc("functions/");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".js"))
+    .sort()
+    .map((f) => `${dir}${f}`);
+}
+
+/** Alternates the two kinds so that a slow moment of the machine hits both alike; medians per kind. */
+export async function measureColdStart(repetitions: number): Promise<ColdStartFigures> {
+  const entryPoints = functionEntryPoints();
+  const functionsJob: ColdStartJob = { kind: "functions", entryPoints, telemetryModule: distSrc("core/telemetry/index.js") };
+  const librariesJob: ColdStartJob = { kind: "libraries" };
+  const ours: ColdStartResult[] = [];
+  const libs: ColdStartResult[] = [];
+  const script = benchScript("cold-start-child");
+  // Outside Azure: no settings needed to import; the child must not inherit the sandbox's settings.
+  const env = { PATH: process.env.PATH ?? "" };
+  for (let i = 0; i < repetitions; i++) {
+    libs.push((await runChild<ColdStartJob, ColdStartResult>(script, librariesJob, { env })).result);
+    ours.push((await runChild<ColdStartJob, ColdStartResult>(script, functionsJob, { env })).result);
+  }
+  const summary = (rs: ColdStartResult[]) => ({ importMs: median(rs.map((r) => r.importMs)), rssBytes: median(rs.map((r) => r.rssBytes)) });
+  return { repetitions, entryPoints, functions: summary(ours), libraries: summary(libs) };
+}

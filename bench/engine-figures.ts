@@ -1,0 +1,125 @@
+import { join } from "node:path";
+import { benchScript, runChild, type ChildRun } from "./child.js";
+import type { EngineJob, EngineJobResult } from "./engine-protocol.js";
+import { formatFigure, mb, ms, ratio, verdict, type FigureLine } from "./figures.js";
+import { MB } from "./memory.js";
+import type { SandboxProcess } from "./sandbox-client.js";
+import { idealWallMs, median, percentile } from "./stats.js";
+import { benchTargets, targetsFileEnv, writeTargetsFile } from "./targets.js";
+import { minimumTokenRequests } from "./tokens-minimum.js";
+
+/** Issue 7's targets. */
+export const TARGETS = {
+  singleTargetRatio: 1.5,
+  scaleRatio: 1.2,
+  scalePeakRssBytes: 200 * MB,
+  accuracyMedianMs: 2,
+  coldStartRatio: 1.2,
+  peerSpeedup: 5,
+} as const;
+
+/** Default token lifetime of the sandbox tenant (Entra's), s. */
+const TOKEN_LIFETIME_MS = 3900 * 1000;
+
+export function runEngine(sandbox: SandboxProcess, env: Record<string, string>, job: EngineJob): Promise<ChildRun<EngineJobResult>> {
+  return runChild<EngineJob, EngineJobResult>(benchScript("engine-child"), job, { env: { PATH: process.env.PATH ?? "", ...env } });
+}
+
+export async function engineWithTargets(
+  sandbox: SandboxProcess,
+  workDir: string,
+  count: number,
+  job: EngineJob,
+): Promise<ChildRun<EngineJobResult>> {
+  const file = join(workDir, `targets-${count}.json`);
+  await writeTargetsFile(file, benchTargets(sandbox.apiUrls, count, sandbox.settings.PROBE_API_SCOPE ?? ""));
+  return runEngine(sandbox, targetsFileEnv(sandbox.settings, file), job);
+}
+
+/** Lines for results that did not pass: a bench over a broken matrix measures the wrong thing. */
+export function problemNotes(result: EngineJobResult): string[] {
+  const bad = result.runs.flatMap((r) => r.problems);
+  const counts = result.runs.map((r) => r.byOutcome.fail + r.byOutcome.error + r.byOutcome.security + r.byOutcome.blocked);
+  const total = counts.reduce((a, b) => a + b, 0);
+  return total === 0 ? [] : [`WARNING ${total} results did not pass, e.g. ${bad.slice(0, 3).join("; ")}`];
+}
+
+/** Figures 1 and 4: one target (PROBE_API_URL), full matrix, `runs` consecutive runs at latency L. */
+export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: number, runs: number): Promise<string[]> {
+  await sandbox.setLatency(latencyMs);
+  const { result } = await runEngine(sandbox, { ...sandbox.settings }, { runs, targetConcurrency: 1 });
+  const [cold, ...warm] = result.runs;
+  if (!cold || warm.length === 0) throw new Error("single-target bench needs at least 2 runs");
+  const warmWall = median(warm.map((r) => r.wallMs));
+  const figure1: FigureLine = {
+    id: 1,
+    title: `one target, full matrix (${cold.apiProbesPerTarget} API probes + token), L=${latencyMs} ms`,
+    measured: `warm run wall ${ms(warmWall)} (median of ${warm.length}) = ${ratio(warmWall / latencyMs)} x L; cold first run ${ms(cold.wallMs)} = ${ratio(cold.wallMs / latencyMs)} x L`,
+    target: `ideal 1.00, target <= ${TARGETS.singleTargetRatio} (warm)`,
+    verdicts: [verdict(warmWall / latencyMs <= TARGETS.singleTargetRatio)],
+    details: problemNotes(result),
+  };
+  const overhead = warm.flatMap((r) => r.validDurationsMs.map((d) => d - latencyMs));
+  const med = median(overhead);
+  const p99 = percentile(overhead, 99);
+  const figure4: FigureLine = {
+    id: 4,
+    title: `accuracy: reported valid duration - injected latency (${overhead.length} warm runs, full matrix, L=${latencyMs} ms)`,
+    measured: `median ${ms(med)}, p99 ${ms(p99)}`,
+    target: `ideal 0, target median <= ${TARGETS.accuracyMedianMs} ms`,
+    verdicts: [verdict(med <= TARGETS.accuracyMedianMs)],
+  };
+  return [formatFigure(figure1), formatFigure(figure4)];
+}
+
+/** Figure 2: `targets` x full matrix at `targetConcurrency` targets in flight; a cold then a warm run. */
+export async function scaleFigure(sandbox: SandboxProcess, workDir: string, latencyMs: number, targets: number, targetConcurrency: number): Promise<string> {
+  await sandbox.setLatency(latencyMs);
+  const { result } = await engineWithTargets(sandbox, workDir, targets, { runs: 2, targetConcurrency });
+  const [cold, warm] = result.runs;
+  if (!cold || !warm) throw new Error("scale bench needs 2 runs");
+  // C in the issue's formula is requests in flight: each target in flight runs all its probes at once.
+  const c = targetConcurrency * warm.apiProbesPerTarget;
+  const ideal = idealWallMs(warm.apiRequests, c, latencyMs);
+  const line: FigureLine = {
+    id: 2,
+    title: `scale: ${result.targets} targets x ${warm.apiProbesPerTarget} API probes = ${warm.apiRequests} requests, C = ${targetConcurrency} targets x ${warm.apiProbesPerTarget} probes = ${c} in flight, L=${latencyMs} ms`,
+    measured: `warm wall ${ms(warm.wallMs)} / ideal ceil(${warm.apiRequests}/${c}) x ${latencyMs} ms = ${ms(ideal)} -> ${ratio(warm.wallMs / ideal)} (cold first run ${ms(cold.wallMs)} -> ${ratio(cold.wallMs / ideal)}); peak RSS ${mb(result.peakRssBytes)} (engine-only process)`,
+    target: `ideal 1.00, target <= ${TARGETS.scaleRatio} and RSS < ${mb(TARGETS.scalePeakRssBytes)}`,
+    verdicts: [verdict(warm.wallMs / ideal <= TARGETS.scaleRatio), verdict(result.peakRssBytes < TARGETS.scalePeakRssBytes)],
+    details: problemNotes(result),
+  };
+  return formatFigure(line);
+}
+
+/** Figure 3: token requests the sandbox saw during `runs` consecutive runs of one engine process. */
+export async function tokenFigure(sandbox: SandboxProcess, workDir: string, latencyMs: number, targets: number, targetConcurrency: number, runs: number): Promise<string> {
+  await sandbox.setLatency(latencyMs);
+  const before = (await sandbox.tokenRequests()).length;
+  const started = performance.now();
+  const { result } = await engineWithTargets(sandbox, workDir, targets, { runs, targetConcurrency });
+  const elapsedMs = performance.now() - started;
+  const seen = (await sandbox.tokenRequests()).slice(before);
+  const minimum = minimumTokenRequests({
+    targetScopes: [sandbox.settings.PROBE_API_SCOPE ?? ""],
+    wrongAudienceScope: sandbox.settings.PROBE_WRONG_AUDIENCE_SCOPE ?? "",
+    unassignedClient: Boolean(sandbox.settings.PROBE_UNASSIGNED_CLIENT_ID),
+    elapsedMs,
+    tokenLifetimeMs: TOKEN_LIFETIME_MS,
+  });
+  const byPair = new Map<string, number>();
+  for (const r of seen) {
+    const key = `${r.clientId === sandbox.settings.PROBE_CLIENT_ID ? "probe" : "unassigned"} ${r.scope ?? r.resource ?? "?"}`;
+    byPair.set(key, (byPair.get(key) ?? 0) + 1);
+  }
+  const firstRunCalls = result.runs[0]?.apiRequests ?? 0;
+  const line: FigureLine = {
+    id: 3,
+    title: `token requests over ${runs} consecutive runs in one process (${result.targets} targets, ${targetConcurrency} in flight, ${firstRunCalls} API requests per run)`,
+    measured: `${seen.length} seen by the sandbox`,
+    target: `minimum ${minimum} (one per client and scope per ${TOKEN_LIFETIME_MS / 1000} s token lifetime)`,
+    verdicts: [verdict(seen.length <= minimum)],
+    details: [`by client and scope: ${[...byPair].map(([k, v]) => `${k} x${v}`).join(", ")}`, ...problemNotes(result)],
+  };
+  return formatFigure(line);
+}

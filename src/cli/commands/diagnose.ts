@@ -1,0 +1,120 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import { PolicyError, UsageError } from "../../core/errors.js";
+import {
+  buildDiagnosis,
+  expectationsFromPolicy,
+  expectationsFromSettings,
+  explainToken,
+  type Expectations,
+} from "../../core/diagnosis/index.js";
+import type { Diagnosis, TokenSummary } from "../../core/results/types.js";
+import { summarizeToken } from "../../core/tokens/summary.js";
+import { parsePolicy } from "../../policy/index.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type Command } from "../io.js";
+
+const OPTIONS = {
+  "token-file": { type: "string" },
+  policy: { type: "string" },
+  format: { type: "string" },
+} as const;
+
+/**
+ * `apim-smoke diagnose --token-file F [--policy FILE] [--format text|json]`: explains a token (e.g.
+ * one a user pasted from their own client) against a policy's validate-jwt, or else against the
+ * settings (PROBE_API_SCOPE gives the audience, PROBE_TENANT_ID the issuers). Offline: the token is
+ * decoded, not verified, and never printed; only its summary is.
+ * Exit 0 when nothing is wrong, 1 when something is, 2 when the token or policy cannot be read.
+ */
+export const diagnoseCommand: Command = {
+  summary: "explain a token (--token-file) against a policy (--policy) or the settings; never prints the token",
+  async run(args, io) {
+    const values = parseCommandArgs(args, OPTIONS);
+    const tokenFile = values["token-file"];
+    if (!tokenFile) throw new UsageError("--token-file is required");
+    const format = values.format ?? "text";
+    if (format !== "text" && format !== "json") throw new UsageError("--format must be text or json");
+
+    const tokenText = await readText(io.cwd, tokenFile);
+    if (tokenText === undefined) {
+      io.stderr.write(`apim-smoke diagnose: cannot read --token-file ${tokenFile}\n`);
+      return EXIT_USAGE;
+    }
+    // Accept what people paste: the bare token or a whole "Bearer <token>" header value.
+    const token = tokenText.trim().replace(/^(authorization:\s*)?bearer\s+/i, "");
+    let claims: Record<string, unknown>;
+    try {
+      decodeProtectedHeader(token);
+      claims = decodeJwt(token);
+    } catch {
+      io.stderr.write(`apim-smoke diagnose: --token-file ${tokenFile} does not hold a JWT (header.payload.signature)\n`);
+      return EXIT_USAGE;
+    }
+    const summary = summarizeToken(token) ?? {};
+
+    let expectations: Expectations;
+    let note: string | undefined;
+    if (values.policy) {
+      const xml = await readText(io.cwd, values.policy);
+      if (xml === undefined) {
+        io.stderr.write(`apim-smoke diagnose: cannot read --policy ${values.policy}\n`);
+        return EXIT_USAGE;
+      }
+      try {
+        const policy = parsePolicy(xml);
+        if (policy.validateJwt) expectations = expectationsFromPolicy(policy.validateJwt);
+        else {
+          expectations = { source: "policy" };
+          note = "the policy has no validate-jwt: the gateway checks no token at all";
+        }
+      } catch (error) {
+        if (!(error instanceof PolicyError)) throw error;
+        io.stderr.write(`apim-smoke diagnose: ${values.policy}: ${error.message}\n`);
+        return EXIT_USAGE;
+      }
+    } else {
+      expectations = expectationsFromSettings({
+        ...(io.env.PROBE_API_SCOPE ? { scope: io.env.PROBE_API_SCOPE } : {}),
+        ...(io.env.PROBE_TENANT_ID ? { tenantId: io.env.PROBE_TENANT_ID } : {}),
+      });
+      if (!expectations.audiences && !expectations.issuers) note = "no --policy and neither PROBE_API_SCOPE nor a PROBE_TENANT_ID GUID: only expiry is checked";
+    }
+
+    const at = io.now?.() ?? Date.now();
+    const diagnoses: Diagnosis[] = explainToken(summary, expectations, { at, claims }).map((finding) =>
+      buildDiagnosis(finding.cause, finding.evidence, { render: { probe: "token" }, ...(finding.variant ? { variant: finding.variant } : {}) }),
+    );
+
+    if (format === "json") {
+      io.stdout.write(`${JSON.stringify({ token: summary, expectations, ...(note ? { note } : {}), diagnoses }, null, 2)}\n`);
+    } else {
+      io.stdout.write(renderText(summary, expectations, diagnoses, note));
+    }
+    return diagnoses.length === 0 ? EXIT_OK : EXIT_NOT_OK;
+  },
+};
+
+async function readText(cwd: string, file: string): Promise<string | undefined> {
+  try {
+    return await readFile(resolve(cwd, file), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function renderText(summary: TokenSummary, expectations: Expectations, diagnoses: readonly Diagnosis[], note: string | undefined): string {
+  const lines = ["token (decoded, not verified):"];
+  for (const [key, value] of Object.entries(summary)) {
+    const shown = key === "exp" && typeof value === "number" ? `${value} (${new Date(value * 1000).toISOString()})` : Array.isArray(value) ? value.join(", ") : String(value);
+    lines.push(`  ${key.padEnd(6)} ${shown}`);
+  }
+  lines.push(`checked against: ${expectations.source === "policy" ? "the policy" : "the settings (PROBE_API_SCOPE, PROBE_TENANT_ID)"}`);
+  if (note) lines.push(`note: ${note}`);
+  if (diagnoses.length === 0) lines.push("no problem found");
+  for (const d of diagnoses) {
+    lines.push(`${d.cause}: ${d.summary}`, `  fix: ${d.fix}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,13 +1,14 @@
 import type { Command } from "../io.js";
 import { demoCommand } from "./demo.js";
+import { diagnoseCommand } from "./diagnose.js";
+import { policyCommand } from "./policy-check.js";
 import { runCommand } from "./run.js";
 import { sandboxCommand } from "./sandbox.js";
 import { tokenCommand } from "./token.js";
 import { watchCommand } from "./watch.js";
 
 /**
- * The command table. A new command is a module in this folder plus one line here
- * (e.g. `demo: demoCommand,` and `sandbox: sandboxCommand,`).
+ * The command table. A new command is a module in this folder plus one line here.
  */
 export const COMMANDS: Record<string, Command> = {
   run: runCommand,
@@ -15,4 +16,6 @@ export const COMMANDS: Record<string, Command> = {
   token: tokenCommand,
   demo: demoCommand,
   sandbox: sandboxCommand,
+  diagnose: diagnoseCommand,
+  policy: policyCommand,
 };

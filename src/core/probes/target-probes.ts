@@ -256,7 +256,6 @@ function failureOf(error: ProbeError, outcome: Outcome): Partial {
 }
 
 function blockedBy(prerequisite: string, error: ProbeError): Partial {
-  if (error instanceof TransportError && error.message.includes("run budget")) return failureOf(error, "error");
   return { outcome: "blocked", message: `blocked: ${prerequisite} failed: ${error.message}`, cause: causeOf(error), durationMs: 0 };
 }
 

@@ -104,7 +104,11 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
       const observed: TokenCallObservation = {};
       const attempt = tokenCallObservation.run(observed, () => app.acquireTokenByClientCredential({ scopes: [scope] }));
       try {
-        const result = await (signal ? raceAbort(attempt, signal, config.authorityHost) : attempt);
+        // One deadline for the whole acquisition (discovery + token request), like any API request.
+        const result = await raceAbort(attempt, [
+          { signal: AbortSignal.timeout(config.timeoutMs), why: `no token within ${config.timeoutMs} ms from` },
+          ...(signal ? [{ signal, why: "the run budget was exhausted calling" }] : []),
+        ], config.authorityHost);
         if (!result?.accessToken) throw new TokenAcquisitionError(`token request for ${scope} returned no token`, {});
         return { accessToken: new Secret(result.accessToken), fromCache: result.fromCache ?? false };
       } catch (error) {
@@ -115,18 +119,23 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
   };
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, origin: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(new TransportError(`timeout: the run budget was exhausted before calling ${origin}`, "timeout"));
+function raceAbort<T>(promise: Promise<T>, deadlines: { signal: AbortSignal; why: string }[], origin: string): Promise<T> {
+  const fired = deadlines.find((d) => d.signal.aborted);
+  if (fired) return Promise.reject(new TransportError(`timeout: ${fired.why} ${origin}`, "timeout"));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new TransportError(`timeout: the run budget was exhausted calling ${origin}`, "timeout", { cause: signal.reason }));
-    signal.addEventListener("abort", onAbort, { once: true });
+    const listeners = deadlines.map((d) => {
+      const onAbort = () => reject(new TransportError(`timeout: ${d.why} ${origin}`, "timeout", { cause: d.signal.reason }));
+      d.signal.addEventListener("abort", onAbort, { once: true });
+      return () => d.signal.removeEventListener("abort", onAbort);
+    });
+    const cleanup = () => listeners.forEach((remove) => remove());
     promise.then(
       (v) => {
-        signal.removeEventListener("abort", onAbort);
+        cleanup();
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        cleanup();
         reject(e instanceof Error ? e : new Error(String(e)));
       },
     );

@@ -64,7 +64,7 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         // arrives while that ~1 s synchronous load is still going on (FACTS.md §4), it would stall
         // the event loop inside the timed requests and inflate every duration: wait for it first.
         // A failed load is the reporter's to report after the run, not a reason to skip probing.
-        await preloadTelemetry().catch(() => undefined);
+        //DISABLED
       }
       const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options });
       if (!reporter) return { report };

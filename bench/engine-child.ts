@@ -2,7 +2,7 @@
  * Runs only the probe engine (no telemetry, no Functions host) in a fresh process, with settings
  * from its environment, so its wall time and peak RSS are the engine's own.
  */
-import { peakRssBytes, sampleRss } from "./memory.js";
+import { peakHeapUsedBytes, peakRssBytes, sampleRss } from "./memory.js";
 import { serveOneJob } from "./child.js";
 import type { EngineJob, EngineJobResult, EngineRunFigures } from "./engine-protocol.js";
 import type { RunReport } from "../src/core/results/types.js";
@@ -10,7 +10,7 @@ import type { RunReport } from "../src/core/results/types.js";
 const MAX_PROBLEMS = 5;
 
 function figuresOf(report: RunReport, wallMs: number): EngineRunFigures {
-  const called = report.results.filter((r) => r.probe !== "token" && r.outcome !== "skipped");
+  const called = report.results.filter((r) => r.requestId !== undefined);
   const firstTarget = report.results[0]?.target;
   return {
     wallMs,
@@ -33,18 +33,19 @@ serveOneJob<EngineJob, EngineJobResult>(async (job) => {
     import("../src/core/probes/engine.js"),
   ]);
   const importMs = performance.now() - importStarted;
+  const rssAfterImportBytes = process.memoryUsage.rss();
   const config = loadSettings(process.env);
   const engine = createProbeEngine(config);
   const runs: EngineRunFigures[] = [];
   try {
     for (let i = 0; i < job.runs; i++) {
       const started = performance.now();
-      const report = await engine.run({ targetConcurrency: job.targetConcurrency });
+      const report = await engine.run({ targetConcurrency: job.targetConcurrency, ...(job.probes ? { probes: job.probes } : {}) });
       runs.push(figuresOf(report, performance.now() - started));
     }
   } finally {
     await engine.close();
     stopSampling();
   }
-  return { targets: config.targets.length, importMs, runs, peakRssBytes: peakRssBytes() };
+  return { targets: config.targets.length, importMs, runs, peakRssBytes: peakRssBytes(), rssAfterImportBytes, peakHeapUsedBytes: peakHeapUsedBytes() };
 });

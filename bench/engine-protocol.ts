@@ -1,16 +1,23 @@
+import type { ProbeName } from "../src/core/probes/names.js";
 import type { Outcome } from "../src/core/results/types.js";
 
 /** What the engine child (engine-child.ts) is asked to do: `runs` consecutive runs in one engine. */
 export interface EngineJob {
   runs: number;
   targetConcurrency: number;
+  /** Only these probes (default: the full matrix). */
+  probes?: ProbeName[];
 }
 
 export interface EngineRunFigures {
   /** engine.run() from call to report, ms. */
   wallMs: number;
   byOutcome: Record<Outcome, number>;
-  /** Requests sent to the API: results of probes other than `token` that were not skipped. */
+  /**
+   * Requests that reached the gateway: results carrying APIM's request id. Not every probe calls the
+   * API: `unassigned-client` passes on Entra refusing the token (AADSTS501051), `expired-token` is
+   * skipped until a token has expired.
+   */
   apiRequests: number;
   /** `durationMs` of every `valid` result. */
   validDurationsMs: number[];
@@ -26,4 +33,8 @@ export interface EngineJobResult {
   importMs: number;
   runs: EngineRunFigures[];
   peakRssBytes: number;
+  /** RSS once the engine modules are imported, before any run. */
+  rssAfterImportBytes: number;
+  /** Largest V8 heapUsed sampled during the runs. */
+  peakHeapUsedBytes: number;
 }

@@ -16,11 +16,19 @@ export function peakRssBytes(): number {
 }
 
 let sampledPeak = 0;
+let sampledHeapPeak = 0;
 
-/** Samples RSS every `intervalMs` until the returned function is called (for systems without VmHWM). */
+/** Largest V8 heapUsed seen by `sampleRss`, bytes: tells JS objects apart from the rest of RSS. */
+export function peakHeapUsedBytes(): number {
+  return Math.max(sampledHeapPeak, process.memoryUsage().heapUsed);
+}
+
+/** Samples RSS and heap use every `intervalMs` until the returned function is called (for systems without VmHWM). */
 export function sampleRss(intervalMs = 20): () => void {
   const timer = setInterval(() => {
-    sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
+    const usage = process.memoryUsage();
+    sampledPeak = Math.max(sampledPeak, usage.rss);
+    sampledHeapPeak = Math.max(sampledHeapPeak, usage.heapUsed);
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -24,6 +24,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`apim-smoke: unknown command "${name}"\n${usage()}`);
     return EXIT_USAGE;
   }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout.write(`${command.usage ?? `usage: apim-smoke ${name} [options]`}\n  ${command.summary}\n`);
+    return EXIT_OK;
+  }
   try {
     return await command.run(rest, io);
   } catch (error) {

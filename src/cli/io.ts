@@ -24,6 +24,8 @@ export interface CliIo {
 export interface Command {
   /** One line for `apim-smoke --help`. */
   summary: string;
+  /** The synopsis `apim-smoke <command> --help` prints. */
+  usage?: string;
   /** Returns the exit code: 0 ok, 1 a probe did not pass (or the command failed), 2 usage/settings. */
   run(args: readonly string[], io: CliIo): Promise<number>;
 }

@@ -39,7 +39,7 @@ describe("reported durations follow the backend's injected latency", () => {
 
   async function timedRun(runId: string): Promise<{ valid: ProbeResult; envelopeMs: number; measuredMs: number | undefined }> {
     const { context } = recordingContext("probeHttp", runId);
-    const response = await probeHttp(runRequest({ probes: ["valid"] }), context);
+    const response = await probeHttp(runRequest({ probes: ["token", "valid"] }), context);
     expect(response.status).toBe(200);
     const { results } = JSON.parse(response.body as string) as { results: ProbeResult[] };
     const valid = results.find((r) => r.probe === "valid")!;

@@ -16,6 +16,7 @@ export const RUN_OPTIONS = {
 /** `apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]` */
 export const runCommand: Command = {
   summary: "run the probe matrix once; exit 0 when every probe passed or was skipped",
+  usage: "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]",
   async run(args, io) {
     const values = parseCommandArgs(args, RUN_OPTIONS);
     const format = toFormat(values.format);

@@ -14,6 +14,7 @@ import { loadCliConfig } from "../load-config.js";
  */
 export const tokenCommand: Command = {
   summary: "acquire the probe's token and print its summary (the token itself only with --raw)",
+  usage: "usage: apim-smoke token [--scope SCOPE] [--raw] [--env-file FILE]",
   async run(args, io) {
     const values = parseCommandArgs(args, { scope: { type: "string" }, raw: { type: "boolean" }, "env-file": { type: "string" } });
     const { config } = loadCliConfig(io, values["env-file"]);

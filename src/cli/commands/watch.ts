@@ -18,6 +18,7 @@ export const DEFAULT_SCHEDULE = "0 */5 * * * *";
  */
 export const watchCommand: Command = {
   summary: "run the probe matrix on a 6-field NCRONTAB schedule until interrupted",
+  usage: `usage: apim-smoke watch [--schedule "<6-field NCRONTAB>"] [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]`,
   async run(args, io) {
     const values = parseCommandArgs(args, { ...RUN_OPTIONS, schedule: { type: "string" } });
     const format = toFormat(values.format);

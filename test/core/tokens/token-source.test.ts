@@ -14,7 +14,7 @@ const CLIENT = "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62";
 const keys = await generateKeyPair("RS256");
 
 /** A minimal token endpoint: enough of Entra for MSAL (discovery + v2 token), with a switchable answer. */
-let answer: "token" | "bad-secret" | "plain-429" = "token";
+let answer: "token" | "bad-secret" | "plain-429" | "hang" = "token";
 let tokenRequests = 0;
 let bodies: string[] = [];
 let entra: LoopbackServer;
@@ -37,6 +37,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   for await (const chunk of req) body += String(chunk);
   bodies.push(body);
   tokenRequests++;
+  if (answer === "hang") return;
   if (answer === "plain-429") {
     res.writeHead(429, { "content-type": "text/plain", "retry-after": "60" }).end("Too Many Requests");
     return;
@@ -113,6 +114,14 @@ describe("createMsalTokenSource", () => {
     const source = createMsalTokenSource(config(), { dispatcher: dispatcher() });
     const error = await source.acquire("probe", "api://orders-api/.default").catch((e: unknown) => e);
     expect((error as TokenAcquisitionError).details).toMatchObject({ oauthError: "throttled", status: 429, retryAfterSeconds: 60 });
+  });
+
+  it("ends a hung token endpoint at the deadline as TransportError timeout", async () => {
+    answer = "hang";
+    const started = Date.now();
+    const source = createMsalTokenSource({ ...config(), timeoutMs: 400 }, { dispatcher: dispatcher() });
+    await expect(source.acquire("probe", "api://orders-api/.default")).rejects.toMatchObject({ code: "ERR_TRANSPORT", kind: "timeout" });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("refuses an http authority before any request", async () => {

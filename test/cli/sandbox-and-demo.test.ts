@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseEnv } from "node:util";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/cli.js";
+import type { CliIo } from "../../src/cli/io.js";
+
+function captureIo(cwd: string, signal?: AbortSignal) {
+  const out = { stdout: "", stderr: "" };
+  const io: CliIo = {
+    env: {},
+    cwd,
+    stdout: { write: (s: string) => (out.stdout += s), isTTY: false },
+    stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+    ...(signal ? { signal } : {}),
+  };
+  return { io, out };
+}
+
+describe("apim-smoke sandbox", () => {
+  it("runs until stopped, writes its settings to a private env file and never prints a secret", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-sandbox-"));
+    const stop = new AbortController();
+    const { io, out } = captureIo(dir, stop.signal);
+    const running = runCli(["sandbox", "--state-dir", "state", "--scenario", "fail-open"], io);
+    await expect.poll(() => out.stdout, { timeout: 10_000 }).toContain("Ctrl-C stops the sandbox");
+
+    const envFile = join(dir, "state", "sandbox.env");
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    const settings = parseEnv(readFileSync(envFile, "utf8"));
+    for (const secret of ["PROBE_CLIENT_SECRET", "PROBE_UNASSIGNED_CLIENT_SECRET", "PROBE_SUBSCRIPTION_KEY"]) {
+      expect(settings[secret]?.length).toBeGreaterThan(8);
+      expect(out.stdout).not.toContain(settings[secret]);
+      expect(out.stdout).toContain(`${secret}=********`);
+    }
+    expect(out.stdout).toContain("scenario fail-open");
+
+    // The env file is enough for a separate `run` to probe the sandbox (it is still up).
+    const runner = captureIo(dir);
+    expect(await runCli(["run", "--env-file", "state/sandbox.env", "--format", "json", "--probe", "no-token"], runner.io)).toBe(1);
+    const report = JSON.parse(runner.out.stdout) as { results: { probe: string; outcome: string }[] };
+    expect(report.results).toEqual([expect.objectContaining({ probe: "no-token", outcome: "security" })]);
+
+    stop.abort();
+    expect(await running).toBe(0);
+  });
+
+  it("refuses an unknown scenario with exit 2, naming the known ones", async () => {
+    const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-sandbox-")));
+    expect(await runCli(["sandbox", "--scenario", "nope"], io)).toBe(2);
+    expect(out.stderr).toContain("--scenario");
+    expect(out.stderr).toContain("fail-open");
+  });
+});
+
+describe("apim-smoke demo (npm start)", () => {
+  it("prints the passing matrix, expired-token included, and what ingestion accepted", async () => {
+    const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
+    expect(await runCli(["demo", "--format", "json"], io)).toBe(0);
+    const report = JSON.parse(out.stdout) as { results: { probe: string; outcome: string }[]; summary: { ok: boolean; total: number } };
+    expect(report.summary).toMatchObject({ ok: true, total: 10 });
+    expect(report.results.every((r) => r.outcome === "pass")).toBe(true);
+    expect(out.stderr).toContain("sandbox ingestion accepted 10 availability results");
+  });
+
+  it("shows what a failure looks like with --scenario, exit 1", async () => {
+    const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
+    expect(await runCli(["demo", "--scenario", "fail-open"], io)).toBe(1);
+    expect(out.stdout).toMatch(/no-token\s+security/);
+  });
+});

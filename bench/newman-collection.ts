@@ -24,8 +24,12 @@ export interface CollectionInput {
 /** Environment variables the collection reads; their values are secrets, passed at run time only. */
 export const SECRET_VARIABLES = ["clientSecret", "unassignedClientSecret", "subscriptionKey"] as const;
 
-/** The API probes the collection covers: all but `token` (a request of its own) and `expired-token`
- * (skipped by a fresh engine too: no token has expired yet). */
+/**
+ * The API requests per target: the engine's matrix less `token` (requests of their own, once),
+ * `expired-token` (a fresh engine skips it too: no token has expired yet) and `unassigned-client`
+ * (the sandbox tenant requires assignment, so Entra refuses that client's token with AADSTS501051 and
+ * the engine passes it without calling the API; the collection asserts that refusal once).
+ */
 export const NEWMAN_PROBES = [
   "valid",
   "no-subscription-key",
@@ -34,8 +38,10 @@ export const NEWMAN_PROBES = [
   "wrong-audience",
   "forged-signature",
   "alg-none",
-  "unassigned-client",
 ] as const satisfies readonly ProbeName[];
+
+/** AADSTS501051: the client is not assigned a role on the API (FACTS.md section 2). */
+const NOT_ASSIGNED = 501051;
 
 const ALG_NONE_HEADER = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
 
@@ -45,6 +51,10 @@ interface Header {
 }
 
 function tokenRequest(name: string, tokenUrl: string, clientId: string, secretVariable: string, scope: string, testScript: string[]): unknown {
+  return tokenCall(name, tokenUrl, clientId, secretVariable, scope, ['pm.test("token 200", () => pm.response.to.have.status(200));', ...testScript]);
+}
+
+function tokenCall(name: string, tokenUrl: string, clientId: string, secretVariable: string, scope: string, testScript: string[]): unknown {
   return {
     name,
     request: {
@@ -61,7 +71,7 @@ function tokenRequest(name: string, tokenUrl: string, clientId: string, secretVa
         ],
       },
     },
-    event: [{ listen: "test", script: { type: "text/javascript", exec: ['pm.test("token 200", () => pm.response.to.have.status(200));', ...testScript] } }],
+    event: [{ listen: "test", script: { type: "text/javascript", exec: testScript } }],
   };
 }
 
@@ -95,7 +105,6 @@ export function buildNewmanCollection(input: CollectionInput): Record<string, un
     "wrong-audience": [bearer("wrongAudienceToken"), key],
     "forged-signature": [bearer("forgedToken"), key],
     "alg-none": [bearer("algNoneToken"), key],
-    "unassigned-client": [bearer("unassignedToken"), key],
   };
   return {
     info: { name: "apim-smoke-probe bench peer", schema: "https://schema.getpostman.com/json/collection/v2.1.0/collection.json" },
@@ -111,7 +120,9 @@ export function buildNewmanCollection(input: CollectionInput): Record<string, un
             `pm.collectionVariables.set('algNoneToken', ${JSON.stringify(ALG_NONE_HEADER)} + '.' + parts[1] + '.');`,
           ]),
           tokenRequest("token wrong audience", tokenUrl, input.clientId, "clientSecret", input.wrongAudienceScope, [saveToken("wrongAudienceToken")]),
-          tokenRequest("token unassigned client", tokenUrl, input.unassignedClientId, "unassignedClientSecret", input.apiScope, [saveToken("unassignedToken")]),
+          tokenCall("token unassigned client", tokenUrl, input.unassignedClientId, "unassignedClientSecret", input.apiScope, [
+            `pm.test("refused: not assigned", () => { pm.response.to.have.status(400); pm.expect(pm.response.json().error_codes).to.include(${NOT_ASSIGNED}); });`,
+          ]),
         ],
       },
       ...input.targetUrls.map((url, i) => ({

@@ -24,8 +24,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`apim-smoke: unknown command "${name}"\n${usage()}`);
     return EXIT_USAGE;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    io.stdout.write(`${command.usage ?? `usage: apim-smoke ${name} [options]`}\n  ${command.summary}\n`);
+  // Commands that declare a usage get --help here; others handle it themselves.
+  if (command.usage && (rest.includes("--help") || rest.includes("-h"))) {
+    io.stdout.write(`${command.usage}\n  ${command.summary}\n`);
     return EXIT_OK;
   }
   try {

@@ -13,6 +13,7 @@ const code = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   signal: stop.signal,
 });
+// Every command has finished its work and closed what it opened when runCli returns; a stray
+// keep-alive socket or SDK timer must not keep the process alive after that.
 process.exitCode = code;
-// Open keep-alive sockets or timers must not hold a finished one-shot command.
-if (process.argv[2] !== "watch" || stop.signal.aborted) setImmediate(() => process.exit(code));
+setImmediate(() => process.exit(code));

@@ -3,7 +3,7 @@ import { ProbeError } from "../core/errors.js";
 import { renderJson } from "../core/results/json.js";
 import { preloadTelemetry } from "../core/telemetry/index.js";
 import { invocationLogger, logRunSummary } from "./support/invocation-logger.js";
-import { sharedProbeRuntime } from "./support/probe-runtime.js";
+import { HTTP_RUN_BUDGET_MS, sharedProbeRuntime } from "./support/probe-runtime.js";
 import { MAX_RUN_REQUEST_BYTES, parseRunRequest } from "./support/run-request.js";
 
 /**
@@ -48,6 +48,7 @@ export async function probeHttp(request: HttpRequest, context: InvocationContext
   const { report, telemetry } = await runtime.run({
     trigger: "http",
     runId: context.invocationId,
+    runBudgetMs: HTTP_RUN_BUDGET_MS,
     logger: invocationLogger(context),
     ...(parsed.request.targets ? { targets: parsed.request.targets } : {}),
     ...(parsed.request.probes ? { probes: parsed.request.probes } : {}),

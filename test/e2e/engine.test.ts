@@ -6,6 +6,8 @@ import type { Outcome, ProbeResult, RunReport } from "../../src/core/results/typ
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import type { ProbeConfig } from "../../src/core/settings/types.js";
 import { createMsalTokenSource } from "../../src/core/tokens/token-source.js";
+import { request } from "undici";
+import { PROBE_MANAGED_IDENTITY } from "../../src/sandbox/identities.js";
 import { startSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 
 let sandbox: Sandbox | undefined;
@@ -62,6 +64,34 @@ describe("engine against the sandbox", () => {
     const config = loadSettings({ ...sandbox.settings, PROBE_CLIENT_SECRET: undefined, PROBE_CLIENT_CERTIFICATE_PATH: sandbox.clientCertificateFile });
     expect(config.credential.kind).toBe("certificate");
     expect(outcomes(await runOnce(config))).toEqual(ALL_PASS);
+  });
+
+  it("healthy with PROBE_CREDENTIAL=managed-identity: the MI token is the federated client assertion", async () => {
+    sandbox = await startSandbox({ scenario: "healthy" });
+    const settings = sandbox.settings;
+    const config = loadSettings({
+      ...settings,
+      PROBE_CLIENT_SECRET: undefined,
+      PROBE_CREDENTIAL: "managed-identity",
+      PROBE_MANAGED_IDENTITY_CLIENT_ID: PROBE_MANAGED_IDENTITY.clientId,
+    });
+    const dispatcher = createProbeDispatcher({ extraCaPem: config.extraCaPem });
+    let asked = "";
+    // The App Service managed-identity protocol (FACTS.md section 6), as @azure/identity speaks it.
+    const managedIdentity = {
+      async getToken(scope: string) {
+        asked = scope;
+        const url = new URL(settings.IDENTITY_ENDPOINT!);
+        url.search = new URLSearchParams({ "api-version": "2019-08-01", resource: scope.replace("/.default", ""), client_id: PROBE_MANAGED_IDENTITY.clientId }).toString();
+        const res = await request(url, { dispatcher, headers: { "x-identity-header": settings.IDENTITY_HEADER! } });
+        const body = (await res.body.json()) as { access_token: string };
+        return { token: body.access_token };
+      },
+    };
+    const report = await runOnce(config, { dispatcher, managedIdentity });
+    await dispatcher.close();
+    expect(asked).toBe("api://AzureADTokenExchange/.default");
+    expect(outcomes(report)).toEqual(ALL_PASS);
   });
 
   it("fail-open: security for exactly the token probes that got in", async () => {

@@ -37,26 +37,32 @@ describe("reported durations follow the backend's injected latency", () => {
     await sandbox.close();
   });
 
-  async function timedRun(runId: string): Promise<{ valid: ProbeResult; envelopeMs: number; measuredMs: number | undefined }> {
+  /** One on-demand run of `token` and `valid`; the results and, per probe, the envelope's duration in ms. */
+  async function timedRun(runId: string) {
     const { context } = recordingContext("probeHttp", runId);
     const response = await probeHttp(runRequest({ probes: ["token", "valid"] }), context);
     expect(response.status).toBe(200);
     const { results } = JSON.parse(response.body as string) as { results: ProbeResult[] };
+    const token = results.find((r) => r.probe === "token")!;
     const valid = results.find((r) => r.probe === "valid")!;
-    console.log(runId, JSON.stringify(results.map((r) => [r.probe, r.durationMs])));
-    const [envelope] = ofRun(sandbox.ingestion.availability(), runId);
+    const sent = new Map(ofRun(sandbox.ingestion.availability(), runId).map((e) => [e.data.baseData.name, e.data.baseData]));
+    const envelope = sent.get("default/valid");
     expect(envelope).toBeDefined();
-    return { valid, envelopeMs: durationToMs(envelope!.data.baseData.duration), measuredMs: envelope!.data.baseData.measurements?.["durationMs"] };
+    return { token, valid, envelopeMs: durationToMs(envelope!.duration), measuredMs: envelope!.measurements?.["durationMs"] };
   }
 
-  it("on the first invocation after a cold start, while the telemetry library may still be loading", async () => {
+  it("on the first invocation after a cold start, when the telemetry library is still loading", async () => {
     ({ probeHttp } = await import("../../src/functions/probeHttp.js"));
-    const { valid, envelopeMs, measuredMs } = await timedRun("cold");
+    const { token, valid, envelopeMs, measuredMs } = await timedRun("cold");
     expect(valid.outcome).toBe("pass");
     expect(valid.durationMs).toBeGreaterThanOrEqual(300);
     expect(valid.durationMs).toBeLessThan(300 + OVERHEAD_BOUND_MS);
     expect(Math.abs(envelopeMs - valid.durationMs)).toBeLessThanOrEqual(1);
     expect(measuredMs).toBeCloseTo(valid.durationMs, 3);
+    // The first timed step of a run is the token request (no injected latency: tens of ms against
+    // the warmed tenant). Had the library's ~1 s import overlapped the run, it would land here.
+    expect(token.outcome).toBe("pass");
+    expect(token.durationMs).toBeLessThan(OVERHEAD_BOUND_MS);
   });
 
   it("on a warm worker, and it moves with the latency", async () => {

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { HttpResponseInit } from "@azure/functions";
 import { PROBE_NAMES } from "../../src/core/probes/names.js";
 import type { ProbeResult, RunSummary } from "../../src/core/results/types.js";
 import { NOT_ALL_PASSED_STATUS, probeHttp } from "../../src/functions/probeHttp.js";
-import { resetSharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
+import { HTTP_RUN_BUDGET_MS, resetSharedProbeRuntime, sharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
 import { MAX_RUN_REQUEST_BYTES } from "../../src/functions/support/run-request.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { expectEnvelopesMatchReport } from "./expect-availability.js";
@@ -68,14 +68,19 @@ describe("probeHttp against the healthy sandbox", () => {
 
   it("narrows the run to the requested targets and probes, and carries source to every availability result", async () => {
     const request = runRequest({ targets: ["default"], probes: ["valid", "no-token"], source: "build 2024.11.3" });
+    const run = vi.spyOn(sharedProbeRuntime(), "run");
     const { response } = await invoke(request, "http-filtered");
+    const [options] = run.mock.calls[0] ?? [];
+    run.mockRestore();
+    // The run is bounded by what an HTTP trigger may take to answer, not by functionTimeout.
+    expect(options).toMatchObject({ trigger: "http", runBudgetMs: HTTP_RUN_BUDGET_MS, targets: ["default"], probes: ["valid", "no-token"] });
     expect(response.status).toBe(200);
-    const run = bodyOf(response) as RunJson;
-    expect(run.source).toBe("build 2024.11.3");
-    expect(run.results.map((r) => `${r.target}/${r.probe}`).sort()).toEqual(["default/no-token", "default/valid"]);
+    const json = bodyOf(response) as RunJson;
+    expect(json.source).toBe("build 2024.11.3");
+    expect(json.results.map((r) => `${r.target}/${r.probe}`).sort()).toEqual(["default/no-token", "default/valid"]);
 
     const sent = ofRun(sandbox.ingestion.availability(), "http-filtered");
-    expectEnvelopesMatchReport(sent, { ...run, trigger: "http" });
+    expectEnvelopesMatchReport(sent, { ...json, trigger: "http" });
     expect(sent.map((e) => e.data.baseData.properties?.["source"])).toEqual(["build 2024.11.3", "build 2024.11.3"]);
   });
 

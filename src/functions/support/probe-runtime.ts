@@ -19,6 +19,14 @@ import {
 export const RUN_BUDGET_MS = 8 * 60_000;
 export const TELEMETRY_FLUSH_TIMEOUT_MS = 60_000;
 
+/**
+ * An HTTP-triggered function must answer within 230 s whatever functionTimeout says (FACTS.md §5):
+ * past that the front end drops the caller while the run goes on. The on-demand run gets what is
+ * left after the telemetry flush, with a margin for settings, response and logging.
+ */
+export const HTTP_RESPONSE_LIMIT_MS = 230_000;
+export const HTTP_RUN_BUDGET_MS = HTTP_RESPONSE_LIMIT_MS - TELEMETRY_FLUSH_TIMEOUT_MS - 10_000;
+
 /** Where a result's location comes from when PROBE_RUN_LOCATION is not set and not running in Azure. */
 const FALLBACK_RUN_LOCATION = "local";
 
@@ -64,7 +72,7 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         // arrives while that ~1 s synchronous load is still going on (FACTS.md §4), it would stall
         // the event loop inside the timed requests and inflate every duration: wait for it first.
         // A failed load is the reporter's to report after the run, not a reason to skip probing.
-        //DISABLED
+        await preloadTelemetry().catch(() => undefined);
       }
       const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options });
       if (!reporter) return { report };

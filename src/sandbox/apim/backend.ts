@@ -45,6 +45,8 @@ export interface BackendEcho {
 export async function startBackend(options: BackendOptions = {}): Promise<SandboxBackend> {
   const behaviours = new Map<string | undefined, Behaviour>();
   const sockets = new Set<Duplex>();
+  // Aborts programmed delays on close, so a slow backend's timers never outlive the sandbox.
+  const closing = new AbortController();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://backend");
@@ -52,7 +54,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
     const api = decodeURIComponent(encodedApi);
     const behaviour = behaviours.get(api) ?? behaviours.get(undefined) ?? {};
     req.resume();
-    if (behaviour.latencyMs !== undefined && behaviour.latencyMs > 0) await sleep(behaviour.latencyMs);
+    if (behaviour.latencyMs !== undefined && behaviour.latencyMs > 0) await sleep(behaviour.latencyMs, undefined, { signal: closing.signal });
     if (behaviour.status !== undefined && behaviour.status !== 200) {
       // An RFC 9457 problem document, as ASP.NET Core and most web frameworks answer: deliberately
       // not APIM's `{statusCode, message}` shape, so a probe can tell the backend's errors from the gateway's.
@@ -107,6 +109,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
       behaviours.set(apiName, { ...behaviour });
     },
     async close() {
+      closing.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;

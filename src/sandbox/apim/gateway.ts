@@ -155,7 +155,8 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
-      await dispatcher.close();
+      // destroy, not close: close() waits for requests in flight, and a slow backend's take 30 s.
+      await dispatcher.destroy();
       await backend.close();
     },
   };

@@ -10,8 +10,6 @@ export interface Telemetry {
   close(): Promise<void>;
 }
 
-const isLoopback = (host: string): boolean => host === "127.0.0.1" || host === "localhost" || host === "[::1]";
-
 /**
  * Availability results when APPLICATIONINSIGHTS_CONNECTION_STRING is set (issue 3). The telemetry
  * module is imported only then: `applicationinsights` costs about 1 s and 130 MB to load (FACTS.md 4).
@@ -19,23 +17,12 @@ const isLoopback = (host: string): boolean => host === "127.0.0.1" || host === "
 export function createCliTelemetry(env: Readonly<Record<string, string | undefined>>, config: ProbeConfig): Telemetry | undefined {
   const connectionString = env[CONNECTION_STRING_SETTING];
   if (!connectionString) return undefined;
-  const endpoint = /IngestionEndpoint=([^;]+)/i.exec(connectionString)?.[1];
-  let loopback = false;
-  try {
-    loopback = endpoint ? isLoopback(new URL(endpoint).hostname) : false;
-  } catch {
-    loopback = false;
-  }
   let reporter: Promise<AvailabilityReporter> | undefined;
   const getReporter = () =>
-    (reporter ??= import("../core/telemetry/index.js").then(({ createAvailabilityReporter }) =>
-      createAvailabilityReporter({
-        connectionString,
-        runLocation: config.runLocation ?? "cli",
-        // The sandbox's CA only for a loopback (sandbox) ingestion endpoint: it replaces public roots.
-        ...(loopback && config.extraCaPem.length > 0 ? { trustedCaPem: config.extraCaPem.join("\n") } : {}),
-      }),
-    ));
+    (reporter ??= import("../core/telemetry/index.js").then(({ createAvailabilityReporter, ingestionTrustedCa }) => {
+      const trustedCaPem = ingestionTrustedCa(connectionString, config.extraCaPem);
+      return createAvailabilityReporter({ connectionString, runLocation: config.runLocation ?? "cli", ...(trustedCaPem ? { trustedCaPem } : {}) });
+    }));
   return {
     async send(report, _config, io) {
       const outcome = await (await getReporter()).report(report);

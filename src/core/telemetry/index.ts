@@ -8,3 +8,4 @@ export {
 } from "./reporter.js";
 export { preloadTelemetry } from "./sdk.js";
 export { toAvailabilityItems, redactTokens, type AvailabilityItem } from "./availability.js";
+export { ingestionTrustedCa } from "./trust.js";

@@ -102,6 +102,9 @@ const envSchema = z.object({
   REGION_NAME: z.string().optional(),
 });
 
+/** Every setting `loadSettings` reads: the public interface that app settings, the ARM template and README list. */
+export const SETTING_NAMES: readonly string[] = Object.keys(envSchema.shape);
+
 /**
  * Validates every setting once and returns the run configuration, or throws one SettingsError
  * listing every problem, each naming its setting. Values are never quoted in messages.

@@ -1,0 +1,41 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/load-settings.js";
+
+/**
+ * The settings' names are a public interface, written down in four places besides the code: the
+ * ARM template's list (infra/app-settings.json), local.settings.sample.json, and README.md. They
+ * must not drift apart: a setting the code reads but the template never sets is a probe that
+ * silently runs on defaults in Azure.
+ */
+interface AppSetting {
+  name: string;
+  secret: boolean;
+}
+const appSettings = (JSON.parse(readFileSync("infra/app-settings.json", "utf8")) as { settings: AppSetting[] }).settings;
+const sample = JSON.parse(readFileSync("local.settings.sample.json", "utf8")) as { Values: Record<string, string> };
+const readme = readFileSync("README.md", "utf8");
+
+/** Read by the platform or the triggers rather than by loadSettings. */
+const READ_ELSEWHERE = ["PROBE_SCHEDULE", "APPLICATIONINSIGHTS_CONNECTION_STRING"];
+/** Read by loadSettings but set by the platform (Azure sets REGION_NAME) or by Node itself. */
+const PLATFORM_PROVIDED = ["REGION_NAME", "NODE_EXTRA_CA_CERTS"];
+
+describe("the settings contract", () => {
+  const codeNames = [...SETTING_NAMES.filter((n) => !PLATFORM_PROVIDED.includes(n)), ...READ_ELSEWHERE].sort();
+
+  it("infra/app-settings.json lists exactly the settings the app reads", () => {
+    expect(appSettings.map((s) => s.name).sort()).toEqual(codeNames);
+  });
+
+  it("marks as secret exactly the settings the code treats as secret", () => {
+    expect(appSettings.filter((s) => s.secret).map((s) => s.name).sort()).toEqual([...SECRET_SETTINGS].sort());
+  });
+
+  it("local.settings.sample.json and README.md name every setting", () => {
+    for (const name of codeNames) {
+      expect(sample.Values, name).toHaveProperty(name);
+      expect(readme, name).toContain(`\`${name}`);
+    }
+  });
+});

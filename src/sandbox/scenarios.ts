@@ -49,9 +49,13 @@ const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
  */
 export function ordersApiPolicyXml(options: { requireRole?: boolean } = {}): string {
   const requireRole = options.requireRole ?? true;
-  return `<policies>
-  <inbound>
-    <base />
+  const roleClaim = `
+      <required-claims>
+        <claim name="roles" match="any">
+          <value>${ORDERS_API.role}</value>
+        </claim>
+      </required-claims>`;
+  return policyDocument(`    <base />
     <validate-jwt header-name="Authorization" failed-validation-httpcode="401" failed-validation-error-message="Unauthorized. Access token is missing or invalid." require-scheme="Bearer">
       <openid-config url="https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration" />
       <audiences>
@@ -60,17 +64,18 @@ export function ordersApiPolicyXml(options: { requireRole?: boolean } = {}): str
       </audiences>
       <issuers>
         <issuer>${V2_ISSUER}</issuer>
-      </issuers>${
-        requireRole
-          ? `
-      <required-claims>
-        <claim name="roles" match="any">
-          <value>${ORDERS_API.role}</value>
-        </claim>
-      </required-claims>`
-          : ""
-      }
-    </validate-jwt>
+      </issuers>${requireRole ? roleClaim : ""}
+    </validate-jwt>`);
+}
+
+/** A policy with no validate-jwt: someone "temporarily" removed it while debugging a 401. */
+const OPEN_POLICY_XML = policyDocument("    <base />");
+
+/** A whole API-scope policy document around `inbound`, the other sections inheriting (`<base />`). */
+function policyDocument(inbound: string): string {
+  return `<policies>
+  <inbound>
+${inbound}
   </inbound>
   <backend>
     <base />
@@ -84,23 +89,6 @@ export function ordersApiPolicyXml(options: { requireRole?: boolean } = {}): str
 </policies>
 `;
 }
-
-/** A policy with no validate-jwt: someone "temporarily" removed it while debugging a 401. */
-const OPEN_POLICY_XML = `<policies>
-  <inbound>
-    <base />
-  </inbound>
-  <backend>
-    <base />
-  </backend>
-  <outbound>
-    <base />
-  </outbound>
-  <on-error>
-    <base />
-  </on-error>
-</policies>
-`;
 
 const withOrdersApi = (model: TenantModel, change: (app: TenantModel["apps"][number]) => TenantModel["apps"][number]): TenantModel => ({
   ...model,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HttpHandler } from "@azure/functions";
 import { createProbeEngine } from "../../src/core/probes/engine.js";
 import type { ProbeResult } from "../../src/core/results/types.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
@@ -19,7 +20,7 @@ const OVERHEAD_BOUND_MS = 250;
 describe("reported durations follow the backend's injected latency", () => {
   let sandbox: Sandbox;
   let restoreEnv: () => void;
-  let probeHttp: typeof import("../../src/functions/probeHttp.js").probeHttp;
+  let probeHttp: HttpHandler;
 
   beforeAll(async () => {
     sandbox = await startSandbox({ backendLatencyMs: 300 });

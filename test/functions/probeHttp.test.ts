@@ -84,6 +84,20 @@ describe("probeHttp against the healthy sandbox", () => {
     expect(sent.map((e) => e.data.baseData.properties?.["source"])).toEqual(["build 2024.11.3", "build 2024.11.3"]);
   });
 
+  it("still answers with the run when ingestion is down, and names the results it lost in the log", async () => {
+    sandbox.ingestion.setFault({ status: 503, times: 1000, retryAfterSeconds: 0 });
+    try {
+      const { response, logs } = await invoke(runRequest({ probes: ["valid", "no-token"] }), "http-ingestion-down");
+      expect(response.status).toBe(200);
+      expect(ofRun(sandbox.ingestion.availability(), "http-ingestion-down")).toEqual([]);
+      const logged = logs.filter((l) => l.level === "warning").map((l) => l.message).join("\n");
+      expect(logged).toContain("default/valid");
+      expect(logged).toContain("default/no-token");
+    } finally {
+      sandbox.ingestion.setFault(undefined);
+    }
+  }, 60_000);
+
   it("runs everything for an empty body without a content type", async () => {
     const { response } = await invoke(runRequest(undefined), "http-empty");
     expect(response.status).toBe(200);

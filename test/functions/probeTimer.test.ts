@@ -82,6 +82,12 @@ describe("probeTimer against the healthy sandbox", () => {
     expect(warnings(logs).some((w) => /past due/i.test(w))).toBe(false);
   });
 
+  it("sends nothing to the ingestion endpoint but /track: live metrics and the exporter's own pings stay off", () => {
+    expect(sandbox.ingestion.requests().length).toBeGreaterThan(0);
+    expect(sandbox.ingestion.other()).toEqual([]);
+    expect(sandbox.ingestion.rejected()).toEqual([]);
+  });
+
   it.each([
     { status: 500 as const, retryAfterSeconds: undefined },
     { status: 429 as const, retryAfterSeconds: 1 },

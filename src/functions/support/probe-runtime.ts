@@ -5,6 +5,7 @@ import { loadSettings, type SettingsEnv } from "../../core/settings/load-setting
 import type { ProbeConfig } from "../../core/settings/types.js";
 import {
   createAvailabilityReporter,
+  ingestionTrustedCa,
   preloadTelemetry,
   type AvailabilityReporter,
   type TelemetryLogger,
@@ -58,7 +59,7 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         flushTimeoutMs: TELEMETRY_FLUSH_TIMEOUT_MS,
         // The reporter logs through whichever invocation is current: contexts are per invocation.
         logger: { info: (m, f) => reporterLogger?.info(m, f), warn: (m, f) => reporterLogger?.warn(m, f) },
-        ...(isLoopbackEndpoint(connectionString) && config.extraCaPem.length > 0 ? { trustedCaPem: config.extraCaPem.join("\n") } : {}),
+        ...withTrustedCa(connectionString, config.extraCaPem),
       })
     : undefined;
   const engine: ProbeEngine = createProbeEngine(config);
@@ -85,16 +86,9 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
   };
 }
 
-/** The sandbox's CA is trusted only for a loopback (sandbox) ingestion endpoint: it replaces the public roots. */
-function isLoopbackEndpoint(connectionString: string): boolean {
-  const endpoint = /IngestionEndpoint=([^;]+)/i.exec(connectionString)?.[1];
-  if (!endpoint) return false;
-  try {
-    const host = new URL(endpoint).hostname;
-    return host === "127.0.0.1" || host === "localhost" || host === "[::1]";
-  } catch {
-    return false;
-  }
+function withTrustedCa(connectionString: string, extraCaPem: readonly string[]): { trustedCaPem?: string } {
+  const trustedCaPem = ingestionTrustedCa(connectionString, extraCaPem);
+  return trustedCaPem ? { trustedCaPem } : {};
 }
 
 let shared: ProbeRuntime | undefined;

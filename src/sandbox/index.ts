@@ -42,6 +42,12 @@ export interface Sandbox {
   readonly caFile: string;
   /** PEM file with the probe client's certificate and private key (for PROBE_CLIENT_CERTIFICATE_PATH). */
   readonly clientCertificateFile: string;
+  /**
+   * The default API's policy as the gateway runs it, written for the probe's preflight (a target's
+   * `policyFile`): its openid-config URLs name this sandbox's tenant origin instead of
+   * login.microsoftonline.com, so the probe fetches them as written, as it would against Azure.
+   */
+  readonly policyFile: string;
   /** The operation URL of each published API, default one first. */
   readonly apiUrls: readonly string[];
   readonly entra: EntraEmulator;
@@ -110,6 +116,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const clientCertificateFile = join(stateDir, "probe-client.pem");
     await writeFile(clientCertificateFile, `${tenant.probeClient.certificate.certPem.trim()}\n${tenant.probeClient.certificate.keyPem.trim()}\n`, { mode: 0o600 });
 
+    const policyFile = join(stateDir, "orders-api.policy.xml");
+    await writeFile(policyFile, policyForProbe(apis[0]!.policyXml ?? "<policies />", entra.origin));
+
     const operation = ORDERS_OPERATION_PATH.slice(ORDERS_API_PATH.length);
     const apiUrls = apis.map((api) => `${gateway.origin}${api.path}${operation}`);
     const settings: Record<string, string> = {
@@ -138,6 +147,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       caPem: ca.certPem,
       caFile,
       clientCertificateFile,
+      policyFile,
       apiUrls,
       entra,
       gateway,
@@ -152,6 +162,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (ownsStateDir) await rm(stateDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The policy with its openid-config URLs on the emulated tenant's origin; issuers keep Azure's strings. */
+function policyForProbe(policyXml: string, entraOrigin: string): string {
+  return policyXml.replace(/(<openid-config\s+url=")https:\/\/(?:login\.microsoftonline\.com|sts\.windows\.net)\//g, `$1${entraOrigin}/`);
 }
 
 async function closeAll(servers: readonly { close(): Promise<void> }[]): Promise<void> {

@@ -37,5 +37,9 @@ export function causeOfTokenFailure(failure: TokenFailure): CauseCode {
     if (known) return known;
   }
   if (failure.status === THROTTLED_STATUS) return "throttled";
+  // MSAL reads the tenant's metadata document before asking for a token and reports a refusal of it
+  // only as endpoints_resolution_error with the status; Entra answers that document with 400
+  // AADSTS90002 for a tenant it does not know (FACTS.md §2: "also from discovery").
+  if (failure.oauthError === "endpoints_resolution_error" && failure.status === 400) return "unknown-tenant";
   return "token-request-failed";
 }

@@ -91,7 +91,8 @@ export function observationFromResult(result: ProbeResult, extra: Partial<ProbeO
       observation.tokenFailure = failure;
     } else if (TRANSPORT_KINDS.has(cause)) {
       observation.transportFailure = cause as TransportError["kind"];
-    } else if (/^[a-z_]+$/.test(cause)) {
+    } else if (/^[a-z_]+$/.test(cause) && (result.probe === "token" || result.outcome === "blocked")) {
+      // Only a token request's failure carries an OAuth error; an `error` elsewhere (e.g. `internal`) is not one.
       observation.tokenFailure = { oauthError: cause };
     }
   }

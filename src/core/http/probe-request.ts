@@ -1,4 +1,5 @@
 import { request, type Dispatcher } from "undici";
+import { answeredByFromBody, type AnsweredBy } from "../diagnosis/observation.js";
 import { assertAllowedUrl } from "./origin-guard.js";
 import { toTransportError } from "./transport-error.js";
 
@@ -19,6 +20,8 @@ export interface ProbeResponse {
   apimMessage?: string;
   requestId?: string;
   wwwAuthenticate?: string;
+  /** For 4xx/5xx: whether APIM wrote the answer (its `{statusCode,message}` body) or what is behind it. */
+  answeredBy?: AnsweredBy;
 }
 
 export interface HttpDeps {
@@ -60,12 +63,15 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
     const requestId = header("apim-request-id") ?? header("x-ms-request-id");
     const wwwAuthenticate = header("www-authenticate");
     const apimMessage = res.statusCode >= 300 ? extractErrorMessage(body) : undefined;
+    // Tells a backend's 5xx from the gateway's own (backend-error vs gateway-error).
+    const answeredBy = res.statusCode >= 400 ? answeredByFromBody(res.statusCode, body) : undefined;
     return {
       status: res.statusCode,
       durationMs: deps.now() - started,
       ...(apimMessage ? { apimMessage } : {}),
       ...(requestId ? { requestId } : {}),
       ...(wwwAuthenticate ? { wwwAuthenticate } : {}),
+      ...(answeredBy ? { answeredBy } : {}),
     };
   } catch (error) {
     throw toTransportError(error, url.origin, req.timeoutMs) ?? error;

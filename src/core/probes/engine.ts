@@ -1,10 +1,12 @@
 import type { Dispatcher } from "undici";
+import { createOpenIdConfigResolver } from "../../policy/index.js";
 import { createProbeDispatcher } from "../http/dispatcher.js";
 import type { RunReport } from "../results/types.js";
 import type { ProbeConfig } from "../settings/types.js";
 import { ExpiredTokenStore } from "../tokens/expired-token-store.js";
 import { createMsalTokenSource, type AssertionCredential, type TokenSource } from "../tokens/token-source.js";
 import { runProbes, type Diagnoser, type ProgressEvent, type RunOptions } from "./runner.js";
+import { loadTargetPolicies } from "./target-policy.js";
 
 export interface ProbeEngineOptions {
   /** Default: createProbeDispatcher with the settings' extra CA (NODE_EXTRA_CA_CERTS). */
@@ -12,7 +14,8 @@ export interface ProbeEngineOptions {
   now?: () => number;
   tokens?: TokenSource;
   managedIdentity?: AssertionCredential;
-  diagnose?: Diagnoser;
+  /** Default: the built-in diagnosis of every result; a custom one, or `false` for none. */
+  diagnose?: Diagnoser | false;
   /** How long past exp a harvested token waits before the expired-token probe uses it. Default 60 s. */
   expiredTokenMarginMs?: number;
 }
@@ -34,12 +37,25 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
   const now = options.now ?? Date.now;
   const tokens =
     options.tokens ?? createMsalTokenSource(config, { dispatcher, ...(options.managedIdentity ? { managedIdentity: options.managedIdentity } : {}) });
+  // Parsed once: a broken policy file is a start-up SettingsError, not a silent lack of preflight.
+  const policies = loadTargetPolicies(config.targets);
+  // Preflights fetch the policies' openid-config URLs as written, through the probe's own dispatcher.
+  const openIdConfig = createOpenIdConfigResolver({ dispatcher, now });
   const expiredTokens = new ExpiredTokenStore({ now, ...(options.expiredTokenMarginMs !== undefined ? { marginMs: options.expiredTokenMarginMs } : {}) });
   return {
     run: ({ onProgress, ...runOptions } = {}) =>
       runProbes(
         config,
-        { dispatcher, now, tokens, expiredTokens, ...(options.diagnose ? { diagnose: options.diagnose } : {}), ...(onProgress ? { onProgress } : {}) },
+        {
+          dispatcher,
+          now,
+          tokens,
+          expiredTokens,
+          policies,
+          openIdConfig,
+          ...(options.diagnose !== undefined ? { diagnose: options.diagnose } : {}),
+          ...(onProgress ? { onProgress } : {}),
+        },
         runOptions,
       ),
     close: async () => {

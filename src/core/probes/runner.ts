@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
+import { createOpenIdConfigResolver, type SigningKeyResolver } from "../../policy/index.js";
+import { diagnoseRun } from "../diagnosis/index.js";
 import { UsageError } from "../errors.js";
 import { RunBudgetExceeded } from "../http/transport-error.js";
 import { summarize } from "../results/summary.js";
@@ -9,9 +11,13 @@ import { ExpiredTokenStore } from "../tokens/expired-token-store.js";
 import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
 import type { ProbeName } from "./names.js";
 import { mapWithConcurrency } from "./pool.js";
-import { runTargetProbes } from "./target-probes.js";
+import { expectationsFor, loadTargetPolicies, policyChecks, type TargetPolicies } from "./target-policy.js";
+import { runTargetProbes, type ProbedResult } from "./target-probes.js";
 
-/** Explains a result (cause, summary, fix). Written elsewhere (src/core/diagnosis/); injected here. */
+/**
+ * Replaces the built-in diagnosis (src/core/diagnosis/ on everything the probes observed, with the
+ * cross-probe rules applied per target) by a custom one that sees only the result.
+ */
 export type Diagnoser = (result: ProbeResult, context: { target: TargetConfig; config: ProbeConfig }) => Diagnosis | undefined;
 
 export type ProgressEvent = { type: "result"; result: ProbeResult; done: number; total: number };
@@ -23,7 +29,12 @@ export interface RunDeps {
   tokens?: TokenSource;
   /** Keep one across runs (it is where expired tokens come from). Default: a new, empty store. */
   expiredTokens?: ExpiredTokenStore;
-  diagnose?: Diagnoser;
+  /** Default: the built-in diagnosis; `false` leaves results undiagnosed. */
+  diagnose?: Diagnoser | false;
+  /** Parsed validate-jwt per target name (keep across runs). Default: read from the targets' policyFile. */
+  policies?: TargetPolicies;
+  /** openid-config documents for preflights (keep across runs: it caches). Default: one over `dispatcher`. */
+  openIdConfig?: SigningKeyResolver;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -56,6 +67,8 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   const tokens = deps.tokens ?? createMsalTokenSource(config, { dispatcher: deps.dispatcher });
   const expiredTokens = deps.expiredTokens ?? new ExpiredTokenStore({ now: deps.now });
   const allowedOrigins = new Set(config.targets.map((t) => new URL(t.url).origin));
+  const policies = deps.policies ?? loadTargetPolicies(targets);
+  const openIdConfig = deps.openIdConfig ?? createOpenIdConfigResolver({ dispatcher: deps.dispatcher, now: deps.now });
 
   const startedMs = deps.now();
   const budget = new AbortController();
@@ -70,7 +83,8 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   let done = 0;
   try {
     const perTarget = await mapWithConcurrency(plan, concurrency, async ({ target, probes }) => {
-      const results = await runTargetProbes({
+      const policy = policies.get(target.name);
+      const probed = await runTargetProbes({
         config,
         target,
         probes,
@@ -79,14 +93,16 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         expiredTokens,
         now: deps.now,
         signal: budget.signal,
+        ...(policy ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now }) } : {}),
       });
-      for (const result of results) {
-        const diagnosis = deps.diagnose?.(result, { target, config });
+      const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, policy);
+      return probed.map(({ result }, i) => {
+        const diagnosis = diagnoses[i];
         if (diagnosis) result.diagnosis = diagnosis;
         done++;
         deps.onProgress?.({ type: "result", result, done, total });
-      }
-      return results;
+        return result;
+      });
     });
     const results = perTarget.flat();
     return {
@@ -100,6 +116,21 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** After the target's probes finished: the cross-probe rules need all of them. */
+function diagnoseTarget(
+  probed: readonly ProbedResult[],
+  custom: Diagnoser | false | undefined,
+  context: { target: TargetConfig; config: ProbeConfig },
+  policy: Parameters<typeof expectationsFor>[2],
+): (Diagnosis | undefined)[] {
+  if (custom === false) return [];
+  if (custom) return probed.map(({ result }) => custom(result, context));
+  return diagnoseRun(
+    probed.map((p) => p.observation),
+    expectationsFor(context.target, context.config, policy),
+  );
 }
 
 function selectTargets(all: readonly TargetConfig[], names: readonly string[] | undefined): TargetConfig[] {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { observationFromResult, observeError, type ProbeObservation } from "../diagnosis/observation.js";
 import { ProbeError, TokenAcquisitionError, TransportError, UnsafeRequestError } from "../errors.js";
 import { sendProbeRequest, type HttpDeps, type ProbeResponse } from "../http/probe-request.js";
 import type { Outcome, ProbeResult, TokenSummary } from "../results/types.js";
@@ -10,6 +11,7 @@ import { expiresAtMs, summarizeToken } from "../tokens/summary.js";
 import type { AcquiredToken, ClientRole, TokenSource } from "../tokens/token-source.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
 import type { ProbeName } from "./names.js";
+import type { PolicyChecks } from "./target-policy.js";
 
 /** AADSTS501051: the client has no role on a resource that requires assignment (FACTS.md section 2). */
 export const AADSTS_NOT_ASSIGNED = 501051;
@@ -23,15 +25,34 @@ export interface TargetRunContext {
   expiredTokens: ExpiredTokenStore;
   now: () => number;
   signal: AbortSignal;
+  /** Present when the target names its APIM policy: preflight of the API token, published kids. */
+  policy?: PolicyChecks;
 }
 
-type Attempt = { ok: true; token: AcquiredToken; durationMs: number } | { ok: false; error: ProbeError; durationMs: number };
+/** Who asked for a token and for what: evidence of a token failure (never the credential). */
+type TokenRequestFacts = Pick<ProbeObservation, "clientId" | "scope" | "tenant" | "secretSetting">;
+
+type Attempt =
+  | { ok: true; token: AcquiredToken; durationMs: number }
+  | { ok: false; error: ProbeError; durationMs: number; facts: TokenRequestFacts };
+
+/** What a diagnosis needs beyond the result: who answered, the preflight, the token request. */
+type Observed = Omit<Partial<ProbeObservation>, "probe" | "outcome" | "expectedStatuses">;
 
 /** What one probe produced before the common fields are added. */
-type Partial = Omit<ProbeResult, "target" | "probe" | "expectedStatuses" | "startedAt" | "durationMs"> & { durationMs?: number };
+type ProbePartial = Omit<ProbeResult, "target" | "probe" | "expectedStatuses" | "startedAt" | "durationMs"> & {
+  durationMs?: number;
+  observed?: Observed;
+};
+
+/** A probe's result and everything observed while producing it, for the diagnosis. */
+export interface ProbedResult {
+  result: ProbeResult;
+  observation: ProbeObservation;
+}
 
 /** Runs the selected probes of one target concurrently. The API token is acquired once and shared. */
-export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbeResult[]> {
+export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbedResult[]> {
   const memo = new Map<string, Promise<Attempt>>();
   const acquire = (client: ClientRole, scope: string): Promise<Attempt> => {
     const key = `${client} ${scope}`;
@@ -56,8 +77,26 @@ async function timedAcquire(ctx: TargetRunContext, client: ClientRole, scope: st
     const token = await ctx.tokens.acquire(client, scope, ctx.signal);
     return { ok: true, token, durationMs: ctx.now() - started };
   } catch (error) {
-    return { ok: false, error: asProbeError(error), durationMs: ctx.now() - started };
+    return { ok: false, error: asProbeError(error), durationMs: ctx.now() - started, facts: tokenRequestFacts(ctx, client, scope) };
   }
+}
+
+function tokenRequestFacts(ctx: TargetRunContext, client: ClientRole, scope: string): TokenRequestFacts {
+  const { config } = ctx;
+  if (client === "unassigned") {
+    return {
+      ...(config.unassignedClient ? { clientId: config.unassignedClient.clientId } : {}),
+      scope,
+      tenant: config.tenantId,
+      secretSetting: "PROBE_UNASSIGNED_CLIENT_SECRET",
+    };
+  }
+  return {
+    clientId: config.clientId,
+    scope,
+    tenant: config.tenantId,
+    ...(config.credential.kind === "secret" ? { secretSetting: "PROBE_CLIENT_SECRET" } : {}),
+  };
 }
 
 function asProbeError(error: unknown): ProbeError {
@@ -70,23 +109,25 @@ async function runProbe(
   probe: ProbeName,
   apiToken: () => Promise<Attempt>,
   acquire: (client: ClientRole, scope: string) => Promise<Attempt>,
-): Promise<ProbeResult> {
+): Promise<ProbedResult> {
   const startedMs = ctx.now();
   const expected = ctx.target.expectedStatuses[probe];
-  let partial: Partial;
+  let partial: ProbePartial;
   try {
     partial = await PROBES[probe](ctx, expected, apiToken, acquire);
   } catch (error) {
     partial = errorResult(error);
   }
-  return {
+  const { observed, ...fields } = partial;
+  const result: ProbeResult = {
     target: ctx.target.name,
     probe,
     expectedStatuses: expected,
     startedAt: new Date(startedMs).toISOString(),
-    ...partial,
-    durationMs: partial.durationMs ?? ctx.now() - startedMs,
+    ...fields,
+    durationMs: fields.durationMs ?? ctx.now() - startedMs,
   };
+  return { result, observation: observationFromResult(result, observed) };
 }
 
 type ProbeRun = (
@@ -94,7 +135,7 @@ type ProbeRun = (
   expected: readonly number[],
   apiToken: () => Promise<Attempt>,
   acquire: (client: ClientRole, scope: string) => Promise<Attempt>,
-) => Promise<Partial>;
+) => Promise<ProbePartial>;
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 const keyHeader = (key: Secret | undefined): Record<string, string> => (key ? { "ocp-apim-subscription-key": key.reveal() } : {});
@@ -104,7 +145,7 @@ const wrongKey = (): string => randomBytes(16).toString("hex");
 const PROBES: Record<ProbeName, ProbeRun> = {
   token: async (ctx, _expected, apiToken) => {
     const attempt = await apiToken();
-    if (!attempt.ok) return { ...failureOf(attempt.error, "fail"), durationMs: attempt.durationMs };
+    if (!attempt.ok) return { ...failureOf(attempt.error, "fail", attempt.facts), durationMs: attempt.durationMs };
     const token = summarizeToken(attempt.token.accessToken.reveal());
     return {
       outcome: "pass",
@@ -115,7 +156,12 @@ const PROBES: Record<ProbeName, ProbeRun> = {
   },
 
   valid: (ctx, expected, apiToken) =>
-    withToken(apiToken, (token) => call(ctx, "valid", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token)),
+    withToken(apiToken, async (token) => {
+      // Before the call, so the policy's verdict is on the token the gateway is about to judge.
+      const preflight = await ctx.policy?.preflight(token);
+      const partial = await call(ctx, "valid", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
+      return preflight ? observe(partial, { preflight }) : partial;
+    }),
 
   "no-subscription-key": (ctx, expected, apiToken) => {
     if (!ctx.target.subscriptionKey) return Promise.resolve(skipped("no subscription key configured for this target"));
@@ -133,7 +179,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
 
   "wrong-audience": async (ctx, expected, _apiToken, acquire) => {
     const attempt = await acquire("probe", ctx.config.wrongAudienceScope);
-    if (!attempt.ok) return blockedBy(`the token for ${ctx.config.wrongAudienceScope}`, attempt.error);
+    if (!attempt.ok) return blockedBy(`the token for ${ctx.config.wrongAudienceScope}`, attempt.error, attempt.facts);
     const token = attempt.token.accessToken.reveal();
     return call(ctx, "wrong-audience", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
   },
@@ -156,7 +202,13 @@ const PROBES: Record<ProbeName, ProbeRun> = {
         skipped("no expired token yet: the first token this process acquired has not aged past exp + margin; set PROBE_EXPIRED_TOKEN to probe now"),
       );
     }
-    return call(ctx, "expired-token", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token, `sent ${source}`);
+    return call(ctx, "expired-token", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token, `sent ${source}`).then(
+      async (partial) => {
+        // A refused expired token proves expiry is checked only if its key is still published.
+        const jwksKids = await ctx.policy?.publishedKids(partial.token?.kid);
+        return jwksKids ? observe(partial, { jwksKids }) : partial;
+      },
+    );
   },
 
   "forged-signature": (ctx, expected, apiToken) =>
@@ -186,16 +238,16 @@ const PROBES: Record<ProbeName, ProbeRun> = {
           ...(e.details.status ? { actualStatus: e.details.status } : {}),
         };
       }
-      return blockedBy("the unassigned client's token", e);
+      return blockedBy("the unassigned client's token", e, attempt.facts);
     }
     const token = attempt.token.accessToken.reveal();
     return call(ctx, "unassigned-client", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
   },
 };
 
-async function withToken(apiToken: () => Promise<Attempt>, then: (token: string) => Promise<Partial>): Promise<Partial> {
+async function withToken(apiToken: () => Promise<Attempt>, then: (token: string) => Promise<ProbePartial>): Promise<ProbePartial> {
   const attempt = await apiToken();
-  if (!attempt.ok) return blockedBy("the token probe", attempt.error);
+  if (!attempt.ok) return blockedBy("the token probe", attempt.error, attempt.facts);
   return then(attempt.token.accessToken.reveal());
 }
 
@@ -206,8 +258,9 @@ async function call(
   headers: Record<string, string>,
   sentToken?: string,
   note?: string,
-): Promise<Partial> {
+): Promise<ProbePartial> {
   const token = sentToken ? summarizeToken(sentToken) : undefined;
+  const at = ctx.now();
   let res: ProbeResponse;
   try {
     res = await sendProbeRequest(
@@ -215,7 +268,7 @@ async function call(
       ctx.http,
     );
   } catch (error) {
-    return { ...errorResult(error), ...(token ? { token } : {}) };
+    return observe({ ...errorResult(error), ...(token ? { token } : {}) }, { at });
   }
   const outcome = classifyStatus(probe, expected, res.status);
   const verdict = outcome === "security" ? ": the gateway let this request in" : "";
@@ -229,10 +282,15 @@ async function call(
     ...(res.requestId ? { requestId: res.requestId } : {}),
     ...(res.wwwAuthenticate ? { wwwAuthenticate: res.wwwAuthenticate } : {}),
     ...(token ? { token } : {}),
+    observed: { at, ...(res.answeredBy ? { answeredBy: res.answeredBy } : {}) },
   };
 }
 
-function skipped(reason: string): Partial {
+function observe(partial: ProbePartial, more: Observed): ProbePartial {
+  return { ...partial, observed: { ...partial.observed, ...more } };
+}
+
+function skipped(reason: string): ProbePartial {
   return { outcome: "skipped", message: reason, durationMs: 0 };
 }
 
@@ -245,21 +303,34 @@ function causeOf(error: ProbeError): string {
   return error.code;
 }
 
-function failureOf(error: ProbeError, outcome: Outcome): Partial {
+function failureOf(error: ProbeError, outcome: Outcome, facts: TokenRequestFacts): ProbePartial {
   const status = error instanceof TokenAcquisitionError ? error.details.status : undefined;
   return {
     outcome: error instanceof TransportError ? "error" : outcome,
     message: error.message,
     cause: causeOf(error),
     ...(status ? { actualStatus: status } : {}),
+    observed: observedFailure(error, facts),
   };
 }
 
-function blockedBy(prerequisite: string, error: ProbeError): Partial {
-  return { outcome: "blocked", message: `blocked: ${prerequisite} failed: ${error.message}`, cause: causeOf(error), durationMs: 0 };
+function blockedBy(prerequisite: string, error: ProbeError, facts: TokenRequestFacts): ProbePartial {
+  return {
+    outcome: "blocked",
+    message: `blocked: ${prerequisite} failed: ${error.message}`,
+    cause: causeOf(error),
+    durationMs: 0,
+    observed: observedFailure(error, facts),
+  };
 }
 
-function errorResult(error: unknown): Partial {
+/** The token endpoint's refusal (with who asked) or the transport kind, straight from the error. */
+function observedFailure(error: ProbeError, facts: TokenRequestFacts): Observed {
+  const failure = observeError(error);
+  return failure.tokenFailure ? { ...failure, ...facts } : failure;
+}
+
+function errorResult(error: unknown): ProbePartial {
   if (error instanceof TransportError || error instanceof UnsafeRequestError) {
     return { outcome: "error", message: error.message, cause: causeOf(error) };
   }

@@ -47,10 +47,14 @@ function testcase(r: ProbeResult): Record<string, unknown> {
     r.cause ? `cause: ${r.cause}` : undefined,
     r.apimMessage ? `apim: ${r.apimMessage}` : undefined,
     r.requestId ? `request id: ${r.requestId}` : undefined,
-    r.diagnosis ? `diagnosis: ${r.diagnosis.summary} Fix: ${r.diagnosis.fix}` : undefined,
+    r.diagnosis ? `diagnosis: ${r.diagnosis.cause}: ${r.diagnosis.summary}` : undefined,
+    r.diagnosis ? `fix: ${r.diagnosis.fix}` : undefined,
+    ...Object.entries(r.diagnosis?.evidence ?? {}).map(([k, v]) => `evidence ${k}: ${v}`),
   ]
     .filter(Boolean)
     .join("\n");
+  // A pipeline shows the message first: lead with the cause code and its summary when there is one.
+  const message = r.diagnosis ? `[${r.diagnosis.cause}] ${r.diagnosis.summary}` : r.message;
   switch (r.outcome) {
     case "pass":
       return base;
@@ -58,9 +62,9 @@ function testcase(r: ProbeResult): Record<string, unknown> {
       return { ...base, skipped: { "@_message": r.message } };
     case "fail":
     case "security":
-      return { ...base, failure: { "@_message": r.message, "@_type": r.outcome, "#text": details } };
+      return { ...base, failure: { "@_message": message, "@_type": r.outcome, "#text": `${r.message}\n${details}` } };
     case "error":
     case "blocked":
-      return { ...base, error: { "@_message": r.message, "@_type": r.outcome, "#text": details } };
+      return { ...base, error: { "@_message": message, "@_type": r.outcome, "#text": `${r.message}\n${details}` } };
   }
 }

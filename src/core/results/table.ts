@@ -1,6 +1,6 @@
 import { styleText } from "node:util";
 import { formatStatuses } from "../probes/classify.js";
-import type { Outcome, ProbeResult, RunReport } from "./types.js";
+import type { Diagnosis, Outcome, ProbeResult, RunReport } from "./types.js";
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -40,7 +40,13 @@ export function renderTable(report: RunReport, options: TableOptions): string {
       })
       .join("  ")
       .trimEnd();
-  const out = [paint("bold", line(header)), ...rows.map((row, i) => line(row, report.results[i]!.outcome))];
+  const out = [paint("bold", line(header))];
+  rows.forEach((row, i) => {
+    const r = report.results[i]!;
+    out.push(line(row, r.outcome));
+    // Under a row that did not pass: what is wrong and what to change, for the person paged at night.
+    if (r.diagnosis && r.outcome !== "skipped") out.push(...diagnosisLines(r.diagnosis).map((l) => paint("dim", l)));
+  });
   const s = report.summary;
   const counts = (Object.entries(s.byOutcome) as [Outcome, number][])
     .filter(([, n]) => n > 0)
@@ -53,8 +59,13 @@ export function renderTable(report: RunReport, options: TableOptions): string {
 function detail(r: ProbeResult): string {
   const parts = [r.message];
   if (r.requestId) parts.push(`request id ${r.requestId}`);
-  if (r.diagnosis) parts.push(`${r.diagnosis.cause}: ${r.diagnosis.fix}`);
   return parts.join("; ").replace(/\s+/g, " ");
+}
+
+/** Two indented lines: the cause code with its one-line summary, then the fix. */
+function diagnosisLines(d: Diagnosis): string[] {
+  const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();
+  return [`  -> ${d.cause}: ${oneLine(d.summary)}`, `     fix: ${oneLine(d.fix)}`];
 }
 
 /** One progress line for a terminal, rewritten in place while a long run goes. */

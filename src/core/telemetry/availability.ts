@@ -84,7 +84,7 @@ function toProperties(run: RunReport, result: ProbeResult): Record<string, strin
     trigger: run.trigger,
     source: run.source,
     runId: run.runId,
-    cause: result.diagnosis?.cause,
+    cause: causeOf(result),
     requestId: result.requestId,
     tokenAudience: aud,
     tokenIssuer: token?.iss,
@@ -102,8 +102,17 @@ function toProperties(run: RunReport, result: ProbeResult): Record<string, strin
 function fallbackMessage(result: ProbeResult): string {
   const expected = result.expectedStatuses.length > 0 ? result.expectedStatuses.join(",") : "success";
   const actual = result.actualStatus === undefined ? "no answer" : String(result.actualStatus);
-  const cause = result.diagnosis?.cause === undefined ? "" : `; cause ${result.diagnosis.cause}`;
+  const code = causeOf(result);
+  const cause = code === undefined ? "" : `; cause ${code}`;
   return `${result.outcome}: expected ${expected}, got ${actual}${cause}`;
+}
+
+/**
+ * The `cause` property: the diagnosis' stable code (alert rules and dashboards key on it), else the
+ * result's own short code (`AADSTS7000215`, `timeout`) when it ran without a diagnosis.
+ */
+function causeOf(result: ProbeResult): string | undefined {
+  return result.diagnosis?.cause ?? result.cause;
 }
 
 function oneLine(text: string): string {

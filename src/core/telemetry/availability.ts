@@ -61,7 +61,7 @@ export function toAvailabilityItem(run: RunReport, result: ProbeResult, runLocat
     success: result.outcome === "pass",
     durationMs,
     runLocation: clip(runLocation, MAX_RUN_LOCATION),
-    message: clip(oneLine(redactTokens(result.message || fallbackMessage(result))), MAX_MESSAGE),
+    message: clip(oneLine(redactTokens(messageOf(result))), MAX_MESSAGE),
     properties: toProperties(run, result),
     measurements: { durationMs },
   };
@@ -69,7 +69,7 @@ export function toAvailabilityItem(run: RunReport, result: ProbeResult, runLocat
 
 /**
  * Exactly the published property names, empty ones omitted. What is deliberately NOT sent: the APIM
- * error text, diagnosis evidence, and the token's client id or expiry; only the summary fields below.
+ * error text, the diagnosis' evidence record, and the token's client id or expiry; only the summary fields below.
  * `runId` is the key that ties one run's results together (query `customDimensions.runId`).
  */
 function toProperties(run: RunReport, result: ProbeResult): Record<string, string> {
@@ -97,6 +97,18 @@ function toProperties(run: RunReport, result: ProbeResult): Record<string, strin
     if (value !== undefined && value !== "") properties[key] = clip(redactTokens(value), MAX_PROPERTY_VALUE);
   }
   return properties;
+}
+
+/**
+ * What the Availability pane shows: expected vs actual, then the diagnosis (stable code, summary with
+ * the observed values, and the fix), so the alert e-mail alone tells the on-call engineer what to do.
+ * The diagnosis' evidence record stays out: the summary already quotes what matters.
+ */
+function messageOf(result: ProbeResult): string {
+  const base = result.message || fallbackMessage(result);
+  const d = result.diagnosis;
+  if (!d || (!d.summary && !d.fix)) return base;
+  return `${base} [${d.cause}] ${d.summary}${d.fix ? ` Fix: ${d.fix}` : ""}`;
 }
 
 function fallbackMessage(result: ProbeResult): string {

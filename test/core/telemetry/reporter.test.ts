@@ -90,10 +90,12 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     });
 
     const security = byName.get("orders/no-token")!.data.baseData;
-    expect(security.properties).toMatchObject({ outcome: "security", expectedStatus: "401,403", actualStatus: "200", cause: "JWT_NOT_VALIDATED" });
+    expect(security.properties).toMatchObject({ outcome: "security", expectedStatus: "401,403", actualStatus: "200", cause: "gateway-open" });
+    // Expected vs actual, then the diagnosis' code, summary and fix, in one line.
+    expect(security.message).toMatch(/^expected 401,403, got 200: .* \[gateway-open\] A request without a token got 200: .* Fix: Add validate-jwt/);
     const blocked = byName.get("orders/wrong-audience")!.data.baseData;
     expect(blocked.properties).not.toHaveProperty("actualStatus");
-    expect(blocked.message).toBe("blocked: no token for the wrong audience second line");
+    expect(blocked.message).toBe("blocked: no token for the wrong audience second line [TOKEN_ACQUISITION_FAILED] s Fix: f");
     expect(byName.get("orders/forged-signature")!.data.baseData.duration).toBe("1.01:01:01.001");
     expect(byName.get("orders/forged-signature")!.data.baseData.properties?.["tokenAudience"]).toBe("a1,a2");
 

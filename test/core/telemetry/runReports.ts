@@ -18,7 +18,7 @@ export function result(overrides: Partial<ProbeResult> & Pick<ProbeResult, "prob
 
 /**
  * Five results: pass, security, blocked, fail, skipped. Fields the product must not send carry the
- * canary (APIM message, diagnosis evidence/summary/fix, token client); the `fail` message quotes a
+ * canary (APIM message, diagnosis evidence, token client); the `fail` message quotes a
  * token, which must arrive redacted.
  */
 export function sampleRun(runId = "run-0001"): RunReport {
@@ -39,8 +39,13 @@ export function sampleRun(runId = "run-0001"): RunReport {
       expectedStatuses: [401, 403],
       actualStatus: 200,
       durationMs: 45,
-      message: "expected 401,403, got 200: the gateway let a caller without a token in; cause JWT_NOT_VALIDATED",
-      diagnosis: { cause: "JWT_NOT_VALIDATED", summary: CANARY, fix: CANARY, evidence: { header: CANARY } },
+      message: "expected 401,403, got 200: the gateway let a caller without a token in",
+      diagnosis: {
+        cause: "gateway-open",
+        summary: "A request without a token got 200: validate-jwt is missing.",
+        fix: "Add validate-jwt to the API's inbound policy.",
+        evidence: { header: CANARY },
+      },
     }),
     result({
       probe: "wrong-audience",

@@ -133,6 +133,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       PROBE_WRONG_AUDIENCE_SCOPE: `${GRAPH.appIdUri}/.default`,
       PROBE_UNASSIGNED_CLIENT_ID: UNASSIGNED_CLIENT.clientId,
       PROBE_UNASSIGNED_CLIENT_SECRET: tenant.unassignedClient.secret.value,
+      PROBE_POLICY_FILE: policyFile,
       PROBE_RUN_LOCATION: "sandbox",
       ...(scenario.timeoutMs ? { PROBE_TIMEOUT_MS: String(scenario.timeoutMs) } : {}),
       APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),

@@ -122,7 +122,7 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
   });
 
   it("v1-token-issuer-mismatch without a policy: settings accept both issuers, so only the observed status is reported", async () => {
-    const report = await runOnce(settingsOf(await sandboxFor({ scenario: "v1-token-issuer-mismatch" })));
+    const report = await runOnce(settingsOf(await sandboxFor({ scenario: "v1-token-issuer-mismatch" }), { PROBE_POLICY_FILE: undefined }));
     expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "unexpected-status", evidence: { actualStatus: "401" } });
   });
 
@@ -146,6 +146,7 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
       PROBE_API_METHOD: undefined,
       PROBE_API_SCOPE: undefined,
       PROBE_SUBSCRIPTION_KEY: undefined,
+      PROBE_POLICY_FILE: undefined,
       ORDERS_KEY: s.PROBE_SUBSCRIPTION_KEY,
       PROBE_TARGETS_FILE: targetsFile,
     });

@@ -19,7 +19,7 @@ export function loadTargetPolicies(
   const problems: { setting: string; problem: string }[] = [];
   for (const target of targets) {
     if (target.policyFile === undefined) continue;
-    const setting = `PROBE_TARGETS_FILE target "${target.name}" policyFile`;
+    const setting = target.policyFileSetting ?? `target "${target.name}" policyFile`;
     let xml: string;
     try {
       xml = readTextFile(target.policyFile);

@@ -97,6 +97,7 @@ const envSchema = z.object({
     .max(230_000, "must be at most 230000 ms")
     .default(DEFAULT_TIMEOUT_MS),
   PROBE_RUN_LOCATION: z.string().max(2024, "must be at most 2024 characters (App Insights limit)").optional(),
+  PROBE_POLICY_FILE: z.string().optional(),
   PROBE_TARGETS_FILE: z.string().optional(),
   NODE_EXTRA_CA_CERTS: z.string().optional(),
   REGION_NAME: z.string().optional(),
@@ -259,13 +260,14 @@ function readTargets(
         ...(env.PROBE_SUBSCRIPTION_KEY
           ? { subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY", subscriptionKey: new Secret(env.PROBE_SUBSCRIPTION_KEY) }
           : {}),
+        ...(env.PROBE_POLICY_FILE ? { policyFile: resolve(cwd, env.PROBE_POLICY_FILE), policyFileSetting: "PROBE_POLICY_FILE" } : {}),
         expectedStatuses: defaultExpectedStatuses(),
         probes: PROBE_NAMES,
       },
     ];
   }
 
-  for (const setting of ["PROBE_API_URL", "PROBE_API_METHOD", "PROBE_API_SCOPE", "PROBE_SUBSCRIPTION_KEY"]) {
+  for (const setting of ["PROBE_API_URL", "PROBE_API_METHOD", "PROBE_API_SCOPE", "PROBE_SUBSCRIPTION_KEY", "PROBE_POLICY_FILE"]) {
     if (env[setting]) problems.push({ setting, problem: "cannot be combined with PROBE_TARGETS_FILE: put the target in the file" });
   }
   const path = resolve(cwd, file);
@@ -327,7 +329,7 @@ function toTarget(
     scope: t.scope,
     ...(t.subscriptionKeySetting ? { subscriptionKeySetting: t.subscriptionKeySetting } : {}),
     ...(subscriptionKey ? { subscriptionKey } : {}),
-    ...(t.policyFile ? { policyFile: resolve(baseDir, t.policyFile) } : {}),
+    ...(t.policyFile ? { policyFile: resolve(baseDir, t.policyFile), policyFileSetting: `PROBE_TARGETS_FILE target "${t.name}" policyFile` } : {}),
     expectedStatuses,
     probes: PROBE_NAMES.filter((p) => enabled.has(p)),
   };

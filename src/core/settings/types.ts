@@ -28,6 +28,8 @@ export interface TargetConfig {
   subscriptionKey?: Secret;
   /** Absolute path of the APIM policy XML used by preflight checks. */
   policyFile?: string;
+  /** The setting that named `policyFile` (PROBE_POLICY_FILE or the targets file entry), for messages. */
+  policyFileSetting?: string;
   /** Statuses that count as a pass, per probe (every probe has an entry; `token` is empty). */
   expectedStatuses: Record<ProbeName, readonly number[]>;
   /** Probes this target runs, in matrix order. */

@@ -59,12 +59,17 @@ export function targetsJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(targetsFileSchema, { io: "input", target: "draft-2020-12" });
 }
 
+/** Fields that hold file paths: a long generated folder name is not a secret. */
+const PATH_FIELDS = new Set(["policyFile"]);
+
 /** Paths (`targets[0].url`) of string values in raw JSON that look like secret values. */
 export function findSecretLikeValues(raw: unknown, path = ""): string[] {
   if (typeof raw === "string") return looksLikeSecret(raw) ? [path || "(root)"] : [];
   if (Array.isArray(raw)) return raw.flatMap((v, i) => findSecretLikeValues(v, `${path}[${i}]`));
   if (raw && typeof raw === "object") {
-    return Object.entries(raw).flatMap(([k, v]) => findSecretLikeValues(v, path ? `${path}.${k}` : k));
+    return Object.entries(raw)
+      .filter(([k]) => !PATH_FIELDS.has(k))
+      .flatMap(([k, v]) => findSecretLikeValues(v, path ? `${path}.${k}` : k));
   }
   return [];
 }

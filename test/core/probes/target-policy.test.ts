@@ -51,3 +51,16 @@ describe("PROBE_POLICY_FILE", () => {
     expect(problems.map((p) => p.setting)).toContain("PROBE_POLICY_FILE");
   });
 });
+
+describe("a targets file's policyFile", () => {
+  it("may be an absolute path under a generated folder name: paths are not mistaken for secrets", () => {
+    const generated = mkdtempSync(join(tmpdir(), "k8Zq3xW9pLm2Tv7R-"));
+    writeFileSync(join(generated, "api.xml"), "<validate-jwt header-name=\"Authorization\" />");
+    writeFileSync(
+      join(dir, "abs-targets.json"),
+      JSON.stringify({ targets: [{ name: "a", url: ENV.PROBE_API_URL, scope: ENV.PROBE_API_SCOPE, policyFile: join(generated, "Xk29aPq81Zm4Lw7Rt5Vb3Nc6.xml") }] }),
+    );
+    const config = loadSettings({ ...ENV, PROBE_API_URL: undefined, PROBE_API_SCOPE: undefined, PROBE_TARGETS_FILE: "abs-targets.json" }, { cwd: dir });
+    expect(config.targets[0]?.policyFileSetting).toBe('PROBE_TARGETS_FILE target "a" policyFile');
+  });
+});

@@ -55,7 +55,11 @@ export interface TelemetryOutcome {
 }
 
 export interface AvailabilityReporter {
-  report(run: RunReport): Promise<TelemetryOutcome>;
+  /**
+   * `logger` overrides the reporter's for this report's warnings: a Functions worker logs each run
+   * to its own invocation (reports are serialised, so one report's warnings never land in another's).
+   */
+  report(run: RunReport, options?: { logger?: TelemetryLogger }): Promise<TelemetryOutcome>;
   shutdown(): Promise<void>;
 }
 
@@ -99,7 +103,7 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     return client;
   };
 
-  async function reportNow(run: RunReport): Promise<TelemetryOutcome> {
+  async function reportNow(run: RunReport, log: TelemetryLogger): Promise<TelemetryOutcome> {
     const { items, skipped } = toAvailabilityItems(run, options.runLocation, newId);
     if (items.length === 0) return { tracked: 0, accepted: 0, skipped, notAccepted: [] };
     if (closed) return notSent(items, skipped, "reporter is shut down");
@@ -108,7 +112,7 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     try {
       sdk = await ensureClient();
     } catch (error) {
-      logger.warn("Availability telemetry unavailable: the Application Insights client could not start", {
+      log.warn("Availability telemetry unavailable: the Application Insights client could not start", {
         error: error instanceof Error ? error.name : "unknown",
       });
       return notSent(items, skipped, "telemetry client could not start");
@@ -133,7 +137,7 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
       await withTimeout(sdk.flush(), flushTimeoutMs);
       await observer.settled(ids, Math.max(0, flushTimeoutMs - (Date.now() - started)));
     } catch (error) {
-      logger.warn("Availability telemetry flush failed", { error: error instanceof Error ? error.name : "unknown" });
+      log.warn("Availability telemetry flush failed", { error: error instanceof Error ? error.name : "unknown" });
     }
 
     const verdicts = observer.verdicts(ids);
@@ -150,7 +154,7 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     }
     const outcome: TelemetryOutcome = { tracked: items.length, accepted: items.length - notAccepted.length, skipped, notAccepted };
     if (notAccepted.length > 0) {
-      logger.warn("Some availability results were not accepted by ingestion", {
+      log.warn("Some availability results were not accepted by ingestion", {
         runId: run.runId,
         tracked: outcome.tracked,
         accepted: outcome.accepted,
@@ -161,10 +165,11 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
   }
 
   return {
-    report(run) {
-      const next = queue.then(() => reportNow(run)).catch((error: unknown) => {
+    report(run, reportOptions) {
+      const log = reportOptions?.logger ?? logger;
+      const next = queue.then(() => reportNow(run, log)).catch((error: unknown) => {
         // reportNow handles its own failures; this is the last guard of "report() never throws".
-        logger.warn("Availability telemetry failed", { error: error instanceof Error ? error.name : "unknown" });
+        log.warn("Availability telemetry failed", { error: error instanceof Error ? error.name : "unknown" });
         return { tracked: 0, accepted: 0, skipped: 0, notAccepted: [] } satisfies TelemetryOutcome;
       });
       queue = next;

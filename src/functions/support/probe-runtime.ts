@@ -47,7 +47,6 @@ export interface ProbeRuntime {
 export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
   const config = loadSettings(env);
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
-  let reporterLogger: TelemetryLogger | undefined;
   // Built here, not after the first run: a malformed connection string is a settings error
   // (SettingsError naming APPLICATIONINSIGHTS_CONNECTION_STRING) reported before anything is probed,
   // instead of an exception thrown after the run that loses every result. The SDK itself still
@@ -57,8 +56,9 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         connectionString,
         runLocation: config.runLocation ?? FALLBACK_RUN_LOCATION,
         flushTimeoutMs: TELEMETRY_FLUSH_TIMEOUT_MS,
-        // The reporter logs through whichever invocation is current: contexts are per invocation.
-        logger: { info: (m, f) => reporterLogger?.info(m, f), warn: (m, f) => reporterLogger?.warn(m, f) },
+        // Each report logs to its own invocation (below); this one only hears the client's start-up,
+        // which belongs to no invocation: the worker's console goes to the host's log.
+        logger: WORKER_CONSOLE_LOGGER,
         ...withTrustedCa(connectionString, config.extraCaPem),
       })
     : undefined;
@@ -77,14 +77,18 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
       }
       const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options });
       if (!reporter) return { report };
-      reporterLogger = logger;
-      return { report, telemetry: await reporter.report(report) };
+      return { report, telemetry: await reporter.report(report, { logger }) };
     },
     async close() {
       await Promise.allSettled([engine.close(), reporter?.shutdown()]);
     },
   };
 }
+
+const WORKER_CONSOLE_LOGGER: TelemetryLogger = {
+  info: (message, fields) => console.info(message, fields ?? ""),
+  warn: (message, fields) => console.warn(message, fields ?? ""),
+};
 
 function withTrustedCa(connectionString: string, extraCaPem: readonly string[]): { trustedCaPem?: string } {
   const trustedCaPem = ingestionTrustedCa(connectionString, extraCaPem);

@@ -22,6 +22,8 @@ export function runChild<J, R>(script: string, job: J, options: { env?: NodeJS.P
   const started = performance.now();
   const child = fork(script, [], {
     env: options.env ?? process.env,
+    // A fresh Node, not one carrying the bench's own flags (--inspect, --input-type, ...).
+    execArgv: [],
     stdio: options.inheritOutput ? ["ignore", "inherit", "inherit", "ipc"] : ["ignore", "ignore", "pipe", "ipc"],
     serialization: "advanced",
   });

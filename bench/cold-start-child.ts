@@ -1,13 +1,17 @@
 /**
  * One cold start in a fresh process: imports either the compiled Functions entry points (every
  * registration runs; outside the host @azure/functions is in test mode and skips it) and waits for
- * telemetry to be loaded, or only the two libraries they stand on, and reports time and RSS.
+ * telemetry to be loaded, or only the two libraries they stand on, or those two and every other
+ * third-party package our code imports; reports time and RSS.
  */
 import { pathToFileURL } from "node:url";
 import { serveOneJob } from "./child.js";
 import { peakRssBytes } from "./memory.js";
 
-export type ColdStartJob = { kind: "libraries" } | { kind: "functions"; entryPoints: string[]; telemetryModule: string };
+export type ColdStartJob =
+  | { kind: "libraries" }
+  | { kind: "dependencies"; packages: string[] }
+  | { kind: "functions"; entryPoints: string[]; telemetryModule: string };
 
 export interface ColdStartResult {
   importMs: number;
@@ -20,6 +24,8 @@ serveOneJob<ColdStartJob, ColdStartResult>(async (job) => {
   if (job.kind === "libraries") {
     await import("@azure/functions");
     await import("applicationinsights");
+  } else if (job.kind === "dependencies") {
+    for (const name of job.packages) await import(name);
   } else {
     for (const entry of job.entryPoints) await import(pathToFileURL(entry).href);
     // "telemetry ready": the entry points start loading applicationinsights at import; wait for it.

@@ -4,12 +4,25 @@ import { benchScript, runChild } from "./child.js";
 import type { ColdStartJob, ColdStartResult } from "./cold-start-child.js";
 import { median } from "./stats.js";
 
+interface ColdStartMedians {
+  importMs: number;
+  rssBytes: number;
+}
+
 export interface ColdStartFigures {
   repetitions: number;
   entryPoints: string[];
-  functions: { importMs: number; rssBytes: number };
-  libraries: { importMs: number; rssBytes: number };
+  functions: ColdStartMedians;
+  libraries: ColdStartMedians;
+  /** The libraries plus the other third-party packages our code imports: splits "ours" into theirs and ours. */
+  dependencies: ColdStartMedians;
 }
+
+/**
+ * Third-party packages src/core, src/policy and src/functions import besides the two libraries (kept
+ * by hand: `grep -rhoE 'from "[^.]' src/core src/functions src/policy`).
+ */
+export const OTHER_DEPENDENCIES = ["@azure/msal-node", "undici", "zod", "jose", "fast-xml-parser"] as const;
 
 const distSrc = (path: string): string => fileURLToPath(new URL(`../src/${path}`, import.meta.url));
 
@@ -27,15 +40,18 @@ export async function measureColdStart(repetitions: number): Promise<ColdStartFi
   const entryPoints = functionEntryPoints();
   const functionsJob: ColdStartJob = { kind: "functions", entryPoints, telemetryModule: distSrc("core/telemetry/index.js") };
   const librariesJob: ColdStartJob = { kind: "libraries" };
+  const dependenciesJob: ColdStartJob = { kind: "dependencies", packages: ["@azure/functions", "applicationinsights", ...OTHER_DEPENDENCIES] };
   const ours: ColdStartResult[] = [];
   const libs: ColdStartResult[] = [];
+  const deps: ColdStartResult[] = [];
   const script = benchScript("cold-start-child");
   // Outside Azure: no settings needed to import; the child must not inherit the sandbox's settings.
   const env = { PATH: process.env.PATH ?? "" };
   for (let i = 0; i < repetitions; i++) {
     libs.push((await runChild<ColdStartJob, ColdStartResult>(script, librariesJob, { env })).result);
     ours.push((await runChild<ColdStartJob, ColdStartResult>(script, functionsJob, { env })).result);
+    deps.push((await runChild<ColdStartJob, ColdStartResult>(script, dependenciesJob, { env })).result);
   }
-  const summary = (rs: ColdStartResult[]) => ({ importMs: median(rs.map((r) => r.importMs)), rssBytes: median(rs.map((r) => r.rssBytes)) });
-  return { repetitions, entryPoints, functions: summary(ours), libraries: summary(libs) };
+  const summary = (rs: ColdStartResult[]): ColdStartMedians => ({ importMs: median(rs.map((r) => r.importMs)), rssBytes: median(rs.map((r) => r.rssBytes)) });
+  return { repetitions, entryPoints, functions: summary(ours), libraries: summary(libs), dependencies: summary(deps) };
 }

@@ -39,7 +39,7 @@ export function readBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     tokenRuns: int(env, "BENCH_TOKEN_RUNS", 20, 1),
     tokenTargets: int(env, "BENCH_TOKEN_TARGETS", 50, 1),
     tokenLatencyMs: int(env, "BENCH_TOKEN_LATENCY_MS", 20, 0),
-    coldStartRepetitions: int(env, "BENCH_COLD_START_REPETITIONS", 5, 1),
+    coldStartRepetitions: int(env, "BENCH_COLD_START_REPETITIONS", 7, 1),
     peerTargets: int(env, "BENCH_PEER_TARGETS", 500, 1),
     peerLatencyMs: int(env, "BENCH_PEER_LATENCY_MS", latencyMs, 0),
     apis: int(env, "BENCH_APIS", 10, 1),

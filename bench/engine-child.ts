@@ -35,7 +35,9 @@ serveOneJob<EngineJob, EngineJobResult>(async (job) => {
   const importMs = performance.now() - importStarted;
   const rssAfterImportBytes = process.memoryUsage.rss();
   const config = loadSettings(process.env);
-  const engine = createProbeEngine(config);
+  const engine = job.sharedTlsContext
+    ? createProbeEngine(config, { dispatcher: (await import("./shared-tls-dispatcher.js")).sharedTlsDispatcher(config) })
+    : createProbeEngine(config);
   const runs: EngineRunFigures[] = [];
   try {
     for (let i = 0; i < job.runs; i++) {
@@ -44,7 +46,7 @@ serveOneJob<EngineJob, EngineJobResult>(async (job) => {
       runs.push(figuresOf(report, performance.now() - started));
     }
   } finally {
-    await engine.close();
+    await engine.close(); // closes the dispatcher only if the engine made it; the child exits anyway
     stopSampling();
   }
   return { targets: config.targets.length, importMs, runs, peakRssBytes: peakRssBytes(), rssAfterImportBytes, peakHeapUsedBytes: peakHeapUsedBytes() };

@@ -18,6 +18,9 @@ export const TARGETS = {
   peerSpeedup: 5,
 } as const;
 
+/** Warm runs of each `valid`-alone baseline in figure 4. */
+const BASELINE_RUNS = 30;
+
 /** Default token lifetime of the sandbox tenant (Entra's), s. */
 const TOKEN_LIFETIME_MS = 3900 * 1000;
 
@@ -32,7 +35,7 @@ export async function engineWithTargets(
   job: EngineJob,
 ): Promise<ChildRun<EngineJobResult>> {
   const file = join(workDir, `targets-${count}.json`);
-  await writeTargetsFile(file, benchTargets(sandbox.apiUrls, count, sandbox.settings.PROBE_API_SCOPE ?? ""));
+  await writeTargetsFile(file, benchTargets(sandbox.apiUrls, count, sandbox.settings.PROBE_API_SCOPE ?? "", sandbox.settings.PROBE_POLICY_FILE));
   return runEngine(sandbox, targetsFileEnv(sandbox.settings, file), job);
 }
 
@@ -45,7 +48,7 @@ export function problemNotes(result: EngineJobResult): string[] {
 }
 
 /** Figures 1 and 4: one target (PROBE_API_URL), full matrix, `runs` consecutive runs at latency L. */
-export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: number, runs: number): Promise<string[]> {
+export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: number, runs: number): Promise<[string, string]> {
   await sandbox.setLatency(latencyMs);
   const { result } = await runEngine(sandbox, { ...sandbox.settings }, { runs, targetConcurrency: 1 });
   const [cold, ...warm] = result.runs;
@@ -63,8 +66,9 @@ export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: nu
   // Where the rest comes from: `valid` alone at L (no other probe of the run competing for either
   // process), and `valid` alone at L=0 (the floor: loopback TLS, the emulated gateway's checks and its
   // hop to the backend, which a real APIM would add too).
-  const alone = await validAlone(sandbox, latencyMs, warm.length);
-  const floor = await validAlone(sandbox, 0, warm.length);
+  const baselineRuns = Math.min(warm.length, BASELINE_RUNS);
+  const alone = await validAlone(sandbox, latencyMs, baselineRuns);
+  const floor = await validAlone(sandbox, 0, baselineRuns);
   await sandbox.setLatency(latencyMs);
   const med = median(overhead);
   const p99 = percentile(overhead, 99);
@@ -75,7 +79,7 @@ export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: nu
     target: `ideal 0, target median <= ${TARGETS.accuracyMedianMs} ms`,
     verdicts: [verdict(med <= TARGETS.accuracyMedianMs)],
     details: [
-      `valid probe alone at L=${latencyMs}: median ${ms(median(alone))}, p99 ${ms(percentile(alone, 99))} over L`,
+      `valid probe alone at L=${latencyMs} (${baselineRuns} runs): median ${ms(median(alone))}, p99 ${ms(percentile(alone, 99))} over L`,
       `valid probe alone at L=0 (gateway + loopback floor): median ${ms(median(floor))}, p99 ${ms(percentile(floor, 99))}`,
     ],
   };
@@ -95,6 +99,9 @@ export async function scaleFigure(sandbox: SandboxProcess, workDir: string, late
   const { result } = await engineWithTargets(sandbox, workDir, targets, { runs: 2, targetConcurrency });
   const [cold, warm] = result.runs;
   if (!cold || !warm) throw new Error("scale bench needs 2 runs");
+  const shared = (await engineWithTargets(sandbox, workDir, targets, { runs: 2, targetConcurrency, sharedTlsContext: true })).result;
+  const [sharedCold, sharedWarm] = shared.runs;
+  if (!sharedCold || !sharedWarm) throw new Error("scale bench needs 2 runs");
   // C in the issue's formula is requests in flight: each target in flight runs all its probes at once.
   const c = targetConcurrency * warm.apiProbesPerTarget;
   const ideal = idealWallMs(warm.apiRequests, c, latencyMs);
@@ -106,7 +113,9 @@ export async function scaleFigure(sandbox: SandboxProcess, workDir: string, late
     verdicts: [verdict(warm.wallMs / ideal <= TARGETS.scaleRatio), verdict(result.peakRssBytes < TARGETS.scalePeakRssBytes)],
     details: [
       `RSS after importing the engine ${mb(result.rssAfterImportBytes)}; peak V8 heap used ${mb(result.peakHeapUsedBytes)}; engine import ${ms(result.importMs)}`,
+      `what-if, one TLS context shared by all connections (bench/shared-tls-dispatcher.ts): warm ${ms(sharedWarm.wallMs)} -> ${ratio(sharedWarm.wallMs / ideal)}, cold ${ms(sharedCold.wallMs)} -> ${ratio(sharedCold.wallMs / ideal)}, peak RSS ${mb(shared.peakRssBytes)}, peak heap ${mb(shared.peakHeapUsedBytes)}`,
       ...problemNotes(result),
+      ...problemNotes(shared),
     ],
   };
   return formatFigure(line);

@@ -40,4 +40,9 @@ process.on("message", (raw) => {
   }
 });
 
+// The bench went away (crash, Ctrl-C): do not outlive it with servers still listening.
+process.once("disconnect", () => {
+  void sandbox.close().finally(() => process.exit(0));
+});
+
 reply({ type: "ready", settings: { ...sandbox.settings }, apiUrls: [...sandbox.apiUrls], caFile: sandbox.caFile });

@@ -35,9 +35,7 @@ serveOneJob<EngineJob, EngineJobResult>(async (job) => {
   const importMs = performance.now() - importStarted;
   const rssAfterImportBytes = process.memoryUsage.rss();
   const config = loadSettings(process.env);
-  const engine = job.sharedTlsContext
-    ? createProbeEngine(config, { dispatcher: (await import("./shared-tls-dispatcher.js")).sharedTlsDispatcher(config) })
-    : createProbeEngine(config);
+  const engine = createProbeEngine(config);
   const runs: EngineRunFigures[] = [];
   try {
     for (let i = 0; i < job.runs; i++) {

@@ -99,9 +99,6 @@ export async function scaleFigure(sandbox: SandboxProcess, workDir: string, late
   const { result } = await engineWithTargets(sandbox, workDir, targets, { runs: 2, targetConcurrency });
   const [cold, warm] = result.runs;
   if (!cold || !warm) throw new Error("scale bench needs 2 runs");
-  const shared = (await engineWithTargets(sandbox, workDir, targets, { runs: 2, targetConcurrency, sharedTlsContext: true })).result;
-  const [sharedCold, sharedWarm] = shared.runs;
-  if (!sharedCold || !sharedWarm) throw new Error("scale bench needs 2 runs");
   // C in the issue's formula is requests in flight: each target in flight runs all its probes at once.
   const c = targetConcurrency * warm.apiProbesPerTarget;
   const ideal = idealWallMs(warm.apiRequests, c, latencyMs);
@@ -113,9 +110,7 @@ export async function scaleFigure(sandbox: SandboxProcess, workDir: string, late
     verdicts: [verdict(warm.wallMs / ideal <= TARGETS.scaleRatio), verdict(result.peakRssBytes < TARGETS.scalePeakRssBytes)],
     details: [
       `RSS after importing the engine ${mb(result.rssAfterImportBytes)}; peak V8 heap used ${mb(result.peakHeapUsedBytes)}; engine import ${ms(result.importMs)}`,
-      `what-if, one TLS context shared by all connections (bench/shared-tls-dispatcher.ts): warm ${ms(sharedWarm.wallMs)} -> ${ratio(sharedWarm.wallMs / ideal)}, cold ${ms(sharedCold.wallMs)} -> ${ratio(sharedCold.wallMs / ideal)}, peak RSS ${mb(shared.peakRssBytes)}, peak heap ${mb(shared.peakHeapUsedBytes)}`,
       ...problemNotes(result),
-      ...problemNotes(shared),
     ],
   };
   return formatFigure(line);

@@ -7,11 +7,6 @@ export interface EngineJob {
   targetConcurrency: number;
   /** Only these probes (default: the full matrix). */
   probes?: ProbeName[];
-  /**
-   * Give the engine a dispatcher whose connections share one TLS context (see shared-tls-dispatcher.ts)
-   * instead of its default one: a what-if, to show what the default dispatcher costs.
-   */
-  sharedTlsContext?: boolean;
 }
 
 export interface EngineRunFigures {

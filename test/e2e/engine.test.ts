@@ -186,8 +186,8 @@ describe("engine against the sandbox", () => {
       await engine.run();
       await engine.run();
       expect(issued()).toHaveLength(2);
-      // A refusal is not cached: the unassigned client asks (and is refused) once per run.
-      expect(sandbox!.entra.tokenRequests().filter((r) => r.outcome === "refused")).toHaveLength(3);
+      // Entra's refusal of the unassigned client is remembered (REFUSAL_MEMORY_MS), not asked again each run.
+      expect(sandbox!.entra.tokenRequests().filter((r) => r.outcome === "refused")).toHaveLength(1);
     } finally {
       await engine.close();
     }

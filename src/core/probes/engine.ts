@@ -4,6 +4,7 @@ import { createProbeDispatcher } from "../http/dispatcher.js";
 import type { RunReport } from "../results/types.js";
 import type { ProbeConfig } from "../settings/types.js";
 import { ExpiredTokenStore } from "../tokens/expired-token-store.js";
+import { withSharedAcquisition } from "../tokens/shared-acquisition.js";
 import { createMsalTokenSource, type AssertionCredential, type TokenSource } from "../tokens/token-source.js";
 import { runProbes, type Diagnoser, type ProgressEvent, type RunOptions } from "./runner.js";
 import { loadTargetPolicies } from "./target-policy.js";
@@ -36,7 +37,8 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
   const dispatcher = options.dispatcher ?? createProbeDispatcher({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs });
   const now = options.now ?? Date.now;
   const tokens =
-    options.tokens ?? createMsalTokenSource(config, { dispatcher, ...(options.managedIdentity ? { managedIdentity: options.managedIdentity } : {}) });
+    options.tokens ??
+    withSharedAcquisition(createMsalTokenSource(config, { dispatcher, ...(options.managedIdentity ? { managedIdentity: options.managedIdentity } : {}) }), { now });
   // Parsed once: a broken policy file is a start-up SettingsError, not a silent lack of preflight.
   const policies = loadTargetPolicies(config.targets);
   // Preflights fetch the policies' openid-config URLs as written, through the probe's own dispatcher.

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HttpHandler } from "@azure/functions";
 import { createProbeEngine } from "../../src/core/probes/engine.js";
 import type { ProbeResult } from "../../src/core/results/types.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
-import { resetSharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import { durationToMs, ofRun, recordingContext, runRequest, useProcessEnv } from "./fixtures.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
+import { durationToMs, ofRun, recordingContext, runRequest, useTriggerSandbox } from "./fixtures.js";
 
 /**
  * The telemetry library must not distort what it measures (issue 4): importing `applicationinsights`
@@ -18,24 +17,15 @@ import { durationToMs, ofRun, recordingContext, runRequest, useProcessEnv } from
 const OVERHEAD_BOUND_MS = 250;
 
 describe("reported durations follow the backend's injected latency", () => {
-  let sandbox: Sandbox;
-  let restoreEnv: () => void;
+  let sandbox!: Sandbox;
   let probeHttp: HttpHandler;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ backendLatencyMs: 300 });
+  useTriggerSandbox({ backendLatencyMs: 300 }, async (s) => {
+    sandbox = s;
     // Warm the sandbox (the gateway's openid-config and JWKS cache, its TLS session) with the core
     // engine, which does not load the telemetry library: what remains is the probe app's own cost.
     const warmUp = createProbeEngine(loadSettings(sandbox.settings));
     await warmUp.run({ probes: ["valid"] });
     await warmUp.close();
-    restoreEnv = useProcessEnv(sandbox.settings);
-    await resetSharedProbeRuntime();
-  });
-  afterAll(async () => {
-    await resetSharedProbeRuntime();
-    restoreEnv();
-    await sandbox.close();
   });
 
   /** One on-demand run of `token` and `valid`; the results and, per probe, the envelope's duration in ms. */

@@ -1,5 +1,8 @@
 import { format } from "node:util";
 import { HttpRequest, InvocationContext, type LogLevel, type Timer } from "@azure/functions";
+import { afterAll, beforeAll } from "vitest";
+import { resetSharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
+import { startSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 import { checkEnvelope, type AvailabilityEnvelope } from "../../src/sandbox/ingestion/index.js";
 
 /**
@@ -97,4 +100,25 @@ export function durationToMs(duration: string): number {
 /** The availability envelopes of one run. */
 export function ofRun(envelopes: readonly AvailabilityEnvelope[], runId: string): AvailabilityEnvelope[] {
   return envelopes.filter((e) => e.data.baseData.properties?.["runId"] === runId);
+}
+
+/**
+ * For a describe block: a sandbox whose settings are the process's (what the triggers read), with a
+ * fresh shared runtime before the first test and everything put back after the last. `ready` runs
+ * once the sandbox is up, before its settings take effect (e.g. to warm it up).
+ */
+export function useTriggerSandbox(options: SandboxOptions, ready: (sandbox: Sandbox) => void | Promise<void>): void {
+  let sandbox: Sandbox | undefined;
+  let restoreEnv: (() => void) | undefined;
+  beforeAll(async () => {
+    sandbox = await startSandbox(options);
+    await ready(sandbox);
+    restoreEnv = useProcessEnv(sandbox.settings);
+    await resetSharedProbeRuntime();
+  });
+  afterAll(async () => {
+    await resetSharedProbeRuntime();
+    restoreEnv?.();
+    await sandbox?.close();
+  });
 }

@@ -5,9 +5,9 @@ import type { ProbeResult, RunSummary } from "../../src/core/results/types.js";
 import { NOT_ALL_PASSED_STATUS, probeHttp } from "../../src/functions/probeHttp.js";
 import { HTTP_RUN_BUDGET_MS, resetSharedProbeRuntime, sharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
 import { MAX_RUN_REQUEST_BYTES } from "../../src/functions/support/run-request.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
 import { expectEnvelopesMatchReport } from "./expect-availability.js";
-import { ofRun, recordingContext, runRequest, useProcessEnv, type LogEntry } from "./fixtures.js";
+import { ofRun, recordingContext, runRequest, useProcessEnv, useTriggerSandbox, type LogEntry } from "./fixtures.js";
 
 /** The CLI's `--format json` document (src/core/results/json.ts). */
 interface RunJson {
@@ -39,18 +39,9 @@ function errorOf(response: HttpResponseInit): { status: number; message: string 
 }
 
 describe("probeHttp against the healthy sandbox", () => {
-  let sandbox: Sandbox;
-  let restoreEnv: () => void;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-    restoreEnv = useProcessEnv(sandbox.settings);
-    await resetSharedProbeRuntime();
-  });
-  afterAll(async () => {
-    await resetSharedProbeRuntime();
-    restoreEnv();
-    await sandbox.close();
+  let sandbox!: Sandbox;
+  useTriggerSandbox({}, (s) => {
+    sandbox = s;
   });
 
   it("answers 200 with the CLI's JSON when every probe passed, and reports each result to ingestion", async () => {
@@ -156,18 +147,9 @@ describe("probeHttp against the healthy sandbox", () => {
 });
 
 describe("probeHttp when the gateway lets bad callers in (fail-open)", () => {
-  let sandbox: Sandbox;
-  let restoreEnv: () => void;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ scenario: "fail-open" });
-    restoreEnv = useProcessEnv(sandbox.settings);
-    await resetSharedProbeRuntime();
-  });
-  afterAll(async () => {
-    await resetSharedProbeRuntime();
-    restoreEnv();
-    await sandbox.close();
+  let sandbox!: Sandbox;
+  useTriggerSandbox({ scenario: "fail-open" }, (s) => {
+    sandbox = s;
   });
 
   it(`answers ${NOT_ALL_PASSED_STATUS} with the results, security outcomes sent as failures and logged as errors`, async () => {

@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RunReport } from "../../src/core/results/types.js";
 import { DEFAULT_SCHEDULE, probeTimer, timerSchedule } from "../../src/functions/probeTimer.js";
-import { resetSharedProbeRuntime, sharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { sharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
 import { expectEnvelopesMatchReport } from "./expect-availability.js";
-import { ofRun, recordingContext, timerInfo, useProcessEnv, warnings } from "./fixtures.js";
+import { ofRun, recordingContext, timerInfo, useTriggerSandbox, warnings } from "./fixtures.js";
 
 /**
  * Invokes the timer trigger's exported handler the way the host does (real InvocationContext, a
@@ -27,18 +27,9 @@ async function invokeTimer(invocationId: string, options: { isPastDue?: boolean 
 }
 
 describe("probeTimer against the healthy sandbox", () => {
-  let sandbox: Sandbox;
-  let restoreEnv: () => void;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-    restoreEnv = useProcessEnv(sandbox.settings);
-    await resetSharedProbeRuntime();
-  });
-  afterAll(async () => {
-    await resetSharedProbeRuntime();
-    restoreEnv();
-    await sandbox.close();
+  let sandbox!: Sandbox;
+  useTriggerSandbox({}, (s) => {
+    sandbox = s;
   });
   afterEach(() => sandbox.ingestion.setFault(undefined));
 
@@ -120,18 +111,9 @@ describe("probeTimer against the healthy sandbox", () => {
 });
 
 describe("probeTimer when the token is refused (invalid-secret)", () => {
-  let sandbox: Sandbox;
-  let restoreEnv: () => void;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ scenario: "invalid-secret" });
-    restoreEnv = useProcessEnv(sandbox.settings);
-    await resetSharedProbeRuntime();
-  });
-  afterAll(async () => {
-    await resetSharedProbeRuntime();
-    restoreEnv();
-    await sandbox.close();
+  let sandbox!: Sandbox;
+  useTriggerSandbox({ scenario: "invalid-secret" }, (s) => {
+    sandbox = s;
   });
 
   it("sends blocked probes as failures and skips nothing else silently", async () => {

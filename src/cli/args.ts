@@ -1,13 +1,29 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../core/errors.js";
 import { isProbeName, PROBE_NAMES, type ProbeName } from "../core/probes/names.js";
+import { looksLikeSecret } from "../core/settings/looks-like-secret.js";
 
-/** node:util parseArgs, strict, with its errors turned into UsageError (exit 2). */
+/**
+ * A word the user typed, quoted for an error message, unless it could be a pasted secret or token
+ * (or is too long to be a name): then it is withheld, as every message withholds secret values.
+ */
+export function quoteUserWord(value: string): string {
+  return value.length <= 40 && !looksLikeSecret(value) && !value.includes(".ey") ? JSON.stringify(value) : "(value withheld: it looks like a secret or token)";
+}
+
+/**
+ * node:util parseArgs, strict, with its errors turned into UsageError (exit 2). Node's message for
+ * a stray positional quotes it, and a stray positional is typically a value pasted without its
+ * option (`apim-smoke diagnose <token>`): that error names the argument by position instead.
+ */
 export function parseCommandArgs<O extends NonNullable<ParseArgsConfig["options"]>>(args: readonly string[], options: O) {
   try {
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      throw new UsageError(`${strayArgument(args, options)} is not an option; this command takes options only: ${optionList(options)}`);
+    }
     if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
       throw new UsageError((error as Error).message, { cause: error });
     }
@@ -15,10 +31,25 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig["options"
   }
 }
 
+/** "argument N" (1-based) of the first positional, without its value. */
+function strayArgument(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>): string {
+  try {
+    const { tokens } = parseArgs({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+    const stray = tokens.find((t) => t.kind === "positional");
+    return stray ? `argument ${stray.index + 1}` : "an argument";
+  } catch {
+    return "an argument";
+  }
+}
+
+function optionList(options: NonNullable<ParseArgsConfig["options"]>): string {
+  return Object.keys(options).map((name) => `--${name}`).join(", ");
+}
+
 export function toProbeNames(values: readonly string[] | undefined): ProbeName[] | undefined {
   if (!values || values.length === 0) return undefined;
   for (const v of values) {
-    if (!isProbeName(v)) throw new UsageError(`--probe ${JSON.stringify(v)} is not a probe; probes: ${PROBE_NAMES.join(", ")}`);
+    if (!isProbeName(v)) throw new UsageError(`--probe ${quoteUserWord(v)} is not a probe; probes: ${PROBE_NAMES.join(", ")}`);
   }
   return values as ProbeName[];
 }

@@ -52,6 +52,21 @@ interface CacheEntry {
   inFlight?: Promise<OpenIdConfig>;
 }
 
+/** The body as text, or undefined (and the body destroyed) once it passes MAX_BODY_CHARS bytes. */
+async function readBounded(body: Dispatcher.ResponseData["body"]): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_CHARS) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 export function createOpenIdConfigResolver(options: OpenIdConfigResolverOptions): SigningKeyResolver {
   const { dispatcher, now } = options;
   const rewrite = options.rewriteUrl ?? ((url: URL) => url);
@@ -79,8 +94,10 @@ export function createOpenIdConfigResolver(options: OpenIdConfigResolverOptions)
       await response.body.dump();
       throw new OpenIdConfigError(policyUrl, "status", `${kind} answered HTTP ${response.statusCode}`);
     }
-    const text = await response.body.text();
-    if (text.length > MAX_BODY_CHARS) throw new OpenIdConfigError(policyUrl, kind, `${kind} is larger than ${MAX_BODY_CHARS} characters`);
+    // Read up to the limit and stop: the document (or a jwks_uri it names) is not ours, and an
+    // endless body that keeps the idle timers happy must not be buffered whole.
+    const text = await readBounded(response.body);
+    if (text === undefined) throw new OpenIdConfigError(policyUrl, kind, `${kind} is larger than ${MAX_BODY_CHARS} characters`);
     try {
       return JSON.parse(text) as unknown;
     } catch (cause) {

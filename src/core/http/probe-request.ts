@@ -61,8 +61,11 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
       return Array.isArray(v) ? v[0] : v;
     };
     const requestId = header("apim-request-id") ?? header("x-ms-request-id");
-    const wwwAuthenticate = header("www-authenticate");
-    const apimMessage = res.statusCode >= 300 ? extractErrorMessage(body) : undefined;
+    // Server text is foreign: a backend or a custom policy may quote the request's credentials.
+    const secrets = sentSecrets(req.headers);
+    const challenge = header("www-authenticate");
+    const wwwAuthenticate = challenge === undefined ? undefined : redactSent(challenge, secrets);
+    const apimMessage = res.statusCode >= 300 ? extractErrorMessage(body, secrets) : undefined;
     // Tells a backend's 5xx from the gateway's own (backend-error vs gateway-error).
     const answeredBy = res.statusCode >= 400 ? answeredByFromBody(res.statusCode, body) : undefined;
     return {
@@ -96,7 +99,7 @@ async function readLimited(body: Dispatcher.ResponseData["body"]): Promise<strin
  * APIM error bodies are `{"statusCode":401,"message":"..."}` (FACTS.md section 3); some backends use
  * `{"error":{"message":"..."}}`. One line, bounded length.
  */
-export function extractErrorMessage(body: string): string | undefined {
+export function extractErrorMessage(body: string, sent: readonly string[] = []): string | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -107,6 +110,32 @@ export function extractErrorMessage(body: string): string | undefined {
   const record = parsed as { message?: unknown; error?: { message?: unknown } };
   const message = typeof record.message === "string" ? record.message : typeof record.error?.message === "string" ? record.error.message : undefined;
   if (!message) return undefined;
-  const line = message.replace(/\s+/g, " ").trim();
+  // Redact before clipping, so a clipped credential cannot slip past as a prefix.
+  const line = redactSent(message, sent).replace(/\s+/g, " ").trim();
   return line.length > MAX_MESSAGE_CHARS ? `${line.slice(0, MAX_MESSAGE_CHARS - 1)}…` : line;
+}
+
+/** Request headers whose values are credentials: `Authorization` and APIM's subscription key. */
+const SECRET_HEADER = /^(authorization|proxy-authorization|ocp-apim-subscription-key)$/i;
+/** A compact JWS/JWT anywhere in a text (the forged and alg-none tokens too). */
+const JWT_LIKE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+const REDACTED = "[redacted]";
+
+/** The credential values a request carried (for `<scheme> <token>`, the token). */
+function sentSecrets(headers: Readonly<Record<string, string>>): string[] {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (!SECRET_HEADER.test(name)) continue;
+    // `Bearer <token>`: the token is the secret; the scheme stays readable in the server's text.
+    const secret = (/^\S+\s+(\S.*)$/.exec(value)?.[1] ?? value).trim();
+    if (secret.length >= 8) values.push(secret);
+  }
+  return values;
+}
+
+/** `text` with every credential the request sent, and anything shaped like a JWT, replaced. */
+function redactSent(text: string, sent: readonly string[]): string {
+  let out = text;
+  for (const value of sent) out = out.split(value).join(REDACTED);
+  return out.replace(JWT_LIKE, REDACTED);
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { NodeSystemOptions } from "@azure/msal-node";
 import { request, type Dispatcher } from "undici";
-import type { TransportError } from "../errors.js";
+import { UnsafeRequestError, type TransportError } from "../errors.js";
 import { assertAllowedUrl } from "../http/origin-guard.js";
 import { toTransportError } from "../http/transport-error.js";
 
@@ -14,6 +14,8 @@ export interface TokenCallObservation {
   retryAfterSeconds?: number;
   nonJsonBody?: boolean;
   transport?: TransportError;
+  /** The origin guard refused a URL (e.g. a discovery document naming a token endpoint elsewhere); MSAL would report it as network_error. */
+  refused?: UnsafeRequestError;
 }
 
 /**
@@ -33,9 +35,15 @@ export function createMsalNetworkClient(deps: {
   timeoutMs: number;
 }): NetworkModule {
   async function send<T>(method: "GET" | "POST", url: string, options?: { headers?: Record<string, string>; body?: string }, timeout?: number): Promise<NetworkResponse<T>> {
-    const target = assertAllowedUrl(url, deps.allowedOrigins);
-    const deadline = Math.min(timeout ?? deps.timeoutMs, deps.timeoutMs);
     const observation = tokenCallObservation.getStore();
+    let target: URL;
+    try {
+      target = assertAllowedUrl(url, deps.allowedOrigins);
+    } catch (error) {
+      if (observation && error instanceof UnsafeRequestError) observation.refused = error;
+      throw error;
+    }
+    const deadline = Math.min(timeout ?? deps.timeoutMs, deps.timeoutMs);
     let res: Dispatcher.ResponseData;
     let text: string;
     try {

@@ -10,6 +10,7 @@ const AADSTS = /AADSTS(\d+)/;
  * trace/correlation ids, and never carries a credential (MSAL does not echo secrets or assertions).
  */
 export function translateMsalError(error: unknown, observed: TokenCallObservation, scope: string): ProbeError {
+  if (observed.refused) return observed.refused;
   if (observed.transport) return observed.transport;
   if (error instanceof ProbeError) return error;
   const status = error instanceof ServerError && error.status !== undefined ? error.status : observed.status;

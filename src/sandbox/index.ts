@@ -27,6 +27,25 @@ export interface SandboxOptions {
   stateDir?: string;
   /** Clock for every emulator (ms). */
   now?: () => number;
+  /**
+   * Your own API policy (APIM policy XML) instead of the scenario's, to try it offline. It may use the
+   * named values in SANDBOX_NAMED_VALUES (`{{tenant-id}}`, ...) where your tenant's values would be;
+   * any other `{{named value}}` is refused at start, naming it.
+   */
+  policyXml?: string;
+}
+
+/** Named values a policy given to the sandbox may use, as APIM named values (`{{name}}`). */
+export const SANDBOX_NAMED_VALUES: Readonly<Record<string, string>> = {
+  "tenant-id": SANDBOX_TENANT_ID,
+  "api-client-id": ORDERS_API.clientId,
+  "api-app-id-uri": ORDERS_API.appIdUri,
+  "api-role": ORDERS_API.role,
+};
+
+/** Fills the sandbox's named values in; others stay for the policy parser to refuse by name. */
+function withNamedValues(policyXml: string): string {
+  return policyXml.replace(/\{\{([A-Za-z0-9._-]+)\}\}/g, (whole, name: string) => SANDBOX_NAMED_VALUES[name] ?? whole);
 }
 
 export interface Sandbox {
@@ -102,7 +121,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         subscriptionKeys: [subscriptionKey],
         policyXml: ordersApiPolicyXml(),
       };
-      apis.push(scenario.api ? scenario.api(base) : base);
+      const api = scenario.api ? scenario.api(base) : base;
+      apis.push(options.policyXml === undefined ? api : { ...api, policyXml: withNamedValues(options.policyXml) });
     }
     const gateway = await startApimGateway({ tls: { ...tls, caPem: ca.certPem }, apis, openIdConfig, now });
     started.push(gateway);

@@ -69,4 +69,17 @@ describe("apim-smoke demo (npm start)", () => {
     expect(await runCli(["demo", "--scenario", "fail-open"], io)).toBe(1);
     expect(out.stdout).toMatch(/no-token\s+security/);
   });
+
+  it("--policy runs your own policy on the gateway and explains what it refuses", async () => {
+    const { io, out } = captureIo(process.cwd());
+    expect(await runCli(["demo", "--policy", "test/fixtures/policies/custom-header.xml"], io)).toBe(1);
+    expect(out.stdout).toMatch(/valid\s+fail/);
+    expect(out.stdout).toContain("missing-bearer-scheme");
+  });
+
+  it("--policy with an unreadable file is a usage error naming the option", async () => {
+    const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
+    expect(await runCli(["demo", "--policy", "nope.xml"], io)).toBe(2);
+    expect(out.stderr).toContain("--policy");
+  });
 });

@@ -6,7 +6,7 @@ import { parseCommandArgs, toFormat } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
 import { runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
-import { toScenario } from "./sandbox.js";
+import { readPolicyOption, toScenario } from "./sandbox.js";
 
 /**
  * The sandbox issues short-lived tokens in the demo so that the probe can harvest a real,
@@ -16,16 +16,17 @@ const DEMO_TOKEN_LIFETIME_SECONDS = 2;
 const DEMO_EXPIRED_MARGIN_MS = 500;
 
 /**
- * `apim-smoke demo [--scenario NAME] [--format table|json]` (what `npm start` runs): the sandbox
+ * `apim-smoke demo [--scenario NAME] [--policy FILE] [--format table|json]` (what `npm start` runs): the sandbox
  * in-process, the whole matrix against it, the table, and what the sandbox's ingestion accepted.
  */
 export const demoCommand: Command = {
   summary: "start the sandbox in-process and run the whole matrix against it (npm start)",
   async run(args, io) {
-    const values = parseCommandArgs(args, { scenario: { type: "string" }, format: { type: "string" } });
+    const values = parseCommandArgs(args, { scenario: { type: "string" }, format: { type: "string" }, policy: { type: "string" } });
     const scenario = toScenario(values.scenario);
     const format = toFormat(values.format);
-    const sandbox = await startSandbox({ scenario, tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS });
+    const policyXml = await readPolicyOption(io.cwd, values.policy);
+    const sandbox = await startSandbox({ scenario, tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS, ...(policyXml !== undefined ? { policyXml } : {}) });
     try {
       const config = loadSettings(sandbox.settings);
       const engine = createProbeEngine(config, { expiredTokenMarginMs: DEMO_EXPIRED_MARGIN_MS });
@@ -38,7 +39,8 @@ export const demoCommand: Command = {
         const report = await runAndReport(engine, config, { format }, io, telemetry);
         const received = sandbox.ingestion.availability().length;
         io.stderr.write(`sandbox ingestion accepted ${received} availability result${received === 1 ? "" : "s"}\n`);
-        io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
+        if (policyXml === undefined) io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
+        else io.stderr.write(`the gateway enforced your policy ${values.policy}: every probe should pass if it is right\n`);
         return report.summary.ok ? EXIT_OK : EXIT_NOT_OK;
       } finally {
         await telemetry?.close();

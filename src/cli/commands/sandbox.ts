@@ -1,9 +1,8 @@
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { SECRET_SETTINGS } from "../../core/settings/load-settings.js";
-import { isScenarioName, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
+import { isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
 
@@ -11,7 +10,18 @@ export const SANDBOX_OPTIONS = {
   scenario: { type: "string" },
   "token-lifetime": { type: "string" },
   "state-dir": { type: "string" },
+  policy: { type: "string" },
 } as const;
+
+/** `--policy FILE`: the user's own API policy for the sandbox gateway; unreadable is a usage error. */
+export async function readPolicyOption(cwd: string, file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return await readFile(resolve(cwd, file), "utf8");
+  } catch {
+    throw new UsageError(`--policy: cannot read ${file}`);
+  }
+}
 
 export function toScenario(value: string | undefined): ScenarioName {
   if (value === undefined) return "healthy";
@@ -27,7 +37,7 @@ export function toTokenLifetime(value: string | undefined): number | undefined {
 }
 
 /**
- * `apim-smoke sandbox [--scenario NAME] [--token-lifetime S] [--state-dir DIR]`: the emulated tenant,
+ * `apim-smoke sandbox [--scenario NAME] [--policy FILE] [--token-lifetime S] [--state-dir DIR]`: the emulated tenant,
  * gateway and ingestion in the foreground until Ctrl-C. The settings that point a probe at it go to
  * `<state-dir>/sandbox.env` (mode 600: it holds the sandbox's generated secrets); stdout shows them with
  * the secret ones masked, so the terminal and its scrollback never hold a secret.
@@ -38,10 +48,16 @@ export const sandboxCommand: Command = {
     const values = parseCommandArgs(args, SANDBOX_OPTIONS);
     const scenario = toScenario(values.scenario);
     const tokenLifetimeSeconds = toTokenLifetime(values["token-lifetime"]);
+    const policyXml = await readPolicyOption(io.cwd, values.policy);
     const stateDir = join(io.cwd, values["state-dir"] ?? ".sandbox");
     await mkdir(stateDir, { recursive: true });
 
-    const sandbox = await startSandbox({ scenario, stateDir, ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}) });
+    const sandbox = await startSandbox({
+      scenario,
+      stateDir,
+      ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
+      ...(policyXml !== undefined ? { policyXml } : {}),
+    });
     try {
       const envFile = join(stateDir, "sandbox.env");
       await writeFile(envFile, Object.entries(sandbox.settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
@@ -49,6 +65,7 @@ export const sandboxCommand: Command = {
       io.stdout.write(
         [
           `sandbox running: scenario ${scenario} (${SCENARIOS[scenario].description})`,
+          ...(policyXml !== undefined ? [`  API policy       ${values.policy} (named values: ${Object.keys(SANDBOX_NAMED_VALUES).map((n) => `{{${n}}}`).join(", ")})`] : []),
           `  Entra tenant     ${sandbox.entra.origin}`,
           `  APIM gateway     ${sandbox.gateway.origin}`,
           `  App Insights     ${sandbox.ingestion.origin}`,

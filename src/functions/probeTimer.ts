@@ -1,11 +1,10 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
+import { DEFAULT_SCHEDULE } from "../core/settings/defaults.js";
 import { preloadTelemetry } from "../core/telemetry/index.js";
 import { invocationLogger, logRunSummary } from "./support/invocation-logger.js";
 import { sharedProbeRuntime } from "./support/probe-runtime.js";
 
-/** Documented default; `%PROBE_SCHEDULE%` is used when the app setting exists (the host fails to index a missing one). */
-export const DEFAULT_SCHEDULE = "0 */5 * * * *";
-
+/** `%PROBE_SCHEDULE%` when the app setting exists (the host fails to index a missing one), else the documented default. */
 export function timerSchedule(env: Readonly<Record<string, string | undefined>>): string {
   return env.PROBE_SCHEDULE ? "%PROBE_SCHEDULE%" : DEFAULT_SCHEDULE;
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RunReport } from "../../src/core/results/types.js";
-import { DEFAULT_SCHEDULE, probeTimer, timerSchedule } from "../../src/functions/probeTimer.js";
+import { DEFAULT_SCHEDULE } from "../../src/core/settings/defaults.js";
+import { probeTimer, timerSchedule } from "../../src/functions/probeTimer.js";
 import { sharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
 import type { Sandbox } from "../../src/sandbox/index.js";
 import { expectEnvelopesMatchReport } from "./expect-availability.js";

@@ -1,6 +1,7 @@
 import { Cron } from "croner";
 import { UsageError } from "../../core/errors.js";
 import { createProbeEngine } from "../../core/probes/engine.js";
+import { DEFAULT_SCHEDULE } from "../../core/settings/defaults.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
@@ -8,8 +9,6 @@ import { runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
 import { RUN_OPTIONS } from "./run.js";
 
-/** Same default as the Functions timer (README: PROBE_SCHEDULE). */
-export const DEFAULT_SCHEDULE = "0 */5 * * * *";
 
 /**
  * `apim-smoke watch --schedule "<6-field NCRONTAB>"`: the run on a schedule (UTC, like Functions

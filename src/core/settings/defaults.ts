@@ -19,3 +19,6 @@ export function defaultExpectedStatuses(): Record<ProbeName, readonly number[]> 
   expected["unassigned-client"] = [401, 403];
   return expected;
 }
+
+/** PROBE_SCHEDULE's documented default: every 5 minutes (6-field NCRONTAB, UTC), for the timer and `watch`. */
+export const DEFAULT_SCHEDULE = "0 */5 * * * *";

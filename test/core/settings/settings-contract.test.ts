@@ -1,5 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_AUTHORITY_HOST,
+  DEFAULT_METHOD,
+  DEFAULT_SCHEDULE,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_WRONG_AUDIENCE_SCOPE,
+} from "../../../src/core/settings/defaults.js";
 import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/load-settings.js";
 
 /**
@@ -11,6 +18,7 @@ import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/load-
 interface AppSetting {
   name: string;
   secret: boolean;
+  default: string | null;
 }
 const appSettings = (JSON.parse(readFileSync("infra/app-settings.json", "utf8")) as { settings: AppSetting[] }).settings;
 const sample = JSON.parse(readFileSync("local.settings.sample.json", "utf8")) as { Values: Record<string, string> };
@@ -37,5 +45,16 @@ describe("the settings contract", () => {
       expect(sample.Values, name).toHaveProperty(name);
       expect(readme, name).toContain(`\`${name}`);
     }
+  });
+
+  it("states the defaults the code applies", () => {
+    const defaults = Object.fromEntries(appSettings.filter((s) => s.default !== null).map((s) => [s.name, s.default]));
+    expect(defaults).toEqual({
+      PROBE_AUTHORITY_HOST: DEFAULT_AUTHORITY_HOST,
+      PROBE_API_METHOD: DEFAULT_METHOD,
+      PROBE_WRONG_AUDIENCE_SCOPE: DEFAULT_WRONG_AUDIENCE_SCOPE,
+      PROBE_TIMEOUT_MS: String(DEFAULT_TIMEOUT_MS),
+      PROBE_SCHEDULE: DEFAULT_SCHEDULE,
+    });
   });
 });

@@ -172,6 +172,14 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
     expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "backend-error", evidence: { answeredBy: "backend", actualStatus: "500" } });
   });
 
+  it("an unreachable backend: gateway-error, APIM's own 500 told from a backend's", async () => {
+    const sandbox = await sandboxFor();
+    sandbox.gateway.setBackend({ unreachable: true });
+    const report = await runOnce(settingsOf(sandbox), {}, ["token", "valid"]);
+    expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "gateway-error", evidence: { answeredBy: "gateway", actualStatus: "500" } });
+    expect(sandbox.gateway.requests().at(-1)).toMatchObject({ status: 500, reason: "BackendConnectionFailure" });
+  });
+
   it("slow-backend: timeout on valid", async () => {
     const report = await runOnce(settingsOf(await sandboxFor({ scenario: "slow-backend", backendLatencyMs: 5_000 })), {}, ["token", "valid"]);
     expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "timeout", evidence: { transport: "timeout" } });

@@ -12,6 +12,8 @@ export interface BackendOptions {
 export interface Behaviour {
   status?: number;
   latencyMs?: number;
+  /** The backend drops every connection unanswered, as a crashed or unreachable backend does. */
+  unreachable?: boolean;
 }
 
 export interface SandboxBackend {
@@ -53,6 +55,10 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
     const [, encodedApi = "", ...rest] = url.pathname.split("/");
     const api = decodeURIComponent(encodedApi);
     const behaviour = behaviours.get(api) ?? behaviours.get(undefined) ?? {};
+    if (behaviour.unreachable === true) {
+      req.socket.destroy();
+      return;
+    }
     req.resume();
     if (behaviour.latencyMs !== undefined && behaviour.latencyMs > 0) await sleep(behaviour.latencyMs, undefined, { signal: closing.signal });
     if (behaviour.status !== undefined && behaviour.status !== 200) {

@@ -35,6 +35,8 @@ export interface BackendBehaviour {
   status?: number;
   /** Delay before the backend answers. */
   latencyMs?: number;
+  /** The backend drops connections unanswered: the gateway itself answers 500 (BackendConnectionFailure). */
+  unreachable?: boolean;
   /** Only this API's backend; absent: every API without its own behaviour. */
   apiName?: string;
 }

@@ -27,11 +27,7 @@ export function v2Metadata(origin: string, tenant: string): Record<string, unkno
     end_session_endpoint: `${base}/oauth2/v2.0/logout`,
     claims_supported: claimsSupported,
     kerberos_endpoint: `${base}/kerberos`,
-    tenant_region_scope: "EU",
-    cloud_instance_name: "microsoftonline.com",
-    cloud_graph_host_name: "graph.windows.net",
-    msgraph_host: "graph.microsoft.com",
-    rbac_url: "https://pas.windows.net",
+    ...CLOUD_INSTANCE,
   };
 }
 
@@ -58,13 +54,18 @@ export function v1Metadata(origin: string, tenant: string): Record<string, unkno
     check_session_iframe: `${base}/oauth2/checksession`,
     userinfo_endpoint: `${base}/openid/userinfo`,
     kerberos_endpoint: `${base}/kerberos`,
-    tenant_region_scope: "EU",
-    cloud_instance_name: "microsoftonline.com",
-    cloud_graph_host_name: "graph.windows.net",
-    msgraph_host: "graph.microsoft.com",
-    rbac_url: "https://pas.windows.net",
+    ...CLOUD_INSTANCE,
   };
 }
+
+/** The cloud-instance fields both document versions carry, as Entra's public cloud sends them. */
+const CLOUD_INSTANCE = {
+  tenant_region_scope: "EU",
+  cloud_instance_name: "microsoftonline.com",
+  cloud_graph_host_name: "graph.windows.net",
+  msgraph_host: "graph.microsoft.com",
+  rbac_url: "https://pas.windows.net",
+};
 
 const claimsSupported = [
   "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host",

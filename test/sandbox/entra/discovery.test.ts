@@ -2,18 +2,10 @@ import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVeri
 import { fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID } from "../../../src/sandbox/identities.js";
+import type { JsonWebKeySet } from "../../../src/sandbox/entra/signingKeys.js";
 import { get, postForm, startTestTenant, verifyWithDiscovery, type TestTenant } from "./harness.js";
 
-interface Jwk {
-  kty: string;
-  use: string;
-  kid: string;
-  x5t: string;
-  n: string;
-  e: string;
-  x5c: string[];
-  issuer?: string;
-}
+type Jwk = JsonWebKeySet["keys"][number];
 
 describe("Entra emulator discovery and keys", () => {
   let t: TestTenant;

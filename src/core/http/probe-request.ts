@@ -28,7 +28,6 @@ export interface HttpDeps {
   dispatcher: Dispatcher;
   /** Origins requests may go to (`https://host:port`). */
   allowedOrigins: ReadonlySet<string>;
-  now: () => number;
 }
 
 /** Error bodies are small; anything past this is not read (a hung or huge body cannot stall a run). */
@@ -45,7 +44,9 @@ const MAX_MESSAGE_CHARS = 300;
 export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promise<ProbeResponse> {
   const url = assertAllowedUrl(req.url, deps.allowedOrigins);
   const signals = [AbortSignal.timeout(req.timeoutMs), ...(req.signal ? [req.signal] : [])];
-  const started = deps.now();
+  // Durations come from the monotonic, sub-millisecond clock: they are what the Availability pane
+  // charts, and a wall-clock step (NTP, or an injected test clock) mid-request must not bend them.
+  const started = performance.now();
   try {
     const res = await request(url, {
       dispatcher: deps.dispatcher,
@@ -70,7 +71,7 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
     const answeredBy = res.statusCode >= 400 ? answeredByFromBody(res.statusCode, body) : undefined;
     return {
       status: res.statusCode,
-      durationMs: deps.now() - started,
+      durationMs: performance.now() - started,
       ...(apimMessage ? { apimMessage } : {}),
       ...(requestId ? { requestId } : {}),
       ...(wwwAuthenticate ? { wwwAuthenticate } : {}),

@@ -88,7 +88,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         config,
         target,
         probes,
-        http: { dispatcher: deps.dispatcher, allowedOrigins, now: deps.now },
+        http: { dispatcher: deps.dispatcher, allowedOrigins },
         tokens,
         expiredTokens,
         now: deps.now,

@@ -35,7 +35,6 @@ afterAll(async () => {
 const deps = () => ({
   dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem, elsewhere.caPem] }),
   allowedOrigins: new Set([api.origin]),
-  now: () => performance.now(),
 });
 
 describe("sendProbeRequest", () => {

@@ -1,15 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../core/errors.js";
 import { isProbeName, PROBE_NAMES, type ProbeName } from "../core/probes/names.js";
-import { looksLikeSecret } from "../core/settings/looks-like-secret.js";
-
-/**
- * A word the user typed, quoted for an error message, unless it could be a pasted secret or token
- * (or is too long to be a name): then it is withheld, as every message withholds secret values.
- */
-export function quoteUserWord(value: string): string {
-  return value.length <= 40 && !looksLikeSecret(value) && !value.includes(".ey") ? JSON.stringify(value) : "(value withheld: it looks like a secret or token)";
-}
 
 /**
  * node:util parseArgs, strict, with its errors turned into UsageError (exit 2). Node's message for
@@ -48,9 +39,9 @@ function optionList(options: NonNullable<ParseArgsConfig["options"]>): string {
 
 export function toProbeNames(values: readonly string[] | undefined): ProbeName[] | undefined {
   if (!values || values.length === 0) return undefined;
-  for (const v of values) {
-    if (!isProbeName(v)) throw new UsageError(`--probe ${quoteUserWord(v)} is not a probe; probes: ${PROBE_NAMES.join(", ")}`);
-  }
+  // The value is never repeated back: what was typed may be a pasted secret (issue 10).
+  const unknown = values.filter((v) => !isProbeName(v)).length;
+  if (unknown > 0) throw new UsageError(`--probe: ${unknown === 1 ? "one value is" : `${unknown} values are`} not a probe name; probes: ${PROBE_NAMES.join(", ")}`);
   return values as ProbeName[];
 }
 

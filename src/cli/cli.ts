@@ -1,5 +1,4 @@
 import { ProbeError, SettingsError, UsageError } from "../core/errors.js";
-import { quoteUserWord } from "./args.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
@@ -22,7 +21,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr.write(`apim-smoke: unknown command ${quoteUserWord(name)}\n${usage()}`);
+    io.stderr.write(`apim-smoke: the first argument is not a command (it is not repeated here, in case it was a pasted secret)\n${usage()}`);
     return EXIT_USAGE;
   }
   // Commands that declare a usage get --help here; others handle it themselves.

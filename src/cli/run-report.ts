@@ -1,5 +1,6 @@
-import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { access, constants, mkdir, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { OutputFileError } from "../core/errors.js";
 import type { ProbeEngine } from "../core/probes/engine.js";
 import type { ProbeName } from "../core/probes/names.js";
 import { renderJson } from "../core/results/json.js";
@@ -35,7 +36,30 @@ export async function runAndReport(
   });
   if (showProgress) io.stderr.write("\r\x1b[2K");
   io.stdout.write(options.format === "json" ? renderJson(report) : renderTable(report, { color: io.stdout.isTTY === true }));
-  if (options.junit) await writeFile(resolve(io.cwd, options.junit), renderJunit(report));
+  if (options.junit) {
+    const path = resolve(io.cwd, options.junit);
+    try {
+      await writeFile(path, renderJunit(report));
+    } catch (error) {
+      throw new OutputFileError("--junit", options.junit, { cause: error });
+    }
+  }
   if (telemetry) await telemetry.send(report, config, io);
   return report;
+}
+
+/**
+ * Makes sure `--junit FILE` can be written before any probe runs: its folder is created (a pipeline's
+ * `reports/` often does not exist yet) and must be writable. A run that ends in "cannot write" after
+ * minutes of probing wastes the run.
+ */
+export async function prepareOutputFile(io: CliIo, option: string, file: string | undefined): Promise<void> {
+  if (file === undefined) return;
+  const folder = dirname(resolve(io.cwd, file));
+  try {
+    await mkdir(folder, { recursive: true });
+    await access(folder, constants.W_OK);
+  } catch (error) {
+    throw new OutputFileError(option, file, { cause: error });
+  }
 }

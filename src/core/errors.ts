@@ -126,3 +126,16 @@ export class SandboxWaitTimeoutError extends ProbeError {
     super(`Timed out after ${timeoutMs} ms waiting for ${expected} ${awaited} item(s); received ${received}`);
   }
 }
+
+/** A report file (`--junit FILE`) cannot be written; the message names the option, the file and the OS reason. */
+export class OutputFileError extends ProbeError {
+  readonly code = "ERR_OUTPUT_FILE";
+  constructor(
+    readonly option: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    const reason = (options?.cause as { code?: unknown } | undefined)?.code;
+    super(`${option}: cannot write ${path}${typeof reason === "string" ? ` (${reason})` : ""}`, options);
+  }
+}

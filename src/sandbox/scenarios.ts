@@ -98,7 +98,7 @@ const withOrdersApi = (model: TenantModel, change: (app: TenantModel["apps"][num
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   healthy: {
     name: "healthy",
-    description: "Everything as the seeds recommend: v2 tokens, assignment required, the role required by the policy, a subscription required.",
+    description: "Everything as Microsoft's guidance recommends: v2 tokens, assignment required, the role required by the policy, a subscription required.",
     expectation: "every probe passes",
   },
   "fail-open": {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
-import { parseCommandArgs, quoteUserWord } from "../../src/cli/args.js";
+import { parseCommandArgs } from "../../src/cli/args.js";
 import type { CliIo } from "../../src/cli/io.js";
 import { UsageError } from "../../src/core/errors.js";
 
@@ -30,14 +30,5 @@ describe("parseCommandArgs never echoes a stray argument", () => {
     expect(err.join("")).toContain("--token-file");
     expect(err.join("") + out.join("")).not.toContain(TOKEN);
     expect(err.join("") + out.join("")).not.toContain(TOKEN.slice(0, 20));
-  });
-});
-
-describe("words the user typed, quoted back", () => {
-  it("are quoted when they are names, withheld when they could be a pasted token or secret", () => {
-    expect(quoteUserWord("lanch")).toBe('"lanch"');
-    const token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
-    expect(quoteUserWord(token)).not.toContain("eyJ");
-    expect(quoteUserWord("Xy7Q~canaryClientSecretValue0123456789abc")).not.toContain("canary");
   });
 });

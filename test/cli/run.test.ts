@@ -90,8 +90,8 @@ describe("apim-smoke run", () => {
     [["run", "--format", "yaml"], "--format"],
     [["run", "--probe", "sql-injection"], "--probe"],
     [["run", "--bogus"], "bogus"],
-    [["run", "--target", "nope"], "nope"],
-    [["launch"], "launch"],
+    [["run", "--target", "nope"], "--target"],
+    [["launch"], "not a command"],
   ])("exit 2 for bad arguments %j", async (argv, mentioned) => {
     const { code, stderr, stdout } = await cli(argv, settings());
     expect(code).toBe(2);

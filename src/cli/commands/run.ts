@@ -2,7 +2,7 @@ import { createProbeEngine } from "../../core/probes/engine.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
-import { runAndReport } from "../run-report.js";
+import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
 
 export const RUN_OPTIONS = {
@@ -21,7 +21,8 @@ export const runCommand: Command = {
     const values = parseCommandArgs(args, RUN_OPTIONS);
     const format = toFormat(values.format);
     const probes = toProbeNames(values.probe);
-    const { env, config } = loadCliConfig(io, values["env-file"]);
+    const { env, config } = await loadCliConfig(io, values["env-file"]);
+    await prepareOutputFile(io, "--junit", values.junit);
     const engine = createProbeEngine(config, { ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}), ...(io.now ? { now: io.now } : {}) });
     const telemetry = createCliTelemetry(env, config);
     try {

@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { SECRET_SETTINGS } from "../../core/settings/load-settings.js";
 import { isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
@@ -23,9 +23,15 @@ export async function readPolicyOption(cwd: string, file: string | undefined): P
   }
 }
 
+/**
+ * Sandbox settings that are secrets besides the probe's own: the managed-identity endpoint's header
+ * value is what stands between any local process and the identity's tokens.
+ */
+const SANDBOX_SECRET_SETTINGS = ["IDENTITY_HEADER"] as const;
+
 export function toScenario(value: string | undefined): ScenarioName {
   if (value === undefined) return "healthy";
-  if (!isScenarioName(value)) throw new UsageError(`--scenario ${JSON.stringify(value)} is not a scenario; scenarios: ${SCENARIO_NAMES.join(", ")}`);
+  if (!isScenarioName(value)) throw new UsageError(`--scenario: not a scenario name; scenarios: ${SCENARIO_NAMES.join(", ")}`);
   return value;
 }
 
@@ -44,13 +50,19 @@ export function toTokenLifetime(value: string | undefined): number | undefined {
  */
 export const sandboxCommand: Command = {
   summary: "run the embedded sandbox (Entra tenant, APIM gateway, App Insights ingestion) until Ctrl-C",
+  usage: "usage: apim-smoke sandbox [--scenario NAME] [--policy FILE] [--token-lifetime S] [--state-dir DIR]",
   async run(args, io) {
     const values = parseCommandArgs(args, SANDBOX_OPTIONS);
     const scenario = toScenario(values.scenario);
     const tokenLifetimeSeconds = toTokenLifetime(values["token-lifetime"]);
     const policyXml = await readPolicyOption(io.cwd, values.policy);
-    const stateDir = join(io.cwd, values["state-dir"] ?? ".sandbox");
+    // resolve, not join: `--state-dir /abs/path` is that path, not one under the current folder.
+    const stateDir = resolve(io.cwd, values["state-dir"] ?? ".sandbox");
     await mkdir(stateDir, { recursive: true });
+    const envFile = join(stateDir, "sandbox.env");
+    // A file left by an earlier sandbox names ports nobody listens on any more: remove it first, so a
+    // `run --env-file` started beside this command waits for this sandbox's file, not the stale one.
+    await rm(envFile, { force: true });
 
     const sandbox = await startSandbox({
       scenario,
@@ -59,9 +71,11 @@ export const sandboxCommand: Command = {
       ...(policyXml !== undefined ? { policyXml } : {}),
     });
     try {
-      const envFile = join(stateDir, "sandbox.env");
-      await writeFile(envFile, Object.entries(sandbox.settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
-      const secret = new Set<string>(SECRET_SETTINGS);
+      // Written whole, then renamed into place: a reader waiting for the file never sees half of it.
+      const partial = `${envFile}.partial`;
+      await writeFile(partial, Object.entries(sandbox.settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+      await rename(partial, envFile);
+      const secret = new Set<string>([...SECRET_SETTINGS, ...SANDBOX_SECRET_SETTINGS]);
       io.stdout.write(
         [
           `sandbox running: scenario ${scenario} (${SCENARIOS[scenario].description})`,
@@ -74,7 +88,7 @@ export const sandboxCommand: Command = {
           ...Object.entries(sandbox.settings).map(([k, v]) => `  ${k}=${secret.has(k) ? "********" : v}`),
           "",
           `env file: ${envFile}`,
-          `try it:   npx apim-smoke run --env-file ${envFile}`,
+          `try it:   ./apim-smoke run --env-file ${relative(io.cwd, envFile) || envFile}`,
           "Ctrl-C stops the sandbox.",
           "",
         ].join("\n"),
@@ -85,6 +99,7 @@ export const sandboxCommand: Command = {
       });
       io.stderr.write("sandbox stopping\n");
     } finally {
+      await rm(envFile, { force: true });
       await sandbox.close();
     }
     return EXIT_OK;

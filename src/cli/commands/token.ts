@@ -17,7 +17,7 @@ export const tokenCommand: Command = {
   usage: "usage: apim-smoke token [--scope SCOPE] [--raw] [--env-file FILE]",
   async run(args, io) {
     const values = parseCommandArgs(args, { scope: { type: "string" }, raw: { type: "boolean" }, "env-file": { type: "string" } });
-    const { config } = loadCliConfig(io, values["env-file"]);
+    const { config } = await loadCliConfig(io, values["env-file"]);
     const scope = values.scope ?? config.targets[0]?.scope;
     if (!scope) throw new UsageError("--scope is required when no target is configured");
     if (!clientCredentialsScope.safeParse(scope).success) throw new UsageError("--scope must be the resource followed by /.default");

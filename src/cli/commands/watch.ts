@@ -5,7 +5,7 @@ import { DEFAULT_SCHEDULE } from "../../core/settings/defaults.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
-import { runAndReport } from "../run-report.js";
+import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
 import { RUN_OPTIONS } from "./run.js";
 
@@ -22,7 +22,8 @@ export const watchCommand: Command = {
     const values = parseCommandArgs(args, { ...RUN_OPTIONS, schedule: { type: "string" } });
     const format = toFormat(values.format);
     const probes = toProbeNames(values.probe);
-    const { env, config } = loadCliConfig(io, values["env-file"]);
+    const { env, config } = await loadCliConfig(io, values["env-file"]);
+    await prepareOutputFile(io, "--junit", values.junit);
     const schedule = values.schedule ?? env.PROBE_SCHEDULE ?? DEFAULT_SCHEDULE;
     if (schedule.trim().split(/\s+/).length !== 6) {
       throw new UsageError("--schedule must be a 6-field NCRONTAB expression (second minute hour day month weekday)");

@@ -137,7 +137,10 @@ function selectTargets(all: readonly TargetConfig[], names: readonly string[] | 
   if (!names || names.length === 0) return [...all];
   const unknown = names.filter((n) => !all.some((t) => t.name === n));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown target ${unknown.map((n) => `"${n}"`).join(", ")}; configured: ${all.map((t) => t.name).join(", ")}`);
+    // Names are counted, never repeated: what was typed may be a pasted secret (issue 10).
+    throw new UsageError(
+      `--target: ${unknown.length === 1 ? "one name matches" : `${unknown.length} names match`} no configured target; configured: ${all.map((t) => t.name).join(", ")}`,
+    );
   }
   return all.filter((t) => names.includes(t.name));
 }

@@ -1,7 +1,6 @@
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseEnv } from "node:util";
 import { z } from "zod";
 import { SettingsError } from "../errors.js";
 import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
@@ -13,8 +12,9 @@ import {
   DEFAULT_WRONG_AUDIENCE_SCOPE,
   defaultExpectedStatuses,
 } from "./defaults.js";
-import { clientCredentialsScope, clientId, httpMethod, httpsUrl, httpsUrlProblem, tenantId } from "./rules.js";
+import { clientCredentialsScope, clientId, connectionStringProblem, httpMethod, httpsUrl, httpsUrlProblem, tenantId } from "./rules.js";
 import { Secret } from "./secret.js";
+import { parseSettingsFile } from "./settings-file.js";
 import { findSecretLikeValues, targetsFileSchema, type TargetsFile } from "./targets-file.js";
 import type { CredentialConfig, ProbeConfig, TargetConfig } from "./types.js";
 
@@ -26,6 +26,8 @@ export interface LoadSettingsOptions {
   cwd?: string;
   /** Reads a text file; injectable for tests. */
   readTextFile?: (path: string) => string;
+  /** CA files to trust (`readSettingsEnv`'s `extraCaFiles`); default: NODE_EXTRA_CA_CERTS of `env`. */
+  extraCaFiles?: readonly string[];
 }
 
 /** Settings whose values are secrets: they are never echoed, whatever is wrong with them. */
@@ -38,16 +40,27 @@ export const SECRET_SETTINGS = [
 
 const readUtf8 = (path: string): string => readFileSync(path, "utf8");
 
+/** What a run's settings come from: the merged values, and every CA file to trust. */
+export interface SettingsSources {
+  values: Record<string, string>;
+  /**
+   * NODE_EXTRA_CA_CERTS from the settings file and from the environment, both: a shell that already
+   * sets it (corporate machines do, for their proxy's CA) must not drop the sandbox's CA that the
+   * file names, nor the file drop the corporate one.
+   */
+  extraCaFiles: string[];
+}
+
 /**
- * The settings record a run uses: the `.env`-style file (if any) overlaid by `env`, so that a value
- * set in the environment wins, as with `node --env-file`. Empty values count as unset (an empty
- * app setting in Azure is a common leftover).
+ * The settings record a run uses: the settings file (if any: `.env` or `local.settings.json`)
+ * overlaid by `env`, so that a value set in the environment wins, as with `node --env-file`. Empty
+ * values count as unset (an empty app setting in Azure is a common leftover).
  */
 export function readSettingsEnv(
   env: SettingsEnv,
   options: { envFile?: string; cwd?: string; readTextFile?: (path: string) => string } = {},
-): Record<string, string> {
-  const merged: Record<string, string> = {};
+): SettingsSources {
+  let fromFile: Record<string, string> = {};
   if (options.envFile !== undefined) {
     const path = resolve(options.cwd ?? process.cwd(), options.envFile);
     let text: string;
@@ -56,10 +69,12 @@ export function readSettingsEnv(
     } catch (error) {
       throw new SettingsError([{ setting: "--env-file", problem: `cannot read ${path}` }], { cause: error });
     }
-    for (const [k, v] of Object.entries(parseEnv(text))) if (v !== undefined && v !== "") merged[k] = v;
+    fromFile = parseSettingsFile(text, path);
   }
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") merged[k] = v;
-  return merged;
+  const values: Record<string, string> = { ...fromFile };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") values[k] = v;
+  const extraCaFiles = [...new Set([fromFile.NODE_EXTRA_CA_CERTS, env.NODE_EXTRA_CA_CERTS].filter((f): f is string => Boolean(f)))];
+  return { values, extraCaFiles };
 }
 
 const required = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? "is required" : `must be ${what}`) });
@@ -99,6 +114,13 @@ const envSchema = z.object({
   PROBE_RUN_LOCATION: z.string().max(2024, "must be at most 2024 characters (App Insights limit)").optional(),
   PROBE_POLICY_FILE: z.string().optional(),
   PROBE_TARGETS_FILE: z.string().optional(),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = connectionStringProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
   NODE_EXTRA_CA_CERTS: z.string().optional(),
   REGION_NAME: z.string().optional(),
 });
@@ -135,14 +157,14 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
   }
 
   const extraCaPem: string[] = [];
-  if (clean.NODE_EXTRA_CA_CERTS) {
+  for (const caFile of options.extraCaFiles ?? (clean.NODE_EXTRA_CA_CERTS ? [clean.NODE_EXTRA_CA_CERTS] : [])) {
     try {
-      const pem = readTextFile(resolve(cwd, clean.NODE_EXTRA_CA_CERTS));
+      const pem = readTextFile(resolve(cwd, caFile));
       if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
-        problems.push({ setting: "NODE_EXTRA_CA_CERTS", problem: "file has no PEM CERTIFICATE block" });
+        problems.push({ setting: "NODE_EXTRA_CA_CERTS", problem: `file ${caFile} has no PEM CERTIFICATE block` });
       } else extraCaPem.push(pem);
     } catch {
-      problems.push({ setting: "NODE_EXTRA_CA_CERTS", problem: "file cannot be read" });
+      problems.push({ setting: "NODE_EXTRA_CA_CERTS", problem: `file ${caFile} cannot be read` });
     }
   }
 

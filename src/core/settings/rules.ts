@@ -66,3 +66,34 @@ export const tenantId = z
 export const settingName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of a setting (letters, digits, underscores), not a value");
+
+/**
+ * Why an App Insights connection string cannot be used, or undefined. It is `Key=value` pairs
+ * separated by `;`; InstrumentationKey is required, and the exporter speaks https only (FACTS.md
+ * section 4), so an http IngestionEndpoint would lose every result. Checked at start, before any
+ * probe runs, so a typo is not discovered only once the results are lost.
+ */
+export function connectionStringProblem(value: string): string | undefined {
+  const pairs = new Map<string, string>();
+  for (const part of value.split(";")) {
+    if (part.trim() === "") continue;
+    const eq = part.indexOf("=");
+    if (eq <= 0) return "must be Key=value pairs separated by ; (copy it from the App Insights resource's Overview page)";
+    pairs.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  const ikey = pairs.get("instrumentationkey");
+  if (!ikey) return "has no InstrumentationKey";
+  if (!GUID.test(ikey)) return "has an InstrumentationKey that is not a GUID";
+  for (const name of ["ingestionendpoint", "liveendpoint"]) {
+    const endpoint = pairs.get(name);
+    if (endpoint === undefined) continue;
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      return `has an ${name === "ingestionendpoint" ? "IngestionEndpoint" : "LiveEndpoint"} that is not an absolute URL`;
+    }
+    if (url.protocol !== "https:") return `has an ${name === "ingestionendpoint" ? "IngestionEndpoint" : "LiveEndpoint"} that is not https (the exporter sends over https only)`;
+  }
+  return undefined;
+}

@@ -56,7 +56,8 @@ export function parseRunRequest(body: string, contentType: string | null, knownT
     return {
       ok: false,
       status: 400,
-      message: `targets: unknown target(s) ${unknown.map((t) => JSON.stringify(t.slice(0, 50))).join(", ")}; configured: ${knownTargets.join(", ")}`,
+      // Counted, never repeated: a request body is the caller's text and may carry anything.
+      message: `targets: ${unknown.length} name(s) match no configured target; configured: ${knownTargets.join(", ")}`,
     };
   }
   return { ok: true, request: parsed.data };

@@ -21,7 +21,7 @@ export function lintPolicy(xml: string, context: LintContext = {}, parseOptions:
         severity: "error",
         element: "policies/inbound",
         message: "no validate-jwt: the gateway lets any caller with a subscription key (or none) through without a token",
-        fix: "Add validate-jwt to the API's inbound policy with openid-config, <audiences>, <issuers> and the required role (seed 003's policy).",
+        fix: "Add validate-jwt to the API's inbound policy with openid-config, <audiences>, <issuers> and the app role the API requires (required-claims on roles).",
       },
     ];
   }

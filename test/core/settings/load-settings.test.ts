@@ -58,7 +58,7 @@ describe("loadSettings: valid", () => {
 
   it("treats empty values as unset and reads a .env-style file under the environment", () => {
     const envFile = file("probe.env", `PROBE_API_METHOD=post\nPROBE_TIMEOUT_MS=2500\nPROBE_RUN_LOCATION=from-file\n`);
-    const env = readSettingsEnv({ ...VALID, PROBE_RUN_LOCATION: "from-env", PROBE_EXPIRED_TOKEN: "" }, { envFile, cwd: dir });
+    const { values: env } = readSettingsEnv({ ...VALID, PROBE_RUN_LOCATION: "from-env", PROBE_EXPIRED_TOKEN: "" }, { envFile, cwd: dir });
     const config = loadSettings(env, { cwd: dir });
     expect(config.targets[0]!.method).toBe("POST");
     expect(config.timeoutMs).toBe(2500);

@@ -25,7 +25,7 @@ const sample = JSON.parse(readFileSync("local.settings.sample.json", "utf8")) as
 const readme = readFileSync("README.md", "utf8");
 
 /** Read by the platform or the triggers rather than by loadSettings. */
-const READ_ELSEWHERE = ["PROBE_SCHEDULE", "APPLICATIONINSIGHTS_CONNECTION_STRING"];
+const READ_ELSEWHERE = ["PROBE_SCHEDULE"];
 /** Read by loadSettings but set by the platform (Azure sets REGION_NAME) or by Node itself. */
 const PLATFORM_PROVIDED = ["REGION_NAME", "NODE_EXTRA_CA_CERTS"];
 

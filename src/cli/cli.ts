@@ -1,10 +1,11 @@
 import { ProbeError, SettingsError, UsageError } from "../core/errors.js";
 import { COMMANDS } from "./commands/index.js";
+import { productVersion } from "./version.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return `usage: apim-smoke <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`);
+  return `usage: apim-smoke <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n\`apim-smoke <command> --help\` shows a command's options; \`apim-smoke --version\` the version.\n`;
 }
 
 /**
@@ -19,13 +20,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     (name === undefined ? io.stderr : io.stdout).write(usage());
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  if (name === "--version" || name === "-v" || name === "version") {
+    io.stdout.write(`apim-smoke ${productVersion()}\n`);
+    return EXIT_OK;
+  }
   const command = COMMANDS[name];
   if (!command) {
     io.stderr.write(`apim-smoke: the first argument is not a command (it is not repeated here, in case it was a pasted secret)\n${usage()}`);
     return EXIT_USAGE;
   }
-  // Commands that declare a usage get --help here; others handle it themselves.
-  if (command.usage && (rest.includes("--help") || rest.includes("-h"))) {
+  if (rest.includes("--help") || rest.includes("-h")) {
     io.stdout.write(`${command.usage}\n  ${command.summary}\n`);
     return EXIT_OK;
   }

@@ -3,6 +3,8 @@ import type { Dispatcher } from "undici";
 export interface CliStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  /** A terminal's width; the table fits itself to it. */
+  columns?: number;
 }
 
 /**
@@ -17,6 +19,8 @@ export interface CliIo {
   /** Default: a dispatcher built from the settings (extra CA from NODE_EXTRA_CA_CERTS). */
   dispatcher?: Dispatcher;
   now?: () => number;
+  /** How often a run without a terminal prints a progress line; default PROGRESS_INTERVAL_MS. */
+  progressIntervalMs?: number;
   /** Ends long-running commands (`watch`); main.ts aborts it on SIGINT/SIGTERM. */
   signal?: AbortSignal;
 }
@@ -25,7 +29,7 @@ export interface Command {
   /** One line for `apim-smoke --help`. */
   summary: string;
   /** The synopsis `apim-smoke <command> --help` prints. */
-  usage?: string;
+  usage: string;
   /** Returns the exit code: 0 ok, 1 a probe did not pass (or the command failed), 2 usage/settings. */
   run(args: readonly string[], io: CliIo): Promise<number>;
 }

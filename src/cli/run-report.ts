@@ -5,8 +5,8 @@ import type { ProbeEngine } from "../core/probes/engine.js";
 import type { ProbeName } from "../core/probes/names.js";
 import { renderJson } from "../core/results/json.js";
 import { renderJunit } from "../core/results/junit.js";
-import { renderProgress, renderTable } from "../core/results/table.js";
-import type { RunReport } from "../core/results/types.js";
+import { colorFor, DEFAULT_TABLE_WIDTH, renderProgress, renderTable } from "../core/results/table.js";
+import type { ProbeResult, RunReport } from "../core/results/types.js";
 import type { ProbeConfig } from "../core/settings/types.js";
 import type { CliIo } from "./io.js";
 import type { Telemetry } from "./telemetry.js";
@@ -16,9 +16,14 @@ export interface RunCliOptions {
   probes?: ProbeName[];
   format: "table" | "json";
   junit?: string;
+  /** JSON on one line (NDJSON), for `watch`: one run a line. */
+  ndjson?: boolean;
 }
 
-/** One run as the CLI shows it: progress on a terminal, table or JSON on stdout, JUnit file, telemetry. */
+/** How often a run without a terminal says how far it got, so a CI log shows it is alive. */
+export const PROGRESS_INTERVAL_MS = 5_000;
+
+/** One run as the CLI shows it: progress on stderr, table or JSON on stdout, JUnit file, telemetry. */
 export async function runAndReport(
   engine: ProbeEngine,
   config: ProbeConfig,
@@ -26,16 +31,24 @@ export async function runAndReport(
   io: CliIo,
   telemetry: Telemetry | undefined,
 ): Promise<RunReport> {
-  const showProgress = options.format === "table" && io.stderr.isTTY === true;
-  const report = await engine.run({
-    ...(options.targets ? { targets: options.targets } : {}),
-    ...(options.probes ? { probes: options.probes } : {}),
-    trigger: "cli",
-    source: "cli",
-    ...(showProgress ? { onProgress: (e) => io.stderr.write(renderProgress(e.done, e.total, e.result)) } : {}),
-  });
-  if (showProgress) io.stderr.write("\r\x1b[2K");
-  io.stdout.write(options.format === "json" ? renderJson(report) : renderTable(report, { color: io.stdout.isTTY === true }));
+  const progress = progressReporter(io);
+  let report: RunReport;
+  try {
+    report = await engine.run({
+      ...(options.targets ? { targets: options.targets } : {}),
+      ...(options.probes ? { probes: options.probes } : {}),
+      trigger: "cli",
+      source: "cli",
+      onProgress: (e) => progress.update(e.done, e.total, e.type === "result" ? e.result : undefined),
+    });
+  } finally {
+    progress.end();
+  }
+  io.stdout.write(
+    options.format === "json"
+      ? renderJson(report, { ndjson: options.ndjson === true })
+      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH }),
+  );
   if (options.junit) {
     const path = resolve(io.cwd, options.junit);
     try {
@@ -46,6 +59,42 @@ export async function runAndReport(
   }
   if (telemetry) await telemetry.send(report, config, io);
   return report;
+}
+
+/**
+ * Progress on stderr: on a terminal, one line rewritten in place; elsewhere (a CI log), a plain line
+ * every PROGRESS_INTERVAL_MS while the run lasts, so a long run does not look hung. Never on stdout,
+ * which holds the table or JSON.
+ */
+function progressReporter(io: CliIo): { update(done: number, total: number, last: ProbeResult | undefined): void; end(): void } {
+  if (io.stderr.isTTY === true && io.env.TERM !== "dumb") {
+    let shown = false;
+    return {
+      update(done, total, last) {
+        if (!last) return;
+        io.stderr.write(renderProgress(done, total, last));
+        shown = true;
+      },
+      end() {
+        if (shown) io.stderr.write("\r\x1b[2K");
+      },
+    };
+  }
+  const started = performance.now();
+  let state = { done: 0, total: 0 };
+  const timer = setInterval(() => {
+    if (state.total === 0) return;
+    io.stderr.write(`progress: ${state.done}/${state.total} probes done (${Math.round((performance.now() - started) / 1000)} s)\n`);
+  }, io.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+  timer.unref();
+  return {
+    update(done, total) {
+      state = { done, total };
+    },
+    end() {
+      clearInterval(timer);
+    },
+  };
 }
 
 /**

@@ -72,8 +72,18 @@ describe("apim-smoke run", () => {
     const { code, stdout, stderr } = await cli(["run", "--format", "json"], { ...settings(), PROBE_CLIENT_SECRET: "canary-wrong-secret-Zq9~z" });
     const doc = JSON.parse(stdout) as { results: { probe: string; outcome: string; cause?: string }[] };
     expect(code).toBe(1);
-    expect(doc.results.find((r) => r.probe === "token")).toMatchObject({ outcome: "fail", cause: "AADSTS7000215" });
-    expect(doc.results.find((r) => r.probe === "valid")).toMatchObject({ outcome: "blocked", cause: "AADSTS7000215" });
+    // One cause, the diagnosis's; Entra's code is evidence.
+    expect(doc.results.find((r) => r.probe === "token")).toMatchObject({
+      outcome: "fail",
+      cause: "invalid-client-secret",
+      diagnosis: { evidence: { code: "AADSTS7000215" } },
+    });
+    expect(doc.results.find((r) => r.probe === "valid")).toMatchObject({
+      outcome: "blocked",
+      blockedBy: "token",
+      cause: "invalid-client-secret",
+      message: "blocked by token: invalid-client-secret",
+    });
     expect(doc.results.find((r) => r.probe === "no-token")?.outcome).toBe("pass");
     expect(stdout + stderr).not.toContain("canary-wrong-secret");
   });

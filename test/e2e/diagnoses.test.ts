@@ -323,10 +323,14 @@ describe("diagnoses of keys and transport, end to end", () => {
 describe("the diagnosis in every rendering", () => {
   it("table, JUnit, JSON and the availability result carry the cause code", async () => {
     const report = await runOnce(settingsOf(await sandboxFor({ scenario: "invalid-secret" })), {}, ["token", "valid", "no-token"]);
-    const table = renderTable(report, { color: false }).split("\n");
+    const table = renderTable(report, { color: false, width: 400 }).split("\n");
     const tokenRow = table.findIndex((l) => /^default\s+token\s/.test(l));
     expect(table[tokenRow + 1]).toMatch(/^\s+-> invalid-client-secret: /);
     expect(table[tokenRow + 2]).toMatch(/^\s+fix: /);
+    // The blocked row names the root cause once, without repeating the diagnosis under it.
+    const validRow = table.findIndex((l) => /^default\s+valid\s/.test(l));
+    expect(table[validRow]).toMatch(/blocked by token: invalid-client-secret$/);
+    expect(table[validRow + 1] ?? "").not.toMatch(/^\s+->/);
     // The passing row has no diagnosis lines under it.
     const noTokenRow = table.findIndex((l) => /^default\s+no-token\s/.test(l));
     expect(table[noTokenRow + 1] ?? "").not.toMatch(/^\s+->/);
@@ -334,7 +338,7 @@ describe("the diagnosis in every rendering", () => {
     expect(renderJunit(report)).toMatch(/<failure message="\[invalid-client-secret\] /);
 
     const json = JSON.parse(renderJson(report)) as { results: ProbeResult[] };
-    expect(json.results.find((r) => r.probe === "valid")?.diagnosis?.cause).toBe("invalid-client-secret");
+    expect(json.results.find((r) => r.probe === "valid")?.cause).toBe("invalid-client-secret");
 
     const { items } = toAvailabilityItems(report, "sandbox", randomUUID);
     const byName = new Map(items.map((i) => [i.name, i]));

@@ -21,6 +21,7 @@ const DEMO_EXPIRED_MARGIN_MS = 500;
  */
 export const demoCommand: Command = {
   summary: "start the sandbox in-process and run the whole matrix against it (npm start)",
+  usage: "usage: apim-smoke demo [--scenario NAME] [--policy FILE] [--format table|json]",
   async run(args, io) {
     const values = parseCommandArgs(args, { scenario: { type: "string" }, format: { type: "string" }, policy: { type: "string" } });
     const scenario = toScenario(values.scenario);

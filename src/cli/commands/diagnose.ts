@@ -10,6 +10,7 @@ import {
   type Expectations,
 } from "../../core/diagnosis/index.js";
 import type { Diagnosis, TokenSummary } from "../../core/results/types.js";
+import { readSettingsEnv } from "../../core/settings/load-settings.js";
 import { looksLikeSecret } from "../../core/settings/looks-like-secret.js";
 import { summarizeToken } from "../../core/tokens/summary.js";
 import { parsePolicy } from "../../policy/index.js";
@@ -19,6 +20,7 @@ import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type Command } from "../io.js";
 const OPTIONS = {
   "token-file": { type: "string" },
   policy: { type: "string" },
+  "env-file": { type: "string" },
   format: { type: "string" },
 } as const;
 
@@ -27,10 +29,13 @@ const OPTIONS = {
  * one a user pasted from their own client) against a policy's validate-jwt, or else against the
  * settings (PROBE_API_SCOPE gives the audience, PROBE_TENANT_ID the issuers). Offline: the token is
  * decoded, not verified, and never printed; only its summary is.
- * Exit 0 when nothing is wrong, 1 when something is, 2 when the token or policy cannot be read.
+ * The policy is `--policy`, else PROBE_POLICY_FILE; the settings come from the environment and
+ * `--env-file`, as for `run`. Exit 0 when nothing is wrong, 1 when something is, 2 when the token or
+ * policy cannot be read, or when there is nothing to check the token against.
  */
 export const diagnoseCommand: Command = {
   summary: "explain a token (--token-file) against a policy (--policy) or the settings; never prints the token",
+  usage: "usage: apim-smoke diagnose --token-file FILE [--policy FILE] [--env-file FILE] [--format text|json]",
   async run(args, io) {
     const values = parseCommandArgs(args, OPTIONS);
     const tokenFile = values["token-file"];
@@ -55,12 +60,16 @@ export const diagnoseCommand: Command = {
     }
     const summary = summarizeToken(token) ?? {};
 
+    // Offline: the settings are only read (no credential is needed to explain a token), not validated whole.
+    const { values: settings } = readSettingsEnv(io.env, { cwd: io.cwd, ...(values["env-file"] !== undefined ? { envFile: values["env-file"] } : {}) });
+    const policyFile = values.policy ?? settings.PROBE_POLICY_FILE;
+    const policyOption = values.policy !== undefined ? "--policy" : "PROBE_POLICY_FILE";
     let expectations: Expectations;
     let note: string | undefined;
-    if (values.policy) {
-      const xml = await readText(io.cwd, values.policy);
+    if (policyFile) {
+      const xml = await readText(io.cwd, policyFile);
       if (xml === undefined) {
-        io.stderr.write(`apim-smoke diagnose: cannot read --policy ${values.policy}\n`);
+        io.stderr.write(`apim-smoke diagnose: cannot read ${policyOption} ${policyFile}\n`);
         return EXIT_USAGE;
       }
       try {
@@ -72,15 +81,21 @@ export const diagnoseCommand: Command = {
         }
       } catch (error) {
         if (!(error instanceof PolicyError)) throw error;
-        io.stderr.write(`apim-smoke diagnose: ${values.policy}: ${error.message}\n`);
+        io.stderr.write(`apim-smoke diagnose: ${policyFile}: ${error.message}\n`);
         return EXIT_USAGE;
       }
     } else {
       expectations = expectationsFromSettings({
-        ...(io.env.PROBE_API_SCOPE ? { scope: io.env.PROBE_API_SCOPE } : {}),
-        ...(io.env.PROBE_TENANT_ID ? { tenantId: io.env.PROBE_TENANT_ID } : {}),
+        ...(settings.PROBE_API_SCOPE ? { scope: settings.PROBE_API_SCOPE } : {}),
+        ...(settings.PROBE_TENANT_ID ? { tenantId: settings.PROBE_TENANT_ID } : {}),
       });
-      if (!expectations.audiences && !expectations.issuers) note = "no --policy and neither PROBE_API_SCOPE nor a PROBE_TENANT_ID GUID: only expiry is checked";
+      if (!expectations.audiences && !expectations.issuers) {
+        io.stdout.write(format === "json" ? `${JSON.stringify({ token: summary, checked: false }, null, 2)}\n` : renderText(summary, expectations, [], undefined, false));
+        io.stderr.write(
+          "apim-smoke diagnose: nothing to check the token against: give --policy FILE (the API's APIM policy), or set PROBE_API_SCOPE and PROBE_TENANT_ID (in the environment or an --env-file)\n",
+        );
+        return EXIT_USAGE;
+      }
     }
 
     const at = io.now?.() ?? Date.now();
@@ -119,12 +134,13 @@ async function readText(cwd: string, file: string): Promise<string | undefined> 
   }
 }
 
-function renderText(summary: TokenSummary, expectations: Expectations, diagnoses: readonly Diagnosis[], note: string | undefined): string {
+function renderText(summary: TokenSummary, expectations: Expectations, diagnoses: readonly Diagnosis[], note: string | undefined, checked = true): string {
   const lines = ["token (decoded, not verified):"];
   for (const [key, value] of Object.entries(summary)) {
     const shown = key === "exp" && typeof value === "number" ? `${value} (${new Date(value * 1000).toISOString()})` : Array.isArray(value) ? value.join(", ") : String(value);
     lines.push(`  ${key.padEnd(6)} ${shown}`);
   }
+  if (!checked) return `${lines.join("\n")}\n`;
   lines.push(`checked against: ${expectations.source === "policy" ? "the policy" : "the settings (PROBE_API_SCOPE, PROBE_TENANT_ID)"}`);
   if (note) lines.push(`note: ${note}`);
   if (diagnoses.length === 0) lines.push("no problem found");

@@ -22,6 +22,7 @@ const USAGE = "usage: apim-smoke policy check FILE [--token-version 1|2] [--tena
  */
 export const policyCommand: Command = {
   summary: "policy check FILE: lint a validate-jwt policy for the mistakes that cause 401s or open gateways",
+  usage: USAGE,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub !== "check") throw new UsageError(`expected "check"\n${USAGE}`);

@@ -31,11 +31,18 @@ export const watchCommand: Command = {
     let job: Cron | undefined;
     const engine = createProbeEngine(config, { ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}), ...(io.now ? { now: io.now } : {}) });
     const telemetry = createCliTelemetry(env, config);
-    const options = { format, ...(values.target ? { targets: values.target } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}) };
+    const options = { format, ndjson: true, ...(values.target ? { targets: values.target } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}) };
     try {
       await new Promise<void>((resolve, reject) => {
         try {
+          let tick = 0;
           job = new Cron(schedule, { mode: "6-part", timezone: "UTC", protect: true }, async () => {
+            tick++;
+            // Each tick stamped, so a scrollback or a log file says when each table was taken.
+            // JSON carries its own startedAt, one run a line (NDJSON), so stdout stays parseable.
+            const stamp = `run ${tick} at ${new Date().toISOString()}`;
+            if (format === "table") io.stdout.write(`${tick > 1 ? "\n" : ""}== ${stamp}\n`);
+            else io.stderr.write(`${stamp}\n`);
             try {
               await runAndReport(engine, config, options, io, telemetry);
             } catch (error) {

@@ -20,7 +20,9 @@ import { runTargetProbes, type ProbedResult } from "./target-probes.js";
  */
 export type Diagnoser = (result: ProbeResult, context: { target: TargetConfig; config: ProbeConfig }) => Diagnosis | undefined;
 
-export type ProgressEvent = { type: "result"; result: ProbeResult; done: number; total: number };
+export type ProgressEvent =
+  | { type: "start"; done: 0; total: number }
+  | { type: "result"; result: ProbeResult; done: number; total: number };
 
 export interface RunDeps {
   dispatcher: Dispatcher;
@@ -80,6 +82,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
     probes: target.probes.filter((p) => !options.probes || options.probes.includes(p)),
   }));
   const total = plan.reduce((n, p) => n + p.probes.length, 0);
+  deps.onProgress?.({ type: "start", done: 0, total });
   let done = 0;
   try {
     const perTarget = await mapWithConcurrency(plan, concurrency, async ({ target, probes }) => {
@@ -99,6 +102,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
       return probed.map(({ result }, i) => {
         const diagnosis = diagnoses[i];
         if (diagnosis) result.diagnosis = diagnosis;
+        if (diagnosis && result.blockedBy) result.message = `blocked by ${result.blockedBy}: ${diagnosis.cause}`;
         done++;
         deps.onProgress?.({ type: "result", result, done, total });
         return result;

@@ -9,6 +9,7 @@ import type { ExpiredTokenStore } from "../tokens/expired-token-store.js";
 import { algNoneToken, forgeSignature } from "../tokens/forged.js";
 import { expiresAtMs, summarizeToken } from "../tokens/summary.js";
 import type { AcquiredToken, ClientRole, TokenSource } from "../tokens/token-source.js";
+import { roundMs } from "../results/json.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
 import type { ProbeName } from "./names.js";
 import type { PolicyChecks } from "./target-policy.js";
@@ -125,7 +126,7 @@ async function runProbe(
     expectedStatuses: expected,
     startedAt: new Date(startedMs).toISOString(),
     ...fields,
-    durationMs: fields.durationMs ?? ctx.now() - startedMs,
+    durationMs: roundMs(fields.durationMs ?? ctx.now() - startedMs),
   };
   return { result, observation: observationFromResult(result, observed) };
 }
@@ -179,7 +180,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
 
   "wrong-audience": async (ctx, expected, _apiToken, acquire) => {
     const attempt = await acquire("probe", ctx.config.wrongAudienceScope);
-    if (!attempt.ok) return blockedBy(`the token for ${ctx.config.wrongAudienceScope}`, attempt.error, attempt.facts);
+    if (!attempt.ok) return blockedBy("wrong-audience token", attempt.error, attempt.facts);
     const token = attempt.token.accessToken.reveal();
     return call(ctx, "wrong-audience", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
   },
@@ -233,12 +234,13 @@ const PROBES: Record<ProbeName, ProbeRun> = {
         return {
           outcome: "pass",
           durationMs: attempt.durationMs,
-          message: `token refused as expected: AADSTS${AADSTS_NOT_ASSIGNED} (client not assigned to the API)`,
+          // No actualStatus: the API was never called; the token endpoint's 400 next to an expected
+          // 401/403 read as a contradiction. The row says what happened instead.
+          message: `refused by Entra as expected: AADSTS${AADSTS_NOT_ASSIGNED} (the client has no role on the API)`,
           cause: `AADSTS${AADSTS_NOT_ASSIGNED}`,
-          ...(e.details.status ? { actualStatus: e.details.status } : {}),
         };
       }
-      return blockedBy("the unassigned client's token", e, attempt.facts);
+      return blockedBy("unassigned client's token", e, attempt.facts);
     }
     const token = attempt.token.accessToken.reveal();
     return call(ctx, "unassigned-client", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
@@ -247,7 +249,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
 
 async function withToken(apiToken: () => Promise<Attempt>, then: (token: string) => Promise<ProbePartial>): Promise<ProbePartial> {
   const attempt = await apiToken();
-  if (!attempt.ok) return blockedBy("the token probe", attempt.error, attempt.facts);
+  if (!attempt.ok) return blockedBy("token", attempt.error, attempt.facts);
   return then(attempt.token.accessToken.reveal());
 }
 
@@ -317,7 +319,9 @@ function failureOf(error: ProbeError, outcome: Outcome, facts: TokenRequestFacts
 function blockedBy(prerequisite: string, error: ProbeError, facts: TokenRequestFacts): ProbePartial {
   return {
     outcome: "blocked",
-    message: `blocked: ${prerequisite} failed: ${error.message}`,
+    // The runner adds the diagnosis code once the run is diagnosed ("blocked by token: invalid-client-secret").
+    message: `blocked by ${prerequisite}: ${causeOf(error)}`,
+    blockedBy: prerequisite,
     cause: causeOf(error),
     durationMs: 0,
     observed: observedFailure(error, facts),

@@ -1,3 +1,4 @@
+import { roundMs } from "./json.js";
 import { OUTCOMES, type Outcome, type ProbeResult, type RunSummary } from "./types.js";
 
 /** Counts per outcome; `ok` when every probe passed or was skipped (the CLI's exit 0). */
@@ -8,6 +9,6 @@ export function summarize(results: readonly ProbeResult[], durationMs: number): 
     total: results.length,
     byOutcome,
     ok: results.every((r) => r.outcome === "pass" || r.outcome === "skipped"),
-    durationMs,
+    durationMs: roundMs(durationMs),
   };
 }

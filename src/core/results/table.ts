@@ -13,39 +13,59 @@ const OUTCOME_STYLE: Record<Outcome, Style> = {
   skipped: "gray",
 };
 
-/** Colours only for a terminal (issue 3); pipes and files get plain text. */
+/** Where pipes and files have no width of their own: wide enough for a CI log, narrow enough to read. */
+export const DEFAULT_TABLE_WIDTH = 100;
+
 export interface TableOptions {
+  /** ANSI colours; the CLI decides from the terminal and NO_COLOR / FORCE_COLOR / TERM (`colorFor`). */
   color: boolean;
+  /** Columns to fit in; default DEFAULT_TABLE_WIDTH. Text longer than that wraps under its row. */
+  width?: number;
 }
 
-/** A readable table of the run: one row per probe, then the summary line. */
+/**
+ * Whether to colour output for a stream, by the conventions users set once for every tool:
+ * NO_COLOR (any value: no colour, https://no-color.org), FORCE_COLOR (0/false: none, else colour
+ * even into a pipe), TERM=dumb (none); otherwise colour only on a terminal.
+ */
+export function colorFor(stream: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>>): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return !(force === "0" || force.toLowerCase() === "false");
+  if (env.TERM === "dumb") return false;
+  return stream.isTTY === true;
+}
+
+const HEADER = ["target", "probe", "outcome", "expected", "actual", "time"] as const;
+
+/**
+ * A readable table of the run, one row per probe, then the summary line. The detail goes after the
+ * row when it fits the width, else under the row, wrapped; under a row that did not pass come the
+ * cause and the fix, once per target and cause (a dozen probes blocked by one bad secret say so once).
+ */
 export function renderTable(report: RunReport, options: TableOptions): string {
+  const width = Math.max(40, options.width ?? DEFAULT_TABLE_WIDTH);
   const paint = (style: Style, text: string): string => (options.color ? styleText(style, text, { validateStream: false }) : text);
-  const rows = report.results.map((r) => [
-    r.target,
-    r.probe,
-    r.outcome,
-    r.probe === "token" ? "token" : formatStatuses(r.expectedStatuses),
-    r.actualStatus?.toString() ?? "-",
-    `${Math.round(r.durationMs)} ms`,
-    detail(r),
-  ]);
-  const header = ["target", "probe", "outcome", "expected", "actual", "time", "detail"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[], outcome?: Outcome): string =>
-    cells
-      .map((c, i) => {
-        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
-        return i === 2 && outcome ? paint(OUTCOME_STYLE[outcome], padded) : padded;
-      })
-      .join("  ")
-      .trimEnd();
-  const out = [paint("bold", line(header))];
+  const rows = report.results.map((r) => [r.target, r.probe, r.outcome, expectedColumn(r), actualColumn(r), `${Math.round(r.durationMs)} ms`]);
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const cells = (values: readonly string[], outcome?: Outcome): string =>
+    values.map((c, i) => `${i === 2 && outcome ? paint(OUTCOME_STYLE[outcome], c.padEnd(widths[i]!)) : c.padEnd(widths[i]!)}  `).join("");
+  const fixedWidth = widths.reduce((sum, w) => sum + w + 2, 0);
+
+  const out = [paint("bold", `${cells(HEADER)}${fixedWidth + "detail".length <= width ? "detail" : ""}`.trimEnd())];
+  const explained = new Set<string>();
   rows.forEach((row, i) => {
     const r = report.results[i]!;
-    out.push(line(row, r.outcome));
-    // Under a row that did not pass: what is wrong and what to change, for the person paged at night.
-    if (r.diagnosis && r.outcome !== "skipped") out.push(...diagnosisLines(r.diagnosis).map((l) => paint("dim", l)));
+    const text = detail(r);
+    if (fixedWidth + text.length <= width) out.push(`${cells(row, r.outcome)}${text}`.trimEnd());
+    else out.push(cells(row, r.outcome).trimEnd(), ...wrap(text, width, "    ", "    "));
+    // For the person paged at night: what is wrong and what to change, once per cause.
+    const d = r.diagnosis;
+    if (!d || r.outcome === "skipped") return;
+    const key = `${r.target}\u0000${d.cause}`;
+    if (r.outcome === "blocked" && explained.has(key)) return;
+    explained.add(key);
+    out.push(...diagnosisLines(d, width).map((l) => paint("dim", l)));
   });
   const s = report.summary;
   const counts = (Object.entries(s.byOutcome) as [Outcome, number][])
@@ -56,16 +76,50 @@ export function renderTable(report: RunReport, options: TableOptions): string {
   return `${out.join("\n")}\n`;
 }
 
+function expectedColumn(r: ProbeResult): string {
+  if (r.probe === "token") return "token";
+  const statuses = formatStatuses(r.expectedStatuses);
+  return statuses;
+}
+
+/** The API's status; "refused" when Entra refused the token and no API call was made (the detail says which code). */
+function actualColumn(r: ProbeResult): string {
+  if (r.actualStatus !== undefined) return String(r.actualStatus);
+  if (r.outcome !== "blocked" && r.cause?.startsWith("AADSTS")) return "refused";
+  return "-";
+}
+
 function detail(r: ProbeResult): string {
   const parts = [r.message];
   if (r.requestId) parts.push(`request id ${r.requestId}`);
   return parts.join("; ").replace(/\s+/g, " ");
 }
 
-/** Two indented lines: the cause code with its one-line summary, then the fix. */
-function diagnosisLines(d: Diagnosis): string[] {
+/** The cause code with its summary, then the fix, each wrapped with a hanging indent. */
+function diagnosisLines(d: Diagnosis, width: number): string[] {
   const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();
-  return [`  -> ${d.cause}: ${oneLine(d.summary)}`, `     fix: ${oneLine(d.fix)}`];
+  return [...wrap(`-> ${d.cause}: ${oneLine(d.summary)}`, width, "  ", "     "), ...wrap(`fix: ${oneLine(d.fix)}`, width, "     ", "          ")];
+}
+
+/**
+ * Greedy word wrap to `width` columns; a word longer than a line (a URL, a GUID list) stays whole
+ * rather than being cut where a reader would copy it.
+ */
+export function wrap(text: string, width: number, firstIndent: string, restIndent: string): string[] {
+  const lines: string[] = [];
+  let line = firstIndent;
+  let empty = true;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (!empty && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = restIndent;
+      empty = true;
+    }
+    line += empty ? word : ` ${word}`;
+    empty = false;
+  }
+  if (!empty) lines.push(line);
+  return lines;
 }
 
 /** One progress line for a terminal, rewritten in place while a long run goes. */

@@ -61,6 +61,11 @@ export interface ProbeResult {
    * The availability result's `cause` property falls back to it when there is no diagnosis.
    */
   cause?: string;
+  /**
+   * For `blocked`: the prerequisite that failed (`token`, `wrong-audience token`, ...). Its cause is
+   * the diagnosis's; a reader is told it once, at the prerequisite, not again on every blocked row.
+   */
+  blockedBy?: string;
   /** The API's `WWW-Authenticate` header on a refusal, when present (says which check refused). */
   wwwAuthenticate?: string;
 }

@@ -5,6 +5,7 @@ import { SettingsError } from "../core/errors.js";
 import { loadSettings, readSettingsEnv } from "../core/settings/load-settings.js";
 import type { ProbeConfig } from "../core/settings/types.js";
 import type { CliIo } from "./io.js";
+import { displayPath } from "../core/settings/looks-like-secret.js";
 
 /**
  * How long `--env-file` waits for a file that is not there yet. `apim-smoke sandbox ... &` returns
@@ -38,11 +39,11 @@ async function waitForFile(io: CliIo, file: string, timeoutMs = ENV_FILE_WAIT_MS
     }
     if (performance.now() >= deadline || io.signal?.aborted) {
       throw new SettingsError([
-        { setting: "--env-file", problem: `${path} does not exist (waited ${Math.round(timeoutMs / 1000)} s; is \`apim-smoke sandbox\` running?)` },
+        { setting: "--env-file", problem: `${displayPath(path)} does not exist (waited ${Math.round(timeoutMs / 1000)} s; is \`apim-smoke sandbox\` running?)` },
       ]);
     }
     if (!announced) {
-      io.stderr.write(`waiting for ${file} (up to ${Math.round(timeoutMs / 1000)} s)...\n`);
+      io.stderr.write(`waiting for ${displayPath(file)} (up to ${Math.round(timeoutMs / 1000)} s)...\n`);
       announced = true;
     }
     await sleep(100);

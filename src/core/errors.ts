@@ -1,3 +1,5 @@
+import { displayPath } from "./settings/looks-like-secret.js";
+
 /**
  * One base class for every failure the product reports, one subclass per failure kind, each with a
  * stable `code`. Callers branch on `code`, never on message text. Messages name the setting or
@@ -136,6 +138,6 @@ export class OutputFileError extends ProbeError {
     options?: { cause?: unknown },
   ) {
     const reason = (options?.cause as { code?: unknown } | undefined)?.code;
-    super(`${option}: cannot write ${path}${typeof reason === "string" ? ` (${reason})` : ""}`, options);
+    super(`${option}: cannot write ${displayPath(path)}${typeof reason === "string" ? ` (${reason})` : ""}`, options);
   }
 }

@@ -11,7 +11,7 @@ import {
 } from "../../core/diagnosis/index.js";
 import type { Diagnosis, TokenSummary } from "../../core/results/types.js";
 import { readSettingsEnv } from "../../core/settings/load-settings.js";
-import { looksLikeSecret } from "../../core/settings/looks-like-secret.js";
+import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { summarizeToken } from "../../core/tokens/summary.js";
 import { parsePolicy } from "../../policy/index.js";
 import { parseCommandArgs } from "../args.js";
@@ -45,7 +45,7 @@ export const diagnoseCommand: Command = {
 
     const tokenText = await readText(io.cwd, tokenFile);
     if (tokenText === undefined) {
-      io.stderr.write(`apim-smoke diagnose: cannot read --token-file ${shownPath(tokenFile)}\n`);
+      io.stderr.write(`apim-smoke diagnose: cannot read --token-file ${displayPath(tokenFile)}\n`);
       return EXIT_USAGE;
     }
     // Accept what people paste: the bare token or a whole "Bearer <token>" header value.
@@ -55,7 +55,7 @@ export const diagnoseCommand: Command = {
       decodeProtectedHeader(token);
       claims = decodeJwt(token);
     } catch {
-      io.stderr.write(`apim-smoke diagnose: --token-file ${shownPath(tokenFile)} does not hold a JWT (header.payload.signature)\n`);
+      io.stderr.write(`apim-smoke diagnose: --token-file ${displayPath(tokenFile)} does not hold a JWT (header.payload.signature)\n`);
       return EXIT_USAGE;
     }
     const summary = summarizeToken(token) ?? {};
@@ -69,7 +69,7 @@ export const diagnoseCommand: Command = {
     if (policyFile) {
       const xml = await readText(io.cwd, policyFile);
       if (xml === undefined) {
-        io.stderr.write(`apim-smoke diagnose: cannot read ${policyOption} ${policyFile}\n`);
+        io.stderr.write(`apim-smoke diagnose: cannot read ${policyOption} ${displayPath(policyFile)}\n`);
         return EXIT_USAGE;
       }
       try {
@@ -81,7 +81,7 @@ export const diagnoseCommand: Command = {
         }
       } catch (error) {
         if (!(error instanceof PolicyError)) throw error;
-        io.stderr.write(`apim-smoke diagnose: ${policyFile}: ${error.message}\n`);
+        io.stderr.write(`apim-smoke diagnose: ${displayPath(policyFile)}: ${error.message}\n`);
         return EXIT_USAGE;
       }
     } else {
@@ -111,20 +111,6 @@ export const diagnoseCommand: Command = {
     return diagnoses.length === 0 ? EXIT_OK : EXIT_NOT_OK;
   },
 };
-
-/** A JWT-shaped piece inside a value (a pasted `Bearer <token>` too). */
-const CONTAINS_JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/;
-
-/**
- * The --token-file value as printed in errors: the usual mistake is passing the token itself
- * instead of a file holding it, and the token must not be printed, so such a value is withheld.
- */
-function shownPath(value: string): string {
-  const credential = value.trim().replace(/^(authorization:\s*)?bearer\s+/i, "");
-  return CONTAINS_JWT.test(value) || looksLikeSecret(credential)
-    ? "(value withheld: it looks like a token, not a file name; save the token to a file and pass its path)"
-    : value;
-}
 
 async function readText(cwd: string, file: string): Promise<string | undefined> {
   try {

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PolicyError, UsageError } from "../../core/errors.js";
+import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { lintPolicy, type LintContext, type LintFinding } from "../../policy/lint/index.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo, type Command } from "../io.js";
 
@@ -37,7 +38,7 @@ export const policyCommand: Command = {
     try {
       xml = await readFile(resolve(io.cwd, file), "utf8");
     } catch (error) {
-      io.stderr.write(`apim-smoke policy check: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})\n`);
+      io.stderr.write(`apim-smoke policy check: cannot read ${displayPath(file)} (${(error as NodeJS.ErrnoException).code ?? "error"})\n`);
       return EXIT_USAGE;
     }
     let findings: LintFinding[];
@@ -45,7 +46,7 @@ export const policyCommand: Command = {
       findings = lintPolicy(xml, context);
     } catch (error) {
       if (error instanceof PolicyError) {
-        io.stderr.write(`apim-smoke policy check: ${file}: ${error.message}\n`);
+        io.stderr.write(`apim-smoke policy check: ${displayPath(file)}: ${error.message}\n`);
         return EXIT_USAGE;
       }
       throw error;

@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { SECRET_SETTINGS } from "../../core/settings/load-settings.js";
+import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
@@ -19,7 +20,7 @@ export async function readPolicyOption(cwd: string, file: string | undefined): P
   try {
     return await readFile(resolve(cwd, file), "utf8");
   } catch {
-    throw new UsageError(`--policy: cannot read ${file}`);
+    throw new UsageError(`--policy: cannot read ${displayPath(file)}`);
   }
 }
 

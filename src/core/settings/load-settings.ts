@@ -14,6 +14,7 @@ import {
 } from "./defaults.js";
 import { clientCredentialsScope, clientId, connectionStringProblem, httpMethod, httpsUrl, httpsUrlProblem, tenantId } from "./rules.js";
 import { Secret } from "./secret.js";
+import { displayPath } from "./looks-like-secret.js";
 import { parseSettingsFile } from "./settings-file.js";
 import { findSecretLikeValues, targetsFileSchema, type TargetsFile } from "./targets-file.js";
 import type { CredentialConfig, ProbeConfig, TargetConfig } from "./types.js";
@@ -67,9 +68,9 @@ export function readSettingsEnv(
     try {
       text = (options.readTextFile ?? readUtf8)(path);
     } catch (error) {
-      throw new SettingsError([{ setting: "--env-file", problem: `cannot read ${path}` }], { cause: error });
+      throw new SettingsError([{ setting: "--env-file", problem: `cannot read ${displayPath(path)}` }], { cause: error });
     }
-    fromFile = parseSettingsFile(text, path);
+    fromFile = parseSettingsFile(text, displayPath(path));
   }
   const values: Record<string, string> = { ...fromFile };
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") values[k] = v;

@@ -30,3 +30,19 @@ function shannonBitsPerChar(value: string): number {
   }
   return bits;
 }
+
+/** A JWT-shaped piece anywhere in a value (a pasted `Bearer <token>` too). */
+const CONTAINS_JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/;
+
+/**
+ * A file path the user gave, as an error message shows it: named, since "cannot write
+ * reports/x.xml" is what tells them what to fix, unless it looks like a secret or token pasted where
+ * the path belongs (the usual slip), which is withheld.
+ */
+export function displayPath(value: string): string {
+  const last = value.split(/[\\/]/).pop() ?? value;
+  const bare = value.trim().replace(/^(authorization:\s*)?bearer\s+/i, "");
+  return CONTAINS_JWT.test(value) || looksLikeSecret(bare) || looksLikeSecret(last)
+    ? "(path withheld: it looks like a secret or token, not a file name)"
+    : value;
+}

@@ -13,7 +13,7 @@ export const TARGETS = {
   singleTargetRatio: 1.5,
   scaleRatio: 1.2,
   scalePeakRssBytes: 200 * MB,
-  accuracyMedianMs: 2,
+  accuracyMedianMs: 1,
   coldStartRatio: 1.2,
   peerSpeedup: 5,
 } as const;
@@ -62,25 +62,27 @@ export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: nu
     verdicts: [verdict(warmWall / latencyMs <= TARGETS.singleTargetRatio)],
     details: problemNotes(result),
   };
-  const overhead = warm.flatMap((r) => r.validDurationsMs.map((d) => d - latencyMs));
-  // Where the rest comes from: `valid` alone at L (no other probe of the run competing for either
-  // process), and `valid` alone at L=0 (the floor: loopback TLS, the emulated gateway's checks and its
-  // hop to the backend, which a real APIM would add too).
+  // Where the time goes besides L: `valid` alone at L=0 is the floor (loopback TLS, the emulated
+  // gateway's checks and its hop to the backend, which a real APIM adds too), measured in this same
+  // run; `valid` alone at L says what the other probes of the matrix cost it. Figure 4 is what is
+  // left of the reported duration once L and that floor are taken away: what the probe itself adds.
   const baselineRuns = Math.min(warm.length, BASELINE_RUNS);
   const alone = await validAlone(sandbox, latencyMs, baselineRuns);
   const floor = await validAlone(sandbox, 0, baselineRuns);
   await sandbox.setLatency(latencyMs);
+  const floorMs = median(floor);
+  const overhead = warm.flatMap((r) => r.validDurationsMs.map((d) => d - latencyMs - floorMs));
   const med = median(overhead);
   const p99 = percentile(overhead, 99);
   const figure4: FigureLine = {
     id: 4,
-    title: `accuracy: reported valid duration - injected latency (${overhead.length} warm runs, full matrix, L=${latencyMs} ms)`,
-    measured: `median ${ms(med)}, p99 ${ms(p99)}`,
+    title: `accuracy: reported valid duration - (injected latency + gateway floor) (${overhead.length} warm runs, full matrix, L=${latencyMs} ms)`,
+    measured: `median ${ms(med)}, p99 ${ms(p99)} (floor ${ms(floorMs)})`,
     target: `ideal 0, target median <= ${TARGETS.accuracyMedianMs} ms`,
     verdicts: [verdict(med <= TARGETS.accuracyMedianMs)],
     details: [
       `valid probe alone at L=${latencyMs} (${baselineRuns} runs): median ${ms(median(alone))}, p99 ${ms(percentile(alone, 99))} over L`,
-      `valid probe alone at L=0 (gateway + loopback floor): median ${ms(median(floor))}, p99 ${ms(percentile(floor, 99))}`,
+      `valid probe alone at L=0 (gateway + loopback floor): median ${ms(floorMs)}, p99 ${ms(percentile(floor, 99))}`,
     ],
   };
   return [formatFigure(figure1), formatFigure(figure4)];

@@ -26,7 +26,26 @@ function parts(token: string): [string, string, string] {
  * The valid token's header (same kid, x5t, alg) and its exact claims, re-signed with the unpublished
  * key. A gateway that checks signatures must refuse it (TokenSignatureInvalid).
  */
-export async function forgeSignature(validToken: string): Promise<string> {
+export function forgeSignature(validToken: string): Promise<string> {
+  // One signature per token, not per target: every target of a scope shares the token, and an RSA
+  // signature is the costliest step of a run (500 of them per run at 500 targets, before this).
+  const key = parts(validToken)[2];
+  let forged = forgedBySignature.get(key);
+  if (!forged) {
+    forged = sign(validToken);
+    forgedBySignature.set(key, forged);
+    forged.catch(() => forgedBySignature.delete(key));
+    // Tokens are renewed about hourly, a few scopes at a time: a small bound keeps the current ones.
+    if (forgedBySignature.size > MAX_REMEMBERED) forgedBySignature.delete(forgedBySignature.keys().next().value!);
+  }
+  return forged;
+}
+
+const MAX_REMEMBERED = 64;
+/** Keyed by the valid token's signature part: unique per token, and not a credential on its own. */
+const forgedBySignature = new Map<string, Promise<string>>();
+
+async function sign(validToken: string): Promise<string> {
   const [, payload] = parts(validToken);
   const header = decodeProtectedHeader(validToken);
   const alg = typeof header.alg === "string" && RSA_ALGS.has(header.alg) ? header.alg : "RS256";

@@ -31,6 +31,14 @@ describe("forged tokens", () => {
     await expect(jwtVerify(forged, tenantKeys.publicKey)).rejects.toMatchObject({ code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
   });
 
+  it("forged-signature signs once per token, however many targets share it", async () => {
+    const valid = await tenantToken(V2_CLAIMS, 2_000_000_001);
+    const first = forgeSignature(valid);
+    expect(forgeSignature(valid)).toBe(first);
+    const other = await tenantToken({ ...V2_CLAIMS, roles: ["Other"] }, 2_000_000_001);
+    expect(await forgeSignature(other)).not.toBe(await first);
+  });
+
   it("alg-none carries the same claims, header {alg:none,typ:JWT}, empty signature", async () => {
     const valid = await tenantToken(V2_CLAIMS, 2_000_000_000);
     const unsigned = algNoneToken(valid);

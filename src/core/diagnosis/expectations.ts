@@ -1,5 +1,5 @@
 import type { ValidateJwtPolicy } from "../../policy/index.js";
-import { isGuid, issuerFor, openIdConfigShape } from "./issuers.js";
+import { isGuid, issuerFor, openIdConfigShape } from "../../entra/issuers.js";
 
 export interface ExpectedClaim {
   name: string;

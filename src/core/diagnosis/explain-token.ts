@@ -1,7 +1,7 @@
 import type { TokenSummary } from "../results/types.js";
 import type { CauseCode } from "./catalogue.js";
 import type { ExpectedClaim, Expectations } from "./expectations.js";
-import { isGuid, issuerShape, tokenVersionOf } from "./issuers.js";
+import { isGuid, issuerShape, tokenVersionOf } from "../../entra/issuers.js";
 
 /** One way a token falls short of the expectations, with the observed values that show it. */
 export interface TokenFinding {

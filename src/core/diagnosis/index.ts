@@ -10,8 +10,8 @@ export { expectationsFromPolicy, expectationsFromSettings } from "./expectations
 export type { ExpectedClaim, Expectations } from "./expectations.js";
 export { explainToken } from "./explain-token.js";
 export type { ExplainOptions, TokenFinding } from "./explain-token.js";
-export { issuerFor, issuerShape, openIdConfigShape, tokenVersionOf } from "./issuers.js";
-export type { IssuerShape, TokenVersion } from "./issuers.js";
+export { issuerFor, issuerShape, openIdConfigShape, tokenVersionOf } from "../../entra/issuers.js";
+export type { IssuerShape, TokenVersion } from "../../entra/issuers.js";
 export { answeredByFromBody, observationFromResult, observeError } from "./observation.js";
 export type { AnsweredBy, PreflightFailure, PreflightOutcome, ProbeObservation } from "./observation.js";
 export { preflightAgainstPolicy } from "./preflight.js";

@@ -7,7 +7,7 @@ import { RunBudgetExceeded } from "../http/transport-error.js";
 import { summarize } from "../results/summary.js";
 import type { Diagnosis, ProbeResult, RunReport } from "../results/types.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
-import { ExpiredTokenStore } from "../tokens/expired-token-store.js";
+import { ExpiredTokenStore, expiryMarginMs } from "../tokens/expired-token-store.js";
 import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
 import type { ProbeName } from "./names.js";
 import { mapWithConcurrency } from "./pool.js";
@@ -94,6 +94,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         http: { dispatcher: deps.dispatcher, allowedOrigins },
         tokens,
         expiredTokens,
+        expiredTokenMarginMs: expiryMarginMs(policies.has(target.name) ? (policy?.clockSkewSeconds ?? 0) : undefined),
         now: deps.now,
         signal: budget.signal,
         ...(policy ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now }) } : {}),

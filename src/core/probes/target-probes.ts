@@ -24,6 +24,8 @@ export interface TargetRunContext {
   http: HttpDeps;
   tokens: TokenSource;
   expiredTokens: ExpiredTokenStore;
+  /** How long past `exp` a harvested token must be before it is sent: the policy's clock-skew plus ours. */
+  expiredTokenMarginMs: number;
   now: () => number;
   signal: AbortSignal;
   /** Present when the target names its APIM policy: preflight of the API token, published kids. */
@@ -186,7 +188,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
   },
 
   "expired-token": (ctx, expected) => {
-    const harvested = ctx.expiredTokens.expired(ctx.target.scope);
+    const harvested = ctx.expiredTokens.expired(ctx.target.scope, ctx.expiredTokenMarginMs);
     const supplied = ctx.config.expiredToken;
     let token: string | undefined;
     let source: string;
@@ -200,7 +202,9 @@ const PROBES: Record<ProbeName, ProbeRun> = {
       source = "PROBE_EXPIRED_TOKEN";
     } else {
       return Promise.resolve(
-        skipped("no expired token yet: the first token this process acquired has not aged past exp + margin; set PROBE_EXPIRED_TOKEN to probe now"),
+        skipped(
+          `no expired token yet: the first token this process acquired has not aged past exp + ${Math.round(ctx.expiredTokenMarginMs / 1000)} s (the policy's clock-skew and ours); set PROBE_EXPIRED_TOKEN to probe now`,
+        ),
       );
     }
     return call(ctx, "expired-token", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token, `sent ${source}`).then(

@@ -1,4 +1,4 @@
-import { isGuid, issuerShape, openIdConfigShape, type IssuerShape, type TokenVersion } from "../../core/diagnosis/issuers.js";
+import { isGuid, issuerShape, openIdConfigShape, type IssuerShape, type TokenVersion } from "../../entra/issuers.js";
 import { parsePolicy, type ParsePolicyOptions, type ValidateJwtPolicy } from "../index.js";
 import type { LintContext, LintFinding } from "./findings.js";
 

@@ -241,6 +241,6 @@ describe("runProbes", () => {
     );
     expect(byProbe(report.results)["no-token"].diagnosis?.cause).toBe("test-cause");
     expect(byProbe(report.results).valid.diagnosis).toBeUndefined();
-    expect(seen).toEqual([1, 2]);
+    expect(seen).toEqual([0, 1, 2]); // "start" with the total, then one per result
   });
 });

@@ -103,6 +103,34 @@ describe("ExpiredTokenStore", () => {
   });
 });
 
+describe("ExpiredTokenStore under short token lifetimes (issue 11, finding 6)", () => {
+  it("keeps the earliest token while newer ones keep coming, so one ages with any lifetime", async () => {
+    let nowMs = 1_000_000_000_000;
+    const store = new ExpiredTokenStore({ now: () => nowMs });
+    const tokens: Secret[] = [];
+    // A 5-second lifetime and a run every 2 s: each run brings a new token (MSAL renews near expiry).
+    for (let tick = 0; tick < 12; tick++) {
+      const t = new Secret(await tenantToken({ ...V2_CLAIMS, n: tick }, Math.floor(nowMs / 1000) + 5));
+      tokens.push(t);
+      store.remember("s", t);
+      if (store.expired("s", 10_000)) break;
+      nowMs += 2_000;
+    }
+    expect(store.expired("s", 10_000)?.reveal()).toBe(tokens[0]!.reveal());
+    // A token remembered after that ages in turn and replaces it: the expired token stays recent.
+    store.remember("s", new Secret(await tenantToken({ ...V2_CLAIMS, n: 99 }, Math.floor(nowMs / 1000) + 5)));
+    nowMs += 30_000;
+    expect(store.expired("s", 10_000)?.reveal()).not.toBe(tokens[0]!.reveal());
+  });
+
+  it("waits for the policy's clock-skew: 300 s and our margin when the policy is unknown", async () => {
+    const { expiryMarginMs } = await import("../../../src/core/tokens/expired-token-store.js");
+    expect(expiryMarginMs(undefined)).toBe(310_000);
+    expect(expiryMarginMs(0)).toBe(10_000);
+    expect(expiryMarginMs(120)).toBe(130_000);
+  });
+});
+
 describe("Secret", () => {
   it("never prints its value", async () => {
     const { inspect } = await import("node:util");

@@ -7,7 +7,8 @@ import { startApimGateway, type ApimGateway } from "./apim/index.js";
 import type { ApiDefinition } from "./apim/types.js";
 import { startEntraEmulator, createDefaultTenant, type EntraEmulator } from "./entra/index.js";
 import { startIngestionEmulator, type IngestionEmulator } from "./ingestion/index.js";
-import { GRAPH, ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "./identities.js";
+import { CLOUDS, type CloudName } from "../entra/clouds.js";
+import { ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "./identities.js";
 import { ordersApiPolicyXml, SCENARIOS, type ScenarioName } from "./scenarios.js";
 import { createSandboxCa, writeCaFile } from "./tls/ca.js";
 import { randomBytes } from "node:crypto";
@@ -33,6 +34,11 @@ export interface SandboxOptions {
    * any other `{{named value}}` is refused at start, naming it.
    */
   policyXml?: string;
+  /**
+   * The national cloud the tenant emulates (default public): its issuers in tokens and discovery
+   * documents, its federated-credential audience, Graph's host, and the scenario policies' URLs.
+   */
+  cloud?: CloudName;
 }
 
 /** Named values a policy given to the sandbox may use, as APIM named values (`{{name}}`). */
@@ -75,8 +81,20 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/** Hosts whose `openid-config` URLs the gateway sends to the emulated tenant, so Azure policies load unchanged. */
-const ENTRA_HOSTS = new Set(["login.microsoftonline.com", "sts.windows.net"]);
+/**
+ * Hosts whose `openid-config` URLs the gateway sends to the emulated tenant, so Azure policies load
+ * unchanged: every national cloud's authority and issuer hosts.
+ */
+const ENTRA_HOSTS = new Set(
+  Object.values(CLOUDS).flatMap((c) => [c.authorityHost, ...c.authorityAliases, c.v1IssuerHost, c.v2IssuerHost]),
+);
+
+/** A policy written with the public cloud's Entra URLs, for another cloud's tenant. */
+function forCloud(policyXml: string, cloud: CloudName): string {
+  if (cloud === "public") return policyXml;
+  const c = CLOUDS[cloud];
+  return policyXml.replaceAll("https://login.microsoftonline.com/", `https://${c.v2IssuerHost}/`).replaceAll("https://sts.windows.net/", `https://${c.v1IssuerHost}/`);
+}
 
 /** Starts the emulated Entra tenant, APIM gateway (with its backend) and App Insights ingestion, over HTTPS on loopback. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -88,7 +106,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const ca = await createSandboxCa();
   const serverCertificate = await ca.issueServerCertificate();
   const tls = { certPem: serverCertificate.certPem, keyPem: serverCertificate.keyPem };
-  const tenant = await createDefaultTenant({ now });
+  const cloud = options.cloud ?? "public";
+  const tenant = await createDefaultTenant({ now, cloud });
   const model = scenario.tenant ? scenario.tenant(tenant.model) : tenant.model;
 
   const started: { close(): Promise<void> }[] = [];
@@ -121,7 +140,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         subscriptionKeys: [subscriptionKey],
         policyXml: ordersApiPolicyXml(),
       };
-      const api = scenario.api ? scenario.api(base) : base;
+      const scenarioApi = scenario.api ? scenario.api(base) : base;
+      const api = scenarioApi.policyXml === undefined ? scenarioApi : { ...scenarioApi, policyXml: forCloud(scenarioApi.policyXml, cloud) };
       apis.push(options.policyXml === undefined ? api : { ...api, policyXml: withNamedValues(options.policyXml) });
     }
     const gateway = await startApimGateway({ tls: { ...tls, caPem: ca.certPem }, apis, openIdConfig, now });
@@ -144,13 +164,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const settings: Record<string, string> = {
       PROBE_TENANT_ID: SANDBOX_TENANT_ID,
       PROBE_AUTHORITY_HOST: entra.origin,
+      // The authority is loopback, which names no cloud: say which one the tenant emulates.
+      PROBE_CLOUD: cloud,
       PROBE_CLIENT_ID: PROBE_CLIENT.clientId,
       PROBE_CLIENT_SECRET: scenario.clientSecret === "secret-id" ? tenant.probeClient.secret.id : tenant.probeClient.secret.value,
       PROBE_API_URL: apiUrls[0]!,
       PROBE_API_METHOD: "GET",
       PROBE_API_SCOPE: `${ORDERS_API.appIdUri}/.default`,
       PROBE_SUBSCRIPTION_KEY: subscriptionKey,
-      PROBE_WRONG_AUDIENCE_SCOPE: `${GRAPH.appIdUri}/.default`,
       PROBE_UNASSIGNED_CLIENT_ID: UNASSIGNED_CLIENT.clientId,
       PROBE_UNASSIGNED_CLIENT_SECRET: tenant.unassignedClient.secret.value,
       PROBE_POLICY_FILE: policyFile,
@@ -187,7 +208,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
 /** The policy with its openid-config URLs on the emulated tenant's origin; issuers keep Azure's strings. */
 function policyForProbe(policyXml: string, entraOrigin: string): string {
-  return policyXml.replace(/(<openid-config\s+url=")https:\/\/(?:login\.microsoftonline\.com|sts\.windows\.net)\//g, `$1${entraOrigin}/`);
+  return policyXml.replace(/(<openid-config\s+url=")https:\/\/([^/"]+)\//g, (whole, start: string, host: string) =>
+    ENTRA_HOSTS.has(host.toLowerCase()) ? `${start}${entraOrigin}/` : whole,
+  );
 }
 
 async function closeAll(servers: readonly { close(): Promise<void> }[]): Promise<void> {

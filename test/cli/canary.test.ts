@@ -21,8 +21,8 @@ const OPTIONS: Record<string, string[]> = {
   run: ["--target", "--probe", "--format", "--junit", "--env-file"],
   watch: ["--schedule", "--target", "--probe", "--format", "--junit", "--env-file"],
   token: ["--scope", "--env-file"],
-  demo: ["--scenario", "--policy", "--format"],
-  sandbox: ["--scenario", "--policy", "--token-lifetime"],
+  demo: ["--scenario", "--cloud", "--policy", "--format"],
+  sandbox: ["--scenario", "--cloud", "--policy", "--token-lifetime"],
   diagnose: ["--token-file", "--policy", "--env-file", "--format"],
   "policy check": ["--token-version", "--tenant-id", "--api-client-id", "--app-id-uri", "--format"],
 };

@@ -16,7 +16,7 @@ import type { ProbeConfig } from "../../src/core/settings/types.js";
 import { toAvailabilityItems } from "../../src/core/telemetry/availability.js";
 import { createMsalTokenSource } from "../../src/core/tokens/token-source.js";
 import { GRAPH, ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "../../src/sandbox/identities.js";
-import { startSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
+import { ordersApiPolicyXml, startSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 
 const V1_ISSUER = `https://sts.windows.net/${SANDBOX_TENANT_ID}/`;
 const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
@@ -78,17 +78,30 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
     expect(resultOf(report, "unassigned-client")).toMatchObject({ outcome: "pass", cause: "AADSTS501051" });
   });
 
-  it("fail-open: gateway-open on every token probe that got in, naming the missing check", async () => {
+  it("fail-open (no token validation at all): one cause and one fix with the tenant's values, on every probe that got in", async () => {
     const report = await runOnce(settingsOf(await sandboxFor({ scenario: "fail-open" })));
     for (const probe of ["no-token", "wrong-audience", "forged-signature", "alg-none"] as const) {
-      expect(diagnosisOf(report, probe).cause, probe).toBe("gateway-open");
+      expect(diagnosisOf(report, probe).cause, probe).toBe("no-token-validation");
     }
-    expect(diagnosisOf(report, "no-token").evidence).toMatchObject({ missingCheck: "validate-jwt", actualStatus: "200" });
-    expect(diagnosisOf(report, "wrong-audience").evidence).toMatchObject({ missingCheck: "audience" });
-    expect(diagnosisOf(report, "wrong-audience").evidence?.receivedAudience).not.toContain(ORDERS_API.clientId);
-    expect(diagnosisOf(report, "alg-none").evidence).toMatchObject({ missingCheck: "unsigned-token (alg none)", alg: "none" });
-    expect(diagnosisOf(report, "forged-signature").evidence).toMatchObject({ missingCheck: "signature", alg: "RS256" });
+    const fixes = new Set(["no-token", "wrong-audience", "forged-signature", "alg-none"].map((p) => diagnosisOf(report, p as ProbeName).fix));
+    expect(fixes.size).toBe(1);
+    const [fix] = [...fixes];
+    expect(fix).toContain(`tenant-id="${SANDBOX_TENANT_ID}"`);
+    expect(fix).toContain(`https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`);
+    // No advice about attributes of an element that is not there.
+    expect(fix).not.toContain("require-signed-tokens");
     expect(resultOf(report, "valid").diagnosis).toBeUndefined();
+    // The table says it once.
+    const table = renderTable(report, { color: false, width: 400 });
+    expect(table.match(/-> no-token-validation/g)).toHaveLength(1);
+  });
+
+  it("gateway-open names the one missing check when tokens are validated but a rule is missing", async () => {
+    const noAudiences = ordersApiPolicyXml({ requireRole: false }).replace(/<audiences>[\s\S]*?<\/audiences>/, "");
+    const report = await runOnce(settingsOf(await sandboxFor({ policyXml: noAudiences })));
+    expect(resultOf(report, "no-token").outcome).toBe("pass");
+    expect(diagnosisOf(report, "wrong-audience")).toMatchObject({ cause: "gateway-open", evidence: { missingCheck: "audience" } });
+    expect(diagnosisOf(report, "wrong-audience").evidence?.receivedAudience).toBe(PROBE_CLIENT.clientId);
   });
 
   it("assignment-not-required: gateway-open on unassigned-client with its client and its (absent) roles", async () => {
@@ -266,7 +279,8 @@ describe("diagnoses of tokens and keys, end to end", () => {
 
   it("audience-mismatch: with the policy, a token for another audience is explained by the preflight", async () => {
     const sandbox = await sandboxFor();
-    const config = withPolicy(settingsOf(sandbox, { PROBE_API_SCOPE: `${GRAPH.appIdUri}/.default` }), sandbox.policyFile);
+    // The probe's own app: a tenant-signed token for another audience (a Graph token would fail its signature first).
+    const config = withPolicy(settingsOf(sandbox, { PROBE_API_SCOPE: `${PROBE_CLIENT.clientId}/.default` }), sandbox.policyFile);
     const report = await runOnce(config, {}, ["token", "valid"]);
     const diagnosis = diagnosisOf(report, "valid");
     expect(diagnosis).toMatchObject({ cause: "audience-mismatch", evidence: { preflightReason: "TokenAudienceNotAllowed", actualStatus: "401" } });

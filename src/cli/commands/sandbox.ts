@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
+import { CLOUD_NAMES, CLOUDS, isCloudName, type CloudName } from "../../entra/clouds.js";
 import { SECRET_SETTINGS } from "../../core/settings/load-settings.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
@@ -9,6 +10,7 @@ import { EXIT_OK, type Command } from "../io.js";
 
 export const SANDBOX_OPTIONS = {
   scenario: { type: "string" },
+  cloud: { type: "string" },
   "token-lifetime": { type: "string" },
   "state-dir": { type: "string" },
   policy: { type: "string" },
@@ -36,6 +38,12 @@ export function toScenario(value: string | undefined): ScenarioName {
   return value;
 }
 
+export function toCloud(value: string | undefined): CloudName {
+  if (value === undefined) return "public";
+  if (!isCloudName(value)) throw new UsageError(`--cloud: not a cloud name; clouds: ${CLOUD_NAMES.join(", ")}`);
+  return value;
+}
+
 export function toTokenLifetime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seconds = Number(value);
@@ -51,10 +59,11 @@ export function toTokenLifetime(value: string | undefined): number | undefined {
  */
 export const sandboxCommand: Command = {
   summary: "run the embedded sandbox (Entra tenant, APIM gateway, App Insights ingestion) until Ctrl-C",
-  usage: "usage: apim-smoke sandbox [--scenario NAME] [--policy FILE] [--token-lifetime S] [--state-dir DIR]",
+  usage: "usage: apim-smoke sandbox [--scenario NAME] [--cloud public|usgov|china] [--policy FILE] [--token-lifetime S] [--state-dir DIR]",
   async run(args, io) {
     const values = parseCommandArgs(args, SANDBOX_OPTIONS);
     const scenario = toScenario(values.scenario);
+    const cloud = toCloud(values.cloud);
     const tokenLifetimeSeconds = toTokenLifetime(values["token-lifetime"]);
     const policyXml = await readPolicyOption(io.cwd, values.policy);
     // resolve, not join: `--state-dir /abs/path` is that path, not one under the current folder.
@@ -67,6 +76,7 @@ export const sandboxCommand: Command = {
 
     const sandbox = await startSandbox({
       scenario,
+      cloud,
       stateDir,
       ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
       ...(policyXml !== undefined ? { policyXml } : {}),
@@ -79,7 +89,7 @@ export const sandboxCommand: Command = {
       const secret = new Set<string>([...SECRET_SETTINGS, ...SANDBOX_SECRET_SETTINGS]);
       io.stdout.write(
         [
-          `sandbox running: scenario ${scenario} (${SCENARIOS[scenario].description})`,
+          `sandbox running: scenario ${scenario} (${SCENARIOS[scenario].description})${cloud === "public" ? "" : `, ${CLOUDS[cloud].displayName}`}`,
           ...(policyXml !== undefined ? [`  API policy       ${values.policy} (named values: ${Object.keys(SANDBOX_NAMED_VALUES).map((n) => `{{${n}}}`).join(", ")})`] : []),
           `  Entra tenant     ${sandbox.entra.origin}`,
           `  APIM gateway     ${sandbox.gateway.origin}`,

@@ -17,7 +17,24 @@ export const AADSTS_CAUSES: ReadonlyMap<number, CauseCode> = new Map<number, Cau
   [501051, "client-not-assigned"],
   // Client assertion (certificate, federated credential): signature key not found, outside its time range.
   [700027, "invalid-client-assertion"],
+  // Client assertion is not within its valid time range (the host's clock, or a stale assertion).
   [700024, "invalid-client-assertion"],
+  // The reference's codes a client-credentials caller meets (reference-error-codes.md). Statuses as
+  // Entra sends them where seen: 400 invalid_request / invalid_client; 401 for client authentication.
+  // 90038 NationalCloudTenantRedirection: the tenant is in another national cloud (400).
+  [90038, "wrong-cloud"],
+  // 70021 NoMatchingFederatedIdentityRecordFound; 700211/700212/700213: no federated credential
+  // matches the assertion's issuer / audience / subject (400 invalid_client, unconfirmed).
+  [70021, "federated-credential-mismatch"],
+  [700211, "federated-credential-mismatch"],
+  [700212, "federated-credential-mismatch"],
+  [700213, "federated-credential-mismatch"],
+  // 7000112 UnauthorizedClientApplicationDisabled: the application is disabled (400 unauthorized_client).
+  [7000112, "application-disabled"],
+  // 7000229: the client application is missing a service principal in the tenant (400 invalid_client).
+  [7000229, "client-service-principal-missing"],
+  // 65001 DelegationDoesNotExist: no consent for the application (400 invalid_grant, consent_required).
+  [65001, "consent-required"],
 ]);
 
 /** Token endpoint refusals are throttled with HTTP 429 and Retry-After (FACTS.md §2). */
@@ -37,6 +54,9 @@ export function causeOfTokenFailure(failure: TokenFailure): CauseCode {
     if (known) return known;
   }
   if (failure.status === THROTTLED_STATUS) return "throttled";
+  // Before the AADSTS-less fallbacks: where the failure happened decides whose fix applies.
+  if (failure.oauthError === "managed_identity_unavailable") return "managed-identity-unavailable";
+  if (failure.status !== undefined && failure.status >= 500) return "token-endpoint-unavailable";
   // MSAL reads the tenant's metadata document before asking for a token and reports a refusal of it
   // only as endpoints_resolution_error with the status; Entra answers that document with 400
   // AADSTS90002 for a tenant it does not know (FACTS.md §2: "also from discovery").

@@ -40,6 +40,18 @@ export const CAUSE_CODES = [
   "invalid-client-assertion",
   "token-request-failed",
   "unexpected-status",
+  // Issue 11: each failure named at the endpoint where it happened, and what a refusal without a
+  // policy still tells.
+  "token-refused",
+  "token-endpoint-unavailable",
+  "managed-identity-unavailable",
+  "federated-credential-mismatch",
+  "application-disabled",
+  "client-service-principal-missing",
+  "consent-required",
+  "wrong-cloud",
+  "audience-unproven",
+  "no-token-validation",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -215,6 +227,56 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "unexpected-status": {
     summary: "{probe}: expected {expectedStatus}, got {actualStatus}{observedSuffix}",
     fix: "Compare the target's expected statuses with the API's behaviour; give the target its policy file so a 401 is explained by the exact failing rule.",
+  },
+  "token-refused": {
+    summary: "{probe}: the gateway refused the token ({actualStatus}) without saying which rule; most likely first: {hypotheses}",
+    fix: "{firstFix} To name the exact rule, give the target the API's policy (PROBE_POLICY_FILE or the targets file's policyFile).",
+  },
+  "token-endpoint-unavailable": {
+    summary: "{probe}: Entra's token endpoint did not give a usable answer ({tokenFailure}); it was retried once",
+    fix:
+      "An Entra 5xx, timeout or reset is on Microsoft's side and usually transient: check Azure status and the probe's " +
+      "outbound network to {authorityHost} (proxy, firewall, DNS). Nothing in the API or APIM is at fault.",
+  },
+  "managed-identity-unavailable": {
+    summary: "{probe}: the managed identity gave no token for the federated credential ({tokenFailure})",
+    fix:
+      "Check that the Function app has the user-assigned identity (PROBE_MANAGED_IDENTITY_CLIENT_ID is its client ID) and " +
+      "that the identity endpoint (IDENTITY_ENDPOINT) is reachable; locally there is none unless you emulate it.",
+  },
+  "federated-credential-mismatch": {
+    summary: "{probe}: Entra found no federated credential on client {clientId} matching the managed identity's assertion (AADSTS{aadsts})",
+    fix:
+      "In the client registration's Certificates & secrets > Federated credentials, the issuer must be " +
+      "https://<authority>/{tenant}/v2.0, the subject the managed identity's object (principal) ID, and the audience " +
+      "the cloud's token-exchange audience ({federatedAudience}).",
+  },
+  "application-disabled": {
+    summary: "{probe}: Entra refused client {clientId}: the application is disabled (AADSTS7000112)",
+    fix: "Enable sign-in for the client's enterprise application (Enterprise applications > Properties > Enabled for users to sign-in) or use an enabled client.",
+  },
+  "client-service-principal-missing": {
+    summary: "{probe}: client {clientId} has no service principal in tenant {tenant} (AADSTS7000229)",
+    fix: "Create the client's service principal (enterprise application) in the tenant, e.g. az ad sp create --id <client id>, then grant its API permissions.",
+  },
+  "consent-required": {
+    summary: "{probe}: no admin consent for client {clientId} to the API (AADSTS65001)",
+    fix: "In the client registration's API permissions, grant admin consent for the API's application permission.",
+  },
+  "wrong-cloud": {
+    summary: "{probe}: tenant {tenant} belongs to another national cloud than {authorityHost} (AADSTS90038)",
+    fix: "Set PROBE_AUTHORITY_HOST to the tenant's cloud (login.microsoftonline.us for US Government, login.partner.microsoftonline.cn for China) and PROBE_CLOUD to match.",
+  },
+  "audience-unproven": {
+    summary: "wrong-audience was refused, but that proves nothing about the audience rule: {unprovenReason}",
+    fix: "{unprovenFix}",
+  },
+  "no-token-validation": {
+    summary: "{probe}: got {actualStatus}: the API validates no token at all (no-token got in too)",
+    fix:
+      "Add token validation to the API's inbound policy, for this tenant: <validate-azure-ad-token tenant-id=\"{tenant}\"> " +
+      "with <client-application-ids> listing the callers, or <validate-jwt header-name=\"Authorization\" require-scheme=\"Bearer\"> " +
+      "with <openid-config url=\"{openIdConfigUrl}\" />, <audiences> (the API's App ID URI and client ID) and the app role in <required-claims>.",
   },
 };
 

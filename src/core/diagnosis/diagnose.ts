@@ -67,7 +67,7 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
   const o = observation;
   if (o.outcome === "skipped") return undefined;
   if (o.outcome === "pass") return diagnosePass(o);
-  if (o.transportFailure !== undefined) return diagnoseTransport(o);
+  if (o.transportFailure !== undefined) return o.failedAt === "token-endpoint" ? diagnoseTokenEndpointTransport(o) : diagnoseTransport(o);
   if (o.tokenFailure !== undefined) return diagnoseTokenFailure(o);
   if (o.outcome === "security") return diagnoseOpenGateway(o);
   if (o.actualStatus === undefined) {
@@ -80,17 +80,44 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
  * Diagnoses a whole run's observations (same order). Adds what only several probes show together:
  * both key probes getting in means the API does not require a subscription at all.
  */
-export function diagnoseRun(observations: readonly ProbeObservation[], expectations?: Expectations): (Diagnosis | undefined)[] {
+export function diagnoseRun(observations: readonly ProbeObservation[], expectations?: Expectations, tenant?: TenantContext): (Diagnosis | undefined)[] {
   const keyProbes = observations.filter((o) => o.probe === "no-subscription-key" || o.probe === "invalid-subscription-key");
   const noSubscription = keyProbes.length === 2 && keyProbes.every((o) => o.outcome === "security");
-  return observations.map((o) =>
-    noSubscription && keyProbes.includes(o)
-      ? buildDiagnosis("subscription-not-required", base(o))
-      : diagnose(o, expectations),
-  );
+  // A request with no token at all got in: nothing validates tokens, so every token probe that got
+  // in has that one cause and one fix (add validation), not per-attribute advice for an element
+  // that does not exist.
+  const noValidation = observations.some((o) => o.probe === "no-token" && o.outcome === "security");
+  return observations.map((o) => {
+    if (noSubscription && keyProbes.includes(o)) return buildDiagnosis("subscription-not-required", base(o));
+    if (noValidation && o.outcome === "security" && TOKEN_PROBES.has(o.probe)) return noTokenValidation(o, tenant);
+    return diagnose(o, expectations);
+  });
+}
+
+/** What a fix may name of the tenant: its id and the v2 metadata URL on its cloud's real authority. */
+export interface TenantContext {
+  tenantId: string;
+  openIdConfigUrl: string;
+}
+
+/** Probes whose request carries a token (or none, for no-token): the ones token validation refuses. */
+const TOKEN_PROBES: ReadonlySet<ProbeName> = new Set(["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"]);
+
+function noTokenValidation(o: ProbeObservation, tenant: TenantContext | undefined): Diagnosis {
+  const evidence: Evidence = { ...base(o), missingCheck: "token validation" };
+  if (tenant) evidence.tenant = tenant.tenantId;
+  return buildDiagnosis("no-token-validation", evidence, {
+    render: {
+      tenant: tenant?.tenantId ?? "<tenant id>",
+      openIdConfigUrl: tenant?.openIdConfigUrl ?? "https://login.microsoftonline.com/<tenant id>/v2.0/.well-known/openid-configuration",
+    },
+  });
 }
 
 function diagnosePass(o: ProbeObservation): Diagnosis | undefined {
+  if (o.probe === "wrong-audience" && o.audienceUnproven) {
+    return buildDiagnosis("audience-unproven", base(o), { render: { unprovenReason: o.audienceUnproven.reason, unprovenFix: o.audienceUnproven.fix } });
+  }
   const kid = o.token?.kid;
   if (o.probe === "expired-token" && o.jwksKids && kid !== undefined && !o.jwksKids.includes(kid)) {
     return buildDiagnosis("signing-key-unknown", { ...base(o), kid, jwksKids: joinList(o.jwksKids) }, { variant: "expired-token" });
@@ -103,6 +130,15 @@ const TRANSPORT_CAUSES = { timeout: "timeout", dns: "dns-error", tls: "tls-error
 function diagnoseTransport(o: ProbeObservation): Diagnosis {
   const kind = o.transportFailure!;
   return buildDiagnosis(TRANSPORT_CAUSES[kind], { ...base(o), transport: kind }, { render: { transportDetail: `transport ${kind}` } });
+}
+
+/** A timeout, reset or DNS failure on the way to Entra's token endpoint: Entra's side or the network's, never the API's. */
+function diagnoseTokenEndpointTransport(o: ProbeObservation): Diagnosis {
+  const kind = o.transportFailure!;
+  const evidence: Evidence = { ...base(o), transport: kind, endpoint: "token endpoint" };
+  if (o.authorityHost !== undefined) evidence.authorityHost = o.authorityHost;
+  if (o.tenant !== undefined) evidence.tenant = o.tenant;
+  return buildDiagnosis("token-endpoint-unavailable", evidence, { render: { tokenFailure: `transport ${kind}` } });
 }
 
 function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
@@ -118,6 +154,8 @@ function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
   if (o.clientId !== undefined) evidence.clientId = o.clientId;
   if (o.scope !== undefined) evidence.scope = o.scope;
   if (o.tenant !== undefined) evidence.tenant = o.tenant;
+  if (o.authorityHost !== undefined) evidence.authorityHost = o.authorityHost;
+  if (cause === "federated-credential-mismatch" && o.federatedAudience !== undefined) evidence.federatedAudience = o.federatedAudience;
   const tokenFailure =
     failure.aadsts !== undefined ? `AADSTS${failure.aadsts}` : failure.oauthError ?? (failure.status !== undefined ? `HTTP ${failure.status}` : "no answer");
   return buildDiagnosis(cause, evidence, {

@@ -55,6 +55,19 @@ export interface ProbeObservation {
   tenant?: string;
   /** Setting that holds the secret of the client at fault, named in fixes (never its value). */
   secretSetting?: string;
+  /**
+   * Where a failure happened, when it was not the API: Entra's token endpoint (a transport failure
+   * there is Entra's, not the backend's). Managed-identity failures are told by their OAuth error.
+   */
+  failedAt?: "token-endpoint";
+  /** Origin of the token endpoint, for fixes that name it. */
+  authorityHost?: string;
+  /** The cloud's token-exchange audience, for federated-credential fixes. */
+  federatedAudience?: string;
+  /** The policy had no validate-jwt at all (as read from the target's policy file). */
+  policyHasNoValidation?: boolean;
+  /** For `wrong-audience`: why its refusal does not isolate the audience rule, when it does not. */
+  audienceUnproven?: { reason: string; fix: string };
 }
 
 /** What a failure contributes to an observation: the token endpoint's refusal or the transport kind. */

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { createOpenIdConfigResolver, type SigningKeyResolver } from "../../policy/index.js";
-import { diagnoseRun } from "../diagnosis/index.js";
+import { CLOUDS } from "../../entra/clouds.js";
+import { diagnoseRun, type TenantContext } from "../diagnosis/index.js";
 import { UsageError } from "../errors.js";
 import { RunBudgetExceeded } from "../http/transport-error.js";
 import { summarize } from "../results/summary.js";
@@ -11,7 +12,7 @@ import { ExpiredTokenStore, expiryMarginMs } from "../tokens/expired-token-store
 import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
 import type { ProbeName } from "./names.js";
 import { mapWithConcurrency } from "./pool.js";
-import { expectationsFor, loadTargetPolicies, policyChecks, type TargetPolicies } from "./target-policy.js";
+import { expectationsFor, loadTargetPolicies, policyChecks, policyConfigIssuers, tenantIssuers, type FetchedIssuers, type TargetPolicies } from "./target-policy.js";
 import { runTargetProbes, type ProbedResult } from "./target-probes.js";
 
 /**
@@ -72,6 +73,11 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   const policies = deps.policies ?? loadTargetPolicies(targets);
   const openIdConfig = deps.openIdConfig ?? createOpenIdConfigResolver({ dispatcher: deps.dispatcher, now: deps.now });
 
+  // Read while the probes run, needed only to diagnose: the tenant's own issuers, from its discovery
+  // documents (cached an hour, as APIM caches them), for targets without a policy.
+  const diagnosing = deps.diagnose !== false;
+  const tenantIssuersOnce = diagnosing && targets.some((t) => !policies.get(t.name)) ? tenantIssuers(config, openIdConfig) : Promise.resolve(undefined);
+
   const startedMs = deps.now();
   const budget = new AbortController();
   const timer = setTimeout(() => budget.abort(new RunBudgetExceeded()), budgetMs);
@@ -99,7 +105,10 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         signal: budget.signal,
         ...(policy ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now }) } : {}),
       });
-      const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, policy);
+      const fetched: FetchedIssuers = policy
+        ? { byTarget: new Map([[target.name, (await policyConfigIssuers(policy, openIdConfig)) ?? []]]) }
+        : { ...(await tenantIssuersFor(tenantIssuersOnce)) };
+      const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, policy, fetched);
       return probed.map(({ result }, i) => {
         const diagnosis = diagnoses[i];
         if (diagnosis) result.diagnosis = diagnosis;
@@ -129,13 +138,26 @@ function diagnoseTarget(
   custom: Diagnoser | false | undefined,
   context: { target: TargetConfig; config: ProbeConfig },
   policy: Parameters<typeof expectationsFor>[2],
+  fetched: FetchedIssuers,
 ): (Diagnosis | undefined)[] {
   if (custom === false) return [];
   if (custom) return probed.map(({ result }) => custom(result, context));
   return diagnoseRun(
     probed.map((p) => p.observation),
-    expectationsFor(context.target, context.config, policy),
+    expectationsFor(context.target, context.config, policy, fetched),
+    tenantContext(context.config),
   );
+}
+
+/** The tenant as a fix names it: the v2 metadata on its cloud's real authority (the sandbox's is loopback). */
+function tenantContext(config: ProbeConfig): TenantContext {
+  const host = config.cloud ? CLOUDS[config.cloud].authorityHost : new URL(config.authorityHost).host;
+  return { tenantId: config.tenantId, openIdConfigUrl: `https://${host}/${config.tenantId}/v2.0/.well-known/openid-configuration` };
+}
+
+async function tenantIssuersFor(pending: Promise<string[] | undefined>): Promise<FetchedIssuers> {
+  const tenant = await pending;
+  return tenant ? { tenant } : {};
 }
 
 function selectTargets(all: readonly TargetConfig[], names: readonly string[] | undefined): TargetConfig[] {

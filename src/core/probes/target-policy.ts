@@ -38,9 +38,50 @@ export function loadTargetPolicies(
   return policies;
 }
 
+/** Issuers read at run time from the documents themselves (undefined where a fetch failed). */
+export interface FetchedIssuers {
+  /** The tenant's own v1 and v2 discovery documents' `issuer`. */
+  tenant?: readonly string[];
+  /** A target's policy's openid-config documents' `issuer`, by target name. */
+  byTarget?: ReadonlyMap<string, readonly string[]>;
+}
+
 /** What a correct token looks like for this target: its policy's rules, or what the settings imply. */
-export function expectationsFor(target: TargetConfig, config: ProbeConfig, policy: ValidateJwtPolicy | undefined): Expectations {
-  return policy ? expectationsFromPolicy(policy) : expectationsFromSettings({ scope: target.scope, tenantId: config.tenantId });
+export function expectationsFor(target: TargetConfig, config: ProbeConfig, policy: ValidateJwtPolicy | undefined, fetched: FetchedIssuers = {}): Expectations {
+  const configIssuers = fetched.byTarget?.get(target.name);
+  return policy
+    ? expectationsFromPolicy(policy, configIssuers ? { configIssuers } : {})
+    : expectationsFromSettings({
+        scope: target.scope,
+        tenantId: config.tenantId,
+        ...(config.cloud ? { cloud: config.cloud } : {}),
+        ...(fetched.tenant ? { tenantIssuers: fetched.tenant } : {}),
+      });
+}
+
+/**
+ * The tenant's issuers from its own v1 and v2 discovery documents on the configured authority
+ * (FACTS §7: the authoritative issuer is the document's), through the resolver, which caches them
+ * as APIM does. Undefined when either cannot be fetched: the cloud table stands in.
+ */
+export async function tenantIssuers(config: ProbeConfig, resolver: SigningKeyResolver): Promise<string[] | undefined> {
+  const base = `${config.authorityHost}/${config.tenantId}`;
+  try {
+    const docs = await Promise.all([resolver.resolve(`${base}/.well-known/openid-configuration`), resolver.resolve(`${base}/v2.0/.well-known/openid-configuration`)]);
+    return [...new Set(docs.map((d) => d.issuer))];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The issuers of a policy's openid-config documents (undefined when one cannot be fetched). */
+export async function policyConfigIssuers(policy: ValidateJwtPolicy, resolver: SigningKeyResolver): Promise<string[] | undefined> {
+  if (policy.issuers !== undefined || policy.openIdConfigUrls.length === 0) return undefined;
+  try {
+    return (await Promise.all(policy.openIdConfigUrls.map((url) => resolver.resolve(url)))).map((d) => d.issuer);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The checks a target with a policy adds to a run: the preflight and the tenant's published kids. */
@@ -49,6 +90,11 @@ export interface PolicyChecks {
   preflight(token: string): Promise<PreflightOutcome | undefined>;
   /** `kid`s the policy's openid-config documents publish (refetched once if `kid` is unknown). */
   publishedKids(kid: string | undefined): Promise<string[] | undefined>;
+  /**
+   * The preflight with the audience rules and required claims set aside: whether signature, issuer
+   * and lifetime would pass. Undefined when it cannot say.
+   */
+  preflightWithoutAudience(token: string): Promise<PreflightOutcome | undefined>;
 }
 
 /**
@@ -57,7 +103,18 @@ export interface PolicyChecks {
  */
 export function policyChecks(policy: ValidateJwtPolicy, deps: { keys: SigningKeyResolver; now: () => number }): PolicyChecks {
   const evaluateDeps: EvaluateDeps = { keys: deps.keys, now: deps.now };
+  // Signature, issuer and lifetime only: a token for another audience lacks the API's roles and
+  // other per-resource claims by nature, so required claims are set aside with the audiences.
+  const { audiences: _audiences, ...withoutAudiences } = policy;
+  const audienceFree: ValidateJwtPolicy = { ...withoutAudiences, requiredClaims: [] };
   return {
+    async preflightWithoutAudience(token) {
+      try {
+        return await preflightAgainstPolicy(token, audienceFree, evaluateDeps);
+      } catch {
+        return undefined;
+      }
+    },
     async preflight(token) {
       try {
         return await preflightAgainstPolicy(token, policy, evaluateDeps);

@@ -8,8 +8,9 @@ import type { ProbeConfig, TargetConfig } from "../settings/types.js";
 import type { ExpiredTokenStore } from "../tokens/expired-token-store.js";
 import { algNoneToken, forgeSignature } from "../tokens/forged.js";
 import { expiresAtMs, summarizeToken } from "../tokens/summary.js";
-import type { AcquiredToken, ClientRole, TokenSource } from "../tokens/token-source.js";
+import { tokenExchangeScope, type AcquiredToken, type ClientRole, type TokenSource } from "../tokens/token-source.js";
 import { roundMs } from "../results/json.js";
+import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
 import type { ProbeName } from "./names.js";
 import type { PolicyChecks } from "./target-policy.js";
@@ -33,7 +34,7 @@ export interface TargetRunContext {
 }
 
 /** Who asked for a token and for what: evidence of a token failure (never the credential). */
-type TokenRequestFacts = Pick<ProbeObservation, "clientId" | "scope" | "tenant" | "secretSetting">;
+type TokenRequestFacts = Pick<ProbeObservation, "clientId" | "scope" | "tenant" | "secretSetting" | "authorityHost" | "federatedAudience">;
 
 type Attempt =
   | { ok: true; token: AcquiredToken; durationMs: number }
@@ -98,6 +99,8 @@ function tokenRequestFacts(ctx: TargetRunContext, client: ClientRole, scope: str
     clientId: config.clientId,
     scope,
     tenant: config.tenantId,
+    authorityHost: config.authorityHost,
+    federatedAudience: tokenExchangeScope(config.cloud).slice(0, -"/.default".length),
     ...(config.credential.kind === "secret" ? { secretSetting: "PROBE_CLIENT_SECRET" } : {}),
   };
 }
@@ -180,11 +183,20 @@ const PROBES: Record<ProbeName, ProbeRun> = {
 
   "no-token": (ctx, expected) => call(ctx, "no-token", expected, keyHeader(ctx.target.subscriptionKey)),
 
-  "wrong-audience": async (ctx, expected, _apiToken, acquire) => {
+  "wrong-audience": async (ctx, expected, apiToken, acquire) => {
     const attempt = await acquire("probe", ctx.config.wrongAudienceScope);
     if (!attempt.ok) return blockedBy("wrong-audience token", attempt.error, attempt.facts);
     const token = attempt.token.accessToken.reveal();
-    return call(ctx, "wrong-audience", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
+    const partial = await call(ctx, "wrong-audience", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
+    // A refusal proves the aud check only if nothing else about the token was wrong.
+    const valid = await apiToken();
+    const unproven = await audienceIsolation(
+      { token, summary: partial.token },
+      valid.ok ? summarizeToken(valid.token.accessToken.reveal()) : undefined,
+      ctx.config,
+      ctx.policy,
+    );
+    return unproven ? observe(partial, { audienceUnproven: unproven }) : partial;
   },
 
   "expired-token": (ctx, expected) => {
@@ -332,10 +344,14 @@ function blockedBy(prerequisite: string, error: ProbeError, facts: TokenRequestF
   };
 }
 
-/** The token endpoint's refusal (with who asked) or the transport kind, straight from the error. */
+/**
+ * The token endpoint's refusal (with who asked) or the transport kind, straight from the error. A
+ * token request's transport failure happened at Entra's token endpoint, not at the API.
+ */
 function observedFailure(error: ProbeError, facts: TokenRequestFacts): Observed {
   const failure = observeError(error);
-  return failure.tokenFailure ? { ...failure, ...facts } : failure;
+  if (failure.tokenFailure) return { ...failure, ...facts };
+  return failure.transportFailure ? { ...failure, ...facts, failedAt: "token-endpoint" } : failure;
 }
 
 function errorResult(error: unknown): ProbePartial {

@@ -41,7 +41,7 @@ const HEADER = ["target", "probe", "outcome", "expected", "actual", "time"] as c
 /**
  * A readable table of the run, one row per probe, then the summary line. The detail goes after the
  * row when it fits the width, else under the row, wrapped; under a row that did not pass come the
- * cause and the fix, once per target and cause (a dozen probes blocked by one bad secret say so once).
+ * cause and the fix, once per target, cause and fix (a dozen probes blocked by one bad secret say so once).
  */
 export function renderTable(report: RunReport, options: TableOptions): string {
   const width = Math.max(40, options.width ?? DEFAULT_TABLE_WIDTH);
@@ -62,8 +62,10 @@ export function renderTable(report: RunReport, options: TableOptions): string {
     // For the person paged at night: what is wrong and what to change, once per cause.
     const d = r.diagnosis;
     if (!d || r.outcome === "skipped") return;
-    const key = `${r.target}\u0000${d.cause}`;
-    if (r.outcome === "blocked" && explained.has(key)) return;
+    // Same cause and same fix as a row above (probes blocked by one token failure, every probe let
+    // in by a gateway with no token validation): said once.
+    const key = `${r.target}\u0000${d.cause}\u0000${d.fix}`;
+    if (explained.has(key)) return;
     explained.add(key);
     out.push(...diagnosisLines(d, width).map((l) => paint("dim", l)));
   });

@@ -24,6 +24,11 @@ export interface TokenSummary {
   exp?: number;
   kid?: string;
   alg?: string;
+  /**
+   * The JWT header carries a `nonce`: a Microsoft first-party token (Graph's), whose signature no
+   * validator but its resource accepts (FACTS.md §7). Never the nonce itself.
+   */
+  firstParty?: true;
 }
 
 /** A failure explained: stable code (alert rules key on it), one-line summary, and the fix. */

@@ -1,7 +1,16 @@
 import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
 
 export const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
-export const DEFAULT_WRONG_AUDIENCE_SCOPE = "https://graph.microsoft.com/.default";
+/**
+ * PROBE_WRONG_AUDIENCE_SCOPE's default: a token for the probe's own app. Signed by the tenant like
+ * the valid one, it differs only in `aud`, so its refusal proves the audience rule. Graph's tokens do
+ * not: they carry a header nonce and fail signature validation anywhere but Graph (FACTS.md §7), so a
+ * gateway that never checks `aud` still refuses them.
+ */
+export function defaultWrongAudienceScope(clientId: string): string {
+  return `${clientId}/.default`;
+}
+export const DEFAULT_WRONG_AUDIENCE_SCOPE_TEXT = "<PROBE_CLIENT_ID>/.default";
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_METHOD = "GET";
 /** Target name used when the single target comes from PROBE_API_URL. */

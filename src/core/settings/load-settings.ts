@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { CLOUD_NAMES, cloudForAuthorityHost, isCloudName, type CloudName } from "../../entra/clouds.js";
 import { SettingsError } from "../errors.js";
 import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
 import {
@@ -9,8 +10,8 @@ import {
   DEFAULT_METHOD,
   DEFAULT_TARGET_NAME,
   DEFAULT_TIMEOUT_MS,
-  DEFAULT_WRONG_AUDIENCE_SCOPE,
   defaultExpectedStatuses,
+  defaultWrongAudienceScope,
 } from "./defaults.js";
 import { clientCredentialsScope, clientId, connectionStringProblem, httpMethod, httpsUrl, httpsUrlProblem, tenantId } from "./rules.js";
 import { Secret } from "./secret.js";
@@ -98,7 +99,8 @@ const envSchema = z.object({
   PROBE_API_METHOD: httpMethod.optional(),
   PROBE_API_SCOPE: clientCredentialsScope.optional(),
   PROBE_SUBSCRIPTION_KEY: z.string().optional(),
-  PROBE_WRONG_AUDIENCE_SCOPE: clientCredentialsScope.default(DEFAULT_WRONG_AUDIENCE_SCOPE),
+  PROBE_WRONG_AUDIENCE_SCOPE: clientCredentialsScope.optional(),
+  PROBE_CLOUD: z.enum(CLOUD_NAMES, { error: `must be one of ${CLOUD_NAMES.join(", ")}` }).optional(),
   PROBE_UNASSIGNED_CLIENT_ID: clientId.optional(),
   PROBE_UNASSIGNED_CLIENT_SECRET: z.string().optional(),
   PROBE_EXPIRED_TOKEN: z
@@ -170,6 +172,7 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
   }
 
   const targets = readTargets(clean, cwd, readTextFile, problems);
+  const cloud = readCloud(clean, problems);
 
   if (problems.length > 0 || !parsed.success || !credential) {
     throw new SettingsError(problems.length > 0 ? problems : [{ setting: "settings", problem: "are invalid" }]);
@@ -180,7 +183,9 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
     authorityHost: new URL(s.PROBE_AUTHORITY_HOST).origin,
     clientId: s.PROBE_CLIENT_ID,
     credential,
-    wrongAudienceScope: s.PROBE_WRONG_AUDIENCE_SCOPE,
+    ...(cloud ? { cloud } : {}),
+    wrongAudienceScope: s.PROBE_WRONG_AUDIENCE_SCOPE ?? defaultWrongAudienceScope(s.PROBE_CLIENT_ID),
+    wrongAudienceIsOwnApp: s.PROBE_WRONG_AUDIENCE_SCOPE === undefined,
     ...(s.PROBE_UNASSIGNED_CLIENT_ID && s.PROBE_UNASSIGNED_CLIENT_SECRET
       ? { unassignedClient: { clientId: s.PROBE_UNASSIGNED_CLIENT_ID, secret: new Secret(s.PROBE_UNASSIGNED_CLIENT_SECRET) } }
       : {}),
@@ -190,6 +195,26 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
     extraCaPem,
     targets,
   };
+}
+
+/**
+ * PROBE_CLOUD, else the cloud whose authority PROBE_AUTHORITY_HOST names. A PROBE_CLOUD that
+ * contradicts a national cloud's authority host is refused: the federated audience and Graph host
+ * would belong to one cloud and the tokens to another.
+ */
+function readCloud(env: Record<string, string>, problems: Problem[]): CloudName | undefined {
+  let host: string;
+  try {
+    host = new URL(env.PROBE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST).hostname;
+  } catch {
+    return undefined; // the schema already reported it
+  }
+  const byHost = cloudForAuthorityHost(host)?.name;
+  const named = env.PROBE_CLOUD !== undefined && isCloudName(env.PROBE_CLOUD) ? env.PROBE_CLOUD : undefined;
+  if (named && byHost && named !== byHost) {
+    problems.push({ setting: "PROBE_CLOUD", problem: `is ${named} but PROBE_AUTHORITY_HOST is the ${byHost} cloud's authority; set one of them to match the other` });
+  }
+  return named ?? byHost;
 }
 
 function readCredential(

@@ -40,9 +40,15 @@ const CONTAINS_JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/;
  * the path belongs (the usual slip), which is withheld.
  */
 export function displayPath(value: string): string {
-  const last = value.split(/[\\/]/).pop() ?? value;
   const bare = value.trim().replace(/^(authorization:\s*)?bearer\s+/i, "");
-  return CONTAINS_JWT.test(value) || looksLikeSecret(bare) || looksLikeSecret(last)
-    ? "(path withheld: it looks like a secret or token, not a file name)"
-    : value;
+  // A path with folders is judged by the shapes secrets really have in each part (a temporary
+  // folder's random name is not a secret); a bare word by the full heuristic.
+  const segments = bare.split(/[\\/]/).filter(Boolean);
+  const withheld = CONTAINS_JWT.test(value) || (segments.length > 1 ? segments.some(hasSecretShape) : looksLikeSecret(bare));
+  return withheld ? "(path withheld: it looks like a secret or token, not a file name)" : value;
+}
+
+/** The shapes of a token, an APIM key or an Entra secret value, without the entropy heuristic. */
+function hasSecretShape(value: string): boolean {
+  return JWT.test(value) || APIM_KEY.test(value) || ENTRA_SECRET.test(value);
 }

@@ -1,4 +1,5 @@
 import type { ProbeName } from "../probes/names.js";
+import type { CloudName } from "../../entra/clouds.js";
 import type { Secret } from "./secret.js";
 
 /** How the probe's own client proves who it is to Entra ID. */
@@ -38,11 +39,21 @@ export interface TargetConfig {
 
 export interface ProbeConfig {
   tenantId: string;
+  /**
+   * The national cloud: PROBE_CLOUD, else the one whose authority PROBE_AUTHORITY_HOST is. Undefined
+   * for any other authority (an emulator): then the tenant's discovery documents alone say the issuers.
+   */
+  cloud?: CloudName;
   /** `https://host[:port]`, no trailing slash. */
   authorityHost: string;
   clientId: string;
   credential: CredentialConfig;
   wrongAudienceScope: string;
+  /**
+   * True when PROBE_WRONG_AUDIENCE_SCOPE was not set and the probe's own app (`<client id>/.default`)
+   * is used: a tenant-signed token whose only defect for the API is its audience.
+   */
+  wrongAudienceIsOwnApp: boolean;
   unassignedClient?: { clientId: string; secret: Secret };
   expiredToken?: Secret;
   /** Deadline of every single request (token endpoint and API), ms. */

@@ -14,6 +14,8 @@ export interface TokenCallObservation {
   retryAfterSeconds?: number;
   nonJsonBody?: boolean;
   transport?: TransportError;
+  /** The request was sent a second time after a 5xx (Entra's transient failures). */
+  retried?: boolean;
   /** The origin guard refused a URL (e.g. a discovery document naming a token endpoint elsewhere); MSAL would report it as network_error. */
   refused?: UnsafeRequestError;
 }
@@ -44,23 +46,31 @@ export function createMsalNetworkClient(deps: {
       throw error;
     }
     const deadline = Math.min(timeout ?? deps.timeoutMs, deps.timeoutMs);
-    let res: Dispatcher.ResponseData;
-    let text: string;
-    try {
-      res = await request(target, {
-        dispatcher: deps.dispatcher,
-        method,
-        headers: options?.headers ?? {},
-        ...(method === "POST" ? { body: options?.body ?? "" } : {}),
-        signal: AbortSignal.timeout(deadline),
-        headersTimeout: deadline,
-        bodyTimeout: deadline,
-      });
-      text = await res.body.text();
-    } catch (error) {
-      const transport = toTransportError(error, target.origin, deadline);
-      if (observation && transport) observation.transport = transport;
-      throw transport ?? error;
+    const once = async (): Promise<{ res: Dispatcher.ResponseData; text: string }> => {
+      try {
+        const res = await request(target, {
+          dispatcher: deps.dispatcher,
+          method,
+          headers: options?.headers ?? {},
+          ...(method === "POST" ? { body: options?.body ?? "" } : {}),
+          signal: AbortSignal.timeout(deadline),
+          headersTimeout: deadline,
+          bodyTimeout: deadline,
+        });
+        return { res, text: await res.body.text() };
+      } catch (error) {
+        const transport = toTransportError(error, target.origin, deadline);
+        if (observation && transport) observation.transport = transport;
+        throw transport ?? error;
+      }
+    };
+    let { res, text } = await once();
+    // An Entra 5xx is transient on Microsoft's side: one more try, here, before MSAL sees the answer,
+    // because MSAL refuses an identical request for 60 s after a 5xx (its throttling cache). A token
+    // request is idempotent. Not after a timeout: that would double the run's wait.
+    if (res.statusCode >= 500 && method === "POST") {
+      if (observation) observation.retried = true;
+      ({ res, text } = await once());
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;

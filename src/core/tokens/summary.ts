@@ -21,6 +21,7 @@ export function summarizeToken(token: string): TokenSummary | undefined {
     if (typeof claims.exp === "number") summary.exp = claims.exp;
     if (typeof header.kid === "string") summary.kid = header.kid;
     if (typeof header.alg === "string") summary.alg = header.alg;
+    if ("nonce" in header) summary.firstParty = true;
     return summary;
   } catch {
     return undefined;

@@ -1,5 +1,6 @@
 import { ConfidentialClientApplication, LogLevel, type Configuration } from "@azure/msal-node";
 import type { Dispatcher } from "undici";
+import { CLOUDS, type CloudName } from "../../entra/clouds.js";
 import { TokenAcquisitionError, TransportError } from "../errors.js";
 import { Secret } from "../settings/secret.js";
 import type { ProbeConfig } from "../settings/types.js";
@@ -24,8 +25,14 @@ export interface AssertionCredential {
   getToken(scope: string): Promise<{ token: string } | null>;
 }
 
-/** Audience of managed-identity tokens used as client assertions (FACTS.md section 6). */
-export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";
+/**
+ * The scope of the managed identity's token used as a federated client assertion: the cloud's
+ * token-exchange audience (`api://AzureADTokenExchange` in the public cloud, `...USGov`, `...China`;
+ * FACTS.md §7). An emulated authority with no PROBE_CLOUD is taken as the public cloud.
+ */
+export function tokenExchangeScope(cloud: CloudName | undefined): string {
+  return `${CLOUDS[cloud ?? "public"].federatedAudience}/.default`;
+}
 
 export interface MsalTokenSourceDeps {
   dispatcher: Dispatcher;
@@ -55,6 +62,8 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
   // discovery, which a sovereign cloud or the sandbox would fail (FACTS.md section 6).
   const knownAuthorities = [new URL(config.authorityHost).host];
   const apps = new Map<ClientRole, ConfidentialClientApplication>();
+  const exchangeScope = tokenExchangeScope(config.cloud);
+  const exchangeAudience = exchangeScope.slice(0, -"/.default".length);
   let managedIdentity = deps.managedIdentity;
 
   async function federatedAssertion(): Promise<string> {
@@ -66,11 +75,11 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
     }
     let result: { token: string } | null;
     try {
-      result = await managedIdentity.getToken(TOKEN_EXCHANGE_SCOPE);
+      result = await managedIdentity.getToken(exchangeScope);
     } catch (error) {
-      throw new TokenAcquisitionError("the managed identity could not get its token for api://AzureADTokenExchange", { oauthError: "managed_identity_unavailable" }, { cause: error });
+      throw new TokenAcquisitionError(`the managed identity could not get its token for ${exchangeAudience}`, { oauthError: "managed_identity_unavailable" }, { cause: error });
     }
-    if (!result) throw new TokenAcquisitionError("the managed identity returned no token for api://AzureADTokenExchange", { oauthError: "managed_identity_unavailable" });
+    if (!result) throw new TokenAcquisitionError(`the managed identity returned no token for ${exchangeAudience}`, { oauthError: "managed_identity_unavailable" });
     return result.token;
   }
 

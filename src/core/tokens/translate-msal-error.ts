@@ -15,6 +15,14 @@ export function translateMsalError(error: unknown, observed: TokenCallObservatio
   if (error instanceof ProbeError) return error;
   const status = error instanceof ServerError && error.status !== undefined ? error.status : observed.status;
   const retry = observed.retryAfterSeconds !== undefined ? { retryAfterSeconds: observed.retryAfterSeconds } : {};
+  // Entra's own failure (HTML or JSON 5xx): say so plainly; MSAL would call a non-JSON one a network or parsing error.
+  if (status !== undefined && status >= 500 && !(error instanceof ServerError && (error.errorNo || AADSTS.test(error.errorMessage)))) {
+    return new TokenAcquisitionError(
+      `Entra's token endpoint answered ${status}${observed.nonJsonBody ? " with a non-JSON body" : ""} for ${scope}${observed.retried ? " (also on the retry)" : ""}`,
+      { oauthError: "server_error", status, ...retry },
+      { cause: error },
+    );
+  }
   if (status === 429) {
     return new TokenAcquisitionError(`token request for ${scope} was throttled (429)`, { oauthError: "throttled", status, ...retry }, { cause: error });
   }

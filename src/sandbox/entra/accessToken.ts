@@ -1,5 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
+import type { CloudName } from "../../entra/clouds.js";
 import { v1Issuer, v2Issuer } from "./issuers.js";
 import type { AppRegistration, TenantModel } from "./model.js";
 import { normaliseResource, sameId } from "./model.js";
@@ -66,6 +67,7 @@ function opaque(bytes: number): string {
  */
 export async function signAccessToken(params: {
   tenantId: string;
+  cloud: CloudName;
   caller: TokenCaller;
   version: TokenVersion;
   aud: string;
@@ -73,11 +75,13 @@ export async function signAccessToken(params: {
   nowMs: number;
   lifetimeSeconds: number;
   key: SigningKey;
+  /** The resource's first-party format (Graph's): see AppRegistration.firstPartyTokenFormat. */
+  firstPartyFormat?: boolean;
 }): Promise<IssuedToken> {
   const { tenantId, caller, version, aud, roles, key } = params;
   const iat = Math.floor(params.nowMs / 1000);
   const exp = iat + params.lifetimeSeconds;
-  const iss = version === "1.0" ? v1Issuer(tenantId) : v2Issuer(tenantId);
+  const iss = version === "1.0" ? v1Issuer(tenantId, params.cloud) : v2Issuer(tenantId, params.cloud);
   const claims: Record<string, unknown> = { aud, iss, iat, nbf: iat, exp, aio: opaque(48) };
   if (version === "1.0") {
     Object.assign(claims, { appid: caller.clientId, appidacr: caller.acr, idp: iss });
@@ -89,6 +93,19 @@ export async function signAccessToken(params: {
   Object.assign(claims, { sub: caller.objectId, tid: tenantId, uti: opaque(16), ver: version });
 
   const header = { typ: "JWT", alg: "RS256", ...(version === "1.0" ? { x5t: key.x5t } : {}), kid: key.kid };
+  if (params.firstPartyFormat) return { accessToken: await firstPartyToken(claims, header, key), version, aud, iat, exp };
   const accessToken = await new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey);
   return { accessToken, version, aud, iat, exp };
+}
+
+/**
+ * Graph's token format as observed (identitymodel-extensions #609): the header carries a `nonce`,
+ * and the signature covers a header holding the nonce's SHA-256 instead, so validating the token
+ * as it is, with the tenant's published key, fails. Only the resource knows to hash the nonce back.
+ */
+async function firstPartyToken(claims: Record<string, unknown>, header: Record<string, string>, key: SigningKey): Promise<string> {
+  const nonce = opaque(32);
+  const signed = await new SignJWT(claims).setProtectedHeader({ ...header, nonce: createHash("sha256").update(nonce).digest("hex") } as never).sign(key.privateKey);
+  const [, payload, signature] = signed.split(".");
+  return `${Buffer.from(JSON.stringify({ ...header, nonce })).toString("base64url")}.${payload}.${signature}`;
 }

@@ -135,7 +135,7 @@ async function verifyFederatedAssertion(
   // The emulator can only check signatures of tokens it issued itself (its managed-identity tokens);
   // an external issuer's keys would have to be fetched from the internet.
   const tenantId = ctx.model.tenantId;
-  if (iss !== v2Issuer(tenantId) && iss !== v1Issuer(tenantId)) {
+  if (iss !== v2Issuer(tenantId, ctx.model.cloud) && iss !== v1Issuer(tenantId, ctx.model.cloud)) {
     return refuse(700027, `Client assertion failed signature validation. Reason - The sandbox cannot fetch the keys of issuer '${iss}'.`);
   }
   let verified: { sub?: string | undefined; aud?: string | string[] | undefined };

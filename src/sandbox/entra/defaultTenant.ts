@@ -7,9 +7,9 @@ import {
   PROBE_CLIENT,
   PROBE_MANAGED_IDENTITY,
   SANDBOX_TENANT_ID,
-  TOKEN_EXCHANGE_AUDIENCE,
   UNASSIGNED_CLIENT,
 } from "../identities.js";
+import { CLOUDS, type CloudName } from "../../entra/clouds.js";
 import { v2Issuer } from "./issuers.js";
 import { parseTenantModel, type TenantModel } from "./model.js";
 
@@ -46,8 +46,9 @@ export interface DefaultTenant {
  * The sandbox's default tenant, from the fixed ids in src/sandbox/identities.ts. Secrets and the
  * probe's certificate are generated per call and returned only here, for the sandbox's settings.
  */
-export async function createDefaultTenant(options: { now?: () => number } = {}): Promise<DefaultTenant> {
+export async function createDefaultTenant(options: { now?: () => number; cloud?: CloudName } = {}): Promise<DefaultTenant> {
   const now = options.now ?? Date.now;
+  const cloud = CLOUDS[options.cloud ?? "public"];
   const expiresAt = new Date(now() + 180 * 24 * 3600 * 1000).toISOString();
   const probeSecret = generateSecret();
   const strangerSecret = generateSecret();
@@ -55,6 +56,7 @@ export async function createDefaultTenant(options: { now?: () => number } = {}):
 
   const model = parseTenantModel({
     tenantId: SANDBOX_TENANT_ID,
+    cloud: cloud.name,
     apps: [
       {
         displayName: ORDERS_API.displayName,
@@ -69,13 +71,16 @@ export async function createDefaultTenant(options: { now?: () => number } = {}):
         displayName: PROBE_CLIENT.displayName,
         clientId: PROBE_CLIENT.clientId,
         objectId: PROBE_CLIENT.objectId,
+        // v2, like the API: the probe's own-app token (the wrong-audience probe's) then differs from
+        // the valid token in its audience only, which is what makes its refusal prove the aud rule.
+        accessTokenAcceptedVersion: 2,
         secrets: [{ ...probeSecret, expiresAt }],
         certificates: [{ certPem: certificate.certPem }],
         federatedCredentials: [
           {
-            issuer: v2Issuer(SANDBOX_TENANT_ID),
+            issuer: v2Issuer(SANDBOX_TENANT_ID, cloud.name),
             subject: PROBE_MANAGED_IDENTITY.principalId,
-            audiences: [TOKEN_EXCHANGE_AUDIENCE],
+            audiences: [cloud.federatedAudience],
           },
         ],
       },
@@ -89,8 +94,9 @@ export async function createDefaultTenant(options: { now?: () => number } = {}):
         displayName: GRAPH.displayName,
         clientId: GRAPH.clientId,
         objectId: GRAPH_OBJECT_ID,
-        appIdUri: GRAPH.appIdUri,
+        appIdUri: `https://${cloud.graphHost}`,
         accessTokenAcceptedVersion: 1,
+        firstPartyTokenFormat: true,
       },
     ],
     roleAssignments: [{ clientId: PROBE_CLIENT.clientId, resourceClientId: ORDERS_API.clientId, roleId: ORDERS_API.roleId }],

@@ -1,3 +1,4 @@
+import { CLOUDS, type CloudName } from "../../entra/clouds.js";
 import { v1Issuer, v2Issuer } from "./issuers.js";
 
 /**
@@ -6,7 +7,7 @@ import { v1Issuer, v2Issuer } from "./issuers.js";
  * metadata, like MSAL, stay on loopback). `tenant` is a tenant id, or `{tenantid}` for the
  * tenant-independent documents (`/common/...`), as Entra does.
  */
-export function v2Metadata(origin: string, tenant: string): Record<string, unknown> {
+export function v2Metadata(origin: string, tenant: string, cloud: CloudName = "public"): Record<string, unknown> {
   const base = `${origin}/${tenant}`;
   return {
     token_endpoint: `${base}/oauth2/v2.0/token`,
@@ -17,9 +18,9 @@ export function v2Metadata(origin: string, tenant: string): Record<string, unkno
     id_token_signing_alg_values_supported: ["RS256"],
     response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
     scopes_supported: ["openid", "profile", "email", "offline_access"],
-    issuer: v2Issuer(tenant),
+    issuer: v2Issuer(tenant, cloud),
     request_uri_parameter_supported: false,
-    userinfo_endpoint: "https://graph.microsoft.com/oidc/userinfo",
+    userinfo_endpoint: `https://${CLOUDS[cloud].graphHost}/oidc/userinfo`,
     authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
     device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
     http_logout_supported: true,
@@ -27,11 +28,11 @@ export function v2Metadata(origin: string, tenant: string): Record<string, unkno
     end_session_endpoint: `${base}/oauth2/v2.0/logout`,
     claims_supported: claimsSupported,
     kerberos_endpoint: `${base}/kerberos`,
-    ...CLOUD_INSTANCE,
+    ...cloudInstance(cloud),
   };
 }
 
-export function v1Metadata(origin: string, tenant: string): Record<string, unknown> {
+export function v1Metadata(origin: string, tenant: string, cloud: CloudName = "public"): Record<string, unknown> {
   const base = `${origin}/${tenant}`;
   return {
     token_endpoint: `${base}/oauth2/token`,
@@ -43,7 +44,7 @@ export function v1Metadata(origin: string, tenant: string): Record<string, unkno
     id_token_signing_alg_values_supported: ["RS256"],
     response_types_supported: ["code", "id_token", "code id_token", "token id_token", "token"],
     scopes_supported: ["openid"],
-    issuer: v1Issuer(tenant),
+    issuer: v1Issuer(tenant, cloud),
     microsoft_multi_refresh_token: true,
     authorization_endpoint: `${base}/oauth2/authorize`,
     device_authorization_endpoint: `${base}/oauth2/devicecode`,
@@ -54,18 +55,19 @@ export function v1Metadata(origin: string, tenant: string): Record<string, unkno
     check_session_iframe: `${base}/oauth2/checksession`,
     userinfo_endpoint: `${base}/openid/userinfo`,
     kerberos_endpoint: `${base}/kerberos`,
-    ...CLOUD_INSTANCE,
+    ...cloudInstance(cloud),
   };
 }
 
-/** The cloud-instance fields both document versions carry, as Entra's public cloud sends them. */
-const CLOUD_INSTANCE = {
-  tenant_region_scope: "EU",
-  cloud_instance_name: "microsoftonline.com",
-  cloud_graph_host_name: "graph.windows.net",
-  msgraph_host: "graph.microsoft.com",
-  rbac_url: "https://pas.windows.net",
-};
+/** The cloud-instance fields both document versions carry, per cloud (the public cloud's as Entra sends them). */
+function cloudInstance(cloud: CloudName): Record<string, string> {
+  const c = CLOUDS[cloud];
+  return {
+    tenant_region_scope: cloud === "public" ? "EU" : cloud === "usgov" ? "USGov" : "CN",
+    cloud_instance_name: c.authorityHost.replace(/^login\.(partner\.)?/, ""),
+    msgraph_host: c.graphHost,
+  };
+}
 
 const claimsSupported = [
   "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host",

@@ -1,11 +1,15 @@
+import { CLOUDS, type CloudName } from "../../entra/clouds.js";
+import { issuerFor } from "../../entra/issuers.js";
+
 /**
- * The real Entra issuer strings (FACTS §1), kept even though the emulator serves from loopback, so
- * that APIM policies and validators written for Azure work unchanged against the sandbox.
+ * The real Entra issuer strings of the tenant's cloud (FACTS §1 and §7), kept even though the
+ * emulator serves from loopback, so that APIM policies and validators written for Azure work unchanged
+ * against the sandbox.
  */
-export function v1Issuer(tenantId: string): string {
-  return `https://sts.windows.net/${tenantId}/`;
+export function v1Issuer(tenantId: string, cloud: CloudName = "public"): string {
+  return issuerFor(1, tenantId, CLOUDS[cloud]);
 }
 
-export function v2Issuer(tenantId: string): string {
-  return `https://login.microsoftonline.com/${tenantId}/v2.0`;
+export function v2Issuer(tenantId: string, cloud: CloudName = "public"): string {
+  return issuerFor(2, tenantId, CLOUDS[cloud]);
 }

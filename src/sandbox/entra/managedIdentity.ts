@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { TOKEN_EXCHANGE_AUDIENCE } from "../identities.js";
+import { CLOUDS } from "../../entra/clouds.js";
 import { assignedRoles, audienceFor, findResource, signAccessToken, type TokenVersion } from "./accessToken.js";
 import type { EmulatorContext, TokenRequestRecord } from "./context.js";
 import { AADSTS, refuse, sendRefusal } from "./errors.js";
@@ -77,6 +77,7 @@ export async function handleManagedIdentityRequest(
 
   const issued = await signAccessToken({
     tenantId: model.tenantId,
+    cloud: model.cloud,
     caller: { clientId: identity.clientId, objectId: identity.principalId, acr: "2" },
     version: audience.version,
     aud: audience.aud,
@@ -117,7 +118,9 @@ function audienceOf(
   resource: string,
   clientId: string,
 ): { version: TokenVersion; aud: string; roles: string[] } | undefined {
-  if (resource === TOKEN_EXCHANGE_AUDIENCE) return { version: "2.0", aud: TOKEN_EXCHANGE_AUDIENCE, roles: [] };
+  // Each cloud has its own token-exchange audience (FACTS §7); another cloud's is an unknown resource.
+  const exchange = CLOUDS[model.cloud].federatedAudience;
+  if (resource === exchange) return { version: "2.0", aud: exchange, roles: [] };
   const found = findResource(model, resource);
   if (found === undefined) return undefined;
   return { ...audienceFor(found.app, found.byUri), roles: assignedRoles(model, clientId, found.app) };

@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { z } from "zod";
+import { CLOUD_NAMES } from "../../entra/clouds.js";
 import { TenantModelError } from "../../core/errors.js";
 
 /**
@@ -47,6 +48,12 @@ const appSchema = z.strictObject({
   appRoles: z.array(appRoleSchema).default([]),
   /** "Assignment required" on the enterprise application (seed 002): unassigned clients get AADSTS501051. */
   assignmentRequired: z.boolean().default(false),
+  /**
+   * Tokens for this resource in a Microsoft first-party format, as Microsoft Graph's are: a `nonce`
+   * in the JWT header and a signature no standard validator accepts outside the resource itself
+   * (FACTS §7). A gateway refuses them for their signature whatever it thinks of `aud`.
+   */
+  firstPartyTokenFormat: z.boolean().default(false),
   secrets: z.array(secretSchema).default([]),
   certificates: z.array(certificateSchema).default([]),
   federatedCredentials: z.array(federatedCredentialSchema).default([]),
@@ -67,6 +74,8 @@ const managedIdentitySchema = z.strictObject({
 
 const tenantModelSchema = z.strictObject({
   tenantId: guid,
+  /** The national cloud the tenant lives in: its issuers, federated audience and Graph host. */
+  cloud: z.enum(CLOUD_NAMES).default("public"),
   apps: z.array(appSchema),
   roleAssignments: z.array(roleAssignmentSchema).default([]),
   managedIdentities: z.array(managedIdentitySchema).default([]),

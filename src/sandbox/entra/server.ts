@@ -135,10 +135,10 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: EmulatorCon
   // `/common/...` documents carry the `{tenantid}` placeholder, as Entra's do.
   const tenantInDocs = known ? tenantId : "{tenantid}";
   const discoveryPaths: Record<string, () => Promise<unknown>> = {
-    ".well-known/openid-configuration": () => Promise.resolve(v1Metadata(ctx.origin, tenantInDocs)),
-    "v2.0/.well-known/openid-configuration": () => Promise.resolve(v2Metadata(ctx.origin, tenantInDocs)),
+    ".well-known/openid-configuration": () => Promise.resolve(v1Metadata(ctx.origin, tenantInDocs, ctx.model().cloud)),
+    "v2.0/.well-known/openid-configuration": () => Promise.resolve(v2Metadata(ctx.origin, tenantInDocs, ctx.model().cloud)),
     "discovery/keys": () => ctx.keys.jwks(),
-    "discovery/v2.0/keys": () => ctx.keys.jwks(v2Issuer(tenantInDocs)),
+    "discovery/v2.0/keys": () => ctx.keys.jwks(v2Issuer(tenantInDocs, ctx.model().cloud)),
   };
   const document = discoveryPaths[tail];
   if (document === undefined) {

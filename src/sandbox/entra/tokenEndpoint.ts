@@ -137,6 +137,7 @@ export async function handleTokenRequest(
   const { version: tokenVersion, aud } = audienceFor(found.app, found.byUri);
   const issued = await signAccessToken({
     tenantId: model.tenantId,
+    cloud: model.cloud,
     caller: { clientId: app.clientId, objectId: app.objectId, acr: client.acr },
     version: tokenVersion,
     aud,
@@ -144,6 +145,7 @@ export async function handleTokenRequest(
     nowMs,
     lifetimeSeconds: ctx.lifetimeSeconds,
     key: await ctx.keys.signingKey(),
+    firstPartyFormat: found.app.firstPartyTokenFormat,
   });
   const expiresIn = issued.exp - Math.floor(nowMs / 1000);
   ctx.record({ ...record, status: 200, outcome: "issued", tokenVersion, ...(roles.length > 0 ? { roles } : {}) });

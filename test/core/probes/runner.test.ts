@@ -85,6 +85,7 @@ function config(over: Partial<ProbeConfig> = {}): ProbeConfig {
     clientId: "c",
     credential: { kind: "secret", secret: new Secret("s") },
     wrongAudienceScope: "https://graph.microsoft.com/.default",
+    wrongAudienceIsOwnApp: false,
     unassignedClient: { clientId: "u", secret: new Secret("us") },
     timeoutMs: 2_000,
     extraCaPem: [api.caPem],

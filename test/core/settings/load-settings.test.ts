@@ -43,7 +43,10 @@ describe("loadSettings: valid", () => {
     const config = loadSettings(VALID, { cwd: dir });
     expect(config).toMatchObject({
       authorityHost: "https://login.microsoftonline.com",
-      wrongAudienceScope: "https://graph.microsoft.com/.default",
+      // The probe's own app: tenant-signed like the valid token, wrong only in its audience.
+      wrongAudienceScope: `${VALID.PROBE_CLIENT_ID}/.default`,
+      wrongAudienceIsOwnApp: true,
+      cloud: "public",
       timeoutMs: 10_000,
       credential: { kind: "secret" },
     });

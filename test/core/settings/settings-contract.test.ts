@@ -5,7 +5,6 @@ import {
   DEFAULT_METHOD,
   DEFAULT_SCHEDULE,
   DEFAULT_TIMEOUT_MS,
-  DEFAULT_WRONG_AUDIENCE_SCOPE,
 } from "../../../src/core/settings/defaults.js";
 import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/load-settings.js";
 
@@ -52,7 +51,6 @@ describe("the settings contract", () => {
     expect(defaults).toEqual({
       PROBE_AUTHORITY_HOST: DEFAULT_AUTHORITY_HOST,
       PROBE_API_METHOD: DEFAULT_METHOD,
-      PROBE_WRONG_AUDIENCE_SCOPE: DEFAULT_WRONG_AUDIENCE_SCOPE,
       PROBE_TIMEOUT_MS: String(DEFAULT_TIMEOUT_MS),
       PROBE_SCHEDULE: DEFAULT_SCHEDULE,
     });

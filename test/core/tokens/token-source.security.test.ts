@@ -55,6 +55,7 @@ function config(): ProbeConfig {
     clientId: CLIENT,
     credential: { kind: "secret", secret: new Secret(SECRET) },
     wrongAudienceScope: "https://graph.microsoft.com/.default",
+    wrongAudienceIsOwnApp: false,
     timeoutMs: 5_000,
     extraCaPem: [],
     targets: [

@@ -78,6 +78,7 @@ function config(secret = "canary-client-secret-1"): ProbeConfig {
     clientId: CLIENT,
     credential: { kind: "secret", secret: new Secret(secret) },
     wrongAudienceScope: "https://graph.microsoft.com/.default",
+    wrongAudienceIsOwnApp: false,
     timeoutMs: 5_000,
     extraCaPem: [],
     targets: [

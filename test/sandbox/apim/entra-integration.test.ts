@@ -82,10 +82,17 @@ describe("gateway + emulated Entra tenant", () => {
     expect((await call("/seed-002/health", token)).status).toBe(200);
   });
 
-  it("refuses a Graph token (wrong audience) under seed 003", async () => {
+  it("refuses a Graph token for its signature, not its audience: why the wrong-audience default is the probe's own app", async () => {
     const token = await tokenFor(`${GRAPH.appIdUri}/.default`);
     expect(await call(ORDERS_OPERATION_PATH, token)).toEqual({ status: 401, body: { statusCode: 401, message: "Invalid JWT." } });
-    // Graph is a v1 resource (sts.windows.net issuer), but the audience is checked first.
+    // Graph's first-party format fails signature validation before any claim is looked at, so a
+    // gateway without an audience rule would refuse it all the same.
+    expect(lastReason()).toBe("TokenSignatureInvalid");
+  });
+
+  it("refuses the probe's own-app token for its audience alone", async () => {
+    const token = await tokenFor(`${PROBE_CLIENT.clientId}/.default`);
+    expect((await call(ORDERS_OPERATION_PATH, token)).status).toBe(401);
     expect(lastReason()).toBe("TokenAudienceNotAllowed");
   });
 

@@ -1,5 +1,5 @@
 import { ConfidentialClientApplication, ServerError } from "@azure/msal-node";
-import { decodeProtectedHeader } from "jose";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   GRAPH,
@@ -68,11 +68,16 @@ describe("Entra emulator with MSAL Node", () => {
     for (const claim of ["uti", "rh", "aio"]) expect(typeof payload[claim]).toBe("string");
   });
 
-  it("issues a v1 token for Graph (the resource decides the version) without roles", async () => {
+  it("issues a v1 token for Graph (the resource decides the version) without roles, in Graph's first-party format", async () => {
     const result = await app({ clientSecret: t.tenant.probeClient.secret.value }).acquireTokenByClientCredential({
       scopes: [`${GRAPH.appIdUri}/.default`],
     });
-    const { payload, protectedHeader } = await verifyWithDiscovery(t, result!.accessToken, "v1", { audience: GRAPH.appIdUri });
+    // A nonce in the header, and a signature the tenant's published keys do not verify (FACTS §7):
+    // what makes a Graph token useless for proving any other API's audience rule.
+    const protectedHeader = decodeProtectedHeader(result!.accessToken);
+    expect(typeof protectedHeader.nonce).toBe("string");
+    await expect(verifyWithDiscovery(t, result!.accessToken, "v1", { audience: GRAPH.appIdUri })).rejects.toMatchObject({ code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
+    const payload = decodeJwt(result!.accessToken);
     expect(protectedHeader.x5t).toBe(protectedHeader.kid);
     expect(payload).toMatchObject({
       iss: `https://sts.windows.net/${SANDBOX_TENANT_ID}/`,

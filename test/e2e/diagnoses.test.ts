@@ -15,7 +15,7 @@ import { loadSettings } from "../../src/core/settings/load-settings.js";
 import type { ProbeConfig } from "../../src/core/settings/types.js";
 import { toAvailabilityItems } from "../../src/core/telemetry/availability.js";
 import { createMsalTokenSource } from "../../src/core/tokens/token-source.js";
-import { GRAPH, ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "../../src/sandbox/identities.js";
+import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "../../src/sandbox/identities.js";
 import { ordersApiPolicyXml, startSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 
 const V1_ISSUER = `https://sts.windows.net/${SANDBOX_TENANT_ID}/`;
@@ -134,9 +134,10 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
     expect(diagnosis.fix).toContain("accessTokenAcceptedVersion");
   });
 
-  it("v1-token-issuer-mismatch without a policy: settings accept both issuers, so only the observed status is reported", async () => {
+  it("v1-token-issuer-mismatch without a policy: settings accept both issuers, so the refusal is explained by what the token says", async () => {
     const report = await runOnce(settingsOf(await sandboxFor({ scenario: "v1-token-issuer-mismatch" }), { PROBE_POLICY_FILE: undefined }));
-    expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "unexpected-status", evidence: { actualStatus: "401" } });
+    expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "token-refused", evidence: { actualStatus: "401" } });
+    expect(diagnosisOf(report, "valid").evidence?.hypothesis1).toMatch(/^token-version: /);
   });
 
   it("missing-role through a targets file naming the policy: missing-role with the required role and the token's roles", async () => {

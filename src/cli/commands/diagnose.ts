@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { PolicyError, UsageError } from "../../core/errors.js";
+import { cloudForAuthorityHost, isCloudName, type CloudName } from "../../entra/clouds.js";
 import {
   buildDiagnosis,
   expectationsFromPolicy,
@@ -85,9 +86,12 @@ export const diagnoseCommand: Command = {
         return EXIT_USAGE;
       }
     } else {
+      // Offline: the cloud from PROBE_CLOUD or the authority host; unknown, every national cloud's issuers.
+      const cloud = settings.PROBE_CLOUD !== undefined && isCloudName(settings.PROBE_CLOUD) ? settings.PROBE_CLOUD : authorityCloud(settings.PROBE_AUTHORITY_HOST);
       expectations = expectationsFromSettings({
         ...(settings.PROBE_API_SCOPE ? { scope: settings.PROBE_API_SCOPE } : {}),
         ...(settings.PROBE_TENANT_ID ? { tenantId: settings.PROBE_TENANT_ID } : {}),
+        ...(cloud ? { cloud } : {}),
       });
       if (!expectations.audiences && !expectations.issuers) {
         io.stdout.write(format === "json" ? `${JSON.stringify({ token: summary, checked: false }, null, 2)}\n` : renderText(summary, expectations, [], undefined, false));
@@ -111,6 +115,14 @@ export const diagnoseCommand: Command = {
     return diagnoses.length === 0 ? EXIT_OK : EXIT_NOT_OK;
   },
 };
+
+function authorityCloud(authorityHost: string | undefined): CloudName | undefined {
+  try {
+    return cloudForAuthorityHost(new URL(authorityHost ?? "https://login.microsoftonline.com").hostname)?.name;
+  } catch {
+    return undefined;
+  }
+}
 
 async function readText(cwd: string, file: string): Promise<string | undefined> {
   try {

@@ -5,6 +5,7 @@ import { CATALOGUE, renderTemplate, SHARED_VARIANTS, type CauseCode } from "./ca
 import type { Expectations } from "./expectations.js";
 import { explainToken, isoSeconds, joinList, type TokenFinding } from "./explain-token.js";
 import type { PreflightFailure, ProbeObservation } from "./observation.js";
+import { refusalHypotheses } from "./hypotheses.js";
 import { causeOfBearerChallenge, parseChallenge } from "./www-authenticate.js";
 
 type Evidence = Record<string, string>;
@@ -247,6 +248,14 @@ function diagnoseRefusedToken(o: ProbeObservation, evidence: Evidence, expectati
   if (findings[0]) return fromFinding(o, findings[0], evidence);
 
   if (o.preflight?.ok) evidence.preflight = "passed";
+  // Nothing names the rule (no policy, or a policy whose preflight passed): what the token says.
+  const hypotheses = o.token && !o.preflight ? refusalHypotheses(o.token, expectations) : [];
+  if (hypotheses.length > 0) {
+    hypotheses.forEach((h, i) => (evidence[`hypothesis${i + 1}`] = `${h.name}: ${h.because}`));
+    return buildDiagnosis("token-refused", evidence, {
+      render: { hypotheses: hypotheses.map((h, i) => `${i + 1}) ${h.name}: ${h.because}`).join("; "), firstFix: `Most likely: ${hypotheses[0]!.fix}` },
+    });
+  }
   return unexpected(o, evidence);
 }
 

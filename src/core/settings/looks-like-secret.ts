@@ -44,7 +44,8 @@ export function displayPath(value: string): string {
   // A path with folders is judged by the shapes secrets really have in each part (a temporary
   // folder's random name is not a secret); a bare word by the full heuristic.
   const segments = bare.split(/[\\/]/).filter(Boolean);
-  const withheld = CONTAINS_JWT.test(value) || (segments.length > 1 ? segments.some(hasSecretShape) : looksLikeSecret(bare));
+  const last = segments.at(-1) ?? bare;
+  const withheld = CONTAINS_JWT.test(value) || segments.some(hasSecretShape) || looksLikeSecret(last);
   return withheld ? "(path withheld: it looks like a secret or token, not a file name)" : value;
 }
 

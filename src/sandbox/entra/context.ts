@@ -17,7 +17,7 @@ export interface TokenRequestRecord {
   scope?: string;
   authMethod?: ClientAuthMethod | "managed-identity";
   status: number;
-  outcome: "issued" | "refused" | "throttled";
+  outcome: "issued" | "refused" | "throttled" | "outage";
   /** Present when refused with an AADSTS code. */
   aadsts?: number;
   /** OAuth error, when refused. */
@@ -38,4 +38,12 @@ export interface EmulatorContext {
   record(record: TokenRequestRecord): void;
   /** Consumes one throttled answer if any is pending; returns its Retry-After seconds. */
   takeThrottle(): number | undefined;
+  /** The next programmed outage of the token endpoints, if any (see EntraEmulator.failNext). */
+  takeOutage(): TokenEndpointOutage | undefined;
 }
+
+/**
+ * How the token endpoints fail when told to, as Entra's front ends have been seen to: an HTML
+ * error page with a 5xx status (not Entra's JSON), or no answer at all until the client gives up.
+ */
+export type TokenEndpointOutage = { kind: "html-5xx"; status: number } | { kind: "no-answer" };

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { EmulatorContext, TokenRequestRecord } from "./context.js";
+import type { EmulatorContext, TokenEndpointOutage, TokenRequestRecord } from "./context.js";
 import { v1Metadata, v2Metadata } from "./discovery.js";
 import { refuse, sendRefusal } from "./errors.js";
 import { sendJson } from "./http.js";
@@ -35,6 +35,8 @@ export interface EntraEmulator {
   tokenRequests(): readonly TokenRequestRecord[];
   /** The next `count` requests to the v1/v2 token endpoints get 429, plain text, `Retry-After`. */
   throttleNext(count: number, retryAfterSeconds?: number): void;
+  /** The next `count` requests to the v1/v2 token endpoints fail the given way (an HTML 5xx, or no answer). */
+  failNext(count: number, outage: TokenEndpointOutage): void;
   /** Retires the oldest signing key (the one tokens were signed with) and publishes a new one. */
   rotateSigningKeys(): void;
   /** Replaces the tenant model (validated; throws `TenantModelError`). */
@@ -59,6 +61,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
   const keys = await SigningKeyRing.create();
   const records: TokenRequestRecord[] = [];
   const throttles: number[] = [];
+  const outages: TokenEndpointOutage[] = [];
   const identityHeader = randomBytes(24).toString("hex");
 
   const server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem });
@@ -82,6 +85,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
       if (records.push(r) > MAX_RECORDS) records.shift();
     },
     takeThrottle: () => throttles.shift(),
+    takeOutage: () => outages.shift(),
   };
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -99,6 +103,9 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     tokenRequests: () => [...records],
     throttleNext(count, retryAfterSeconds = DEFAULT_RETRY_AFTER_SECONDS) {
       for (let i = 0; i < count; i++) throttles.push(retryAfterSeconds);
+    },
+    failNext(count, outage) {
+      for (let i = 0; i < count; i++) outages.push(outage);
     },
     rotateSigningKeys: () => keys.rotate(),
     setModel(next) {

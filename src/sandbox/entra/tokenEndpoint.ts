@@ -44,6 +44,21 @@ export async function handleTokenRequest(
     return;
   }
 
+  const outage = ctx.takeOutage();
+  if (outage?.kind === "html-5xx") {
+    req.resume();
+    ctx.record({ ...record, status: outage.status, outcome: "outage" });
+    res.writeHead(outage.status, { "content-type": "text/html; charset=utf-8" });
+    res.end("<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>");
+    return;
+  }
+  if (outage?.kind === "no-answer") {
+    // Read the request, then say nothing: the client's deadline ends it.
+    req.resume();
+    ctx.record({ ...record, status: 0, outcome: "outage" });
+    return;
+  }
+
   const model = ctx.model();
   if (!sameId(tenant, model.tenantId)) {
     req.resume();

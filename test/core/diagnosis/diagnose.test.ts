@@ -203,6 +203,44 @@ const CASES: Case[] = [
   },
   { name: "AADSTS700027", observation: blocked(700027), cause: "invalid-client-assertion", evidence: { aadsts: "700027" } },
   { name: "unknown AADSTS code", observation: blocked(50049), cause: "token-request-failed", evidence: { aadsts: "50049" } },
+  // Issue 11: the codes of Entra's error reference a client-credentials caller meets.
+  { name: "AADSTS700211", observation: blocked(700211, { federatedAudience: "api://AzureADTokenExchange" }), cause: "federated-credential-mismatch", evidence: { aadsts: "700211", federatedAudience: "api://AzureADTokenExchange" } },
+  { name: "AADSTS70021", observation: blocked(70021, { federatedAudience: "api://AzureADTokenExchangeUSGov" }), cause: "federated-credential-mismatch", evidence: { aadsts: "70021" } },
+  { name: "AADSTS7000112", observation: blocked(7000112), cause: "application-disabled", evidence: { aadsts: "7000112" } },
+  { name: "AADSTS7000229", observation: blocked(7000229), cause: "client-service-principal-missing", evidence: { aadsts: "7000229", tenant: T } },
+  { name: "AADSTS65001", observation: blocked(65001), cause: "consent-required", evidence: { aadsts: "65001" } },
+  { name: "AADSTS90038", observation: blocked(90038, { authorityHost: "https://login.microsoftonline.com" }), cause: "wrong-cloud", evidence: { aadsts: "90038", authorityHost: "https://login.microsoftonline.com" } },
+  {
+    name: "HTML 503 from the token endpoint",
+    observation: obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503 }, authorityHost: "https://login.microsoftonline.com", tenant: T }),
+    cause: "token-endpoint-unavailable",
+    evidence: { tokenStatus: "503", oauthError: "server_error" },
+  },
+  {
+    name: "timeout at the token endpoint",
+    observation: obs({ probe: "token", outcome: "error", expectedStatuses: [], transportFailure: "timeout", failedAt: "token-endpoint", authorityHost: "https://login.microsoftonline.com" }),
+    cause: "token-endpoint-unavailable",
+    evidence: { transport: "timeout", endpoint: "token endpoint" },
+  },
+  {
+    name: "managed identity endpoint down",
+    observation: obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "managed_identity_unavailable" } }),
+    cause: "managed-identity-unavailable",
+    evidence: { oauthError: "managed_identity_unavailable" },
+  },
+  {
+    name: "no policy, v1 token refused: ranked hypotheses, token version first",
+    observation: refusedValid({ token: { ...V2_TOKEN, iss: V1_ISS, ver: "1.0", aud: ORDERS_API.appIdUri, roles: undefined } }),
+    expectations: expectationsFromSettings({ scope: `${ORDERS_API.appIdUri}/.default`, tenantId: T }),
+    cause: "token-refused",
+    evidence: { hypothesis1: expect.stringMatching(/^token-version: /) as unknown as string, hypothesis2: expect.stringMatching(/^missing-role: /) as unknown as string },
+  },
+  {
+    name: "wrong-audience refused, but its token was a Graph token",
+    observation: obs({ probe: "wrong-audience", outcome: "pass", expectedStatuses: [401], actualStatus: 401, audienceUnproven: { reason: "first-party format", fix: "leave it unset" } }),
+    cause: "audience-unproven",
+    evidence: { actualStatus: "401" },
+  },
   {
     name: "no-token answered 403 where 401 was expected",
     observation: obs({ probe: "no-token", expectedStatuses: [401], actualStatus: 403, apimMessage: "Forbidden" }),
@@ -227,8 +265,8 @@ describe("diagnose", () => {
     expect(diagnosis?.summary).not.toContain("(unknown)");
   });
 
-  it("has a case for every cause code but subscription-not-required and gateway-open (tested below)", () => {
-    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open"]);
+  it("has a case for every cause code but subscription-not-required, gateway-open and no-token-validation (tested below)", () => {
+    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open", "no-token-validation"]);
     expect(CAUSE_CODES.filter((code) => !covered.has(code))).toEqual([]);
   });
 
@@ -263,7 +301,8 @@ describe("diagnose", () => {
 
   it("does not call a v2 token's client-ID audience a mismatch when settings only know the App ID URI", () => {
     const settings = expectationsFromSettings({ scope: `${ORDERS_API.appIdUri}/.default`, tenantId: T });
-    expect(diagnose(refusedValid(), settings)?.cause).toBe("unexpected-status");
+    // Not a mismatch; but the likely cause when a policy lists only the App ID URI (issue 11).
+    expect(diagnose(refusedValid(), settings)).toMatchObject({ cause: "token-refused", evidence: { hypothesis1: expect.stringMatching(/^audience-form: /) as unknown } });
     const v1 = { ...V2_TOKEN, ver: "1.0", iss: V1_ISS, aud: "api://someone-else" };
     expect(diagnose(refusedValid({ token: v1 }), settings)).toMatchObject({ cause: "audience-mismatch", evidence: { expectedAudience: ORDERS_API.appIdUri, expectedFrom: "settings" } });
   });
@@ -287,6 +326,15 @@ describe("diagnoseRun", () => {
   it("one key probe in: gateway-open for that one only", () => {
     const diagnoses = diagnoseRun([keyProbe("no-subscription-key", 200), keyProbe("invalid-subscription-key", 401)]);
     expect(diagnoses.map((d) => d?.cause)).toEqual(["gateway-open", undefined]);
+  });
+
+  it("no-token in: no-token-validation on every token probe that got in, one fix with the tenant's values", () => {
+    const tenant = { tenantId: T, openIdConfigUrl: `https://login.microsoftonline.us/${T}/v2.0/.well-known/openid-configuration` };
+    const diagnoses = diagnoseRun([keyProbe("no-token", 200), keyProbe("alg-none", 200), keyProbe("no-subscription-key", 401)], undefined, tenant);
+    expect(diagnoses.map((d) => d?.cause)).toEqual(["no-token-validation", "no-token-validation", undefined]);
+    expect(diagnoses[0]!.fix).toBe(diagnoses[1]!.fix);
+    expect(diagnoses[0]!.fix).toContain(tenant.openIdConfigUrl);
+    expect(diagnoses[0]!.summary).not.toContain("(unknown)");
   });
 });
 

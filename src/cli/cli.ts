@@ -1,4 +1,4 @@
-import { ProbeError, SettingsError, UsageError } from "../core/errors.js";
+import { PolicyLibraryError, ProbeError, SettingsError, UsageError } from "../core/errors.js";
 import { COMMANDS } from "./commands/index.js";
 import { productVersion } from "./version.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
@@ -40,7 +40,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`apim-smoke ${name}: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    if (error instanceof ProbeError) {
+    if (error instanceof ProbeError || error instanceof PolicyLibraryError) {
       io.stderr.write(`apim-smoke ${name}: ${error.code}: ${error.message}\n`);
       return EXIT_NOT_OK;
     }

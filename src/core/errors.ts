@@ -1,5 +1,8 @@
 import { displayPath } from "./settings/looks-like-secret.js";
 
+// The policy library's errors, here too so callers import every error type from one module.
+export { OpenIdConfigError, PolicyError, PolicyLibraryError } from "../policy/errors.js";
+
 /**
  * One base class for every failure the product reports, one subclass per failure kind, each with a
  * stable `code`. Callers branch on `code`, never on message text. Messages name the setting or
@@ -36,19 +39,6 @@ export class SettingsError extends ProbeError {
 /** A command-line argument is missing, unknown or malformed. */
 export class UsageError extends ProbeError {
   readonly code = "ERR_USAGE";
-}
-
-/** A validate-jwt policy document cannot be loaded (malformed XML, unknown element or attribute). */
-export class PolicyError extends ProbeError {
-  readonly code = "ERR_POLICY";
-  constructor(
-    /** The element (or element/@attribute) at fault, e.g. `validate-jwt/@clock-skew`. */
-    readonly element: string,
-    problem: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`Policy ${element}: ${problem}`, options);
-  }
 }
 
 /** A sandbox tenant model or scenario is invalid. */
@@ -98,20 +88,6 @@ export class TransportError extends ProbeError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-  }
-}
-
-/** An openid-config document or its JWKS could not be fetched or is not usable. */
-export class OpenIdConfigError extends ProbeError {
-  readonly code = "ERR_OPENID_CONFIG";
-  constructor(
-    /** The openid-config URL as written in the policy (before any sandbox rewrite). */
-    readonly url: string,
-    readonly kind: "transport" | "status" | "document" | "jwks",
-    problem: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`openid-config ${url}: ${problem}`, options);
   }
 }
 

@@ -119,3 +119,20 @@ function iso(seconds: number): string {
   const date = new Date(seconds * 1000);
   return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString();
 }
+
+/**
+ * validate-azure-ad-token's `client-application-ids`: the token's caller, `azp` in v2 tokens and
+ * `appid` in v1 tokens (FACTS.md §1), must be one of them. APIM's reason for this refusal is not
+ * documented; TokenClaimValueNotAllowed with the rule named in the detail.
+ */
+export function checkClientApplication(policy: ValidateJwtPolicy, claims: Claims): ClaimCheck {
+  const allowed = policy.clientApplicationIds;
+  if (allowed === undefined) return OK;
+  const caller = typeof claims.azp === "string" ? claims.azp : typeof claims.appid === "string" ? claims.appid : undefined;
+  if (caller !== undefined && allowed.some((id) => id.toLowerCase() === caller.toLowerCase())) return OK;
+  return {
+    ok: false,
+    reason: "TokenClaimValueNotAllowed",
+    detail: `client-application-ids expected ${list(allowed)} received ${caller === undefined ? "none" : short(caller)}`,
+  };
+}

@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { checkAudience, checkIssuer, checkLifetime, checkRequiredClaims, type ClaimCheck } from "./claims.js";
+import { checkAudience, checkClientApplication, checkIssuer, checkLifetime, checkRequiredClaims, type ClaimCheck } from "./claims.js";
 import type { OpenIdConfig, SigningKeyResolver } from "./openid-config.js";
 import { checkSignature, resolveOpenIdConfigs } from "./signature.js";
 import { extractToken } from "./token-extract.js";
@@ -78,6 +78,7 @@ function finish(
     () => checkAudience(policy, claims),
     () => checkIssuer(policy, claims, configs),
     () => checkRequiredClaims(policy, claims),
+    () => checkClientApplication(policy, claims),
   ];
   for (const check of checks) {
     const result = check();

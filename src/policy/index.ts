@@ -1,6 +1,10 @@
 // The public surface of src/policy, export by export. The sandbox gateway and the engine's preflight
 // both go through it, so there is one evaluator.
-export { parsePolicy, parseValidateJwt } from "./parse.js";
+export { parsePolicy, parseValidateAzureAdToken, parseValidateJwt } from "./parse.js";
+export { decideCondition } from "./conditions.js";
+export type { ConditionRequest } from "./conditions.js";
+export { isExpression } from "./xml.js";
+export { OpenIdConfigError, PolicyError, PolicyLibraryError } from "./errors.js";
 export type { ParsePolicyOptions } from "./parse.js";
 export { evaluateValidateJwt, DEFAULT_MESSAGE_INVALID, DEFAULT_MESSAGE_NOT_PRESENT } from "./evaluate.js";
 export type { EvaluateDeps } from "./evaluate.js";
@@ -9,6 +13,7 @@ export type { OpenIdConfig, OpenIdConfigResolverOptions, SigningKeyResolver } fr
 export { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS } from "./signature.js";
 export { JWT_FAILURE_REASONS } from "./types.js";
 export type {
+  AccessRestriction,
   ApimPolicy,
   IssuerSigningKey,
   JwtFailureReason,

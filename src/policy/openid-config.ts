@@ -1,7 +1,7 @@
 import type { JWK } from "jose";
 import { request, type Dispatcher } from "undici";
 import { z } from "zod";
-import { OpenIdConfigError, UnsafeRequestError } from "../core/errors.js";
+import { OpenIdConfigError } from "./errors.js";
 
 /** What an openid-config document gives validate-jwt: its issuer and its signing keys. */
 export interface OpenIdConfig {
@@ -76,7 +76,7 @@ export function createOpenIdConfigResolver(options: OpenIdConfigResolverOptions)
   async function getJson(policyUrl: string, target: URL, kind: "document" | "jwks"): Promise<unknown> {
     const url = rewrite(new URL(target));
     if (url.protocol !== "https:") {
-      throw new UnsafeRequestError(`openid-config ${policyUrl}: refusing to fetch ${kind} over ${url.protocol}`);
+      throw new OpenIdConfigError(policyUrl, "refused", `refusing to fetch ${kind} over ${url.protocol}`);
     }
     let response: Dispatcher.ResponseData;
     try {

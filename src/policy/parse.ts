@@ -1,16 +1,20 @@
-import { PolicyError } from "../core/errors.js";
-import type { ApimPolicy, IssuerSigningKey, RequiredClaim, TokenSource, ValidateJwtPolicy } from "./types.js";
-import { parseXmlRoot, type XmlElement } from "./xml.js";
+import { CLOUDS } from "../entra/clouds.js";
+import { PolicyError } from "./errors.js";
+import type { AccessRestriction, ApimPolicy, IssuerSigningKey, RequiredClaim, TokenSource, ValidateJwtPolicy } from "./types.js";
+import { isExpression, parseXmlRoot, type XmlElement } from "./xml.js";
 
 export interface ParsePolicyOptions {
-  /**
-   * APIM named values, substituted for `{{name}}` in attributes and text. A `{{name}}` without an
-   * entry here is refused: guessing its value would validate against a policy that is not the real one.
-   */
+  /** APIM named values, substituted for `{{name}}` in attributes and text. */
   namedValues?: Readonly<Record<string, string>>;
+  /**
+   * Refuse a `{{name}}` without a value (the sandbox gateway: it must enforce exactly what it was
+   * given). By default it stays unresolved and is reported, as APIM's own secret named values are.
+   */
+  requireNamedValues?: boolean;
 }
 
 const VALIDATE_JWT = "validate-jwt";
+const VALIDATE_AAD = "validate-azure-ad-token";
 
 const VALIDATE_JWT_ATTRIBUTES = new Set([
   "header-name",
@@ -25,120 +29,324 @@ const VALIDATE_JWT_ATTRIBUTES = new Set([
   "output-token-variable-name",
 ]);
 
-/**
- * Inbound policies that also authenticate the caller. Ignoring one would make the emulated gateway
- * (or the preflight) think an API is open when Azure would refuse, so they are refused instead.
- */
-const UNSUPPORTED_AUTH_POLICIES = new Set(["validate-azure-ad-token", "check-header", "authentication-certificate"]);
+const VALIDATE_AAD_ATTRIBUTES = new Set([
+  "tenant-id",
+  "header-name",
+  "query-parameter-name",
+  "token-value",
+  "authentication-endpoint",
+  "failed-validation-httpcode",
+  "failed-validation-error-message",
+  "output-token-variable-name",
+]);
+
+const NO_ATTRIBUTES: ReadonlySet<string> = new Set();
+const CLAIM_ATTRIBUTES: ReadonlySet<string> = new Set(["name", "match", "separator"]);
+
+const RESTRICTIONS = new Set<AccessRestriction["name"]>(["ip-filter", "rate-limit", "rate-limit-by-key", "quota", "quota-by-key", "check-header"]);
 
 /**
- * Parses a whole `<policies>` document or a bare `<validate-jwt>` element. Only `<inbound>` is read;
- * every other section and every other inbound policy (`base`, `set-backend-service`, `cors`, ...)
- * is tolerated and ignored.
+ * Parses a policy document as APIM keeps it: `<policies>`, a `<fragment>`, or a bare
+ * `<validate-jwt>` / `<validate-azure-ad-token>`. Reads the inbound section (all of a fragment):
+ * every token check, inside `<choose>` branches too (with their conditions), the access
+ * restrictions, `<base />` and `<include-fragment>`. Other policies are tolerated. Policy
+ * expressions and named values without a value are kept and reported, never refused: only a
+ * document that is not a policy document at all is a PolicyError.
  */
 export function parsePolicy(xml: string, options: ParsePolicyOptions = {}): ApimPolicy {
-  const root = substituteNamedValues(parseXmlRoot(xml), options.namedValues ?? {}, "");
-  if (root.name === VALIDATE_JWT) return { validateJwt: parseValidateJwt(root) };
-  if (root.name !== "policies") {
-    throw new PolicyError(root.name, "expected <policies> or <validate-jwt> as the root element");
+  const unresolved = new Set<string>();
+  const root = substituteNamedValues(parseXmlRoot(xml), options.namedValues ?? {}, "", unresolved, options.requireNamedValues === true);
+  const reader = new InboundReader();
+  if (root.name === VALIDATE_JWT || root.name === VALIDATE_AAD) reader.read([root], []);
+  else if (root.name === "fragment") reader.read(root.children, []);
+  else if (root.name === "policies") {
+    const inbounds = root.children.filter((child) => child.name === "inbound");
+    if (inbounds.length > 1) throw new PolicyError("policies/inbound", "appears more than once");
+    if (inbounds[0]) reader.read(inbounds[0].children, []);
+  } else {
+    throw new PolicyError(root.name, "expected <policies>, <fragment>, <validate-jwt> or <validate-azure-ad-token> as the root element");
   }
-  const inbounds = root.children.filter((child) => child.name === "inbound");
-  if (inbounds.length > 1) throw new PolicyError("policies/inbound", "appears more than once");
-  const inbound = inbounds[0];
-  if (inbound === undefined) return {};
-  for (const child of inbound.children) {
-    if (UNSUPPORTED_AUTH_POLICIES.has(child.name)) {
-      throw new PolicyError(`inbound/${child.name}`, "this policy is not supported; only validate-jwt is evaluated");
+  const checks = reader.checks;
+  const first = checks.find((c) => c.conditions.length === 0) ?? checks[0];
+  return {
+    ...(first ? { validateJwt: first } : {}),
+    tokenChecks: checks,
+    accessRestrictions: reader.restrictions,
+    root: root.name,
+    inheritsInbound: reader.inherits,
+    includedFragments: reader.fragments,
+    unresolvedNamedValues: [...unresolved],
+    expressionCount: (xml.match(/@[({]/g) ?? []).length,
+  };
+}
+
+/** Walks inbound policies, descending into `<choose>`, collecting what the probe needs. */
+class InboundReader {
+  readonly checks: ValidateJwtPolicy[] = [];
+  readonly restrictions: AccessRestriction[] = [];
+  readonly fragments: string[] = [];
+  inherits = false;
+
+  read(elements: readonly XmlElement[], conditions: readonly string[]): void {
+    for (const element of elements) {
+      switch (element.name) {
+        case VALIDATE_JWT:
+          this.checks.push({ ...parseValidateJwt(element), conditions });
+          break;
+        case VALIDATE_AAD:
+          this.checks.push({ ...parseValidateAzureAdToken(element), conditions });
+          break;
+        case "base":
+          if (conditions.length === 0) this.inherits = true;
+          break;
+        case "include-fragment": {
+          const id = element.attributes["fragment-id"];
+          if (id) this.fragments.push(id);
+          break;
+        }
+        case "choose":
+          this.readChoose(element, conditions);
+          break;
+        default:
+          if (RESTRICTIONS.has(element.name as AccessRestriction["name"])) this.restrictions.push(restriction(element, conditions));
+      }
     }
   }
-  const jwtPolicies = inbound.children.filter((child) => child.name === VALIDATE_JWT);
-  if (jwtPolicies.length > 1) {
-    throw new PolicyError(`inbound/${VALIDATE_JWT}`, "more than one validate-jwt is not supported");
+
+  /** `<when condition>` branches in order, then `<otherwise>`: each applies only when the earlier ones did not. */
+  private readChoose(choose: XmlElement, conditions: readonly string[]): void {
+    const earlier: string[] = [];
+    for (const branch of choose.children) {
+      if (branch.name === "when") {
+        const condition = branch.attributes.condition ?? "(no condition)";
+        this.read(branch.children, [...conditions, ...earlier.map((c) => `not ${c}`), condition]);
+        earlier.push(condition);
+      } else if (branch.name === "otherwise") {
+        this.read(branch.children, [...conditions, ...(earlier.length > 0 ? earlier.map((c) => `not ${c}`) : ["otherwise"])]);
+      }
+    }
   }
-  const jwt = jwtPolicies[0];
-  return jwt === undefined ? {} : { validateJwt: parseValidateJwt(jwt) };
+}
+
+function restriction(element: XmlElement, conditions: readonly string[]): AccessRestriction {
+  const base: AccessRestriction = { name: element.name as AccessRestriction["name"], attributes: element.attributes, line: element.line, conditions };
+  if (element.name !== "ip-filter") return base;
+  const addresses = element.children.flatMap((c) =>
+    c.name === "address" ? [c.text] : c.name === "address-range" ? [`${c.attributes.from ?? "?"}-${c.attributes.to ?? "?"}`] : [],
+  );
+  return { ...base, addresses };
+}
+
+/** What a check element's reading collects besides the model: what it could not judge. */
+class Notes {
+  readonly items: string[] = [];
+  add(path: string, why: string): void {
+    this.items.push(`${path}: ${why}`);
+  }
+  /** The value, or undefined (noted) when it is an expression or an unresolved named value. */
+  literal(value: string | undefined, path: string): string | undefined {
+    if (value === undefined) return undefined;
+    if (isExpression(value)) {
+      this.add(path, `policy expression ${clip(value)} is not evaluable offline`);
+      return undefined;
+    }
+    if (/\{\{[^{}]+\}\}/.test(value)) {
+      this.add(path, `named value ${value.match(/\{\{[^{}]+\}\}/)![0]} has no value here (a secret or Key Vault named value, or not given)`);
+      return undefined;
+    }
+    return value;
+  }
 }
 
 /** Parses one `<validate-jwt>` element. */
 export function parseValidateJwt(element: XmlElement): ValidateJwtPolicy {
   const at = (attribute: string) => `${VALIDATE_JWT}/@${attribute}`;
-  checkAttributes(element, VALIDATE_JWT, VALIDATE_JWT_ATTRIBUTES);
+  const notes = new Notes();
+  noteUnknownAttributes(element, VALIDATE_JWT, VALIDATE_JWT_ATTRIBUTES, notes);
   const a = element.attributes;
 
   const policy: ValidateJwtPolicy = {
-    tokenSource: parseTokenSource(element),
-    failedValidationHttpCode: parseInteger(a["failed-validation-httpcode"], at("failed-validation-httpcode"), 401, 100, 599),
-    requireExpirationTime: parseBoolean(a["require-expiration-time"], at("require-expiration-time"), true),
-    requireSignedTokens: parseBoolean(a["require-signed-tokens"], at("require-signed-tokens"), true),
-    clockSkewSeconds: parseInteger(a["clock-skew"], at("clock-skew"), 0, 0, 86_400),
+    element: VALIDATE_JWT,
+    tokenSource: parseTokenSource(element, VALIDATE_JWT, notes, undefined),
+    failedValidationHttpCode: parseInteger(notes.literal(a["failed-validation-httpcode"], at("failed-validation-httpcode")), at("failed-validation-httpcode"), 401, 100, 599),
+    requireExpirationTime: parseBoolean(notes.literal(a["require-expiration-time"], at("require-expiration-time")), at("require-expiration-time"), true),
+    requireSignedTokens: parseBoolean(notes.literal(a["require-signed-tokens"], at("require-signed-tokens")), at("require-signed-tokens"), true),
+    clockSkewSeconds: parseInteger(notes.literal(a["clock-skew"], at("clock-skew")), at("clock-skew"), 0, 0, 86_400),
     openIdConfigUrls: [],
     issuerSigningKeys: [],
     requiredClaims: [],
+    notEvaluable: notes.items,
+    line: element.line,
+    conditions: [],
   };
-  const scheme = nonEmpty(a["require-scheme"], at("require-scheme"));
+  const scheme = nonEmpty(notes.literal(a["require-scheme"], at("require-scheme")), at("require-scheme"));
   if (scheme !== undefined) policy.requireScheme = scheme;
-  const message = a["failed-validation-error-message"];
+  const message = notes.literal(a["failed-validation-error-message"], at("failed-validation-error-message"));
   if (message !== undefined) policy.failedValidationErrorMessage = message;
   const output = nonEmpty(a["output-token-variable-name"], at("output-token-variable-name"));
   if (output !== undefined) policy.outputTokenVariableName = output;
 
-  const seen = new Set<string>();
   const openIdConfigUrls: string[] = [];
   for (const child of element.children) {
     const path = `${VALIDATE_JWT}/${child.name}`;
-    if (child.name !== "openid-config") {
-      if (seen.has(child.name)) throw new PolicyError(path, "appears more than once");
-      seen.add(child.name);
-    }
     switch (child.name) {
-      case "openid-config":
-        openIdConfigUrls.push(parseOpenIdConfig(child, path));
+      case "openid-config": {
+        const url = parseOpenIdConfig(child, path, notes);
+        if (url !== undefined) openIdConfigUrls.push(url);
         break;
+      }
       case "issuer-signing-keys":
-        policy.issuerSigningKeys = parseSigningKeys(child, path);
+        policy.issuerSigningKeys = [...policy.issuerSigningKeys, ...parseSigningKeys(child, path, notes)];
         break;
       case "audiences":
-        policy.audiences = parseStringList(child, path, "audience");
+        policy.audiences = [...(policy.audiences ?? []), ...parseStringList(child, path, "audience", notes)];
         break;
       case "issuers":
-        policy.issuers = parseStringList(child, path, "issuer");
+        policy.issuers = [...(policy.issuers ?? []), ...parseStringList(child, path, "issuer", notes)];
         break;
       case "required-claims":
-        policy.requiredClaims = parseRequiredClaims(child, path);
+        policy.requiredClaims = [...policy.requiredClaims, ...parseRequiredClaims(child, path, notes)];
         break;
       case "decryption-keys":
-        throw new PolicyError(path, "encrypted tokens (JWE) are not supported");
+        notes.add(path, "encrypted tokens (JWE) cannot be decrypted offline; signed tokens are checked as usual");
+        break;
       default:
-        throw new PolicyError(path, "unknown element");
+        notes.add(path, "unknown element, ignored");
     }
   }
   policy.openIdConfigUrls = openIdConfigUrls;
+  dropEmptyLists(policy, notes);
   return policy;
 }
 
-function parseTokenSource(element: XmlElement): TokenSource {
+/**
+ * Parses `<validate-azure-ad-token>` into the checks it makes ([A] validate-azure-ad-token-policy.md):
+ * the token from `Authorization: Bearer` (or the given header, query parameter or value), issued for
+ * `tenant-id` by the Entra of `authentication-endpoint` (default the public cloud), signed with the
+ * tenant's keys (its v1 and v2 metadata), not expired, its caller one of `client-application-ids`,
+ * its audience one of `audiences` or `backend-application-ids` when given, and `required-claims`.
+ */
+export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolicy {
+  const at = (attribute: string) => `${VALIDATE_AAD}/@${attribute}`;
+  const notes = new Notes();
+  noteUnknownAttributes(element, VALIDATE_AAD, VALIDATE_AAD_ATTRIBUTES, notes);
   const a = element.attributes;
-  const given = (["header-name", "query-parameter-name", "token-value"] as const).filter((name) => a[name] !== undefined);
+  if (a["tenant-id"] === undefined) throw new PolicyError(at("tenant-id"), "is required");
+  const tenant = tenantName(notes.literal(a["tenant-id"], at("tenant-id")));
+  const endpoint = authenticationHost(notes.literal(a["authentication-endpoint"], at("authentication-endpoint")), at("authentication-endpoint"));
+  const policy: ValidateJwtPolicy = {
+    element: VALIDATE_AAD,
+    tokenSource: parseTokenSource(element, VALIDATE_AAD, notes, "Authorization"),
+    failedValidationHttpCode: parseInteger(notes.literal(a["failed-validation-httpcode"], at("failed-validation-httpcode")), at("failed-validation-httpcode"), 401, 100, 599),
+    requireExpirationTime: true,
+    requireSignedTokens: true,
+    clockSkewSeconds: 0,
+    openIdConfigUrls: tenant === undefined ? [] : [`https://${endpoint}/${tenant}/v2.0/.well-known/openid-configuration`, `https://${endpoint}/${tenant}/.well-known/openid-configuration`],
+    issuerSigningKeys: [],
+    requiredClaims: [],
+    notEvaluable: notes.items,
+    line: element.line,
+    conditions: [],
+  };
+  // The Authorization header carries "Bearer <token>"; a custom header carries the bare token ([A]).
+  if (policy.tokenSource.kind === "header" && policy.tokenSource.name.toLowerCase() === "authorization") policy.requireScheme = "Bearer";
+  const message = notes.literal(a["failed-validation-error-message"], at("failed-validation-error-message"));
+  if (message !== undefined) policy.failedValidationErrorMessage = message;
+  const output = nonEmpty(a["output-token-variable-name"], at("output-token-variable-name"));
+  if (output !== undefined) policy.outputTokenVariableName = output;
+
+  let clientIds: string[] | undefined;
+  const backendIds: string[] = [];
+  for (const child of element.children) {
+    const path = `${VALIDATE_AAD}/${child.name}`;
+    switch (child.name) {
+      case "client-application-ids":
+        clientIds = [...(clientIds ?? []), ...parseStringList(child, path, "application-id", notes)];
+        break;
+      case "backend-application-ids":
+        backendIds.push(...parseStringList(child, path, "application-id", notes));
+        break;
+      case "audiences":
+        policy.audiences = [...(policy.audiences ?? []), ...parseStringList(child, path, "audience", notes)];
+        break;
+      case "required-claims":
+        policy.requiredClaims = [...policy.requiredClaims, ...parseRequiredClaims(child, path, notes)];
+        break;
+      case "decryption-keys":
+        notes.add(path, "encrypted tokens (JWE) cannot be decrypted offline; signed tokens are checked as usual");
+        break;
+      default:
+        notes.add(path, "unknown element, ignored");
+    }
+  }
+  if (clientIds === undefined) notes.add(`${VALIDATE_AAD}/client-application-ids`, "is required by APIM and missing: any caller of the tenant passes this check here");
+  else if (clientIds.length > 0) policy.clientApplicationIds = clientIds;
+  if (backendIds.length > 0) policy.audiences = [...(policy.audiences ?? []), ...backendIds];
+  dropEmptyLists(policy, notes);
+  return policy;
+}
+
+/** `tenant-id` may be a GUID, a domain, or a URL naming the domain ([A]). */
+function tenantName(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  try {
+    return trimmed.includes("://") ? new URL(trimmed).hostname : trimmed;
+  } catch {
+    return trimmed;
+  }
+}
+
+/** `authentication-endpoint` (a national cloud's Entra) as a host; default the public cloud's. */
+function authenticationHost(value: string | undefined, path: string): string {
+  if (value === undefined) return CLOUDS.public.authorityHost;
+  try {
+    const url = new URL(value.includes("://") ? value : `https://${value}`);
+    if (url.protocol !== "https:") throw new PolicyError(path, "must be an https URL");
+    return url.host;
+  } catch (cause) {
+    if (cause instanceof PolicyError) throw cause;
+    throw new PolicyError(path, "is not a URL", { cause });
+  }
+}
+
+/** A list whose every item was an expression is unknown, not empty: no check rather than "nothing passes". */
+function dropEmptyLists(policy: ValidateJwtPolicy, notes: Notes): void {
+  if (policy.audiences?.length === 0) {
+    delete policy.audiences;
+    notes.add(`${policy.element}/audiences`, "no literal audience: the audience is not checked here");
+  }
+  if (policy.issuers?.length === 0) {
+    delete policy.issuers;
+    notes.add(`${policy.element}/issuers`, "no literal issuer: the openid-config issuers stand in");
+  }
+}
+
+function parseTokenSource(element: XmlElement, name: string, notes: Notes, fallbackHeader: string | undefined): TokenSource {
+  const a = element.attributes;
+  const given = (["header-name", "query-parameter-name", "token-value"] as const).filter((n) => a[n] !== undefined);
+  if (given.length === 0 && fallbackHeader !== undefined) return { kind: "header", name: fallbackHeader };
   if (given.length !== 1) {
     throw new PolicyError(
-      given.length === 0 ? VALIDATE_JWT : `${VALIDATE_JWT}/@${given[1]}`,
+      given.length === 0 ? name : `${name}/@${given[1]}`,
       given.length === 0
         ? "one of header-name, query-parameter-name or token-value is required"
         : `only one of header-name, query-parameter-name or token-value may be set (found ${given.join(", ")})`,
     );
   }
   const which = given[0]!;
-  const value = nonEmpty(a[which], `${VALIDATE_JWT}/@${which}`)!;
-  if (which === "header-name") return { kind: "header", name: value };
-  if (which === "query-parameter-name") return { kind: "query", name: value };
-  return { kind: "value", value };
+  // token-value is usually an expression (a context variable): kept as written, judged as "not ours".
+  if (which === "token-value") return { kind: "value", value: a[which]! };
+  const value = nonEmpty(notes.literal(a[which], `${name}/@${which}`), `${name}/@${which}`);
+  if (value === undefined) return { kind: "value", value: a[which]! };
+  return which === "header-name" ? { kind: "header", name: value } : { kind: "query", name: value };
 }
 
-function parseOpenIdConfig(element: XmlElement, path: string): string {
-  checkAttributes(element, path, new Set(["url"]));
-  checkNoChildren(element, path);
-  const url = nonEmpty(element.attributes.url, `${path}/@url`);
-  if (url === undefined) throw new PolicyError(`${path}/@url`, "is required");
+function parseOpenIdConfig(element: XmlElement, path: string, notes: Notes): string | undefined {
+  const raw = element.attributes.url;
+  if (raw === undefined || raw.trim() === "") throw new PolicyError(`${path}/@url`, "is required");
+  const url = notes.literal(raw.trim(), `${path}/@url`);
+  if (url === undefined) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -149,99 +357,94 @@ function parseOpenIdConfig(element: XmlElement, path: string): string {
   return url;
 }
 
-function parseSigningKeys(element: XmlElement, path: string): IssuerSigningKey[] {
-  checkAttributes(element, path, new Set());
+function parseSigningKeys(element: XmlElement, path: string, notes: Notes): IssuerSigningKey[] {
   const keys: IssuerSigningKey[] = [];
   for (const child of element.children) {
     const keyPath = `${path}/${child.name}`;
-    if (child.name !== "key") throw new PolicyError(keyPath, "unknown element");
-    checkAttributes(child, keyPath, new Set(["id", "certificate-id", "n", "e"]));
-    checkNoChildren(child, keyPath);
+    if (child.name !== "key") {
+      notes.add(keyPath, "unknown element, ignored");
+      continue;
+    }
     const { id, n, e } = child.attributes;
-    if (child.attributes["certificate-id"] !== undefined) {
-      throw new PolicyError(
-        `${keyPath}/@certificate-id`,
-        "certificates uploaded to API Management cannot be resolved here; give the key as n and e",
-      );
+    const certificateId = child.attributes["certificate-id"];
+    if (certificateId !== undefined) {
+      notes.add(`${keyPath}[@certificate-id=${certificateId}]`, "a certificate uploaded to API Management: not resolvable offline");
+      continue;
     }
     const base = id === undefined ? {} : { id };
+    if ((n === undefined) !== (e === undefined)) {
+      notes.add(`${keyPath}/@${n === undefined ? "n" : "e"}`, "n and e must be given together; key ignored");
+      continue;
+    }
     if (n !== undefined || e !== undefined) {
-      if (n === undefined || e === undefined) throw new PolicyError(`${keyPath}/@${n === undefined ? "n" : "e"}`, "n and e must be given together");
-      if (child.text !== "") throw new PolicyError(keyPath, "give either n and e or a base64 key, not both");
-      if (!isBase64Url(n) || !isBase64Url(e)) throw new PolicyError(keyPath, "n and e must be base64url");
-      keys.push({ kind: "rsa", ...base, n, e });
+      const modulus = notes.literal(n, `${keyPath}/@n`);
+      const exponent = notes.literal(e, `${keyPath}/@e`);
+      if (modulus === undefined || exponent === undefined) continue;
+      if (!isBase64Url(modulus) || !isBase64Url(exponent)) throw new PolicyError(keyPath, "n and e must be base64url");
+      keys.push({ kind: "rsa", ...base, n: modulus, e: exponent });
     } else {
-      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(child.text)) throw new PolicyError(keyPath, "expected a base64 symmetric key");
-      keys.push({ kind: "symmetric", ...base, secret: new Uint8Array(Buffer.from(child.text, "base64")) });
+      const secret = notes.literal(child.text, keyPath);
+      if (secret === undefined) continue;
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secret)) throw new PolicyError(keyPath, "expected a base64 symmetric key");
+      keys.push({ kind: "symmetric", ...base, secret: new Uint8Array(Buffer.from(secret, "base64")) });
     }
   }
-  if (keys.length === 0) throw new PolicyError(path, "at least one key is required");
   return keys;
 }
 
-function parseStringList(element: XmlElement, path: string, itemName: string): string[] {
-  checkAttributes(element, path, new Set());
+function parseStringList(element: XmlElement, path: string, itemName: string, notes: Notes): string[] {
   const values: string[] = [];
   for (const child of element.children) {
     const itemPath = `${path}/${child.name}`;
-    if (child.name !== itemName) throw new PolicyError(itemPath, "unknown element");
-    checkAttributes(child, itemPath, new Set());
-    checkNoChildren(child, itemPath);
-    if (child.text === "") throw new PolicyError(itemPath, "is empty");
-    values.push(checkLiteral(child.text, itemPath));
+    if (child.name !== itemName) {
+      notes.add(itemPath, "unknown element, ignored");
+      continue;
+    }
+    noteUnknownAttributes(child, itemPath, NO_ATTRIBUTES, notes);
+    const value = notes.literal(child.text, itemPath);
+    if (value !== undefined && value !== "") values.push(value);
   }
-  // FACTS.md §3: "audiences/audience (at least one when present)".
-  if (values.length === 0) throw new PolicyError(path, `at least one <${itemName}> is required`);
   return values;
 }
 
-function parseRequiredClaims(element: XmlElement, path: string): RequiredClaim[] {
-  checkAttributes(element, path, new Set());
+function parseRequiredClaims(element: XmlElement, path: string, notes: Notes): RequiredClaim[] {
   const claims: RequiredClaim[] = [];
   for (const child of element.children) {
     const claimPath = `${path}/${child.name}`;
-    if (child.name !== "claim") throw new PolicyError(claimPath, "unknown element");
-    checkAttributes(child, claimPath, new Set(["name", "match", "separator"]));
-    const name = nonEmpty(child.attributes.name, `${claimPath}/@name`);
-    if (name === undefined) throw new PolicyError(`${claimPath}/@name`, "is required");
-    const named = `${path}/claim[@name=${name}]`;
-    const match = child.attributes.match ?? "all";
-    if (match !== "all" && match !== "any") throw new PolicyError(`${named}/@match`, `must be "all" or "any", got "${match}"`);
-    const values: string[] = [];
-    for (const valueElement of child.children) {
-      const valuePath = `${named}/${valueElement.name}`;
-      if (valueElement.name !== "value") throw new PolicyError(valuePath, "unknown element");
-      checkAttributes(valueElement, valuePath, new Set());
-      checkNoChildren(valueElement, valuePath);
-      values.push(checkLiteral(valueElement.text, valuePath));
+    if (child.name !== "claim") {
+      notes.add(claimPath, "unknown element, ignored");
+      continue;
     }
+    noteUnknownAttributes(child, claimPath, CLAIM_ATTRIBUTES, notes);
+    const name = notes.literal(child.attributes.name, `${claimPath}/@name`);
+    if (child.attributes.name === undefined || child.attributes.name.trim() === "") throw new PolicyError(`${claimPath}/@name`, "is required");
+    if (name === undefined) continue;
+    const named = `${path}/claim[@name=${name}]`;
+    const match = notes.literal(child.attributes.match, `${named}/@match`) ?? "all";
+    if (match !== "all" && match !== "any") throw new PolicyError(`${named}/@match`, `must be "all" or "any", got "${clip(match)}"`);
+    const values: string[] = [];
+    let unknownValue = false;
+    for (const valueElement of child.children) {
+      if (valueElement.name !== "value") {
+        notes.add(`${named}/${valueElement.name}`, "unknown element, ignored");
+        continue;
+      }
+      const value = notes.literal(valueElement.text, `${named}/value`);
+      if (value === undefined) unknownValue = true;
+      else values.push(value);
+    }
+    // A claim with an unknown value cannot be judged: checked for presence only when nothing literal is left.
+    if (unknownValue && values.length === 0 && match === "all") continue;
     const claim: RequiredClaim = { name, match, values };
     const separator = child.attributes.separator;
-    if (separator !== undefined) {
-      if (separator === "") throw new PolicyError(`${named}/@separator`, "is empty");
-      claim.separator = separator;
-    }
+    if (separator !== undefined && separator !== "") claim.separator = separator;
     claims.push(claim);
   }
   return claims;
 }
 
-function checkAttributes(element: XmlElement, path: string, allowed: ReadonlySet<string>): void {
-  for (const [name, value] of Object.entries(element.attributes)) {
-    if (!allowed.has(name)) throw new PolicyError(`${path}/@${name}`, "unknown attribute");
-    checkLiteral(value, `${path}/@${name}`);
-  }
-}
-
-function checkNoChildren(element: XmlElement, path: string): void {
-  const first = element.children[0];
-  if (first !== undefined) throw new PolicyError(`${path}/${first.name}`, "unknown element");
-}
-
-/** Policy expressions need APIM's C# runtime; evaluating them wrongly would be worse than refusing. */
-function checkLiteral(value: string, path: string): string {
-  if (/^@[({]/.test(value.trim())) throw new PolicyError(path, "policy expressions are not supported; use a literal value");
-  return value;
+function noteUnknownAttributes(element: XmlElement, path: string, allowed: ReadonlySet<string>, notes: Notes): void {
+  for (const name of Object.keys(element.attributes)) if (!allowed.has(name)) notes.add(`${path}/@${name}`, "unknown attribute, ignored");
 }
 
 function nonEmpty(value: string | undefined, path: string): string | undefined {
@@ -252,7 +455,7 @@ function nonEmpty(value: string | undefined, path: string): string | undefined {
 
 function parseInteger(value: string | undefined, path: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value.trim())) throw new PolicyError(path, `expected a whole number, got "${value}"`);
+  if (!/^\d+$/.test(value.trim())) throw new PolicyError(path, `expected a whole number, got "${clip(value)}"`);
   const parsed = Number(value.trim());
   if (parsed < min || parsed > max) throw new PolicyError(path, `expected a number from ${min} to ${max}, got ${parsed}`);
   return parsed;
@@ -263,23 +466,36 @@ function parseBoolean(value: string | undefined, path: string, fallback: boolean
   const lowered = value.trim().toLowerCase();
   if (lowered === "true") return true;
   if (lowered === "false") return false;
-  throw new PolicyError(path, `expected "true" or "false", got "${value}"`);
+  throw new PolicyError(path, `expected "true" or "false", got "${clip(value)}"`);
 }
 
 function isBase64Url(value: string): boolean {
   return /^[A-Za-z0-9_-]+$/.test(value);
 }
 
+function clip(value: string): string {
+  const line = value.replace(/\s+/g, " ").trim();
+  return line.length > 80 ? `${line.slice(0, 80)}...` : line;
+}
+
 const NAMED_VALUE = /\{\{([^{}]+)\}\}/g;
 
-function substituteNamedValues(element: XmlElement, namedValues: Readonly<Record<string, string>>, path: string): XmlElement {
+function substituteNamedValues(
+  element: XmlElement,
+  namedValues: Readonly<Record<string, string>>,
+  path: string,
+  unresolved: Set<string>,
+  strict: boolean,
+): XmlElement {
   const here = path === "" ? element.name : `${path}/${element.name}`;
   const substitute = (value: string, at: string) =>
-    value.replace(NAMED_VALUE, (_whole, rawName: string) => {
+    value.replace(NAMED_VALUE, (whole, rawName: string) => {
       const name = rawName.trim();
       const found = Object.hasOwn(namedValues, name) ? namedValues[name] : undefined;
-      if (found === undefined) throw new PolicyError(at, `named value {{${name}}} is not defined`);
-      return found;
+      if (found !== undefined) return found;
+      if (strict) throw new PolicyError(at, `named value {{${name}}} is not defined`);
+      unresolved.add(name);
+      return whole;
     });
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(element.attributes)) attributes[name] = substitute(value, `${here}/@${name}`);
@@ -287,6 +503,7 @@ function substituteNamedValues(element: XmlElement, namedValues: Readonly<Record
     name: element.name,
     attributes,
     text: substitute(element.text, here),
-    children: element.children.map((child) => substituteNamedValues(child, namedValues, here)),
+    line: element.line,
+    children: element.children.map((child) => substituteNamedValues(child, namedValues, here, unresolved, strict)),
   };
 }

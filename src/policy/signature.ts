@@ -1,5 +1,5 @@
 import { compactVerify, importJWK, type JWK } from "jose";
-import { ProbeError } from "../core/errors.js";
+import { PolicyLibraryError } from "./errors.js";
 import type { OpenIdConfig, SigningKeyResolver } from "./openid-config.js";
 import type { IssuerSigningKey, ValidateJwtPolicy } from "./types.js";
 
@@ -29,7 +29,7 @@ export async function resolveOpenIdConfigs(
     try {
       configs.push(await resolver.resolve(url, kid === undefined ? {} : { kid }));
     } catch (error) {
-      failures.push(`openid-config ${url} unavailable (${error instanceof ProbeError ? error.code : "error"})`);
+      failures.push(`openid-config ${url} unavailable (${error instanceof PolicyLibraryError ? error.code : "error"})`);
     }
   }
   return { configs, failures };

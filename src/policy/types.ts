@@ -49,11 +49,52 @@ export interface ValidateJwtPolicy {
   /** Absent: the issuers published by the openid-config documents (if any). */
   issuers?: readonly string[];
   requiredClaims: readonly RequiredClaim[];
+  /**
+   * The element this check was read from. `validate-azure-ad-token` is read into the same checks:
+   * the tenant's v1 and v2 metadata as openid-config, `client-application-ids` as the caller rule.
+   */
+  element: "validate-jwt" | "validate-azure-ad-token";
+  /** validate-azure-ad-token: the token's caller (`azp` in v2, `appid` in v1) must be one of these. */
+  clientApplicationIds?: readonly string[];
+  /**
+   * What this check holds that cannot be judged offline, each naming the element: policy
+   * expressions, named values without a value, `certificate-id` keys, decryption keys, unknown
+   * elements. The check is evaluated without them; a finding that rests on one says so.
+   */
+  notEvaluable: readonly string[];
+  /** 1-based line of the element in its document (0 when built in code). */
+  line: number;
+  /** The `<choose>` conditions this check stands under, outermost first; empty when it always applies. */
+  conditions: readonly string[];
 }
 
-/** A parsed policy document. No `validateJwt` is legitimate: the gateway is then open. */
+/** Another inbound policy that refuses callers, as the gateway and the diagnoses need to know it. */
+export interface AccessRestriction {
+  name: "ip-filter" | "rate-limit" | "rate-limit-by-key" | "quota" | "quota-by-key" | "check-header";
+  attributes: Readonly<Record<string, string>>;
+  /** ip-filter: `allow` or `forbid`, with its addresses and ranges as written. */
+  addresses?: readonly string[];
+  line: number;
+  conditions: readonly string[];
+}
+
+/** A parsed policy document (or fragment). No token check is legitimate: the gateway is then open. */
 export interface ApimPolicy {
+  /** The first token check that always applies, else the first one: what one-check callers use. */
   validateJwt?: ValidateJwtPolicy;
+  /** Every token check of the inbound section, in document order; APIM applies each in turn. */
+  tokenChecks: readonly ValidateJwtPolicy[];
+  accessRestrictions: readonly AccessRestriction[];
+  /** The root element: `policies`, `fragment`, or a bare check. */
+  root: string;
+  /** Whether the inbound section says `<base />`: the enclosing scope's policy runs there. */
+  inheritsInbound: boolean;
+  /** `<include-fragment fragment-id>` ids, in order (expanded only by composition). */
+  includedFragments: readonly string[];
+  /** Named values `{{name}}` the document uses that had no value (secret or Key Vault ones, or unknown). */
+  unresolvedNamedValues: readonly string[];
+  /** Expressions `@(...)`/`@{...}` in the document, kept as written. */
+  expressionCount: number;
 }
 
 /** `context.LastError.Reason` values of validate-jwt (FACTS.md §3). */

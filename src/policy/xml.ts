@@ -1,5 +1,5 @@
 import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { PolicyError } from "../core/errors.js";
+import { PolicyError } from "./errors.js";
 
 /** One XML element, with comments and processing instructions dropped. */
 export interface XmlElement {
@@ -8,6 +8,8 @@ export interface XmlElement {
   children: readonly XmlElement[];
   /** Concatenated, trimmed text content. */
   text: string;
+  /** 1-based line of the element's start tag in the document as given. */
+  line: number;
 }
 
 const ATTRIBUTES = ":@";
@@ -29,31 +31,153 @@ const parser = new XMLParser({
 
 type RawNode = Record<string, unknown>;
 
-/** Parses a document with exactly one root element; malformed XML is a PolicyError naming the line. */
+/** A policy expression kept as the text APIM stores, with where it stands. */
+export interface PolicyExpression {
+  text: string;
+  line: number;
+  column: number;
+}
+
+/** `@(...)` or `@{...}` as a whole value: APIM evaluates it at run time, in C#. */
+export function isExpression(value: string): boolean {
+  return /^\s*@[({]/.test(value);
+}
+
+/**
+ * Parses a policy document with exactly one root element, as APIM stores and exports it: either
+ * XML-escaped, or "rawxml" (APIOps' default), where policy expressions keep raw quotes, `<`, `>` and
+ * `&&` inside attribute values and element text (FACTS.md §7). Expressions are lifted out before the
+ * XML is read and put back verbatim afterwards, never rewritten; what cannot be read is a
+ * PolicyError naming its line and column.
+ */
 export function parseXmlRoot(xml: string): XmlElement {
-  const validation = XMLValidator.validate(xml);
+  const { protectedXml, restore } = protectExpressions(xml);
+  const validation = XMLValidator.validate(protectedXml);
   if (validation !== true) {
     const { msg, line, col } = validation.err;
     throw new PolicyError("xml", `malformed XML at line ${line}, column ${col}: ${msg}`);
   }
-  const roots = toElements(parser.parse(xml) as unknown);
+  const lines = new StartTagLines(protectedXml);
+  const roots = toElements(parser.parse(protectedXml) as unknown, restore, lines);
   if (roots.length !== 1) {
     throw new PolicyError("xml", `expected one root element, found ${roots.length}`);
   }
   return roots[0]!;
 }
 
-function toElements(nodes: unknown): XmlElement[] {
+const PLACEHOLDER = /__apimexpr(\d+)__\s*/g;
+
+/**
+ * Replaces every `@(...)` / `@{...}` outside comments and CDATA with a placeholder (padded with the
+ * expression's own line breaks, so line numbers stay true). The scan balances brackets and skips C#
+ * string and character literals, so `")"` or `"}"` inside a literal does not end the expression.
+ */
+function protectExpressions(xml: string): { protectedXml: string; restore: (value: string) => string } {
+  const expressions: string[] = [];
+  let out = "";
+  let i = 0;
+  while (i < xml.length) {
+    if (xml.startsWith("<!--", i) || xml.startsWith("<![CDATA[", i)) {
+      const close = xml.startsWith("<!--", i) ? "-->" : "]]>";
+      const end = xml.indexOf(close, i);
+      const stop = end < 0 ? xml.length : end + close.length;
+      out += xml.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    if (xml[i] === "@" && (xml[i + 1] === "(" || xml[i + 1] === "{")) {
+      const end = expressionEnd(xml, i + 1);
+      if (end === undefined) {
+        const { line, column } = positionOf(xml, i);
+        throw new PolicyError("xml", `policy expression at line ${line}, column ${column} is not closed`);
+      }
+      const text = xml.slice(i, end);
+      out += `__apimexpr${expressions.length}__${"\n".repeat(text.split("\n").length - 1)}`;
+      expressions.push(text);
+      i = end;
+      continue;
+    }
+    out += xml[i];
+    i++;
+  }
+  const restore = (value: string): string => (expressions.length === 0 ? value : value.replace(PLACEHOLDER, (_m, n: string) => expressions[Number(n)]!));
+  return { protectedXml: out, restore };
+}
+
+/** Index just past the bracket that closes the one at `open`, or undefined. */
+function expressionEnd(text: string, open: number): number | undefined {
+  const stack: string[] = [];
+  for (let i = open; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'") {
+      // C# literal; a verbatim string (@"...") doubles its quotes instead of escaping them.
+      const verbatim = c === '"' && text[i - 1] === "@";
+      i++;
+      while (i < text.length) {
+        if (verbatim && text[i] === '"' && text[i + 1] === '"') i += 2;
+        else if (!verbatim && text[i] === "\\") i += 2;
+        else if (text[i] === c) break;
+        else i++;
+      }
+      continue;
+    }
+    if (c === "(" || c === "{" || c === "[") stack.push(c === "(" ? ")" : c === "{" ? "}" : "]");
+    else if (c === ")" || c === "}" || c === "]") {
+      if (stack.pop() !== c) return undefined;
+      if (stack.length === 0) return i + 1;
+    }
+  }
+  return undefined;
+}
+
+function positionOf(text: string, index: number): { line: number; column: number } {
+  const before = text.slice(0, index).split("\n");
+  return { line: before.length, column: before.at(-1)!.length + 1 };
+}
+
+/**
+ * Lines of start tags, per element name, in document order: the nth `<name` outside comments is
+ * the nth element of that name the parser yields (it keeps document order), so elements learn
+ * their line without a second parser.
+ */
+class StartTagLines {
+  readonly #byName = new Map<string, number[]>();
+  readonly #taken = new Map<string, number>();
+
+  constructor(xml: string) {
+    const withoutComments = xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g, (m) => m.replace(/[^\n]/g, " "));
+    const tag = /<([A-Za-z_][\w.:-]*)/g;
+    let line = 1;
+    let last = 0;
+    for (const match of withoutComments.matchAll(tag)) {
+      for (let i = last; i < match.index; i++) if (withoutComments.charCodeAt(i) === 10) line++;
+      last = match.index;
+      const name = match[1]!;
+      const list = this.#byName.get(name) ?? [];
+      list.push(line);
+      this.#byName.set(name, list);
+    }
+  }
+
+  next(name: string): number {
+    const n = this.#taken.get(name) ?? 0;
+    this.#taken.set(name, n + 1);
+    return this.#byName.get(name)?.[n] ?? 0;
+  }
+}
+
+function toElements(nodes: unknown, restore: (value: string) => string, lines: StartTagLines): XmlElement[] {
   if (!Array.isArray(nodes)) return [];
   const elements: XmlElement[] = [];
   for (const node of nodes as RawNode[]) {
     const name = Object.keys(node).find((key) => key !== ATTRIBUTES);
     if (name === undefined || name === TEXT || name === COMMENT || name.startsWith("?")) continue;
+    const line = lines.next(name);
     const content = node[name];
     const rawAttributes = (node[ATTRIBUTES] ?? {}) as Record<string, unknown>;
     const attributes: Record<string, string> = {};
-    for (const [key, value] of Object.entries(rawAttributes)) attributes[key] = String(value);
-    elements.push({ name, attributes, children: toElements(content), text: textOf(content) });
+    for (const [key, value] of Object.entries(rawAttributes)) attributes[key] = restore(String(value));
+    elements.push({ name, attributes, children: toElements(content, restore, lines), text: restore(textOf(content)).trim(), line });
   }
   return elements;
 }

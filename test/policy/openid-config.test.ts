@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OpenIdConfigError, UnsafeRequestError } from "../../src/core/errors.js";
+import { OpenIdConfigError } from "../../src/core/errors.js";
 import { createOpenIdConfigResolver, METADATA_TTL_MS, REFETCH_INTERVAL_MS } from "../../src/policy/index.js";
 import { SANDBOX_TENANT_ID } from "../../src/sandbox/identities.js";
 import {
@@ -130,7 +130,7 @@ describe("createOpenIdConfigResolver", () => {
       now: () => 0,
       rewriteUrl: (url) => new URL(url.pathname, "http://127.0.0.1:9"),
     });
-    await expect(resolver.resolve(V2_OPENID_URL)).rejects.toBeInstanceOf(UnsafeRequestError);
+    await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({ code: "ERR_OPENID_CONFIG", kind: "refused" });
   });
 
   it("names the TLS failure as a transport error when the server is not trusted", async () => {

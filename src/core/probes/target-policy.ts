@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { expectationsFromPolicy, expectationsFromSettings, preflightAgainstPolicy, type Expectations, type PreflightOutcome } from "../diagnosis/index.js";
-import { ProbeError, SettingsError } from "../errors.js";
+import { PolicyLibraryError, ProbeError, SettingsError } from "../errors.js";
 import { parsePolicy, type EvaluateDeps, type SigningKeyResolver, type ValidateJwtPolicy } from "../../policy/index.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
 
@@ -31,7 +31,7 @@ export function loadTargetPolicies(
       policies.set(target.name, parsePolicy(xml).validateJwt);
     } catch (error) {
       // PolicyError messages name the element at fault, never a value of the request.
-      problems.push({ setting, problem: error instanceof ProbeError ? error.message : "is not a readable APIM policy" });
+      problems.push({ setting, problem: error instanceof ProbeError || error instanceof PolicyLibraryError ? error.message : "is not a readable APIM policy" });
     }
   }
   if (problems.length > 0) throw new SettingsError(problems);

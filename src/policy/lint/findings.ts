@@ -19,6 +19,12 @@ export const LINT_CODES = [
   "require-scheme-ignored",
   "no-issuer-check",
   "token-in-query",
+  // Policies as APIM keeps them (issue 12).
+  "not-evaluable-offline",
+  "conditional-token-validation",
+  "unresolved-named-value",
+  "client-application-ids-missing",
+  "validation-inherited",
 ] as const;
 
 export type LintCode = (typeof LINT_CODES)[number];
@@ -37,6 +43,8 @@ export interface LintFinding {
   element: string;
   message: string;
   fix: string;
+  /** 1-based line of the element in the document, when known. */
+  line?: number;
 }
 
 /** What the policy is checked against; each field is optional and enables the checks that need it. */

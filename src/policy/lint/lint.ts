@@ -1,5 +1,5 @@
 import { isGuid, issuerShape, openIdConfigShape, type IssuerShape, type TokenVersion } from "../../entra/issuers.js";
-import { parsePolicy, type ParsePolicyOptions, type ValidateJwtPolicy } from "../index.js";
+import { parsePolicy, type ApimPolicy, type ParsePolicyOptions, type ValidateJwtPolicy } from "../index.js";
 import type { LintContext, LintFinding } from "./findings.js";
 
 /** [A] validate-jwt: clock-skew defaults to 0 s; more than 5 minutes keeps stolen or stale tokens alive. */
@@ -13,25 +13,85 @@ const MULTI_TENANT = new Set(["common", "organizations", "consumers"]);
  * Findings come in document order of the checks below; none repeats.
  */
 export function lintPolicy(xml: string, context: LintContext = {}, parseOptions: ParsePolicyOptions = {}): LintFinding[] {
-  const policy = parsePolicy(xml, parseOptions);
-  if (!policy.validateJwt) {
-    return [
-      {
-        code: "no-validate-jwt",
-        severity: "error",
-        element: "policies/inbound",
-        message: "no validate-jwt: the gateway lets any caller with a subscription key (or none) through without a token",
-        fix: "Add validate-jwt to the API's inbound policy with openid-config, <audiences>, <issuers> and the app role the API requires (required-claims on roles).",
-      },
-    ];
+  return lintParsedPolicy(parsePolicy(xml, parseOptions), context);
+}
+
+/** The findings for an already parsed (or composed) policy: every token check, in document order. */
+export function lintParsedPolicy(policy: ApimPolicy, context: LintContext = {}): LintFinding[] {
+  const findings: LintFinding[] = [];
+  for (const name of policy.unresolvedNamedValues) {
+    findings.push({
+      code: "unresolved-named-value",
+      severity: "info",
+      element: `{{${name}}}`,
+      message: `named value {{${name}}} has no value here (a secret or Key Vault named value, or not given); where a token rule needs it, that rule is not judged`,
+      fix: `Give it with --named-value ${name}=VALUE, a --named-values JSON file, or --apiops DIR (non-secret named values are in the APIOps folder).`,
+    });
   }
-  const jwt = policy.validateJwt;
+  if (policy.tokenChecks.length === 0) {
+    if (policy.inheritsInbound || policy.includedFragments.length > 0) {
+      findings.push({
+        code: "validation-inherited",
+        // A warning: on its own this document validates nothing; whether an enclosing scope does is
+        // what --apiops answers.
+        severity: "warning",
+        element: "policies/inbound",
+        message: `no token validation in this document; it ${policy.inheritsInbound ? "inherits the enclosing scope's inbound policy (<base />)" : ""}${policy.inheritsInbound && policy.includedFragments.length > 0 ? " and " : ""}${policy.includedFragments.length > 0 ? `includes fragment(s) ${policy.includedFragments.join(", ")}` : ""}, which may validate tokens`,
+        fix: "Lint the effective policy of each operation: apim-smoke policy check --apiops DIR (global, product, API and operation scopes with their fragments).",
+      });
+      return findings;
+    }
+    findings.push({
+      code: "no-validate-jwt",
+      severity: "error",
+      element: "policies/inbound",
+      message: "no validate-jwt or validate-azure-ad-token: the gateway lets any caller with a subscription key (or none) through without a token",
+      fix: "Add validate-azure-ad-token (with client-application-ids) or validate-jwt (with openid-config, <audiences>, <issuers> and the app role in required-claims) to the API's inbound policy.",
+    });
+    return findings;
+  }
+  for (const check of policy.tokenChecks) findings.push(...lintCheck(check, context));
+  // Each check is linted on its own; the same finding from two checks is said once.
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.code}\u0000${f.element}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function lintCheck(check: ValidateJwtPolicy, context: LintContext): LintFinding[] {
+  const found =
+    check.element === "validate-azure-ad-token"
+      ? [...lintClientApplications(check), ...lintAudiences(check, context), ...lintCallers(check, context)]
+      : [...lintSignatureAndLifetime(check), ...lintTokenSource(check), ...lintIssuers(check, context), ...lintAudiences(check, context), ...lintCallers(check, context)];
+  const extra: LintFinding[] = [];
+  if (check.conditions.length > 0) {
+    extra.push({
+      code: "conditional-token-validation",
+      severity: "warning",
+      element: `${check.element} in <choose>`,
+      message: `token validation applies only when: ${check.conditions.join(" and ")}; requests on the other branches are not checked by it`,
+      fix: "Validate tokens unconditionally (outside <choose>), and branch only on what to do after validation.",
+    });
+  }
+  for (const note of check.notEvaluable) {
+    extra.push({ code: "not-evaluable-offline", severity: "info", element: note.split(": ")[0]!, message: note, fix: "Nothing to change in the policy; the probe's live calls judge what cannot be judged offline." });
+  }
+  return [...found, ...extra].map((f) => ({ ...f, element: f.element.replace(/^validate-jwt/, check.element), ...(check.line > 0 ? { line: check.line } : {}) }));
+}
+
+function lintClientApplications(check: ValidateJwtPolicy): LintFinding[] {
+  if (check.clientApplicationIds !== undefined) return [];
   return [
-    ...lintSignatureAndLifetime(jwt),
-    ...lintTokenSource(jwt),
-    ...lintIssuers(jwt, context),
-    ...lintAudiences(jwt, context),
-    ...lintCallers(jwt, context),
+    {
+      code: "client-application-ids-missing",
+      severity: "error",
+      element: "validate-azure-ad-token/client-application-ids",
+      message: "no <client-application-ids>: APIM requires at least one; without it the policy does not say which callers are allowed",
+      fix: "Add <client-application-ids><application-id>CLIENT ID</application-id></client-application-ids> listing the apps allowed to call the API.",
+    },
   ];
 }
 

@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Agent, request, type Dispatcher } from "undici";
-import { evaluateValidateJwt, parsePolicy, type ApimPolicy } from "../../policy/index.js";
+import { decideCondition, evaluateValidateJwt, parsePolicy, type ApimPolicy } from "../../policy/index.js";
+import { AccessLimits } from "./access-limits.js";
 import { startBackend, type Behaviour } from "./backend.js";
 import { MESSAGES, REQUEST_ID_HEADER, sendApimError } from "./responses.js";
 import { findRoute, normaliseApiPath } from "./routing.js";
@@ -29,7 +30,7 @@ const MAX_RECORDS = 10_000;
 
 interface PublishedApi {
   definition: ApiDefinition;
-  policy: ApimPolicy;
+  policy: ApimPolicy | undefined;
 }
 
 /**
@@ -47,6 +48,7 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
   const backend = await startBackend(backendTls === undefined ? {} : { tls: backendTls });
   const dispatcher: Dispatcher = new Agent(options.tls.caPem === undefined ? {} : { connect: { ca: options.tls.caPem } });
   const records: GatewayRequestRecord[] = [];
+  const limits = new AccessLimits(now);
   const sockets = new Set<Duplex>();
 
   const record = (entry: GatewayRequestRecord) => {
@@ -79,9 +81,25 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
       record({ ...base, api: api.name, status: 401, reason: subscription.reason });
       return;
     }
-    const validateJwt = policies.get(api.name)?.validateJwt;
-    if (validateJwt !== undefined) {
-      const outcome = await evaluateValidateJwt(validateJwt, { headers, url }, { keys: options.openIdConfig, now });
+    // Inbound, in document order: each access restriction and token check whose <choose> branch
+    // applies to this request. A condition APIM's runtime would be needed for is taken as applying:
+    // the emulator errs towards refusing, never towards letting a caller in.
+    const policy = policies.get(api.name);
+    const conditionRequest = { headers, url, method };
+    const applies = (conditions: readonly string[]) => conditions.every((c) => decideCondition(c, conditionRequest) !== false);
+    for (const restriction of policy?.accessRestrictions ?? []) {
+      if (!applies(restriction.conditions)) continue;
+      const refusal = limits.refusal(api.name, restriction, req.socket.remoteAddress ?? "127.0.0.1", headers);
+      if (refusal) {
+        req.resume();
+        sendApimError(res, refusal.status, refusal.message, refusal.headers);
+        record({ ...base, api: api.name, status: refusal.status, reason: refusal.reason });
+        return;
+      }
+    }
+    for (const check of policy?.tokenChecks ?? []) {
+      if (!applies(check.conditions)) continue;
+      const outcome = await evaluateValidateJwt(check, { headers, url }, { keys: options.openIdConfig, now });
       if (!outcome.ok) {
         req.resume();
         sendApimError(res, outcome.status, outcome.message);
@@ -173,7 +191,8 @@ function publish(apis: readonly ApiDefinition[]): PublishedApi[] {
     const path = normaliseApiPath(definition.path);
     if (paths.has(path)) throw new TypeError(`apis[${index}].path "${definition.path}" is used twice`);
     paths.add(path);
-    const policy = definition.policyXml === undefined ? {} : parsePolicy(definition.policyXml);
+    // The gateway enforces exactly what it was given: a named value without a value is refused here.
+    const policy = definition.policyXml === undefined ? undefined : parsePolicy(definition.policyXml, { requireNamedValues: true });
     return { definition, policy };
   });
 }

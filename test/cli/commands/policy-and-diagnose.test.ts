@@ -23,7 +23,8 @@ function fakeIo(env: Record<string, string> = {}, cwd = FIXTURES) {
 describe("apim-smoke policy check", () => {
   it.each([
     ["seed-003-entra-jwt.xml", [], 0],
-    ["broken/no-validate-jwt.xml", [], 1],
+    ["broken/no-validate-jwt.xml", [], 0],
+    ["broken/no-validation-no-base.xml", [], 1],
     ["broken/no-role-claim.xml", [], 0],
     ["seed-003-entra-jwt.xml", ["--token-version", "1"], 1],
   ] as const)("%s %j exits %i", async (file, flags, code) => {
@@ -46,7 +47,7 @@ describe("apim-smoke policy check", () => {
 
   it.each([
     ["broken/malformed.xml", "Policy xml:"],
-    ["broken/unknown-element.xml", "Policy validate-jwt/audience:"],
+    ["broken/not-a-policy.xml", "Policy configuration:"],
     ["does-not-exist.xml", "cannot read does-not-exist.xml (ENOENT)"],
   ])("%s exits 2 naming the problem", async (file, message) => {
     const { io, stderr } = fakeIo();
@@ -109,7 +110,7 @@ describe("apim-smoke diagnose", () => {
   it.each([
     [["--token-file", "junk.jwt"], "does not hold a JWT"],
     [["--token-file", "missing.jwt"], "cannot read --token-file"],
-    [["--token-file", "good.jwt", "--policy", join(FIXTURES, "broken/unknown-element.xml")], "validate-jwt/audience"],
+    [["--token-file", "good.jwt", "--policy", join(FIXTURES, "broken/not-a-policy.xml")], "Policy configuration:"],
   ])("%j exits 2", async (args, message) => {
     const { io, stderr } = fakeIo({}, dir);
     expect(await diagnoseCommand.run(args, io)).toBe(2);

@@ -1,0 +1,41 @@
+/**
+ * The policy library's own errors: it knows nothing of the probe engine (which re-exports these
+ * from core/errors.ts so that callers keep one place to import error types from). Each has a
+ * stable `code`; callers branch on it, never on message text. Messages name the element or URL at
+ * fault and never carry a token.
+ */
+export abstract class PolicyLibraryError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A document is not a policy document at all, or an element of it cannot be read. */
+export class PolicyError extends PolicyLibraryError {
+  readonly code = "ERR_POLICY";
+  constructor(
+    /** The element (or element/@attribute) at fault, e.g. `validate-jwt/@clock-skew`. */
+    readonly element: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Policy ${element}: ${problem}`, options);
+  }
+}
+
+/** An openid-config document or its JWKS could not be fetched or is not usable. */
+export class OpenIdConfigError extends PolicyLibraryError {
+  readonly code = "ERR_OPENID_CONFIG";
+  constructor(
+    /** The openid-config URL as written in the policy (before any sandbox rewrite). */
+    readonly url: string,
+    readonly kind: "transport" | "status" | "document" | "jwks" | "refused",
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`openid-config ${url}: ${problem}`, options);
+  }
+}

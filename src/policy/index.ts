@@ -2,6 +2,8 @@
 // both go through it, so there is one evaluator.
 export { parsePolicy, parseValidateAzureAdToken, parseValidateJwt } from "./parse.js";
 export { decideCondition } from "./conditions.js";
+export { composeEffectivePolicy, POLICY_SCOPES } from "./compose.js";
+export type { PolicyFragment, PolicyScope, ScopedPolicy } from "./compose.js";
 export type { ConditionRequest } from "./conditions.js";
 export { isExpression } from "./xml.js";
 export { OpenIdConfigError, PolicyError, PolicyLibraryError } from "./errors.js";

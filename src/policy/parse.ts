@@ -56,6 +56,11 @@ const RESTRICTIONS = new Set<AccessRestriction["name"]>(["ip-filter", "rate-limi
 export function parsePolicy(xml: string, options: ParsePolicyOptions = {}): ApimPolicy {
   const unresolved = new Set<string>();
   const root = substituteNamedValues(parseXmlRoot(xml), options.namedValues ?? {}, "", unresolved, options.requireNamedValues === true);
+  return { ...policyFromRoot(root, unresolved), expressionCount: (xml.match(/@[({]/g) ?? []).length };
+}
+
+/** The policy of a parsed (or composed) root element whose named values were already substituted. */
+export function policyFromRoot(root: XmlElement, unresolved: ReadonlySet<string>): ApimPolicy {
   const reader = new InboundReader();
   if (root.name === VALIDATE_JWT || root.name === VALIDATE_AAD) reader.read([root], []);
   else if (root.name === "fragment") reader.read(root.children, []);
@@ -76,7 +81,7 @@ export function parsePolicy(xml: string, options: ParsePolicyOptions = {}): Apim
     inheritsInbound: reader.inherits,
     includedFragments: reader.fragments,
     unresolvedNamedValues: [...unresolved],
-    expressionCount: (xml.match(/@[({]/g) ?? []).length,
+    expressionCount: 0,
   };
 }
 
@@ -91,10 +96,10 @@ class InboundReader {
     for (const element of elements) {
       switch (element.name) {
         case VALIDATE_JWT:
-          this.checks.push({ ...parseValidateJwt(element), conditions });
+          this.checks.push({ ...parseValidateJwt(element), conditions, ...(element.origin ? { source: element.origin } : {}) });
           break;
         case VALIDATE_AAD:
-          this.checks.push({ ...parseValidateAzureAdToken(element), conditions });
+          this.checks.push({ ...parseValidateAzureAdToken(element), conditions, ...(element.origin ? { source: element.origin } : {}) });
           break;
         case "base":
           if (conditions.length === 0) this.inherits = true;
@@ -108,7 +113,9 @@ class InboundReader {
           this.readChoose(element, conditions);
           break;
         default:
-          if (RESTRICTIONS.has(element.name as AccessRestriction["name"])) this.restrictions.push(restriction(element, conditions));
+          if (RESTRICTIONS.has(element.name as AccessRestriction["name"])) {
+            this.restrictions.push({ ...restriction(element, conditions), ...(element.origin ? { source: element.origin } : {}) });
+          }
       }
     }
   }
@@ -480,7 +487,7 @@ function clip(value: string): string {
 
 const NAMED_VALUE = /\{\{([^{}]+)\}\}/g;
 
-function substituteNamedValues(
+export function substituteNamedValues(
   element: XmlElement,
   namedValues: Readonly<Record<string, string>>,
   path: string,
@@ -504,6 +511,7 @@ function substituteNamedValues(
     attributes,
     text: substitute(element.text, here),
     line: element.line,
+    ...(element.origin ? { origin: element.origin } : {}),
     children: element.children.map((child) => substituteNamedValues(child, namedValues, here, unresolved, strict)),
   };
 }

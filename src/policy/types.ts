@@ -66,6 +66,8 @@ export interface ValidateJwtPolicy {
   line: number;
   /** The `<choose>` conditions this check stands under, outermost first; empty when it always applies. */
   conditions: readonly string[];
+  /** In a composed policy: the scope and file the check stands in. */
+  source?: { scope: string; file: string };
 }
 
 /** Another inbound policy that refuses callers, as the gateway and the diagnoses need to know it. */
@@ -76,6 +78,7 @@ export interface AccessRestriction {
   addresses?: readonly string[];
   line: number;
   conditions: readonly string[];
+  source?: { scope: string; file: string };
 }
 
 /** A parsed policy document (or fragment). No token check is legitimate: the gateway is then open. */

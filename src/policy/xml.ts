@@ -10,6 +10,8 @@ export interface XmlElement {
   text: string;
   /** 1-based line of the element's start tag in the document as given. */
   line: number;
+  /** The scope and file a composed policy's element came from. */
+  origin?: { scope: string; file: string };
 }
 
 const ATTRIBUTES = ":@";

@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { ApiopsFolderError, namedValueMap, readApiopsFolder, scopesFor, type ApiopsFolder } from "../../apiops/folder.js";
 import { PolicyError, UsageError } from "../../core/errors.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
-import { lintPolicy, type LintContext, type LintFinding } from "../../policy/lint/index.js";
+import { composeEffectivePolicy } from "../../policy/index.js";
+import { lintParsedPolicy, lintPolicy, type LintContext, type LintFinding } from "../../policy/lint/index.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo, type Command } from "../io.js";
 
 const OPTIONS = {
@@ -12,49 +14,115 @@ const OPTIONS = {
   "api-client-id": { type: "string" },
   "app-id-uri": { type: "string" },
   format: { type: "string" },
+  apiops: { type: "string" },
+  product: { type: "string" },
+  "named-value": { type: "string", multiple: true },
+  "named-values": { type: "string" },
 } as const;
 
-const USAGE = "usage: apim-smoke policy check FILE [--token-version 1|2] [--tenant-id ID] [--api-client-id ID] [--app-id-uri URI] [--format text|json]";
+const USAGE =
+  "usage: apim-smoke policy check (FILE | --apiops DIR [--product NAME]) [--named-value NAME=VALUE]... [--named-values FILE] " +
+  "[--token-version 1|2] [--tenant-id ID] [--api-client-id ID] [--app-id-uri URI] [--format text|json]";
+
+/** One linted unit: a file, or an API or operation of an APIOps folder with its effective policy. */
+interface Report {
+  subject: string;
+  /** The product whose policy was assumed, for an API in a product. */
+  product?: string;
+  findings: LintFinding[];
+}
 
 /**
- * `apim-smoke policy check FILE`: lints a validate-jwt policy offline. Exit 0 when no error-level
- * finding, 1 when any, 2 when the file cannot be read or parsed (the message names the element).
- * `--tenant-id` defaults to PROBE_TENANT_ID.
+ * `apim-smoke policy check FILE` lints one policy document; `--apiops DIR` lints the effective
+ * policy (global, product, API, operation, fragments) of every API and operation of an APIOps
+ * folder. Exit 0 when no error-level finding, 1 when any, 2 only for input that cannot be read
+ * (the message names the file and element). `--tenant-id` defaults to PROBE_TENANT_ID.
  */
 export const policyCommand: Command = {
-  summary: "policy check FILE: lint a validate-jwt policy for the mistakes that cause 401s or open gateways",
+  summary: "policy check FILE | --apiops DIR: lint APIM policies (effective per operation) for the mistakes that cause 401s or open gateways",
   usage: USAGE,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub !== "check") throw new UsageError(`expected "check"\n${USAGE}`);
     const { values, positionals } = parseCheckArgs(rest);
-    const [file, ...extra] = positionals;
-    if (file === undefined || extra.length > 0) throw new UsageError(`expected exactly one policy FILE\n${USAGE}`);
     const format = values.format ?? "text";
     if (format !== "text" && format !== "json") throw new UsageError("--format must be text or json");
     const context = lintContext(values, io);
+    const namedValues = await readNamedValueOptions(io, values["named-value"], values["named-values"]);
 
-    let xml: string;
+    let reports: Report[];
     try {
-      xml = await readFile(resolve(io.cwd, file), "utf8");
+      if (values.apiops !== undefined) {
+        if (positionals.length > 0) throw new UsageError(`give either a policy FILE or --apiops DIR, not both\n${USAGE}`);
+        reports = lintFolder(readApiopsFolder(resolve(io.cwd, values.apiops)), context, namedValues, values.product);
+      } else {
+        const [file, ...extra] = positionals;
+        if (file === undefined || extra.length > 0) throw new UsageError(`expected exactly one policy FILE (or --apiops DIR)\n${USAGE}`);
+        let xml: string;
+        try {
+          xml = await readFile(resolve(io.cwd, file), "utf8");
+        } catch (error) {
+          io.stderr.write(`apim-smoke policy check: cannot read ${displayPath(file)} (${(error as NodeJS.ErrnoException).code ?? "error"})\n`);
+          return EXIT_USAGE;
+        }
+        try {
+          reports = [{ subject: file, findings: lintPolicy(xml, context, { namedValues }) }];
+        } catch (error) {
+          if (error instanceof PolicyError) throw new PolicyError(`${displayPath(file)}: ${error.element}`, error.message.replace(/^Policy [^:]+: /, ""));
+          throw error;
+        }
+      }
     } catch (error) {
-      io.stderr.write(`apim-smoke policy check: cannot read ${displayPath(file)} (${(error as NodeJS.ErrnoException).code ?? "error"})\n`);
-      return EXIT_USAGE;
-    }
-    let findings: LintFinding[];
-    try {
-      findings = lintPolicy(xml, context);
-    } catch (error) {
-      if (error instanceof PolicyError) {
-        io.stderr.write(`apim-smoke policy check: ${displayPath(file)}: ${error.message}\n`);
+      if (error instanceof PolicyError || error instanceof ApiopsFolderError) {
+        io.stderr.write(`apim-smoke policy check: ${error.message}\n`);
         return EXIT_USAGE;
       }
       throw error;
     }
-    io.stdout.write(format === "json" ? `${JSON.stringify({ file, findings }, null, 2)}\n` : renderFindings(file, findings));
-    return findings.some((f) => f.severity === "error") ? EXIT_NOT_OK : EXIT_OK;
+    io.stdout.write(format === "json" ? `${JSON.stringify(values.apiops === undefined ? { file: reports[0]!.subject, findings: reports[0]!.findings } : { reports }, null, 2)}\n` : reports.map(renderReport).join(""));
+    return reports.some((r) => r.findings.some((f) => f.severity === "error")) ? EXIT_NOT_OK : EXIT_OK;
   },
 };
+
+/** Every HTTP API (current revision) and every operation with its own policy, on its effective policy. */
+function lintFolder(folder: ApiopsFolder, context: LintContext, extraNamedValues: Record<string, string>, product: string | undefined): Report[] {
+  const namedValues = { ...namedValueMap(folder), ...extraNamedValues };
+  const reports: Report[] = [];
+  for (const api of folder.apis) {
+    const units = [undefined, ...api.operations.filter((o) => o.policy !== undefined).map((o) => o.name)];
+    for (const operation of units) {
+      const { scopes, product: assumed } = scopesFor(folder, api, { ...(operation ? { operation } : {}), ...(product ? { product } : {}) });
+      const policy = composeEffectivePolicy(scopes, folder.fragments, { namedValues });
+      reports.push({
+        subject: operation ? `api ${api.name} operation ${operation}` : `api ${api.name}`,
+        ...(assumed ? { product: assumed.name } : {}),
+        findings: lintParsedPolicy(policy, context),
+      });
+    }
+  }
+  return reports;
+}
+
+async function readNamedValueOptions(io: CliIo, pairs: readonly string[] | undefined, file: string | undefined): Promise<Record<string, string>> {
+  const values: Record<string, string> = {};
+  if (file !== undefined) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(await readFile(resolve(io.cwd, file), "utf8"));
+    } catch {
+      throw new UsageError(`--named-values: ${displayPath(file)} cannot be read as a JSON object of name: value`);
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UsageError(`--named-values: ${displayPath(file)} must be a JSON object of name: value`);
+    for (const [name, value] of Object.entries(doc as Record<string, unknown>)) if (typeof value === "string") values[name] = value;
+  }
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf("=");
+    // Never repeated back: a named value may well be a secret.
+    if (eq <= 0) throw new UsageError("--named-value must be NAME=VALUE");
+    values[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return values;
+}
 
 function parseCheckArgs(args: readonly string[]) {
   try {
@@ -66,7 +134,7 @@ function parseCheckArgs(args: readonly string[]) {
   }
 }
 
-function lintContext(values: { [K in keyof typeof OPTIONS]?: string }, io: CliIo): LintContext {
+function lintContext(values: { "token-version"?: string; "tenant-id"?: string; "api-client-id"?: string; "app-id-uri"?: string }, io: CliIo): LintContext {
   const context: LintContext = {};
   const version = values["token-version"];
   if (version !== undefined) {
@@ -80,9 +148,13 @@ function lintContext(values: { [K in keyof typeof OPTIONS]?: string }, io: CliIo
   return context;
 }
 
-function renderFindings(file: string, findings: readonly LintFinding[]): string {
-  if (findings.length === 0) return `${file}: no findings\n`;
-  const lines = findings.map((f) => `${f.severity.padEnd(7)} ${f.code}  ${f.element}\n        ${f.message}\n        fix: ${f.fix}`);
-  const errors = findings.filter((f) => f.severity === "error").length;
-  return `${file}: ${findings.length} finding(s), ${errors} error(s)\n${lines.join("\n")}\n`;
+function renderReport(report: Report): string {
+  const head = `${report.subject}${report.product ? ` (product ${report.product} assumed)` : ""}`;
+  if (report.findings.length === 0) return `${head}: no findings\n`;
+  const lines = report.findings.map((f) => {
+    const where = [f.scope, f.file && `${f.file}${f.line ? `:${f.line}` : ""}`].filter(Boolean).join(" ");
+    return `${f.severity.padEnd(7)} ${f.code}  ${f.element}${where ? `  (${where})` : ""}\n        ${f.message}\n        fix: ${f.fix}`;
+  });
+  const errors = report.findings.filter((f) => f.severity === "error").length;
+  return `${head}: ${report.findings.length} finding(s), ${errors} error(s)\n${lines.join("\n")}\n`;
 }

@@ -45,6 +45,9 @@ export interface LintFinding {
   fix: string;
   /** 1-based line of the element in the document, when known. */
   line?: number;
+  /** In an effective policy: the scope and the file where the rule stands. */
+  scope?: string;
+  file?: string;
 }
 
 /** What the policy is checked against; each field is optional and enables the checks that need it. */

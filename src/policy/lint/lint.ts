@@ -5,6 +5,9 @@ import type { LintContext, LintFinding } from "./findings.js";
 /** [A] validate-jwt: clock-skew defaults to 0 s; more than 5 minutes keeps stolen or stale tokens alive. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 
+/** Findings that say a rule is missing (rather than wrong): met when any check of the policy has the rule. */
+const ABSENCE_CODES: ReadonlySet<LintFinding["code"]> = new Set(["no-audience-check", "no-role-claim", "no-issuer-check", "no-signing-keys"]);
+
 const MULTI_TENANT = new Set(["common", "organizations", "consumers"]);
 
 /**
@@ -50,7 +53,13 @@ export function lintParsedPolicy(policy: ApimPolicy, context: LintContext = {}):
     });
     return findings;
   }
-  for (const check of policy.tokenChecks) findings.push(...lintCheck(check, context));
+  // APIM applies every check in turn, so a rule that one check lacks but another (unconditional)
+  // one has is in force: an "absent rule" finding stands only when no check has the rule.
+  const perCheck = policy.tokenChecks.map((check) => lintCheck(check, context));
+  const unconditional = policy.tokenChecks.map((check, i) => ({ check, found: perCheck[i]! })).filter(({ check }) => check.conditions.length === 0);
+  for (const found of perCheck) {
+    findings.push(...found.filter((f) => !ABSENCE_CODES.has(f.code) || unconditional.every((u) => u.found.some((g) => g.code === f.code))));
+  }
   // Each check is linted on its own; the same finding from two checks is said once.
   const seen = new Set<string>();
   return findings.filter((f) => {
@@ -79,7 +88,12 @@ function lintCheck(check: ValidateJwtPolicy, context: LintContext): LintFinding[
   for (const note of check.notEvaluable) {
     extra.push({ code: "not-evaluable-offline", severity: "info", element: note.split(": ")[0]!, message: note, fix: "Nothing to change in the policy; the probe's live calls judge what cannot be judged offline." });
   }
-  return [...found, ...extra].map((f) => ({ ...f, element: f.element.replace(/^validate-jwt/, check.element), ...(check.line > 0 ? { line: check.line } : {}) }));
+  return [...found, ...extra].map((f) => ({
+    ...f,
+    element: f.element.replace(/^validate-jwt/, check.element),
+    ...(check.line > 0 ? { line: check.line } : {}),
+    ...(check.source ? { scope: check.source.scope, file: check.source.file } : {}),
+  }));
 }
 
 function lintClientApplications(check: ValidateJwtPolicy): LintFinding[] {

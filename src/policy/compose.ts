@@ -1,0 +1,97 @@
+import { PolicyError } from "./errors.js";
+import { policyFromRoot, substituteNamedValues, type ParsePolicyOptions } from "./parse.js";
+import type { ApimPolicy } from "./types.js";
+import { parseXmlRoot, type XmlElement } from "./xml.js";
+
+/** APIM's policy scopes, outermost first ([A] api-management-howto-policies.md). */
+export const POLICY_SCOPES = ["global", "workspace", "product", "api", "operation"] as const;
+export type PolicyScope = (typeof POLICY_SCOPES)[number];
+
+/** One scope's policy document, as found in a folder or given on the command line. */
+export interface ScopedPolicy {
+  scope: PolicyScope;
+  /** Where it came from, for findings (a path, as the user knows it). */
+  file: string;
+  xml: string;
+}
+
+/** A policy fragment by its id (`<include-fragment fragment-id>`), root element `<fragment>`. */
+export interface PolicyFragment {
+  file: string;
+  xml: string;
+}
+
+const SECTIONS = ["inbound", "backend", "outbound", "on-error"] as const;
+/** Fragments may include fragments; a cycle (or a deep chain) stops here rather than looping. */
+const MAX_FRAGMENT_DEPTH = 8;
+
+/**
+ * The effective policy of an operation, as APIM composes it: each scope's section replaces the
+ * enclosing scope's, which runs where the inner one says `<base />` (a scope with no document
+ * passes the enclosing one through); `<include-fragment>` is replaced by the fragment's content, as
+ * is. Every element keeps the scope and file it came from, so findings and verdicts can name them.
+ * `scopes` are given outermost first (global, product, API, operation).
+ */
+export function composeEffectivePolicy(
+  scopes: readonly ScopedPolicy[],
+  fragments: Readonly<Record<string, PolicyFragment>> = {},
+  options: ParsePolicyOptions = {},
+): ApimPolicy {
+  const unresolved = new Set<string>();
+  const parse = (xml: string, file: string, scope: string): XmlElement =>
+    withOrigin(substituteNamedValues(parseXmlRoot(xml), options.namedValues ?? {}, "", unresolved, options.requireNamedValues === true), { scope, file });
+
+  let effective: Record<(typeof SECTIONS)[number], XmlElement[]> = { inbound: [], backend: [], outbound: [], "on-error": [] };
+  let expressions = 0;
+  for (const { scope, file, xml } of [...scopes].sort((a, b) => POLICY_SCOPES.indexOf(a.scope) - POLICY_SCOPES.indexOf(b.scope))) {
+    const root = parse(xml, file, scope);
+    if (root.name !== "policies") throw new PolicyError(`${file}: ${root.name}`, "a scope's policy must have <policies> as its root");
+    expressions += (xml.match(/@[({]/g) ?? []).length;
+    const next = { ...effective };
+    for (const section of SECTIONS) {
+      const own = root.children.find((c) => c.name === section);
+      // A document without the section: the enclosing scope's applies as if it said <base />.
+      if (own === undefined) continue;
+      next[section] = own.children.flatMap((child) => (child.name === "base" ? effective[section] : [child]));
+    }
+    effective = next;
+  }
+  const fragmentIds = new Set<string>();
+  const inbound = expandFragments(effective.inbound, fragments, parse, fragmentIds, 0);
+  const root: XmlElement = {
+    name: "policies",
+    attributes: {},
+    text: "",
+    line: 0,
+    children: [{ name: "inbound", attributes: {}, text: "", line: 0, children: inbound }],
+  };
+  const policy = policyFromRoot(root, unresolved);
+  return { ...policy, includedFragments: [...fragmentIds], inheritsInbound: false, expressionCount: expressions };
+}
+
+function expandFragments(
+  elements: readonly XmlElement[],
+  fragments: Readonly<Record<string, PolicyFragment>>,
+  parse: (xml: string, file: string, scope: string) => XmlElement,
+  used: Set<string>,
+  depth: number,
+): XmlElement[] {
+  return elements.flatMap((element): XmlElement[] => {
+    if (element.name === "include-fragment") {
+      const id = element.attributes["fragment-id"] ?? "";
+      const fragment = fragments[id];
+      if (fragment === undefined) throw new PolicyError(`include-fragment[@fragment-id=${id}]`, `fragment "${id}" is not in the folder`);
+      if (depth >= MAX_FRAGMENT_DEPTH) throw new PolicyError(`include-fragment[@fragment-id=${id}]`, "fragments include each other too deeply (a cycle?)");
+      used.add(id);
+      const root = parse(fragment.xml, fragment.file, `fragment ${id}`);
+      if (root.name !== "fragment") throw new PolicyError(`${fragment.file}: ${root.name}`, "a policy fragment's root element must be <fragment>");
+      return expandFragments(root.children, fragments, parse, used, depth + 1);
+    }
+    if (element.children.length === 0) return [element];
+    return [{ ...element, children: expandFragments(element.children, fragments, parse, used, depth) }];
+  });
+}
+
+function withOrigin(element: XmlElement, origin: { scope: string; file: string }): XmlElement {
+  return { ...element, origin, children: element.children.map((c) => withOrigin(c, origin)) };
+}

@@ -109,8 +109,8 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   },
   "no-subscription-required": {
     name: "no-subscription-required",
-    description: "The API does not require a subscription, so calls without a key or with a wrong one are let through to validate-jwt.",
-    expectation: "no-subscription-key and invalid-subscription-key get in",
+    description: "The API does not require a subscription, so calls without a key are let through to validate-jwt (a wrong key is still refused).",
+    expectation: "no-subscription-key gets in; invalid-subscription-key is still refused (401)",
     api: (api) => ({ ...api, subscriptionRequired: false }),
   },
   "v1-token-issuer-mismatch": {

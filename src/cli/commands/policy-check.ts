@@ -68,8 +68,9 @@ export const policyCommand: Command = {
         try {
           reports = [{ subject: file, findings: lintPolicy(xml, context, { namedValues }) }];
         } catch (error) {
-          if (error instanceof PolicyError) throw new PolicyError(`${displayPath(file)}: ${error.element}`, error.message.replace(/^Policy [^:]+: /, ""));
-          throw error;
+          if (!(error instanceof PolicyError)) throw error;
+          io.stderr.write(`apim-smoke policy check: ${displayPath(file)}: ${error.message}\n`);
+          return EXIT_USAGE;
         }
       }
     } catch (error) {

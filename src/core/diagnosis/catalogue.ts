@@ -52,6 +52,10 @@ export const CAUSE_CODES = [
   "wrong-cloud",
   "audience-unproven",
   "no-token-validation",
+  // Issue 12: what an effective APIM policy refuses besides the token's claims.
+  "client-not-allowed",
+  "ip-filtered",
+  "rate-limited",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -270,6 +274,18 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "audience-unproven": {
     summary: "wrong-audience was refused, but that proves nothing about the audience rule: {unprovenReason}",
     fix: "{unprovenFix}",
+  },
+  "client-not-allowed": {
+    summary: "{probe}: the API's validate-azure-ad-token does not list the caller in client-application-ids ({preflightDetail})",
+    fix: "Add the probe's client ID to <client-application-ids> of the API's validate-azure-ad-token (or probe with a client it lists); every caller of the API needs its ID there.",
+  },
+  "ip-filtered": {
+    summary: "{probe}: APIM's ip-filter refused the caller ({apimMessage})",
+    fix: "The API is up: allow the probe's outbound address in the ip-filter policy (or run the probe from an allowed network, e.g. with VNet integration and a NAT gateway's fixed IP).",
+  },
+  "rate-limited": {
+    summary: "{probe}: APIM's rate-limit or quota policy refused the call ({apimMessage})",
+    fix: "The API is up: give the probe's subscription its own key (rate-limit-by-key counts per key) or a higher limit, or probe less often.",
   },
   "no-token-validation": {
     summary: "{probe}: got {actualStatus}: the API validates no token at all (no-token got in too)",

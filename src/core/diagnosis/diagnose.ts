@@ -82,8 +82,12 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
  * both key probes getting in means the API does not require a subscription at all.
  */
 export function diagnoseRun(observations: readonly ProbeObservation[], expectations?: Expectations, tenant?: TenantContext): (Diagnosis | undefined)[] {
-  const keyProbes = observations.filter((o) => o.probe === "no-subscription-key" || o.probe === "invalid-subscription-key");
-  const noSubscription = keyProbes.length === 2 && keyProbes.every((o) => o.outcome === "security");
+  // The key-less request got in while a wrong key is still refused (or also got in): the API does
+  // not require a subscription. APIM refuses an invalid key even then (FACTS.md §7).
+  const keyless = observations.find((o) => o.probe === "no-subscription-key");
+  const wrongKey = observations.find((o) => o.probe === "invalid-subscription-key");
+  const noSubscription = keyless?.outcome === "security" && (wrongKey === undefined || wrongKey.outcome === "security" || wrongKey.outcome === "pass");
+  const keyProbes = noSubscription ? [keyless, ...(wrongKey?.outcome === "security" ? [wrongKey] : [])] : [];
   // A request with no token at all got in: nothing validates tokens, so every token probe that got
   // in has that one cause and one fix (add validation), not per-attribute advice for an element
   // that does not exist.
@@ -188,6 +192,11 @@ function diagnoseOpenGateway(o: ProbeObservation): Diagnosis {
 
 function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expectations | undefined): Diagnosis {
   const evidence = base(o);
+  // APIM's own refusals by policy ([A] the policies' pages): named, never "the API is down".
+  if (o.answeredBy !== "backend" && o.apimMessage !== undefined) {
+    if (status === 403 && /^Caller IP address .* is not allowed/i.test(o.apimMessage)) return buildDiagnosis("ip-filtered", evidence);
+    if (status === THROTTLED_STATUS && /rate limit is exceeded|out of call volume quota/i.test(o.apimMessage)) return buildDiagnosis("rate-limited", evidence);
+  }
   if (status === THROTTLED_STATUS) {
     return buildDiagnosis("throttled", evidence, {
       render: { throttledBy: o.answeredBy === "backend" ? "the backend" : "APIM (rate-limit policy or quota)", retryAfter: "" },
@@ -273,6 +282,9 @@ const PREFLIGHT_CAUSES: Readonly<Record<PreflightFailure["reason"], CauseCode>> 
 
 function fromPreflight(o: ProbeObservation, preflight: PreflightFailure, evidence: Evidence): Diagnosis {
   const withRule: Evidence = { ...evidence, preflightReason: preflight.reason, preflightDetail: preflight.detail };
+  if (preflight.dependsOn) withRule.dependsOn = preflight.dependsOn.join(" and ");
+  if (preflight.checkSource) withRule.ruleSource = preflight.checkSource;
+  if (preflight.claim === "client-application-ids") return buildDiagnosis("client-not-allowed", withRule);
   let cause = PREFLIGHT_CAUSES[preflight.reason];
   if (cause === "required-claim-missing" && preflight.claim === "roles") cause = "missing-role";
   // The token summary gives the observed side; the preflight gives the policy's side.

@@ -22,6 +22,10 @@ export interface PreflightFailure {
   claim?: string;
   expectedValues?: readonly string[];
   requireScheme?: string;
+  /** The failing check stands under <choose> conditions the probe's request cannot decide. */
+  dependsOn?: readonly string[];
+  /** Where the failing check stands, in a composed policy: scope and file (and line). */
+  checkSource?: string;
 }
 
 export type PreflightOutcome = { ok: true } | PreflightFailure;

@@ -1,4 +1,4 @@
-import { evaluateValidateJwt, type ApimPolicy, type EvaluateDeps, type JwtRequest, type ValidateJwtPolicy } from "../../policy/index.js";
+import { decideCondition, evaluateValidateJwt, type ApimPolicy, type EvaluateDeps, type JwtRequest, type ValidateJwtPolicy } from "../../policy/index.js";
 import type { PreflightFailure, PreflightOutcome } from "./observation.js";
 
 /**
@@ -13,10 +13,30 @@ export async function preflightAgainstPolicy(
   policy: ApimPolicy | ValidateJwtPolicy,
   deps: EvaluateDeps,
 ): Promise<PreflightOutcome | undefined> {
-  const jwt = "tokenSource" in policy ? policy : policy.validateJwt;
-  if (!jwt || jwt.tokenSource.kind === "value") return undefined;
-  const outcome = await evaluateValidateJwt(jwt, requestCarrying(token, jwt), deps);
-  if (outcome.ok) return { ok: true };
+  // Every check of the policy, in turn, as the gateway applies them; a check under a <choose>
+  // condition the probe's own request decides is taken or skipped, any other is judged and marked.
+  const checks = "tokenSource" in policy ? [policy] : policy.tokenChecks;
+  let judged = false;
+  for (const jwt of checks) {
+    if (jwt.tokenSource.kind === "value") continue;
+    const request = requestCarrying(token, jwt);
+    const decided = jwt.conditions.map((c) => decideCondition(c, { ...request, method: "GET" }));
+    if (decided.includes(false)) continue;
+    judged = true;
+    const failure = await judge(jwt, request, deps);
+    if (failure) {
+      const undecided = jwt.conditions.filter((_c, i) => decided[i] === undefined);
+      if (undecided.length > 0) failure.dependsOn = undecided;
+      if (jwt.source) failure.checkSource = `${jwt.source.scope} ${jwt.source.file}${jwt.line > 0 ? `:${jwt.line}` : ""}`;
+      return failure;
+    }
+  }
+  return judged ? { ok: true } : undefined;
+}
+
+async function judge(jwt: ValidateJwtPolicy, request: JwtRequest, deps: EvaluateDeps): Promise<PreflightFailure | undefined> {
+  const outcome = await evaluateValidateJwt(jwt, request, deps);
+  if (outcome.ok) return undefined;
   const failure: PreflightFailure = { ok: false, reason: outcome.reason, detail: outcome.detail };
   switch (outcome.reason) {
     case "TokenAudienceNotAllowed":
@@ -27,6 +47,11 @@ export async function preflightAgainstPolicy(
       break;
     case "TokenClaimNotFound":
     case "TokenClaimValueNotAllowed": {
+      if (outcome.detail.startsWith("client-application-ids ")) {
+        failure.claim = "client-application-ids";
+        if (jwt.clientApplicationIds) failure.expectedValues = jwt.clientApplicationIds;
+        break;
+      }
       // The evaluator checks required claims in order and stops at the first failing one.
       const claim = jwt.requiredClaims.find((c) => outcome.detail.startsWith(`claim ${c.name} `));
       if (claim) {

@@ -10,7 +10,7 @@ import { AccessLimits } from "./access-limits.js";
 import { startBackend, type Behaviour } from "./backend.js";
 import { MESSAGES, REQUEST_ID_HEADER, sendApimError } from "./responses.js";
 import { findRoute, normaliseApiPath } from "./routing.js";
-import { checkSubscription, DEFAULT_KEY_HEADER, DEFAULT_KEY_QUERY } from "./subscription.js";
+import { checkSubscription, DEFAULT_KEY_QUERY } from "./subscription.js";
 import type { ApiDefinition, ApimGateway, GatewayOptions, GatewayRequestRecord } from "./types.js";
 
 const HOP_BY_HOP = new Set([
@@ -111,7 +111,7 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
     const target = new URL(`${backend.origin}/${encodeURIComponent(api.name)}${route.rest}`);
     const keyQuery = api.subscriptionKeyQueryParamName ?? DEFAULT_KEY_QUERY;
     for (const [name, value] of url.searchParams) if (name !== keyQuery) target.searchParams.append(name, value);
-    const forwardHeaders = forwardedHeaders(req, api, host);
+    const forwardHeaders = forwardedHeaders(req, host);
     let answer: Dispatcher.ResponseData;
     try {
       const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
@@ -208,15 +208,14 @@ function headerReader(req: IncomingMessage): { get(name: string): string | null 
 }
 
 /**
- * What the backend receives: the caller's headers (Authorization included, as APIM passes it) minus
- * hop-by-hop headers and the subscription key, plus X-Forwarded-For/Proto/Host so a backend behind
- * the gateway can rebuild the public URL (seed 000).
+ * What the backend receives: the caller's headers (Authorization and the subscription key included,
+ * as APIM passes them on unless a policy removes them, FACTS.md §7) minus hop-by-hop headers, plus
+ * X-Forwarded-For/Proto/Host so a backend behind the gateway can rebuild the public URL.
  */
-function forwardedHeaders(req: IncomingMessage, api: ApiDefinition, host: string): Record<string, string> {
-  const keyHeader = (api.subscriptionKeyHeaderName ?? DEFAULT_KEY_HEADER).toLowerCase();
+function forwardedHeaders(req: IncomingMessage, host: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || name === keyHeader) continue;
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
     headers[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   const client = req.socket.remoteAddress ?? "127.0.0.1";

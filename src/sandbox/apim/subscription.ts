@@ -10,7 +10,10 @@ export type SubscriptionCheck =
 
 /**
  * APIM checks the subscription key before any inbound policy: header first, then query parameter
- * (FACTS.md §3). An API that does not require a subscription ignores keys.
+ * (FACTS.md §3). An API that does not require a subscription still refuses a request that carries
+ * a key no subscription of it has ([A] api-management-subscriptions.md: "Access denied: other key
+ * not scoped to applicable product or API" in every row, FACTS.md §7); only the key-less request
+ * gets in.
  */
 export function checkSubscription(
   api: ApiDefinition,
@@ -18,13 +21,12 @@ export function checkSubscription(
   url: URL,
   host: string,
 ): SubscriptionCheck {
-  if (!api.subscriptionRequired) return { ok: true };
   const headerName = api.subscriptionKeyHeaderName ?? DEFAULT_KEY_HEADER;
   const queryName = api.subscriptionKeyQueryParamName ?? DEFAULT_KEY_QUERY;
   const key = headers.get(headerName) ?? url.searchParams.get(queryName);
   const apiPath = api.path.replace(/^\/+/, "");
   const wwwAuthenticate = `AzureApiManagementKey realm="https://${host}/${apiPath}",name="${headerName}",type="header"`;
-  if (key === null || key === "") return { ok: false, reason: "SubscriptionKeyNotFound", wwwAuthenticate };
+  if (key === null || key === "") return api.subscriptionRequired ? { ok: false, reason: "SubscriptionKeyNotFound", wwwAuthenticate } : { ok: true };
   if (!api.subscriptionKeys.some((candidate) => sameKey(candidate, key))) {
     return { ok: false, reason: "SubscriptionKeyInvalid", wwwAuthenticate };
   }

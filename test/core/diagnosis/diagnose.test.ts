@@ -148,7 +148,15 @@ const CASES: Case[] = [
     cause: "throttled",
     evidence: { tokenStatus: "429", retryAfterSeconds: "60" },
   },
-  { name: "API 429", observation: refusedValid({ actualStatus: 429, apimMessage: "Rate limit is exceeded." }), cause: "throttled", evidence: { actualStatus: "429" } },
+  { name: "API 429", observation: refusedValid({ actualStatus: 429, apimMessage: "Too many requests." }), cause: "throttled", evidence: { actualStatus: "429" } },
+  { name: "APIM rate-limit", observation: refusedValid({ actualStatus: 429, apimMessage: "Rate limit is exceeded. Try again in 12 seconds." }), cause: "rate-limited", evidence: { actualStatus: "429" } },
+  { name: "APIM ip-filter", observation: refusedValid({ actualStatus: 403, apimMessage: "Caller IP address 198.51.100.4 is not allowed. Access denied." }), cause: "ip-filtered", evidence: { actualStatus: "403" } },
+  {
+    name: "validate-azure-ad-token without the probe's client",
+    observation: refusedValid({ preflight: { ok: false, reason: "TokenClaimValueNotAllowed", detail: "client-application-ids expected [x] received y", claim: "client-application-ids", expectedValues: ["x"] } }),
+    cause: "client-not-allowed",
+    evidence: { preflightDetail: "client-application-ids expected [x] received y" },
+  },
   {
     name: "valid without a key on a keyed API",
     observation: refusedValid({ apimMessage: "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API." }),
@@ -323,9 +331,14 @@ describe("diagnoseRun", () => {
     expect(diagnoses[1]?.evidence).toMatchObject({ probe: "no-subscription-key", actualStatus: "200" });
   });
 
-  it("one key probe in: gateway-open for that one only", () => {
+  it("the key-less request in, a wrong key refused: subscription-not-required (APIM refuses a wrong key even then)", () => {
     const diagnoses = diagnoseRun([keyProbe("no-subscription-key", 200), keyProbe("invalid-subscription-key", 401)]);
-    expect(diagnoses.map((d) => d?.cause)).toEqual(["gateway-open", undefined]);
+    expect(diagnoses.map((d) => d?.cause)).toEqual(["subscription-not-required", undefined]);
+  });
+
+  it("a wrong key let in while the key-less request is refused: gateway-open for that one", () => {
+    const diagnoses = diagnoseRun([keyProbe("no-subscription-key", 401), keyProbe("invalid-subscription-key", 200)]);
+    expect(diagnoses.map((d) => d?.cause)).toEqual([undefined, "gateway-open"]);
   });
 
   it("no-token in: no-token-validation on every token probe that got in, one fix with the tenant's values", () => {

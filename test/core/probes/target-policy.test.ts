@@ -34,13 +34,14 @@ describe("PROBE_POLICY_FILE", () => {
   });
 
   it("a missing or broken policy file is a settings error naming PROBE_POLICY_FILE (and the element at fault)", () => {
-    writeFileSync(join(dir, "broken.xml"), `<validate-jwt header-name="Authorization"><audiences /></validate-jwt>`);
+    // Not a policy document at all (what is still refused): an unclosed element.
+    writeFileSync(join(dir, "broken.xml"), `<validate-jwt header-name="Authorization"><audiences></validate-jwt>`);
     const missing = loadSettings({ ...ENV, PROBE_POLICY_FILE: "nope.xml" }, { cwd: dir });
     expect(problemsOf(() => loadTargetPolicies(missing.targets))).toEqual([{ setting: "PROBE_POLICY_FILE", problem: expect.stringContaining("cannot read") as unknown }]);
     const broken = loadSettings({ ...ENV, PROBE_POLICY_FILE: "broken.xml" }, { cwd: dir });
     const [problem] = problemsOf(() => loadTargetPolicies(broken.targets));
     expect(problem?.setting).toBe("PROBE_POLICY_FILE");
-    expect(problem?.problem).toContain("audiences");
+    expect(problem?.problem).toMatch(/malformed XML at line 1/);
   });
 
   it("cannot be combined with PROBE_TARGETS_FILE, whose targets name their own policyFile", () => {

@@ -96,7 +96,8 @@ describe("APIM gateway: the probe matrix", () => {
       path: "/health",
       query: "?x=1",
       authorizationScheme: "Bearer",
-      subscriptionKeyForwarded: false,
+      // APIM passes the key on to the backend unless a policy removes it (FACTS.md §7).
+      subscriptionKeyForwarded: true,
       forwarded: { for: "127.0.0.1", proto: "https", host: new URL(gateway.origin).host },
     });
     expect(lastRecord()).toMatchObject({ api: "orders", path: ORDERS_OPERATION_PATH, status: 200, requestId: response.headers[REQUEST_ID_HEADER] });

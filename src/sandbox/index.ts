@@ -11,6 +11,7 @@ import { CLOUDS, type CloudName } from "../entra/clouds.js";
 import { ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "./identities.js";
 import { ordersApiPolicyXml, SCENARIOS, type ScenarioName } from "./scenarios.js";
 import { createSandboxCa, writeCaFile } from "./tls/ca.js";
+import { publishApiopsFolder } from "./apiops.js";
 import { randomBytes } from "node:crypto";
 
 export { SCENARIO_NAMES, SCENARIOS, isScenarioName, ordersApiPolicyXml, type Scenario, type ScenarioName } from "./scenarios.js";
@@ -39,6 +40,12 @@ export interface SandboxOptions {
    * documents, its federated-credential audience, Graph's host, and the scenario policies' URLs.
    */
   cloud?: CloudName;
+  /**
+   * An APIOps folder to publish instead of the default API: each HTTP API at its path with its
+   * effective policy (the scenario's API changes do not apply; its tenant and backend ones do).
+   * The settings then name PROBE_APIOPS_DIR (a copy pointing at the emulated tenant), not a policy file.
+   */
+  apiops?: string;
 }
 
 /** Named values a policy given to the sandbox may use, as APIM named values (`{{name}}`). */
@@ -47,6 +54,7 @@ export const SANDBOX_NAMED_VALUES: Readonly<Record<string, string>> = {
   "api-client-id": ORDERS_API.clientId,
   "api-app-id-uri": ORDERS_API.appIdUri,
   "api-role": ORDERS_API.role,
+  "probe-client-id": PROBE_CLIENT.clientId,
 };
 
 /** Fills the sandbox's named values in; others stay for the policy parser to refuse by name. */
@@ -132,7 +140,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
 
     const apis: ApiDefinition[] = [];
-    for (let i = 0; i <= (options.extraApis ?? 0); i++) {
+    const estate =
+      options.apiops === undefined
+        ? undefined
+        : await publishApiopsFolder(options.apiops, {
+            subscriptionKey,
+            namedValues: SANDBOX_NAMED_VALUES,
+            entraOrigin: entra.origin,
+            entraHosts: ENTRA_HOSTS,
+            copyTo: join(stateDir, "apiops"),
+          });
+    if (estate) apis.push(...estate.apis);
+    for (let i = 0; estate === undefined && i <= (options.extraApis ?? 0); i++) {
       const base: ApiDefinition = {
         name: i === 0 ? ORDERS_API.displayName : `${ORDERS_API.displayName}-${i + 1}`,
         path: i === 0 ? ORDERS_API_PATH : `${ORDERS_API_PATH}-${i + 1}`,
@@ -168,13 +187,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       PROBE_CLOUD: cloud,
       PROBE_CLIENT_ID: PROBE_CLIENT.clientId,
       PROBE_CLIENT_SECRET: scenario.clientSecret === "secret-id" ? tenant.probeClient.secret.id : tenant.probeClient.secret.value,
-      PROBE_API_URL: apiUrls[0]!,
-      PROBE_API_METHOD: "GET",
-      PROBE_API_SCOPE: `${ORDERS_API.appIdUri}/.default`,
-      PROBE_SUBSCRIPTION_KEY: subscriptionKey,
+      // An estate is a targets file, one target per API; the default API is the single-target settings.
+      ...(estate
+        ? { PROBE_TARGETS_FILE: await writeEstateTargets(stateDir, apis, apiUrls), [ESTATE_KEY_SETTING]: subscriptionKey }
+        : { PROBE_API_URL: apiUrls[0]!, PROBE_API_METHOD: "GET", PROBE_API_SCOPE: `${ORDERS_API.appIdUri}/.default`, PROBE_SUBSCRIPTION_KEY: subscriptionKey }),
       PROBE_UNASSIGNED_CLIENT_ID: UNASSIGNED_CLIENT.clientId,
       PROBE_UNASSIGNED_CLIENT_SECRET: tenant.unassignedClient.secret.value,
-      PROBE_POLICY_FILE: policyFile,
+      // The probe checks each token against the API's policy before calling: the file, or the folder.
+      ...(estate ? { PROBE_APIOPS_DIR: estate.probeFolder } : { PROBE_POLICY_FILE: policyFile }),
       PROBE_RUN_LOCATION: "sandbox",
       ...(scenario.timeoutMs ? { PROBE_TIMEOUT_MS: String(scenario.timeoutMs) } : {}),
       APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
@@ -211,6 +231,29 @@ function policyForProbe(policyXml: string, entraOrigin: string): string {
   return policyXml.replace(/(<openid-config\s+url=")https:\/\/([^/"]+)\//g, (whole, start: string, host: string) =>
     ENTRA_HOSTS.has(host.toLowerCase()) ? `${start}${entraOrigin}/` : whole,
   );
+}
+
+/** The setting that holds the subscription key in an estate's targets file (the file names settings, never keys). */
+export const ESTATE_KEY_SETTING = "SANDBOX_SUBSCRIPTION_KEY";
+
+/**
+ * One target per published API: each probed at its `/health` operation with the orders API's scope
+ * (the sandbox tenant's one API registration), its preflight on its API's effective policy, and
+ * the key probes expecting what the folder says of its subscription.
+ */
+async function writeEstateTargets(stateDir: string, apis: readonly ApiDefinition[], urls: readonly string[]): Promise<string> {
+  const file = join(stateDir, "targets.json");
+  const targets = apis.map((api, i) => ({
+    name: api.name,
+    url: urls[i]!,
+    scope: `${ORDERS_API.appIdUri}/.default`,
+    subscriptionKeySetting: ESTATE_KEY_SETTING,
+    apiopsApi: api.name,
+    // The folder says this API needs no subscription: the key-less request is expected to get in.
+    ...(api.subscriptionRequired ? {} : { expectedStatuses: { "no-subscription-key": [200, 201, 202, 203, 204, 205, 206] } }),
+  }));
+  await writeFile(file, `${JSON.stringify({ targets }, null, 2)}\n`);
+  return file;
 }
 
 async function closeAll(servers: readonly { close(): Promise<void> }[]): Promise<void> {

@@ -6,7 +6,7 @@ import { parseCommandArgs, toFormat } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
 import { runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
-import { readPolicyOption, toCloud, toScenario } from "./sandbox.js";
+import { apiopsOption, readPolicyOption, toCloud, toScenario } from "./sandbox.js";
 
 /**
  * The sandbox issues short-lived tokens in the demo so that the probe can harvest a real,
@@ -21,14 +21,15 @@ const DEMO_EXPIRED_MARGIN_MS = 500;
  */
 export const demoCommand: Command = {
   summary: "start the sandbox in-process and run the whole matrix against it (npm start)",
-  usage: "usage: apim-smoke demo [--scenario NAME] [--cloud public|usgov|china] [--policy FILE] [--format table|json]",
+  usage: "usage: apim-smoke demo [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--format table|json]",
   async run(args, io) {
-    const values = parseCommandArgs(args, { scenario: { type: "string" }, cloud: { type: "string" }, format: { type: "string" }, policy: { type: "string" } });
+    const values = parseCommandArgs(args, { scenario: { type: "string" }, cloud: { type: "string" }, format: { type: "string" }, policy: { type: "string" }, apiops: { type: "string" } });
     const scenario = toScenario(values.scenario);
     const cloud = toCloud(values.cloud);
     const format = toFormat(values.format);
     const policyXml = await readPolicyOption(io.cwd, values.policy);
-    const sandbox = await startSandbox({ scenario, cloud, tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS, ...(policyXml !== undefined ? { policyXml } : {}) });
+    const apiops = values.apiops === undefined ? undefined : await apiopsOption(io.cwd, values.apiops);
+    const sandbox = await startSandbox({ scenario, cloud, ...(apiops ? { apiops } : {}), tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS, ...(policyXml !== undefined ? { policyXml } : {}) });
     try {
       const config = loadSettings(sandbox.settings);
       const engine = createProbeEngine(config, { expiredTokenMarginMs: DEMO_EXPIRED_MARGIN_MS });

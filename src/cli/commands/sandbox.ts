@@ -1,10 +1,10 @@
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { CLOUD_NAMES, CLOUDS, isCloudName, type CloudName } from "../../entra/clouds.js";
 import { SECRET_SETTINGS } from "../../core/settings/load-settings.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
-import { isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
+import { ESTATE_KEY_SETTING, isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
 
@@ -14,6 +14,7 @@ export const SANDBOX_OPTIONS = {
   "token-lifetime": { type: "string" },
   "state-dir": { type: "string" },
   policy: { type: "string" },
+  apiops: { type: "string" },
 } as const;
 
 /** `--policy FILE`: the user's own API policy for the sandbox gateway; unreadable is a usage error. */
@@ -30,12 +31,23 @@ export async function readPolicyOption(cwd: string, file: string | undefined): P
  * Sandbox settings that are secrets besides the probe's own: the managed-identity endpoint's header
  * value is what stands between any local process and the identity's tokens.
  */
-const SANDBOX_SECRET_SETTINGS = ["IDENTITY_HEADER"] as const;
+const SANDBOX_SECRET_SETTINGS = ["IDENTITY_HEADER", ESTATE_KEY_SETTING] as const;
 
 export function toScenario(value: string | undefined): ScenarioName {
   if (value === undefined) return "healthy";
   if (!isScenarioName(value)) throw new UsageError(`--scenario: not a scenario name; scenarios: ${SCENARIO_NAMES.join(", ")}`);
   return value;
+}
+
+/** `--apiops DIR`: an APIOps folder to publish; a missing one is a usage error naming it. */
+export async function apiopsOption(cwd: string, dir: string): Promise<string> {
+  const path = resolve(cwd, dir);
+  try {
+    if ((await stat(path)).isDirectory()) return path;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(`--apiops: ${displayPath(dir)} is not a folder`);
 }
 
 export function toCloud(value: string | undefined): CloudName {
@@ -59,7 +71,7 @@ export function toTokenLifetime(value: string | undefined): number | undefined {
  */
 export const sandboxCommand: Command = {
   summary: "run the embedded sandbox (Entra tenant, APIM gateway, App Insights ingestion) until Ctrl-C",
-  usage: "usage: apim-smoke sandbox [--scenario NAME] [--cloud public|usgov|china] [--policy FILE] [--token-lifetime S] [--state-dir DIR]",
+  usage: "usage: apim-smoke sandbox [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--token-lifetime S] [--state-dir DIR]",
   async run(args, io) {
     const values = parseCommandArgs(args, SANDBOX_OPTIONS);
     const scenario = toScenario(values.scenario);
@@ -78,6 +90,7 @@ export const sandboxCommand: Command = {
       scenario,
       cloud,
       stateDir,
+      ...(values.apiops !== undefined ? { apiops: await apiopsOption(io.cwd, values.apiops) } : {}),
       ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
       ...(policyXml !== undefined ? { policyXml } : {}),
     });

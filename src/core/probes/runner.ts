@@ -76,7 +76,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   // Read while the probes run, needed only to diagnose: the tenant's own issuers, from its discovery
   // documents (cached an hour, as APIM caches them), for targets without a policy.
   const diagnosing = deps.diagnose !== false;
-  const tenantIssuersOnce = diagnosing && targets.some((t) => !policies.get(t.name)) ? tenantIssuers(config, openIdConfig) : Promise.resolve(undefined);
+  const tenantIssuersOnce = diagnosing && targets.some((t) => !policies.get(t.name)?.validateJwt) ? tenantIssuers(config, openIdConfig) : Promise.resolve(undefined);
 
   const startedMs = deps.now();
   const budget = new AbortController();
@@ -93,6 +93,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   try {
     const perTarget = await mapWithConcurrency(plan, concurrency, async ({ target, probes }) => {
       const policy = policies.get(target.name);
+      const jwt = policy?.validateJwt;
       const probed = await runTargetProbes({
         config,
         target,
@@ -100,15 +101,15 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         http: { dispatcher: deps.dispatcher, allowedOrigins },
         tokens,
         expiredTokens,
-        expiredTokenMarginMs: expiryMarginMs(policies.has(target.name) ? (policy?.clockSkewSeconds ?? 0) : undefined),
+        expiredTokenMarginMs: expiryMarginMs(policy ? Math.max(0, ...policy.tokenChecks.map((c) => c.clockSkewSeconds)) : undefined),
         now: deps.now,
         signal: budget.signal,
-        ...(policy ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now }) } : {}),
+        ...(policy && policy.tokenChecks.length > 0 ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now }) } : {}),
       });
-      const fetched: FetchedIssuers = policy
-        ? { byTarget: new Map([[target.name, (await policyConfigIssuers(policy, openIdConfig)) ?? []]]) }
+      const fetched: FetchedIssuers = jwt
+        ? { byTarget: new Map([[target.name, (await policyConfigIssuers(jwt, openIdConfig)) ?? []]]) }
         : { ...(await tenantIssuersFor(tenantIssuersOnce)) };
-      const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, policy, fetched);
+      const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, jwt, fetched);
       return probed.map(({ result }, i) => {
         const diagnosis = diagnoses[i];
         if (diagnosis) result.diagnosis = diagnosis;

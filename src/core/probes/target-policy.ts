@@ -1,11 +1,15 @@
 import { readFileSync } from "node:fs";
 import { expectationsFromPolicy, expectationsFromSettings, preflightAgainstPolicy, type Expectations, type PreflightOutcome } from "../diagnosis/index.js";
 import { PolicyLibraryError, ProbeError, SettingsError } from "../errors.js";
-import { parsePolicy, type EvaluateDeps, type SigningKeyResolver, type ValidateJwtPolicy } from "../../policy/index.js";
+import { namedValueMap, readApiopsFolder, scopesFor, type ApiopsFolder } from "../../apiops/folder.js";
+import { composeEffectivePolicy, parsePolicy, type ApimPolicy, type EvaluateDeps, type SigningKeyResolver, type ValidateJwtPolicy } from "../../policy/index.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
 
-/** The validate-jwt of each target that names a policy file (undefined: the policy has none). */
-export type TargetPolicies = ReadonlyMap<string, ValidateJwtPolicy | undefined>;
+/**
+ * The policy of each target that names one: its policy file, or its API's effective policy in the
+ * APIOps folder (PROBE_APIOPS_DIR). A policy without token checks is legitimate: the API is open.
+ */
+export type TargetPolicies = ReadonlyMap<string, ApimPolicy>;
 
 /**
  * Reads and parses every target's `policyFile` once, at engine creation, so a broken file is a
@@ -15,9 +19,17 @@ export function loadTargetPolicies(
   targets: readonly TargetConfig[],
   readTextFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): TargetPolicies {
-  const policies = new Map<string, ValidateJwtPolicy | undefined>();
+  const policies = new Map<string, ApimPolicy>();
   const problems: { setting: string; problem: string }[] = [];
   for (const target of targets) {
+    if (target.apiops !== undefined) {
+      try {
+        policies.set(target.name, effectivePolicyOf(target.apiops, target.url));
+      } catch (error) {
+        problems.push({ setting: target.apiops.setting, problem: error instanceof Error ? error.message : "cannot be read" });
+      }
+      continue;
+    }
     if (target.policyFile === undefined) continue;
     const setting = target.policyFileSetting ?? `target "${target.name}" policyFile`;
     let xml: string;
@@ -28,7 +40,7 @@ export function loadTargetPolicies(
       continue;
     }
     try {
-      policies.set(target.name, parsePolicy(xml).validateJwt);
+      policies.set(target.name, parsePolicy(xml));
     } catch (error) {
       // PolicyError messages name the element at fault, never a value of the request.
       problems.push({ setting, problem: error instanceof ProbeError || error instanceof PolicyLibraryError ? error.message : "is not a readable APIM policy" });
@@ -101,12 +113,15 @@ export interface PolicyChecks {
  * Policy checks over the engine's resolver: its dispatcher trusts NODE_EXTRA_CA_CERTS and fetches
  * the openid-config URLs as the policy writes them (the sandbox's policy file names its own tenant).
  */
-export function policyChecks(policy: ValidateJwtPolicy, deps: { keys: SigningKeyResolver; now: () => number }): PolicyChecks {
+export function policyChecks(policy: ApimPolicy, deps: { keys: SigningKeyResolver; now: () => number }): PolicyChecks {
   const evaluateDeps: EvaluateDeps = { keys: deps.keys, now: deps.now };
   // Signature, issuer and lifetime only: a token for another audience lacks the API's roles and
-  // other per-resource claims by nature, so required claims are set aside with the audiences.
-  const { audiences: _audiences, ...withoutAudiences } = policy;
-  const audienceFree: ValidateJwtPolicy = { ...withoutAudiences, requiredClaims: [] };
+  // other per-resource claims by nature, so required claims (and the caller rule) are set aside too.
+  const audienceFree: ApimPolicy = {
+    ...policy,
+    tokenChecks: policy.tokenChecks.map(({ audiences: _a, clientApplicationIds: _c, ...check }) => ({ ...check, requiredClaims: [] })),
+  };
+  const openIdConfigUrls = [...new Set(policy.tokenChecks.flatMap((c) => c.openIdConfigUrls))];
   return {
     async preflightWithoutAudience(token) {
       try {
@@ -124,9 +139,9 @@ export function policyChecks(policy: ValidateJwtPolicy, deps: { keys: SigningKey
       }
     },
     async publishedKids(kid) {
-      if (policy.openIdConfigUrls.length === 0) return undefined;
+      if (openIdConfigUrls.length === 0) return undefined;
       const kids: string[] = [];
-      for (const url of policy.openIdConfigUrls) {
+      for (const url of openIdConfigUrls) {
         try {
           const config = await deps.keys.resolve(url, kid === undefined ? {} : { kid });
           for (const key of config.keys) if (typeof key.kid === "string") kids.push(key.kid);
@@ -138,4 +153,35 @@ export function policyChecks(policy: ValidateJwtPolicy, deps: { keys: SigningKey
       return kids;
     },
   };
+}
+
+const folders = new Map<string, ApiopsFolder>();
+
+/** A target's API in the APIOps folder, its effective policy (global, product, API, operation, fragments). */
+function effectivePolicyOf(apiops: NonNullable<TargetConfig["apiops"]>, url: string): ApimPolicy {
+  let folder = folders.get(apiops.dir);
+  if (!folder) {
+    folder = readApiopsFolder(apiops.dir);
+    folders.set(apiops.dir, folder);
+  }
+  const api = apiops.api !== undefined ? folder.apis.find((a) => a.name === apiops.api) : apiForUrl(folder, url);
+  if (!api) {
+    throw new Error(
+      apiops.api !== undefined ? `names API "${apiops.api}", which is not in the APIOps folder` : "the target's URL path matches no API path in the APIOps folder (name it with apiopsApi)",
+    );
+  }
+  const { scopes } = scopesFor(folder, api, { ...(apiops.operation ? { operation: apiops.operation } : {}), ...(apiops.product ? { product: apiops.product } : {}) });
+  return composeEffectivePolicy(scopes, folder.fragments, { namedValues: namedValueMap(folder) });
+}
+
+/** The API whose URL suffix (`path`) is the longest leading part of the target URL's path, by segments. */
+function apiForUrl(folder: ApiopsFolder, url: string): ApiopsFolder["apis"][number] | undefined {
+  const segments = new URL(url).pathname.split("/").filter(Boolean);
+  let best: { api: ApiopsFolder["apis"][number]; length: number } | undefined;
+  for (const api of folder.apis) {
+    const path = api.path.split("/").filter(Boolean);
+    if (path.length > segments.length || !path.every((p, i) => p.toLowerCase() === segments[i]!.toLowerCase())) continue;
+    if (!best || path.length > best.length) best = { api, length: path.length };
+  }
+  return best?.api;
 }

@@ -117,6 +117,7 @@ const envSchema = z.object({
   PROBE_RUN_LOCATION: z.string().max(2024, "must be at most 2024 characters (App Insights limit)").optional(),
   PROBE_POLICY_FILE: z.string().optional(),
   PROBE_TARGETS_FILE: z.string().optional(),
+  PROBE_APIOPS_DIR: z.string().optional(),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z
     .string()
     .superRefine((v, ctx) => {
@@ -309,6 +310,7 @@ function readTargets(
           ? { subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY", subscriptionKey: new Secret(env.PROBE_SUBSCRIPTION_KEY) }
           : {}),
         ...(env.PROBE_POLICY_FILE ? { policyFile: resolve(cwd, env.PROBE_POLICY_FILE), policyFileSetting: "PROBE_POLICY_FILE" } : {}),
+        ...(env.PROBE_APIOPS_DIR && !env.PROBE_POLICY_FILE ? { apiops: { dir: resolve(cwd, env.PROBE_APIOPS_DIR), setting: "PROBE_APIOPS_DIR" } } : {}),
         expectedStatuses: defaultExpectedStatuses(),
         probes: PROBE_NAMES,
       },
@@ -344,7 +346,7 @@ function readTargets(
     }
     return [];
   }
-  return parsed.data.targets.map((t, i) => toTarget(t, i, env, dirname(path), problems));
+  return parsed.data.targets.map((t, i) => toTarget(t, i, env, dirname(path), cwd, problems));
 }
 
 function toTarget(
@@ -352,6 +354,7 @@ function toTarget(
   index: number,
   env: Record<string, string>,
   baseDir: string,
+  cwd: string,
   problems: Problem[],
 ): TargetConfig {
   const expectedStatuses = defaultExpectedStatuses();
@@ -378,6 +381,17 @@ function toTarget(
     ...(t.subscriptionKeySetting ? { subscriptionKeySetting: t.subscriptionKeySetting } : {}),
     ...(subscriptionKey ? { subscriptionKey } : {}),
     ...(t.policyFile ? { policyFile: resolve(baseDir, t.policyFile), policyFileSetting: `PROBE_TARGETS_FILE target "${t.name}" policyFile` } : {}),
+    ...(env.PROBE_APIOPS_DIR && !t.policyFile
+      ? {
+          apiops: {
+            dir: resolve(cwd, env.PROBE_APIOPS_DIR),
+            ...(t.apiopsApi ? { api: t.apiopsApi } : {}),
+            ...(t.apiopsOperation ? { operation: t.apiopsOperation } : {}),
+            ...(t.apiopsProduct ? { product: t.apiopsProduct } : {}),
+            setting: `PROBE_APIOPS_DIR (target "${t.name}")`,
+          },
+        }
+      : {}),
     expectedStatuses,
     probes: PROBE_NAMES.filter((p) => enabled.has(p)),
   };

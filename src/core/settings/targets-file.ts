@@ -21,6 +21,13 @@ export const targetSchema = z
       .optional()
       .meta({ description: "NAME of the setting holding the APIM subscription key (never the key itself)." }),
     policyFile: z.string().min(1).optional().meta({ description: "APIM policy XML for preflight checks, relative to this file." }),
+    apiopsApi: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "With PROBE_APIOPS_DIR: the API (its folder name) whose effective policy the preflight uses; default: the API whose path the URL starts with." }),
+    apiopsOperation: z.string().min(1).optional().meta({ description: "With PROBE_APIOPS_DIR: the operation (its folder name) whose policy scope applies." }),
+    apiopsProduct: z.string().min(1).optional().meta({ description: "With PROBE_APIOPS_DIR: the product whose policy applies (the subscription's); default the first that includes the API." }),
     expectedStatuses: z
       .partialRecord(z.enum(STATUS_PROBES), z.array(status).min(1, "must list at least one status"))
       .optional()

@@ -31,6 +31,8 @@ export interface TargetConfig {
   policyFile?: string;
   /** The setting that named `policyFile` (PROBE_POLICY_FILE or the targets file entry), for messages. */
   policyFileSetting?: string;
+  /** The target's API in an APIOps folder (PROBE_APIOPS_DIR): its effective policy is the preflight's. */
+  apiops?: { dir: string; api?: string; operation?: string; product?: string; setting: string };
   /** Statuses that count as a pass, per probe (every probe has an entry; `token` is empty). */
   expectedStatuses: Record<ProbeName, readonly number[]>;
   /** Probes this target runs, in matrix order. */

@@ -192,7 +192,7 @@ function publish(apis: readonly ApiDefinition[]): PublishedApi[] {
     if (paths.has(path)) throw new TypeError(`apis[${index}].path "${definition.path}" is used twice`);
     paths.add(path);
     // The gateway enforces exactly what it was given: a named value without a value is refused here.
-    const policy = definition.policyXml === undefined ? undefined : parsePolicy(definition.policyXml, { requireNamedValues: true });
+    const policy = definition.policy ?? (definition.policyXml === undefined ? undefined : parsePolicy(definition.policyXml, { requireNamedValues: true }));
     return { definition, policy };
   });
 }

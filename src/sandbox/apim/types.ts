@@ -1,4 +1,4 @@
-import type { SigningKeyResolver } from "../../policy/index.js";
+import type { ApimPolicy, SigningKeyResolver } from "../../policy/index.js";
 
 /** One API published on the emulated gateway. */
 export interface ApiDefinition {
@@ -15,6 +15,8 @@ export interface ApiDefinition {
   subscriptionKeyQueryParamName?: string;
   /** The API's policy document; absent or without validate-jwt: no token is required. */
   policyXml?: string;
+  /** An effective policy composed already (an APIOps folder's); wins over `policyXml`. */
+  policy?: ApimPolicy;
 }
 
 export interface GatewayOptions {

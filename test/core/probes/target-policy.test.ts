@@ -30,7 +30,7 @@ describe("PROBE_POLICY_FILE", () => {
     writeFileSync(join(dir, "api.xml"), `<validate-jwt header-name="Authorization"><audiences><audience>x</audience></audiences></validate-jwt>`);
     const config = loadSettings({ ...ENV, PROBE_POLICY_FILE: "api.xml" }, { cwd: dir });
     expect(config.targets[0]).toMatchObject({ policyFile: join(dir, "api.xml"), policyFileSetting: "PROBE_POLICY_FILE" });
-    expect(loadTargetPolicies(config.targets).get("default")?.audiences).toEqual(["x"]);
+    expect(loadTargetPolicies(config.targets).get("default")?.validateJwt?.audiences).toEqual(["x"]);
   });
 
   it("a missing or broken policy file is a settings error naming PROBE_POLICY_FILE (and the element at fault)", () => {

@@ -1,0 +1,58 @@
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { namedValueMap, readApiopsFolder, scopesFor } from "../apiops/folder.js";
+import { composeEffectivePolicy } from "../policy/index.js";
+import type { ApiDefinition } from "./apim/types.js";
+
+/**
+ * Publishes an APIOps folder on the sandbox gateway (issue 12): every HTTP API (current revision) at
+ * its path, with its effective policy (global, product, API, fragments) and named values, so a
+ * user tries their real repository offline. The named values that name Entra identities are set to
+ * the sandbox's (its tenant issues the tokens); a named value without a value (a secret) that a
+ * policy uses stops the start, naming it.
+ *
+ * It also writes the copy the probe reads as PROBE_APIOPS_DIR: the same folder with its Entra
+ * metadata URLs pointing at the emulated tenant, as the sandbox's policy file does for
+ * PROBE_POLICY_FILE.
+ */
+export async function publishApiopsFolder(
+  dir: string,
+  options: { subscriptionKey: string; namedValues: Readonly<Record<string, string>>; entraOrigin: string; entraHosts: ReadonlySet<string>; copyTo: string },
+): Promise<{ apis: ApiDefinition[]; probeFolder: string }> {
+  const folder = readApiopsFolder(dir);
+  const namedValues = { ...namedValueMap(folder), ...options.namedValues };
+  const apis = folder.apis
+    .filter((api) => api.apiType === "http")
+    .map((api): ApiDefinition => ({
+      name: api.name,
+      path: `/${api.path.replace(/^\/+/, "")}`,
+      subscriptionRequired: api.subscriptionRequired,
+      subscriptionKeys: [options.subscriptionKey],
+      policy: composeEffectivePolicy(scopesFor(folder, api).scopes, folder.fragments, { namedValues, requireNamedValues: true }),
+    }));
+  await cp(dir, options.copyTo, { recursive: true });
+  await rewriteForProbe(options.copyTo, options);
+  return { apis, probeFolder: options.copyTo };
+}
+
+/** In the probe's copy: Entra metadata on the emulated tenant, and the sandbox's identities as named values. */
+async function rewriteForProbe(dir: string, options: { namedValues: Readonly<Record<string, string>>; entraOrigin: string; entraHosts: ReadonlySet<string> }): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    if (entry.name.endsWith(".xml")) {
+      const xml = await readFile(path, "utf8");
+      const rewritten = xml
+        .replace(/(<openid-config\s+url=")https:\/\/([^/"]+)\//g, (whole, start: string, host: string) => (options.entraHosts.has(host.toLowerCase()) ? `${start}${options.entraOrigin}/` : whole))
+        .replace(/<validate-azure-ad-token\b([^>]*?)(\s+authentication-endpoint="[^"]*")?([^>]*)>/g, (_m, before: string, _endpoint: string | undefined, after: string) => `<validate-azure-ad-token${before} authentication-endpoint="${options.entraOrigin}"${after}>`);
+      if (rewritten !== xml) await writeFile(path, rewritten);
+    } else if (entry.name === "namedValueInformation.json") {
+      const doc = JSON.parse(await readFile(path, "utf8")) as { properties?: { displayName?: string; value?: string } };
+      const name = doc.properties?.displayName;
+      if (name !== undefined && Object.hasOwn(options.namedValues, name) && doc.properties) {
+        doc.properties.value = options.namedValues[name]!;
+        await writeFile(path, `${JSON.stringify(doc, null, 2)}\n`);
+      }
+    }
+  }
+}

@@ -128,7 +128,8 @@ export async function tokenFigure(sandbox: SandboxProcess, workDir: string, late
   const seen = (await sandbox.tokenRequests()).slice(before);
   const minimum = minimumTokenRequests({
     targetScopes: [sandbox.settings.PROBE_API_SCOPE ?? ""],
-    wrongAudienceScope: sandbox.settings.PROBE_WRONG_AUDIENCE_SCOPE ?? "",
+    // Unset: the probe's own app, as the probe defaults it.
+    wrongAudienceScope: sandbox.settings.PROBE_WRONG_AUDIENCE_SCOPE ?? `${sandbox.settings.PROBE_CLIENT_ID ?? ""}/.default`,
     unassignedClient: Boolean(sandbox.settings.PROBE_UNASSIGNED_CLIENT_ID),
     elapsedMs,
     tokenLifetimeMs: TOKEN_LIFETIME_MS,

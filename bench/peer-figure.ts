@@ -27,7 +27,7 @@ export async function peerFigure(sandbox: SandboxProcess, workDir: string, laten
     tenantId: setting("PROBE_TENANT_ID"),
     clientId: setting("PROBE_CLIENT_ID"),
     apiScope: setting("PROBE_API_SCOPE"),
-    wrongAudienceScope: setting("PROBE_WRONG_AUDIENCE_SCOPE"),
+    wrongAudienceScope: sandbox.settings.PROBE_WRONG_AUDIENCE_SCOPE ?? `${setting("PROBE_CLIENT_ID")}/.default`,
     unassignedClientId: setting("PROBE_UNASSIGNED_CLIENT_ID"),
     targetUrls: urls,
   });

@@ -1,9 +1,11 @@
 import type { Command } from "../io.js";
 import { demoCommand } from "./demo.js";
 import { diagnoseCommand } from "./diagnose.js";
+import { coverageCommand } from "./coverage.js";
 import { policyCommand } from "./policy-check.js";
 import { runCommand } from "./run.js";
 import { sandboxCommand } from "./sandbox.js";
+import { targetsCommand } from "./targets.js";
 import { tokenCommand } from "./token.js";
 import { watchCommand } from "./watch.js";
 
@@ -18,4 +20,6 @@ export const COMMANDS: Record<string, Command> = {
   sandbox: sandboxCommand,
   diagnose: diagnoseCommand,
   policy: policyCommand,
+  targets: targetsCommand,
+  coverage: coverageCommand,
 };

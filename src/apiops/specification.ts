@@ -1,0 +1,60 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+
+/** One operation of an API's specification, as APIM imported it. */
+export interface SpecOperation {
+  method: string;
+  /** The URL template, e.g. `/orders/{id}`. */
+  path: string;
+  operationId?: string;
+}
+
+export type SpecificationRead =
+  | { kind: "openapi"; file: string; operations: SpecOperation[] }
+  /** A WSDL, WADL or GraphQL schema, or none: no REST operations to choose from. */
+  | { kind: "none" | "wsdl" | "wadl" | "graphql"; file?: string };
+
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/**
+ * The API's `specification.{yaml,yml,json}` (OpenAPI 3 or Swagger 2, as the APIOps extractor writes
+ * it) with its operations in document order; `specification.wsdl`, `.wadl` and `.graphql` are named
+ * for what they are. YAML through the `yaml` package (a well-kept parser; JSON is YAML too).
+ */
+export function readSpecification(apiFolder: string): SpecificationRead {
+  for (const name of ["specification.yaml", "specification.yml", "specification.json"]) {
+    const file = join(apiFolder, name);
+    if (!existsSync(file)) continue;
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(file, "utf8"));
+    } catch {
+      return { kind: "none", file };
+    }
+    const paths = (doc as { paths?: unknown } | null)?.paths;
+    const operations: SpecOperation[] = [];
+    if (paths && typeof paths === "object") {
+      for (const [path, item] of Object.entries(paths as Record<string, unknown>)) {
+        if (!item || typeof item !== "object") continue;
+        for (const [method, op] of Object.entries(item as Record<string, unknown>)) {
+          if (!METHODS.includes(method.toLowerCase())) continue;
+          const operationId = (op as { operationId?: unknown } | null)?.operationId;
+          operations.push({ method: method.toUpperCase(), path, ...(typeof operationId === "string" ? { operationId } : {}) });
+        }
+      }
+    }
+    return { kind: "openapi", file, operations };
+  }
+  for (const kind of ["wsdl", "wadl", "graphql"] as const) {
+    const file = join(apiFolder, `specification.${kind}`);
+    if (existsSync(file)) return { kind, file };
+  }
+  return { kind: "none" };
+}
+
+/** The operation to probe: the first GET whose path has no parameters (nothing to guess). */
+export function probeOperation(spec: SpecificationRead): SpecOperation | undefined {
+  if (spec.kind !== "openapi") return undefined;
+  return spec.operations.find((op) => op.method === "GET" && !op.path.includes("{"));
+}

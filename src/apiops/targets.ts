@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { composeEffectivePolicy, type ApimPolicy } from "../policy/index.js";
+import { namedValueMap, scopesFor, type ApiopsApi, type ApiopsFolder } from "./folder.js";
+import { probeOperation, readSpecification } from "./specification.js";
+
+/** A targets-file entry (schema/targets.schema.json), as `targets --apiops` writes it. */
+export interface EstateTarget {
+  name: string;
+  url: string;
+  method: "GET";
+  scope: string;
+  subscriptionKeySetting: string;
+  apiopsApi: string;
+  expectedStatuses?: Record<string, number[]>;
+}
+
+export interface EstateTargetsOptions {
+  /** `https://<service>.azure-api.net`: gateway host names are not in the artifacts. */
+  gateway: string;
+  /** The scope when the effective policy's audiences do not give one. */
+  scope?: string;
+  subscriptionKeySetting: string;
+  product?: string;
+  /** Per API (by name): the operation path to probe instead of the specification's first GET. */
+  operations?: Readonly<Record<string, string>>;
+}
+
+const SUCCESS = [200, 201, 202, 203, 204, 205, 206];
+/** Probes whose request carries a token (or none): what an API without token validation lets in by design. */
+const TOKEN_PROBES = ["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"];
+
+/**
+ * One target per HTTP API of the folder (current revision; a versioned API at its versioned path),
+ * URL = gateway + API path + the probe operation, expected statuses from what the folder says
+ * (subscription required or not; token validation or none), the scope from the effective
+ * policy's audiences where it can be derived. What cannot be determined is a note, one line each,
+ * never guessed silently.
+ */
+export function targetsFromFolder(folder: ApiopsFolder, options: EstateTargetsOptions): { targets: EstateTarget[]; notes: string[] } {
+  const targets: EstateTarget[] = [];
+  const notes: string[] = [];
+  const namedValues = namedValueMap(folder);
+  for (const api of folder.apis) {
+    if (api.apiType !== "http") {
+      notes.push(`api ${api.name}: a ${api.apiType} API; only HTTP APIs are probed`);
+      continue;
+    }
+    const spec = readSpecification(join(folder.root, api.folder));
+    const override = options.operations?.[api.name];
+    const operation = override ?? probeOperation(spec)?.path;
+    if (operation === undefined) {
+      notes.push(
+        spec.kind === "openapi"
+          ? `api ${api.name}: no GET operation without path parameters in ${relative(folder.root, spec.file)}; name one with --operation ${api.name}=/path`
+          : `api ${api.name}: ${spec.kind === "none" ? "no OpenAPI specification" : `a ${spec.kind.toUpperCase()} specification`}; name the operation with --operation ${api.name}=/path`,
+      );
+      continue;
+    }
+    let policy: ApimPolicy;
+    try {
+      policy = composeEffectivePolicy(scopesFor(folder, api, options.product ? { product: options.product } : {}).scopes, folder.fragments, { namedValues });
+    } catch (error) {
+      notes.push(`api ${api.name}: its effective policy cannot be read (${error instanceof Error ? error.message : "error"})`);
+      continue;
+    }
+    const scope = scopeFrom(policy) ?? options.scope;
+    if (scope === undefined) {
+      const secret = policy.unresolvedNamedValues.length > 0 ? ` (named values without a value: ${policy.unresolvedNamedValues.join(", ")})` : "";
+      notes.push(`api ${api.name}: no audience in its effective policy to derive the scope from${secret}; give --scope`);
+      continue;
+    }
+    const versioned = versionedPath(folder, api);
+    if (versioned.note) notes.push(`api ${api.name}: ${versioned.note}`);
+    const expected: Record<string, number[]> = {};
+    if (!api.subscriptionRequired) expected["no-subscription-key"] = SUCCESS;
+    if (!validatesTokens(policy)) {
+      for (const probe of TOKEN_PROBES) expected[probe] = SUCCESS;
+      notes.push(`api ${api.name}: its effective policy validates no token; the token probes expect 2xx (see apim-smoke coverage)`);
+    }
+    targets.push({
+      name: api.name,
+      url: `${options.gateway.replace(/\/+$/, "")}/${[api.path, versioned.segment].filter(Boolean).join("/").replace(/^\/+/, "")}${operation.startsWith("/") ? operation : `/${operation}`}${versioned.query ?? ""}`,
+      method: "GET",
+      scope,
+      subscriptionKeySetting: options.subscriptionKeySetting,
+      apiopsApi: api.name,
+      ...(Object.keys(expected).length > 0 ? { expectedStatuses: expected } : {}),
+    });
+  }
+  return { targets, notes };
+}
+
+/** Token validation that applies to every request (not only on some <choose> branch). */
+export function validatesTokens(policy: ApimPolicy): boolean {
+  return policy.tokenChecks.some((c) => c.conditions.length === 0);
+}
+
+/**
+ * The client-credentials scope from the audiences the policy accepts: the App ID URI (what people
+ * request) before the client ID; `.default` either way.
+ */
+function scopeFrom(policy: ApimPolicy): string | undefined {
+  const audiences = policy.tokenChecks.flatMap((c) => c.audiences ?? []).filter((a) => !a.includes("{{"));
+  const uri = audiences.find((a) => /^[a-z][a-z0-9+.-]*:\/\//i.test(a));
+  const chosen = uri ?? audiences[0];
+  return chosen === undefined ? undefined : `${chosen.replace(/\/+$/, "")}/.default`;
+}
+
+/** A versioned API's version in its URL: a path segment, a query parameter, or (not expressible here) a header. */
+function versionedPath(folder: ApiopsFolder, api: ApiopsApi): { segment?: string; query?: string; note?: string } {
+  const info = readJson(join(folder.root, api.folder, "apiInformation.json"));
+  const version = typeof info?.apiVersion === "string" && info.apiVersion !== "" ? info.apiVersion : undefined;
+  const setId = typeof info?.apiVersionSetId === "string" ? info.apiVersionSetId.split("/").pop() : undefined;
+  if (version === undefined || setId === undefined) return {};
+  const set =
+    readJson(join(folder.root, "version sets", setId, "versionSetInformation.json")) ?? readJson(join(folder.root, "versionSets", setId, "versionSetInformation.json"));
+  const scheme = typeof set?.versioningScheme === "string" ? set.versioningScheme : "Segment";
+  if (scheme === "Query") return { query: `?${typeof set?.versionQueryName === "string" ? set.versionQueryName : "api-version"}=${encodeURIComponent(version)}` };
+  if (scheme === "Header") return { note: `version ${version} goes in header ${typeof set?.versionHeaderName === "string" ? set.versionHeaderName : "(unnamed)"}, which a targets file cannot send; the unversioned path is probed` };
+  return { segment: version };
+}
+
+function readJson(path: string): Record<string, unknown> | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const doc = JSON.parse(readFileSync(path, "utf8")) as { properties?: Record<string, unknown> } & Record<string, unknown>;
+    return doc.properties ?? doc;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,65 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { coverageOf, unguarded, type CoverageRow } from "../../apiops/coverage.js";
+import { ApiopsFolderError, readApiopsFolder } from "../../apiops/folder.js";
+import { UsageError } from "../../core/errors.js";
+import { displayPath } from "../../core/settings/looks-like-secret.js";
+import { PolicyError } from "../../policy/index.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type Command } from "../io.js";
+
+const OPTIONS = {
+  apiops: { type: "string" },
+  targets: { type: "string" },
+  product: { type: "string" },
+  format: { type: "string" },
+} as const;
+
+/**
+ * `apim-smoke coverage --apiops DIR [--targets FILE]`: per API and operation of the folder, whether
+ * it is probed, where its token is validated (scope, file, line) or that nothing validates it,
+ * whether a subscription is required, and whether an ip-filter or rate limit stands. Exit 1 when any
+ * API is reachable without token validation, else 0; 2 for input that cannot be read.
+ */
+export const coverageCommand: Command = {
+  summary: "per API and operation of an APIOps folder: probed or not, token validation where, subscription, ip-filter, rate limit",
+  usage: "usage: apim-smoke coverage --apiops DIR [--targets FILE] [--product P] [--format table|json]",
+  async run(args, io) {
+    const values = parseCommandArgs(args, OPTIONS);
+    if (values.apiops === undefined) throw new UsageError("--apiops DIR is required");
+    const format = values.format ?? "table";
+    if (format !== "table" && format !== "json") throw new UsageError("--format must be table or json");
+    let targets: { url: string; apiopsApi?: string }[] = [];
+    if (values.targets !== undefined) {
+      try {
+        const doc = JSON.parse(await readFile(resolve(io.cwd, values.targets), "utf8")) as { targets?: { url?: unknown; apiopsApi?: unknown }[] };
+        targets = (doc.targets ?? []).filter((t) => typeof t.url === "string").map((t) => ({ url: t.url as string, ...(typeof t.apiopsApi === "string" ? { apiopsApi: t.apiopsApi } : {}) }));
+      } catch {
+        io.stderr.write(`apim-smoke coverage: --targets ${displayPath(values.targets)} cannot be read as a targets file\n`);
+        return EXIT_USAGE;
+      }
+    }
+    let rows: CoverageRow[];
+    try {
+      rows = coverageOf(readApiopsFolder(resolve(io.cwd, values.apiops)), targets, values.product ? { product: values.product } : {});
+    } catch (error) {
+      if (!(error instanceof ApiopsFolderError || error instanceof PolicyError)) throw error;
+      io.stderr.write(`apim-smoke coverage: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stdout.write(format === "json" ? `${JSON.stringify({ rows }, null, 2)}\n` : renderRows(rows));
+    return rows.some(unguarded) ? EXIT_NOT_OK : EXIT_OK;
+  },
+};
+
+function renderRows(rows: readonly CoverageRow[]): string {
+  const lines = rows.map((r) =>
+    [
+      `${r.api} ${r.operation}`,
+      `  probed: ${r.probed ? "yes" : "no"}; subscription: ${r.subscriptionRequired ? "required" : "not required"}${r.ipFiltered ? "; ip-filtered" : ""}${r.rateLimited ? "; rate limited" : ""}`,
+      `  token validation: ${r.tokenValidation.length === 0 ? "NONE: reachable without a token" : r.tokenValidation.join("; ")}${r.conditionalOnly ? " (conditional only: reachable without a token on the other branches)" : ""}`,
+    ].join("\n"),
+  );
+  const open = rows.filter(unguarded).length;
+  return `${lines.join("\n")}\n\n${rows.length} operation(s), ${rows.filter((r) => r.probed).length} probed, ${open} without token validation\n`;
+}

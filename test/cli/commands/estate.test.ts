@@ -1,0 +1,77 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../../src/cli/cli.js";
+import type { CliIo } from "../../../src/cli/io.js";
+import { loadSettings } from "../../../src/core/settings/load-settings.js";
+
+// Issue 13: the whole estate from the APIOps folder users already keep.
+
+const ESTATE = new URL("../../fixtures/apiops/contoso", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "estate-cli-"));
+
+async function cli(argv: string[]) {
+  const out = { stdout: "", stderr: "" };
+  const io: CliIo = { env: {}, cwd: dir, stdout: { write: (s: string) => (out.stdout += s) }, stderr: { write: (s: string) => (out.stderr += s) } };
+  return { code: await runCli(argv, io), ...out };
+}
+
+interface Target {
+  name: string;
+  url: string;
+  scope: string;
+  expectedStatuses?: Record<string, number[]>;
+}
+
+describe("apim-smoke targets --apiops", () => {
+  it("one target per HTTP API whose operation and scope the folder gives; the rest said on stderr, one line each", async () => {
+    const { code, stdout, stderr } = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net"]);
+    expect(code).toBe(0);
+    const { targets } = JSON.parse(stdout) as { targets: Target[] };
+    expect(targets).toEqual([
+      { name: "orders", url: "https://contoso.azure-api.net/orders/health", method: "GET", scope: "api://orders-api/.default", subscriptionKeySetting: "APIM_SUBSCRIPTION_KEY", apiopsApi: "orders" },
+    ]);
+    const notes = stderr.trim().split("\n");
+    expect(notes).toEqual([
+      expect.stringMatching(/^note: api inventory: no GET operation without path parameters in apis\/inventory\/specification\.json/),
+      "note: api legacy-billing: a soap API; only HTTP APIs are probed",
+      "note: api status: no audience in its effective policy to derive the scope from; give --scope",
+    ]);
+  });
+
+  it("--scope and --operation fill the gaps; expected statuses follow the folder; the file loads as a targets file", async () => {
+    const out = join(dir, "estate.targets.json");
+    const { code } = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net", "--scope", "api://orders-api/.default", "--operation", "inventory=/items/widget-1", "--out", out]);
+    expect(code).toBe(0);
+    const { targets } = JSON.parse(readFileSync(out, "utf8")) as { targets: Target[] };
+    expect(targets.map((t) => t.name)).toEqual(["inventory", "orders", "status"]);
+    expect(targets[0]!.url).toBe("https://contoso.azure-api.net/inventory/items/widget-1");
+    // status: no subscription and no token validation, as the folder says: 2xx expected, and said.
+    expect(targets[2]!.expectedStatuses).toMatchObject({ "no-subscription-key": [200, 201, 202, 203, 204, 205, 206], "no-token": [200, 201, 202, 203, 204, 205, 206] });
+    const config = loadSettings(
+      { PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62", PROBE_CLIENT_SECRET: "s", PROBE_TARGETS_FILE: out, APIM_SUBSCRIPTION_KEY: "k" },
+      { cwd: dir },
+    );
+    expect(config.targets).toHaveLength(3);
+  });
+
+  it("refuses a gateway that is not https, naming the option", async () => {
+    const { code, stderr } = await cli(["targets", "--apiops", ESTATE, "--gateway", "http://contoso.azure-api.net"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--gateway");
+  });
+});
+
+describe("apim-smoke coverage --apiops", () => {
+  it("names where each operation's token is validated, and exits 1 for the API reachable without one", async () => {
+    writeFileSync(join(dir, "targets.json"), JSON.stringify({ targets: [{ name: "orders", url: "https://contoso.azure-api.net/orders/health", apiopsApi: "orders" }] }));
+    const { code, stdout } = await cli(["coverage", "--apiops", ESTATE, "--targets", "targets.json", "--format", "json"]);
+    expect(code).toBe(1);
+    const { rows } = JSON.parse(stdout) as { rows: { api: string; operation: string; probed: boolean; tokenValidation: string[]; subscriptionRequired: boolean; rateLimited: boolean }[] };
+    const health = rows.find((r) => r.operation === "GET /health")!;
+    expect(health).toMatchObject({ api: "orders", probed: true, subscriptionRequired: true });
+    expect(health.tokenValidation).toEqual(["global policy.xml:6", `fragment require-role ${join("policy fragments", "require-role", "policy.xml")}:2`]);
+    expect(rows.find((r) => r.api === "status")).toMatchObject({ tokenValidation: [], subscriptionRequired: false, rateLimited: true, probed: false });
+  });
+});

@@ -1,5 +1,7 @@
 import { PolicyLibraryError, ProbeError, SettingsError, UsageError } from "../core/errors.js";
 import { COMMANDS } from "./commands/index.js";
+import { ChangedSinceError } from "../apiops/changes.js";
+import { ApiopsFolderError } from "../apiops/folder.js";
 import { productVersion } from "./version.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
@@ -36,7 +38,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof SettingsError) {
+    if (error instanceof UsageError || error instanceof SettingsError || error instanceof ApiopsFolderError || error instanceof ChangedSinceError) {
       io.stderr.write(`apim-smoke ${name}: ${error.message}\n`);
       return EXIT_USAGE;
     }

@@ -1,12 +1,15 @@
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/cli.js";
+import type { CliIo } from "../../src/cli/io.js";
 import { createProbeEngine } from "../../src/core/probes/engine.js";
 import type { ProbeName } from "../../src/core/probes/names.js";
 import type { ProbeResult, RunReport } from "../../src/core/results/types.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { ESTATE_KEY_SETTING, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 
 // Issue 12's acceptance, end to end on an APIOps-layout folder: the sandbox publishes it, the probe
 // reads the same folder (PROBE_APIOPS_DIR) for its preflight, and the verdicts follow the effective
@@ -79,6 +82,34 @@ describe("an APIOps estate on the sandbox", () => {
     expect(result(report, "orders", "valid").outcome).toBe("pass");
   });
 
+  it("a publish that drifted from the repository: config-drift, naming the artifact that promises otherwise", async () => {
+    // What the gateway runs: validation removed at global and the product, and no subscription on orders.
+    const published = variant({
+      "policy.xml": "<policies><inbound /><backend><forward-request /></backend></policies>",
+      "products/partners/policy.xml": "<policies><inbound><base /></inbound></policies>",
+      "apis/orders/apiInformation.json": readFileSync(join(ESTATE, "apis/orders/apiInformation.json"), "utf8").replace('"subscriptionRequired": true', '"subscriptionRequired": false'),
+    });
+    const sandbox = await startSandbox({ apiops: published });
+    opened.push(sandbox);
+    // What the repository promises: the estate as committed, its metadata on the emulated tenant.
+    const promised = variant({});
+    for (const file of ["policy.xml", "policy fragments/require-role/policy.xml", "apis/inventory/policy.xml"]) {
+      writeFileSync(join(promised, file), readFileSync(join(promised, file), "utf8").replaceAll("https://login.microsoftonline.com/", `${sandbox.entra.origin}/`));
+    }
+    const targetsFile = join(promised, "probe.targets.json");
+    const ordersUrl = sandbox.apiUrls.find((u) => new URL(u).pathname.startsWith("/orders/"))!;
+    writeFileSync(targetsFile, JSON.stringify({ targets: [{ name: "orders", url: ordersUrl, scope: "api://orders-api/.default", subscriptionKeySetting: ESTATE_KEY_SETTING, apiopsApi: "orders" }] }));
+    const { APPLICATIONINSIGHTS_CONNECTION_STRING: _i, ...settings } = sandbox.settings;
+    const engine = createProbeEngine(loadSettings({ ...settings, PROBE_TARGETS_FILE: targetsFile, PROBE_APIOPS_DIR: promised }));
+    try {
+      const report = await engine.run({ probes: ["token", "no-subscription-key", "invalid-subscription-key", "no-token"] });
+      expect(result(report, "orders", "no-subscription-key").diagnosis).toMatchObject({ cause: "config-drift", evidence: { artifact: join(promised, "apis", "orders", "apiInformation.json") } });
+      expect(result(report, "orders", "no-token").diagnosis).toMatchObject({ cause: "config-drift", evidence: { artifact: `${join(promised, "policy.xml")}:6` } });
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("an ip-filter that does not allow the probe: ip-filtered, not an outage", async () => {
     const orders = readFileSync(join(ESTATE, "apis/orders/policy.xml"), "utf8").replace(
       "<base />",
@@ -94,5 +125,53 @@ describe("an APIOps estate on the sandbox", () => {
     const limited = of(report, "orders").filter((r) => r.actualStatus === 429);
     expect(limited.length).toBeGreaterThan(0);
     expect(limited.every((r) => r.diagnosis?.cause === "rate-limited")).toBe(true);
+  });
+});
+
+describe("post-publish check: run --apiops DIR --changed-since REF", () => {
+  function git(cwd: string, ...args: string[]): void {
+    execFileSync("git", ["-c", "user.name=probe", "-c", "user.email=probe@example.invalid", ...args], { cwd, stdio: "ignore" });
+  }
+
+  async function runChanged(change: (dir: string) => void): Promise<{ code: number; stdout: string; stderr: string }> {
+    const repo = variant({});
+    git(repo, "init", "-q");
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", "estate");
+    change(repo);
+    const sandbox = await startSandbox({ apiops: repo });
+    opened.push(sandbox);
+    const { APPLICATIONINSIGHTS_CONNECTION_STRING: _i, ...env } = sandbox.settings;
+    let stdout = "";
+    let stderr = "";
+    const io: CliIo = { env, cwd: repo, stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
+    const code = await runCli(["run", "--apiops", ".", "--changed-since", "HEAD", "--probe", "token", "--probe", "no-token", "--format", "json"], io);
+    return { code, stdout, stderr };
+  }
+
+  it("probes only the APIs whose artifacts changed", async () => {
+    const { code, stdout, stderr } = await runChanged((repo) => {
+      const file = join(repo, "apis/inventory/policy.xml");
+      writeFileSync(file, readFileSync(file, "utf8").replace("<base />", "<base />\n    <set-header name=\"X-Changed\" exists-action=\"override\"><value>1</value></set-header>"));
+    });
+    expect(stderr).toContain("changed since HEAD: probing inventory");
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as RunReport;
+    expect([...new Set(report.results.map((r) => r.target))]).toEqual(["inventory"]);
+  });
+
+  it("a change every API shares (the global policy) probes them all", async () => {
+    const { stdout, stderr } = await runChanged((repo) => {
+      writeFileSync(join(repo, "policy.xml"), readFileSync(join(repo, "policy.xml"), "utf8").replace("<inbound>", "<inbound>\n    <!-- reviewed -->"));
+    });
+    expect(stderr).toContain("changed since HEAD: policy.xml, which every API shares");
+    expect(new Set((JSON.parse(stdout) as RunReport).results.map((r) => r.target))).toEqual(new Set(["inventory", "orders", "status"]));
+  });
+
+  it("nothing changed: nothing to probe, exit 0", async () => {
+    const { code, stdout, stderr } = await runChanged(() => undefined);
+    expect(code).toBe(0);
+    expect(stdout).toBe("");
+    expect(stderr).toContain("nothing to probe");
   });
 });

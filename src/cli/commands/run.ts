@@ -1,4 +1,9 @@
+import { resolve } from "node:path";
+import { changedApis } from "../../apiops/changes.js";
+import { readApiopsFolder } from "../../apiops/folder.js";
+import { UsageError } from "../../core/errors.js";
 import { createProbeEngine } from "../../core/probes/engine.js";
+import type { ProbeConfig } from "../../core/settings/types.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
@@ -11,25 +16,37 @@ export const RUN_OPTIONS = {
   format: { type: "string" },
   junit: { type: "string" },
   "env-file": { type: "string" },
+  apiops: { type: "string" },
+  "changed-since": { type: "string" },
 } as const;
 
 /** `apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]` */
 export const runCommand: Command = {
   summary: "run the probe matrix once; exit 0 when every probe passed or was skipped",
-  usage: "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]",
+  usage: "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE] [--apiops DIR [--changed-since GIT-REF]]",
   async run(args, io) {
     const values = parseCommandArgs(args, RUN_OPTIONS);
     const format = toFormat(values.format);
     const probes = toProbeNames(values.probe);
-    const { env, config } = await loadCliConfig(io, values["env-file"]);
+    if (values["changed-since"] !== undefined && values.apiops === undefined) throw new UsageError("--changed-since needs --apiops DIR (the folder whose changes decide what to probe)");
+    // --apiops DIR: the folder the preflight reads, unless PROBE_APIOPS_DIR already names one (the sandbox's copy).
+    const apiopsDir = values.apiops === undefined ? undefined : resolve(io.cwd, values.apiops);
+    const withFolder = apiopsDir && !io.env.PROBE_APIOPS_DIR ? { ...io, env: { ...io.env, PROBE_APIOPS_DIR: apiopsDir } } : io;
+    const { env, config } = await loadCliConfig(withFolder, values["env-file"]);
     await prepareOutputFile(io, "--junit", values.junit);
+    let targets = values.target;
+    if (apiopsDir !== undefined && values["changed-since"] !== undefined) {
+      const selected = selectChanged(config, apiopsDir, values["changed-since"], io);
+      if (selected.length === 0) return EXIT_OK;
+      targets = [...(targets ?? []), ...selected].filter((t, i, all) => all.indexOf(t) === i);
+    }
     const engine = createProbeEngine(config, { ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}), ...(io.now ? { now: io.now } : {}) });
     const telemetry = createCliTelemetry(env, config);
     try {
       const report = await runAndReport(
         engine,
         config,
-        { format, ...(values.target ? { targets: values.target } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}) },
+        { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}) },
         io,
         telemetry,
       );
@@ -40,3 +57,22 @@ export const runCommand: Command = {
     }
   },
 };
+
+/**
+ * The targets whose API's artifacts changed since `ref` (a post-publish check probes what was just
+ * published). A target is its API by `apiopsApi`, else by its name. Says what it chose on stderr.
+ */
+function selectChanged(config: ProbeConfig, dir: string, ref: string, io: Parameters<typeof runCommand.run>[1]): string[] {
+  const folder = readApiopsFolder(dir);
+  const changed = changedApis(folder, ref);
+  const apiOf = (t: ProbeConfig["targets"][number]) => t.apiops?.api ?? t.name;
+  const selected = changed.all ? config.targets.map((t) => t.name) : config.targets.filter((t) => changed.apis.has(apiOf(t))).map((t) => t.name);
+  io.stderr.write(
+    changed.all
+      ? `changed since ${ref}: ${changed.because}, which every API shares: probing all ${selected.length} target(s)\n`
+      : selected.length === 0
+        ? `changed since ${ref}: no probed API (${changed.apis.size === 0 ? "nothing changed" : `changed: ${[...changed.apis].join(", ")}`}); nothing to probe\n`
+        : `changed since ${ref}: probing ${selected.join(", ")}\n`,
+  );
+  return selected;
+}

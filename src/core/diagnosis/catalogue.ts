@@ -56,6 +56,8 @@ export const CAUSE_CODES = [
   "client-not-allowed",
   "ip-filtered",
   "rate-limited",
+  // Issue 13: the live gateway against what the APIOps folder promises.
+  "config-drift",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -286,6 +288,12 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "rate-limited": {
     summary: "{probe}: APIM's rate-limit or quota policy refused the call ({apimMessage})",
     fix: "The API is up: give the probe's subscription its own key (rate-limit-by-key counts per key) or a higher limit, or probe less often.",
+  },
+  "config-drift": {
+    summary: "{probe}: the gateway {observed}, but {artifact} promises {promise}: what is published differs from the repository",
+    fix:
+      "Publish the APIOps folder again and check the publisher's log for that artifact (a change made in the portal, or an " +
+      "artifact the pipeline skipped, is not in the gateway); then rerun the probe.",
   },
   "no-token-validation": {
     summary: "{probe}: got {actualStatus}: the API validates no token at all (no-token got in too)",

@@ -81,7 +81,12 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
  * Diagnoses a whole run's observations (same order). Adds what only several probes show together:
  * both key probes getting in means the API does not require a subscription at all.
  */
-export function diagnoseRun(observations: readonly ProbeObservation[], expectations?: Expectations, tenant?: TenantContext): (Diagnosis | undefined)[] {
+export function diagnoseRun(
+  observations: readonly ProbeObservation[],
+  expectations?: Expectations,
+  tenant?: TenantContext,
+  promises?: FolderPromises,
+): (Diagnosis | undefined)[] {
   // The key-less request got in while a wrong key is still refused (or also got in): the API does
   // not require a subscription. APIM refuses an invalid key even then (FACTS.md §7).
   const keyless = observations.find((o) => o.probe === "no-subscription-key");
@@ -93,10 +98,30 @@ export function diagnoseRun(observations: readonly ProbeObservation[], expectati
   // that does not exist.
   const noValidation = observations.some((o) => o.probe === "no-token" && o.outcome === "security");
   return observations.map((o) => {
+    // What the APIOps folder promises and the gateway does not do: the publish drifted from the repository.
+    if (promises?.subscriptionRequired && noSubscription && keyProbes.includes(o) && promises.subscriptionArtifact) {
+      return drift(o, promises.subscriptionArtifact, "subscriptionRequired: true", "let a request without a subscription key in");
+    }
+    if (noValidation && o.outcome === "security" && TOKEN_PROBES.has(o.probe) && promises?.validationArtifact) {
+      return drift(o, promises.validationArtifact, "token validation", "let a request without a token in");
+    }
     if (noSubscription && keyProbes.includes(o)) return buildDiagnosis("subscription-not-required", base(o));
     if (noValidation && o.outcome === "security" && TOKEN_PROBES.has(o.probe)) return noTokenValidation(o, tenant);
     return diagnose(o, expectations);
   });
+}
+
+/** What an APIOps folder says of a target's API, with the artifact that says it (for config-drift). */
+export interface FolderPromises {
+  subscriptionRequired: boolean;
+  /** The apiInformation.json that says whether a subscription is required. */
+  subscriptionArtifact?: string;
+  /** The policy file and line of the (first unconditional) token validation, when there is one. */
+  validationArtifact?: string;
+}
+
+function drift(o: ProbeObservation, artifact: string, promise: string, observed: string): Diagnosis {
+  return buildDiagnosis("config-drift", { ...base(o), artifact, promise, observed });
 }
 
 /** What a fix may name of the tenant: its id and the v2 metadata URL on its cloud's real authority. */

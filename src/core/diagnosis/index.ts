@@ -6,7 +6,7 @@ export type { CauseCode, CauseEntry } from "./catalogue.js";
 export { AADSTS_CAUSES, causeOfTokenFailure } from "./aadsts.js";
 export type { TokenFailure } from "./aadsts.js";
 export { buildDiagnosis, diagnose, diagnoseRun } from "./diagnose.js";
-export type { TenantContext } from "./diagnose.js";
+export type { FolderPromises, TenantContext } from "./diagnose.js";
 export { expectationsFromPolicy, expectationsFromSettings } from "./expectations.js";
 export type { ExpectedClaim, Expectations } from "./expectations.js";
 export { explainToken } from "./explain-token.js";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { createOpenIdConfigResolver, type SigningKeyResolver } from "../../policy/index.js";
 import { CLOUDS } from "../../entra/clouds.js";
-import { diagnoseRun, type TenantContext } from "../diagnosis/index.js";
+import { diagnoseRun, type FolderPromises, type TenantContext } from "../diagnosis/index.js";
 import { UsageError } from "../errors.js";
 import { RunBudgetExceeded } from "../http/transport-error.js";
 import { summarize } from "../results/summary.js";
@@ -109,7 +109,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
       const fetched: FetchedIssuers = jwt
         ? { byTarget: new Map([[target.name, (await policyConfigIssuers(jwt, openIdConfig)) ?? []]]) }
         : { ...(await tenantIssuersFor(tenantIssuersOnce)) };
-      const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, jwt, fetched);
+      const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, jwt, fetched, policy?.folderPromises);
       return probed.map(({ result }, i) => {
         const diagnosis = diagnoses[i];
         if (diagnosis) result.diagnosis = diagnosis;
@@ -140,6 +140,7 @@ function diagnoseTarget(
   context: { target: TargetConfig; config: ProbeConfig },
   policy: Parameters<typeof expectationsFor>[2],
   fetched: FetchedIssuers,
+  promises: FolderPromises | undefined,
 ): (Diagnosis | undefined)[] {
   if (custom === false) return [];
   if (custom) return probed.map(({ result }) => custom(result, context));
@@ -147,6 +148,7 @@ function diagnoseTarget(
     probed.map((p) => p.observation),
     expectationsFor(context.target, context.config, policy, fetched),
     tenantContext(context.config),
+    promises,
   );
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { expectationsFromPolicy, expectationsFromSettings, preflightAgainstPolicy, type Expectations, type PreflightOutcome } from "../diagnosis/index.js";
+import { join } from "node:path";
+import { expectationsFromPolicy, expectationsFromSettings, preflightAgainstPolicy, type Expectations, type FolderPromises, type PreflightOutcome } from "../diagnosis/index.js";
 import { PolicyLibraryError, ProbeError, SettingsError } from "../errors.js";
 import { namedValueMap, readApiopsFolder, scopesFor, type ApiopsFolder } from "../../apiops/folder.js";
 import { composeEffectivePolicy, parsePolicy, type ApimPolicy, type EvaluateDeps, type SigningKeyResolver, type ValidateJwtPolicy } from "../../policy/index.js";
@@ -9,7 +10,10 @@ import type { ProbeConfig, TargetConfig } from "../settings/types.js";
  * The policy of each target that names one: its policy file, or its API's effective policy in the
  * APIOps folder (PROBE_APIOPS_DIR). A policy without token checks is legitimate: the API is open.
  */
-export type TargetPolicies = ReadonlyMap<string, ApimPolicy>;
+export type TargetPolicies = ReadonlyMap<string, TargetPolicy>;
+
+/** A target's policy, and for a target read from an APIOps folder what the folder promises of it. */
+export type TargetPolicy = ApimPolicy & { folderPromises?: FolderPromises };
 
 /**
  * Reads and parses every target's `policyFile` once, at engine creation, so a broken file is a
@@ -19,7 +23,7 @@ export function loadTargetPolicies(
   targets: readonly TargetConfig[],
   readTextFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): TargetPolicies {
-  const policies = new Map<string, ApimPolicy>();
+  const policies = new Map<string, TargetPolicy>();
   const problems: { setting: string; problem: string }[] = [];
   for (const target of targets) {
     if (target.apiops !== undefined) {
@@ -158,7 +162,7 @@ export function policyChecks(policy: ApimPolicy, deps: { keys: SigningKeyResolve
 const folders = new Map<string, ApiopsFolder>();
 
 /** A target's API in the APIOps folder, its effective policy (global, product, API, operation, fragments). */
-function effectivePolicyOf(apiops: NonNullable<TargetConfig["apiops"]>, url: string): ApimPolicy {
+function effectivePolicyOf(apiops: NonNullable<TargetConfig["apiops"]>, url: string): TargetPolicy {
   let folder = folders.get(apiops.dir);
   if (!folder) {
     folder = readApiopsFolder(apiops.dir);
@@ -171,7 +175,14 @@ function effectivePolicyOf(apiops: NonNullable<TargetConfig["apiops"]>, url: str
     );
   }
   const { scopes } = scopesFor(folder, api, { ...(apiops.operation ? { operation: apiops.operation } : {}), ...(apiops.product ? { product: apiops.product } : {}) });
-  return composeEffectivePolicy(scopes, folder.fragments, { namedValues: namedValueMap(folder) });
+  const policy = composeEffectivePolicy(scopes, folder.fragments, { namedValues: namedValueMap(folder) });
+  const validating = policy.tokenChecks.find((c) => c.conditions.length === 0);
+  const folderPromises: FolderPromises = {
+    subscriptionRequired: api.subscriptionRequired,
+    ...(api.informationFile ? { subscriptionArtifact: join(folder.root, api.informationFile) } : {}),
+    ...(validating?.source ? { validationArtifact: `${join(folder.root, validating.source.file)}${validating.line > 0 ? `:${validating.line}` : ""}` } : {}),
+  };
+  return { ...policy, folderPromises };
 }
 
 /** The API whose URL suffix (`path`) is the longest leading part of the target URL's path, by segments. */

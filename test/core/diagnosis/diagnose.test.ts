@@ -273,8 +273,8 @@ describe("diagnose", () => {
     expect(diagnosis?.summary).not.toContain("(unknown)");
   });
 
-  it("has a case for every cause code but subscription-not-required, gateway-open and no-token-validation (tested below)", () => {
-    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open", "no-token-validation"]);
+  it("has a case for every cause code but subscription-not-required, gateway-open, no-token-validation and config-drift (tested below)", () => {
+    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open", "no-token-validation", "config-drift"]);
     expect(CAUSE_CODES.filter((code) => !covered.has(code))).toEqual([]);
   });
 
@@ -339,6 +339,15 @@ describe("diagnoseRun", () => {
   it("a wrong key let in while the key-less request is refused: gateway-open for that one", () => {
     const diagnoses = diagnoseRun([keyProbe("no-subscription-key", 401), keyProbe("invalid-subscription-key", 200)]);
     expect(diagnoses.map((d) => d?.cause)).toEqual([undefined, "gateway-open"]);
+  });
+
+  it("config-drift when the folder promises what the gateway does not do, naming the artifact", () => {
+    const promises = { subscriptionRequired: true, subscriptionArtifact: "apis/orders/apiInformation.json", validationArtifact: "policy.xml:6" };
+    const diagnoses = diagnoseRun([keyProbe("no-subscription-key", 200), keyProbe("invalid-subscription-key", 401), keyProbe("no-token", 200)], undefined, undefined, promises);
+    expect(diagnoses.map((d) => d?.cause)).toEqual(["config-drift", undefined, "config-drift"]);
+    expect(diagnoses[0]!.evidence).toMatchObject({ artifact: "apis/orders/apiInformation.json", promise: "subscriptionRequired: true" });
+    expect(diagnoses[2]!.evidence).toMatchObject({ artifact: "policy.xml:6", promise: "token validation" });
+    expect(diagnoses[0]!.summary).not.toContain("(unknown)");
   });
 
   it("no-token in: no-token-validation on every token probe that got in, one fix with the tenant's values", () => {

@@ -1,6 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
+
+// Loaded on first use: the Functions app reads settings at start, and most apps have no folder.
+const require = createRequire(import.meta.url);
+const parseYaml = (text: string): unknown => (require("yaml") as typeof import("yaml")).parse(text);
 
 /** One operation of an API's specification, as APIM imported it. */
 export interface SpecOperation {

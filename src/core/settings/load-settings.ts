@@ -2,6 +2,8 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { readApiopsFolder } from "../../apiops/folder.js";
+import { targetsFromFolder } from "../../apiops/targets.js";
 import { CLOUD_NAMES, cloudForAuthorityHost, isCloudName, type CloudName } from "../../entra/clouds.js";
 import { SettingsError } from "../errors.js";
 import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
@@ -118,6 +120,13 @@ const envSchema = z.object({
   PROBE_POLICY_FILE: z.string().optional(),
   PROBE_TARGETS_FILE: z.string().optional(),
   PROBE_APIOPS_DIR: z.string().optional(),
+  PROBE_GATEWAY_URL: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = httpsUrlProblem(v, { allowPath: false });
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z
     .string()
     .superRefine((v, ctx) => {
@@ -295,9 +304,13 @@ function readTargets(
   problems: Problem[],
 ): TargetConfig[] {
   const file = env.PROBE_TARGETS_FILE;
+  if (!file && !env.PROBE_API_URL && env.PROBE_APIOPS_DIR && env.PROBE_GATEWAY_URL) return estateTargets(env, cwd, problems);
+  if (env.PROBE_GATEWAY_URL && (file || env.PROBE_API_URL || !env.PROBE_APIOPS_DIR)) {
+    problems.push({ setting: "PROBE_GATEWAY_URL", problem: "is used only with PROBE_APIOPS_DIR, instead of PROBE_API_URL and PROBE_TARGETS_FILE" });
+  }
   if (!file) {
     for (const setting of ["PROBE_API_URL", "PROBE_API_SCOPE"]) {
-      if (!env[setting]) problems.push({ setting, problem: "is required (or set PROBE_TARGETS_FILE)" });
+      if (!env[setting]) problems.push({ setting, problem: "is required (or set PROBE_TARGETS_FILE, or PROBE_APIOPS_DIR with PROBE_GATEWAY_URL)" });
     }
     if (!env.PROBE_API_URL || !env.PROBE_API_SCOPE) return [];
     return [
@@ -347,6 +360,45 @@ function readTargets(
     return [];
   }
   return parsed.data.targets.map((t, i) => toTarget(t, i, env, dirname(path), cwd, problems));
+}
+
+/**
+ * The estate straight from the folder deployed with the app (PROBE_APIOPS_DIR + PROBE_GATEWAY_URL):
+ * one target per API, as `apim-smoke targets --apiops` would write them, the key from
+ * PROBE_SUBSCRIPTION_KEY and PROBE_API_SCOPE as the scope where the policy gives none.
+ */
+function estateTargets(env: Record<string, string>, cwd: string, problems: Problem[]): TargetConfig[] {
+  const dir = resolve(cwd, env.PROBE_APIOPS_DIR!);
+  let estate: ReturnType<typeof targetsFromFolder>;
+  try {
+    estate = targetsFromFolder(readApiopsFolder(dir), {
+      gateway: env.PROBE_GATEWAY_URL!,
+      subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY",
+      ...(env.PROBE_API_SCOPE ? { scope: env.PROBE_API_SCOPE } : {}),
+    });
+  } catch (error) {
+    problems.push({ setting: "PROBE_APIOPS_DIR", problem: error instanceof Error ? error.message : "cannot be read" });
+    return [];
+  }
+  if (estate.targets.length === 0) {
+    problems.push({ setting: "PROBE_APIOPS_DIR", problem: `no API of the folder can be probed: ${estate.notes[0] ?? "it has no HTTP API"}` });
+    return [];
+  }
+  const key = env.PROBE_SUBSCRIPTION_KEY;
+  return estate.targets.map((t) => {
+    const expectedStatuses = defaultExpectedStatuses();
+    for (const [probe, statuses] of Object.entries(t.expectedStatuses ?? {})) expectedStatuses[probe as ProbeName] = statuses;
+    return {
+      name: t.name,
+      url: t.url,
+      method: t.method,
+      scope: t.scope,
+      ...(key ? { subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY", subscriptionKey: new Secret(key) } : {}),
+      apiops: { dir, api: t.apiopsApi, setting: `PROBE_APIOPS_DIR (api ${t.apiopsApi})` },
+      expectedStatuses,
+      probes: PROBE_NAMES,
+    };
+  });
 }
 
 function toTarget(

@@ -75,3 +75,19 @@ describe("apim-smoke coverage --apiops", () => {
     expect(rows.find((r) => r.api === "status")).toMatchObject({ tokenValidation: [], subscriptionRequired: false, rateLimited: true, probed: false });
   });
 });
+
+describe("PROBE_APIOPS_DIR with PROBE_GATEWAY_URL: the estate straight from the deployed folder", () => {
+  it("every probeable API becomes a target with its effective policy; a gateway URL alone is refused", () => {
+    const base = { PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62", PROBE_CLIENT_SECRET: "s" };
+    const config = loadSettings(
+      { ...base, PROBE_APIOPS_DIR: ESTATE, PROBE_GATEWAY_URL: "https://contoso.azure-api.net", PROBE_API_SCOPE: "api://orders-api/.default", PROBE_SUBSCRIPTION_KEY: "k" },
+      { cwd: dir },
+    );
+    expect(config.targets.map((t) => [t.name, t.url, t.apiops?.api])).toEqual([
+      ["orders", "https://contoso.azure-api.net/orders/health", "orders"],
+      ["status", "https://contoso.azure-api.net/status/ping", "status"],
+    ]);
+    expect(config.targets[1]!.expectedStatuses["no-token"]).toContain(200);
+    expect(() => loadSettings({ ...base, PROBE_API_URL: "https://contoso.azure-api.net/x", PROBE_API_SCOPE: "api://x/.default", PROBE_GATEWAY_URL: "https://contoso.azure-api.net" }, { cwd: dir })).toThrow(/PROBE_GATEWAY_URL/);
+  });
+});

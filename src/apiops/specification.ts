@@ -1,10 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
+
+type YamlModule = typeof Yaml;
 
 // Loaded on first use: the Functions app reads settings at start, and most apps have no folder.
 const require = createRequire(import.meta.url);
-const parseYaml = (text: string): unknown => (require("yaml") as typeof import("yaml")).parse(text);
+const parseYaml = (text: string): unknown => (require("yaml") as YamlModule).parse(text);
 
 /** One operation of an API's specification, as APIM imported it. */
 export interface SpecOperation {

@@ -205,20 +205,11 @@ export function parseValidateJwt(element: XmlElement): ValidateJwtPolicy {
       case "issuer-signing-keys":
         policy.issuerSigningKeys = [...policy.issuerSigningKeys, ...parseSigningKeys(child, path, notes)];
         break;
-      case "audiences":
-        policy.audiences = [...(policy.audiences ?? []), ...parseStringList(child, path, "audience", notes)];
-        break;
       case "issuers":
         policy.issuers = [...(policy.issuers ?? []), ...parseStringList(child, path, "issuer", notes)];
         break;
-      case "required-claims":
-        policy.requiredClaims = [...policy.requiredClaims, ...parseRequiredClaims(child, path, notes)];
-        break;
-      case "decryption-keys":
-        notes.add(path, "encrypted tokens (JWE) cannot be decrypted offline; signed tokens are checked as usual");
-        break;
       default:
-        notes.add(path, "unknown element, ignored");
+        readCommonChild(policy, child, path, notes);
     }
   }
   policy.openIdConfigUrls = openIdConfigUrls;
@@ -273,17 +264,8 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
       case "backend-application-ids":
         backendIds.push(...parseStringList(child, path, "application-id", notes));
         break;
-      case "audiences":
-        policy.audiences = [...(policy.audiences ?? []), ...parseStringList(child, path, "audience", notes)];
-        break;
-      case "required-claims":
-        policy.requiredClaims = [...policy.requiredClaims, ...parseRequiredClaims(child, path, notes)];
-        break;
-      case "decryption-keys":
-        notes.add(path, "encrypted tokens (JWE) cannot be decrypted offline; signed tokens are checked as usual");
-        break;
       default:
-        notes.add(path, "unknown element, ignored");
+        readCommonChild(policy, child, path, notes);
     }
   }
   if (clientIds === undefined) notes.add(`${VALIDATE_AAD}/client-application-ids`, "is required by APIM and missing: any caller of the tenant passes this check here");
@@ -291,6 +273,23 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
   if (backendIds.length > 0) policy.audiences = [...(policy.audiences ?? []), ...backendIds];
   dropEmptyLists(policy, notes);
   return policy;
+}
+
+/** The children both token checks have: audiences, required claims, decryption keys; anything else is noted. */
+function readCommonChild(policy: ValidateJwtPolicy, child: XmlElement, path: string, notes: Notes): void {
+  switch (child.name) {
+    case "audiences":
+      policy.audiences = [...(policy.audiences ?? []), ...parseStringList(child, path, "audience", notes)];
+      break;
+    case "required-claims":
+      policy.requiredClaims = [...policy.requiredClaims, ...parseRequiredClaims(child, path, notes)];
+      break;
+    case "decryption-keys":
+      notes.add(path, "encrypted tokens (JWE) cannot be decrypted offline; signed tokens are checked as usual");
+      break;
+    default:
+      notes.add(path, "unknown element, ignored");
+  }
 }
 
 /** `tenant-id` may be a GUID, a domain, or a URL naming the domain ([A]). */

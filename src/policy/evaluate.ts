@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { checkAudience, checkClientApplication, checkIssuer, checkLifetime, checkRequiredClaims, type ClaimCheck } from "./claims.js";
+import { checkAudience, checkClientApplication, checkIssuer, checkLifetime, checkRequiredClaims } from "./claims.js";
 import type { OpenIdConfig, SigningKeyResolver } from "./openid-config.js";
 import { checkSignature, resolveOpenIdConfigs } from "./signature.js";
 import { extractToken } from "./token-extract.js";
@@ -60,9 +60,28 @@ export async function evaluateValidateJwt(
   const resolved = await resolveOpenIdConfigs(policy, kid, deps.keys);
   if (!unsigned) {
     const signature = await checkSignature(policy, token, header, resolved);
-    if (!signature.ok) return fail(signature.reason, signature.detail);
+    if (!signature.ok) {
+      const also = claimFailures(policy, claims, deps.now(), resolved.configs);
+      const outcome = fail(signature.reason, signature.detail);
+      return also.length > 0 && !outcome.ok ? { ...outcome, alsoFailing: also } : outcome;
+    }
   }
   return finish(fail, policy, header, claims, deps.now(), resolved.configs);
+}
+
+/** Every claim rule that fails, in validation order. */
+function claimFailures(policy: ValidateJwtPolicy, claims: Record<string, unknown>, nowMs: number, configs: readonly OpenIdConfig[]): { reason: JwtFailureReason; detail: string }[] {
+  const failures: { reason: JwtFailureReason; detail: string }[] = [];
+  for (const result of [
+    checkLifetime(policy, claims, nowMs),
+    checkAudience(policy, claims),
+    checkIssuer(policy, claims, configs),
+    checkRequiredClaims(policy, claims),
+    checkClientApplication(policy, claims),
+  ]) {
+    if (!result.ok) failures.push({ reason: result.reason, detail: result.detail });
+  }
+  return failures;
 }
 
 function finish(
@@ -73,16 +92,8 @@ function finish(
   nowMs: number,
   configs: readonly OpenIdConfig[],
 ): JwtValidationOutcome {
-  const checks: (() => ClaimCheck)[] = [
-    () => checkLifetime(policy, claims, nowMs),
-    () => checkAudience(policy, claims),
-    () => checkIssuer(policy, claims, configs),
-    () => checkRequiredClaims(policy, claims),
-    () => checkClientApplication(policy, claims),
-  ];
-  for (const check of checks) {
-    const result = check();
-    if (!result.ok) return fail(result.reason, result.detail);
-  }
-  return { ok: true, claims, header };
+  const [first, ...also] = claimFailures(policy, claims, nowMs, configs);
+  if (first === undefined) return { ok: true, claims, header };
+  const outcome = fail(first.reason, first.detail);
+  return also.length > 0 && !outcome.ok ? { ...outcome, alsoFailing: also } : outcome;
 }

@@ -135,6 +135,11 @@ export type JwtValidationOutcome =
       status: number;
       /** `failed-validation-error-message`, or the documented default. */
       message: string;
+      /**
+       * The claim rules that fail too (lifetime, audience, issuer, required claims, caller), after the
+       * one that decided: APIM stops at the first, but whoever fixes the token wants them all at once.
+       */
+      alsoFailing?: readonly { reason: JwtFailureReason; detail: string }[];
     };
 
 /** What the evaluator needs to read from a request. */

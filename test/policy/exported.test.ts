@@ -238,3 +238,13 @@ describe("the effective policy, as APIM composes it", () => {
     expect(namedValueMap(folder)).not.toHaveProperty("backend-api-key");
   });
 });
+
+describe("every failing rule, not only the first", () => {
+  it("a token with the wrong audience, the wrong issuer and no role: the audience decides, the other two are listed", async () => {
+    const policy = parsePolicy(exported("02-xml-escaped-global-jwt.xml").replace("<audiences>", '<issuers><issuer>https://login.microsoftonline.com/another-tenant/v2.0</issuer></issuers><audiences>'), { namedValues: NAMED_VALUES });
+    const bad = await mintToken(key, v2Claims(NOW, { aud: "api://someone-else", roles: undefined }));
+    const outcome = await evaluateValidateJwt(policy.validateJwt!, { url: new URL("https://x.invalid/"), headers: { get: (n) => (n.toLowerCase() === "authorization" ? `Bearer ${bad}` : null) } }, { keys, now: () => NOW });
+    expect(outcome).toMatchObject({ ok: false, reason: "TokenAudienceNotAllowed" });
+    expect((outcome as { alsoFailing?: { reason: string }[] }).alsoFailing?.map((f) => f.reason)).toEqual(["TokenIssuerNotAllowed", "TokenClaimNotFound"]);
+  });
+});

@@ -309,6 +309,8 @@ function fromPreflight(o: ProbeObservation, preflight: PreflightFailure, evidenc
   const withRule: Evidence = { ...evidence, preflightReason: preflight.reason, preflightDetail: preflight.detail };
   if (preflight.dependsOn) withRule.dependsOn = preflight.dependsOn.join(" and ");
   if (preflight.checkSource) withRule.ruleSource = preflight.checkSource;
+  // Every failing rule, so one round of fixes is enough: the first decides the cause, the rest follow.
+  if (preflight.alsoFailing) withRule.alsoFailing = preflight.alsoFailing.join("; ");
   if (preflight.claim === "client-application-ids") return buildDiagnosis("client-not-allowed", withRule);
   let cause = PREFLIGHT_CAUSES[preflight.reason];
   if (cause === "required-claim-missing" && preflight.claim === "roles") cause = "missing-role";

@@ -26,6 +26,8 @@ export interface PreflightFailure {
   dependsOn?: readonly string[];
   /** Where the failing check stands, in a composed policy: scope and file (and line). */
   checkSource?: string;
+  /** The other rules of the same check that fail too (APIM reports only the first). */
+  alsoFailing?: readonly string[];
 }
 
 export type PreflightOutcome = { ok: true } | PreflightFailure;

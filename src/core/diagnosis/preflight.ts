@@ -38,6 +38,7 @@ async function judge(jwt: ValidateJwtPolicy, request: JwtRequest, deps: Evaluate
   const outcome = await evaluateValidateJwt(jwt, request, deps);
   if (outcome.ok) return undefined;
   const failure: PreflightFailure = { ok: false, reason: outcome.reason, detail: outcome.detail };
+  if (outcome.alsoFailing && outcome.alsoFailing.length > 0) failure.alsoFailing = outcome.alsoFailing.map((f) => `${f.reason}: ${f.detail}`);
   switch (outcome.reason) {
     case "TokenAudienceNotAllowed":
       if (jwt.audiences) failure.expectedAudiences = jwt.audiences;

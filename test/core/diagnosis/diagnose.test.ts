@@ -152,6 +152,15 @@ const CASES: Case[] = [
   { name: "APIM rate-limit", observation: refusedValid({ actualStatus: 429, apimMessage: "Rate limit is exceeded. Try again in 12 seconds." }), cause: "rate-limited", evidence: { actualStatus: "429" } },
   { name: "APIM ip-filter", observation: refusedValid({ actualStatus: 403, apimMessage: "Caller IP address 198.51.100.4 is not allowed. Access denied." }), cause: "ip-filtered", evidence: { actualStatus: "403" } },
   {
+    name: "preflight: several rules fail; the first decides, the others are listed",
+    observation: refusedValid({
+      token: { ...V2_TOKEN, roles: undefined },
+      preflight: { ok: false, reason: "TokenClaimNotFound", detail: "claim roles missing", claim: "roles", expectedValues: [ORDERS_API.role], alsoFailing: ["TokenClaimValueNotAllowed: client-application-ids expected [x] received y"] },
+    }),
+    cause: "missing-role",
+    evidence: { alsoFailing: "TokenClaimValueNotAllowed: client-application-ids expected [x] received y" },
+  },
+  {
     name: "validate-azure-ad-token without the probe's client",
     observation: refusedValid({ preflight: { ok: false, reason: "TokenClaimValueNotAllowed", detail: "client-application-ids expected [x] received y", claim: "client-application-ids", expectedValues: ["x"] } }),
     cause: "client-not-allowed",

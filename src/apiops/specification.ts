@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import type * as Yaml from "yaml";
@@ -57,7 +57,27 @@ export function readSpecification(apiFolder: string): SpecificationRead {
     const file = join(apiFolder, `specification.${kind}`);
     if (existsSync(file)) return { kind, file };
   }
-  return { kind: "none" };
+  // apiops-cli: without a specification, each operation's operationInformation.json holds its method and template.
+  const fromOperations = operationsFromInformation(apiFolder);
+  return fromOperations.length > 0 ? { kind: "openapi", file: join(apiFolder, "operations"), operations: fromOperations } : { kind: "none" };
+}
+
+function operationsFromInformation(apiFolder: string): SpecOperation[] {
+  const dir = join(apiFolder, "operations");
+  if (!existsSync(dir)) return [];
+  const operations: SpecOperation[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const file = join(dir, name, "operationInformation.json");
+    if (!existsSync(file)) continue;
+    try {
+      const doc = JSON.parse(readFileSync(file, "utf8")) as { properties?: Record<string, unknown> } & Record<string, unknown>;
+      const info = doc.properties ?? doc;
+      if (typeof info.method === "string" && typeof info.urlTemplate === "string") operations.push({ method: info.method.toUpperCase(), path: info.urlTemplate, operationId: name });
+    } catch {
+      // an unreadable file names no operation
+    }
+  }
+  return operations;
 }
 
 /** The operation to probe: the first GET whose path has no parameters (nothing to guess). */

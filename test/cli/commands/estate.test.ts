@@ -91,3 +91,24 @@ describe("PROBE_APIOPS_DIR with PROBE_GATEWAY_URL: the estate straight from the 
     expect(() => loadSettings({ ...base, PROBE_API_URL: "https://contoso.azure-api.net/x", PROBE_API_SCOPE: "api://x/.default", PROBE_GATEWAY_URL: "https://contoso.azure-api.net" }, { cwd: dir })).toThrow(/PROBE_GATEWAY_URL/);
   });
 });
+
+describe("versioned APIs and the apiops-cli operations layout", () => {
+  it("a Segment-versioned API at its versioned path; a Query one with its parameter; operations from operationInformation.json", async () => {
+    const { cpSync, mkdirSync, rmSync } = await import("node:fs");
+    const estate = join(dir, "versioned");
+    rmSync(estate, { recursive: true, force: true });
+    cpSync(ESTATE, estate, { recursive: true });
+    for (const [name, scheme] of [["orders-v", "Segment"], ["orders-q", "Query"]] as const) {
+      mkdirSync(join(estate, "apis", name, "operations", "get-health"), { recursive: true });
+      writeFileSync(join(estate, "apis", name, "apiInformation.json"), JSON.stringify({ properties: { path: name, apiVersion: "v2", apiVersionSetId: `/apiVersionSets/${name}-set`, isCurrent: true } }));
+      writeFileSync(join(estate, "apis", name, "policy.xml"), readFileSync(join(estate, "apis", "orders", "policy.xml"), "utf8"));
+      writeFileSync(join(estate, "apis", name, "operations", "get-health", "operationInformation.json"), JSON.stringify({ properties: { method: "GET", urlTemplate: "/health" } }));
+      mkdirSync(join(estate, "version sets", `${name}-set`), { recursive: true });
+      writeFileSync(join(estate, "version sets", `${name}-set`, "versionSetInformation.json"), JSON.stringify({ properties: { versioningScheme: scheme, versionQueryName: "api-version" } }));
+    }
+    const { stdout } = await cli(["targets", "--apiops", estate, "--gateway", "https://contoso.azure-api.net"]);
+    const urls = Object.fromEntries((JSON.parse(stdout) as { targets: Target[] }).targets.map((t) => [t.name, t.url]));
+    expect(urls["orders-v"]).toBe("https://contoso.azure-api.net/orders-v/v2/health");
+    expect(urls["orders-q"]).toBe("https://contoso.azure-api.net/orders-q/health?api-version=v2");
+  });
+});

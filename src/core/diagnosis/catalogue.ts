@@ -58,6 +58,9 @@ export const CAUSE_CODES = [
   "rate-limited",
   // Issue 13: the live gateway against what the APIOps folder promises.
   "config-drift",
+  // Issue 15: a 2xx that is not the answer the API should give.
+  "assertion-failed",
+  "slow-response",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -288,6 +291,14 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "rate-limited": {
     summary: "{probe}: APIM's rate-limit or quota policy refused the call ({apimMessage})",
     fix: "The API is up: give the probe's subscription its own key (rate-limit-by-key counts per key) or a higher limit, or probe less often.",
+  },
+  "assertion-failed": {
+    summary: "{probe}: got {actualStatus}, but {assertion} expected {expected}, received {received}",
+    fix: "The API answers, but not as the target's assertions expect: check the backend's data and version, or update the assertion in the targets file.",
+  },
+  "slow-response": {
+    summary: "{probe}: got {actualStatus} in {received}, expected {expected}",
+    fix: "The API is up but slow: look at the backend's latency and APIM's timing in App Insights for request id {requestId}; raise maxLatencyMs only if that is acceptable.",
   },
   "config-drift": {
     summary: "{probe}: the gateway {observed}, but {artifact} promises {promise}: what is published differs from the repository",

@@ -71,6 +71,10 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
   if (o.transportFailure !== undefined) return o.failedAt === "token-endpoint" ? diagnoseTokenEndpointTransport(o) : diagnoseTransport(o);
   if (o.tokenFailure !== undefined) return diagnoseTokenFailure(o);
   if (o.outcome === "security") return diagnoseOpenGateway(o);
+  if (o.assertionFailure) {
+    const { cause, ...evidence } = o.assertionFailure;
+    return buildDiagnosis(cause, { ...base(o), ...evidence });
+  }
   if (o.actualStatus === undefined) {
     return buildDiagnosis("unexpected-status", base(o), { render: { observedSuffix: " (no HTTP answer)" } });
   }

@@ -11,6 +11,10 @@ export interface ProbeRequest {
   timeoutMs: number;
   /** Aborts the request early (the run budget). */
   signal?: AbortSignal;
+  /** A body to send (POST/PUT operations). */
+  body?: string;
+  /** Keep the (bounded) body and the headers of the answer, for assertions. */
+  keepAnswer?: boolean;
 }
 
 export interface ProbeResponse {
@@ -22,6 +26,10 @@ export interface ProbeResponse {
   wwwAuthenticate?: string;
   /** For 4xx/5xx: whether APIM wrote the answer (its `{statusCode,message}` body) or what is behind it. */
   answeredBy?: AnsweredBy;
+  /** With `keepAnswer`: the body as read (at most MAX_BODY_BYTES), whether it was cut, and the headers. */
+  body?: string;
+  bodyTruncated?: boolean;
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface HttpDeps {
@@ -52,11 +60,12 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
       dispatcher: deps.dispatcher,
       method: req.method,
       headers: req.headers,
+      ...(req.body !== undefined ? { body: req.body } : {}),
       signal: AbortSignal.any(signals),
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });
-    const body = await readLimited(res.body);
+    const { text: body, truncated } = await readLimited(res.body);
     const header = (name: string): string | undefined => {
       const v = res.headers[name];
       return Array.isArray(v) ? v[0] : v;
@@ -76,24 +85,33 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
       ...(requestId ? { requestId } : {}),
       ...(wwwAuthenticate ? { wwwAuthenticate } : {}),
       ...(answeredBy ? { answeredBy } : {}),
+      ...(req.keepAnswer ? { body: redactSent(body, secrets), bodyTruncated: truncated, headers: flatHeaders(res.headers) } : {}),
     };
   } catch (error) {
     throw toTransportError(error, url.origin, req.timeoutMs) ?? error;
   }
 }
 
-async function readLimited(body: Dispatcher.ResponseData["body"]): Promise<string> {
+async function readLimited(body: Dispatcher.ResponseData["body"]): Promise<{ text: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
+  let truncated = false;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     chunks.push(chunk);
     size += chunk.length;
-    if (size >= MAX_BODY_BYTES) {
+    if (size > MAX_BODY_BYTES) {
+      truncated = true;
       body.destroy();
       break;
     }
   }
-  return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString("utf8");
+  return { text: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString("utf8"), truncated };
+}
+
+function flatHeaders(headers: Dispatcher.ResponseData["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  return out;
 }
 
 /**

@@ -10,6 +10,7 @@ import { algNoneToken, forgeSignature } from "../tokens/forged.js";
 import { expiresAtMs, summarizeToken } from "../tokens/summary.js";
 import { tokenExchangeScope, type AcquiredToken, type ClientRole, type TokenSource } from "../tokens/token-source.js";
 import { roundMs } from "../results/json.js";
+import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
 import type { ProbeName } from "./names.js";
@@ -165,7 +166,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
     withToken(apiToken, async (token) => {
       // Before the call, so the policy's verdict is on the token the gateway is about to judge.
       const preflight = await ctx.policy?.preflight(token);
-      const partial = await call(ctx, "valid", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
+      const partial = await call(ctx, "valid", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token, undefined, ctx.target.assertions);
       return preflight ? observe(partial, { preflight }) : partial;
     }),
 
@@ -276,19 +277,43 @@ async function call(
   headers: Record<string, string>,
   sentToken?: string,
   note?: string,
+  assertions?: ResponseAssertions,
 ): Promise<ProbePartial> {
   const token = sentToken ? summarizeToken(sentToken) : undefined;
   const at = ctx.now();
   let res: ProbeResponse;
   try {
     res = await sendProbeRequest(
-      { url: ctx.target.url, method: ctx.target.method, headers, timeoutMs: ctx.config.timeoutMs, signal: ctx.signal },
+      {
+        url: ctx.target.url,
+        method: ctx.target.method,
+        // The target's own headers first: the probe's credentials (or their deliberate absence) win.
+        headers: { ...ctx.target.requestHeaders, ...headers },
+        ...(ctx.target.body !== undefined ? { body: ctx.target.body } : {}),
+        ...(assertions ? { keepAnswer: true } : {}),
+        timeoutMs: ctx.config.timeoutMs,
+        signal: ctx.signal,
+      },
       ctx.http,
     );
   } catch (error) {
     return observe({ ...errorResult(error), ...(token ? { token } : {}) }, { at });
   }
-  const outcome = classifyStatus(probe, expected, res.status);
+  const statusOutcome = classifyStatus(probe, expected, res.status);
+  const failed = statusOutcome === "pass" && assertions ? checkAssertions(assertions, res) : undefined;
+  if (failed) {
+    return {
+      outcome: "fail",
+      actualStatus: res.status,
+      durationMs: res.durationMs,
+      message: `got ${res.status}, but ${failed.assertion} expected ${failed.expected}, received ${failed.received}`,
+      cause: failed.cause,
+      ...(res.requestId ? { requestId: res.requestId } : {}),
+      ...(token ? { token } : {}),
+      observed: { at, assertionFailure: failed },
+    };
+  }
+  const outcome = statusOutcome;
   const verdict = outcome === "security" ? ": the gateway let this request in" : "";
   const apim = outcome !== "pass" && res.apimMessage ? ` (${res.apimMessage})` : "";
   return {

@@ -444,9 +444,17 @@ function toTarget(
           },
         }
       : {}),
+    ...(t.assertions ? { assertions: stripUndefined(t.assertions) } : {}),
+    ...(t.requestHeaders ? { requestHeaders: t.requestHeaders } : {}),
+    ...(t.body !== undefined ? { body: t.body } : {}),
     expectedStatuses,
     probes: PROBE_NAMES.filter((p) => enabled.has(p)),
   };
+}
+
+/** zod's optional fields come back as present-but-undefined; the config type wants them absent. */
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

@@ -28,6 +28,23 @@ export const targetSchema = z
       .meta({ description: "With PROBE_APIOPS_DIR: the API (its folder name) whose effective policy the preflight uses; default: the API whose path the URL starts with." }),
     apiopsOperation: z.string().min(1).optional().meta({ description: "With PROBE_APIOPS_DIR: the operation (its folder name) whose policy scope applies." }),
     apiopsProduct: z.string().min(1).optional().meta({ description: "With PROBE_APIOPS_DIR: the product whose policy applies (the subscription's); default the first that includes the API." }),
+    assertions: z
+      .strictObject({
+        bodyContains: z.string().min(1).optional(),
+        jsonPointer: z.strictObject({ pointer: z.string().regex(/^(\/.*)?$/, "must be an RFC 6901 pointer (/a/0/b)"), equals: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).optional(),
+        header: z.strictObject({ name: z.string().min(1), equals: z.string().optional() }).optional(),
+        maxLatencyMs: z.number().int().positive().optional(),
+      })
+      .optional()
+      .meta({ description: "What the valid probe's 2xx answer must also hold; a 2xx that fails one is cause assertion-failed (or slow-response)." }),
+    requestHeaders: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name").refine((n) => !/^(authorization|ocp-apim-subscription-key|proxy-authorization)$/i.test(n), "must not be a credential header (the probe sets those)"),
+        z.string(),
+      )
+      .optional()
+      .meta({ description: "Non-secret request headers every probe of this target sends." }),
+    body: z.string().optional().meta({ description: "Request body, for POST/PUT operations." }),
     expectedStatuses: z
       .partialRecord(z.enum(STATUS_PROBES), z.array(status).min(1, "must list at least one status"))
       .optional()

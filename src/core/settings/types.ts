@@ -1,5 +1,6 @@
 import type { ProbeName } from "../probes/names.js";
 import type { CloudName } from "../../entra/clouds.js";
+import type { ResponseAssertions } from "../probes/assertions.js";
 import type { Secret } from "./secret.js";
 
 /** How the probe's own client proves who it is to Entra ID. */
@@ -31,6 +32,12 @@ export interface TargetConfig {
   policyFile?: string;
   /** The setting that named `policyFile` (PROBE_POLICY_FILE or the targets file entry), for messages. */
   policyFileSetting?: string;
+  /** What `valid`'s 2xx answer must also hold (body, JSON value, header, latency). */
+  assertions?: ResponseAssertions;
+  /** Non-secret request headers every probe sends (never Authorization or the subscription key). */
+  requestHeaders?: Readonly<Record<string, string>>;
+  /** A request body (POST/PUT operations). */
+  body?: string;
   /** The target's API in an APIOps folder (PROBE_APIOPS_DIR): its effective policy is the preflight's. */
   apiops?: { dir: string; api?: string; operation?: string; product?: string; setting: string };
   /** Statuses that count as a pass, per probe (every probe has an entry; `token` is empty). */

@@ -14,6 +14,8 @@ export interface Behaviour {
   latencyMs?: number;
   /** The backend drops every connection unanswered, as a crashed or unreachable backend does. */
   unreachable?: boolean;
+  /** Bytes of padding in the echo. */
+  paddingBytes?: number;
 }
 
 export interface SandboxBackend {
@@ -87,7 +89,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
     };
     const scheme = authorization?.split(/\s+/)[0];
     if (authorization !== undefined && scheme !== undefined && authorization.includes(" ")) echo.authorizationScheme = scheme;
-    sendJson(res, 200, echo);
+    sendJson(res, 200, behaviour.paddingBytes ? { ...echo, padding: "x".repeat(behaviour.paddingBytes) } : echo);
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {

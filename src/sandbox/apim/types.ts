@@ -39,6 +39,8 @@ export interface BackendBehaviour {
   latencyMs?: number;
   /** The backend drops connections unanswered: the gateway itself answers 500 (BackendConnectionFailure). */
   unreachable?: boolean;
+  /** Pads the echo with this many bytes (`padding`), for answers larger than a reader's limit. */
+  paddingBytes?: number;
   /** Only this API's backend; absent: every API without its own behaviour. */
   apiName?: string;
 }

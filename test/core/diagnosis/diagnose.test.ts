@@ -161,6 +161,18 @@ const CASES: Case[] = [
     evidence: { alsoFailing: "TokenClaimValueNotAllowed: client-application-ids expected [x] received y" },
   },
   {
+    name: "valid's 200 fails an assertion",
+    observation: obs({ actualStatus: 200, assertionFailure: { cause: "assertion-failed", assertion: "bodyContains", expected: '"ok"', received: "not found" } }),
+    cause: "assertion-failed",
+    evidence: { assertion: "bodyContains", received: "not found" },
+  },
+  {
+    name: "valid's 200 too slow",
+    observation: obs({ actualStatus: 200, requestId: "req-9", assertionFailure: { cause: "slow-response", assertion: "maxLatencyMs", expected: "at most 100 ms", received: "340 ms" } }),
+    cause: "slow-response",
+    evidence: { expected: "at most 100 ms", received: "340 ms" },
+  },
+  {
     name: "validate-azure-ad-token without the probe's client",
     observation: refusedValid({ preflight: { ok: false, reason: "TokenClaimValueNotAllowed", detail: "client-application-ids expected [x] received y", claim: "client-application-ids", expectedValues: ["x"] } }),
     cause: "client-not-allowed",

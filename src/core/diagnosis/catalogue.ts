@@ -61,6 +61,7 @@ export const CAUSE_CODES = [
   // Issue 15: a 2xx that is not the answer the API should give.
   "assertion-failed",
   "slow-response",
+  "signing-key-rollover",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -299,6 +300,10 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "slow-response": {
     summary: "{probe}: got {actualStatus} in {received}, expected {expected}",
     fix: "The API is up but slow: look at the backend's latency and APIM's timing in App Insights for request id {requestId}; raise maxLatencyMs only if that is acceptable.",
+  },
+  "signing-key-rollover": {
+    summary: "token: the tenant's signing keys changed since the last run (new: {addedKids}; gone: {removedKids}); the token was signed with {kid}",
+    fix: "Nothing to do if every API takes its keys from openid-config; a policy with keys pinned in issuer-signing-keys must be updated now (apim-smoke policy check warns about them).",
   },
   "config-drift": {
     summary: "{probe}: the gateway {observed}, but {artifact} promises {promise}: what is published differs from the repository",

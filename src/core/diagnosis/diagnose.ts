@@ -149,6 +149,14 @@ function noTokenValidation(o: ProbeObservation, tenant: TenantContext | undefine
 }
 
 function diagnosePass(o: ProbeObservation): Diagnosis | undefined {
+  if (o.probe === "token" && o.signingKeyChange) {
+    return buildDiagnosis("signing-key-rollover", {
+      ...base(o),
+      addedKids: o.signingKeyChange.added.join(", ") || "none",
+      removedKids: o.signingKeyChange.removed.join(", ") || "none",
+      ...(o.token?.kid ? { kid: o.token.kid } : {}),
+    });
+  }
   if (o.probe === "wrong-audience" && o.audienceUnproven) {
     return buildDiagnosis("audience-unproven", base(o), { render: { unprovenReason: o.audienceUnproven.reason, unprovenFix: o.audienceUnproven.fix } });
   }

@@ -72,6 +72,8 @@ export interface ProbeObservation {
   federatedAudience?: string;
   /** The policy had no validate-jwt at all (as read from the target's policy file). */
   policyHasNoValidation?: boolean;
+  /** For `token`: the tenant's signing keys that changed since the previous run (a rollover). */
+  signingKeyChange?: { added: readonly string[]; removed: readonly string[] };
   /** For `valid`: the assertion its 2xx answer failed. */
   assertionFailure?: { cause: "assertion-failed" | "slow-response"; assertion: string; expected: string; received: string };
   /** For `wrong-audience`: why its refusal does not isolate the audience rule, when it does not. */

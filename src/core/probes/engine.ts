@@ -3,6 +3,7 @@ import { createOpenIdConfigResolver } from "../../policy/index.js";
 import { createProbeDispatcher } from "../http/dispatcher.js";
 import type { RunReport } from "../results/types.js";
 import type { ProbeConfig } from "../settings/types.js";
+import { SigningKeyWatch } from "../tokens/signing-key-watch.js";
 import { ExpiredTokenStore } from "../tokens/expired-token-store.js";
 import { withSharedAcquisition } from "../tokens/shared-acquisition.js";
 import { createMsalTokenSource, type AssertionCredential, type TokenSource } from "../tokens/token-source.js";
@@ -43,6 +44,8 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
   const policies = loadTargetPolicies(config.targets);
   // Preflights fetch the policies' openid-config URLs as written, through the probe's own dispatcher.
   const openIdConfig = createOpenIdConfigResolver({ dispatcher, now });
+  // The tenant's v2 metadata on the configured authority: where its signing keys are published.
+  const signingKeys = new SigningKeyWatch(`${config.authorityHost}/${config.tenantId}/v2.0/.well-known/openid-configuration`, openIdConfig);
   const expiredTokens = new ExpiredTokenStore({ now, ...(options.expiredTokenMarginMs !== undefined ? { marginMs: options.expiredTokenMarginMs } : {}) });
   return {
     run: ({ onProgress, ...runOptions } = {}) =>
@@ -55,6 +58,7 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
           expiredTokens,
           policies,
           openIdConfig,
+          signingKeys,
           ...(options.diagnose !== undefined ? { diagnose: options.diagnose } : {}),
           ...(onProgress ? { onProgress } : {}),
         },

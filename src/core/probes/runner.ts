@@ -8,6 +8,7 @@ import { RunBudgetExceeded } from "../http/transport-error.js";
 import { summarize } from "../results/summary.js";
 import type { Diagnosis, ProbeResult, RunReport } from "../results/types.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
+import type { SigningKeyWatch } from "../tokens/signing-key-watch.js";
 import { ExpiredTokenStore, expiryMarginMs } from "../tokens/expired-token-store.js";
 import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
 import type { ProbeName } from "./names.js";
@@ -38,6 +39,8 @@ export interface RunDeps {
   policies?: TargetPolicies;
   /** openid-config documents for preflights (keep across runs: it caches). Default: one over `dispatcher`. */
   openIdConfig?: SigningKeyResolver;
+  /** Keep across runs: it remembers the tenant's signing keys, to report a rollover. */
+  signingKeys?: SigningKeyWatch;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -78,6 +81,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   const diagnosing = deps.diagnose !== false;
   const tenantIssuersOnce = diagnosing && targets.some((t) => !policies.get(t.name)?.validateJwt) ? tenantIssuers(config, openIdConfig) : Promise.resolve(undefined);
 
+  let keysObserved = false;
   const startedMs = deps.now();
   const budget = new AbortController();
   const timer = setTimeout(() => budget.abort(new RunBudgetExceeded()), budgetMs);
@@ -109,6 +113,13 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
       const fetched: FetchedIssuers = jwt
         ? { byTarget: new Map([[target.name, (await policyConfigIssuers(jwt, openIdConfig)) ?? []]]) }
         : { ...(await tenantIssuersFor(tenantIssuersOnce)) };
+      // The tenant's keys, once per run (the first target's token), compared with the previous run's.
+      const tokenProbe = probed.find((p) => p.result.probe === "token" && p.result.outcome === "pass");
+      if (tokenProbe && deps.signingKeys && !keysObserved) {
+        keysObserved = true;
+        const change = await deps.signingKeys.observe(tokenProbe.result.token?.kid);
+        if (change) tokenProbe.observation.signingKeyChange = change;
+      }
       const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, jwt, fetched, policy?.folderPromises);
       return probed.map(({ result }, i) => {
         const diagnosis = diagnoses[i];

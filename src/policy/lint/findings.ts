@@ -25,6 +25,8 @@ export const LINT_CODES = [
   "unresolved-named-value",
   "client-application-ids-missing",
   "validation-inherited",
+  // Issue 15.
+  "signing-keys-pinned",
 ] as const;
 
 export type LintCode = (typeof LINT_CODES)[number];

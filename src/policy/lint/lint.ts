@@ -76,6 +76,17 @@ function lintCheck(check: ValidateJwtPolicy, context: LintContext): LintFinding[
       ? [...lintClientApplications(check), ...lintAudiences(check, context), ...lintCallers(check, context)]
       : [...lintSignatureAndLifetime(check), ...lintTokenSource(check), ...lintIssuers(check, context), ...lintAudiences(check, context), ...lintCallers(check, context)];
   const extra: LintFinding[] = [];
+  // Entra rolls its signing keys over (FACTS.md §1); a key copied into the policy stops verifying then.
+  const pinned = check.issuerSigningKeys.filter((k) => k.kind === "rsa");
+  if (pinned.length > 0) {
+    extra.push({
+      code: "signing-keys-pinned",
+      severity: "warning",
+      element: `${check.element}/issuer-signing-keys`,
+      message: `${pinned.length} RSA key(s) pinned in the policy: when Entra rolls its signing keys over, tokens signed with the new key are refused`,
+      fix: "Take Entra's keys from <openid-config> (APIM refreshes them hourly and on an unknown kid) and remove the pinned keys.",
+    });
+  }
   if (check.conditions.length > 0) {
     extra.push({
       code: "conditional-token-validation",

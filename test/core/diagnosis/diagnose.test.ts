@@ -161,6 +161,12 @@ const CASES: Case[] = [
     evidence: { alsoFailing: "TokenClaimValueNotAllowed: client-application-ids expected [x] received y" },
   },
   {
+    name: "token acquired after the tenant rolled its signing keys over",
+    observation: obs({ probe: "token", outcome: "pass", expectedStatuses: [], token: V2_TOKEN, signingKeyChange: { added: ["key-2"], removed: ["key-0"] } }),
+    cause: "signing-key-rollover",
+    evidence: { addedKids: "key-2", removedKids: "key-0", kid: "key-1" },
+  },
+  {
     name: "valid's 200 fails an assertion",
     observation: obs({ actualStatus: 200, assertionFailure: { cause: "assertion-failed", assertion: "bodyContains", expected: '"ok"', received: "not found" } }),
     cause: "assertion-failed",

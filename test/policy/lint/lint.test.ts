@@ -127,3 +127,13 @@ describe("lintPolicy", () => {
     expect((thrown as PolicyError).element).toBe(element);
   });
 });
+
+describe("signing keys pinned in the policy", () => {
+  it("warns: Entra's key rollover will break them", () => {
+    const xml = `<validate-jwt header-name="Authorization" require-scheme="Bearer">
+  <issuer-signing-keys><key id="k1" n="sXch6nQw0ONpr6kzqWz3uJ4FQH4ns0hHsBVmRDe3Ukjk" e="AQAB" /></issuer-signing-keys>
+  <audiences><audience>api://orders-api</audience></audiences>
+</validate-jwt>`;
+    expect(lintPolicy(xml).find((f) => f.code === "signing-keys-pinned")).toMatchObject({ severity: "warning", element: "validate-jwt/issuer-signing-keys" });
+  });
+});

@@ -37,3 +37,8 @@ export interface Command {
 export const EXIT_OK = 0;
 export const EXIT_NOT_OK = 1;
 export const EXIT_USAGE = 2;
+/**
+ * Every probe passed, but availability results were lost: ingestion did not accept them and they
+ * are kept nowhere. Not 0, so a pipeline notices the hole in the availability history.
+ */
+export const EXIT_RESULTS_LOST = 3;

@@ -23,14 +23,17 @@ export interface RunCliOptions {
 /** How often a run without a terminal says how far it got, so a CI log shows it is alive. */
 export const PROGRESS_INTERVAL_MS = 5_000;
 
-/** One run as the CLI shows it: progress on stderr, table or JSON on stdout, JUnit file, telemetry. */
+/**
+ * One run as the CLI shows it: progress on stderr, table or JSON on stdout, JUnit file, telemetry.
+ * Resolves to the report and how many availability results ingestion did not accept.
+ */
 export async function runAndReport(
   engine: ProbeEngine,
   config: ProbeConfig,
   options: RunCliOptions,
   io: CliIo,
   telemetry: Telemetry | undefined,
-): Promise<RunReport> {
+): Promise<{ report: RunReport; lostResults: number }> {
   const progress = progressReporter(io);
   let report: RunReport;
   try {
@@ -57,8 +60,8 @@ export async function runAndReport(
       throw new OutputFileError("--junit", options.junit, { cause: error });
     }
   }
-  if (telemetry) await telemetry.send(report, config, io);
-  return report;
+  const lostResults = telemetry ? await telemetry.send(report, config, io) : 0;
+  return { report, lostResults };
 }
 
 /**

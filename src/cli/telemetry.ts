@@ -6,7 +6,8 @@ import type { CliIo } from "./io.js";
 export const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 
 export interface Telemetry {
-  send(report: RunReport, config: ProbeConfig, io: CliIo): Promise<void>;
+  /** Sends the run's availability results; resolves to how many ingestion did not accept. */
+  send(report: RunReport, config: ProbeConfig, io: CliIo): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -26,7 +27,10 @@ export function createCliTelemetry(env: Readonly<Record<string, string | undefin
   return {
     async send(report, _config, io) {
       const outcome = await (await getReporter()).report(report);
-      io.stderr.write(`availability: ${outcome.accepted}/${outcome.tracked} results accepted by ingestion${outcome.notAccepted.length ? `, ${outcome.notAccepted.length} not accepted` : ""}\n`);
+      io.stderr.write(
+        `availability: ${outcome.accepted}/${outcome.tracked} results accepted by ingestion${outcome.notAccepted.length ? `, ${outcome.notAccepted.length} not accepted and lost (kept nowhere)` : ""}\n`,
+      );
+      return outcome.notAccepted.length;
     },
     async close() {
       if (reporter) await (await reporter).shutdown();

@@ -257,3 +257,17 @@ describe("output for a person", () => {
     expect(out.stdout.trim()).toBe(`apim-smoke ${pkg.version}`);
   });
 });
+
+describe("results lost to an ingestion outage", () => {
+  it("a run whose availability results ingestion refused exits 3, not 0, and says they were lost", { timeout: 60_000 }, async () => {
+    const lossy = await startSandbox();
+    try {
+      lossy.ingestion.setFault({ status: 500, times: 1000 });
+      const { io, out } = capture({ ...lossy.settings });
+      expect(await runCli(["run", "--probe", "no-token"], io)).toBe(3);
+      expect(out.stderr).toMatch(/availability: 0\/1 results accepted by ingestion, 1 not accepted and lost/);
+    } finally {
+      await lossy.close();
+    }
+  });
+});

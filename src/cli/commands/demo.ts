@@ -39,7 +39,7 @@ export const demoCommand: Command = {
         // First pass: acquire a token and let it age, so the matrix below has a real expired one.
         await engine.run({ probes: ["token"] });
         await sleep(DEMO_TOKEN_LIFETIME_SECONDS * 1000 + DEMO_EXPIRED_MARGIN_MS + 100);
-        const report = await runAndReport(engine, config, { format }, io, telemetry);
+        const { report } = await runAndReport(engine, config, { format }, io, telemetry);
         const received = sandbox.ingestion.availability().length;
         io.stderr.write(`sandbox ingestion accepted ${received} availability result${received === 1 ? "" : "s"}\n`);
         if (policyXml === undefined) io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);

@@ -5,7 +5,7 @@ import { UsageError } from "../../core/errors.js";
 import { createProbeEngine } from "../../core/probes/engine.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
-import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
+import { EXIT_NOT_OK, EXIT_OK, EXIT_RESULTS_LOST, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
@@ -43,14 +43,15 @@ export const runCommand: Command = {
     const engine = createProbeEngine(config, { ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}), ...(io.now ? { now: io.now } : {}) });
     const telemetry = createCliTelemetry(env, config);
     try {
-      const report = await runAndReport(
+      const { report, lostResults } = await runAndReport(
         engine,
         config,
         { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}) },
         io,
         telemetry,
       );
-      return report.summary.ok ? EXIT_OK : EXIT_NOT_OK;
+      if (!report.summary.ok) return EXIT_NOT_OK;
+      return lostResults > 0 ? EXIT_RESULTS_LOST : EXIT_OK;
     } finally {
       await telemetry?.close();
       await engine.close();

@@ -50,7 +50,11 @@ export function problemNotes(result: EngineJobResult): string[] {
 /** Figures 1 and 4: one target (PROBE_API_URL), full matrix, `runs` consecutive runs at latency L. */
 export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: number, runs: number): Promise<[string, string]> {
   await sandbox.setLatency(latencyMs);
+  await sandbox.takeBackendDelays();
   const { result } = await runEngine(sandbox, { ...sandbox.settings }, { runs, targetConcurrency: 1 });
+  // The latency really injected: the sandbox's timer overshoots L on its busy loop, and that is the
+  // emulator's, not the probe's. Only `valid` reaches the backend, one request a run.
+  const injected = median(await sandbox.takeBackendDelays());
   const [cold, ...warm] = result.runs;
   if (!cold || warm.length === 0) throw new Error("single-target bench needs at least 2 runs");
   const warmWall = median(warm.map((r) => r.wallMs));
@@ -71,13 +75,14 @@ export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: nu
   const floor = await validAlone(sandbox, 0, baselineRuns);
   await sandbox.setLatency(latencyMs);
   const floorMs = median(floor);
-  const overhead = warm.flatMap((r) => r.validDurationsMs.map((d) => d - latencyMs - floorMs));
+  const overhead = warm.flatMap((r) => r.validDurationsMs.map((d) => d - injected - floorMs));
+  const againstNominal = median(warm.flatMap((r) => r.validDurationsMs.map((d) => d - latencyMs - floorMs)));
   const med = median(overhead);
   const p99 = percentile(overhead, 99);
   const figure4: FigureLine = {
     id: 4,
-    title: `accuracy: reported valid duration - (injected latency + gateway floor) (${overhead.length} warm runs, full matrix, L=${latencyMs} ms)`,
-    measured: `median ${ms(med)}, p99 ${ms(p99)} (floor ${ms(floorMs)})`,
+    title: `accuracy: reported valid duration - (injected latency as the backend waited it + gateway floor) (${overhead.length} warm runs, full matrix, L=${latencyMs} ms)`,
+    measured: `median ${ms(med)}, p99 ${ms(p99)} (floor ${ms(floorMs)}; the backend waited a median ${ms(injected)} for L=${latencyMs} ms; against nominal L the median is ${ms(againstNominal)})`,
     target: `ideal 0, target median <= ${TARGETS.accuracyMedianMs} ms`,
     verdicts: [verdict(med <= TARGETS.accuracyMedianMs)],
     details: [

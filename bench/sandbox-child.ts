@@ -31,6 +31,9 @@ process.on("message", (raw) => {
         })),
       });
       return;
+    case "take-backend-delays":
+      reply({ id: command.id, type: "backend-delays", delaysMs: sandbox.gateway.takeBackendDelays() });
+      return;
     case "close":
       void sandbox.close().then(() => {
         reply({ id: command.id, type: "ok" });

@@ -11,6 +11,8 @@ export interface SandboxProcess {
   readonly caFile: string;
   setLatency(latencyMs: number): Promise<void>;
   tokenRequests(): Promise<SeenTokenRequest[]>;
+  /** The backend's delays as actually waited since the last call (ms): the latency really injected. */
+  takeBackendDelays(): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,11 @@ export async function startSandboxProcess(options: SandboxStartOptions): Promise
       const reply = await ask({ type: "token-requests" });
       if (reply.type !== "token-requests") throw new Error("sandbox did not answer token-requests");
       return reply.requests;
+    },
+    async takeBackendDelays() {
+      const reply = await ask({ type: "take-backend-delays" });
+      if (reply.type !== "backend-delays") throw new Error("sandbox did not answer take-backend-delays");
+      return reply.delaysMs;
     },
     async close() {
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

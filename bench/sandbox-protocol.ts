@@ -8,6 +8,7 @@ export interface SandboxStartOptions {
 export type SandboxCommand =
   | { id: number; type: "set-latency"; latencyMs: number }
   | { id: number; type: "token-requests" }
+  | { id: number; type: "take-backend-delays" }
   | { id: number; type: "close" };
 
 /** One token request the emulated tenant saw: who asked for what (never a secret or a token). */
@@ -21,4 +22,5 @@ export type SandboxReply =
   | { type: "ready"; settings: Record<string, string>; apiUrls: string[]; caFile: string }
   | { id: number; type: "ok" }
   | { id: number; type: "token-requests"; requests: SeenTokenRequest[] }
+  | { id: number; type: "backend-delays"; delaysMs: number[] }
   | { id: number; type: "error"; message: string };

@@ -23,6 +23,8 @@ export interface SandboxBackend {
   origin: string;
   /** Sets the behaviour of one API's backend, or (apiName absent) the default for all others. */
   setBehaviour(apiName: string | undefined, behaviour: Behaviour): void;
+  /** The programmed delays as actually waited (ms, newest 10000), and forgets them: what "latency L" really was. */
+  takeDelays(): number[];
   close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export interface BackendEcho {
  */
 export async function startBackend(options: BackendOptions = {}): Promise<SandboxBackend> {
   const behaviours = new Map<string | undefined, Behaviour>();
+  const delays: number[] = [];
   const sockets = new Set<Duplex>();
   // Aborts programmed delays on close, so a slow backend's timers never outlive the sandbox.
   const closing = new AbortController();
@@ -62,7 +65,13 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
       return;
     }
     req.resume();
-    if (behaviour.latencyMs !== undefined && behaviour.latencyMs > 0) await sleep(behaviour.latencyMs, undefined, { signal: closing.signal });
+    if (behaviour.latencyMs !== undefined && behaviour.latencyMs > 0) {
+      // Timers overshoot on a busy loop: the wait as it really was, for whoever measures latency.
+      const started = performance.now();
+      await sleep(behaviour.latencyMs, undefined, { signal: closing.signal });
+      delays.push(performance.now() - started);
+      if (delays.length > 10_000) delays.shift();
+    }
     if (behaviour.status !== undefined && behaviour.status !== 200) {
       // An RFC 9457 problem document, as ASP.NET Core and most web frameworks answer: deliberately
       // not APIM's `{statusCode, message}` shape, so a probe can tell the backend's errors from the gateway's.
@@ -116,6 +125,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
     setBehaviour(apiName, behaviour) {
       behaviours.set(apiName, { ...behaviour });
     },
+    takeDelays: () => delays.splice(0),
     async close() {
       closing.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

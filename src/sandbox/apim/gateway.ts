@@ -163,6 +163,7 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
 
   return {
     origin: `https://127.0.0.1:${port}`,
+    takeBackendDelays: () => backend.takeDelays(),
     setBackend(behaviour) {
       const { apiName, ...rest } = behaviour;
       if (apiName !== undefined && !policies.has(apiName)) throw new TypeError(`setBackend: no API named "${apiName}"`);

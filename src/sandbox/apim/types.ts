@@ -70,6 +70,8 @@ export interface ApimGateway {
   /** `https://127.0.0.1:<port>` */
   origin: string;
   setBackend(behaviour: BackendBehaviour): void;
+  /** The backend's programmed delays as actually waited, ms, since the last call. */
+  takeBackendDelays(): number[];
   requests(): readonly GatewayRequestRecord[];
   close(): Promise<void>;
 }

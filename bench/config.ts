@@ -19,6 +19,8 @@ export interface BenchConfig {
   peerLatencyMs: number;
   /** APIs the sandbox publishes; targets cycle over them. */
   apis: number;
+  /** Figure 7: APIs in the generated APIOps folder. */
+  estateApis: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -43,5 +45,6 @@ export function readBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     peerTargets: int(env, "BENCH_PEER_TARGETS", 500, 1),
     peerLatencyMs: int(env, "BENCH_PEER_LATENCY_MS", latencyMs, 0),
     apis: int(env, "BENCH_APIS", 10, 1),
+    estateApis: int(env, "BENCH_ESTATE_APIS", 300, 1),
   };
 }

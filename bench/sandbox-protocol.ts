@@ -3,6 +3,8 @@
 export interface SandboxStartOptions {
   extraApis: number;
   backendLatencyMs: number;
+  /** An APIOps folder to publish instead of the default APIs (figure 7). */
+  apiops?: string;
 }
 
 export type SandboxCommand =

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { ApiopsFolderError, namedValueMap, readApiopsFolder, scopesFor, type ApiopsFolder } from "../../apiops/folder.js";
 import { PolicyError, UsageError } from "../../core/errors.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
-import { composeEffectivePolicy } from "../../policy/index.js";
+import { composeEffectivePolicy, POLICY_SCOPES, type PolicyScope, type ScopedPolicy } from "../../policy/index.js";
 import { lintParsedPolicy, lintPolicy, type LintContext, type LintFinding } from "../../policy/lint/index.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo, type Command } from "../io.js";
 
@@ -18,10 +18,12 @@ const OPTIONS = {
   product: { type: "string" },
   "named-value": { type: "string", multiple: true },
   "named-values": { type: "string" },
+  scope: { type: "string", multiple: true },
+  fragment: { type: "string", multiple: true },
 } as const;
 
 const USAGE =
-  "usage: apim-smoke policy check (FILE | --apiops DIR [--product NAME]) [--named-value NAME=VALUE]... [--named-values FILE] " +
+  "usage: apim-smoke policy check (FILE | --apiops DIR [--product NAME] | --scope global|product|api|operation=FILE... [--fragment ID=FILE]...) [--named-value NAME=VALUE]... [--named-values FILE] " +
   "[--token-version 1|2] [--tenant-id ID] [--api-client-id ID] [--app-id-uri URI] [--format text|json]";
 
 /** One linted unit: a file, or an API or operation of an APIOps folder with its effective policy. */
@@ -52,7 +54,10 @@ export const policyCommand: Command = {
 
     let reports: Report[];
     try {
-      if (values.apiops !== undefined) {
+      if (values.scope !== undefined) {
+        if (positionals.length > 0 || values.apiops !== undefined) throw new UsageError(`give a policy FILE, --apiops DIR or --scope SCOPE=FILE..., one of them\n${USAGE}`);
+        reports = [await lintScopes(io, values.scope, values.fragment ?? [], context, namedValues)];
+      } else if (values.apiops !== undefined) {
         if (positionals.length > 0) throw new UsageError(`give either a policy FILE or --apiops DIR, not both\n${USAGE}`);
         reports = lintFolder(readApiopsFolder(resolve(io.cwd, values.apiops)), context, namedValues, values.product);
       } else {
@@ -84,6 +89,32 @@ export const policyCommand: Command = {
     return reports.some((r) => r.findings.some((f) => f.severity === "error")) ? EXIT_NOT_OK : EXIT_OK;
   },
 };
+
+/** The effective policy of an ordered list of scope files (`--scope api=apis/orders/policy.xml`), with fragments. */
+async function lintScopes(io: CliIo, scopes: readonly string[], fragments: readonly string[], context: LintContext, namedValues: Record<string, string>): Promise<Report> {
+  const read = async (option: string, pair: string): Promise<{ name: string; file: string; xml: string }> => {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`${option} must be NAME=FILE`);
+    const file = pair.slice(eq + 1);
+    try {
+      return { name: pair.slice(0, eq), file, xml: await readFile(resolve(io.cwd, file), "utf8") };
+    } catch {
+      throw new UsageError(`${option}: cannot read ${displayPath(file)}`);
+    }
+  };
+  const scoped: ScopedPolicy[] = [];
+  for (const pair of scopes) {
+    const { name, file, xml } = await read("--scope", pair);
+    if (!(POLICY_SCOPES as readonly string[]).includes(name)) throw new UsageError(`--scope: the scope must be one of ${POLICY_SCOPES.join(", ")}`);
+    scoped.push({ scope: name as PolicyScope, file, xml });
+  }
+  const fragmentMap: Record<string, { file: string; xml: string }> = {};
+  for (const pair of fragments) {
+    const { name, file, xml } = await read("--fragment", pair);
+    fragmentMap[name] = { file, xml };
+  }
+  return { subject: scoped.map((s) => `${s.scope} ${s.file}`).join(" + "), findings: lintParsedPolicy(composeEffectivePolicy(scoped, fragmentMap, { namedValues }), context) };
+}
 
 /** Every HTTP API (current revision) and every operation with its own policy, on its effective policy. */
 function lintFolder(folder: ApiopsFolder, context: LintContext, extraNamedValues: Record<string, string>, product: string | undefined): Report[] {

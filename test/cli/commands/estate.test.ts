@@ -10,6 +10,10 @@ import { loadSettings } from "../../../src/core/settings/load-settings.js";
 
 const ESTATE = new URL("../../fixtures/apiops/contoso", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "estate-cli-"));
+writeFileSync(
+  join(dir, "nv.json"),
+  JSON.stringify({ "tenant-id": "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", "api-client-id": "3f9a2c71-5d84-4b0e-a6c3-8e1f7b2d9045", "api-app-id-uri": "api://orders-api", "api-role": "Api.Access" }),
+);
 
 async function cli(argv: string[]) {
   const out = { stdout: "", stderr: "" };
@@ -110,5 +114,41 @@ describe("versioned APIs and the apiops-cli operations layout", () => {
     const urls = Object.fromEntries((JSON.parse(stdout) as { targets: Target[] }).targets.map((t) => [t.name, t.url]));
     expect(urls["orders-v"]).toBe("https://contoso.azure-api.net/orders-v/v2/health");
     expect(urls["orders-q"]).toBe("https://contoso.azure-api.net/orders-q/health?api-version=v2");
+  });
+});
+
+describe("policy check on an ordered list of scope files", () => {
+  it("--scope global=... --scope api=... --fragment id=...: the effective policy, each finding with its file", async () => {
+    const { code, stdout } = await cli([
+      "policy", "check",
+      "--scope", `global=${join(ESTATE, "policy.xml")}`,
+      "--scope", `product=${join(ESTATE, "products/partners/policy.xml")}`,
+      "--scope", `api=${join(ESTATE, "apis/orders/policy.xml")}`,
+      "--fragment", `require-role=${join(ESTATE, "policy fragments/require-role/policy.xml")}`,
+      "--named-values", join(dir, "nv.json"),
+    ]);
+    expect(stdout).toContain("no findings");
+    expect(code).toBe(0);
+  });
+});
+
+describe("the apiops-cli layout gives the same estate", () => {
+  it("targets and coverage read namedValues/, policyFragments/ and products/<p>/apis.json alike", async () => {
+    const { cpSync, renameSync, rmSync } = await import("node:fs");
+    const cliLayout = join(dir, "cli-layout");
+    rmSync(cliLayout, { recursive: true, force: true });
+    cpSync(ESTATE, cliLayout, { recursive: true });
+    renameSync(join(cliLayout, "named values"), join(cliLayout, "namedValues"));
+    renameSync(join(cliLayout, "policy fragments"), join(cliLayout, "policyFragments"));
+    rmSync(join(cliLayout, "products", "partners", "apis"), { recursive: true });
+    writeFileSync(join(cliLayout, "products", "partners", "apis.json"), JSON.stringify([{ name: "orders" }, { name: "inventory" }]));
+    const extractor = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net", "--scope", "api://orders-api/.default"]);
+    const apiopsCli = await cli(["targets", "--apiops", cliLayout, "--gateway", "https://contoso.azure-api.net", "--scope", "api://orders-api/.default"]);
+    expect(apiopsCli.stdout).toBe(extractor.stdout);
+    const coverage = await cli(["coverage", "--apiops", cliLayout, "--format", "json"]);
+    expect(coverage.code).toBe(1);
+    const rows = (JSON.parse(coverage.stdout) as { rows: { api: string; tokenValidation: string[] }[] }).rows;
+    expect(rows.filter((r) => r.tokenValidation.length === 0).map((r) => r.api)).toEqual(["status"]);
+    expect(rows.find((r) => r.api === "orders")!.tokenValidation[1]).toMatch(/^fragment require-role policyFragments\/require-role\/policy\.xml:2$/);
   });
 });

@@ -9,6 +9,7 @@ import { summarize } from "../results/summary.js";
 import type { Diagnosis, ProbeResult, RunReport } from "../results/types.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
 import type { SigningKeyWatch } from "../tokens/signing-key-watch.js";
+import { PreflightCache } from "./preflight-cache.js";
 import { ExpiredTokenStore, expiryMarginMs } from "../tokens/expired-token-store.js";
 import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
 import type { ProbeName } from "./names.js";
@@ -41,6 +42,8 @@ export interface RunDeps {
   openIdConfig?: SigningKeyResolver;
   /** Keep across runs: it remembers the tenant's signing keys, to report a rollover. */
   signingKeys?: SigningKeyWatch;
+  /** Preflight verdicts shared by targets with the same policy. Default: one for this run. */
+  preflightCache?: PreflightCache;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -82,6 +85,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   const tenantIssuersOnce = diagnosing && targets.some((t) => !policies.get(t.name)?.validateJwt) ? tenantIssuers(config, openIdConfig) : Promise.resolve(undefined);
 
   let keysObserved = false;
+  const preflightCache = deps.preflightCache ?? new PreflightCache(deps.now);
   const startedMs = deps.now();
   const budget = new AbortController();
   const timer = setTimeout(() => budget.abort(new RunBudgetExceeded()), budgetMs);
@@ -108,7 +112,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         expiredTokenMarginMs: expiryMarginMs(policy ? Math.max(0, ...policy.tokenChecks.map((c) => c.clockSkewSeconds)) : undefined),
         now: deps.now,
         signal: budget.signal,
-        ...(policy && policy.tokenChecks.length > 0 ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now }) } : {}),
+        ...(policy && policy.tokenChecks.length > 0 ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now, cache: preflightCache }) } : {}),
       });
       const fetched: FetchedIssuers = jwt
         ? { byTarget: new Map([[target.name, (await policyConfigIssuers(jwt, openIdConfig)) ?? []]]) }

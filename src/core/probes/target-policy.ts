@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectationsFromPolicy, expectationsFromSettings, preflightAgainstPolicy, type Expectations, type FolderPromises, type PreflightOutcome } from "../diagnosis/index.js";
 import { PolicyLibraryError, ProbeError, SettingsError } from "../errors.js";
+import type { PreflightCache } from "./preflight-cache.js";
 import { namedValueMap, readApiopsFolder, scopesFor, type ApiopsFolder } from "../../apiops/folder.js";
 import { composeEffectivePolicy, parsePolicy, type ApimPolicy, type EvaluateDeps, type SigningKeyResolver, type ValidateJwtPolicy } from "../../policy/index.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
@@ -117,7 +118,7 @@ export interface PolicyChecks {
  * Policy checks over the engine's resolver: its dispatcher trusts NODE_EXTRA_CA_CERTS and fetches
  * the openid-config URLs as the policy writes them (the sandbox's policy file names its own tenant).
  */
-export function policyChecks(policy: ApimPolicy, deps: { keys: SigningKeyResolver; now: () => number }): PolicyChecks {
+export function policyChecks(policy: ApimPolicy, deps: { keys: SigningKeyResolver; now: () => number; cache?: PreflightCache }): PolicyChecks {
   const evaluateDeps: EvaluateDeps = { keys: deps.keys, now: deps.now };
   // Signature, issuer and lifetime only: a token for another audience lacks the API's roles and
   // other per-resource claims by nature, so required claims (and the caller rule) are set aside too.
@@ -129,14 +130,16 @@ export function policyChecks(policy: ApimPolicy, deps: { keys: SigningKeyResolve
   return {
     async preflightWithoutAudience(token) {
       try {
-        return await preflightAgainstPolicy(token, audienceFree, evaluateDeps);
+        const judge = () => preflightAgainstPolicy(token, audienceFree, evaluateDeps);
+        return await (deps.cache ? deps.cache.verdict(token, policy, "without-audience", judge) : judge());
       } catch {
         return undefined;
       }
     },
     async preflight(token) {
       try {
-        return await preflightAgainstPolicy(token, policy, evaluateDeps);
+        const judge = () => preflightAgainstPolicy(token, policy, evaluateDeps);
+        return await (deps.cache ? deps.cache.verdict(token, policy, "full", judge) : judge());
       } catch {
         // The preflight only explains; a metadata outage must not turn into a probe failure.
         return undefined;

@@ -386,3 +386,11 @@ describe("infra/main.json: embedded copies of the KQL and the workbook", () => {
     }
   });
 });
+
+describe("alert rules' API version", () => {
+  it("is the stable 2023-12-01 of Microsoft.Insights/scheduledQueryRules, not a preview", () => {
+    const rules = template.resources.filter((r) => r.type === "Microsoft.Insights/scheduledQueryRules");
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) expect(rule.apiVersion, rule.name).toBe("2023-12-01");
+  });
+});

@@ -166,14 +166,16 @@ describe("token-endpoint: blocked by Entra ID", () => {
     expect(evaluateAlertRules(rows, NOW).find((e) => e.rule === "token-endpoint")).toMatchObject({ fired: true, severity: 2 });
   });
 
-  it("recognises an AADSTS code in the message when the cause is not one it knows", () => {
-    const rows = run(2, { "unassigned-client": "blocked" }, { cause: { "unassigned-client": "unknown" }, message: "token request refused: AADSTS7000222" });
-    expect(tokenEndpointFindings(rows, NOW).map((f) => f.cause)).toEqual(["unknown"]);
+  it("counts a blocked result whatever its cause: token failures without an AADSTS code too", () => {
+    for (const cause of ["token-request-failed", "invalid-client-assertion", "managed-identity-unavailable", "token-endpoint-unavailable"]) {
+      const rows = run(2, { "unassigned-client": "blocked" }, { cause: { "unassigned-client": cause }, message: "blocked by unassigned client's token" });
+      expect(tokenEndpointFindings(rows, NOW).map((f) => f.cause), cause).toEqual([cause]);
+    }
   });
 
-  it("ignores blocked results for other reasons and failures that were not blocked", () => {
-    expect(tokenEndpointFindings(run(2, { valid: "blocked" }, { cause: { valid: "tls-error" } }), NOW)).toEqual([]);
+  it("ignores failures that were not blocked", () => {
     expect(tokenEndpointFindings(run(2, { token: "fail" }, { cause: { token: "invalid-client-secret" } }), NOW)).toEqual([]);
+    expect(tokenEndpointFindings(run(2, { valid: "fail" }, { cause: { valid: "tls-error" } }), NOW)).toEqual([]);
   });
 });
 

@@ -69,18 +69,6 @@ export const SILENT_BASELINE_MINUTES = 2 * 24 * 60;
 /** probe-silent: the row that stands for "nothing reported at all". */
 export const ALL_LOCATIONS = "(all locations)";
 
-/** Cause codes that mean the token endpoint (Entra ID) refused or throttled a request. */
-export const TOKEN_ENDPOINT_CAUSES: readonly string[] = [
-  "invalid-client-secret",
-  "client-secret-expired",
-  "unknown-client",
-  "unknown-resource",
-  "client-not-assigned",
-  "invalid-scope",
-  "unknown-tenant",
-  "throttled",
-];
-
 const MINUTE = 60_000;
 
 function dim(row: AvailabilityRow, key: string): string {
@@ -214,16 +202,14 @@ export interface TokenEndpointFinding {
   probes: string[];
 }
 
-/** alert-token-endpoint.kql: `blocked` results whose cause is a token-endpoint refusal (AADSTS). */
+/** alert-token-endpoint.kql: every `blocked` result (only a token failure blocks a probe). */
 export function tokenEndpointFindings(rows: readonly AvailabilityRow[], now: number): TokenEndpointFinding[] {
   const since = now - TOKEN_ENDPOINT_WINDOW_MINUTES * MINUTE;
   const hits = rows.filter(
     (r) =>
       time(r) > since &&
       time(r) <= now &&
-      dim(r, "outcome") === "blocked" &&
-      // KQL `contains` is case-insensitive.
-      (TOKEN_ENDPOINT_CAUSES.includes(dim(r, "cause")) || r.message.toLowerCase().includes("aadsts")),
+      dim(r, "outcome") === "blocked",
   );
   return [...groupBy(hits, (r) => JSON.stringify([dim(r, "target"), dim(r, "cause")])).values()].map((group) => ({
     target: dim(group[0]!, "target"),

@@ -31,6 +31,8 @@ export interface ApiopsApi {
   folder: string;
   /** `apiRevision` of the revision read. */
   revision?: string;
+  /** A versioned API's `apiVersion`, and its version set's name (the last part of `apiVersionSetId`). */
+  version?: { name: string; set: string };
   policy?: ScopedPolicy;
   operations: { name: string; policy?: ScopedPolicy }[];
   /** The file that says whether a subscription is required, for drift findings. */
@@ -93,7 +95,7 @@ function subfolders(path: string): string[] {
 }
 
 /** `{ "properties": {...} }` (the ARM shape the extractor writes) or the properties themselves. */
-function readProperties(path: string): Record<string, unknown> | undefined {
+export function readProperties(path: string): Record<string, unknown> | undefined {
   if (!existsSync(path)) return undefined;
   let doc: unknown;
   try {
@@ -129,6 +131,8 @@ function readApis(root: string, rel: (p: string) => string, policyAt: (p: string
     const policy = policyAt(join(folder, "policy.xml"), "api");
     const informationFile = join(folder, "apiInformation.json");
     const revision = str(info.apiRevision);
+    const versionName = str(info.apiVersion);
+    const versionSet = str(info.apiVersionSetId)?.split("/").pop();
     return {
       name,
       displayName: str(info.displayName) ?? name,
@@ -137,6 +141,7 @@ function readApis(root: string, rel: (p: string) => string, policyAt: (p: string
       apiType: str(info.apiType) ?? str(info.type) ?? "http",
       folder: rel(folder),
       ...(revision ? { revision } : {}),
+      ...(versionName && versionSet ? { version: { name: versionName, set: versionSet } } : {}),
       ...(policy ? { policy } : {}),
       operations,
       ...(existsSync(informationFile) ? { informationFile: rel(informationFile) } : {}),

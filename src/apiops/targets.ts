@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { composeEffectivePolicy, type ApimPolicy } from "../policy/index.js";
-import { namedValueMap, scopesFor, type ApiopsApi, type ApiopsFolder } from "./folder.js";
+import { TOKEN_PROBES } from "../core/probes/names.js";
+import { SUCCESS_STATUSES } from "../core/settings/defaults.js";
+import { namedValueMap, readProperties, scopesFor, type ApiopsApi, type ApiopsFolder } from "./folder.js";
 import { probeOperation, readSpecification } from "./specification.js";
 
 /** A targets-file entry (schema/targets.schema.json), as `targets --apiops` writes it. */
@@ -26,9 +27,6 @@ export interface EstateTargetsOptions {
   operations?: Readonly<Record<string, string>>;
 }
 
-const SUCCESS = [200, 201, 202, 203, 204, 205, 206];
-/** Probes whose request carries a token (or none): what an API without token validation lets in by design. */
-const TOKEN_PROBES = ["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"];
 
 /**
  * One target per HTTP API of the folder (current revision; a versioned API at its versioned path),
@@ -73,9 +71,10 @@ export function targetsFromFolder(folder: ApiopsFolder, options: EstateTargetsOp
     const versioned = versionedPath(folder, api);
     if (versioned.note) notes.push(`api ${api.name}: ${versioned.note}`);
     const expected: Record<string, number[]> = {};
-    if (!api.subscriptionRequired) expected["no-subscription-key"] = SUCCESS;
+    if (!api.subscriptionRequired) expected["no-subscription-key"] = [...SUCCESS_STATUSES];
     if (!validatesTokens(policy)) {
-      for (const probe of TOKEN_PROBES) expected[probe] = SUCCESS;
+      // What an API without token validation lets in by design: every probe that carries a token.
+      for (const probe of TOKEN_PROBES) expected[probe] = [...SUCCESS_STATUSES];
       notes.push(`api ${api.name}: its effective policy validates no token; the token probes expect 2xx (see apim-smoke coverage)`);
     }
     targets.push({
@@ -109,23 +108,19 @@ function scopeFrom(policy: ApimPolicy): string | undefined {
 
 /** A versioned API's version in its URL: a path segment, a query parameter, or (not expressible here) a header. */
 function versionedPath(folder: ApiopsFolder, api: ApiopsApi): { segment?: string; query?: string; note?: string } {
-  const info = readJson(join(folder.root, api.folder, "apiInformation.json"));
-  const version = typeof info?.apiVersion === "string" && info.apiVersion !== "" ? info.apiVersion : undefined;
-  const setId = typeof info?.apiVersionSetId === "string" ? info.apiVersionSetId.split("/").pop() : undefined;
-  if (version === undefined || setId === undefined) return {};
-  const set =
-    readJson(join(folder.root, "version sets", setId, "versionSetInformation.json")) ?? readJson(join(folder.root, "versionSets", setId, "versionSetInformation.json"));
+  if (api.version === undefined) return {};
+  const { name: version, set: setId } = api.version;
+  const set = versionSetProperties(join(folder.root, "version sets", setId)) ?? versionSetProperties(join(folder.root, "versionSets", setId));
   const scheme = typeof set?.versioningScheme === "string" ? set.versioningScheme : "Segment";
   if (scheme === "Query") return { query: `?${typeof set?.versionQueryName === "string" ? set.versionQueryName : "api-version"}=${encodeURIComponent(version)}` };
   if (scheme === "Header") return { note: `version ${version} goes in header ${typeof set?.versionHeaderName === "string" ? set.versionHeaderName : "(unnamed)"}, which a targets file cannot send; the unversioned path is probed` };
   return { segment: version };
 }
 
-function readJson(path: string): Record<string, unknown> | undefined {
-  if (!existsSync(path)) return undefined;
+/** A version set's properties; an unreadable file reads as none (the segment scheme, APIM's default, then). */
+function versionSetProperties(dir: string): Record<string, unknown> | undefined {
   try {
-    const doc = JSON.parse(readFileSync(path, "utf8")) as { properties?: Record<string, unknown> } & Record<string, unknown>;
-    return doc.properties ?? doc;
+    return readProperties(join(dir, "versionSetInformation.json"));
   } catch {
     return undefined;
   }

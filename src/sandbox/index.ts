@@ -12,6 +12,7 @@ import { ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDB
 import { ordersApiPolicyXml, SCENARIOS, type ScenarioName } from "./scenarios.js";
 import { createSandboxCa, writeCaFile } from "./tls/ca.js";
 import { publishApiopsFolder } from "./apiops.js";
+import { SUCCESS_STATUSES } from "../core/settings/defaults.js";
 import { randomBytes } from "node:crypto";
 
 export { SCENARIO_NAMES, SCENARIOS, isScenarioName, ordersApiPolicyXml, type Scenario, type ScenarioName } from "./scenarios.js";
@@ -250,7 +251,7 @@ async function writeEstateTargets(stateDir: string, apis: readonly ApiDefinition
     subscriptionKeySetting: ESTATE_KEY_SETTING,
     apiopsApi: api.name,
     // The folder says this API needs no subscription: the key-less request is expected to get in.
-    ...(api.subscriptionRequired ? {} : { expectedStatuses: { "no-subscription-key": [200, 201, 202, 203, 204, 205, 206] } }),
+    ...(api.subscriptionRequired ? {} : { expectedStatuses: { "no-subscription-key": [...SUCCESS_STATUSES] } }),
   }));
   await writeFile(file, `${JSON.stringify({ targets }, null, 2)}\n`);
   return file;

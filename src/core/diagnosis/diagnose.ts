@@ -1,4 +1,4 @@
-import type { ProbeName } from "../probes/names.js";
+import { TOKEN_PROBES, type ProbeName } from "../probes/names.js";
 import type { Diagnosis } from "../results/types.js";
 import { causeOfTokenFailure, THROTTLED_STATUS } from "./aadsts.js";
 import { CATALOGUE, renderTemplate, SHARED_VARIANTS, type CauseCode } from "./catalogue.js";
@@ -106,11 +106,11 @@ export function diagnoseRun(
     if (promises?.subscriptionRequired && noSubscription && keyProbes.includes(o) && promises.subscriptionArtifact) {
       return drift(o, promises.subscriptionArtifact, "subscriptionRequired: true", "let a request without a subscription key in");
     }
-    if (noValidation && o.outcome === "security" && TOKEN_PROBES.has(o.probe) && promises?.validationArtifact) {
+    if (noValidation && o.outcome === "security" && TOKEN_PROBES.includes(o.probe) && promises?.validationArtifact) {
       return drift(o, promises.validationArtifact, "token validation", "let a request without a token in");
     }
     if (noSubscription && keyProbes.includes(o)) return buildDiagnosis("subscription-not-required", base(o));
-    if (noValidation && o.outcome === "security" && TOKEN_PROBES.has(o.probe)) return noTokenValidation(o, tenant);
+    if (noValidation && o.outcome === "security" && TOKEN_PROBES.includes(o.probe)) return noTokenValidation(o, tenant);
     return diagnose(o, expectations);
   });
 }
@@ -134,8 +134,6 @@ export interface TenantContext {
   openIdConfigUrl: string;
 }
 
-/** Probes whose request carries a token (or none, for no-token): the ones token validation refuses. */
-const TOKEN_PROBES: ReadonlySet<ProbeName> = new Set(["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"]);
 
 function noTokenValidation(o: ProbeObservation, tenant: TenantContext | undefined): Diagnosis {
   const evidence: Evidence = { ...base(o), missingCheck: "token validation" };

@@ -21,5 +21,8 @@ export function isProbeName(value: string): value is ProbeName {
   return (PROBE_NAMES as readonly string[]).includes(value);
 }
 
+/** Probes whose request carries a token (or, for no-token, none): the ones token validation refuses. */
+export const TOKEN_PROBES: readonly ProbeName[] = ["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"];
+
 /** Probes whose purpose is to be refused: a 2xx on any of them means the gateway is open. */
 export const REJECTING_PROBES: readonly ProbeName[] = PROBE_NAMES.filter((name) => name !== "token" && name !== "valid");

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { namedValueMap, readApiopsFolder, scopesFor } from "../apiops/folder.js";
 import { composeEffectivePolicy } from "../policy/index.js";
 import type { ApiDefinition } from "./apim/types.js";
+import { openIdConfigOnEmulator } from "./entra-hosts.js";
 
 /**
  * Publishes an APIOps folder on the sandbox gateway (issue 12): every HTTP API (current revision) at
@@ -17,7 +18,7 @@ import type { ApiDefinition } from "./apim/types.js";
  */
 export async function publishApiopsFolder(
   dir: string,
-  options: { subscriptionKey: string; namedValues: Readonly<Record<string, string>>; entraOrigin: string; entraHosts: ReadonlySet<string>; copyTo: string },
+  options: { subscriptionKey: string; namedValues: Readonly<Record<string, string>>; entraOrigin: string; copyTo: string },
 ): Promise<{ apis: ApiDefinition[]; probeFolder: string }> {
   const folder = readApiopsFolder(dir);
   const namedValues = { ...namedValueMap(folder), ...options.namedValues };
@@ -36,15 +37,13 @@ export async function publishApiopsFolder(
 }
 
 /** In the probe's copy: Entra metadata on the emulated tenant, and the sandbox's identities as named values. */
-async function rewriteForProbe(dir: string, options: { namedValues: Readonly<Record<string, string>>; entraOrigin: string; entraHosts: ReadonlySet<string> }): Promise<void> {
+async function rewriteForProbe(dir: string, options: { namedValues: Readonly<Record<string, string>>; entraOrigin: string }): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
     if (entry.name.endsWith(".xml")) {
       const xml = await readFile(path, "utf8");
-      const rewritten = xml
-        .replace(/(<openid-config\s+url=")https:\/\/([^/"]+)\//g, (whole, start: string, host: string) => (options.entraHosts.has(host.toLowerCase()) ? `${start}${options.entraOrigin}/` : whole))
-        .replace(/<validate-azure-ad-token\b([^>]*?)(\s+authentication-endpoint="[^"]*")?([^>]*)>/g, (_m, before: string, _endpoint: string | undefined, after: string) => `<validate-azure-ad-token${before} authentication-endpoint="${options.entraOrigin}"${after}>`);
+      const rewritten = openIdConfigOnEmulator(xml, options.entraOrigin).replace(/<validate-azure-ad-token\b([^>]*?)(\s+authentication-endpoint="[^"]*")?([^>]*)>/g, (_m, before: string, _endpoint: string | undefined, after: string) => `<validate-azure-ad-token${before} authentication-endpoint="${options.entraOrigin}"${after}>`);
       if (rewritten !== xml) await writeFile(path, rewritten);
     } else if (entry.name === "namedValueInformation.json") {
       const doc = JSON.parse(await readFile(path, "utf8")) as { properties?: { displayName?: string; value?: string } };

@@ -12,6 +12,7 @@ import { ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDB
 import { ordersApiPolicyXml, SCENARIOS, type ScenarioName } from "./scenarios.js";
 import { createSandboxCa, writeCaFile } from "./tls/ca.js";
 import { publishApiopsFolder } from "./apiops.js";
+import { ENTRA_HOSTS, openIdConfigOnEmulator } from "./entra-hosts.js";
 import { SUCCESS_STATUSES } from "../core/settings/defaults.js";
 import { randomBytes } from "node:crypto";
 
@@ -90,13 +91,6 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/**
- * Hosts whose `openid-config` URLs the gateway sends to the emulated tenant, so Azure policies load
- * unchanged: every national cloud's authority and issuer hosts.
- */
-const ENTRA_HOSTS = new Set(
-  Object.values(CLOUDS).flatMap((c) => [c.authorityHost, ...c.authorityAliases, c.v1IssuerHost, c.v2IssuerHost]),
-);
 
 /** A policy written with the public cloud's Entra URLs, for another cloud's tenant. */
 function forCloud(policyXml: string, cloud: CloudName): string {
@@ -148,7 +142,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             subscriptionKey,
             namedValues: SANDBOX_NAMED_VALUES,
             entraOrigin: entra.origin,
-            entraHosts: ENTRA_HOSTS,
             copyTo: join(stateDir, "apiops"),
           });
     if (estate) apis.push(...estate.apis);
@@ -177,7 +170,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await writeFile(clientCertificateFile, `${tenant.probeClient.certificate.certPem.trim()}\n${tenant.probeClient.certificate.keyPem.trim()}\n`, { mode: 0o600 });
 
     const policyFile = join(stateDir, "orders-api.policy.xml");
-    await writeFile(policyFile, policyForProbe(apis[0]!.policyXml ?? "<policies />", entra.origin));
+    await writeFile(policyFile, openIdConfigOnEmulator(apis[0]!.policyXml ?? "<policies />", entra.origin));
 
     const operation = ORDERS_OPERATION_PATH.slice(ORDERS_API_PATH.length);
     const apiUrls = apis.map((api) => `${gateway.origin}${api.path}${operation}`);
@@ -227,12 +220,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 }
 
-/** The policy with its openid-config URLs on the emulated tenant's origin; issuers keep Azure's strings. */
-function policyForProbe(policyXml: string, entraOrigin: string): string {
-  return policyXml.replace(/(<openid-config\s+url=")https:\/\/([^/"]+)\//g, (whole, start: string, host: string) =>
-    ENTRA_HOSTS.has(host.toLowerCase()) ? `${start}${entraOrigin}/` : whole,
-  );
-}
 
 /** The setting that holds the subscription key in an estate's targets file (the file names settings, never keys). */
 export const ESTATE_KEY_SETTING = "SANDBOX_SUBSCRIPTION_KEY";

@@ -78,3 +78,19 @@ export function cloudForIssuerHost(host: string): EntraCloud | undefined {
   const h = host.toLowerCase();
   return Object.values(CLOUDS).find((c) => c.v2IssuerHost === h || c.v1IssuerHost === h) ?? cloudForAuthorityHost(h);
 }
+
+/**
+ * The cloud the settings name (`PROBE_CLOUD`, when it is a cloud name) and the one the authority's
+ * host belongs to (default authority: the public cloud's). Either may be undefined; when both are
+ * set and differ, the settings contradict each other.
+ */
+export function cloudsOfSettings(cloudSetting: string | undefined, authorityHost: string | undefined): { named?: CloudName; byHost?: CloudName } {
+  const named = cloudSetting !== undefined && isCloudName(cloudSetting) ? cloudSetting : undefined;
+  let byHost: CloudName | undefined;
+  try {
+    byHost = cloudForAuthorityHost(new URL(authorityHost ?? `https://${CLOUDS.public.authorityHost}`).hostname)?.name;
+  } catch {
+    byHost = undefined; // not a URL: the settings check says so
+  }
+  return { ...(named ? { named } : {}), ...(byHost ? { byHost } : {}) };
+}

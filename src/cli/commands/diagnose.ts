@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { PolicyError, UsageError } from "../../core/errors.js";
-import { cloudForAuthorityHost, isCloudName, type CloudName } from "../../entra/clouds.js";
+import { cloudsOfSettings } from "../../entra/clouds.js";
 import {
   buildDiagnosis,
   expectationsFromPolicy,
@@ -87,7 +87,8 @@ export const diagnoseCommand: Command = {
       }
     } else {
       // Offline: the cloud from PROBE_CLOUD or the authority host; unknown, every national cloud's issuers.
-      const cloud = settings.PROBE_CLOUD !== undefined && isCloudName(settings.PROBE_CLOUD) ? settings.PROBE_CLOUD : authorityCloud(settings.PROBE_AUTHORITY_HOST);
+      const { named, byHost } = cloudsOfSettings(settings.PROBE_CLOUD, settings.PROBE_AUTHORITY_HOST);
+      const cloud = named ?? byHost;
       expectations = expectationsFromSettings({
         ...(settings.PROBE_API_SCOPE ? { scope: settings.PROBE_API_SCOPE } : {}),
         ...(settings.PROBE_TENANT_ID ? { tenantId: settings.PROBE_TENANT_ID } : {}),
@@ -115,14 +116,6 @@ export const diagnoseCommand: Command = {
     return diagnoses.length === 0 ? EXIT_OK : EXIT_NOT_OK;
   },
 };
-
-function authorityCloud(authorityHost: string | undefined): CloudName | undefined {
-  try {
-    return cloudForAuthorityHost(new URL(authorityHost ?? "https://login.microsoftonline.com").hostname)?.name;
-  } catch {
-    return undefined;
-  }
-}
 
 async function readText(cwd: string, file: string): Promise<string | undefined> {
   try {

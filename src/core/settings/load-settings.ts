@@ -4,7 +4,7 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { readApiopsFolder } from "../../apiops/folder.js";
 import { targetsFromFolder } from "../../apiops/targets.js";
-import { CLOUD_NAMES, cloudForAuthorityHost, isCloudName, type CloudName } from "../../entra/clouds.js";
+import { CLOUD_NAMES, cloudsOfSettings, type CloudName } from "../../entra/clouds.js";
 import { SettingsError } from "../errors.js";
 import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
 import {
@@ -213,14 +213,7 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
  * would belong to one cloud and the tokens to another.
  */
 function readCloud(env: Record<string, string>, problems: Problem[]): CloudName | undefined {
-  let host: string;
-  try {
-    host = new URL(env.PROBE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST).hostname;
-  } catch {
-    return undefined; // the schema already reported it
-  }
-  const byHost = cloudForAuthorityHost(host)?.name;
-  const named = env.PROBE_CLOUD !== undefined && isCloudName(env.PROBE_CLOUD) ? env.PROBE_CLOUD : undefined;
+  const { named, byHost } = cloudsOfSettings(env.PROBE_CLOUD, env.PROBE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST);
   if (named && byHost && named !== byHost) {
     problems.push({ setting: "PROBE_CLOUD", problem: `is ${named} but PROBE_AUTHORITY_HOST is the ${byHost} cloud's authority; set one of them to match the other` });
   }

@@ -127,24 +127,19 @@ export function policyChecks(policy: ApimPolicy, deps: { keys: SigningKeyResolve
     tokenChecks: policy.tokenChecks.map(({ audiences: _a, clientApplicationIds: _c, ...check }) => ({ ...check, requiredClaims: [] })),
   };
   const openIdConfigUrls = [...new Set(policy.tokenChecks.flatMap((c) => c.openIdConfigUrls))];
+  /** The verdict on `judged` (shared through the cache when there is one); never throws. */
+  const verdict = async (token: string, judged: ApimPolicy, kind: string): Promise<PreflightOutcome | undefined> => {
+    try {
+      const judge = () => preflightAgainstPolicy(token, judged, evaluateDeps);
+      return await (deps.cache ? deps.cache.verdict(token, policy, kind, judge) : judge());
+    } catch {
+      // The preflight only explains; a metadata outage must not turn into a probe failure.
+      return undefined;
+    }
+  };
   return {
-    async preflightWithoutAudience(token) {
-      try {
-        const judge = () => preflightAgainstPolicy(token, audienceFree, evaluateDeps);
-        return await (deps.cache ? deps.cache.verdict(token, policy, "without-audience", judge) : judge());
-      } catch {
-        return undefined;
-      }
-    },
-    async preflight(token) {
-      try {
-        const judge = () => preflightAgainstPolicy(token, policy, evaluateDeps);
-        return await (deps.cache ? deps.cache.verdict(token, policy, "full", judge) : judge());
-      } catch {
-        // The preflight only explains; a metadata outage must not turn into a probe failure.
-        return undefined;
-      }
-    },
+    preflightWithoutAudience: (token) => verdict(token, audienceFree, "without-audience"),
+    preflight: (token) => verdict(token, policy, "full"),
     async publishedKids(kid) {
       if (openIdConfigUrls.length === 0) return undefined;
       const kids: string[] = [];

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SettingsError } from "../../src/core/errors.js";
 import { createProbeDispatcher } from "../../src/core/http/dispatcher.js";
-import { createProbeEngine, type ProbeEngineOptions } from "../../src/core/probes/engine.js";
+import { createProbeEngine } from "../../src/core/probes/engine.js";
 import type { ProbeName } from "../../src/core/probes/names.js";
 import { renderJson } from "../../src/core/results/json.js";
 import { renderJunit } from "../../src/core/results/junit.js";
@@ -16,48 +16,22 @@ import type { ProbeConfig } from "../../src/core/settings/types.js";
 import { toAvailabilityItems } from "../../src/core/telemetry/availability.js";
 import { createMsalTokenSource } from "../../src/core/tokens/token-source.js";
 import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "../../src/sandbox/identities.js";
-import { ordersApiPolicyXml, startSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
+import { ordersApiPolicyXml } from "../../src/sandbox/index.js";
+import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
 const V1_ISSUER = `https://sts.windows.net/${SANDBOX_TENANT_ID}/`;
 const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
 
-const opened: Sandbox[] = [];
+const sandboxFor = sandboxPerTest();
 const tempDirs: string[] = [];
 afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
   await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
-
-async function sandboxFor(options: SandboxOptions = {}): Promise<Sandbox> {
-  const sandbox = await startSandbox(options);
-  opened.push(sandbox);
-  return sandbox;
-}
-
-/** The sandbox's settings, overridden (`undefined` removes one). */
-function settingsOf(sandbox: Sandbox, env: Record<string, string | undefined> = {}): ProbeConfig {
-  return loadSettings({ ...sandbox.settings, ...env });
-}
 
 /** The target names the API's policy, as a targets file's `policyFile` does. */
 function withPolicy(config: ProbeConfig, policyFile: string): ProbeConfig {
   return { ...config, targets: config.targets.map((t) => ({ ...t, policyFile })) };
 }
-
-async function runOnce(config: ProbeConfig, options: ProbeEngineOptions = {}, probes?: readonly ProbeName[]): Promise<RunReport> {
-  const engine = createProbeEngine(config, options);
-  try {
-    return await engine.run(probes ? { probes } : {});
-  } finally {
-    await engine.close();
-  }
-}
-
-const resultOf = (report: RunReport, probe: ProbeName): ProbeResult => {
-  const found = report.results.find((r) => r.probe === probe);
-  if (!found) throw new Error(`no result for ${probe}`);
-  return found;
-};
 
 const diagnosisOf = (report: RunReport, probe: ProbeName): Diagnosis => {
   const diagnosis = resultOf(report, probe).diagnosis;

@@ -2,51 +2,21 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import type { CliIo } from "../../src/cli/io.js";
 import { createProbeDispatcher } from "../../src/core/http/dispatcher.js";
-import { createProbeEngine, type ProbeEngineOptions } from "../../src/core/probes/engine.js";
-import type { ProbeName } from "../../src/core/probes/names.js";
-import type { ProbeResult, RunReport } from "../../src/core/results/types.js";
-import { loadSettings } from "../../src/core/settings/load-settings.js";
+import type { RunReport } from "../../src/core/results/types.js";
 import type { ProbeConfig } from "../../src/core/settings/types.js";
 import { CLOUD_NAMES, CLOUDS } from "../../src/entra/clouds.js";
 import { GRAPH, PROBE_MANAGED_IDENTITY, SANDBOX_TENANT_ID } from "../../src/sandbox/identities.js";
-import { ordersApiPolicyXml, startSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
+import { ordersApiPolicyXml, type Sandbox } from "../../src/sandbox/index.js";
+import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
 // Issue 11: verdicts and diagnoses right in every cloud and for every endpoint. One describe per
 // finding; each test fails on the code before the issue.
 
-const opened: Sandbox[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
-
-async function sandboxFor(options: SandboxOptions = {}): Promise<Sandbox> {
-  const sandbox = await startSandbox(options);
-  opened.push(sandbox);
-  return sandbox;
-}
-
-function settingsOf(sandbox: Sandbox, env: Record<string, string | undefined> = {}): ProbeConfig {
-  return loadSettings({ ...sandbox.settings, ...env });
-}
-
-async function runOnce(config: ProbeConfig, options: ProbeEngineOptions = {}, probes?: readonly ProbeName[]): Promise<RunReport> {
-  const engine = createProbeEngine(config, options);
-  try {
-    return await engine.run(probes ? { probes } : {});
-  } finally {
-    await engine.close();
-  }
-}
-
-function resultOf(report: RunReport, probe: ProbeName): ProbeResult {
-  const r = report.results.find((x) => x.probe === probe);
-  if (!r) throw new Error(`no ${probe} result`);
-  return r;
-}
+const sandboxFor = sandboxPerTest();
 
 const outcomes = (report: RunReport) => Object.fromEntries(report.results.map((r) => [r.probe, r.outcome]));
 

@@ -1,3 +1,4 @@
+import type { ProbeState } from "../core/state/index.js";
 import { access, constants, mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OutputFileError } from "../core/errors.js";
@@ -18,6 +19,8 @@ export interface RunCliOptions {
   junit?: string;
   /** JSON on one line (NDJSON), for `watch`: one run a line. */
   ndjson?: boolean;
+  /** Where results ingestion did not take wait for the next run (`--state-dir`). */
+  state?: ProbeState;
 }
 
 /** How often a run without a terminal says how far it got, so a CI log shows it is alive. */
@@ -60,7 +63,7 @@ export async function runAndReport(
       throw new OutputFileError("--junit", options.junit, { cause: error });
     }
   }
-  const lostResults = telemetry ? await telemetry.send(report, config, io) : 0;
+  const lostResults = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : 0;
   return { report, lostResults };
 }
 

@@ -117,3 +117,19 @@ export class OutputFileError extends ProbeError {
     super(`${option}: cannot write ${displayPath(path)}${typeof reason === "string" ? ` (${reason})` : ""}`, options);
   }
 }
+
+/**
+ * The probe's state store (the state dir, or the Function app's storage account) cannot be read or
+ * written. `store` names it as the user configured it (a folder, or a storage account and
+ * container), never a connection string or key.
+ */
+export class StateStoreError extends ProbeError {
+  readonly code = "ERR_STATE_STORE";
+  constructor(
+    readonly store: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Probe state in ${store}: ${problem}`, options);
+  }
+}

@@ -8,6 +8,7 @@ import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_RESULTS_LOST, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
+import { cliState, stateProblemsTo } from "../state.js";
 import { createCliTelemetry } from "../telemetry.js";
 
 export const RUN_OPTIONS = {
@@ -18,12 +19,14 @@ export const RUN_OPTIONS = {
   "env-file": { type: "string" },
   apiops: { type: "string" },
   "changed-since": { type: "string" },
+  "state-dir": { type: "string" },
 } as const;
 
 /** `apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]` */
 export const runCommand: Command = {
   summary: "run the probe matrix once; exit 0 when every probe passed or was skipped",
-  usage: "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE] [--apiops DIR [--changed-since GIT-REF]]",
+  usage:
+    "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE] [--state-dir DIR] [--apiops DIR [--changed-since GIT-REF]]",
   async run(args, io) {
     const values = parseCommandArgs(args, RUN_OPTIONS);
     const format = toFormat(values.format);
@@ -40,13 +43,18 @@ export const runCommand: Command = {
       if (selected.length === 0) return EXIT_OK;
       targets = [...(targets ?? []), ...selected].filter((t, i, all) => all.indexOf(t) === i);
     }
-    const engine = createProbeEngine(config, { ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}), ...(io.now ? { now: io.now } : {}) });
+    const state = cliState(values["state-dir"], env, config, io);
+    const engine = createProbeEngine(config, {
+      ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}),
+      ...(io.now ? { now: io.now } : {}),
+      ...(state ? { state, onStateProblem: stateProblemsTo(io) } : {}),
+    });
     const telemetry = createCliTelemetry(env, config);
     try {
       const { report, lostResults } = await runAndReport(
         engine,
         config,
-        { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}) },
+        { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
         io,
         telemetry,
       );

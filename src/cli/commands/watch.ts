@@ -6,6 +6,7 @@ import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
+import { cliState, stateProblemsTo } from "../state.js";
 import { createCliTelemetry } from "../telemetry.js";
 import { RUN_OPTIONS } from "./run.js";
 
@@ -17,7 +18,7 @@ import { RUN_OPTIONS } from "./run.js";
  */
 export const watchCommand: Command = {
   summary: "run the probe matrix on a 6-field NCRONTAB schedule until interrupted",
-  usage: `usage: apim-smoke watch [--schedule "<6-field NCRONTAB>"] [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]`,
+  usage: `usage: apim-smoke watch [--schedule "<6-field NCRONTAB>"] [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE] [--state-dir DIR]`,
   async run(args, io) {
     const values = parseCommandArgs(args, { ...RUN_OPTIONS, schedule: { type: "string" } });
     const format = toFormat(values.format);
@@ -29,9 +30,21 @@ export const watchCommand: Command = {
       throw new UsageError("--schedule must be a 6-field NCRONTAB expression (second minute hour day month weekday)");
     }
     let job: Cron | undefined;
-    const engine = createProbeEngine(config, { ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}), ...(io.now ? { now: io.now } : {}) });
+    const state = cliState(values["state-dir"], env, config, io);
+    const engine = createProbeEngine(config, {
+      ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}),
+      ...(io.now ? { now: io.now } : {}),
+      ...(state ? { state, onStateProblem: stateProblemsTo(io) } : {}),
+    });
     const telemetry = createCliTelemetry(env, config);
-    const options = { format, ndjson: true, ...(values.target ? { targets: values.target } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}) };
+    const options = {
+      format,
+      ndjson: true,
+      ...(values.target ? { targets: values.target } : {}),
+      ...(probes ? { probes } : {}),
+      ...(values.junit ? { junit: values.junit } : {}),
+      ...(state ? { state } : {}),
+    };
     try {
       await new Promise<void>((resolve, reject) => {
         try {

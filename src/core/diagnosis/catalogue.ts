@@ -62,6 +62,8 @@ export const CAUSE_CODES = [
   "assertion-failed",
   "slow-response",
   "signing-key-rollover",
+  // Issue 14: the token itself changed between runs.
+  "token-drift",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -304,6 +306,14 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "signing-key-rollover": {
     summary: "token: the tenant's signing keys changed since the last run (new: {addedKids}; gone: {removedKids}); the token was signed with {kid}",
     fix: "Nothing to do if every API takes its keys from openid-config; a policy with keys pinned in issuer-signing-keys must be updated now (apim-smoke policy check warns about them).",
+  },
+  "token-drift": {
+    summary: "token: for {scope}, the token changed since the last run: {drift}",
+    fix:
+      "Someone changed the app registrations: roles removed mean the app role assignment was revoked (Entra admin center > " +
+      "Enterprise applications > the API > Users and groups, or the client's API permissions with admin consent); a new " +
+      "version means accessTokenAcceptedVersion changed in the API's manifest, and with it the issuer. Restore it, or update " +
+      "the APIM policy (audiences, issuers, required claims) before the gateway starts refusing callers.",
   },
   "config-drift": {
     summary: "{probe}: the gateway {observed}, but {artifact} promises {promise}: what is published differs from the repository",

@@ -1,3 +1,4 @@
+import { describeDrift, driftKinds } from "../tokens/drift.js";
 import { TOKEN_PROBES, type ProbeName } from "../probes/names.js";
 import type { Diagnosis } from "../results/types.js";
 import { causeOfTokenFailure, THROTTLED_STATUS } from "./aadsts.js";
@@ -147,6 +148,15 @@ function noTokenValidation(o: ProbeObservation, tenant: TenantContext | undefine
 }
 
 function diagnosePass(o: ProbeObservation): Diagnosis | undefined {
+  // A changed token outranks a rollover: a rollover alone changes only the kid, and says so below.
+  if (o.probe === "token" && o.tokenDrift && (!o.signingKeyChange || driftKinds(o.tokenDrift).some((k) => k !== "signing-key"))) {
+    return buildDiagnosis("token-drift", {
+      ...base(o),
+      ...(o.scope !== undefined ? { scope: o.scope } : {}),
+      drift: describeDrift(o.tokenDrift),
+      driftKinds: driftKinds(o.tokenDrift).join(","),
+    });
+  }
   if (o.probe === "token" && o.signingKeyChange) {
     return buildDiagnosis("signing-key-rollover", {
       ...base(o),

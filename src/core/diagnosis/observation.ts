@@ -1,3 +1,4 @@
+import type { TokenDrift } from "../tokens/drift.js";
 import { TokenAcquisitionError, TransportError } from "../errors.js";
 import type { ProbeName } from "../probes/names.js";
 import type { Outcome, ProbeResult, TokenSummary } from "../results/types.js";
@@ -72,6 +73,8 @@ export interface ProbeObservation {
   federatedAudience?: string;
   /** The policy had no validate-jwt at all (as read from the target's policy file). */
   policyHasNoValidation?: boolean;
+  /** For `token`: how this token differs from the last run's for the same client and scope. */
+  tokenDrift?: TokenDrift;
   /** For `token`: the tenant's signing keys that changed since the previous run (a rollover). */
   signingKeyChange?: { added: readonly string[]; removed: readonly string[] };
   /** For `valid`: the assertion its 2xx answer failed. */

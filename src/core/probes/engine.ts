@@ -3,6 +3,8 @@ import { createOpenIdConfigResolver } from "../../policy/index.js";
 import { createProbeDispatcher } from "../http/dispatcher.js";
 import type { RunReport } from "../results/types.js";
 import type { ProbeConfig } from "../settings/types.js";
+import type { ProbeState } from "../state/probe-state.js";
+import { TokenHistory } from "../tokens/drift.js";
 import { SigningKeyWatch } from "../tokens/signing-key-watch.js";
 import { ExpiredTokenStore } from "../tokens/expired-token-store.js";
 import { withSharedAcquisition } from "../tokens/shared-acquisition.js";
@@ -20,6 +22,13 @@ export interface ProbeEngineOptions {
   diagnose?: Diagnoser | false;
   /** How long past exp a harvested token waits before the expired-token probe uses it. Default 60 s. */
   expiredTokenMarginMs?: number;
+  /**
+   * Where the harvest and the last token summaries outlive the process (issue 14): loaded before
+   * each run, saved after it. Without it they live in this process's memory.
+   */
+  state?: ProbeState;
+  /** Told when the state cannot be read or written; the run goes on from memory. Default: ignored. */
+  onStateProblem?: (problem: string) => void;
 }
 
 export interface ProbeEngine {
@@ -47,9 +56,24 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
   // The tenant's v2 metadata on the configured authority: where its signing keys are published.
   const signingKeys = new SigningKeyWatch(`${config.authorityHost}/${config.tenantId}/v2.0/.well-known/openid-configuration`, openIdConfig);
   const expiredTokens = new ExpiredTokenStore({ now, ...(options.expiredTokenMarginMs !== undefined ? { marginMs: options.expiredTokenMarginMs } : {}) });
+  const tokenHistory = new TokenHistory();
+  const { state } = options;
+  const guarded = async (what: string, step: () => Promise<void>): Promise<void> => {
+    try {
+      await step();
+    } catch (error) {
+      options.onStateProblem?.(`${what}: ${error instanceof Error ? error.message : "unknown error"}`);
+    }
+  };
   return {
-    run: ({ onProgress, ...runOptions } = {}) =>
-      runProbes(
+    run: async ({ onProgress, ...runOptions } = {}) => {
+      if (state) {
+        await guarded("the expired-token harvest could not be read", () => state.loadHarvest(expiredTokens));
+        await guarded("the last token summaries could not be read", () => state.loadTokenHistory(tokenHistory));
+      } else {
+        tokenHistory.begin(undefined);
+      }
+      const report = await runProbes(
         config,
         {
           dispatcher,
@@ -59,11 +83,18 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
           policies,
           openIdConfig,
           signingKeys,
+          tokenHistory,
           ...(options.diagnose !== undefined ? { diagnose: options.diagnose } : {}),
           ...(onProgress ? { onProgress } : {}),
         },
         runOptions,
-      ),
+      );
+      if (state) {
+        await guarded("the expired-token harvest could not be saved", () => state.saveHarvest(expiredTokens));
+        await guarded("the token summaries could not be saved", () => state.saveTokenHistory(tokenHistory));
+      }
+      return report;
+    },
     close: async () => {
       if (ownsDispatcher) await dispatcher.close();
     },

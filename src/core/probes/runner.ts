@@ -9,6 +9,7 @@ import { summarize } from "../results/summary.js";
 import type { Diagnosis, ProbeResult, RunReport } from "../results/types.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
 import type { SigningKeyWatch } from "../tokens/signing-key-watch.js";
+import { describeDrift, driftKinds, type TokenHistory } from "../tokens/drift.js";
 import { PreflightCache } from "./preflight-cache.js";
 import { ExpiredTokenStore, expiryMarginMs } from "../tokens/expired-token-store.js";
 import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
@@ -42,6 +43,8 @@ export interface RunDeps {
   openIdConfig?: SigningKeyResolver;
   /** Keep across runs: it remembers the tenant's signing keys, to report a rollover. */
   signingKeys?: SigningKeyWatch;
+  /** Keep across runs: the last token per client and scope, to report token drift. */
+  tokenHistory?: TokenHistory;
   /** Preflight verdicts shared by targets with the same policy. Default: one for this run. */
   preflightCache?: PreflightCache;
   onProgress?: (event: ProgressEvent) => void;
@@ -112,6 +115,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         expiredTokenMarginMs: expiryMarginMs(policy ? Math.max(0, ...policy.tokenChecks.map((c) => c.clockSkewSeconds)) : undefined),
         now: deps.now,
         signal: budget.signal,
+        deadlineMs: startedMs + budgetMs,
         ...(policy && policy.tokenChecks.length > 0 ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now, cache: preflightCache }) } : {}),
       });
       const fetched: FetchedIssuers = jwt
@@ -123,6 +127,15 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         keysObserved = true;
         const change = await deps.signingKeys.observe(tokenProbe.result.token?.kid);
         if (change) tokenProbe.observation.signingKeyChange = change;
+      }
+      if (tokenProbe?.result.token && deps.tokenHistory) {
+        const drift = deps.tokenHistory.observe(config.clientId, target.scope, tokenProbe.result.token);
+        if (drift) {
+          tokenProbe.observation.tokenDrift = drift;
+          tokenProbe.observation.scope = target.scope;
+          tokenProbe.result.tokenDrift = driftKinds(drift);
+          tokenProbe.result.message += `; changed since the last run: ${describeDrift(drift)}`;
+        }
       }
       const diagnoses = diagnoseTarget(probed, deps.diagnose, { target, config }, jwt, fetched, policy?.folderPromises);
       return probed.map(({ result }, i) => {

@@ -30,6 +30,8 @@ export interface TargetRunContext {
   expiredTokenMarginMs: number;
   now: () => number;
   signal: AbortSignal;
+  /** When the run's budget ends (ms, on `now`'s clock): a transient failure is retried only if a whole request still fits. */
+  deadlineMs: number;
   /** Present when the target names its APIM policy: preflight of the API token, published kids. */
   policy?: PolicyChecks;
 }
@@ -280,10 +282,8 @@ async function call(
   assertions?: ResponseAssertions,
 ): Promise<ProbePartial> {
   const token = sentToken ? summarizeToken(sentToken) : undefined;
-  const at = ctx.now();
-  let res: ProbeResponse;
-  try {
-    res = await sendProbeRequest(
+  const send = () =>
+    sendProbeRequest(
       {
         url: ctx.target.url,
         method: ctx.target.method,
@@ -296,9 +296,30 @@ async function call(
       },
       ctx.http,
     );
+  let at = ctx.now();
+  let attempts = 1;
+  let res: ProbeResponse;
+  try {
+    res = await send();
+    if (isTransientStatus(probe, expected, res.status) && (await mayRetry(ctx))) {
+      attempts = 2;
+      at = ctx.now();
+      res = await send();
+    }
   } catch (error) {
-    return observe({ ...errorResult(error), ...(token ? { token } : {}) }, { at });
+    if (attempts === 1 && isTransientError(error) && (await mayRetry(ctx))) {
+      attempts = 2;
+      at = ctx.now();
+      try {
+        res = await send();
+      } catch (again) {
+        return observe({ ...errorResult(again), attempts, ...(token ? { token } : {}) }, { at });
+      }
+    } else {
+      return observe({ ...errorResult(error), ...(attempts > 1 ? { attempts } : {}), ...(token ? { token } : {}) }, { at });
+    }
   }
+  const retried = attempts > 1 ? { attempts } : {};
   const statusOutcome = classifyStatus(probe, expected, res.status);
   const failed = statusOutcome === "pass" && assertions ? checkAssertions(assertions, res) : undefined;
   if (failed) {
@@ -308,6 +329,7 @@ async function call(
       durationMs: res.durationMs,
       message: `got ${res.status}, but ${failed.assertion} expected ${failed.expected}, received ${failed.received}`,
       cause: failed.cause,
+      ...retried,
       ...(res.requestId ? { requestId: res.requestId } : {}),
       ...(token ? { token } : {}),
       observed: { at, assertionFailure: failed },
@@ -320,13 +342,38 @@ async function call(
     outcome,
     actualStatus: res.status,
     durationMs: res.durationMs,
-    message: `expected ${formatStatuses(expected)}, got ${res.status}${verdict}${apim}${note ? `; ${note}` : ""}`,
+    message: `expected ${formatStatuses(expected)}, got ${res.status}${verdict}${apim}${note ? `; ${note}` : ""}${attempts > 1 ? `; after ${attempts} attempts` : ""}`,
+    ...retried,
     ...(res.apimMessage ? { apimMessage: res.apimMessage } : {}),
     ...(res.requestId ? { requestId: res.requestId } : {}),
     ...(res.wwwAuthenticate ? { wwwAuthenticate: res.wwwAuthenticate } : {}),
     ...(token ? { token } : {}),
     observed: { at, ...(res.answeredBy ? { answeredBy: res.answeredBy } : {}) },
   };
+}
+
+/**
+ * A gateway's 502/503/504 where the probe expected something else: the answer of a moment (a
+ * backend restarting, a gateway unit recycling), worth one more try before it pages anyone. Never a
+ * 2xx: a request let in is a `security` outcome, reported as it came, never retried (issue 14).
+ */
+function isTransientStatus(probe: ProbeName, expected: readonly number[], status: number): boolean {
+  return (status === 502 || status === 503 || status === 504) && classifyStatus(probe, expected, status) === "fail";
+}
+
+/** A reset connection or a timeout; not DNS or TLS, which a second try in the same second does not change. */
+function isTransientError(error: unknown): boolean {
+  return error instanceof TransportError && (error.kind === "connection" || error.kind === "timeout");
+}
+
+/** The pause before the one retry: long enough for a reset connection pool, short beside any budget. */
+const RETRY_PAUSE_MS = 250;
+
+/** Whether one more request, at the full timeout, still fits in the run's budget; waits the pause when it does. */
+async function mayRetry(ctx: TargetRunContext): Promise<boolean> {
+  if (ctx.signal.aborted || ctx.now() + RETRY_PAUSE_MS + ctx.config.timeoutMs > ctx.deadlineMs) return false;
+  await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+  return !ctx.signal.aborted;
 }
 
 function observe(partial: ProbePartial, more: Observed): ProbePartial {

@@ -1,4 +1,5 @@
 import type { ProbeName } from "../probes/names.js";
+import type { DriftKind } from "../tokens/drift.js";
 
 /**
  * - pass: the expected answer.
@@ -73,6 +74,10 @@ export interface ProbeResult {
   blockedBy?: string;
   /** The API's `WWW-Authenticate` header on a refusal, when present (says which check refused). */
   wwwAuthenticate?: string;
+  /** For `token`: what changed since the last run's token for the same client and scope. */
+  tokenDrift?: readonly DriftKind[];
+  /** Requests it took (2 when a transient failure was retried); absent for one. */
+  attempts?: number;
 }
 
 export interface RunSummary {

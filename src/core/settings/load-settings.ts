@@ -1,3 +1,5 @@
+import { StateKey } from "../state/state-key.js";
+import { ingestionAuthenticationFrom } from "../telemetry/ingestion-auth.js";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -40,6 +42,7 @@ export const SECRET_SETTINGS = [
   "PROBE_UNASSIGNED_CLIENT_SECRET",
   "PROBE_SUBSCRIPTION_KEY",
   "PROBE_EXPIRED_TOKEN",
+  "PROBE_STATE_KEY",
 ] as const;
 
 const readUtf8 = (path: string): string => readFileSync(path, "utf8");
@@ -134,12 +137,25 @@ const envSchema = z.object({
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     })
     .optional(),
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().optional(),
+  PROBE_STATE_KEY: z.string().optional(),
   NODE_EXTRA_CA_CERTS: z.string().optional(),
   REGION_NAME: z.string().optional(),
 });
 
 /** Every setting `loadSettings` reads: the public interface that app settings, the ARM template and README list. */
 export const SETTING_NAMES: readonly string[] = Object.keys(envSchema.shape);
+
+/** A value whose reader throws a SettingsError: its problems join the others instead. */
+function readOrProblem<T>(problems: Problem[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
+}
 
 /**
  * Validates every setting once and returns the run configuration, or throws one SettingsError
@@ -183,6 +199,8 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
 
   const targets = readTargets(clean, cwd, readTextFile, problems);
   const cloud = readCloud(clean, problems);
+  const stateKey = readOrProblem(problems, () => (clean.PROBE_STATE_KEY ? StateKey.fromSetting(new Secret(clean.PROBE_STATE_KEY)) : undefined));
+  const ingestionAuth = readOrProblem(problems, () => ingestionAuthenticationFrom(clean.APPLICATIONINSIGHTS_AUTHENTICATION_STRING));
 
   if (problems.length > 0 || !parsed.success || !credential) {
     throw new SettingsError(problems.length > 0 ? problems : [{ setting: "settings", problem: "are invalid" }]);
@@ -200,6 +218,8 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
       ? { unassignedClient: { clientId: s.PROBE_UNASSIGNED_CLIENT_ID, secret: new Secret(s.PROBE_UNASSIGNED_CLIENT_SECRET) } }
       : {}),
     ...(s.PROBE_EXPIRED_TOKEN ? { expiredToken: new Secret(s.PROBE_EXPIRED_TOKEN) } : {}),
+    ...(stateKey ? { stateKey } : {}),
+    ...(ingestionAuth ? { ingestionAuth } : {}),
     timeoutMs: s.PROBE_TIMEOUT_MS,
     ...((s.PROBE_RUN_LOCATION ?? s.REGION_NAME) ? { runLocation: s.PROBE_RUN_LOCATION ?? s.REGION_NAME } : {}),
     extraCaPem,

@@ -1,3 +1,5 @@
+import type { StateKey } from "../state/state-key.js";
+import type { IngestionAuthentication } from "../telemetry/ingestion-auth.js";
 import type { ProbeName } from "../probes/names.js";
 import type { CloudName } from "../../entra/clouds.js";
 import type { ResponseAssertions } from "../probes/assertions.js";
@@ -65,6 +67,10 @@ export interface ProbeConfig {
   wrongAudienceIsOwnApp: boolean;
   unassignedClient?: { clientId: string; secret: Secret };
   expiredToken?: Secret;
+  /** PROBE_STATE_KEY: seals the expired-token harvest in the probe's state; without it the harvest is not kept. */
+  stateKey?: StateKey;
+  /** APPLICATIONINSIGHTS_AUTHENTICATION_STRING: availability results sent with the managed identity's token. */
+  ingestionAuth?: IngestionAuthentication;
   /** Deadline of every single request (token endpoint and API), ms. */
   timeoutMs: number;
   runLocation?: string;

@@ -8,6 +8,8 @@ export interface AvailabilityItem {
   id: string;
   /** `<target>/<probe>`. */
   name: string;
+  /** ISO time the probe started: the record's time, also when the outbox delivers it a day later. */
+  time: string;
   success: boolean;
   durationMs: number;
   runLocation: string;
@@ -58,6 +60,7 @@ export function toAvailabilityItem(run: RunReport, result: ProbeResult, runLocat
   return {
     id,
     name: clip(`${result.target}/${result.probe}`, MAX_NAME),
+    time: result.startedAt,
     success: result.outcome === "pass",
     durationMs,
     runLocation: clip(runLocation, MAX_RUN_LOCATION),
@@ -91,6 +94,8 @@ function toProperties(run: RunReport, result: ProbeResult): Record<string, strin
     tokenVersion: token?.ver,
     tokenRoles: token?.roles?.join(","),
     tokenKid: token?.kid,
+    tokenDrift: result.tokenDrift?.join(","),
+    attempts: result.attempts === undefined ? undefined : String(result.attempts),
   };
   const properties: Record<string, string> = {};
   for (const [key, value] of Object.entries(candidate)) {

@@ -1,5 +1,7 @@
 export {
   createAvailabilityReporter,
+  lostResults,
+  type EarlierResults,
   type AvailabilityReporter,
   type AvailabilityReporterOptions,
   type NotAcceptedResult,

@@ -1,7 +1,17 @@
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from "@azure/core-rest-pipeline";
 
 /** What ingestion finally said about one availability item, keyed by its `baseData.id`. */
-export type ItemVerdict = { accepted: true } | { accepted: false; reason: string };
+export type ItemVerdict = { accepted: true } | { accepted: false; reason: string; retriable: boolean };
+
+/**
+ * Answers after which the same item may be accepted later: timeouts, throttling (429, and 439, the
+ * daily cap), the service's own failures, and 401/403, an authentication that can be fixed (Entra
+ * ingestion's token, a role not yet assigned). A 400 or 413 is about the item itself: sending it
+ * again would be refused again.
+ */
+export function isRetriableStatus(status: number): boolean {
+  return status === 401 || status === 403 || status === 408 || status === 429 || status === 439 || status >= 500;
+}
 
 /**
  * Why this exists: with offline storage disabled, the exporter reports SUCCESS for a batch it failed
@@ -41,7 +51,7 @@ export function createIngestionObserver(): IngestionObserver {
         response = await next(request);
       } catch (error) {
         const reason = `not sent: ${describeError(error)}`;
-        for (const id of ids.values()) verdicts.set(id, { accepted: false, reason });
+        for (const id of ids.values()) verdicts.set(id, { accepted: false, reason, retriable: true });
         notify();
         throw error;
       }
@@ -51,11 +61,12 @@ export function createIngestionObserver(): IngestionObserver {
       } else if (response.status === 206 || response.status === 400) {
         const refused = refusedIndexes(response.bodyAsText);
         for (const [index, id] of ids) {
-          const error = refused === undefined ? `ingestion answered ${response.status} with an unreadable body` : refused.get(index);
-          verdicts.set(id, error === undefined ? { accepted: true } : { accepted: false, reason: error });
+          const error = refused === undefined ? { reason: `ingestion answered ${response.status} with an unreadable body`, retriable: response.status === 206 } : refused.get(index);
+          verdicts.set(id, error === undefined ? { accepted: true } : { accepted: false, ...error });
         }
       } else {
-        for (const id of ids.values()) verdicts.set(id, { accepted: false, reason: `ingestion answered ${response.status}` });
+        const retriable = isRetriableStatus(response.status);
+        for (const id of ids.values()) verdicts.set(id, { accepted: false, reason: `ingestion answered ${response.status}`, retriable });
       }
       notify();
       return response;
@@ -114,14 +125,15 @@ function availabilityIdsByIndex(body: unknown): Map<number, string> {
 }
 
 /** `index -> reason` for the items ingestion refused; undefined when its answer cannot be read. */
-function refusedIndexes(bodyAsText: string | null | undefined): Map<number, string> | undefined {
-  const refused = new Map<number, string>();
+function refusedIndexes(bodyAsText: string | null | undefined): Map<number, { reason: string; retriable: boolean }> | undefined {
+  const refused = new Map<number, { reason: string; retriable: boolean }>();
   try {
     const body = JSON.parse(bodyAsText ?? "") as TrackResponseBody;
     for (const error of body.errors ?? []) {
       if (typeof error.index === "number") {
         // Ingestion's own text about our envelope; it never echoes a secret we did not send.
-        refused.set(error.index, `refused ${error.statusCode ?? "?"}: ${String(error.message ?? "").slice(0, 200)}`);
+        const reason = `refused ${error.statusCode ?? "?"}: ${String(error.message ?? "").slice(0, 200)}`;
+        refused.set(error.index, { reason, retriable: typeof error.statusCode === "number" && isRetriableStatus(error.statusCode) });
       }
     }
   } catch {

@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
+import type { TokenCredential } from "@azure/identity";
 import type { TelemetryClient } from "applicationinsights";
 import { SettingsError } from "../errors.js";
 import type { RunReport } from "../results/types.js";
+import type { DeliveryVerdict, KeptResult, Outbox } from "../state/outbox.js";
 import { toAvailabilityItems, type AvailabilityItem } from "./availability.js";
+import { ingestionCredential, type IngestionAuthentication } from "./ingestion-auth.js";
 import { createIngestionObserver, type IngestionObserver } from "./ingestionObserver.js";
 import { disableBackgroundTelemetry, loadApplicationInsights, stopRemoteConfigurationPolling } from "./sdk.js";
 
@@ -33,6 +36,13 @@ export interface AvailabilityReporterOptions {
   retryDelayMs?: number;
   /** Id of each availability item; default random UUIDs. */
   newId?: () => string;
+  /**
+   * Entra-authenticated ingestion (APPLICATIONINSIGHTS_AUTHENTICATION_STRING, see ingestion-auth.ts):
+   * the exporter sends the managed identity's bearer token for Azure Monitor with every batch.
+   */
+  ingestionAuth?: IngestionAuthentication;
+  /** The credential for Entra-authenticated ingestion instead of the managed identity (tests). */
+  credential?: TokenCredential;
 }
 
 export interface NotAcceptedResult {
@@ -41,6 +51,18 @@ export interface NotAcceptedResult {
   name: string;
   /** Why: ingestion's refusal, its final status, a transport error code, or no answer in time. */
   reason: string;
+  /** Kept in the outbox for a later run (a retriable reason, and an outbox to keep it in). */
+  kept: boolean;
+}
+
+/** What became of the results earlier runs kept in the outbox. */
+export interface EarlierResults {
+  /** Accepted now, with their original id and time. */
+  delivered: number;
+  /** Refused for their content: dropped, and logged. */
+  refused: number;
+  /** Older than ingestion keeps a record's own time (outbox.ts): dropped, and logged. */
+  tooOld: number;
 }
 
 /** What reached ingestion; report() never throws, it returns this for the caller to log. */
@@ -51,7 +73,15 @@ export interface TelemetryOutcome {
   accepted: number;
   /** Probes not reported because they were skipped. */
   skipped: number;
+  /** This run's results that ingestion did not accept; `kept` says which the outbox holds. */
   notAccepted: NotAcceptedResult[];
+  /** Present when the report had an outbox. */
+  outbox?: { earlier: EarlierResults; pending: number; description: string };
+}
+
+/** Results of this run that are neither accepted nor kept for later: a pipeline must notice them. */
+export function lostResults(outcome: TelemetryOutcome): NotAcceptedResult[] {
+  return outcome.notAccepted.filter((r) => !r.kept);
 }
 
 export interface AvailabilityReporter {
@@ -59,7 +89,7 @@ export interface AvailabilityReporter {
    * `logger` overrides the reporter's for this report's warnings: a Functions worker logs each run
    * to its own invocation (reports are serialised, so one report's warnings never land in another's).
    */
-  report(run: RunReport, options?: { logger?: TelemetryLogger }): Promise<TelemetryOutcome>;
+  report(run: RunReport, options?: { logger?: TelemetryLogger; outbox?: Outbox }): Promise<TelemetryOutcome>;
   shutdown(): Promise<void>;
 }
 
@@ -89,6 +119,8 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
   const flushTimeoutMs = options.flushTimeoutMs ?? DEFAULTS.flushTimeoutMs;
   const newId = options.newId ?? randomUUID;
   const observer = createIngestionObserver();
+  // Each item's own time, by id, for the record processor that stamps it (recordTimes below).
+  const times = new Map<string, number>();
 
   let client: Promise<TelemetryClient> | undefined;
   // Reports run one at a time so that one run's flush does not account for another's items.
@@ -96,31 +128,19 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
   let closed = false;
 
   const ensureClient = (): Promise<TelemetryClient> => {
-    client ??= buildClient(options, observer, logger).catch((error: unknown) => {
+    client ??= buildClient(options, observer, times, logger).catch((error: unknown) => {
       client = undefined;
       throw error;
     });
     return client;
   };
 
-  async function reportNow(run: RunReport, log: TelemetryLogger): Promise<TelemetryOutcome> {
-    const { items, skipped } = toAvailabilityItems(run, options.runLocation, newId);
-    if (items.length === 0) return { tracked: 0, accepted: 0, skipped, notAccepted: [] };
-    if (closed) return notSent(items, skipped, "reporter is shut down");
-
-    let sdk: TelemetryClient;
-    try {
-      sdk = await ensureClient();
-    } catch (error) {
-      log.warn("Availability telemetry unavailable: the Application Insights client could not start", {
-        error: error instanceof Error ? error.name : "unknown",
-      });
-      return notSent(items, skipped, "telemetry client could not start");
-    }
-
+  /** Sends the items (in this order) and waits for ingestion's verdict on each, within the flush timeout. */
+  async function deliver(sdk: TelemetryClient, items: readonly AvailabilityItem[], log: TelemetryLogger): Promise<Map<string, DeliveryVerdict>> {
     const ids = items.map((item) => item.id);
     try {
       for (const item of items) {
+        times.set(item.id, Date.parse(item.time));
         sdk.trackAvailability({
           id: item.id,
           name: item.name,
@@ -138,19 +158,59 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
       await observer.settled(ids, Math.max(0, flushTimeoutMs - (Date.now() - started)));
     } catch (error) {
       log.warn("Availability telemetry flush failed", { error: error instanceof Error ? error.name : "unknown" });
+    } finally {
+      for (const id of ids) times.delete(id);
+    }
+    const seen = observer.verdicts(ids);
+    observer.forget(ids);
+    const verdicts = new Map<string, DeliveryVerdict>();
+    for (const id of ids) {
+      const verdict = seen.get(id);
+      if (verdict === undefined) verdicts.set(id, { kind: "retry", reason: `no answer from ingestion within ${flushTimeoutMs} ms` });
+      else if (verdict.accepted) verdicts.set(id, { kind: "accepted" });
+      else verdicts.set(id, { kind: verdict.retriable ? "retry" : "refused", reason: verdict.reason });
+    }
+    return verdicts;
+  }
+
+  async function reportNow(run: RunReport, log: TelemetryLogger, outbox: Outbox | undefined): Promise<TelemetryOutcome> {
+    const { items, skipped } = toAvailabilityItems(run, options.runLocation, newId);
+    const earlier = outbox ? await claimEarlier(outbox, run.runId, log) : [];
+    if (items.length === 0 && earlier.length === 0) return withOutbox({ tracked: 0, accepted: 0, skipped, notAccepted: [] }, outbox, undefined);
+
+    let verdicts: Map<string, DeliveryVerdict>;
+    if (closed) {
+      verdicts = allRetry([...earlier.map((k) => k.item), ...items], "reporter is shut down");
+    } else {
+      try {
+        verdicts = await deliver(await ensureClient(), [...earlier.map((k) => k.item), ...items], log);
+      } catch (error) {
+        log.warn("Availability telemetry unavailable: the Application Insights client could not start", {
+          error: error instanceof Error ? error.name : "unknown",
+        });
+        verdicts = allRetry([...earlier.map((k) => k.item), ...items], "telemetry client could not start");
+      }
     }
 
-    const verdicts = observer.verdicts(ids);
-    observer.forget(ids);
+    const refusedEarlier = earlier.filter((k) => verdicts.get(k.item.id)?.kind === "refused");
+    if (refusedEarlier.length > 0) {
+      log.warn("Availability results kept from earlier runs were refused by ingestion and dropped", {
+        refused: refusedEarlier.map((k) => `${k.item.name} (${k.item.time}): ${reasonOf(verdicts.get(k.item.id))}`),
+      });
+    }
+    let pending: number | undefined;
+    if (outbox) {
+      try {
+        pending = await outbox.settle(run.runId, verdicts, items);
+      } catch (error) {
+        log.warn("Availability results could not be kept for a later run", { store: outbox.description, error: error instanceof Error ? error.message : "unknown" });
+      }
+    }
     const notAccepted: NotAcceptedResult[] = [];
     for (const item of items) {
       const verdict = verdicts.get(item.id);
-      if (verdict?.accepted === true) continue;
-      notAccepted.push({
-        id: item.id,
-        name: item.name,
-        reason: verdict === undefined ? `no answer from ingestion within ${flushTimeoutMs} ms` : verdict.reason,
-      });
+      if (verdict?.kind === "accepted") continue;
+      notAccepted.push({ id: item.id, name: item.name, reason: reasonOf(verdict), kept: pending !== undefined && verdict?.kind === "retry" });
     }
     const outcome: TelemetryOutcome = { tracked: items.length, accepted: items.length - notAccepted.length, skipped, notAccepted };
     if (notAccepted.length > 0) {
@@ -158,16 +218,41 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
         runId: run.runId,
         tracked: outcome.tracked,
         accepted: outcome.accepted,
-        notAccepted: notAccepted.map((item) => `${item.name}: ${item.reason}`),
+        kept: notAccepted.filter((r) => r.kept).length,
+        notAccepted: notAccepted.map((item) => `${item.name}: ${item.reason}${item.kept ? " (kept for a later run)" : ""}`),
       });
     }
-    return outcome;
+    return withOutbox(outcome, outbox, pending === undefined ? undefined : {
+      delivered: earlier.filter((k) => verdicts.get(k.item.id)?.kind === "accepted").length,
+      refused: refusedEarlier.length,
+      tooOld: droppedTooOld,
+      pending,
+    });
+  }
+
+  let droppedTooOld = 0;
+  /** The outbox's results, claimed for this report; those too old to be accepted are logged and dropped. */
+  async function claimEarlier(outbox: Outbox, delivery: string, log: TelemetryLogger): Promise<KeptResult[]> {
+    droppedTooOld = 0;
+    try {
+      const { claimed, tooOld } = await outbox.claim(delivery);
+      droppedTooOld = tooOld.length;
+      if (tooOld.length > 0) {
+        log.warn("Availability results kept too long to be accepted were dropped", {
+          dropped: tooOld.map((k) => `${k.item.name} (${k.item.time}): last tried ${k.lastReason}`),
+        });
+      }
+      return claimed;
+    } catch (error) {
+      log.warn("Availability results kept by earlier runs could not be read", { store: outbox.description, error: error instanceof Error ? error.message : "unknown" });
+      return [];
+    }
   }
 
   return {
     report(run, reportOptions) {
       const log = reportOptions?.logger ?? logger;
-      const next = queue.then(() => reportNow(run, log)).catch((error: unknown) => {
+      const next = queue.then(() => reportNow(run, log, reportOptions?.outbox)).catch((error: unknown) => {
         // reportNow handles its own failures; this is the last guard of "report() never throws".
         log.warn("Availability telemetry failed", { error: error instanceof Error ? error.name : "unknown" });
         return { tracked: 0, accepted: 0, skipped: 0, notAccepted: [] } satisfies TelemetryOutcome;
@@ -191,18 +276,21 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
 async function buildClient(
   options: AvailabilityReporterOptions,
   observer: IngestionObserver,
+  times: ReadonlyMap<string, number>,
   logger: TelemetryLogger,
 ): Promise<TelemetryClient> {
   const ai = await loadApplicationInsights();
   const { resourceFromAttributes } = await import("@opentelemetry/resources");
   disableBackgroundTelemetry();
 
+  const credential = options.credential ?? (options.ingestionAuth ? await ingestionCredential(options.ingestionAuth) : undefined);
   const client = new ai.TelemetryClient(options.connectionString, { useGlobalProviders: false });
   // The shim merges these over its defaults (shim-config.js parseConfig), replacing
   // azureMonitorExporterOptions as a whole: hence the connection string again here.
   client.config.azureMonitorOpenTelemetryOptions = {
     resource: resourceFromAttributes({ "service.name": options.roleName ?? DEFAULTS.roleName }),
     enableLiveMetrics: false,
+    logRecordProcessors: [recordTimes(times)],
     azureMonitorExporterOptions: {
       connectionString: options.connectionString,
       disableOfflineStorage: true,
@@ -212,6 +300,7 @@ async function buildClient(
         maxRetryDelayInMs: 10_000,
       },
       ...(options.trustedCaPem === undefined ? {} : { tlsOptions: { ca: options.trustedCaPem } }),
+      ...(credential === undefined ? {} : { credential }),
       additionalPolicies: [{ policy: observer.policy, position: "perCall" }],
     },
   };
@@ -239,8 +328,47 @@ function validateConnectionString(connectionString: string): void {
   if (problems.length > 0) throw new SettingsError(problems);
 }
 
-function notSent(items: readonly AvailabilityItem[], skipped: number, reason: string): TelemetryOutcome {
-  return { tracked: items.length, accepted: 0, skipped, notAccepted: items.map((item) => ({ id: item.id, name: item.name, reason })) };
+function allRetry(items: readonly AvailabilityItem[], reason: string): Map<string, DeliveryVerdict> {
+  return new Map(items.map((item) => [item.id, { kind: "retry", reason }]));
+}
+
+function reasonOf(verdict: DeliveryVerdict | undefined): string {
+  return verdict === undefined || verdict.kind === "accepted" ? "no verdict" : verdict.reason;
+}
+
+function withOutbox(
+  outcome: TelemetryOutcome,
+  outbox: Outbox | undefined,
+  state: (EarlierResults & { pending: number }) | undefined,
+): TelemetryOutcome {
+  if (!outbox || !state) return outcome;
+  const { pending, ...earlier } = state;
+  return { ...outcome, outbox: { earlier, pending, description: outbox.description } };
+}
+
+/** The part of an OpenTelemetry SDK log record this processor touches (sdk-logs SdkLogRecord). */
+interface StampableRecord {
+  hrTime: [number, number];
+  body?: unknown;
+}
+
+/**
+ * `trackAvailability` ignores `time` and stamps the record when called (FACTS.md §4). A result is
+ * about the moment its probe ran, and one the outbox delivers a day later must keep that moment, so
+ * this processor (the OpenTelemetry log SDK lets a processor's onEmit change the record before it
+ * becomes read-only) sets each record's time from its id. The exporter reads it when it exports.
+ */
+function recordTimes(times: ReadonlyMap<string, number>) {
+  return {
+    onEmit(record: StampableRecord): void {
+      const id = (record.body as { id?: unknown } | undefined)?.id;
+      const ms = typeof id === "string" ? times.get(id) : undefined;
+      if (ms === undefined || Number.isNaN(ms)) return;
+      record.hrTime = [Math.floor(ms / 1000), (ms % 1000) * 1_000_000];
+    },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -25,9 +25,20 @@ interface Kept {
   expMs: number;
 }
 
+/** One remembered token, as the probe's state keeps it between processes (sealed: state/harvest.ts). */
+export interface HarvestEntry {
+  scope: string;
+  /** `pending`: not aged yet; `current`: the expired one the probe sends. */
+  slot: "pending" | "current";
+  token: Secret;
+  expMs: number;
+}
+
 /**
  * Keeps valid tokens in memory so that, once one is past `exp` + margin, the expired-token probe
- * can send a real, tenant-signed expired token. Memory only: never written anywhere.
+ * can send a real, tenant-signed expired token. In memory; `entries`/`restore` let the probe's
+ * state carry them, sealed, to the next process (a Function app instance is recycled long before
+ * a token ages).
  *
  * Per scope it keeps two: `pending`, the earliest token remembered that has not aged yet, and
  * `current`, the expired one the probe sends. A newer token never displaces `pending`: MSAL renews
@@ -53,6 +64,28 @@ export class ExpiredTokenStore {
     const entry = this.#byScope.get(scope) ?? {};
     if (entry.pending === undefined && entry.current?.token.reveal() !== token.reveal()) entry.pending = { token, expMs };
     this.#byScope.set(scope, entry);
+  }
+
+  /** Everything remembered, for the probe's state. */
+  entries(): HarvestEntry[] {
+    const entries: HarvestEntry[] = [];
+    for (const [scope, entry] of this.#byScope) {
+      if (entry.pending) entries.push({ scope, slot: "pending", ...entry.pending });
+      if (entry.current) entries.push({ scope, slot: "current", ...entry.current });
+    }
+    return entries;
+  }
+
+  /**
+   * Takes what an earlier process remembered, where this one remembers nothing yet: a token this
+   * process holds is as good and never displaced.
+   */
+  restore(entries: readonly HarvestEntry[]): void {
+    for (const { scope, slot, token, expMs } of entries) {
+      const entry = this.#byScope.get(scope) ?? {};
+      if (entry[slot] === undefined) entry[slot] = { token, expMs };
+      this.#byScope.set(scope, entry);
+    }
   }
 
   /** The token for `scope` whose `exp` + margin has passed, if any. */

@@ -2,6 +2,7 @@ import { createProbeEngine, type ProbeEngine } from "../../core/probes/engine.js
 import type { RunOptions } from "../../core/probes/runner.js";
 import type { RunReport } from "../../core/results/types.js";
 import { loadSettings, type SettingsEnv } from "../../core/settings/load-settings.js";
+import { stateInAppStorage } from "../../core/state/index.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import {
   createAvailabilityReporter,
@@ -60,9 +61,16 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         // which belongs to no invocation: the worker's console goes to the host's log.
         logger: WORKER_CONSOLE_LOGGER,
         ...withTrustedCa(connectionString, config.extraCaPem),
+        ...(config.ingestionAuth ? { ingestionAuth: config.ingestionAuth } : {}),
       })
     : undefined;
-  const engine: ProbeEngine = createProbeEngine(config);
+  // The app's own storage account (AzureWebJobsStorage) keeps the outbox, the sealed harvest and
+  // the token summaries: instances are recycled and scale to zero, memory is not enough (issue 14).
+  const state = stateInAppStorage(env, config);
+  let stateProblems: string[] = [];
+  const engine: ProbeEngine = createProbeEngine(config, {
+    ...(state ? { state, onStateProblem: (problem: string) => stateProblems.push(problem) } : {}),
+  });
 
   return {
     config,
@@ -75,9 +83,11 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         // A failed load is the reporter's to report after the run, not a reason to skip probing.
         await preloadTelemetry().catch(() => undefined);
       }
+      stateProblems = [];
       const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options });
+      for (const problem of stateProblems) logger.warn(`Probe state: ${problem}`);
       if (!reporter) return { report };
-      return { report, telemetry: await reporter.report(report, { logger }) };
+      return { report, telemetry: await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) }) };
     },
     async close() {
       await Promise.allSettled([engine.close(), reporter?.shutdown()]);

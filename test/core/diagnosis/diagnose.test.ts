@@ -167,6 +167,21 @@ const CASES: Case[] = [
     evidence: { addedKids: "key-2", removedKids: "key-0", kid: "key-1" },
   },
   {
+    name: "token lost a role and changed version since the last run",
+    observation: obs({
+      probe: "token",
+      outcome: "pass",
+      expectedStatuses: [],
+      token: V2_TOKEN,
+      scope: "api://orders/.default",
+      tokenDrift: { rolesRemoved: ["Orders.Read"], rolesAdded: [], version: { from: "1.0", to: "2.0" } },
+      // A rollover at the same time does not hide the drift: the drift is what breaks callers.
+      signingKeyChange: { added: ["key-2"], removed: [] },
+    }),
+    cause: "token-drift",
+    evidence: { scope: "api://orders/.default", drift: "roles removed: Orders.Read; version 1.0 -> 2.0", driftKinds: "roles-removed,version" },
+  },
+  {
     name: "valid's 200 fails an assertion",
     observation: obs({ actualStatus: 200, assertionFailure: { cause: "assertion-failed", assertion: "bodyContains", expected: '"ok"', received: "not found" } }),
     cause: "assertion-failed",

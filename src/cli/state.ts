@@ -1,0 +1,26 @@
+import { resolve } from "node:path";
+import { stateInFolder, type ProbeState } from "../core/state/index.js";
+import type { ProbeConfig } from "../core/settings/types.js";
+import type { CliIo } from "./io.js";
+
+/** The CLI setting that names the state folder when `--state-dir` is not given. */
+export const STATE_DIR_SETTING = "PROBE_STATE_DIR";
+
+/**
+ * The CLI's probe state (issue 14): `--state-dir DIR`, else PROBE_STATE_DIR, else none (a run keeps
+ * nothing, and exits 3 when ingestion did not take its results). Says once on stderr what it keeps.
+ */
+export function cliState(option: string | undefined, env: Readonly<Record<string, string | undefined>>, config: ProbeConfig, io: CliIo): ProbeState | undefined {
+  const dir = option ?? env[STATE_DIR_SETTING];
+  if (dir === undefined || dir.trim() === "") return undefined;
+  const state = stateInFolder(resolve(io.cwd, dir), config, io.now);
+  if (!state.keepsTokens) {
+    io.stderr.write(`state: ${state.store.description} keeps the outbox and token summaries; the expired-token harvest stays in memory (set PROBE_STATE_KEY to keep it, sealed)\n`);
+  }
+  return state;
+}
+
+/** The engine's report of a state it could not read or write: the run goes on, the user is told. */
+export function stateProblemsTo(io: CliIo): (problem: string) => void {
+  return (problem) => io.stderr.write(`state: ${problem}\n`);
+}

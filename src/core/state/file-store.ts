@@ -1,0 +1,68 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { StateStoreError } from "../errors.js";
+import { displayPath } from "../settings/looks-like-secret.js";
+import type { StateStore, StoredDocument } from "./store.js";
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/**
+ * The CLI's state: one JSON file per document in a folder the user chose (`--state-dir`,
+ * `PROBE_STATE_DIR`), created with mode 700, files 600. A write goes to a temporary file renamed
+ * over the old one, so a run killed mid-write leaves the previous document whole. The version is a
+ * hash of the file's bytes: checked just before the rename, which is enough between the runs of one
+ * machine (two CLI processes racing inside that instant would lose one update, never corrupt one).
+ */
+export function createFileStateStore(dir: string): StateStore {
+  const root = resolve(dir);
+  const description = `state dir ${displayPath(dir)}`;
+  const fileOf = (name: string): string => {
+    if (!NAME.test(name)) throw new TypeError(`state document name ${JSON.stringify(name)} is not a plain name`);
+    return join(root, `${name}.json`);
+  };
+
+  async function read(name: string): Promise<StoredDocument | undefined> {
+    let text: string;
+    try {
+      text = await readFile(fileOf(name), "utf8");
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "ENOENT") return undefined;
+      throw new StateStoreError(description, `cannot read ${name}.json (${codeOf(error)})`, { cause: error });
+    }
+    return { text, version: versionOf(text) };
+  }
+
+  return {
+    description,
+    read,
+    async write(name, text, expected) {
+      try {
+        await mkdir(root, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw new StateStoreError(description, `cannot create the folder (${codeOf(error)})`, { cause: error });
+      }
+      const current = await read(name);
+      if (current?.version !== expected) return false;
+      const file = fileOf(name);
+      const temporary = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+      try {
+        await writeFile(temporary, text, { mode: 0o600 });
+        await rename(temporary, file);
+      } catch (error) {
+        await rm(temporary, { force: true }).catch(() => undefined);
+        throw new StateStoreError(description, `cannot write ${name}.json (${codeOf(error)})`, { cause: error });
+      }
+      return true;
+    },
+  };
+}
+
+function versionOf(text: string): string {
+  return createHash("sha256").update(text).digest("base64url");
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : error instanceof Error ? error.name : "unknown error";
+}

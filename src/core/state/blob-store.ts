@@ -104,13 +104,19 @@ export function createBlobStateStore(connection: StorageConnection, options: { c
   };
 }
 
+/**
+ * A storage outage must not hold a run (or its telemetry) for the SDK's default minutes of retries:
+ * one retry, 10 s a try. What could not be stored is reported, and the next run tries again.
+ */
+const CLIENT_OPTIONS = { retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, tryTimeoutInMs: 10_000 } };
+
 async function openContainer(connection: StorageConnection, credential: TokenCredential | undefined): Promise<ContainerClient> {
   const { BlobServiceClient } = await import("@azure/storage-blob");
   if (connection.kind === "connection-string") {
-    return BlobServiceClient.fromConnectionString(connection.connectionString).getContainerClient(STATE_CONTAINER);
+    return BlobServiceClient.fromConnectionString(connection.connectionString, CLIENT_OPTIONS).getContainerClient(STATE_CONTAINER);
   }
   const tokenCredential = credential ?? (await identityCredential(connection.managedIdentityClientId));
-  return new BlobServiceClient(connection.blobServiceUri, tokenCredential).getContainerClient(STATE_CONTAINER);
+  return new BlobServiceClient(connection.blobServiceUri, tokenCredential, CLIENT_OPTIONS).getContainerClient(STATE_CONTAINER);
 }
 
 /** The app's managed identity (the one infra/main.json gives Storage Blob Data Owner), else the developer's sign-in. */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { StateStoreError } from "../errors.js";
 import { displayPath } from "../settings/looks-like-secret.js";
@@ -11,8 +11,9 @@ const NAME = /^[a-z0-9][a-z0-9-]*$/;
  * The CLI's state: one JSON file per document in a folder the user chose (`--state-dir`,
  * `PROBE_STATE_DIR`), created with mode 700, files 600. A write goes to a temporary file renamed
  * over the old one, so a run killed mid-write leaves the previous document whole. The version is a
- * hash of the file's bytes: checked just before the rename, which is enough between the runs of one
- * machine (two CLI processes racing inside that instant would lose one update, never corrupt one).
+ * hash of the file's bytes, checked and replaced under a lock file (created exclusively; one left by
+ * a killed process is taken over after LOCK_STALE_MS), so two processes sharing the folder never
+ * lose each other's update.
  */
 export function createFileStateStore(dir: string): StateStore {
   const root = resolve(dir);
@@ -42,20 +43,48 @@ export function createFileStateStore(dir: string): StateStore {
       } catch (error) {
         throw new StateStoreError(description, `cannot create the folder (${codeOf(error)})`, { cause: error });
       }
-      const current = await read(name);
-      if (current?.version !== expected) return false;
       const file = fileOf(name);
-      const temporary = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-      try {
-        await writeFile(temporary, text, { mode: 0o600 });
-        await rename(temporary, file);
-      } catch (error) {
-        await rm(temporary, { force: true }).catch(() => undefined);
-        throw new StateStoreError(description, `cannot write ${name}.json (${codeOf(error)})`, { cause: error });
-      }
-      return true;
+      return withLock(`${file}.lock`, description, async () => {
+        const current = await read(name);
+        if (current?.version !== expected) return false;
+        const temporary = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+        try {
+          await writeFile(temporary, text, { mode: 0o600 });
+          await rename(temporary, file);
+        } catch (error) {
+          await rm(temporary, { force: true }).catch(() => undefined);
+          throw new StateStoreError(description, `cannot write ${name}.json (${codeOf(error)})`, { cause: error });
+        }
+        return true;
+      });
     },
   };
+}
+
+/** A lock older than this was left by a process that died holding it: a write takes milliseconds. */
+const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 15_000;
+
+async function withLock<T>(lockFile: string, description: string, body: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      const handle = await open(lockFile, "wx", 0o600);
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "EEXIST") throw new StateStoreError(description, `cannot lock (${codeOf(error)})`, { cause: error });
+      const age = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > LOCK_STALE_MS) await rm(lockFile, { force: true });
+      else if (Date.now() - started > LOCK_WAIT_MS) throw new StateStoreError(description, `another process holds ${lockFile} for more than ${LOCK_WAIT_MS / 1000} s`);
+      else await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    await rm(lockFile, { force: true });
+  }
 }
 
 function versionOf(text: string): string {

@@ -41,6 +41,8 @@ export interface EntraEmulator {
   rotateSigningKeys(): void;
   /** Replaces the tenant model (validated; throws `TenantModelError`). */
   setModel(model: TenantModel | TenantModelInput): void;
+  /** The tenant model in force (a copy: change it and pass it to setModel, as an admin edits a registration). */
+  model(): TenantModel;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     setModel(next) {
       model = parseTenantModel(next);
     },
+    model: () => structuredClone(model),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

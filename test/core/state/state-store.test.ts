@@ -1,0 +1,103 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBlobStateStore, createFileStateStore, storageConnectionFrom, type StateStore } from "../../../src/core/state/index.js";
+import { updateDocument, jsonCodec } from "../../../src/core/state/store.js";
+import { startAzurite, type Azurite } from "../../support/azurite.js";
+
+let azurite: Azurite;
+const dirs: string[] = [];
+beforeAll(async () => {
+  azurite = await startAzurite();
+}, 30_000);
+afterAll(async () => {
+  await azurite.stop();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const stores: [string, () => StateStore][] = [
+  [
+    "a state dir",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "probe-state-"));
+      dirs.push(dir);
+      return createFileStateStore(join(dir, "state"));
+    },
+  ],
+  ["blob storage through Azurite", () => createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString })!)],
+];
+
+describe.each(stores)("the state store in %s", (_kind, makeStore) => {
+  it("reads nothing before the first write, then what was written", async () => {
+    const store = makeStore();
+    const name = `doc-${Math.random().toString(36).slice(2, 8)}`;
+    expect(await store.read(name)).toBeUndefined();
+    expect(await store.write(name, '{"a":1}', undefined)).toBe(true);
+    expect((await store.read(name))?.text).toBe('{"a":1}');
+  });
+
+  it("refuses a write made from a stale read, so two runs never overwrite each other", async () => {
+    const store = makeStore();
+    const name = `race-${Math.random().toString(36).slice(2, 8)}`;
+    expect(await store.write(name, "v1", undefined)).toBe(true);
+    const first = await store.read(name);
+    const second = await store.read(name);
+    expect(await store.write(name, "from first", first!.version)).toBe(true);
+    expect(await store.write(name, "from second", second!.version)).toBe(false);
+    expect(await store.write(name, "create again", undefined)).toBe(false);
+    expect((await store.read(name))?.text).toBe("from first");
+  });
+
+  it("updateDocument applies concurrent changes one after the other, none lost", async () => {
+    const store = makeStore();
+    const name = `counter-${Math.random().toString(36).slice(2, 8)}`;
+    const codec = jsonCodec<{ n: number[] }>((v) => v as { n: number[] }, () => ({ n: [] }));
+    await Promise.all([1, 2, 3].map((i) => updateDocument(store, name, codec, (doc) => ({ next: { n: [...doc.n, i] }, result: undefined }))));
+    const final = codec.parse((await store.read(name))?.text);
+    expect([...final.n].sort()).toEqual([1, 2, 3]);
+  });
+});
+
+describe("the state dir on disk", () => {
+  it("is created private (700) with private files (600), and leaves no temporary file behind", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "probe-state-"));
+    dirs.push(dir);
+    const store = createFileStateStore(join(dir, "nested", "state"));
+    await store.write("outbox", "{}", undefined);
+    const root = join(dir, "nested", "state");
+    expect(statSync(root).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, "outbox.json")).mode & 0o777).toBe(0o600);
+    expect(readdirSync(root)).toEqual(["outbox.json"]);
+    expect(readFileSync(join(root, "outbox.json"), "utf8")).toBe("{}");
+  });
+});
+
+describe("AzureWebJobsStorage as the Functions host reads it", () => {
+  it("takes a connection string, or the identity-based settings the ARM template sets", () => {
+    expect(storageConnectionFrom({})).toBeUndefined();
+    expect(storageConnectionFrom({ AzureWebJobsStorage: "UseDevelopmentStorage=true" })).toMatchObject({ kind: "connection-string", account: "devstoreaccount1 (Azurite)" });
+    expect(
+      storageConnectionFrom({
+        AzureWebJobsStorage__accountName: "stprobe123",
+        AzureWebJobsStorage__credential: "managedidentity",
+        AzureWebJobsStorage__clientId: "11111111-2222-3333-4444-555555555555",
+      }),
+    ).toEqual({ kind: "identity", blobServiceUri: "https://stprobe123.blob.core.windows.net", account: "stprobe123", managedIdentityClientId: "11111111-2222-3333-4444-555555555555" });
+  });
+
+  it("refuses a blob service URI that is not https, naming the setting", () => {
+    expect(() => storageConnectionFrom({ AzureWebJobsStorage__blobServiceUri: "http://stprobe.blob.core.windows.net" })).toThrow(/AzureWebJobsStorage__blobServiceUri: must be an https/);
+  });
+
+  it("names the account, never the key, when the storage cannot be reached", async () => {
+    const store = createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString.replace(/127\.0\.0\.1:\d+/, "127.0.0.1:9") })!);
+    const error = await store.read("outbox").then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/storage account devstoreaccount1, container apim-smoke-probe-state/);
+    expect(error?.message).not.toContain("AccountKey");
+    expect(error?.message).not.toContain("Eby8");
+  }, 60_000);
+});

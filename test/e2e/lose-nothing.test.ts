@@ -1,0 +1,147 @@
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/cli.js";
+import type { CliIo } from "../../src/cli/io.js";
+import type { RunReport } from "../../src/core/results/types.js";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+
+// Issue 14: nothing lost. The CLI with --state-dir against the sandbox's ingestion, over HTTPS.
+
+let sandbox: Sandbox;
+const dir = mkdtempSync(join(tmpdir(), "lose-nothing-"));
+let stateNo = 0;
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+});
+afterAll(() => sandbox.close());
+afterEach(() => sandbox.ingestion.setFault(undefined));
+
+function capture(extra: Record<string, string> = {}) {
+  const out = { stdout: "", stderr: "" };
+  const io: CliIo = {
+    env: { ...sandbox.settings, ...extra },
+    cwd: dir,
+    stdout: { write: (s: string) => (out.stdout += s), isTTY: false },
+    stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+  };
+  return { io, out };
+}
+
+async function run(args: readonly string[], extra: Record<string, string> = {}) {
+  const { io, out } = capture(extra);
+  const code = await runCli(["run", "--format", "json", ...args], io);
+  return { code, stderr: out.stderr, report: JSON.parse(out.stdout) as RunReport };
+}
+
+const freshStateDir = (): string => join(dir, `state-${++stateNo}`);
+const ranIn = (report: RunReport) => report.results.filter((r) => r.outcome !== "skipped");
+const ofRun = (runId: string) => sandbox.ingestion.availability().filter((e) => e.data.baseData.properties?.["runId"] === runId);
+
+describe("an ingestion outage with --state-dir", () => {
+  it("keeps the run's results, and the next run delivers them once, first, with their own time and id", { timeout: 120_000 }, async () => {
+    const state = freshStateDir();
+    sandbox.ingestion.setFault({ status: 503, retryAfterSeconds: 0, times: 10_000 });
+    const down = await run(["--state-dir", state]);
+    // Every probe passed and nothing was lost: kept is not lost, so no exit 3.
+    expect(down.code).toBe(0);
+    expect(down.stderr).toMatch(/availability: 0\/\d+ results accepted by ingestion, \d+ kept in state dir .* for a later run/);
+    expect(ofRun(down.report.runId)).toEqual([]);
+
+    const outbox = readFileSync(join(state, "outbox.json"), "utf8");
+    for (const secret of [sandbox.settings["PROBE_CLIENT_SECRET"]!, sandbox.settings["PROBE_SUBSCRIPTION_KEY"]!]) expect(outbox).not.toContain(secret);
+    expect(outbox).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./);
+
+    sandbox.ingestion.setFault(undefined);
+    const up = await run(["--state-dir", state]);
+    expect(up.code).toBe(0);
+    const first = ofRun(down.report.runId);
+    const second = ofRun(up.report.runId);
+    expect(first).toHaveLength(ranIn(down.report).length);
+    expect(second).toHaveLength(ranIn(up.report).length);
+    expect(up.stderr).toMatch(new RegExp(`from earlier runs: ${first.length} delivered`));
+    // Each kept result with the time its probe ran, not the time it was delivered.
+    for (const result of ranIn(down.report)) {
+      const sent = first.find((e) => e.data.baseData.name === `${result.target}/${result.probe}`)!;
+      // Within the millisecond: the exporter turns the record's [s, ns] time back into a Date.
+      expect(Math.abs(Date.parse(sent.time) - Date.parse(result.startedAt))).toBeLessThanOrEqual(1);
+    }
+    // Delivered before this run's own, in the order they happened.
+    const order = sandbox.ingestion.availability().map((e) => e.data.baseData.properties?.["runId"]);
+    expect(order.lastIndexOf(down.report.runId)).toBeLessThan(order.indexOf(up.report.runId));
+
+    // Once: a third run has nothing left to deliver, and no id ever arrived twice.
+    const third = await run(["--state-dir", state]);
+    expect(third.code).toBe(0);
+    expect(ofRun(down.report.runId)).toHaveLength(first.length);
+    const ids = sandbox.ingestion.availability().map((e) => e.data.baseData.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("drops a result ingestion refuses for its content, says why, and counts it lost (exit 3)", { timeout: 60_000 }, async () => {
+    // A key ingestion does not know: every item is refused with 400, which no retry changes.
+    const unknownKey = sandbox.settings["APPLICATIONINSIGHTS_CONNECTION_STRING"]!.replace(/InstrumentationKey=[^;]+/, "InstrumentationKey=0badc0de-0000-4000-8000-000000000000");
+    const state = freshStateDir();
+    const refused = await run(["--state-dir", state, "--probe", "no-token"], { APPLICATIONINSIGHTS_CONNECTION_STRING: unknownKey });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/1 not accepted and lost \(could not be kept\)/);
+    expect(JSON.parse(readFileSync(join(state, "outbox.json"), "utf8"))).toMatchObject({ results: [] });
+  });
+
+  it("drops kept results older than ingestion keeps a record's own time, and says so", { timeout: 60_000 }, async () => {
+    const state = freshStateDir();
+    mkdirSync(state, { recursive: true });
+    const old = new Date(Date.now() - 50 * 60 * 60_000).toISOString();
+    const item = { id: "old-result-1", name: "default/valid", time: old, success: false, durationMs: 1, runLocation: "cli", message: "m", properties: {}, measurements: { durationMs: 1 } };
+    writeFileSync(join(state, "outbox.json"), JSON.stringify({ version: 1, results: [{ item, attempts: 3, lastReason: "ingestion answered 503" }] }));
+    const next = await run(["--state-dir", state, "--probe", "no-token"]);
+    expect(next.code).toBe(0);
+    expect(next.stderr).toMatch(/from earlier runs: 1 too old and dropped/);
+    expect(sandbox.ingestion.availability().some((e) => e.data.baseData.id === "old-result-1")).toBe(false);
+  });
+
+  it("without a state dir, a run that loses results does not exit 0 and says how to keep them", { timeout: 60_000 }, async () => {
+    sandbox.ingestion.setFault({ status: 500, times: 10_000 });
+    const lost = await run(["--probe", "no-token"]);
+    expect(lost.code).toBe(3);
+    expect(lost.stderr).toMatch(/1 not accepted and lost \(kept nowhere: pass --state-dir to keep them\)/);
+  });
+});
+
+describe("drift of the token itself", () => {
+  it("names a role removed from the probe's client between two runs, on the token result", { timeout: 60_000 }, async () => {
+    const state = freshStateDir();
+    const original = sandbox.entra.model();
+    // The API gets a second app role, assigned to the probe's client: the token carries both.
+    const withTwo = sandbox.entra.model();
+    const api = withTwo.apps.find((a) => a.appRoles.length > 0)!;
+    const second = { id: "6f1c3a52-9d7e-4b0a-8c21-3e5f7a9b0d14", value: "Orders.Write", allowedMemberTypes: ["Application" as const] };
+    api.appRoles.push(second);
+    const probeClient = withTwo.roleAssignments[0]!.clientId;
+    withTwo.roleAssignments.push({ clientId: probeClient, resourceClientId: api.clientId, roleId: second.id });
+    sandbox.entra.setModel(withTwo);
+    try {
+      const before = await run(["--state-dir", state, "--probe", "token"]);
+      expect(before.report.results[0]).toMatchObject({ outcome: "pass", token: { roles: expect.arrayContaining(["Orders.Write"]) } });
+      expect(before.report.results[0]!.tokenDrift).toBeUndefined();
+
+      // An admin removes the assignment by hand.
+      const edited = sandbox.entra.model();
+      edited.roleAssignments = edited.roleAssignments.filter((r) => r.roleId !== second.id);
+      sandbox.entra.setModel(edited);
+      const after = await run(["--state-dir", state, "--probe", "token"]);
+      const token = after.report.results[0]!;
+      expect(token.outcome).toBe("pass");
+      expect(token.tokenDrift).toEqual(["roles-removed"]);
+      // The JSON's `cause` is the diagnosis code (README, "The CLI").
+      expect(token.cause).toBe("token-drift");
+      expect(token.diagnosis).toMatchObject({ evidence: { drift: "roles removed: Orders.Write", driftKinds: "roles-removed" } });
+      const sent = ofRun(after.report.runId).find((e) => e.data.baseData.name === "default/token")!;
+      expect(sent.data.baseData.properties).toMatchObject({ tokenDrift: "roles-removed", cause: "token-drift" });
+    } finally {
+      sandbox.entra.setModel(original);
+    }
+  });
+});

@@ -124,7 +124,8 @@ describe("drift of the token itself", () => {
     sandbox.entra.setModel(withTwo);
     try {
       const before = await run(["--state-dir", state, "--probe", "token"]);
-      expect(before.report.results[0]).toMatchObject({ outcome: "pass", token: { roles: expect.arrayContaining(["Orders.Write"]) } });
+      expect(before.report.results[0]?.outcome).toBe("pass");
+      expect(before.report.results[0]?.token?.roles).toContain("Orders.Write");
       expect(before.report.results[0]!.tokenDrift).toBeUndefined();
 
       // An admin removes the assignment by hand.

@@ -42,6 +42,16 @@ export const GRAPH = {
   appIdUri: "https://graph.microsoft.com",
 } as const;
 
+/**
+ * Azure Monitor as a resource: the audience of Entra-authenticated ingestion (the exporter asks for
+ * `https://monitor.azure.com/.default`). The client id is the sandbox's stand-in, not Azure's.
+ */
+export const AZURE_MONITOR = {
+  displayName: "Azure Monitor (sandbox stand-in)",
+  clientId: "5c4e8f1a-7b2d-4e93-a06c-1d9f3b7e2a58",
+  appIdUri: "https://monitor.azure.com",
+} as const;
+
 /** The audience of managed-identity tokens used as federated client assertions. */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 

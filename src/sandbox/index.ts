@@ -7,8 +7,9 @@ import { startApimGateway, type ApimGateway } from "./apim/index.js";
 import type { ApiDefinition } from "./apim/types.js";
 import { startEntraEmulator, createDefaultTenant, type EntraEmulator } from "./entra/index.js";
 import { startIngestionEmulator, type IngestionEmulator } from "./ingestion/index.js";
+import { entraIngestionVerifier } from "./ingestion/entra-auth.js";
 import { CLOUDS, type CloudName } from "../entra/clouds.js";
-import { ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "./identities.js";
+import { AZURE_MONITOR, ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, PROBE_MANAGED_IDENTITY, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "./identities.js";
 import { ordersApiPolicyXml, SCENARIOS, type ScenarioName } from "./scenarios.js";
 import { createSandboxCa, writeCaFile } from "./tls/ca.js";
 import { publishApiopsFolder } from "./apiops.js";
@@ -162,7 +163,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const backend = { ...scenario.backend, ...(options.backendLatencyMs !== undefined ? { latencyMs: options.backendLatencyMs } : {}) };
     if (Object.keys(backend).length > 0) gateway.setBackend(backend);
 
-    const ingestion = await startIngestionEmulator({ tls, now });
+    const entraOnly = scenario.ingestion === "entra-only";
+    const ingestion = await startIngestionEmulator({
+      tls,
+      now,
+      ...(entraOnly
+        ? {
+            verifyBearer: entraIngestionVerifier({
+              metadataUrl: `https://${CLOUDS[cloud].authorityHost}/${SANDBOX_TENANT_ID}/.well-known/openid-configuration`,
+              issuer: `https://${CLOUDS[cloud].v1IssuerHost}/${SANDBOX_TENANT_ID}/`,
+              audience: AZURE_MONITOR.appIdUri,
+              publishers: [PROBE_MANAGED_IDENTITY.principalId],
+              keys: openIdConfig,
+            }),
+          }
+        : {}),
+    });
     started.push(ingestion);
 
     const caFile = await writeCaFile(ca, stateDir);
@@ -192,6 +208,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       PROBE_RUN_LOCATION: "sandbox",
       ...(scenario.timeoutMs ? { PROBE_TIMEOUT_MS: String(scenario.timeoutMs) } : {}),
       APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
+      ...(entraOnly ? { APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD;ClientId=${PROBE_MANAGED_IDENTITY.clientId}` } : {}),
       NODE_EXTRA_CA_CERTS: caFile,
       IDENTITY_ENDPOINT: entra.identityEndpoint,
       IDENTITY_HEADER: entra.identityHeader,

@@ -17,6 +17,7 @@ export const SCENARIO_NAMES = [
   "invalid-secret",
   "backend-error",
   "slow-backend",
+  "entra-ingestion",
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -38,6 +39,8 @@ export interface Scenario {
   clientSecret?: "value" | "secret-id";
   /** Per-request deadline the sandbox hands out (PROBE_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Ingestion with local authentication disabled: only the managed identity's Entra token gets results in. */
+  ingestion?: "entra-only";
 }
 
 const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
@@ -153,5 +156,13 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     expectation: "valid ends at the deadline with outcome error (timeout)",
     backend: { latencyMs: 30_000 },
     timeoutMs: 2_000,
+  },
+  "entra-ingestion": {
+    name: "entra-ingestion",
+    description:
+      "An Azure Policy disabled local authentication on Application Insights: only telemetry sent with an Entra token of an identity holding Monitoring Metrics Publisher is accepted.",
+    expectation:
+      "every probe passes and every result is accepted, sent with the managed identity's token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING); without that setting ingestion answers 401 and the results are lost (exit 3) or kept (--state-dir)",
+    ingestion: "entra-only",
   },
 };

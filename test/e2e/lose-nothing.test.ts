@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import type { CliIo } from "../../src/cli/io.js";
@@ -144,5 +145,58 @@ describe("drift of the token itself", () => {
     } finally {
       sandbox.entra.setModel(original);
     }
+  });
+});
+
+describe("Entra-authenticated ingestion (local authentication disabled)", () => {
+  let entra: Sandbox;
+  // @azure/identity finds the managed identity the way it does on Azure: IDENTITY_ENDPOINT and
+  // IDENTITY_HEADER in the process environment, over TLS the process trusts (the sandbox CA, added
+  // to this worker's default store for the test; vitest's forks pool gives each file its own process).
+  const savedCa = getCACertificates("default");
+  const savedEnv = { IDENTITY_ENDPOINT: process.env["IDENTITY_ENDPOINT"], IDENTITY_HEADER: process.env["IDENTITY_HEADER"] };
+  beforeAll(async () => {
+    entra = await startSandbox({ scenario: "entra-ingestion" });
+    setDefaultCACertificates([...savedCa, entra.caPem]);
+    process.env["IDENTITY_ENDPOINT"] = entra.settings["IDENTITY_ENDPOINT"];
+    process.env["IDENTITY_HEADER"] = entra.settings["IDENTITY_HEADER"];
+  });
+  afterAll(async () => {
+    setDefaultCACertificates(savedCa);
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await entra.close();
+  });
+
+  const runAgainst = async (env: Record<string, string>, args: readonly string[]) => {
+    const out = { stdout: "", stderr: "" };
+    const io: CliIo = {
+      env,
+      cwd: dir,
+      stdout: { write: (s: string) => (out.stdout += s), isTTY: false },
+      stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+    };
+    const code = await runCli(["run", "--format", "json", ...args], io);
+    return { code, stderr: out.stderr, report: JSON.parse(out.stdout) as RunReport };
+  };
+
+  it("refuses results sent with the instrumentation key alone (401), so they are lost without a state dir", { timeout: 60_000 }, async () => {
+    const { APPLICATIONINSIGHTS_AUTHENTICATION_STRING: _auth, ...keyOnly } = entra.settings;
+    const refused = await runAgainst(keyOnly, ["--probe", "no-token"]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/0\/1 results accepted by ingestion, 1 not accepted and lost/);
+    expect(entra.ingestion.requests().some((r) => r.status === 401)).toBe(true);
+    expect(entra.ingestion.availability()).toEqual([]);
+  });
+
+  it("accepts every result sent with the managed identity's Entra token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING)", { timeout: 60_000 }, async () => {
+    expect(entra.settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]).toMatch(/^Authorization=AAD;ClientId=/);
+    const sent = await runAgainst({ ...entra.settings }, []);
+    expect(sent.code).toBe(0);
+    expect(sent.stderr).toMatch(new RegExp(`availability: ${ranIn(sent.report).length}/${ranIn(sent.report).length} results accepted`));
+    // The token came from the managed identity endpoint, for Azure Monitor.
+    expect(entra.entra.tokenRequests().some((r) => r.endpoint === "managed-identity" && /monitor\.azure\.com/.test(r.resource ?? r.scope ?? ""))).toBe(true);
   });
 });

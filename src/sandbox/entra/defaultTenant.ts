@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { cachedRsaKeyPair, privateKeyPem, randomSerialNumber, RSA_SHA256 } from "../tls/keys.js";
 import { x509 } from "../tls/x509.js";
 import {
+  AZURE_MONITOR,
   GRAPH,
   ORDERS_API,
   PROBE_CLIENT,
@@ -19,6 +20,7 @@ import { parseTenantModel, type TenantModel } from "./model.js";
  */
 const ORDERS_API_OBJECT_ID = "5c0e8a41-7f92-4d3b-b6a1-0e4d2f9c8b75";
 const GRAPH_OBJECT_ID = "1e7b3f90-2c4d-4a86-9e05-7d8c6b2a4f13";
+const AZURE_MONITOR_OBJECT_ID = "8a2d6c4e-3f1b-4d97-b5e0-6c9a1f3d7b42";
 
 export interface GeneratedSecret {
   /** keyId of the secret (the portal's "Secret ID"). */
@@ -97,6 +99,14 @@ export async function createDefaultTenant(options: { now?: () => number; cloud?:
         appIdUri: `https://${cloud.graphHost}`,
         accessTokenAcceptedVersion: 1,
         firstPartyTokenFormat: true,
+      },
+      {
+        // Entra-authenticated ingestion's audience: Azure resources take v1 tokens.
+        displayName: AZURE_MONITOR.displayName,
+        clientId: AZURE_MONITOR.clientId,
+        objectId: AZURE_MONITOR_OBJECT_ID,
+        appIdUri: AZURE_MONITOR.appIdUri,
+        accessTokenAcceptedVersion: 1,
       },
     ],
     roleAssignments: [{ clientId: PROBE_CLIENT.clientId, resourceClientId: ORDERS_API.clientId, roleId: ORDERS_API.roleId }],

@@ -78,8 +78,21 @@ export interface IngestionEmulator {
   close(): Promise<void>;
 }
 
+/**
+ * Judges the bearer token of a `/track` call when local authentication is disabled: who may publish
+ * (Monitoring Metrics Publisher) is the sandbox's to decide, from the emulated tenant.
+ */
+export type BearerVerdict = { ok: true } | { ok: false; status: 401 | 403; message: string };
+
 export interface IngestionEmulatorOptions {
   tls: { certPem: string; keyPem: string };
+  /**
+   * Local authentication disabled: every `/track` call must carry an Entra bearer token that this
+   * accepts; without one, the batch is refused whole (401), as Application Insights does when an
+   * Azure Policy turned local authentication off (learn.microsoft.com azure-monitor/app/azure-ad-authentication;
+   * the exact status is not documented there: 401 without a token, 403 without the role, here).
+   */
+  verifyBearer?: (token: string) => Promise<BearerVerdict>;
   /** Clock for `receivedAt` stamps (ms). */
   now?: () => number;
 }
@@ -105,9 +118,16 @@ export async function startIngestionEmulator(options: IngestionEmulatorOptions):
   let fault: IngestionFault | undefined;
   const waiters = new Set<() => void>();
 
+  const authenticate = async (authorization: string | undefined): Promise<BearerVerdict> => {
+    if (!options.verifyBearer) return { ok: true };
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+    if (token === undefined) return { ok: false, status: 401, message: "Local authentication is disabled for this resource: send an Entra ID bearer token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING)" };
+    return options.verifyBearer(token);
+  };
+
   const server: Server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
     readBody(req)
-      .then((body) => {
+      .then(async (body) => {
         const path = normalisePath(req.url ?? "/");
         if (!TRACK_PATHS.has(path)) {
           other.push({ method: req.method ?? "", path, bytes: body?.length ?? 0, receivedAt: now() });
@@ -116,6 +136,11 @@ export async function startIngestionEmulator(options: IngestionEmulatorOptions):
         }
         if (req.method !== "POST") return sendJson(res, 405, { error: "POST only" });
         if (body === undefined) return sendJson(res, 413, trackFailure(0, 413, "payload too large"));
+        const verdict = await authenticate(req.headers.authorization);
+        if (!verdict.ok) {
+          requests.push({ path, status: verdict.status, itemsReceived: 0, itemsAccepted: 0, faulted: false, receivedAt: now() });
+          return sendJson(res, verdict.status, trackFailure(0, verdict.status, verdict.message));
+        }
         handleTrack(path, body, req.headers["content-encoding"], res);
       })
       .catch(() => {

@@ -7,6 +7,7 @@ import { runCli } from "../../src/cli/cli.js";
 import type { CliIo } from "../../src/cli/io.js";
 import type { RunReport } from "../../src/core/results/types.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { firedRules, rowFromAvailabilityEnvelope } from "../infra/rules.js";
 
 // Issue 14: nothing lost. The CLI with --state-dir against the sandbox's ingestion, over HTTPS.
 
@@ -142,6 +143,9 @@ describe("drift of the token itself", () => {
       expect(token.diagnosis).toMatchObject({ evidence: { drift: "roles removed: Orders.Write", driftKinds: "roles-removed" } });
       const sent = ofRun(after.report.runId).find((e) => e.data.baseData.name === "default/token")!;
       expect(sent.data.baseData.properties).toMatchObject({ tokenDrift: "roles-removed", cause: "token-drift" });
+      // And the warning alert fires on what ingestion received.
+      const rows = ofRun(after.report.runId).map((e) => rowFromAvailabilityEnvelope(e));
+      expect(firedRules(rows, Date.now() + 1_000)).toContain("token-drift");
     } finally {
       sandbox.entra.setModel(original);
     }

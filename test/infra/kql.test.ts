@@ -46,7 +46,7 @@ describe("infra/kql/*.kql", () => {
 
   it("token-endpoint counts every blocked result: no list of causes to fall out of step with the catalogue", () => {
     const text = readInfraText("kql/alert-token-endpoint.kql");
-    expect(text).toContain('where tostring(customDimensions.outcome) == "blocked"');
+    expect(text).toContain('tostring(customDimensions.outcome) == "blocked"');
     expect(text).not.toMatch(/cause in \(|contains "AADSTS"/);
   });
 });

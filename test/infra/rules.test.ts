@@ -11,7 +11,9 @@ import {
   rowFromAvailabilityEnvelope,
   rowsFromRunReport,
   securityRegressionFindings,
+  tokenDriftFindings,
   tokenEndpointFindings,
+  DEFAULT_ALERT_PARAMETERS,
   type AvailabilityRow,
 } from "./rules.js";
 
@@ -69,9 +71,9 @@ describe("the rules on a healthy and a fail-open gateway", () => {
     ]);
   });
 
-  it("forgets a security result older than its window (an alert already fired for it)", () => {
-    expect(securityRegressionFindings(run(16, FAIL_OPEN), NOW)).toEqual([]);
-    expect(securityRegressionFindings(run(14, FAIL_OPEN), NOW)).not.toEqual([]);
+  it("forgets a security result that arrived more than 10 minutes ago (the alert already fired for it)", () => {
+    expect(securityRegressionFindings(run(11, FAIL_OPEN), NOW)).toEqual([]);
+    expect(securityRegressionFindings(run(9, FAIL_OPEN), NOW)).not.toEqual([]);
   });
 });
 
@@ -95,13 +97,13 @@ describe("api-down: N consecutive runs", () => {
 
   it("ignores rejecting probes and runs older than the lookback", () => {
     expect(apiDownFindings([...run(7, FAIL_OPEN), ...run(2, { "no-token": "fail" })], NOW)).toEqual([]);
-    // Lookback = (2 + 1) x 5 = 15 minutes: a run 16 minutes ago does not count.
-    expect(apiDownFindings([...run(16, { valid: "fail" }), ...run(2, { valid: "fail" })], NOW)).toEqual([]);
+    // Lookback = (2 + 1) x 5 + 10 (ingestion delay) = 25 minutes: a run 26 minutes ago does not count.
+    expect(apiDownFindings([...run(26, { valid: "fail" }), ...run(2, { valid: "fail" })], NOW)).toEqual([]);
   });
 
   it("respects N: with N = 3, two failed runs are not enough", () => {
     const rows = [...run(17), ...run(12, { valid: "fail" }), ...run(7, { valid: "fail" })];
-    const params = { scheduleMinutes: 5, downConsecutiveRuns: 3, downMinFailingLocations: 1 };
+    const params = { scheduleMinutes: 5, downConsecutiveRuns: 3, downMinFailingLocations: 1, ingestionDelayMinutes: 10 };
     expect(apiDownFindings(rows, NOW, params)).toEqual([]);
     expect(apiDownFindings([...rows, ...run(2, { valid: "fail" })], NOW, params)).toHaveLength(1);
   });
@@ -118,7 +120,7 @@ describe("api-down: N consecutive runs", () => {
 });
 
 describe("api-down: N of M locations", () => {
-  const params = { scheduleMinutes: 5, downConsecutiveRuns: 1, downMinFailingLocations: 2 };
+  const params = { scheduleMinutes: 5, downConsecutiveRuns: 1, downMinFailingLocations: 2, ingestionDelayMinutes: 10 };
   const at = (location: string, failed: boolean): AvailabilityRow[] => run(2, failed ? { valid: "fail" } : {}, { location });
 
   it("does not fire when only one of three locations fails (a regional network problem)", () => {
@@ -143,9 +145,9 @@ describe("probe-silent: a dead probe must not look healthy", () => {
     expect(probeSilentFindings([...run(12), ...run(7), ...run(2)], NOW)).toEqual([]);
   });
 
-  it("fires after three silent periods, not before", () => {
-    expect(probeSilentFindings(run(14), NOW)).toEqual([]);
-    const silent = probeSilentFindings(run(15), NOW);
+  it("fires after three silent periods and the ingestion-delay margin, not before", () => {
+    expect(probeSilentFindings(run(24), NOW)).toEqual([]);
+    const silent = probeSilentFindings(run(25), NOW);
     expect(silent.map((f) => f.location).sort()).toEqual([ALL_LOCATIONS, "westeurope"].sort());
   });
 
@@ -214,5 +216,66 @@ describe("rows from what the probe produces", () => {
   it("parses envelope durations, with days", () => {
     expect(parseEnvelopeDuration("1.02:03:04.5")).toBe(((24 + 2) * 3600 + 3 * 60 + 4) * 1000 + 500);
     expect(() => parseEnvelopeDuration("1250")).toThrow(RangeError);
+  });
+});
+
+describe("issue 14: rules that hold under ingestion delay, in a shared resource, and for late results", () => {
+  const oneMinute = { ...DEFAULT_ALERT_PARAMETERS, scheduleMinutes: 1 };
+  /** Runs every minute over the last `minutes`, each result queryable `delayMinutes` after its time. */
+  const delayed = (minutes: number, delayMinutes: number, outcomes: Partial<Record<ProbeName, Outcome>> = {}): AvailabilityRow[] =>
+    Array.from({ length: minutes }, (_, i) => run(i + 1, outcomes)).flatMap((rows) =>
+      rows.map((r) => ({ ...r, ingestedAt: new Date(Date.parse(r.timestamp) + delayMinutes * MINUTE).toISOString() })),
+    );
+  // 24 evaluations, one a minute, each with its own view of what has arrived.
+  const evaluations = Array.from({ length: 24 }, (_, i) => NOW + i * MINUTE);
+  const at = (rows: AvailabilityRow[], shift: number) => rows.map((r) => ({ ...r, timestamp: new Date(Date.parse(r.timestamp) + shift).toISOString(), ingestedAt: new Date(Date.parse(r.ingestedAt!) + shift).toISOString() }));
+
+  it("api-down fires in every evaluation of an outage when results arrive 2 minutes late, at a 1-minute schedule", () => {
+    const outage = delayed(40, 2, { valid: "fail" });
+    const fired = evaluations.filter((now) => apiDownFindings(at(outage, now - NOW), now, oneMinute).length > 0);
+    expect(fired).toHaveLength(24);
+  });
+
+  it("probe-silent never fires on a healthy probe whose results arrive 2 minutes late", () => {
+    const healthy = delayed(40, 2);
+    const fired = evaluations.filter((now) => probeSilentFindings(at(healthy, now - NOW), now, oneMinute).length > 0);
+    expect(fired).toEqual([]);
+  });
+
+  it("another availability test in the same resource does not keep a dead probe looking alive", () => {
+    const dead = run(60);
+    const standardTest: AvailabilityRow = {
+      timestamp: new Date(NOW - MINUTE).toISOString(),
+      name: "home page ping",
+      location: "westeurope",
+      success: true,
+      message: "",
+      duration: 80,
+      customDimensions: { WebtestLocationId: "emea-nl-ams-azr" },
+    };
+    expect(probeSilentFindings([...dead, standardTest], NOW).map((f) => f.location).sort()).toEqual([ALL_LOCATIONS, "westeurope"].sort());
+  });
+
+  it("a security result delivered hours late from the outbox, with its own old time, still fires on arrival", () => {
+    const late = run(180, { "no-token": "security" }).map((r) => ({ ...r, ingestedAt: new Date(NOW - MINUTE).toISOString() }));
+    expect(securityRegressionFindings(late, NOW).map((f) => f.probe)).toEqual(["no-token"]);
+  });
+
+  it("token-drift fires on a role removed or a version changed, not on a signing key alone", () => {
+    const withDrift = (drift: string) => run(1).map((r) => (r.customDimensions.probe === "token" ? { ...r, customDimensions: { ...r.customDimensions, tokenDrift: drift } } : r));
+    expect(tokenDriftFindings(withDrift("roles-removed"), NOW)).toEqual([{ target: "orders", results: 1, changes: ["roles-removed"] }]);
+    expect(tokenDriftFindings(withDrift("version,issuer"), NOW)).toHaveLength(1);
+    expect(tokenDriftFindings(withDrift("signing-key"), NOW)).toEqual([]);
+    expect(tokenDriftFindings(withDrift("roles-added"), NOW)).toEqual([]);
+  });
+});
+
+describe("log alert queries take timespan literals in ago()", () => {
+  it("no alert query passes a variable to ago()", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    for (const file of readdirSync("infra/kql").filter((f) => f.startsWith("alert-"))) {
+      const text = readFileSync(`infra/kql/${file}`, "utf8").replace(/\/\/.*$/gm, "");
+      for (const [, arg] of text.matchAll(/ago\(([^)]*)\)/g)) expect(arg, file).toMatch(/^\d+(d|h|m|s)$/);
+    }
   });
 });

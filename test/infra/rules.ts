@@ -1,5 +1,5 @@
 /**
- * The four alert rules of infra/main.json, mirrored in TypeScript over rows shaped like the
+ * The five alert rules of infra/main.json, mirrored in TypeScript over rows shaped like the
  * Application Insights `availabilityResults` table, so tests can evaluate what Azure Monitor would
  * do with the results a probe run produced. Each function follows its KQL file in infra/kql/ step
  * by step; a change to one must be made to the other (test/infra/rules.test.ts pins both).
@@ -10,8 +10,13 @@ import type { ProbeResult, RunReport } from "../../src/core/results/types.js";
 
 /** One `availabilityResults` row, as the Logs API returns it (only the columns the rules read). */
 export interface AvailabilityRow {
-  /** ISO 8601. */
+  /** ISO 8601: the result's own time. */
   timestamp: string;
+  /**
+   * ISO 8601: when ingestion made it queryable (`ingestion_time()`); default `timestamp`. A rule
+   * evaluated before then does not see the row at all: that is what ingestion delay does.
+   */
+  ingestedAt?: string;
   /** `<target>/<probe>`. */
   name: string;
   /** The run location (PROBE_RUN_LOCATION, or the region). */
@@ -26,7 +31,7 @@ export interface AvailabilityRow {
   operation_Id?: string;
 }
 
-export type AlertRuleName = "gateway-security-regression" | "api-down" | "probe-silent" | "token-endpoint";
+export type AlertRuleName = "gateway-security-regression" | "api-down" | "probe-silent" | "token-endpoint" | "token-drift";
 
 /** Parameters of infra/main.json that change what the rules do; defaults equal the template's. */
 export interface AlertParameters {
@@ -36,12 +41,15 @@ export interface AlertParameters {
   downConsecutiveRuns: number;
   /** api-down: locations that must be down at once. */
   downMinFailingLocations: number;
+  /** api-down and probe-silent: minutes allowed for ingestion delay (alertIngestionDelayMinutes). */
+  ingestionDelayMinutes: number;
 }
 
 export const DEFAULT_ALERT_PARAMETERS: Readonly<AlertParameters> = {
   scheduleMinutes: 5,
   downConsecutiveRuns: 2,
   downMinFailingLocations: 1,
+  ingestionDelayMinutes: 10,
 };
 
 export interface AlertRuleSpec {
@@ -59,7 +67,11 @@ export const ALERT_RULES: readonly AlertRuleSpec[] = [
   { name: "api-down", severity: 1, kqlFile: "alert-api-down.kql", dimensions: ["target"] },
   { name: "probe-silent", severity: 1, kqlFile: "alert-probe-silent.kql", dimensions: ["location"] },
   { name: "token-endpoint", severity: 2, kqlFile: "alert-token-endpoint.kql", dimensions: ["target", "cause"] },
+  { name: "token-drift", severity: 2, kqlFile: "alert-token-drift.kql", dimensions: ["target"] },
 ];
+
+/** The rules that read arrivals (`ingestion_time() > ago(10m)`), not the results' own time. */
+export const ARRIVAL_WINDOW_MINUTES = 10;
 
 /** The window of the rules whose KQL has no time filter of its own (the template's windowSize). */
 export const SECURITY_WINDOW_MINUTES = 15;
@@ -77,6 +89,20 @@ function dim(row: AvailabilityRow, key: string): string {
 
 function time(row: AvailabilityRow): number {
   return Date.parse(row.timestamp);
+}
+
+function ingested(row: AvailabilityRow): number {
+  return Date.parse(row.ingestedAt ?? row.timestamp);
+}
+
+/** What a query at `now` can see: rows ingestion has made queryable by then. */
+function visible(rows: readonly AvailabilityRow[], now: number): AvailabilityRow[] {
+  return rows.filter((r) => ingested(r) <= now);
+}
+
+/** This probe's results: another availability test in the resource has no runId or probe. */
+function ours(row: AvailabilityRow): boolean {
+  return dim(row, "runId") !== "" && dim(row, "probe") !== "";
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
@@ -98,10 +124,14 @@ export interface SecurityFinding {
   actualStatuses: string[];
 }
 
-/** alert-gateway-security-regression.kql: any `security` outcome in the window. */
+/**
+ * alert-gateway-security-regression.kql: any `security` outcome that ARRIVED in the last 10 minutes,
+ * whatever its own time (within the rule's 2-day range): a result the outbox delivers late fires too.
+ */
 export function securityRegressionFindings(rows: readonly AvailabilityRow[], now: number): SecurityFinding[] {
-  const since = now - SECURITY_WINDOW_MINUTES * MINUTE;
-  const hits = rows.filter((r) => time(r) > since && time(r) <= now && dim(r, "outcome") === "security");
+  const since = now - ARRIVAL_WINDOW_MINUTES * MINUTE;
+  const range = now - 2 * 24 * 60 * MINUTE;
+  const hits = visible(rows, now).filter((r) => ingested(r) > since && time(r) > range && dim(r, "outcome") === "security");
   return [...groupBy(hits, (r) => JSON.stringify([dim(r, "target"), dim(r, "probe")])).values()].map((group) => ({
     target: dim(group[0]!, "target"),
     probe: dim(group[0]!, "probe"),
@@ -119,9 +149,9 @@ export interface ApiDownFinding {
   downLocations: string[];
 }
 
-/** The api-down lookback: one schedule period more than the runs it needs. */
+/** The api-down lookback: one schedule period more than the runs it needs, plus the ingestion-delay margin. */
 export function apiDownLookbackMinutes(params: AlertParameters): number {
-  return (params.downConsecutiveRuns + 1) * params.scheduleMinutes;
+  return (params.downConsecutiveRuns + 1) * params.scheduleMinutes + params.ingestionDelayMinutes;
 }
 
 /** alert-api-down.kql: `valid` or `token` failing in N consecutive runs at each of K locations. */
@@ -131,8 +161,9 @@ export function apiDownFindings(
   params: AlertParameters = DEFAULT_ALERT_PARAMETERS,
 ): ApiDownFinding[] {
   const since = now - apiDownLookbackMinutes(params) * MINUTE;
-  const relevant = rows.filter((r) => {
+  const relevant = visible(rows, now).filter((r) => {
     const probe = dim(r, "probe");
+    if (!ours(r)) return false;
     return time(r) > since && time(r) <= now && (probe === "valid" || probe === "token") && dim(r, "outcome") !== "skipped";
   });
   // One verdict per run: failed when any of its valid/token results is not a pass.
@@ -166,9 +197,9 @@ export interface ProbeSilentFinding {
   lastResult?: string;
 }
 
-/** The probe-silent threshold: three schedule periods. */
+/** The probe-silent threshold: three schedule periods plus the ingestion-delay margin. */
 export function silenceMinutes(params: AlertParameters): number {
-  return 3 * params.scheduleMinutes;
+  return 3 * params.scheduleMinutes + params.ingestionDelayMinutes;
 }
 
 /**
@@ -182,7 +213,7 @@ export function probeSilentFindings(
 ): ProbeSilentFinding[] {
   const silenceStart = now - silenceMinutes(params) * MINUTE;
   const baselineStart = now - SILENT_BASELINE_MINUTES * MINUTE;
-  const inRange = rows.filter((r) => time(r) <= now);
+  const inRange = visible(rows, now).filter((r) => time(r) <= now && ours(r));
   const findings: ProbeSilentFinding[] = [];
   for (const [location, group] of groupBy(
     inRange.filter((r) => time(r) > baselineStart),
@@ -205,17 +236,33 @@ export interface TokenEndpointFinding {
 /** alert-token-endpoint.kql: every `blocked` result (only a token failure blocks a probe). */
 export function tokenEndpointFindings(rows: readonly AvailabilityRow[], now: number): TokenEndpointFinding[] {
   const since = now - TOKEN_ENDPOINT_WINDOW_MINUTES * MINUTE;
-  const hits = rows.filter(
-    (r) =>
-      time(r) > since &&
-      time(r) <= now &&
-      dim(r, "outcome") === "blocked",
-  );
+  const hits = visible(rows, now).filter((r) => time(r) > since && time(r) <= now && dim(r, "runId") !== "" && dim(r, "outcome") === "blocked");
   return [...groupBy(hits, (r) => JSON.stringify([dim(r, "target"), dim(r, "cause")])).values()].map((group) => ({
     target: dim(group[0]!, "target"),
     cause: dim(group[0]!, "cause"),
     results: group.length,
     probes: [...new Set(group.map((r) => dim(r, "probe")))],
+  }));
+}
+
+export interface TokenDriftFinding {
+  target: string;
+  results: number;
+  changes: string[];
+}
+
+/** alert-token-drift.kql: a `token` result that arrived lately saying a role was removed or the version changed. */
+export function tokenDriftFindings(rows: readonly AvailabilityRow[], now: number): TokenDriftFinding[] {
+  const since = now - ARRIVAL_WINDOW_MINUTES * MINUTE;
+  const hits = visible(rows, now).filter((r) => {
+    if (ingested(r) <= since || dim(r, "probe") !== "token" || dim(r, "runId") === "") return false;
+    const drift = dim(r, "tokenDrift").split(",");
+    return drift.includes("roles-removed") || drift.includes("version");
+  });
+  return [...groupBy(hits, (r) => dim(r, "target")).values()].map((group) => ({
+    target: dim(group[0]!, "target"),
+    results: group.length,
+    changes: [...new Set(group.map((r) => dim(r, "tokenDrift")))],
   }));
 }
 
@@ -227,7 +274,7 @@ export interface AlertEvaluation {
   findings: readonly object[];
 }
 
-/** Evaluates every rule at `now`, as the four scheduled query rules would. */
+/** Evaluates every rule at `now`, as the five scheduled query rules would. */
 export function evaluateAlertRules(
   rows: readonly AvailabilityRow[],
   now: number,
@@ -238,6 +285,7 @@ export function evaluateAlertRules(
     "api-down": apiDownFindings(rows, now, params),
     "probe-silent": probeSilentFindings(rows, now, params),
     "token-endpoint": tokenEndpointFindings(rows, now),
+    "token-drift": tokenDriftFindings(rows, now),
   };
   return ALERT_RULES.map((spec) => ({
     rule: spec.name,
@@ -267,6 +315,7 @@ function rowFromResult(result: ProbeResult, report: RunReport, location: string)
   if (report.source !== undefined) dims.source = report.source;
   if (result.diagnosis) dims.cause = result.diagnosis.cause;
   if (result.requestId) dims.requestId = result.requestId;
+  if (result.tokenDrift) dims.tokenDrift = result.tokenDrift.join(",");
   return {
     timestamp: result.startedAt,
     name: `${result.target}/${result.probe}`,

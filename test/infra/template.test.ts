@@ -146,7 +146,7 @@ describe("infra/main.json: structure and references", () => {
         (n): n is Extract<ArmNode, { kind: "index" }> => n.kind === "index" && n.target.kind === "call" && literalArg(n.target, 0) === "kql",
       ),
     );
-    expect(indexes).toHaveLength(4);
+    expect(indexes).toHaveLength(ALERT_RULES.length);
     const kql = template.variables.kql as Record<string, string>;
     for (const index of indexes) {
       expect(index.index.kind).toBe("string");
@@ -314,12 +314,17 @@ describe("infra/main.json: alert rules", () => {
     }
   });
 
-  it("security regression: severity 0, window covering the slowest schedule, never resolves itself", () => {
-    const p = ruleNamed("gateway-security-regression").properties as unknown as RuleProperties;
-    const slowest = Math.max(...(template.parameters.scheduleMinutes!.allowedValues as number[]));
-    expect(isoMinutes(p.windowSize)).toBe(SECURITY_WINDOW_MINUTES);
-    expect(isoMinutes(p.windowSize)).toBeGreaterThanOrEqual(slowest);
+  it("security regression: severity 0, judged on arrival over 2 days of result times, never resolves itself, repeats muted", () => {
+    const p = ruleNamed("gateway-security-regression").properties as unknown as RuleProperties & { muteActionsDuration?: string };
+    // A result the outbox delivers up to 2 days late (OUTBOX_MAX_AGE_MS) is inside the query range...
+    expect(isoMinutes(p.windowSize)).toBe(2 * 24 * 60);
+    // ...and the query reads arrivals, more of them than one evaluation period.
+    const kql = (template.variables.kql as Record<string, string>)["alert-gateway-security-regression"]!;
+    expect(kql).toContain("ingestion_time() > ago(10m)");
+    expect(isoMinutes(p.evaluationFrequency)).toBeLessThan(10);
     expect(p.autoMitigate).toBe(false);
+    // Without a mute the rule notified again every 5 minutes for as long as the result was in range.
+    expect(isoMinutes(p.muteActionsDuration!)).toBe(60);
   });
 
   it("api down: the window covers the longest lookback the parameters allow", () => {
@@ -372,13 +377,17 @@ describe("infra/main.json: embedded copies of the KQL and the workbook", () => {
   });
 
   it("substitutes every parameter line exactly once, so a non-default value reaches the query", () => {
-    const ctx = evaluationContext(template, { ...REQUIRED_PARAMETERS, scheduleMinutes: 10, downConsecutiveRuns: 3, downMinFailingLocations: 2 });
+    const ctx = evaluationContext(template, { ...REQUIRED_PARAMETERS, scheduleMinutes: 10, downConsecutiveRuns: 3, downMinFailingLocations: 2, alertIngestionDelayMinutes: 5 });
     const down = evaluateValue((ruleNamed("api-down").properties as unknown as RuleProperties).criteria.allOf[0]!.query, ctx) as string;
-    expect(down).toContain("let consecutiveRuns = 3;\nlet minFailingLocations = 2;\nlet lookback = 40m;\n");
+    expect(down).toContain("let consecutiveRuns = 3;\nlet minFailingLocations = 2;\n");
+    // (3 + 1) runs of 10 minutes, plus 5 for ingestion delay, as a literal (log alerts take no variables in ago()).
+    expect(down).toContain("| where timestamp > ago(45m)\n");
+    expect(down).not.toContain("ago(25m)");
     const silent = evaluateValue((ruleNamed("probe-silent").properties as unknown as RuleProperties).criteria.allOf[0]!.query, ctx) as string;
-    expect(silent).toContain("let silence = 30m;\n");
-    // Each search text of a replace() occurs once in its query: a stale default would not match.
-    for (const { call } of allCalls.filter(({ call }) => call.name === "replace")) {
+    expect(silent.split("ago(35m)")).toHaveLength(3);
+    expect(silent).not.toContain("ago(25m)");
+    // Each `let` search text of a replace() occurs once in its query: a stale default would not match.
+    for (const { call } of allCalls.filter(({ call }) => call.name === "replace" && literalArg(call, 1)?.startsWith("let "))) {
       const search = literalArg(call, 1)!;
       const file = Object.values(alertQueries(INFRA_DIR)).filter((text) => text.includes(search));
       expect(file, search).toHaveLength(1);

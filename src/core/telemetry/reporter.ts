@@ -175,7 +175,7 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
 
   async function reportNow(run: RunReport, log: TelemetryLogger, outbox: Outbox | undefined): Promise<TelemetryOutcome> {
     const { items, skipped } = toAvailabilityItems(run, options.runLocation, newId);
-    const earlier = outbox ? await claimEarlier(outbox, run.runId, log) : [];
+    const { claimed: earlier, tooOld } = outbox ? await claimEarlier(outbox, run.runId, log) : { claimed: [], tooOld: 0 };
     if (items.length === 0 && earlier.length === 0) return withOutbox({ tracked: 0, accepted: 0, skipped, notAccepted: [] }, outbox, undefined);
 
     let verdicts: Map<string, DeliveryVerdict>;
@@ -225,27 +225,24 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     return withOutbox(outcome, outbox, pending === undefined ? undefined : {
       delivered: earlier.filter((k) => verdicts.get(k.item.id)?.kind === "accepted").length,
       refused: refusedEarlier.length,
-      tooOld: droppedTooOld,
+      tooOld,
       pending,
     });
   }
 
-  let droppedTooOld = 0;
-  /** The outbox's results, claimed for this report; those too old to be accepted are logged and dropped. */
-  async function claimEarlier(outbox: Outbox, delivery: string, log: TelemetryLogger): Promise<KeptResult[]> {
-    droppedTooOld = 0;
+  /** The outbox's results, claimed for this report; those too old to be accepted are logged, dropped and counted. */
+  async function claimEarlier(outbox: Outbox, delivery: string, log: TelemetryLogger): Promise<{ claimed: KeptResult[]; tooOld: number }> {
     try {
       const { claimed, tooOld } = await outbox.claim(delivery);
-      droppedTooOld = tooOld.length;
       if (tooOld.length > 0) {
         log.warn("Availability results kept too long to be accepted were dropped", {
           dropped: tooOld.map((k) => `${k.item.name} (${k.item.time}): last tried ${k.lastReason}`),
         });
       }
-      return claimed;
+      return { claimed, tooOld: tooOld.length };
     } catch (error) {
       log.warn("Availability results kept by earlier runs could not be read", { store: outbox.description, error: error instanceof Error ? error.message : "unknown" });
-      return [];
+      return { claimed: [], tooOld: 0 };
     }
   }
 

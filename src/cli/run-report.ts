@@ -46,6 +46,7 @@ export async function runAndReport(
       trigger: "cli",
       source: "cli",
       onProgress: (e) => progress.update(e.done, e.total, e.type === "result" ? e.result : undefined),
+      onStateProblem: (problem) => io.stderr.write(`state: ${problem}\n`),
     });
   } finally {
     progress.end();

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { createProbeEngine, type ProbeEngine } from "../core/probes/engine.js";
 import { stateInFolder, type ProbeState } from "../core/state/index.js";
 import type { ProbeConfig } from "../core/settings/types.js";
 import type { CliIo } from "./io.js";
@@ -20,7 +21,11 @@ export function cliState(option: string | undefined, env: Readonly<Record<string
   return state;
 }
 
-/** The engine's report of a state it could not read or write: the run goes on, the user is told. */
-export function stateProblemsTo(io: CliIo): (problem: string) => void {
-  return (problem) => io.stderr.write(`state: ${problem}\n`);
+/** The engine of a CLI run or watch: the test's dispatcher and clock when given, the state when kept. */
+export function createCliEngine(config: ProbeConfig, io: CliIo, state: ProbeState | undefined): ProbeEngine {
+  return createProbeEngine(config, {
+    ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}),
+    ...(io.now ? { now: io.now } : {}),
+    ...(state ? { state } : {}),
+  });
 }

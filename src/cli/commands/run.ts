@@ -2,13 +2,12 @@ import { resolve } from "node:path";
 import { changedApis } from "../../apiops/changes.js";
 import { readApiopsFolder } from "../../apiops/folder.js";
 import { UsageError } from "../../core/errors.js";
-import { createProbeEngine } from "../../core/probes/engine.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_RESULTS_LOST, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
-import { cliState, stateProblemsTo } from "../state.js";
+import { cliState, createCliEngine } from "../state.js";
 import { createCliTelemetry } from "../telemetry.js";
 
 export const RUN_OPTIONS = {
@@ -44,11 +43,7 @@ export const runCommand: Command = {
       targets = [...(targets ?? []), ...selected].filter((t, i, all) => all.indexOf(t) === i);
     }
     const state = cliState(values["state-dir"], env, config, io);
-    const engine = createProbeEngine(config, {
-      ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}),
-      ...(io.now ? { now: io.now } : {}),
-      ...(state ? { state, onStateProblem: stateProblemsTo(io) } : {}),
-    });
+    const engine = createCliEngine(config, io, state);
     const telemetry = createCliTelemetry(env, config);
     try {
       const { report, lostResults } = await runAndReport(

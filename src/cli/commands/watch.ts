@@ -1,12 +1,11 @@
 import { Cron } from "croner";
 import { UsageError } from "../../core/errors.js";
-import { createProbeEngine } from "../../core/probes/engine.js";
 import { DEFAULT_SCHEDULE } from "../../core/settings/defaults.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
-import { cliState, stateProblemsTo } from "../state.js";
+import { cliState, createCliEngine } from "../state.js";
 import { createCliTelemetry } from "../telemetry.js";
 import { RUN_OPTIONS } from "./run.js";
 
@@ -31,11 +30,7 @@ export const watchCommand: Command = {
     }
     let job: Cron | undefined;
     const state = cliState(values["state-dir"], env, config, io);
-    const engine = createProbeEngine(config, {
-      ...(io.dispatcher ? { dispatcher: io.dispatcher } : {}),
-      ...(io.now ? { now: io.now } : {}),
-      ...(state ? { state, onStateProblem: stateProblemsTo(io) } : {}),
-    });
+    const engine = createCliEngine(config, io, state);
     const telemetry = createCliTelemetry(env, config);
     const options = {
       format,

@@ -27,12 +27,14 @@ export interface ProbeEngineOptions {
    * each run, saved after it. Without it they live in this process's memory.
    */
   state?: ProbeState;
-  /** Told when the state cannot be read or written; the run goes on from memory. Default: ignored. */
-  onStateProblem?: (problem: string) => void;
 }
 
 export interface ProbeEngine {
-  run(options?: RunOptions & { onProgress?: (event: ProgressEvent) => void }): Promise<RunReport>;
+  /**
+   * `onStateProblem` hears of a state that could not be read or written (the run goes on from
+   * memory): per run, so a Functions invocation logs its own problems to its own log.
+   */
+  run(options?: RunOptions & { onProgress?: (event: ProgressEvent) => void; onStateProblem?: (problem: string) => void }): Promise<RunReport>;
   /** Closes the dispatcher if the engine created it. */
   close(): Promise<void>;
 }
@@ -58,15 +60,15 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
   const expiredTokens = new ExpiredTokenStore({ now, ...(options.expiredTokenMarginMs !== undefined ? { marginMs: options.expiredTokenMarginMs } : {}) });
   const tokenHistory = new TokenHistory();
   const { state } = options;
-  const guarded = async (what: string, step: () => Promise<void>): Promise<void> => {
-    try {
-      await step();
-    } catch (error) {
-      options.onStateProblem?.(`${what}: ${error instanceof Error ? error.message : "unknown error"}`);
-    }
-  };
   return {
-    run: async ({ onProgress, ...runOptions } = {}) => {
+    run: async ({ onProgress, onStateProblem, ...runOptions } = {}) => {
+      const guarded = async (what: string, step: () => Promise<void>): Promise<void> => {
+        try {
+          await step();
+        } catch (error) {
+          onStateProblem?.(`${what}: ${error instanceof Error ? error.message : "unknown error"}`);
+        }
+      };
       if (state) {
         await guarded("the expired-token harvest could not be read", () => state.loadHarvest(expiredTokens));
         await guarded("the last token summaries could not be read", () => state.loadTokenHistory(tokenHistory));

@@ -282,7 +282,7 @@ async function call(
   assertions?: ResponseAssertions,
 ): Promise<ProbePartial> {
   const token = sentToken ? summarizeToken(sentToken) : undefined;
-  const send = () =>
+  const send = (): Promise<{ res: ProbeResponse } | { error: unknown }> =>
     sendProbeRequest(
       {
         url: ctx.target.url,
@@ -295,31 +295,22 @@ async function call(
         signal: ctx.signal,
       },
       ctx.http,
+    ).then(
+      (res) => ({ res }),
+      (error: unknown) => ({ error }),
     );
   let at = ctx.now();
   let attempts = 1;
-  let res: ProbeResponse;
-  try {
-    res = await send();
-    if (isTransientStatus(probe, expected, res.status) && (await mayRetry(ctx))) {
-      attempts = 2;
-      at = ctx.now();
-      res = await send();
-    }
-  } catch (error) {
-    if (attempts === 1 && isTransientError(error) && (await mayRetry(ctx))) {
-      attempts = 2;
-      at = ctx.now();
-      try {
-        res = await send();
-      } catch (again) {
-        return observe({ ...errorResult(again), attempts, ...(token ? { token } : {}) }, { at });
-      }
-    } else {
-      return observe({ ...errorResult(error), ...(attempts > 1 ? { attempts } : {}), ...(token ? { token } : {}) }, { at });
-    }
+  let sent = await send();
+  const transient = "res" in sent ? isTransientStatus(probe, expected, sent.res.status) : isTransientError(sent.error);
+  if (transient && (await mayRetry(ctx))) {
+    attempts = 2;
+    at = ctx.now();
+    sent = await send();
   }
   const retried = attempts > 1 ? { attempts } : {};
+  if ("error" in sent) return observe({ ...errorResult(sent.error), ...retried, ...(token ? { token } : {}) }, { at });
+  const res = sent.res;
   const statusOutcome = classifyStatus(probe, expected, res.status);
   const failed = statusOutcome === "pass" && assertions ? checkAssertions(assertions, res) : undefined;
   if (failed) {

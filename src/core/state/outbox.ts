@@ -60,11 +60,19 @@ export class Outbox {
   async claim(delivery: string): Promise<{ claimed: KeptResult[]; tooOld: KeptResult[] }> {
     const now = this.now();
     return updateDocument<OutboxDocument, { claimed: KeptResult[]; tooOld: KeptResult[] }>(this.store, DOCUMENT, OUTBOX_CODEC, (doc) => {
-      const tooOld = doc.results.filter((r) => isFree(r, now) && now - Date.parse(r.item.time) > OUTBOX_MAX_AGE_MS);
-      const claimable = doc.results.filter((r) => isFree(r, now) && !tooOld.includes(r));
-      if (claimable.length === 0 && tooOld.length === 0) return { unchanged: { claimed: [], tooOld: [] } };
-      const claimed = claimable.map((r) => ({ ...r, claim: { by: delivery, at: now } }));
-      const results = doc.results.filter((r) => !tooOld.includes(r)).map((r) => claimed.find((c) => c.item.id === r.item.id) ?? r);
+      const tooOld: KeptResult[] = [];
+      const claimed: KeptResult[] = [];
+      const results: KeptResult[] = [];
+      for (const r of doc.results) {
+        if (!isFree(r, now)) results.push(r);
+        else if (now - Date.parse(r.item.time) > OUTBOX_MAX_AGE_MS) tooOld.push(r);
+        else {
+          const mine = { ...r, claim: { by: delivery, at: now } };
+          claimed.push(mine);
+          results.push(mine);
+        }
+      }
+      if (claimed.length === 0 && tooOld.length === 0) return { unchanged: { claimed: [], tooOld: [] } };
       return { next: { version: 1 as const, results }, result: { claimed: sortByTime(claimed), tooOld } };
     });
   }

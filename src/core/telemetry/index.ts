@@ -1,6 +1,5 @@
 export {
   createAvailabilityReporter,
-  lostResults,
   type EarlierResults,
   type AvailabilityReporter,
   type AvailabilityReporterOptions,

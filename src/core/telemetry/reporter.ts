@@ -79,10 +79,6 @@ export interface TelemetryOutcome {
   outbox?: { earlier: EarlierResults; pending: number; description: string };
 }
 
-/** Results of this run that are neither accepted nor kept for later: a pipeline must notice them. */
-export function lostResults(outcome: TelemetryOutcome): NotAcceptedResult[] {
-  return outcome.notAccepted.filter((r) => !r.kept);
-}
 
 export interface AvailabilityReporter {
   /**
@@ -178,17 +174,19 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     const { claimed: earlier, tooOld } = outbox ? await claimEarlier(outbox, run.runId, log) : { claimed: [], tooOld: 0 };
     if (items.length === 0 && earlier.length === 0) return withOutbox({ tracked: 0, accepted: 0, skipped, notAccepted: [] }, outbox, undefined);
 
+    // Earlier runs' results first, oldest first: the history fills in the order it happened.
+    const batch = [...earlier.map((k) => k.item), ...items];
     let verdicts: Map<string, DeliveryVerdict>;
     if (closed) {
-      verdicts = allRetry([...earlier.map((k) => k.item), ...items], "reporter is shut down");
+      verdicts = allRetry(batch, "reporter is shut down");
     } else {
       try {
-        verdicts = await deliver(await ensureClient(), [...earlier.map((k) => k.item), ...items], log);
+        verdicts = await deliver(await ensureClient(), batch, log);
       } catch (error) {
         log.warn("Availability telemetry unavailable: the Application Insights client could not start", {
           error: error instanceof Error ? error.name : "unknown",
         });
-        verdicts = allRetry([...earlier.map((k) => k.item), ...items], "telemetry client could not start");
+        verdicts = allRetry(batch, "telemetry client could not start");
       }
     }
 

@@ -67,10 +67,7 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
   // The app's own storage account (AzureWebJobsStorage) keeps the outbox, the sealed harvest and
   // the token summaries: instances are recycled and scale to zero, memory is not enough (issue 14).
   const state = stateInAppStorage(env, config);
-  let stateProblems: string[] = [];
-  const engine: ProbeEngine = createProbeEngine(config, {
-    ...(state ? { state, onStateProblem: (problem: string) => stateProblems.push(problem) } : {}),
-  });
+  const engine: ProbeEngine = createProbeEngine(config, state ? { state } : {});
 
   return {
     config,
@@ -83,9 +80,7 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         // A failed load is the reporter's to report after the run, not a reason to skip probing.
         await preloadTelemetry().catch(() => undefined);
       }
-      stateProblems = [];
-      const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options });
-      for (const problem of stateProblems) logger.warn(`Probe state: ${problem}`);
+      const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options, onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`) });
       if (!reporter) return { report };
       return { report, telemetry: await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) }) };
     },

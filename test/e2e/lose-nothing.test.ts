@@ -204,3 +204,43 @@ describe("Entra-authenticated ingestion (local authentication disabled)", () => 
     expect(entra.entra.tokenRequests().some((r) => r.endpoint === "managed-identity" && /monitor\.azure\.com/.test(r.resource ?? r.scope ?? ""))).toBe(true);
   });
 });
+
+describe("noise control that never hides a security finding", () => {
+  it("sends a request once more after a gateway's 503, and the result says it took 2 attempts", { timeout: 60_000 }, async () => {
+    sandbox.gateway.setBackend({ status: 503, times: 1 });
+    const before = sandbox.gateway.requests().length;
+    const retried = await run(["--probe", "valid"]);
+    expect(retried.code).toBe(0);
+    expect(retried.report.results[0]).toMatchObject({ outcome: "pass", actualStatus: 200, attempts: 2 });
+    expect(sandbox.gateway.requests().slice(before).map((r) => r.status)).toEqual([503, 200]);
+    const sent = ofRun(retried.report.runId)[0]!;
+    expect(sent.data.baseData.properties).toMatchObject({ outcome: "pass", attempts: "2" });
+  });
+
+  it("reports a failure that persists after the one retry, with both attempts counted", { timeout: 60_000 }, async () => {
+    sandbox.gateway.setBackend({ status: 503, times: 2 });
+    const failed = await run(["--probe", "valid"]);
+    expect(failed.code).toBe(1);
+    expect(failed.report.results[0]).toMatchObject({ outcome: "fail", actualStatus: 503, attempts: 2 });
+  });
+
+  it("never retries a request the gateway let in: a security outcome goes out on the first answer", { timeout: 60_000 }, async () => {
+    const open = await startSandbox({ scenario: "fail-open" });
+    try {
+      const out = { stdout: "", stderr: "" };
+      const io: CliIo = {
+        env: { ...open.settings },
+        cwd: dir,
+        stdout: { write: (s: string) => (out.stdout += s), isTTY: false },
+        stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+      };
+      expect(await runCli(["run", "--format", "json", "--probe", "no-token"], io)).toBe(1);
+      const report = JSON.parse(out.stdout) as RunReport;
+      expect(report.results[0]).toMatchObject({ outcome: "security" });
+      expect(report.results[0]!.attempts).toBeUndefined();
+      expect(open.gateway.requests()).toHaveLength(1);
+    } finally {
+      await open.close();
+    }
+  });
+});

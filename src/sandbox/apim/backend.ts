@@ -16,6 +16,8 @@ export interface Behaviour {
   unreachable?: boolean;
   /** Bytes of padding in the echo. */
   paddingBytes?: number;
+  /** Only for the next `times` requests; then this behaviour is forgotten. */
+  times?: number;
 }
 
 export interface SandboxBackend {
@@ -59,7 +61,12 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
     const url = new URL(req.url ?? "/", "http://backend");
     const [, encodedApi = "", ...rest] = url.pathname.split("/");
     const api = decodeURIComponent(encodedApi);
-    const behaviour = behaviours.get(api) ?? behaviours.get(undefined) ?? {};
+    const key = behaviours.has(api) ? api : undefined;
+    const behaviour = behaviours.get(key) ?? {};
+    if (behaviour.times !== undefined) {
+      if (behaviour.times <= 1) behaviours.delete(key);
+      else behaviours.set(key, { ...behaviour, times: behaviour.times - 1 });
+    }
     if (behaviour.unreachable === true) {
       req.socket.destroy();
       return;

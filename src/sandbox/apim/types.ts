@@ -43,6 +43,8 @@ export interface BackendBehaviour {
   paddingBytes?: number;
   /** Only this API's backend; absent: every API without its own behaviour. */
   apiName?: string;
+  /** Only for the next `times` requests, then the backend is healthy again (a restart, a recycled unit). */
+  times?: number;
 }
 
 /** What the gateway did with one request. Never a key, a token or a query string. */

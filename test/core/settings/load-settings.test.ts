@@ -127,6 +127,9 @@ describe("loadSettings: every bad setting is named", () => {
     ["unassigned id without secret", { ...VALID, PROBE_UNASSIGNED_CLIENT_ID: "a5d1f8c3-9e27-4b64-8a0d-2c6e4f1b7d93" }, "PROBE_UNASSIGNED_CLIENT_SECRET"],
     ["unassigned secret without id", { ...VALID, PROBE_UNASSIGNED_CLIENT_SECRET: CANARY_UNASSIGNED }, "PROBE_UNASSIGNED_CLIENT_ID"],
     ["expired token not a JWT", { ...VALID, PROBE_EXPIRED_TOKEN: "eyJhbGciOi-not-a-jwt" }, "PROBE_EXPIRED_TOKEN"],
+    ["state key too short to seal tokens", { ...VALID, PROBE_STATE_KEY: "canary-short-key" }, "PROBE_STATE_KEY"],
+    ["authentication string without Authorization=AAD", { ...VALID, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "ClientId=d84f2b6a-1c93-4e57-b0a8-5e3d7f9c1b26" }, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"],
+    ["authentication string with a ClientId that is not a GUID", { ...VALID, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "Authorization=AAD;ClientId=probe" }, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"],
     ["timeout not a number", { ...VALID, PROBE_TIMEOUT_MS: "soon" }, "PROBE_TIMEOUT_MS"],
     ["timeout too small", { ...VALID, PROBE_TIMEOUT_MS: "5" }, "PROBE_TIMEOUT_MS"],
     ["timeout past the HTTP trigger's 230 s", { ...VALID, PROBE_TIMEOUT_MS: "300000" }, "PROBE_TIMEOUT_MS"],
@@ -159,7 +162,8 @@ describe("loadSettings: every bad setting is named", () => {
   });
 
   it("never echoes a secret-bearing value, whatever is wrong with it", () => {
-    const problems = problemsOf({ ...VALID, PROBE_TENANT_ID: CANARY_SECRET, PROBE_CLIENT_ID: CANARY_KEY, PROBE_EXPIRED_TOKEN: CANARY_UNASSIGNED });
+    const problems = problemsOf({ ...VALID, PROBE_TENANT_ID: CANARY_SECRET, PROBE_CLIENT_ID: CANARY_KEY, PROBE_EXPIRED_TOKEN: CANARY_UNASSIGNED, PROBE_STATE_KEY: "canary-short" });
+    expect(problems.map((p) => p.setting)).toContain("PROBE_STATE_KEY");
     expect(JSON.stringify(problems)).not.toMatch(/canary|0123456789abcdef/i);
   });
 });

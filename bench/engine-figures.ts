@@ -136,6 +136,8 @@ export async function tokenFigure(sandbox: SandboxProcess, workDir: string, late
     // Unset: the probe's own app, as the probe defaults it.
     wrongAudienceScope: sandbox.settings.PROBE_WRONG_AUDIENCE_SCOPE ?? `${sandbox.settings.PROBE_CLIENT_ID ?? ""}/.default`,
     unassignedClient: Boolean(sandbox.settings.PROBE_UNASSIGNED_CLIENT_ID),
+    // credential-expiry reads the secrets' end dates in Graph (a secret credential, or an unassigned client).
+    ...(sandbox.settings.PROBE_CLIENT_SECRET || sandbox.settings.PROBE_UNASSIGNED_CLIENT_ID ? { graphScope: "https://graph.microsoft.com/.default" } : {}),
     elapsedMs,
     tokenLifetimeMs: TOKEN_LIFETIME_MS,
   });

@@ -112,7 +112,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const tls = { certPem: serverCertificate.certPem, keyPem: serverCertificate.keyPem };
   const cloud = options.cloud ?? "public";
   const tenant = await createDefaultTenant({ now, cloud });
-  const model = scenario.tenant ? scenario.tenant(tenant.model) : tenant.model;
+  const model = scenario.tenant ? scenario.tenant(tenant.model, now()) : tenant.model;
 
   const started: { close(): Promise<void> }[] = [];
   try {
@@ -158,7 +158,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const api = scenarioApi.policyXml === undefined ? scenarioApi : { ...scenarioApi, policyXml: forCloud(scenarioApi.policyXml, cloud) };
       apis.push(options.policyXml === undefined ? api : { ...api, policyXml: withNamedValues(options.policyXml) });
     }
-    const gateway = await startApimGateway({ tls: { ...tls, caPem: ca.certPem }, apis, openIdConfig, now });
+    // The gateway's own certificate when the scenario says how long it lives (the expiring custom domain).
+    const gatewayTls = scenario.gatewayCertificateDays === undefined ? tls : await ca.issueServerCertificate(undefined, { validDays: scenario.gatewayCertificateDays });
+    const gateway = await startApimGateway({ tls: { certPem: gatewayTls.certPem, keyPem: gatewayTls.keyPem, caPem: ca.certPem }, apis, openIdConfig, now });
     started.push(gateway);
     const backend = { ...scenario.backend, ...(options.backendLatencyMs !== undefined ? { latencyMs: options.backendLatencyMs } : {}) };
     if (Object.keys(backend).length > 0) gateway.setBackend(backend);
@@ -207,6 +209,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ...(estate ? { PROBE_APIOPS_DIR: estate.probeFolder } : { PROBE_POLICY_FILE: policyFile }),
       PROBE_RUN_LOCATION: "sandbox",
       ...(scenario.timeoutMs ? { PROBE_TIMEOUT_MS: String(scenario.timeoutMs) } : {}),
+      // Microsoft Graph, emulated by the tenant (credential-expiry reads the probe's registration there).
+      PROBE_GRAPH_URL: entra.origin,
       APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
       ...(entraOnly ? { APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD;ClientId=${PROBE_MANAGED_IDENTITY.clientId}` } : {}),
       NODE_EXTRA_CA_CERTS: caFile,

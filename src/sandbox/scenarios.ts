@@ -2,6 +2,8 @@ import type { TenantModel } from "./entra/model.js";
 import type { ApiDefinition, BackendBehaviour } from "./apim/types.js";
 import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID } from "./identities.js";
 
+const DAY_MS = 24 * 60 * 60_000;
+
 /**
  * Each scenario reproduces one failure cause the troubleshooting documents describe (shared/seeds),
  * by changing the tenant, the API's policy or settings, or the backend, exactly as a person would
@@ -18,6 +20,8 @@ export const SCENARIO_NAMES = [
   "backend-error",
   "slow-backend",
   "entra-ingestion",
+  "certificate-expiring",
+  "secret-expiring",
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -32,7 +36,8 @@ export interface Scenario {
   description: string;
   /** What a correct probe reports. */
   expectation: string;
-  tenant?: (model: TenantModel) => TenantModel;
+  /** Changes the default tenant; `nowMs` is the sandbox's clock, for dates relative to it. */
+  tenant?: (model: TenantModel, nowMs: number) => TenantModel;
   api?: (api: ApiDefinition) => ApiDefinition;
   backend?: BackendBehaviour;
   /** Which value the sandbox hands out as PROBE_CLIENT_SECRET. */
@@ -41,6 +46,8 @@ export interface Scenario {
   timeoutMs?: number;
   /** Ingestion with local authentication disabled: only the managed identity's Entra token gets results in. */
   ingestion?: "entra-only";
+  /** Days the gateway's TLS certificate is valid from now (default: the sandbox's 397). */
+  gatewayCertificateDays?: number;
 }
 
 const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
@@ -164,5 +171,24 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     expectation:
       "every probe passes and every result is accepted, sent with the managed identity's token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING); without that setting ingestion answers 401 and the results are lost (exit 3) or kept (--state-dir)",
     ingestion: "entra-only",
+  },
+  "certificate-expiring": {
+    name: "certificate-expiring",
+    description: "The gateway's custom-domain certificate expires in 10 days and nobody renewed it (its Key Vault certificate has no auto-renewal).",
+    expectation: "tls-certificate fails with certificate-expiring, naming the certificate, its issuer and 10 days left; every other probe passes",
+    gatewayCertificateDays: 10,
+  },
+  "secret-expiring": {
+    name: "secret-expiring",
+    description: "The probe's client secret expires in 7 days and nobody has rotated it yet.",
+    expectation: "credential-expiry fails with credential-expiring, naming the secret (by its hint) and 7 days left; every other probe passes",
+    tenant: (model, nowMs) => ({
+      ...model,
+      apps: model.apps.map((app) =>
+        app.clientId === PROBE_CLIENT.clientId
+          ? { ...app, secrets: app.secrets.map((s) => ({ ...s, expiresAt: new Date(nowMs + 7 * DAY_MS).toISOString() })) }
+          : app,
+      ),
+    }),
   },
 };

@@ -65,6 +65,12 @@ describe("minimumTokenRequests", () => {
     expect(minimumTokenRequests({ ...base, targetScopes: ["api://a/.default"], unassignedClient: false })).toBe(2);
   });
 
+  it("adds the probe client's Graph token when credential-expiry reads secrets there", () => {
+    expect(minimumTokenRequests({ ...base, wrongAudienceScope: "probe-app/.default", targetScopes: ["api://a/.default"], unassignedClient: true, graphScope: "https://graph.microsoft.com/.default" })).toBe(4);
+    // The same scope as the wrong-audience one counts once.
+    expect(minimumTokenRequests({ ...base, targetScopes: ["api://a/.default"], unassignedClient: false, graphScope: base.wrongAudienceScope })).toBe(2);
+  });
+
   it("multiplies by the token lifetimes the bench spans", () => {
     expect(minimumTokenRequests({ ...base, targetScopes: ["api://a/.default"], unassignedClient: true, elapsedMs: 3_900_001 })).toBe(6);
   });

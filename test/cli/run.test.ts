@@ -52,7 +52,7 @@ describe("apim-smoke run", () => {
     const doc = JSON.parse(stdout) as { results: { probe: string; outcome: string }[]; summary: { ok: boolean; total: number } };
     // A fresh process has no expired token of its own yet: that probe is skipped, which still exits 0.
     expect(doc.results.filter((r) => r.outcome !== "pass").map((r) => [r.probe, r.outcome])).toEqual([["expired-token", "skipped"]]);
-    expect(doc.summary).toMatchObject({ ok: true, total: 10 });
+    expect(doc.summary).toMatchObject({ ok: true, total: 12 });
     expect(code).toBe(0);
     const xml = readFileSync(junit, "utf8");
     expect(xml).toContain('<testsuite name="default"');

@@ -59,9 +59,9 @@ describe("apim-smoke demo (npm start)", () => {
     const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
     expect(await runCli(["demo", "--format", "json"], io)).toBe(0);
     const report = JSON.parse(out.stdout) as { results: { probe: string; outcome: string }[]; summary: { ok: boolean; total: number } };
-    expect(report.summary).toMatchObject({ ok: true, total: 10 });
+    expect(report.summary).toMatchObject({ ok: true, total: 12 });
     expect(report.results.every((r) => r.outcome === "pass")).toBe(true);
-    expect(out.stderr).toContain("sandbox ingestion accepted 10 availability results");
+    expect(out.stderr).toContain("sandbox ingestion accepted 12 availability results");
   });
 
   it("shows what a failure looks like with --scenario, exit 1", async () => {

@@ -39,11 +39,11 @@ describe("apim-smoke run against the sandbox", () => {
     const junit = join(dir, "healthy.xml");
     const { code, stdout, stderr } = await cli(["run", "--format", "json", "--junit", junit], { ...sandbox.settings });
     const doc = JSON.parse(stdout) as { results: { outcome: string }[]; summary: { ok: boolean; total: number } };
-    expect(doc.summary).toMatchObject({ ok: true, total: 10 });
+    expect(doc.summary).toMatchObject({ ok: true, total: 12 });
     expect(code).toBe(0);
-    // Nine probes ran (expired-token was skipped); each became an availability result.
-    expect(stderr).toMatch(/availability: 9\/9 results accepted/);
-    expect(sandbox.ingestion.availability()).toHaveLength(9);
+    // Eleven probes ran (expired-token was skipped); each became an availability result.
+    expect(stderr).toMatch(/availability: 11\/11 results accepted/);
+    expect(sandbox.ingestion.availability()).toHaveLength(11);
     const xml = readFileSync(junit, "utf8");
     expectNoSecrets(sandbox, stdout, stderr, xml, JSON.stringify(sandbox.ingestion.accepted()));
   });

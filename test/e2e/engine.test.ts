@@ -46,6 +46,8 @@ const ALL_PASS: Record<ProbeName, Outcome> = {
   "forged-signature": "pass",
   "alg-none": "pass",
   "unassigned-client": "pass",
+  "tls-certificate": "pass",
+  "credential-expiry": "pass",
 };
 
 describe("engine against the sandbox", () => {
@@ -183,10 +185,11 @@ describe("engine against the sandbox", () => {
     try {
       const issued = () => sandbox!.entra.tokenRequests().filter((r) => r.outcome === "issued");
       await engine.run();
-      expect(issued().map((r) => r.scope).sort()).toEqual([config.targets[0]!.scope, config.wrongAudienceScope].sort());
+      // The API's, the wrong-audience one, and Microsoft Graph's (credential-expiry reads the registration there).
+      expect(issued().map((r) => r.scope).sort()).toEqual([config.targets[0]!.scope, config.wrongAudienceScope, "https://graph.microsoft.com/.default"].sort());
       await engine.run();
       await engine.run();
-      expect(issued()).toHaveLength(2);
+      expect(issued()).toHaveLength(3);
       // Entra's refusal of the unassigned client is remembered (REFUSAL_MEMORY_MS), not asked again each run.
       expect(sandbox!.entra.tokenRequests().filter((r) => r.outcome === "refused")).toHaveLength(1);
     } finally {

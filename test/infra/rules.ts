@@ -1,5 +1,5 @@
 /**
- * The five alert rules of infra/main.json, mirrored in TypeScript over rows shaped like the
+ * The six alert rules of infra/main.json, mirrored in TypeScript over rows shaped like the
  * Application Insights `availabilityResults` table, so tests can evaluate what Azure Monitor would
  * do with the results a probe run produced. Each function follows its KQL file in infra/kql/ step
  * by step; a change to one must be made to the other (test/infra/rules.test.ts pins both).
@@ -31,7 +31,7 @@ export interface AvailabilityRow {
   operation_Id?: string;
 }
 
-export type AlertRuleName = "gateway-security-regression" | "api-down" | "probe-silent" | "token-endpoint" | "token-drift";
+export type AlertRuleName = "gateway-security-regression" | "api-down" | "probe-silent" | "token-endpoint" | "token-drift" | "expiry";
 
 /** Parameters of infra/main.json that change what the rules do; defaults equal the template's. */
 export interface AlertParameters {
@@ -68,7 +68,11 @@ export const ALERT_RULES: readonly AlertRuleSpec[] = [
   { name: "probe-silent", severity: 1, kqlFile: "alert-probe-silent.kql", dimensions: ["location"] },
   { name: "token-endpoint", severity: 2, kqlFile: "alert-token-endpoint.kql", dimensions: ["target", "cause"] },
   { name: "token-drift", severity: 2, kqlFile: "alert-token-drift.kql", dimensions: ["target"] },
+  { name: "expiry", severity: 2, kqlFile: "alert-expiry.kql", dimensions: ["item", "probe"] },
 ];
+
+/** The expiry rule's window (windowSize PT1H): a forecast fails every run until the renewal. */
+export const EXPIRY_WINDOW_MINUTES = 60;
 
 /** The rules that read arrivals (`ingestion_time() > ago(10m)`), not the results' own time. */
 export const ARRIVAL_WINDOW_MINUTES = 10;
@@ -266,6 +270,28 @@ export function tokenDriftFindings(rows: readonly AvailabilityRow[], now: number
   }));
 }
 
+export interface ExpiryFinding {
+  item: string;
+  probe: string;
+  daysLeft: number;
+}
+
+/** alert-expiry.kql: a forecast that failed for too few days left, per item, in the last hour. */
+export function expiryFindings(rows: readonly AvailabilityRow[], now: number): ExpiryFinding[] {
+  const since = now - EXPIRY_WINDOW_MINUTES * MINUTE;
+  const hits = visible(rows, now).filter((r) => {
+    if (time(r) <= since || time(r) > now || dim(r, "runId") === "") return false;
+    const probe = dim(r, "probe");
+    const cause = dim(r, "cause");
+    return (probe === "tls-certificate" || probe === "credential-expiry") && (cause === "certificate-expiring" || cause === "credential-expiring");
+  });
+  return [...groupBy(hits, (r) => JSON.stringify([dim(r, "expiringItem"), dim(r, "probe")])).values()].map((group) => ({
+    item: dim(group[0]!, "expiringItem"),
+    probe: dim(group[0]!, "probe"),
+    daysLeft: Math.min(...group.map((r) => Number(dim(r, "daysLeft")))),
+  }));
+}
+
 export interface AlertEvaluation {
   rule: AlertRuleName;
   severity: AlertRuleSpec["severity"];
@@ -274,7 +300,7 @@ export interface AlertEvaluation {
   findings: readonly object[];
 }
 
-/** Evaluates every rule at `now`, as the five scheduled query rules would. */
+/** Evaluates every rule at `now`, as the six scheduled query rules would. */
 export function evaluateAlertRules(
   rows: readonly AvailabilityRow[],
   now: number,
@@ -286,6 +312,7 @@ export function evaluateAlertRules(
     "probe-silent": probeSilentFindings(rows, now, params),
     "token-endpoint": tokenEndpointFindings(rows, now),
     "token-drift": tokenDriftFindings(rows, now),
+    expiry: expiryFindings(rows, now),
   };
   return ALERT_RULES.map((spec) => ({
     rule: spec.name,
@@ -316,6 +343,11 @@ function rowFromResult(result: ProbeResult, report: RunReport, location: string)
   if (result.diagnosis) dims.cause = result.diagnosis.cause;
   if (result.requestId) dims.requestId = result.requestId;
   if (result.tokenDrift) dims.tokenDrift = result.tokenDrift.join(",");
+  if (result.expiry) {
+    dims.expiringItem = result.expiry.item;
+    dims.expiresOn = result.expiry.expiresOn;
+    dims.daysLeft = String(result.expiry.daysLeft);
+  }
   return {
     timestamp: result.startedAt,
     name: `${result.target}/${result.probe}`,

@@ -64,6 +64,9 @@ export const CAUSE_CODES = [
   "signing-key-rollover",
   // Issue 14: the token itself changed between runs.
   "token-drift",
+  // Issue 15: expiry forecasts.
+  "certificate-expiring",
+  "credential-expiring",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -314,6 +317,20 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
       "Enterprise applications > the API > Users and groups, or the client's API permissions with admin consent); a new " +
       "version means accessTokenAcceptedVersion changed in the API's manifest, and with it the issuer. Restore it, or update " +
       "the APIM policy (audiences, issuers, required claims) before the gateway starts refusing callers.",
+  },
+  "certificate-expiring": {
+    summary: "tls-certificate: {origin} presents {subject}, issued by {issuer}, which expires on {expiresOn}: {daysLeft} days left (under PROBE_CERT_WARN_DAYS, {warnDays})",
+    fix:
+      "Renew the gateway's certificate before it expires. For an APIM custom domain: renew it in Key Vault (APIM picks up a new " +
+      "version of a Key Vault certificate within 4 hours) or upload the renewed certificate under API Management > Custom domains, " +
+      "and check that the domain shows the new expiry. The default *.azure-api.net certificate is Microsoft's to renew.",
+  },
+  "credential-expiring": {
+    summary: "credential-expiry: {item} expires on {expiresOn}: {daysLeft} days left (under PROBE_CERT_WARN_DAYS, {warnDays})",
+    fix:
+      "Rotate it before it expires: Entra admin center > App registrations > the app (client id {clientId}) > Certificates & secrets: " +
+      "add a new secret or certificate, store it where the probe reads it ({setting}, a Key Vault secret in Azure), and delete the old " +
+      "one once the probe passes with the new. A federated credential (PROBE_CREDENTIAL=managed-identity) has nothing to expire.",
   },
   "config-drift": {
     summary: "{probe}: the gateway {observed}, but {artifact} promises {promise}: what is published differs from the repository",

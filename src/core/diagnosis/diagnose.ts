@@ -72,6 +72,7 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
   if (o.transportFailure !== undefined) return o.failedAt === "token-endpoint" ? diagnoseTokenEndpointTransport(o) : diagnoseTransport(o);
   if (o.tokenFailure !== undefined) return diagnoseTokenFailure(o);
   if (o.outcome === "security") return diagnoseOpenGateway(o);
+  if (o.expiring) return buildDiagnosis(o.expiring.cause, { ...base(o), ...o.expiring.evidence });
   if (o.assertionFailure) {
     const { cause, ...evidence } = o.assertionFailure;
     return buildDiagnosis(cause, { ...base(o), ...evidence });

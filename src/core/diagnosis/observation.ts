@@ -73,6 +73,8 @@ export interface ProbeObservation {
   federatedAudience?: string;
   /** The policy had no validate-jwt at all (as read from the target's policy file). */
   policyHasNoValidation?: boolean;
+  /** For the forecasts: what expires too soon, and what the fix needs to name. */
+  expiring?: { cause: "certificate-expiring" | "credential-expiring"; evidence: Record<string, string> };
   /** For `token`: how this token differs from the last run's for the same client and scope. */
   tokenDrift?: TokenDrift;
   /** For `token`: the tenant's signing keys that changed since the previous run (a rollover). */

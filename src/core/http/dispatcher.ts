@@ -1,5 +1,6 @@
-import { createSecureContext, getCACertificates } from "node:tls";
-import { Agent, type Dispatcher } from "undici";
+import { createSecureContext, getCACertificates, TLSSocket, type SecureContext } from "node:tls";
+import { Agent, buildConnector, type Dispatcher } from "undici";
+import { PresentedCertificates } from "./presented-certificates.js";
 
 export interface ProbeDispatcherOptions {
   /**
@@ -12,6 +13,11 @@ export interface ProbeDispatcherOptions {
   connectTimeoutMs?: number;
 }
 
+/** The probe's trust store: Node's default roots plus the extra CAs, as one context every connection shares. */
+export function probeSecureContext(extraCaPem: readonly string[] = []): SecureContext {
+  return createSecureContext(extraCaPem.length > 0 ? { ca: [...getCACertificates("default"), ...extraCaPem] } : {});
+}
+
 /**
  * The one undici dispatcher a process uses for Entra and the API. Product code receives it as a
  * parameter (never the global dispatcher) so tests and proxies can plug in.
@@ -21,11 +27,29 @@ export interface ProbeDispatcherOptions {
  * time: at 500 targets that was 145 MB of the probe's peak RSS and 2 s of its first run (bench figure 2).
  */
 export function createProbeDispatcher(options: ProbeDispatcherOptions = {}): Dispatcher {
-  const extra = options.extraCaPem ?? [];
-  const secureContext = createSecureContext(extra.length > 0 ? { ca: [...getCACertificates("default"), ...extra] } : {});
-  return new Agent({
-    connect: { secureContext, timeout: options.connectTimeoutMs ?? 10_000 },
+  return createProbeConnections(options).dispatcher;
+}
+
+/**
+ * The dispatcher, and the certificates its TLS connections were shown (the tls-certificate probe
+ * reads them: no extra connection where the API probes already made one).
+ */
+export function createProbeConnections(options: ProbeDispatcherOptions & { now?: () => number } = {}): {
+  dispatcher: Dispatcher;
+  certificates: PresentedCertificates;
+} {
+  const secureContext = probeSecureContext(options.extraCaPem);
+  const certificates = new PresentedCertificates(secureContext, options.now);
+  const connector = buildConnector({ secureContext, timeout: options.connectTimeoutMs ?? 10_000 });
+  const dispatcher = new Agent({
+    connect: (connectOptions, callback) =>
+      connector(connectOptions, (...args) => {
+        const [error, socket] = args;
+        if (error === null && socket instanceof TLSSocket) certificates.record(connectOptions.hostname, Number(connectOptions.port || 443), socket);
+        callback(...args);
+      }),
     // Keep-alive shorter than APIM's idle timeout so a reused socket is rarely a dead one.
     keepAliveTimeout: 4_000,
   });
+  return { dispatcher, certificates };
 }

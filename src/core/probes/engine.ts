@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import { createOpenIdConfigResolver } from "../../policy/index.js";
-import { createProbeDispatcher } from "../http/dispatcher.js";
+import { createProbeConnections } from "../http/dispatcher.js";
 import type { RunReport } from "../results/types.js";
 import type { ProbeConfig } from "../settings/types.js";
 import type { ProbeState } from "../state/probe-state.js";
@@ -46,8 +46,10 @@ export interface ProbeEngine {
  */
 export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptions = {}): ProbeEngine {
   const ownsDispatcher = !options.dispatcher;
-  const dispatcher = options.dispatcher ?? createProbeDispatcher({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs });
   const now = options.now ?? Date.now;
+  // The probe's own connections record the certificates they are shown, for tls-certificate.
+  const connections = options.dispatcher ? undefined : createProbeConnections({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs, now });
+  const dispatcher = options.dispatcher ?? connections!.dispatcher;
   const tokens =
     options.tokens ??
     withSharedAcquisition(createMsalTokenSource(config, { dispatcher, ...(options.managedIdentity ? { managedIdentity: options.managedIdentity } : {}) }), { now });
@@ -86,6 +88,7 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
           openIdConfig,
           signingKeys,
           tokenHistory,
+          ...(connections ? { certificates: connections.certificates } : {}),
           ...(options.diagnose !== undefined ? { diagnose: options.diagnose } : {}),
           ...(onProgress ? { onProgress } : {}),
         },

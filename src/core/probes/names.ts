@@ -13,6 +13,9 @@ export const PROBE_NAMES = [
   "forged-signature",
   "alg-none",
   "unassigned-client",
+  // Issue 15: forecasts, not requests to the API.
+  "tls-certificate",
+  "credential-expiry",
 ] as const;
 
 export type ProbeName = (typeof PROBE_NAMES)[number];
@@ -24,5 +27,11 @@ export function isProbeName(value: string): value is ProbeName {
 /** Probes whose request carries a token (or, for no-token, none): the ones token validation refuses. */
 export const TOKEN_PROBES: readonly ProbeName[] = ["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"];
 
+/**
+ * Forecasts (issue 15): days until the gateway's TLS certificate (once per gateway origin) and the
+ * probe's own credentials (once per run) expire. They send nothing to the API.
+ */
+export const EXPIRY_PROBES: readonly ProbeName[] = ["tls-certificate", "credential-expiry"];
+
 /** Probes whose purpose is to be refused: a 2xx on any of them means the gateway is open. */
-export const REJECTING_PROBES: readonly ProbeName[] = PROBE_NAMES.filter((name) => name !== "token" && name !== "valid");
+export const REJECTING_PROBES: readonly ProbeName[] = PROBE_NAMES.filter((name) => name !== "token" && name !== "valid" && !EXPIRY_PROBES.includes(name));

@@ -14,6 +14,8 @@ import { PreflightCache } from "./preflight-cache.js";
 import { ExpiredTokenStore, expiryMarginMs } from "../tokens/expired-token-store.js";
 import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
 import type { ProbeName } from "./names.js";
+import type { ForecastCarriers } from "./forecasts.js";
+import type { PresentedCertificates } from "../http/presented-certificates.js";
 import { mapWithConcurrency } from "./pool.js";
 import { expectationsFor, loadTargetPolicies, policyChecks, policyConfigIssuers, tenantIssuers, type FetchedIssuers, type TargetPolicies } from "./target-policy.js";
 import { runTargetProbes, type ProbedResult } from "./target-probes.js";
@@ -47,6 +49,8 @@ export interface RunDeps {
   tokenHistory?: TokenHistory;
   /** Preflight verdicts shared by targets with the same policy. Default: one for this run. */
   preflightCache?: PreflightCache;
+  /** The certificates the dispatcher's connections were shown (createProbeConnections). Default: a fresh handshake per gateway. */
+  certificates?: PresentedCertificates;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -98,6 +102,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
     target,
     probes: target.probes.filter((p) => !options.probes || options.probes.includes(p)),
   }));
+  const carriers = forecastCarriers(plan);
   const total = plan.reduce((n, p) => n + p.probes.length, 0);
   deps.onProgress?.({ type: "start", done: 0, total });
   let done = 0;
@@ -116,6 +121,9 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         now: deps.now,
         signal: budget.signal,
         deadlineMs: startedMs + budgetMs,
+        runStartedMs: startedMs,
+        forecasts: carriers(target),
+        ...(deps.certificates ? { certificates: deps.certificates } : {}),
         ...(policy && policy.tokenChecks.length > 0 ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now, cache: preflightCache }) } : {}),
       });
       const fetched: FetchedIssuers = jwt
@@ -189,6 +197,24 @@ function tenantContext(config: ProbeConfig): TenantContext {
 async function tenantIssuersFor(pending: Promise<string[] | undefined>): Promise<FetchedIssuers> {
   const tenant = await pending;
   return tenant ? { tenant } : {};
+}
+
+/**
+ * Each forecast is made once: the gateway's certificate by the first target (in configured order)
+ * on each origin that runs tls-certificate, the credentials by the first that runs credential-expiry.
+ */
+function forecastCarriers(plan: readonly { target: TargetConfig; probes: readonly ProbeName[] }[]): (target: TargetConfig) => ForecastCarriers {
+  const byOrigin = new Map<string, string>();
+  let credentials: string | undefined;
+  for (const { target, probes } of plan) {
+    const origin = new URL(target.url).origin;
+    if (probes.includes("tls-certificate") && !byOrigin.has(origin)) byOrigin.set(origin, target.name);
+    if (probes.includes("credential-expiry")) credentials ??= target.name;
+  }
+  return (target) => {
+    const certificate = byOrigin.get(new URL(target.url).origin);
+    return { ...(certificate ? { certificate } : {}), ...(credentials ? { credentials } : {}) };
+  };
 }
 
 function selectTargets(all: readonly TargetConfig[], names: readonly string[] | undefined): TargetConfig[] {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { observationFromResult, observeError, type ProbeObservation } from "../diagnosis/observation.js";
-import { ProbeError, TokenAcquisitionError, TransportError, UnsafeRequestError } from "../errors.js";
+import { ProbeError, TokenAcquisitionError, TransportError } from "../errors.js";
 import { sendProbeRequest, type HttpDeps, type ProbeResponse } from "../http/probe-request.js";
 import type { Outcome, ProbeResult, TokenSummary } from "../results/types.js";
 import type { Secret } from "../settings/secret.js";
@@ -10,10 +10,13 @@ import { algNoneToken, forgeSignature } from "../tokens/forged.js";
 import { expiresAtMs, summarizeToken } from "../tokens/summary.js";
 import { tokenExchangeScope, type AcquiredToken, type ClientRole, type TokenSource } from "../tokens/token-source.js";
 import { roundMs } from "../results/json.js";
+import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartial } from "./probe-partial.js";
 import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
-import type { ProbeName } from "./names.js";
+import { EXPIRY_PROBES, type ProbeName } from "./names.js";
+import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } from "./forecasts.js";
+import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";
 
 /** AADSTS501051: the client has no role on a resource that requires assignment (FACTS.md section 2). */
@@ -34,6 +37,12 @@ export interface TargetRunContext {
   deadlineMs: number;
   /** Present when the target names its APIM policy: preflight of the API token, published kids. */
   policy?: PolicyChecks;
+  /** When the run began (ms): a certificate seen since then was seen by this run. */
+  runStartedMs: number;
+  /** The certificates this run's connections were shown (absent with a dispatcher of the caller's own). */
+  certificates?: PresentedCertificates;
+  /** Which targets carry this target's forecasts (each is made once per gateway, once per run). */
+  forecasts: ForecastCarriers;
 }
 
 /** Who asked for a token and for what: evidence of a token failure (never the credential). */
@@ -42,15 +51,6 @@ type TokenRequestFacts = Pick<ProbeObservation, "clientId" | "scope" | "tenant" 
 type Attempt =
   | { ok: true; token: AcquiredToken; durationMs: number }
   | { ok: false; error: ProbeError; durationMs: number; facts: TokenRequestFacts };
-
-/** What a diagnosis needs beyond the result: who answered, the preflight, the token request. */
-type Observed = Omit<Partial<ProbeObservation>, "probe" | "outcome" | "expectedStatuses">;
-
-/** What one probe produced before the common fields are added. */
-type ProbePartial = Omit<ProbeResult, "target" | "probe" | "expectedStatuses" | "startedAt" | "durationMs"> & {
-  durationMs?: number;
-  observed?: Observed;
-};
 
 /** A probe's result and everything observed while producing it, for the diagnosis. */
 export interface ProbedResult {
@@ -75,7 +75,14 @@ export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbedResu
     if (attempt.ok) ctx.expiredTokens.remember(ctx.target.scope, attempt.token.accessToken);
     return attempt;
   };
-  return Promise.all(ctx.probes.map((probe) => runProbe(ctx, probe, apiToken, acquire)));
+  // The forecasts after the others: tls-certificate reads the handshake they made.
+  const requests = ctx.probes.filter((p) => !EXPIRY_PROBES.includes(p));
+  const forecasts = ctx.probes.filter((p) => EXPIRY_PROBES.includes(p));
+  const first = await Promise.all(requests.map((probe) => runProbe(ctx, probe, apiToken, acquire)));
+  const then = await Promise.all(forecasts.map((probe) => runProbe(ctx, probe, apiToken, acquire)));
+  // In the order the target lists them.
+  const byProbe = new Map([...first, ...then].map((p) => [p.result.probe, p]));
+  return ctx.probes.map((p) => byProbe.get(p)!);
 }
 
 async function timedAcquire(ctx: TargetRunContext, client: ClientRole, scope: string): Promise<Attempt> {
@@ -243,6 +250,14 @@ const PROBES: Record<ProbeName, ProbeRun> = {
       return call(ctx, "alg-none", expected, { ...bearer(unsigned), ...keyHeader(ctx.target.subscriptionKey) }, unsigned);
     }),
 
+  "tls-certificate": (ctx) => tlsCertificate(ctx),
+
+  "credential-expiry": (ctx, _expected, _apiToken, acquire) =>
+    credentialExpiry(ctx, async () => {
+      const attempt = await acquire("probe", graphScope(ctx.config.cloud));
+      return attempt.ok ? { ok: true, token: attempt.token.accessToken.reveal() } : { ok: false, error: attempt.error };
+    }),
+
   "unassigned-client": async (ctx, expected, _apiToken, acquire) => {
     if (!ctx.config.unassignedClient) return skipped("PROBE_UNASSIGNED_CLIENT_ID and PROBE_UNASSIGNED_CLIENT_SECRET are not set");
     const attempt = await acquire("unassigned", ctx.target.scope);
@@ -367,23 +382,6 @@ async function mayRetry(ctx: TargetRunContext): Promise<boolean> {
   return !ctx.signal.aborted;
 }
 
-function observe(partial: ProbePartial, more: Observed): ProbePartial {
-  return { ...partial, observed: { ...partial.observed, ...more } };
-}
-
-function skipped(reason: string): ProbePartial {
-  return { outcome: "skipped", message: reason, durationMs: 0 };
-}
-
-function causeOf(error: ProbeError): string {
-  if (error instanceof TokenAcquisitionError) {
-    if (error.details.aadsts) return `AADSTS${error.details.aadsts}`;
-    return error.details.oauthError ?? error.code;
-  }
-  if (error instanceof TransportError) return error.kind;
-  return error.code;
-}
-
 function failureOf(error: ProbeError, outcome: Outcome, facts: TokenRequestFacts): ProbePartial {
   const status = error instanceof TokenAcquisitionError ? error.details.status : undefined;
   return {
@@ -415,15 +413,6 @@ function observedFailure(error: ProbeError, facts: TokenRequestFacts): Observed 
   const failure = observeError(error);
   if (failure.tokenFailure) return { ...failure, ...facts };
   return failure.transportFailure ? { ...failure, ...facts, failedAt: "token-endpoint" } : failure;
-}
-
-function errorResult(error: unknown): ProbePartial {
-  if (error instanceof TransportError || error instanceof UnsafeRequestError) {
-    return { outcome: "error", message: error.message, cause: causeOf(error) };
-  }
-  if (error instanceof ProbeError) return { outcome: "error", message: error.message, cause: error.code };
-  // Not ours: say what kind without echoing anything that might carry request data.
-  return { outcome: "error", message: `unexpected ${error instanceof Error ? error.name : "error"}`, cause: "internal" };
 }
 
 function describeToken(token: TokenSummary | undefined): string {

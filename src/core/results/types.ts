@@ -78,6 +78,18 @@ export interface ProbeResult {
   tokenDrift?: readonly DriftKind[];
   /** Requests it took (2 when a transient failure was retried); absent for one. */
   attempts?: number;
+  /** For the forecasts (tls-certificate, credential-expiry): the soonest expiry found. */
+  expiry?: Expiry;
+}
+
+/** A certificate or credential and when it expires, as a forecast reports it. Public facts only. */
+export interface Expiry {
+  /** What expires, in the user's words: `TLS certificate api.contoso.com`, `client secret "ci" (hint Abc) of 1f2e...`. */
+  item: string;
+  /** ISO time of notAfter / endDateTime. */
+  expiresOn: string;
+  /** Whole days left (negative once expired), counted down from the probe's clock. */
+  daysLeft: number;
 }
 
 export interface RunSummary {

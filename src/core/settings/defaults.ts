@@ -24,10 +24,16 @@ export function defaultExpectedStatuses(): Record<ProbeName, readonly number[]> 
   const expected = {} as Record<ProbeName, readonly number[]>;
   for (const probe of PROBE_NAMES) expected[probe] = [401];
   expected.token = [];
+  // Forecasts get no HTTP status: they pass on days left.
+  expected["tls-certificate"] = [];
+  expected["credential-expiry"] = [];
   expected.valid = SUCCESS_STATUSES;
   expected["unassigned-client"] = [401, 403];
   return expected;
 }
+
+/** PROBE_CERT_WARN_DAYS' default: a certificate or credential with fewer days left fails its forecast. */
+export const DEFAULT_CERT_WARN_DAYS = 30;
 
 /** PROBE_SCHEDULE's documented default: every 5 minutes (6-field NCRONTAB, UTC), for the timer and `watch`. */
 export const DEFAULT_SCHEDULE = "0 */5 * * * *";

@@ -6,11 +6,12 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { readApiopsFolder } from "../../apiops/folder.js";
 import { targetsFromFolder } from "../../apiops/targets.js";
-import { CLOUD_NAMES, cloudsOfSettings, type CloudName } from "../../entra/clouds.js";
+import { CLOUD_NAMES, CLOUDS, cloudsOfSettings, type CloudName } from "../../entra/clouds.js";
 import { SettingsError } from "../errors.js";
 import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
 import {
   DEFAULT_AUTHORITY_HOST,
+  DEFAULT_CERT_WARN_DAYS,
   DEFAULT_METHOD,
   DEFAULT_TARGET_NAME,
   DEFAULT_TIMEOUT_MS,
@@ -137,6 +138,19 @@ const envSchema = z.object({
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     })
     .optional(),
+  PROBE_CERT_WARN_DAYS: z.coerce
+    .number({ error: "must be a number of days" })
+    .int("must be a whole number of days")
+    .min(1, "must be at least 1 day")
+    .max(365, "must be at most 365 days")
+    .default(DEFAULT_CERT_WARN_DAYS),
+  PROBE_GRAPH_URL: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = httpsUrlProblem(v, { allowPath: false });
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().optional(),
   PROBE_STATE_KEY: z.string().optional(),
   NODE_EXTRA_CA_CERTS: z.string().optional(),
@@ -219,6 +233,9 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
       : {}),
     ...(s.PROBE_EXPIRED_TOKEN ? { expiredToken: new Secret(s.PROBE_EXPIRED_TOKEN) } : {}),
     ...(stateKey ? { stateKey } : {}),
+    certWarnDays: s.PROBE_CERT_WARN_DAYS,
+    // Where the probe reads its own app registration's credentials (credential-expiry): the cloud's Graph.
+    graphUrl: s.PROBE_GRAPH_URL ? new URL(s.PROBE_GRAPH_URL).origin : `https://${CLOUDS[cloud ?? "public"].graphHost}`,
     ...(ingestionAuth ? { ingestionAuth } : {}),
     timeoutMs: s.PROBE_TIMEOUT_MS,
     ...((s.PROBE_RUN_LOCATION ?? s.REGION_NAME) ? { runLocation: s.PROBE_RUN_LOCATION ?? s.REGION_NAME } : {}),

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { PROBE_NAMES } from "../probes/names.js";
+import { EXPIRY_PROBES, PROBE_NAMES } from "../probes/names.js";
 import { looksLikeSecret } from "./looks-like-secret.js";
 import { clientCredentialsScope, httpMethod, httpsUrl, settingName } from "./rules.js";
 
 const status = z.int().min(100, "must be an HTTP status (100-599)").max(599, "must be an HTTP status (100-599)");
 
 /** Probes that call the API, so they can have expected statuses (`token` cannot). */
-const STATUS_PROBES = PROBE_NAMES.filter((p) => p !== "token");
+const STATUS_PROBES = PROBE_NAMES.filter((p) => p !== "token" && !EXPIRY_PROBES.includes(p));
 
 export const targetSchema = z
   .strictObject({

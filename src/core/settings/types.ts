@@ -67,6 +67,10 @@ export interface ProbeConfig {
   wrongAudienceIsOwnApp: boolean;
   unassignedClient?: { clientId: string; secret: Secret };
   expiredToken?: Secret;
+  /** PROBE_CERT_WARN_DAYS: fewer days left than this on a certificate or credential fails its forecast. */
+  certWarnDays: number;
+  /** PROBE_GRAPH_URL, else the cloud's Microsoft Graph origin: where credential-expiry reads the app registrations. */
+  graphUrl: string;
   /** PROBE_STATE_KEY: seals the expired-token harvest in the probe's state; without it the harvest is not kept. */
   stateKey?: StateKey;
   /** APPLICATIONINSIGHTS_AUTHENTICATION_STRING: availability results sent with the managed identity's token. */

@@ -96,6 +96,9 @@ function toProperties(run: RunReport, result: ProbeResult): Record<string, strin
     tokenKid: token?.kid,
     tokenDrift: result.tokenDrift?.join(","),
     attempts: result.attempts === undefined ? undefined : String(result.attempts),
+    expiringItem: result.expiry?.item,
+    expiresOn: result.expiry?.expiresOn,
+    daysLeft: result.expiry === undefined ? undefined : String(result.expiry.daysLeft),
   };
   const properties: Record<string, string> = {};
   for (const [key, value] of Object.entries(candidate)) {

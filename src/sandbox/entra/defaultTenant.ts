@@ -11,6 +11,7 @@ import {
   UNASSIGNED_CLIENT,
 } from "../identities.js";
 import { CLOUDS, type CloudName } from "../../entra/clouds.js";
+import { APPLICATION_READ_ALL } from "./graph.js";
 import { v2Issuer } from "./issuers.js";
 import { parseTenantModel, type TenantModel } from "./model.js";
 
@@ -99,6 +100,8 @@ export async function createDefaultTenant(options: { now?: () => number; cloud?:
         appIdUri: `https://${cloud.graphHost}`,
         accessTokenAcceptedVersion: 1,
         firstPartyTokenFormat: true,
+        // What credential-expiry needs to read the probe's own registration (granted to the probe below).
+        appRoles: [{ id: APPLICATION_READ_ALL.id, value: APPLICATION_READ_ALL.value, allowedMemberTypes: ["Application"] }],
       },
       {
         // Entra-authenticated ingestion's audience: Azure resources take v1 tokens.
@@ -109,7 +112,11 @@ export async function createDefaultTenant(options: { now?: () => number; cloud?:
         accessTokenAcceptedVersion: 1,
       },
     ],
-    roleAssignments: [{ clientId: PROBE_CLIENT.clientId, resourceClientId: ORDERS_API.clientId, roleId: ORDERS_API.roleId }],
+    roleAssignments: [
+      { clientId: PROBE_CLIENT.clientId, resourceClientId: ORDERS_API.clientId, roleId: ORDERS_API.roleId },
+      // Graph's Application.Read.All, with admin consent: credential-expiry reads the secrets' end dates.
+      { clientId: PROBE_CLIENT.clientId, resourceClientId: GRAPH.clientId, roleId: APPLICATION_READ_ALL.id },
+    ],
     managedIdentities: [{ ...PROBE_MANAGED_IDENTITY }],
   });
 

@@ -7,6 +7,7 @@ import { v1Metadata, v2Metadata } from "./discovery.js";
 import { refuse, sendRefusal } from "./errors.js";
 import { sendJson } from "./http.js";
 import { v2Issuer } from "./issuers.js";
+import { handleGraphApplicationRequest, isGraphApplicationPath } from "./graph.js";
 import { handleManagedIdentityRequest, MANAGED_IDENTITY_PATH } from "./managedIdentity.js";
 import { parseTenantModel, sameId, type TenantModel, type TenantModelInput } from "./model.js";
 import { SigningKeyRing } from "./signingKeys.js";
@@ -128,6 +129,12 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: EmulatorCon
   if (url.pathname === MANAGED_IDENTITY_PATH) {
     if (method !== "GET") return methodNotAllowed(req, res, "GET");
     return handleManagedIdentityRequest(url, req, res, ctx);
+  }
+
+  if (isGraphApplicationPath(url.pathname)) {
+    req.resume();
+    if (method !== "GET") return methodNotAllowed(req, res, "GET");
+    return handleGraphApplicationRequest(url, req, res, ctx);
   }
 
   const [, tenant = "", ...rest] = url.pathname.split("/");

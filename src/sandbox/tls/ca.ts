@@ -13,8 +13,12 @@ export interface ServerCertificate {
 export interface SandboxCa {
   /** The CA certificate, PEM: what clients are told to trust. */
   readonly certPem: string;
-  /** A server certificate for `hosts` (default `127.0.0.1` and `localhost`), signed by this CA. */
-  issueServerCertificate(hosts?: readonly string[]): Promise<ServerCertificate>;
+  /**
+   * A server certificate for `hosts` (default `127.0.0.1` and `localhost`), signed by this CA, valid
+   * for `validDays` (default 397, the longest a public CA may issue; the expiring-certificate
+   * scenario asks for 10).
+   */
+  issueServerCertificate(hosts?: readonly string[], options?: { validDays?: number }): Promise<ServerCertificate>;
 }
 
 const DEFAULT_HOSTS = ["127.0.0.1", "localhost"] as const;
@@ -33,7 +37,7 @@ export async function createSandboxCa(): Promise<SandboxCa> {
     serialNumber: randomSerialNumber(),
     name: caName,
     notBefore: new Date(now - DAY_MS),
-    notAfter: new Date(now + 30 * DAY_MS),
+    notAfter: new Date(now + 400 * DAY_MS),
     signingAlgorithm: RSA_SHA256,
     keys: caKeys,
     extensions: [
@@ -45,7 +49,7 @@ export async function createSandboxCa(): Promise<SandboxCa> {
 
   return {
     certPem: caCert.toString("pem"),
-    async issueServerCertificate(hosts: readonly string[] = DEFAULT_HOSTS): Promise<ServerCertificate> {
+    async issueServerCertificate(hosts: readonly string[] = DEFAULT_HOSTS, options: { validDays?: number } = {}): Promise<ServerCertificate> {
       if (hosts.length === 0) throw new TypeError("issueServerCertificate: hosts must not be empty");
       const serverKeys = await cachedRsaKeyPair("sandbox-server");
       const issuedAt = Date.now();
@@ -54,7 +58,7 @@ export async function createSandboxCa(): Promise<SandboxCa> {
         subject: `CN=${hosts[0]}`,
         issuer: caCert.subject,
         notBefore: new Date(issuedAt - DAY_MS),
-        notAfter: new Date(issuedAt + 30 * DAY_MS),
+        notAfter: new Date(issuedAt + (options.validDays ?? 397) * DAY_MS),
         signingAlgorithm: RSA_SHA256,
         publicKey: serverKeys.publicKey,
         signingKey: caKeys.privateKey,

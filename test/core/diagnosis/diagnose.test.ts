@@ -167,6 +167,34 @@ const CASES: Case[] = [
     evidence: { addedKids: "key-2", removedKids: "key-0", kid: "key-1" },
   },
   {
+    name: "the gateway's certificate expires in 10 days",
+    observation: obs({
+      probe: "tls-certificate",
+      outcome: "fail",
+      expectedStatuses: [],
+      expiring: {
+        cause: "certificate-expiring",
+        evidence: { origin: "https://api.contoso.com", subject: "api.contoso.com", issuer: "Contoso CA", expiresOn: "2026-12-11T00:00:00.000Z", daysLeft: "10", warnDays: "30" },
+      },
+    }),
+    cause: "certificate-expiring",
+    evidence: { subject: "api.contoso.com", daysLeft: "10", warnDays: "30" },
+  },
+  {
+    name: "the probe's client secret expires in 7 days",
+    observation: obs({
+      probe: "credential-expiry",
+      outcome: "fail",
+      expectedStatuses: [],
+      expiring: {
+        cause: "credential-expiring",
+        evidence: { item: "client secret (hint Abc) of c2a8", expiresOn: "2026-12-08T00:00:00.000Z", daysLeft: "7", warnDays: "30", clientId: "c2a8", setting: "PROBE_CLIENT_SECRET" },
+      },
+    }),
+    cause: "credential-expiring",
+    evidence: { item: "client secret (hint Abc) of c2a8", daysLeft: "7", setting: "PROBE_CLIENT_SECRET" },
+  },
+  {
     name: "token lost a role and changed version since the last run",
     observation: obs({
       probe: "token",

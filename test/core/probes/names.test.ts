@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isProbeName, PROBE_NAMES, REJECTING_PROBES } from "../../../src/core/probes/names.js";
+import { isProbeName, PROBE_NAMES, EXPIRY_PROBES, REJECTING_PROBES } from "../../../src/core/probes/names.js";
 
 describe("probe names", () => {
   it("recognises every published name and nothing else", () => {
@@ -8,7 +8,8 @@ describe("probe names", () => {
     expect(isProbeName("")).toBe(false);
   });
 
-  it("treats every probe except token and valid as one that must be refused", () => {
-    expect(new Set(REJECTING_PROBES)).toEqual(new Set(PROBE_NAMES.filter((n) => n !== "token" && n !== "valid")));
+  it("treats every probe except token, valid and the two forecasts as one that must be refused", () => {
+    expect(new Set(REJECTING_PROBES)).toEqual(new Set(PROBE_NAMES.filter((n) => n !== "token" && n !== "valid" && n !== "tls-certificate" && n !== "credential-expiry")));
+    expect(EXPIRY_PROBES).toEqual(["tls-certificate", "credential-expiry"]);
   });
 });

@@ -88,6 +88,8 @@ function config(over: Partial<ProbeConfig> = {}): ProbeConfig {
     wrongAudienceIsOwnApp: false,
     unassignedClient: { clientId: "u", secret: new Secret("us") },
     timeoutMs: 2_000,
+    certWarnDays: 30,
+    graphUrl: "https://graph.microsoft.com",
     extraCaPem: [api.caPem],
     targets: [target()],
     ...over,

@@ -5,6 +5,7 @@ import {
   DEFAULT_METHOD,
   DEFAULT_SCHEDULE,
   DEFAULT_TIMEOUT_MS,
+  DEFAULT_CERT_WARN_DAYS,
 } from "../../../src/core/settings/defaults.js";
 import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/load-settings.js";
 
@@ -52,6 +53,7 @@ describe("the settings contract", () => {
       PROBE_AUTHORITY_HOST: DEFAULT_AUTHORITY_HOST,
       PROBE_API_METHOD: DEFAULT_METHOD,
       PROBE_TIMEOUT_MS: String(DEFAULT_TIMEOUT_MS),
+      PROBE_CERT_WARN_DAYS: String(DEFAULT_CERT_WARN_DAYS),
       PROBE_SCHEDULE: DEFAULT_SCHEDULE,
     });
   });

@@ -57,6 +57,8 @@ function config(): ProbeConfig {
     wrongAudienceScope: "https://graph.microsoft.com/.default",
     wrongAudienceIsOwnApp: false,
     timeoutMs: 5_000,
+    certWarnDays: 30,
+    graphUrl: "https://graph.microsoft.com",
     extraCaPem: [],
     targets: [
       { name: "t", url: "https://127.0.0.1:1/x", method: "GET", scope: "api://orders-api/.default", expectedStatuses: defaultExpectedStatuses(), probes: ["token"] },

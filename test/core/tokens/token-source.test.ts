@@ -80,6 +80,8 @@ function config(secret = "canary-client-secret-1"): ProbeConfig {
     wrongAudienceScope: "https://graph.microsoft.com/.default",
     wrongAudienceIsOwnApp: false,
     timeoutMs: 5_000,
+    certWarnDays: 30,
+    graphUrl: "https://graph.microsoft.com",
     extraCaPem: [],
     targets: [
       { name: "t", url: "https://127.0.0.1:1/x", method: "GET", scope: "api://orders-api/.default", expectedStatuses: defaultExpectedStatuses(), probes: ["token"] },

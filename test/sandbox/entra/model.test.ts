@@ -88,7 +88,11 @@ describe("default tenant", () => {
 
     const api = a.model.apps.find((x) => x.clientId === ORDERS_API.clientId)!;
     expect(api).toMatchObject({ appIdUri: ORDERS_API.appIdUri, accessTokenAcceptedVersion: 2, assignmentRequired: true });
-    expect(a.model.roleAssignments).toEqual([{ clientId: PROBE_CLIENT.clientId, resourceClientId: ORDERS_API.clientId, roleId: ORDERS_API.roleId }]);
+    expect(a.model.roleAssignments).toEqual([
+      { clientId: PROBE_CLIENT.clientId, resourceClientId: ORDERS_API.clientId, roleId: ORDERS_API.roleId },
+      // Microsoft Graph's Application.Read.All, for credential-expiry.
+      { clientId: PROBE_CLIENT.clientId, resourceClientId: "00000003-0000-0000-c000-000000000000", roleId: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30" },
+    ]);
     expect(a.model.apps.find((x) => x.clientId === UNASSIGNED_CLIENT.clientId)!.secrets[0]!.value).toBe(a.unassignedClient.secret.value);
 
     const probe = a.model.apps.find((x) => x.clientId === PROBE_CLIENT.clientId)!;

@@ -68,7 +68,7 @@ describe("Entra emulator with MSAL Node", () => {
     for (const claim of ["uti", "rh", "aio"]) expect(typeof payload[claim]).toBe("string");
   });
 
-  it("issues a v1 token for Graph (the resource decides the version) without roles, in Graph's first-party format", async () => {
+  it("issues a v1 token for Graph (the resource decides the version) with its application permission, in Graph's first-party format", async () => {
     const result = await app({ clientSecret: t.tenant.probeClient.secret.value }).acquireTokenByClientCredential({
       scopes: [`${GRAPH.appIdUri}/.default`],
     });
@@ -87,7 +87,8 @@ describe("Entra emulator with MSAL Node", () => {
       oid: PROBE_CLIENT.objectId,
       ver: "1.0",
     });
-    expect("roles" in payload).toBe(false);
+    // The probe holds Graph's Application.Read.All (credential-expiry reads its registration with it).
+    expect(payload["roles"]).toEqual(["Application.Read.All"]);
     expect(payload.azp).toBeUndefined();
   });
 

@@ -14,7 +14,7 @@ import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartia
 import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
-import { EXPIRY_PROBES, type ProbeName } from "./names.js";
+import type { ProbeName } from "./names.js";
 import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";
@@ -75,11 +75,9 @@ export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbedResu
     if (attempt.ok) ctx.expiredTokens.remember(ctx.target.scope, attempt.token.accessToken);
     return attempt;
   };
-  // The forecasts after the others: tls-certificate reads the handshake they made.
-  const requests = ctx.probes.filter((p) => !EXPIRY_PROBES.includes(p));
-  const forecasts = ctx.probes.filter((p) => EXPIRY_PROBES.includes(p));
-  const first = await Promise.all(requests.map((probe) => runProbe(ctx, probe, apiToken, acquire)));
-  const then = await Promise.all(forecasts.map((probe) => runProbe(ctx, probe, apiToken, acquire)));
+  // tls-certificate after the others: it reads the handshake they made.
+  const first = await Promise.all(ctx.probes.filter((p) => p !== "tls-certificate").map((probe) => runProbe(ctx, probe, apiToken, acquire)));
+  const then = ctx.probes.includes("tls-certificate") ? [await runProbe(ctx, "tls-certificate", apiToken, acquire)] : [];
   // In the order the target lists them.
   const byProbe = new Map([...first, ...then].map((p) => [p.result.probe, p]));
   return ctx.probes.map((p) => byProbe.get(p)!);

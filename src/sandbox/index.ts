@@ -116,7 +116,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const started: { close(): Promise<void> }[] = [];
   try {
-    const entra = await startEntraEmulator({ model, tls, now, ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}) });
+    const entra = await startEntraEmulator({
+      model,
+      tls,
+      now,
+      ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
+      ...(scenario.signingKeyRolloverEveryMs ? { signingKeyRolloverEveryMs: scenario.signingKeyRolloverEveryMs } : {}),
+    });
     started.push(entra);
 
     const subscriptionKey = randomBytes(16).toString("hex");

@@ -22,6 +22,7 @@ export const SCENARIO_NAMES = [
   "entra-ingestion",
   "certificate-expiring",
   "secret-expiring",
+  "signing-key-rollover",
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -48,6 +49,8 @@ export interface Scenario {
   ingestion?: "entra-only";
   /** Days the gateway's TLS certificate is valid from now (default: the sandbox's 397). */
   gatewayCertificateDays?: number;
+  /** The tenant publishes its next signing key this often (on the sandbox's clock). */
+  signingKeyRolloverEveryMs?: number;
 }
 
 const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
@@ -190,5 +193,12 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
           : app,
       ),
     }),
+  },
+  "signing-key-rollover": {
+    name: "signing-key-rollover",
+    description: "The tenant publishes a new signing key every hour, ahead of using it, as Entra does before a rollover.",
+    expectation:
+      "every probe passes; the first run after a new key that reads the tenant's metadata again (APIM and the probe cache it an hour) reports signing-key-rollover on the token result, naming the new key",
+    signingKeyRolloverEveryMs: 60 * 60_000,
   },
 };

@@ -43,4 +43,28 @@ describe("signing-key rollover", () => {
       await engine.close();
     }
   });
+
+  it("the signing-key-rollover scenario: a new key published ahead of use is reported, and nothing fails", async () => {
+    let offset = 0;
+    const now = () => Date.now() + offset;
+    const sandbox = await startSandbox({ scenario: "signing-key-rollover", now });
+    opened.push(sandbox);
+    const { APPLICATIONINSIGHTS_CONNECTION_STRING: _i, ...settings } = sandbox.settings;
+    const engine = createProbeEngine(loadSettings(settings), { now });
+    try {
+      const first = await engine.run({ probes: ["token", "valid", "forged-signature"] });
+      expect(first.results.map((r) => r.outcome)).toEqual(["pass", "pass", "pass"]);
+      // An hour later Entra has published its next key; the metadata caches (the probe's, APIM's) have expired.
+      offset += 61 * 60 * 1000;
+      const second = await engine.run({ probes: ["token", "valid", "forged-signature"] });
+      expect(second.results.map((r) => r.outcome)).toEqual(["pass", "pass", "pass"]);
+      const token = second.results[0]!;
+      expect(token.diagnosis).toMatchObject({ cause: "signing-key-rollover" });
+      expect(token.diagnosis!.evidence!.addedKids).not.toBe("none");
+      // The token is still signed with the key in use: a rollover announced, not yet made.
+      expect(token.diagnosis!.evidence!.addedKids).not.toContain(token.token!.kid!);
+    } finally {
+      await engine.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { CLOUDS } from "../../entra/clouds.js";
 import { TransportError, type ProbeError } from "../errors.js";
 import { probeSecureContext } from "../http/dispatcher.js";
-import { PresentedCertificates } from "../http/presented-certificates.js";
+import { PresentedCertificates, type PresentedCertificate } from "../http/presented-certificates.js";
 import { sendProbeRequest } from "../http/probe-request.js";
 import type { Expiry } from "../results/types.js";
 import type { Secret } from "../settings/secret.js";
@@ -44,7 +44,7 @@ export async function tlsCertificate(ctx: TargetRunContext): Promise<ProbePartia
   const origin = new URL(ctx.target.url).origin;
   const certificates = ctx.certificates ?? new PresentedCertificates(probeSecureContext(ctx.config.extraCaPem), ctx.now);
   const started = ctx.now();
-  let presented;
+  let presented: PresentedCertificate;
   try {
     presented = await certificates.of(origin, ctx.runStartedMs, ctx.config.timeoutMs, ctx.signal);
   } catch (error) {
@@ -58,7 +58,7 @@ export async function tlsCertificate(ctx: TargetRunContext): Promise<ProbePartia
     return {
       outcome: "fail",
       durationMs,
-      message: `certificate ${described}, under ${ctx.config.certWarnDays}`,
+      message: `certificate ${described}, fewer than PROBE_CERT_WARN_DAYS (${ctx.config.certWarnDays})`,
       cause: "certificate-expiring",
       expiry,
       observed: {
@@ -106,7 +106,7 @@ export async function credentialExpiry(ctx: TargetRunContext, graphToken: GraphT
   const started = ctx.now();
   const facts: CredentialFact[] = [];
   const notes: string[] = [];
-  const graph = lazyGraph(ctx, graphToken);
+  const graph = graphApplications(ctx, graphToken);
 
   const credential = config.credential;
   if (credential.kind === "managed-identity") {
@@ -142,7 +142,7 @@ export async function credentialExpiry(ctx: TargetRunContext, graphToken: GraphT
     return {
       outcome: "fail",
       durationMs,
-      message: `${soonest.item} expires in ${soonest.daysLeft} days (${soonest.expiresOn}), under ${config.certWarnDays}${others(facts, soonest)}${noted}`,
+      message: `${soonest.item} expires in ${soonest.daysLeft} days (${soonest.expiresOn}), fewer than PROBE_CERT_WARN_DAYS (${config.certWarnDays})${others(facts, soonest)}${noted}`,
       cause: "credential-expiring",
       expiry,
       observed: {
@@ -172,8 +172,8 @@ function others(facts: readonly CredentialFact[], soonest: CredentialFact): stri
 
 type GraphAnswer = { ok: true; app: GraphApplication } | { ok: false; note: string };
 
-/** One Graph token for the run's reads, asked for on first use. */
-function lazyGraph(ctx: TargetRunContext, graphToken: GraphToken): (appId: string) => Promise<GraphAnswer> {
+/** Reads an app registration's credentials from Microsoft Graph; the token is asked for on first use (and shared: `acquire` is memoised per target). */
+function graphApplications(ctx: TargetRunContext, graphToken: GraphToken): (appId: string) => Promise<GraphAnswer> {
   return async (appId) => {
     const token = await graphToken();
     if (!token.ok) return { ok: false, note: `no Microsoft Graph token (${causeOf(token.error)})` };

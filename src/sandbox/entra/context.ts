@@ -33,6 +33,8 @@ export interface EmulatorContext {
   readonly identityHeader: string;
   readonly lifetimeSeconds: number;
   readonly keys: SigningKeyRing;
+  /** Publishes the next signing keys whose time has come (signing-key-rollover scenario); a no-op otherwise. */
+  rollOverDueKeys(): void;
   model(): TenantModel;
   now(): number;
   record(record: TokenRequestRecord): void;

@@ -21,6 +21,11 @@ export interface EntraEmulatorOptions {
   tls: { certPem: string; keyPem: string };
   /** exp - iat of issued tokens. Default 3900 s, as in Microsoft's samples (FACTS §1). */
   tokenLifetimeSeconds?: number;
+  /**
+   * Every this many ms (on `now`'s clock, counted from start) the tenant publishes its next signing
+   * key (SigningKeyRing.publishNext): the signing-key-rollover scenario.
+   */
+  signingKeyRolloverEveryMs?: number;
   /** Clock in ms; drives iat/nbf/exp, secret expiry and assertion checks. */
   now?: () => number;
 }
@@ -77,11 +82,21 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
   });
   const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  // Rollovers due by the emulator's clock, published when the keys are next asked for (so a test's clock decides, not a timer).
+  const startedAt = now();
+  let rolledOver = 0;
+  const rollOverDueKeys = (): void => {
+    const every = options.signingKeyRolloverEveryMs;
+    if (every === undefined || every <= 0) return;
+    for (const due = Math.floor((now() - startedAt) / every); rolledOver < due; rolledOver++) keys.publishNext();
+  };
+
   const ctx: EmulatorContext = {
     origin,
     identityHeader,
     lifetimeSeconds,
     keys,
+    rollOverDueKeys,
     model: () => model,
     now,
     record: (r) => {
@@ -154,8 +169,14 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: EmulatorCon
   const discoveryPaths: Record<string, () => Promise<unknown>> = {
     ".well-known/openid-configuration": () => Promise.resolve(v1Metadata(ctx.origin, tenantInDocs, ctx.model().cloud)),
     "v2.0/.well-known/openid-configuration": () => Promise.resolve(v2Metadata(ctx.origin, tenantInDocs, ctx.model().cloud)),
-    "discovery/keys": () => ctx.keys.jwks(),
-    "discovery/v2.0/keys": () => ctx.keys.jwks(v2Issuer(tenantInDocs, ctx.model().cloud)),
+    "discovery/keys": () => {
+      ctx.rollOverDueKeys();
+      return ctx.keys.jwks();
+    },
+    "discovery/v2.0/keys": () => {
+      ctx.rollOverDueKeys();
+      return ctx.keys.jwks(v2Issuer(tenantInDocs, ctx.model().cloud));
+    },
   };
   const document = discoveryPaths[tail];
   if (document === undefined) {

@@ -105,6 +105,16 @@ export class SigningKeyRing {
     this.#keys = this.#keys.then(async (keys) => [...keys.slice(1), await signingKeyForSlot(slot)]);
   }
 
+  /**
+   * Publishes the next key ahead of its use, as Entra does before a rollover (learn.microsoft.com
+   * entra/identity-platform/signing-key-rollover): the signing key stays, the oldest key that signs
+   * nothing leaves. The published set changes; no token issued so far stops verifying.
+   */
+  publishNext(): void {
+    const slot = this.#nextSlot++;
+    this.#keys = this.#keys.then(async (keys) => [keys[0]!, ...keys.slice(2), await signingKeyForSlot(slot)]);
+  }
+
   /** The JWKS document; v2 sets carry `issuer` on each key (FACTS §1). */
   async jwks(issuer?: string): Promise<JsonWebKeySet> {
     return {

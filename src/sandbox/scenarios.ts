@@ -23,6 +23,7 @@ export const SCENARIO_NAMES = [
   "certificate-expiring",
   "secret-expiring",
   "signing-key-rollover",
+  "fail-open-slow-body",
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -165,6 +166,15 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     description: "The backend takes 30 s to answer; the probe's deadline is 2 s.",
     expectation: "valid ends at the deadline with outcome error (timeout)",
     backend: { latencyMs: 30_000 },
+    timeoutMs: 2_000,
+  },
+  "fail-open-slow-body": {
+    name: "fail-open-slow-body",
+    description:
+      "The API's policy has no validate-jwt, and its backend answers 200 at once but then sends the body a byte at a time (a streaming or overloaded backend).",
+    expectation: "every token probe that must be refused is security as soon as the 200 arrives, after one request; valid ends in error (timeout)",
+    api: (api) => ({ ...api, policyXml: OPEN_POLICY_XML }),
+    backend: { bodyFault: "trickle" },
     timeoutMs: 2_000,
   },
   "entra-ingestion": {

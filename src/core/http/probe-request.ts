@@ -15,6 +15,12 @@ export interface ProbeRequest {
   body?: string;
   /** Keep the (bounded) body and the headers of the answer, for assertions. */
   keepAnswer?: boolean;
+  /**
+   * Whether a status alone decides the verdict (a 2xx on a probe that must be refused). For such a
+   * status the body is read only for a short grace, and a body that is slow, hangs or is cut off is
+   * noted in `bodyProblem` instead of failing the request: the gateway already let the caller in.
+   */
+  statusDecides?: (status: number) => boolean;
 }
 
 export interface ProbeResponse {
@@ -30,6 +36,8 @@ export interface ProbeResponse {
   body?: string;
   bodyTruncated?: boolean;
   headers?: Readonly<Record<string, string>>;
+  /** With `statusDecides`: what went wrong with the body after the deciding status arrived. */
+  bodyProblem?: string;
 }
 
 export interface HttpDeps {
@@ -41,6 +49,8 @@ export interface HttpDeps {
 /** Error bodies are small; anything past this is not read (a hung or huge body cannot stall a run). */
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_MESSAGE_CHARS = 300;
+/** How long the body of a deciding answer is read for: enough for a normal body, never a reason to wait. */
+export const DECIDED_BODY_GRACE_MS = 1_000;
 
 /**
  * Sends one probe request. Redirects are never followed (undici's `request` does not follow them
@@ -65,7 +75,13 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });
-    const { text: body, truncated } = await readLimited(res.body);
+    // The verdict is taken on the status line: a fail-open gateway whose body then trickles, hangs or
+    // resets has still let the caller in, and that must not turn into a timeout that is retried.
+    const decided = req.statusDecides?.(res.statusCode) === true;
+    let read: { text: string; truncated: boolean; problem?: string };
+    if (decided) read = await readDecidedBody(res.body, url.origin);
+    else read = await readLimited(res.body);
+    const { text: body, truncated } = read;
     const header = (name: string): string | undefined => {
       const v = res.headers[name];
       return Array.isArray(v) ? v[0] : v;
@@ -86,6 +102,7 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
       ...(wwwAuthenticate ? { wwwAuthenticate } : {}),
       ...(answeredBy ? { answeredBy } : {}),
       ...(req.keepAnswer ? { body: redactSent(body, secrets), bodyTruncated: truncated, headers: flatHeaders(res.headers) } : {}),
+      ...(read.problem ? { bodyProblem: read.problem } : {}),
     };
   } catch (error) {
     throw toTransportError(error, url.origin, req.timeoutMs) ?? error;
@@ -106,6 +123,34 @@ async function readLimited(body: Dispatcher.ResponseData["body"]): Promise<{ tex
     }
   }
   return { text: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString("utf8"), truncated };
+}
+
+/**
+ * The body of an answer whose status already decided the verdict: read for at most
+ * DECIDED_BODY_GRACE_MS; a body that takes longer, or a connection lost while reading it, is a
+ * note, never an error. Whatever is left is discarded.
+ */
+async function readDecidedBody(body: Dispatcher.ResponseData["body"], origin: string): Promise<{ text: string; truncated: boolean; problem?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), DECIDED_BODY_GRACE_MS);
+  });
+  const reading = readLimited(body).then(
+    (read) => ({ read }),
+    (error: unknown) => ({ error }),
+  );
+  try {
+    const first = await Promise.race([reading, grace]);
+    if (first === "late") {
+      body.destroy();
+      return { text: "", truncated: true, problem: `the body did not complete within ${DECIDED_BODY_GRACE_MS} ms after the status (not needed for the verdict)` };
+    }
+    if ("read" in first) return first.read;
+    const transport = toTransportError(first.error, origin);
+    return { text: "", truncated: true, problem: `the body could not be read after the status (${transport?.kind ?? "error"}: ${transport ? "the connection was lost" : "unreadable"})` };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function flatHeaders(headers: Dispatcher.ResponseData["headers"]): Record<string, string> {

@@ -18,7 +18,11 @@ export interface Behaviour {
   paddingBytes?: number;
   /** Only for the next `times` requests; then this behaviour is forgotten. */
   times?: number;
+  /** A 200 whose status line arrives at once and whose body then trickles, hangs or is cut off. */
+  bodyFault?: BodyFault;
 }
+
+export type BodyFault = "trickle" | "hang" | "reset";
 
 export interface SandboxBackend {
   /** `https://127.0.0.1:<port>` (or http). Each API is served under `/<encoded api name>`. */
@@ -105,7 +109,9 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
     };
     const scheme = authorization?.split(/\s+/)[0];
     if (authorization !== undefined && scheme !== undefined && authorization.includes(" ")) echo.authorizationScheme = scheme;
-    sendJson(res, 200, behaviour.paddingBytes ? { ...echo, padding: "x".repeat(behaviour.paddingBytes) } : echo);
+    const body = behaviour.paddingBytes ? { ...echo, padding: "x".repeat(behaviour.paddingBytes) } : echo;
+    if (behaviour.bodyFault) sendFaultyBody(res, behaviour.bodyFault, JSON.stringify(body), closing.signal);
+    else sendJson(res, 200, body);
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -155,4 +161,31 @@ function sendJson(res: ServerResponse, status: number, body: unknown, contentTyp
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": `${contentType}; charset=utf-8`, "content-length": Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** The pace of a trickling body: a byte now and then, never enough to finish within a probe's timeout. */
+const TRICKLE_EVERY_MS = 500;
+
+/**
+ * A 200 that announces the whole body and then misbehaves: `trickle` sends one byte per
+ * TRICKLE_EVERY_MS, `hang` sends the first bytes and nothing more, `reset` cuts the connection.
+ */
+function sendFaultyBody(res: ServerResponse, fault: BodyFault, text: string, closing: AbortSignal): void {
+  res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.write(text.slice(0, 1));
+  if (fault === "reset") {
+    setTimeout(() => res.destroy(), 20);
+    return;
+  }
+  if (fault === "hang") return;
+  let sent = 1;
+  const timer = setInterval(() => {
+    if (closing.aborted || res.destroyed) clearInterval(timer);
+    else if (sent < text.length) res.write(text.slice(sent, ++sent));
+    else {
+      clearInterval(timer);
+      res.end();
+    }
+  }, TRICKLE_EVERY_MS);
+  res.on("close", () => clearInterval(timer));
 }

@@ -45,6 +45,8 @@ export interface BackendBehaviour {
   apiName?: string;
   /** Only for the next `times` requests, then the backend is healthy again (a restart, a recycled unit). */
   times?: number;
+  /** The backend's 200 arrives at once, then its body trickles, hangs or is cut off. */
+  bodyFault?: "trickle" | "hang" | "reset";
 }
 
 /** What the gateway did with one request. Never a key, a token or a query string. */

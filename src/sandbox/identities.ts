@@ -20,6 +20,11 @@ export const PROBE_CLIENT = {
   displayName: "smoke-probe",
   clientId: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62",
   objectId: "e91b4d27-6c05-4a83-b1f8-3d7e2a5c9046",
+  /**
+   * The app role the probe's own registration defines with the API's role value and grants to
+   * itself (the README's one-time setup), so its own-app token differs from the valid one in aud only.
+   */
+  ownRoleId: "5e0b9d3a-8c41-4f27-a6e2-9d1c7b4f3a58",
 } as const;
 
 /** A client app in the same tenant that was never granted the API's role. */

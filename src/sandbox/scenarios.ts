@@ -24,6 +24,7 @@ export const SCENARIO_NAMES = [
   "secret-expiring",
   "signing-key-rollover",
   "fail-open-slow-body",
+  "own-app-without-role",
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -167,6 +168,17 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     expectation: "valid ends at the deadline with outcome error (timeout)",
     backend: { latencyMs: 30_000 },
     timeoutMs: 2_000,
+  },
+  "own-app-without-role": {
+    name: "own-app-without-role",
+    description:
+      "The probe's own app registration does not define the API's role, so its own-app token (the wrong-audience probe's) carries no roles and the policy refuses it for that, whatever its audience rule.",
+    expectation: "wrong-audience passes but carries audience-unproven naming roles, with the one-time setup that removes it",
+    tenant: (model) => ({
+      ...model,
+      apps: model.apps.map((app) => (app.clientId === PROBE_CLIENT.clientId ? { ...app, appRoles: [] } : app)),
+      roleAssignments: model.roleAssignments.filter((a) => a.resourceClientId !== PROBE_CLIENT.clientId),
+    }),
   },
   "fail-open-slow-body": {
     name: "fail-open-slow-body",

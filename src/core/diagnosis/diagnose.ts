@@ -167,7 +167,10 @@ function diagnosePass(o: ProbeObservation): Diagnosis | undefined {
     });
   }
   if (o.probe === "wrong-audience" && o.audienceUnproven) {
-    return buildDiagnosis("audience-unproven", base(o), { render: { unprovenReason: o.audienceUnproven.reason, unprovenFix: o.audienceUnproven.fix } });
+    const differences = o.audienceUnproven.differences.join(",");
+    return buildDiagnosis("audience-unproven", { ...base(o), ...(differences ? { differences } : {}) }, {
+      render: { unprovenReason: o.audienceUnproven.reason, unprovenFix: o.audienceUnproven.fix },
+    });
   }
   const kid = o.token?.kid;
   if (o.probe === "expired-token" && o.jwksKids && kid !== undefined && !o.jwksKids.includes(kid)) {

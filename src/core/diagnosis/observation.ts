@@ -82,7 +82,7 @@ export interface ProbeObservation {
   /** For `valid`: the assertion its 2xx answer failed. */
   assertionFailure?: { cause: "assertion-failed" | "slow-response"; assertion: string; expected: string; received: string };
   /** For `wrong-audience`: why its refusal does not isolate the audience rule, when it does not. */
-  audienceUnproven?: { reason: string; fix: string };
+  audienceUnproven?: { differences: readonly string[]; reason: string; fix: string };
 }
 
 /** What a failure contributes to an observation: the token endpoint's refusal or the transport kind. */

@@ -108,8 +108,8 @@ export interface PolicyChecks {
   /** `kid`s the policy's openid-config documents publish (refetched once if `kid` is unknown). */
   publishedKids(kid: string | undefined): Promise<string[] | undefined>;
   /**
-   * The preflight with the audience rules and required claims set aside: whether signature, issuer
-   * and lifetime would pass. Undefined when it cannot say.
+   * The preflight with the audience rules set aside: whether signature, issuer, lifetime, required
+   * claims and the caller rule would pass. Undefined when it cannot say.
    */
   preflightWithoutAudience(token: string): Promise<PreflightOutcome | undefined>;
 }
@@ -120,11 +120,11 @@ export interface PolicyChecks {
  */
 export function policyChecks(policy: ApimPolicy, deps: { keys: SigningKeyResolver; now: () => number; cache?: PreflightCache }): PolicyChecks {
   const evaluateDeps: EvaluateDeps = { keys: deps.keys, now: deps.now };
-  // Signature, issuer and lifetime only: a token for another audience lacks the API's roles and
-  // other per-resource claims by nature, so required claims (and the caller rule) are set aside too.
+  // Everything but the audience rule: a required role the wrong-audience token lacks refuses it
+  // whatever its aud, so such a refusal proves nothing about the audience rule and must say so.
   const audienceFree: ApimPolicy = {
     ...policy,
-    tokenChecks: policy.tokenChecks.map(({ audiences: _a, clientApplicationIds: _c, ...check }) => ({ ...check, requiredClaims: [] })),
+    tokenChecks: policy.tokenChecks.map(({ audiences: _a, ...check }) => check),
   };
   const openIdConfigUrls = [...new Set(policy.tokenChecks.flatMap((c) => c.openIdConfigUrls))];
   /** The verdict on `judged` (shared through the cache when there is one); never throws. */

@@ -21,6 +21,8 @@ export interface TokenSummary {
   /** The calling client: `azp` (v2) or `appid` (v1). */
   client?: string;
   roles?: string[];
+  /** Delegated scopes (`scp`), which client-credentials tokens do not carry. */
+  scp?: string;
   /** Unix seconds. */
   exp?: number;
   kid?: string;

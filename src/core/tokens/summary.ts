@@ -18,6 +18,7 @@ export function summarizeToken(token: string): TokenSummary | undefined {
     const client = typeof claims.azp === "string" ? claims.azp : typeof claims.appid === "string" ? claims.appid : undefined;
     if (client) summary.client = client;
     if (Array.isArray(claims.roles)) summary.roles = claims.roles.filter((r): r is string => typeof r === "string");
+    if (typeof claims.scp === "string") summary.scp = claims.scp;
     if (typeof claims.exp === "number") summary.exp = claims.exp;
     if (typeof header.kid === "string") summary.kid = header.kid;
     if (typeof header.alg === "string") summary.alg = header.alg;

@@ -77,6 +77,9 @@ export async function createDefaultTenant(options: { now?: () => number; cloud?:
         // v2, like the API: the probe's own-app token (the wrong-audience probe's) then differs from
         // the valid token in its audience only, which is what makes its refusal prove the aud rule.
         accessTokenAcceptedVersion: 2,
+        // The API's role value defined on the probe's own app too (and granted below): otherwise a
+        // gateway that requires the role refuses the own-app token for its roles, whatever its aud rule.
+        appRoles: [{ id: PROBE_CLIENT.ownRoleId, value: ORDERS_API.role, allowedMemberTypes: ["Application"] }],
         secrets: [{ ...probeSecret, expiresAt }],
         certificates: [{ certPem: certificate.certPem }],
         federatedCredentials: [
@@ -114,6 +117,7 @@ export async function createDefaultTenant(options: { now?: () => number; cloud?:
     ],
     roleAssignments: [
       { clientId: PROBE_CLIENT.clientId, resourceClientId: ORDERS_API.clientId, roleId: ORDERS_API.roleId },
+      { clientId: PROBE_CLIENT.clientId, resourceClientId: PROBE_CLIENT.clientId, roleId: PROBE_CLIENT.ownRoleId },
       // Graph's Application.Read.All, with admin consent: credential-expiry reads the secrets' end dates.
       { clientId: PROBE_CLIENT.clientId, resourceClientId: GRAPH.clientId, roleId: APPLICATION_READ_ALL.id },
     ],

@@ -315,7 +315,7 @@ const CASES: Case[] = [
   },
   {
     name: "wrong-audience refused, but its token was a Graph token",
-    observation: obs({ probe: "wrong-audience", outcome: "pass", expectedStatuses: [401], actualStatus: 401, audienceUnproven: { reason: "first-party format", fix: "leave it unset" } }),
+    observation: obs({ probe: "wrong-audience", outcome: "pass", expectedStatuses: [401], actualStatus: 401, audienceUnproven: { differences: ["token-format"], reason: "first-party format", fix: "leave it unset" } }),
     cause: "audience-unproven",
     evidence: { actualStatus: "401" },
   },

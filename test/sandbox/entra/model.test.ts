@@ -90,6 +90,8 @@ describe("default tenant", () => {
     expect(api).toMatchObject({ appIdUri: ORDERS_API.appIdUri, accessTokenAcceptedVersion: 2, assignmentRequired: true });
     expect(a.model.roleAssignments).toEqual([
       { clientId: PROBE_CLIENT.clientId, resourceClientId: ORDERS_API.clientId, roleId: ORDERS_API.roleId },
+      // The probe's own app role with the API's role value, granted to itself: the own-app token carries it.
+      { clientId: PROBE_CLIENT.clientId, resourceClientId: PROBE_CLIENT.clientId, roleId: PROBE_CLIENT.ownRoleId },
       // Microsoft Graph's Application.Read.All, for credential-expiry.
       { clientId: PROBE_CLIENT.clientId, resourceClientId: "00000003-0000-0000-c000-000000000000", roleId: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30" },
     ]);

@@ -3,6 +3,13 @@ import { composeEffectivePolicy, type ApimPolicy } from "../policy/index.js";
 import { namedValueMap, scopesFor, type ApiopsFolder } from "./folder.js";
 import { readSpecification } from "./specification.js";
 
+/** A target of a targets file, as coverage reads it. */
+export interface CoverageTarget {
+  url: string;
+  apiopsApi?: string;
+  acceptOpen?: string;
+}
+
 /** One API operation of the folder and what guards it. */
 export interface CoverageRow {
   api: string;
@@ -16,6 +23,8 @@ export interface CoverageRow {
   subscriptionRequired: boolean;
   ipFiltered: boolean;
   rateLimited: boolean;
+  /** A target for this API accepts it as open by design (`acceptOpen`), with its reason. */
+  acceptedOpen?: string;
 }
 
 /**
@@ -23,7 +32,7 @@ export interface CoverageRow {
  * file, line) or that nothing validates it, whether a subscription is required, and whether an
  * ip-filter or a rate limit / quota stands in the effective policy.
  */
-export function coverageOf(folder: ApiopsFolder, targets: readonly { url: string; apiopsApi?: string }[] = [], options: { product?: string } = {}): CoverageRow[] {
+export function coverageOf(folder: ApiopsFolder, targets: readonly CoverageTarget[] = [], options: { product?: string } = {}): CoverageRow[] {
   const namedValues = namedValueMap(folder);
   const rows: CoverageRow[] = [];
   for (const api of folder.apis) {
@@ -37,6 +46,7 @@ export function coverageOf(folder: ApiopsFolder, targets: readonly { url: string
         { namedValues },
       );
       const forApi = targets.filter((t) => t.apiopsApi === api.name || new URL(t.url).pathname.replace(/^\/+/, "").startsWith(api.path.replace(/^\/+/, "")));
+      const acceptedOpen = forApi.find((t) => t.acceptOpen !== undefined)?.acceptOpen;
       rows.push({
         api: api.name,
         operation: op ? `${op.method} ${op.path}` : "(the API)",
@@ -46,6 +56,7 @@ export function coverageOf(folder: ApiopsFolder, targets: readonly { url: string
         subscriptionRequired: api.subscriptionRequired,
         ipFiltered: policy.accessRestrictions.some((r) => r.name === "ip-filter"),
         rateLimited: policy.accessRestrictions.some((r) => r.name !== "ip-filter" && r.name !== "check-header"),
+        ...(acceptedOpen !== undefined ? { acceptedOpen } : {}),
       });
     }
   }
@@ -61,4 +72,9 @@ function validationSites(policy: ApimPolicy): string[] {
 /** Reachable without token validation: nothing validates it, or only on some branch. */
 export function unguarded(row: CoverageRow): boolean {
   return row.tokenValidation.length === 0 || row.conditionalOnly;
+}
+
+/** Unguarded and not accepted as open by design: what a pipeline gate fails on. */
+export function openUnaccepted(row: CoverageRow): boolean {
+  return unguarded(row) && row.acceptedOpen === undefined;
 }

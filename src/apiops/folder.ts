@@ -26,6 +26,8 @@ export interface ApiopsApi {
   path: string;
   /** Default true, as in APIM. */
   subscriptionRequired: boolean;
+  /** The API's own names for the key (`subscriptionKeyParameterNames`), when it renames APIM's defaults. */
+  subscriptionKeyParameterNames?: { header?: string; query?: string };
   apiType: string;
   /** The folder read (the current revision's). */
   folder: string;
@@ -133,11 +135,13 @@ function readApis(root: string, rel: (p: string) => string, policyAt: (p: string
     const revision = str(info.apiRevision);
     const versionName = str(info.apiVersion);
     const versionSet = str(info.apiVersionSetId)?.split("/").pop();
+    const keyNames = keyParameterNames(info.subscriptionKeyParameterNames);
     return {
       name,
       displayName: str(info.displayName) ?? name,
       path: str(info.path) ?? name,
       subscriptionRequired: info.subscriptionRequired !== false,
+      ...(keyNames ? { subscriptionKeyParameterNames: keyNames } : {}),
       apiType: str(info.apiType) ?? str(info.type) ?? "http",
       folder: rel(folder),
       ...(revision ? { revision } : {}),
@@ -231,4 +235,12 @@ export function scopesFor(
   const operation = options.operation === undefined ? undefined : api.operations.find((o) => o.name === options.operation);
   const scopes = [folder.globalPolicy, product?.policy, api.policy, operation?.policy].filter((s): s is ScopedPolicy => s !== undefined);
   return { scopes, ...(product ? { product } : {}) };
+}
+
+/** `subscriptionKeyParameterNames` of an apiInformation.json (`{ header, query }`), when it names either. */
+function keyParameterNames(value: unknown): { header?: string; query?: string } | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const { header, query } = value as { header?: unknown; query?: unknown };
+  const names = { ...(typeof header === "string" && header ? { header } : {}), ...(typeof query === "string" && query ? { query } : {}) };
+  return Object.keys(names).length > 0 ? names : undefined;
 }

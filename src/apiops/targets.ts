@@ -1,6 +1,5 @@
 import { join, relative } from "node:path";
 import { composeEffectivePolicy, type ApimPolicy } from "../policy/index.js";
-import { TOKEN_PROBES } from "../core/probes/names.js";
 import { SUCCESS_STATUSES } from "../core/settings/defaults.js";
 import { namedValueMap, readProperties, scopesFor, type ApiopsApi, type ApiopsFolder } from "./folder.js";
 import { probeOperation, readSpecification } from "./specification.js";
@@ -10,9 +9,13 @@ export interface EstateTarget {
   name: string;
   url: string;
   method: "GET";
-  scope: string;
+  /** Absent when neither the effective policy nor `--scope` gives the API's audience: token probes then skip. */
+  scope?: string;
   subscriptionKeySetting: string;
   apiopsApi: string;
+  /** APIM's names for the key on this API, when the folder renames them (`subscriptionKeyParameterNames`). */
+  subscriptionKeyHeader?: string;
+  subscriptionKeyQuery?: string;
   expectedStatuses?: Record<string, number[]>;
 }
 
@@ -65,25 +68,31 @@ export function targetsFromFolder(folder: ApiopsFolder, options: EstateTargetsOp
     const scope = scopeFrom(policy) ?? options.scope;
     if (scope === undefined) {
       const secret = policy.unresolvedNamedValues.length > 0 ? ` (named values without a value: ${policy.unresolvedNamedValues.join(", ")})` : "";
-      notes.push(`api ${api.name}: no audience in its effective policy to derive the scope from${secret}; give --scope`);
-      continue;
+      // The key probes and a key-only valid still prove something; the token probes say what they lack.
+      notes.push(`api ${api.name}: no audience in its effective policy to derive the scope from${secret}; its token probes will be skipped until --scope (or PROBE_API_SCOPE) gives one`);
     }
     const versioned = versionedPath(folder, api);
     if (versioned.note) notes.push(`api ${api.name}: ${versioned.note}`);
     const expected: Record<string, number[]> = {};
+    // The folder says the API takes calls without a key; the token check (when there is one) still stands.
     if (!api.subscriptionRequired) expected["no-subscription-key"] = [...SUCCESS_STATUSES];
     if (!validatesTokens(policy)) {
-      // What an API without token validation lets in by design: every probe that carries a token.
-      for (const probe of TOKEN_PROBES) expected[probe] = [...SUCCESS_STATUSES];
-      notes.push(`api ${api.name}: its effective policy validates no token; the token probes expect 2xx (see apim-smoke coverage)`);
+      // Never an expected 2xx for a bad caller: an API open by design is accepted explicitly, per
+      // API and with a reason (`acceptOpen` in the targets file), never by a generated default.
+      notes.push(
+        `api ${api.name}: its effective policy validates no token; the token probes expect a refusal and report security until it does. If the API is open by design, add "acceptOpen": "<why>" to its target (see apim-smoke coverage)`,
+      );
     }
+    const keyNames = api.subscriptionKeyParameterNames;
     targets.push({
       name: api.name,
       url: `${options.gateway.replace(/\/+$/, "")}/${[api.path, versioned.segment].filter(Boolean).join("/").replace(/^\/+/, "")}${operation.startsWith("/") ? operation : `/${operation}`}${versioned.query ?? ""}`,
       method: "GET",
-      scope,
+      ...(scope !== undefined ? { scope } : {}),
       subscriptionKeySetting: options.subscriptionKeySetting,
       apiopsApi: api.name,
+      ...(keyNames?.header ? { subscriptionKeyHeader: keyNames.header } : {}),
+      ...(keyNames?.query ? { subscriptionKeyQuery: keyNames.query } : {}),
       ...(Object.keys(expected).length > 0 ? { expectedStatuses: expected } : {}),
     });
   }

@@ -42,3 +42,5 @@ export const EXIT_USAGE = 2;
  * are kept nowhere. Not 0, so a pipeline notices the hole in the availability history.
  */
 export const EXIT_RESULTS_LOST = 3;
+/** Every probe was skipped (or none ran): nothing was proven, which is no all-clear either. */
+export const EXIT_NOTHING_PROVEN = 4;

@@ -29,6 +29,8 @@ export async function publishApiopsFolder(
       path: `/${api.path.replace(/^\/+/, "")}`,
       subscriptionRequired: api.subscriptionRequired,
       subscriptionKeys: [options.subscriptionKey],
+      ...(api.subscriptionKeyParameterNames?.header ? { subscriptionKeyHeaderName: api.subscriptionKeyParameterNames.header } : {}),
+      ...(api.subscriptionKeyParameterNames?.query ? { subscriptionKeyQueryParamName: api.subscriptionKeyParameterNames.query } : {}),
       policy: composeEffectivePolicy(scopesFor(folder, api).scopes, folder.fragments, { namedValues, requireNamedValues: true }),
     }));
   await cp(dir, options.copyTo, { recursive: true });

@@ -46,6 +46,12 @@ function expectNoSecrets(...texts: string[]): void {
 }
 
 describe("apim-smoke run", () => {
+  it("exits 4 when every probe was skipped: nothing was proven", async () => {
+    const { code, stdout } = await cli(["run", "--probe", "expired-token"], settings());
+    expect(stdout).toMatch(/NOTHING PROVEN: 1 probes/);
+    expect(code).toBe(4);
+  });
+
   it("--format json: every probe passes against a strict gateway, exit 0, no secret anywhere", async () => {
     const junit = join(dir, "junit.xml");
     const { code, stdout, stderr } = await cli(["run", "--format", "json", "--junit", junit], settings());

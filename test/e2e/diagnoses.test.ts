@@ -237,7 +237,7 @@ describe("diagnoses of tokens and keys, end to end", () => {
     const config = withPolicy(settingsOf(sandbox), sandbox.policyFile);
     const dispatcher = createProbeDispatcher({ extraCaPem: config.extraCaPem });
     const old = await createMsalTokenSource(config, { dispatcher })
-      .acquire("probe", config.targets[0]!.scope)
+      .acquire("probe", config.targets[0]!.scope!)
       .finally(() => dispatcher.close());
     // The tenant publishes two keys; two rotations retire the one the token was signed with.
     sandbox.entra.rotateSigningKeys();

@@ -170,7 +170,7 @@ describe("engine against the sandbox", () => {
   it("expired-token: from PROBE_EXPIRED_TOKEN when none has aged yet", async () => {
     const config = await start({ scenario: "healthy", tokenLifetimeSeconds: 2 });
     const dispatcher = createProbeDispatcher({ extraCaPem: config.extraCaPem });
-    const old = await createMsalTokenSource(config, { dispatcher }).acquire("probe", config.targets[0]!.scope);
+    const old = await createMsalTokenSource(config, { dispatcher }).acquire("probe", config.targets[0]!.scope!);
     await dispatcher.close();
     await new Promise((r) => setTimeout(r, 2_500));
     const engine = createProbeEngine(loadSettings({ ...sandbox!.settings, PROBE_EXPIRED_TOKEN: old.accessToken.reveal() }));

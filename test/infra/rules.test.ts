@@ -191,7 +191,7 @@ describe("rows from what the probe produces", () => {
       { target: "orders", probe: "no-token", outcome: "security", expectedStatuses: [401], actualStatus: 200, durationMs: 70, message: "expected 401, got 200", startedAt: "2025-06-01T11:58:00.200Z", requestId: "req-1" },
       { target: "orders", probe: "expired-token", outcome: "skipped", expectedStatuses: [401], durationMs: 0, message: "no expired token yet", startedAt: "2025-06-01T11:58:00.300Z" },
     ],
-    summary: { total: 3, byOutcome: { pass: 1, fail: 0, security: 1, error: 0, blocked: 0, skipped: 1 }, ok: false, durationMs: 300 },
+    summary: { total: 3, byOutcome: { pass: 1, fail: 0, security: 1, error: 0, blocked: 0, skipped: 1 }, ok: false, nothingProven: false, durationMs: 300 },
   };
 
   it("turns a run report into availabilityResults rows, without the skipped results", () => {

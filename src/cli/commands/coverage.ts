@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { coverageOf, unguarded, type CoverageRow } from "../../apiops/coverage.js";
+import { coverageOf, openUnaccepted, unguarded, type CoverageRow, type CoverageTarget } from "../../apiops/coverage.js";
 import { ApiopsFolderError, readApiopsFolder } from "../../apiops/folder.js";
 import { UsageError } from "../../core/errors.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
@@ -19,7 +19,8 @@ const OPTIONS = {
  * `apim-smoke coverage --apiops DIR [--targets FILE]`: per API and operation of the folder, whether
  * it is probed, where its token is validated (scope, file, line) or that nothing validates it,
  * whether a subscription is required, and whether an ip-filter or rate limit stands. Exit 1 when any
- * API is reachable without token validation, else 0; 2 for input that cannot be read.
+ * API is reachable without token validation and no target accepts it as open by design (acceptOpen),
+ * else 0; 2 for input that cannot be read. Accepted-open APIs are listed apart, with their reasons.
  */
 export const coverageCommand: Command = {
   summary: "per API and operation of an APIOps folder: probed or not, token validation where, subscription, ip-filter, rate limit",
@@ -29,11 +30,17 @@ export const coverageCommand: Command = {
     if (values.apiops === undefined) throw new UsageError("--apiops DIR is required");
     const format = values.format ?? "table";
     if (format !== "table" && format !== "json") throw new UsageError("--format must be table or json");
-    let targets: { url: string; apiopsApi?: string }[] = [];
+    let targets: CoverageTarget[] = [];
     if (values.targets !== undefined) {
       try {
-        const doc = JSON.parse(await readFile(resolve(io.cwd, values.targets), "utf8")) as { targets?: { url?: unknown; apiopsApi?: unknown }[] };
-        targets = (doc.targets ?? []).filter((t) => typeof t.url === "string").map((t) => ({ url: t.url as string, ...(typeof t.apiopsApi === "string" ? { apiopsApi: t.apiopsApi } : {}) }));
+        const doc = JSON.parse(await readFile(resolve(io.cwd, values.targets), "utf8")) as { targets?: { url?: unknown; apiopsApi?: unknown; acceptOpen?: unknown }[] };
+        targets = (doc.targets ?? [])
+          .filter((t) => typeof t.url === "string")
+          .map((t) => ({
+            url: t.url as string,
+            ...(typeof t.apiopsApi === "string" ? { apiopsApi: t.apiopsApi } : {}),
+            ...(typeof t.acceptOpen === "string" && t.acceptOpen.trim() ? { acceptOpen: t.acceptOpen.trim() } : {}),
+          }));
       } catch {
         io.stderr.write(`apim-smoke coverage: --targets ${displayPath(values.targets)} cannot be read as a targets file\n`);
         return EXIT_USAGE;
@@ -48,18 +55,21 @@ export const coverageCommand: Command = {
       return EXIT_USAGE;
     }
     io.stdout.write(format === "json" ? `${JSON.stringify({ rows }, null, 2)}\n` : renderRows(rows));
-    return rows.some(unguarded) ? EXIT_NOT_OK : EXIT_OK;
+    return rows.some(openUnaccepted) ? EXIT_NOT_OK : EXIT_OK;
   },
 };
 
 function renderRows(rows: readonly CoverageRow[]): string {
-  const lines = rows.map((r) =>
+  const accepted = rows.filter((r) => unguarded(r) && r.acceptedOpen !== undefined);
+  const lines = rows.filter((r) => !accepted.includes(r)).map((r) =>
     [
       `${r.api} ${r.operation}`,
       `  probed: ${r.probed ? "yes" : "no"}; subscription: ${r.subscriptionRequired ? "required" : "not required"}${r.ipFiltered ? "; ip-filtered" : ""}${r.rateLimited ? "; rate limited" : ""}`,
       `  token validation: ${r.tokenValidation.length === 0 ? "NONE: reachable without a token" : r.tokenValidation.join("; ")}${r.conditionalOnly ? " (conditional only: reachable without a token on the other branches)" : ""}`,
     ].join("\n"),
   );
-  const open = rows.filter(unguarded).length;
-  return `${lines.join("\n")}\n\n${rows.length} operation(s), ${rows.filter((r) => r.probed).length} probed, ${open} without token validation\n`;
+  const open = rows.filter(openUnaccepted).length;
+  const acceptedLines =
+    accepted.length === 0 ? "" : `\n\naccepted as open by design (acceptOpen in the targets file):\n${accepted.map((r) => `${r.api} ${r.operation}: ${r.acceptedOpen ?? ""}`).join("\n")}`;
+  return `${lines.join("\n")}${acceptedLines}\n\n${rows.length} operation(s), ${rows.filter((r) => r.probed).length} probed, ${open} without token validation${accepted.length > 0 ? `, ${accepted.length} accepted as open` : ""}\n`;
 }

@@ -4,7 +4,7 @@ import { readApiopsFolder } from "../../apiops/folder.js";
 import { UsageError } from "../../core/errors.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
-import { EXIT_NOT_OK, EXIT_OK, EXIT_RESULTS_LOST, type Command } from "../io.js";
+import { EXIT_NOT_OK, EXIT_NOTHING_PROVEN, EXIT_OK, EXIT_RESULTS_LOST, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { cliState, createCliEngine } from "../state.js";
@@ -53,6 +53,7 @@ export const runCommand: Command = {
         io,
         telemetry,
       );
+      if (report.summary.nothingProven) return EXIT_NOTHING_PROVEN;
       if (!report.summary.ok) return EXIT_NOT_OK;
       return lostResults > 0 ? EXIT_RESULTS_LOST : EXIT_OK;
     } finally {

@@ -6,7 +6,7 @@ import { OutputFileError, UsageError } from "../../core/errors.js";
 import { httpsUrlProblem, settingName } from "../../core/settings/rules.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { parseCommandArgs } from "../args.js";
-import { EXIT_OK, EXIT_USAGE, type Command } from "../io.js";
+import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type Command } from "../io.js";
 
 const OPTIONS = {
   apiops: { type: "string" },
@@ -25,7 +25,8 @@ export const DEFAULT_ESTATE_KEY_SETTING = "APIM_SUBSCRIPTION_KEY";
  * `apim-smoke targets --apiops DIR --gateway URL`: a targets file (schema/targets.schema.json) for the
  * whole estate, from the APIOps folder users already keep: one target per HTTP API, the URL from the
  * API's path and its specification's first GET without path parameters, expected statuses from what
- * the folder says. What cannot be determined goes to stderr, one line each.
+ * the folder says. What cannot be determined goes to stderr, one line each. Exit 1 when no target
+ * could be written.
  */
 export const targetsCommand: Command = {
   summary: "write a targets file for every API of an APIOps folder (--apiops DIR --gateway URL)",
@@ -61,6 +62,11 @@ export const targetsCommand: Command = {
       ...(values.product ? { product: values.product } : {}),
     });
     for (const note of notes) io.stderr.write(`note: ${note}\n`);
+    // An empty estate proves nothing and must not pass a pipeline step as if it did.
+    if (targets.length === 0) {
+      io.stderr.write("apim-smoke targets: no target written: no HTTP API of the folder can be probed (see the notes above)\n");
+      return EXIT_NOT_OK;
+    }
     const text = `${JSON.stringify({ targets }, null, 2)}\n`;
     if (values.out === undefined) io.stdout.write(text);
     else {

@@ -51,6 +51,8 @@ export const CAUSE_CODES = [
   "consent-required",
   "wrong-cloud",
   "audience-unproven",
+  "accepted-open",
+  "subscription-key-header",
   "no-token-validation",
   // Issue 12: what an effective APIM policy refuses besides the token's claims.
   "client-not-allowed",
@@ -281,6 +283,14 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "wrong-cloud": {
     summary: "{probe}: tenant {tenant} belongs to another national cloud than {authorityHost} (AADSTS90038)",
     fix: "Set PROBE_AUTHORITY_HOST to the tenant's cloud (login.microsoftonline.us for US Government, login.partner.microsoftonline.cn for China) and PROBE_CLOUD to match.",
+  },
+  "accepted-open": {
+    summary: "{probe}: got {actualStatus}: the gateway let this request in, and the target accepts the API as open by design ({acceptOpenReason})",
+    fix: "Nothing to do while the API is meant to be open. Once it validates tokens (or keys), remove acceptOpen from its target so that a request let in is reported as security again.",
+  },
+  "subscription-key-header": {
+    summary: "{probe}: APIM found no subscription key ({actualStatus}): this API takes its key in header {expectedKeyHeader}, the probe sent it in {sentKeyHeader}",
+    fix: "Name the API's key header: subscriptionKeyHeader \"{expectedKeyHeader}\" on the target in the targets file, or PROBE_SUBSCRIPTION_KEY_HEADER={expectedKeyHeader} for the single-target settings (an APIOps folder's apiInformation.json subscriptionKeyParameterNames is read by itself).",
   },
   "audience-unproven": {
     summary: "wrong-audience was refused, but that proves nothing about the audience rule: {unprovenReason}",

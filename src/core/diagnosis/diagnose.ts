@@ -120,6 +120,8 @@ export function diagnoseRun(
 /** What an APIOps folder says of a target's API, with the artifact that says it (for config-drift). */
 export interface FolderPromises {
   subscriptionRequired: boolean;
+  /** The API's own subscription key header (`subscriptionKeyParameterNames.header`), when it renames it. */
+  subscriptionKeyHeader?: string;
   /** The apiInformation.json that says whether a subscription is required. */
   subscriptionArtifact?: string;
   /** The policy file and line of the (first unconditional) token validation, when there is one. */
@@ -165,6 +167,9 @@ function diagnosePass(o: ProbeObservation): Diagnosis | undefined {
       removedKids: o.signingKeyChange.removed.join(", ") || "none",
       ...(o.token?.kid ? { kid: o.token.kid } : {}),
     });
+  }
+  if (o.acceptedOpen !== undefined) {
+    return buildDiagnosis("accepted-open", { ...base(o), acceptOpenReason: bounded(o.acceptedOpen) });
   }
   if (o.probe === "wrong-audience" && o.audienceUnproven) {
     const differences = o.audienceUnproven.differences.join(",");
@@ -261,12 +266,29 @@ function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expec
   }
   if (status === 401 || status === 403) {
     const key = subscriptionCause(o);
+    // A challenge naming another header than the one the key went in: the name is what is wrong.
+    const renamed = key ? renamedKeyHeader(o) : undefined;
+    if (renamed) return buildDiagnosis("subscription-key-header", { ...evidence, ...renamed });
     if (key) return buildDiagnosis(key, evidence);
     // Only a genuine token's refusal is worth explaining by its claims; a rejecting probe with an
     // unexpected refusal status is a status mismatch.
     if (o.probe === "valid") return diagnoseRefusedToken(o, evidence, expectations);
   }
   return unexpected(o, evidence);
+}
+
+/**
+ * APIM's key challenge names the header the API takes its key in (`WWW-Authenticate:
+ * AzureApiManagementKey ... name="<header>",type="header"`): when a request that carried a key is
+ * told the key is missing and the challenge names another header, the name is what is wrong.
+ */
+function renamedKeyHeader(o: ProbeObservation): { expectedKeyHeader: string; sentKeyHeader: string } | undefined {
+  if (o.sentKeyHeader === undefined || o.probe === "no-subscription-key" || !o.wwwAuthenticate) return undefined;
+  const challenge = parseChallenge(o.wwwAuthenticate);
+  if (challenge?.scheme !== "azureapimanagementkey" || challenge.params.type !== "header") return undefined;
+  const expected = challenge.params.name;
+  if (!expected || expected.toLowerCase() === o.sentKeyHeader.toLowerCase()) return undefined;
+  return { expectedKeyHeader: bounded(expected), sentKeyHeader: o.sentKeyHeader };
 }
 
 function subscriptionCause(o: ProbeObservation): CauseCode | undefined {

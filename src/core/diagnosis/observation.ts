@@ -83,6 +83,10 @@ export interface ProbeObservation {
   assertionFailure?: { cause: "assertion-failed" | "slow-response"; assertion: string; expected: string; received: string };
   /** For `wrong-audience`: why its refusal does not isolate the audience rule, when it does not. */
   audienceUnproven?: { differences: readonly string[]; reason: string; fix: string };
+  /** The target accepts the API as open by design (`acceptOpen`), with its reason: a 2xx here is not a breach. */
+  acceptedOpen?: string;
+  /** The header the request carried the subscription key in (APIM's default unless the API renames it). */
+  sentKeyHeader?: string;
 }
 
 /** What a failure contributes to an observation: the token endpoint's refusal or the transport kind. */

@@ -15,6 +15,8 @@ export interface ProbeRequest {
   body?: string;
   /** Keep the (bounded) body and the headers of the answer, for assertions. */
   keepAnswer?: boolean;
+  /** Request headers besides Authorization whose values are credentials (the API's own key header). */
+  credentialHeaders?: readonly string[];
   /**
    * Whether a status alone decides the verdict (a 2xx on a probe that must be refused). For such a
    * status the body is read only for a short grace, and a body that is slow, hangs or is cut off is
@@ -88,7 +90,7 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
     };
     const requestId = header("apim-request-id") ?? header("x-ms-request-id");
     // Server text is foreign: a backend or a custom policy may quote the request's credentials.
-    const secrets = sentSecrets(req.headers);
+    const secrets = sentSecrets(req.headers, req.credentialHeaders);
     const challenge = header("www-authenticate");
     const wwwAuthenticate = challenge === undefined ? undefined : redactSent(challenge, secrets);
     const apimMessage = res.statusCode >= 300 ? extractErrorMessage(body, secrets) : undefined;
@@ -186,10 +188,11 @@ const JWT_LIKE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
 const REDACTED = "[redacted]";
 
 /** The credential values a request carried (for `<scheme> <token>`, the token). */
-function sentSecrets(headers: Readonly<Record<string, string>>): string[] {
+function sentSecrets(headers: Readonly<Record<string, string>>, credentialHeaders: readonly string[] = []): string[] {
   const values: string[] = [];
+  const credentials = new Set(credentialHeaders.map((n) => n.toLowerCase()));
   for (const [name, value] of Object.entries(headers)) {
-    if (!SECRET_HEADER.test(name)) continue;
+    if (!SECRET_HEADER.test(name) && !credentials.has(name.toLowerCase())) continue;
     // `Bearer <token>`: the token is the secret; the scheme stays readable in the server's text.
     const secret = (/^\S+\s+(\S.*)$/.exec(value)?.[1] ?? value).trim();
     if (secret.length >= 8) values.push(secret);

@@ -7,6 +7,7 @@ import { UsageError } from "../errors.js";
 import { RunBudgetExceeded } from "../http/transport-error.js";
 import { summarize } from "../results/summary.js";
 import type { Diagnosis, ProbeResult, RunReport } from "../results/types.js";
+import { DEFAULT_SUBSCRIPTION_KEY_HEADER } from "../settings/rules.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
 import type { SigningKeyWatch } from "../tokens/signing-key-watch.js";
 import { describeDrift, driftKinds, type TokenHistory } from "../tokens/drift.js";
@@ -117,6 +118,8 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         http: { dispatcher: deps.dispatcher, allowedOrigins },
         tokens,
         expiredTokens,
+        // The key header: the target's own, else its APIOps folder's, else APIM's default.
+        keyHeader: target.subscriptionKeyHeader ?? policy?.folderPromises?.subscriptionKeyHeader ?? DEFAULT_SUBSCRIPTION_KEY_HEADER,
         expiredTokenMarginMs: expiryMarginMs(policy ? Math.max(0, ...policy.tokenChecks.map((c) => c.clockSkewSeconds)) : undefined),
         now: deps.now,
         signal: budget.signal,
@@ -136,7 +139,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         const change = await deps.signingKeys.observe(tokenProbe.result.token?.kid);
         if (change) tokenProbe.observation.signingKeyChange = change;
       }
-      if (tokenProbe?.result.token && deps.tokenHistory) {
+      if (tokenProbe?.result.token && deps.tokenHistory && target.scope !== undefined) {
         const drift = deps.tokenHistory.observe(config.clientId, target.scope, tokenProbe.result.token);
         if (drift) {
           tokenProbe.observation.tokenDrift = drift;

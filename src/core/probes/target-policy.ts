@@ -177,6 +177,7 @@ function effectivePolicyOf(apiops: NonNullable<TargetConfig["apiops"]>, url: str
   const validating = policy.tokenChecks.find((c) => c.conditions.length === 0);
   const folderPromises: FolderPromises = {
     subscriptionRequired: api.subscriptionRequired,
+    ...(api.subscriptionKeyParameterNames?.header ? { subscriptionKeyHeader: api.subscriptionKeyParameterNames.header } : {}),
     ...(api.informationFile ? { subscriptionArtifact: join(folder.root, api.informationFile) } : {}),
     ...(validating?.source ? { validationArtifact: `${join(folder.root, validating.source.file)}${validating.line > 0 ? `:${validating.line}` : ""}` } : {}),
   };

@@ -35,6 +35,8 @@ export interface TargetRunContext {
   signal: AbortSignal;
   /** When the run's budget ends (ms, on `now`'s clock): a transient failure is retried only if a whole request still fits. */
   deadlineMs: number;
+  /** The header the API takes its subscription key in (APIM's default unless the API renames it). */
+  keyHeader: string;
   /** Present when the target names its APIM policy: preflight of the API token, published kids. */
   policy?: PolicyChecks;
   /** When the run began (ms): a certificate seen since then was seen by this run. */
@@ -71,8 +73,9 @@ export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbedResu
     return attempt;
   };
   const apiToken = async (): Promise<Attempt> => {
-    const attempt = await acquire("probe", ctx.target.scope);
-    if (attempt.ok) ctx.expiredTokens.remember(ctx.target.scope, attempt.token.accessToken);
+    const scope = apiScope(ctx);
+    const attempt = await acquire("probe", scope);
+    if (attempt.ok) ctx.expiredTokens.remember(scope, attempt.token.accessToken);
     return attempt;
   };
   // tls-certificate after the others: it reads the handshake they made.
@@ -128,7 +131,7 @@ async function runProbe(
   const expected = ctx.target.expectedStatuses[probe];
   let partial: ProbePartial;
   try {
-    partial = await PROBES[probe](ctx, expected, apiToken, acquire);
+    partial = ctx.target.scope === undefined && NEED_API_AUDIENCE.includes(probe) ? scopeUnknown() : await PROBES[probe](ctx, expected, apiToken, acquire);
   } catch (error) {
     partial = errorResult(error);
   }
@@ -151,8 +154,32 @@ type ProbeRun = (
   acquire: (client: ClientRole, scope: string) => Promise<Attempt>,
 ) => Promise<ProbePartial>;
 
+/**
+ * Probes that need a token for the API's audience (or to compare with one). Without a scope they
+ * are skipped, saying what gives one; the key probes, `valid` (key only) and `no-token` still run.
+ */
+const NEED_API_AUDIENCE: readonly ProbeName[] = ["token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"];
+
+/** The API's scope, for the probes runProbe runs only when the target has one. */
+function apiScope(ctx: TargetRunContext): string {
+  if (ctx.target.scope === undefined) throw new TypeError("a probe that needs the API's audience ran without a scope");
+  return ctx.target.scope;
+}
+
+function scopeUnknown(): ProbePartial {
+  return {
+    ...skipped(
+      "the API's audience is unknown (its APIOps policy names none): set PROBE_API_SCOPE, the target's scope in the targets file, or run apim-smoke targets with --scope",
+    ),
+    cause: "scope-unknown",
+  };
+}
+
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
-const keyHeader = (key: Secret | undefined): Record<string, string> => (key ? { "ocp-apim-subscription-key": key.reveal() } : {});
+/** The API token's Authorization header, or none when the target has no scope (a key-only request). */
+const bearerOf = async (ctx: TargetRunContext, apiToken: () => Promise<Attempt>, then: (headers: Record<string, string>, token?: string) => Promise<ProbePartial>): Promise<ProbePartial> =>
+  ctx.target.scope === undefined ? then({}) : withToken(apiToken, (token) => then(bearer(token), token));
+const keyHeader = (ctx: TargetRunContext, key: Secret | undefined = ctx.target.subscriptionKey): Record<string, string> => (key ? { [ctx.keyHeader]: key.reveal() } : {});
 /** A key no subscription has: 32 random hex characters, the shape of a real one. */
 const wrongKey = (): string => randomBytes(16).toString("hex");
 
@@ -170,32 +197,31 @@ const PROBES: Record<ProbeName, ProbeRun> = {
   },
 
   valid: (ctx, expected, apiToken) =>
-    withToken(apiToken, async (token) => {
+    bearerOf(ctx, apiToken, async (auth, token) => {
       // Before the call, so the policy's verdict is on the token the gateway is about to judge.
-      const preflight = await ctx.policy?.preflight(token);
-      const partial = await call(ctx, "valid", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token, undefined, ctx.target.assertions);
+      const preflight = token === undefined ? undefined : await ctx.policy?.preflight(token);
+      const note = token === undefined ? "sent with the key only: no scope is known for the API" : undefined;
+      const partial = await call(ctx, "valid", expected, { ...auth, ...keyHeader(ctx) }, token, note, ctx.target.assertions);
       return preflight ? observe(partial, { preflight }) : partial;
     }),
 
   "no-subscription-key": (ctx, expected, apiToken) => {
     if (!ctx.target.subscriptionKey) return Promise.resolve(skipped("no subscription key configured for this target"));
-    return withToken(apiToken, (token) => call(ctx, "no-subscription-key", expected, bearer(token), token));
+    return bearerOf(ctx, apiToken, (auth, token) => call(ctx, "no-subscription-key", expected, auth, token));
   },
 
   "invalid-subscription-key": (ctx, expected, apiToken) => {
     if (!ctx.target.subscriptionKey) return Promise.resolve(skipped("no subscription key configured for this target"));
-    return withToken(apiToken, (token) =>
-      call(ctx, "invalid-subscription-key", expected, { ...bearer(token), "ocp-apim-subscription-key": wrongKey() }, token),
-    );
+    return bearerOf(ctx, apiToken, (auth, token) => call(ctx, "invalid-subscription-key", expected, { ...auth, [ctx.keyHeader]: wrongKey() }, token));
   },
 
-  "no-token": (ctx, expected) => call(ctx, "no-token", expected, keyHeader(ctx.target.subscriptionKey)),
+  "no-token": (ctx, expected) => call(ctx, "no-token", expected, keyHeader(ctx)),
 
   "wrong-audience": async (ctx, expected, apiToken, acquire) => {
     const attempt = await acquire("probe", ctx.config.wrongAudienceScope);
     if (!attempt.ok) return blockedBy("wrong-audience token", attempt.error, attempt.facts);
     const token = attempt.token.accessToken.reveal();
-    const partial = await call(ctx, "wrong-audience", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
+    const partial = await call(ctx, "wrong-audience", expected, { ...bearer(token), ...keyHeader(ctx) }, token);
     // A refusal proves the aud check only if nothing else about the token was wrong.
     const valid = await apiToken();
     const unproven = await audienceIsolation(
@@ -208,7 +234,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
   },
 
   "expired-token": (ctx, expected) => {
-    const harvested = ctx.expiredTokens.expired(ctx.target.scope, ctx.expiredTokenMarginMs);
+    const harvested = ctx.expiredTokens.expired(apiScope(ctx), ctx.expiredTokenMarginMs);
     const supplied = ctx.config.expiredToken;
     let token: string | undefined;
     let source: string;
@@ -227,7 +253,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
         ),
       );
     }
-    return call(ctx, "expired-token", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token, `sent ${source}`).then(
+    return call(ctx, "expired-token", expected, { ...bearer(token), ...keyHeader(ctx) }, token, `sent ${source}`).then(
       async (partial) => {
         // A refused expired token proves expiry is checked only if its key is still published.
         const jwksKids = await ctx.policy?.publishedKids(partial.token?.kid);
@@ -239,13 +265,13 @@ const PROBES: Record<ProbeName, ProbeRun> = {
   "forged-signature": (ctx, expected, apiToken) =>
     withToken(apiToken, async (token) => {
       const forged = await forgeSignature(token);
-      return call(ctx, "forged-signature", expected, { ...bearer(forged), ...keyHeader(ctx.target.subscriptionKey) }, forged);
+      return call(ctx, "forged-signature", expected, { ...bearer(forged), ...keyHeader(ctx) }, forged);
     }),
 
   "alg-none": (ctx, expected, apiToken) =>
     withToken(apiToken, (token) => {
       const unsigned = algNoneToken(token);
-      return call(ctx, "alg-none", expected, { ...bearer(unsigned), ...keyHeader(ctx.target.subscriptionKey) }, unsigned);
+      return call(ctx, "alg-none", expected, { ...bearer(unsigned), ...keyHeader(ctx) }, unsigned);
     }),
 
   "tls-certificate": (ctx) => tlsCertificate(ctx),
@@ -258,7 +284,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
 
   "unassigned-client": async (ctx, expected, _apiToken, acquire) => {
     if (!ctx.config.unassignedClient) return skipped("PROBE_UNASSIGNED_CLIENT_ID and PROBE_UNASSIGNED_CLIENT_SECRET are not set");
-    const attempt = await acquire("unassigned", ctx.target.scope);
+    const attempt = await acquire("unassigned", apiScope(ctx));
     if (!attempt.ok) {
       const e = attempt.error;
       // Entra refusing the token is the strongest pass: the client cannot even get one.
@@ -275,7 +301,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
       return blockedBy("unassigned client's token", e, attempt.facts);
     }
     const token = attempt.token.accessToken.reveal();
-    return call(ctx, "unassigned-client", expected, { ...bearer(token), ...keyHeader(ctx.target.subscriptionKey) }, token);
+    return call(ctx, "unassigned-client", expected, { ...bearer(token), ...keyHeader(ctx) }, token);
   },
 };
 
@@ -295,6 +321,8 @@ async function call(
   assertions?: ResponseAssertions,
 ): Promise<ProbePartial> {
   const token = sentToken ? summarizeToken(sentToken) : undefined;
+  const acceptOpen = ctx.target.acceptOpen;
+  const sentKeyHeader = Object.keys(headers).some((h) => h.toLowerCase() === ctx.keyHeader.toLowerCase()) ? ctx.keyHeader : undefined;
   const send = (): Promise<{ res: ProbeResponse } | { error: unknown }> =>
     sendProbeRequest(
       {
@@ -304,7 +332,8 @@ async function call(
         headers: { ...ctx.target.requestHeaders, ...headers },
         ...(ctx.target.body !== undefined ? { body: ctx.target.body } : {}),
         ...(assertions ? { keepAnswer: true } : {}),
-        statusDecides: (status) => classifyStatus(probe, expected, status) === "security",
+        statusDecides: (status) => acceptOpen === undefined && classifyStatus(probe, expected, status) === "security",
+        credentialHeaders: [ctx.keyHeader],
         timeoutMs: ctx.config.timeoutMs,
         signal: ctx.signal,
       },
@@ -340,8 +369,10 @@ async function call(
       observed: { at, assertionFailure: failed },
     };
   }
-  const outcome = statusOutcome;
-  const verdict = outcome === "security" ? ": the gateway let this request in" : "";
+  // Open by design, said so explicitly on the target: reported on every run, never a silent pass.
+  const acceptedOpen = statusOutcome === "security" && acceptOpen !== undefined;
+  const outcome = acceptedOpen ? "pass" : statusOutcome;
+  const verdict = acceptedOpen ? ": let in, as accepted (acceptOpen)" : outcome === "security" ? ": the gateway let this request in" : "";
   const apim = outcome !== "pass" && res.apimMessage ? ` (${res.apimMessage})` : "";
   return {
     outcome,
@@ -353,7 +384,12 @@ async function call(
     ...(res.requestId ? { requestId: res.requestId } : {}),
     ...(res.wwwAuthenticate ? { wwwAuthenticate: res.wwwAuthenticate } : {}),
     ...(token ? { token } : {}),
-    observed: { at, ...(res.answeredBy ? { answeredBy: res.answeredBy } : {}) },
+    observed: {
+      at,
+      ...(res.answeredBy ? { answeredBy: res.answeredBy } : {}),
+      ...(acceptedOpen ? { acceptedOpen: acceptOpen } : {}),
+      ...(sentKeyHeader ? { sentKeyHeader } : {}),
+    },
   };
 }
 

@@ -74,7 +74,9 @@ export function renderTable(report: RunReport, options: TableOptions): string {
     .filter(([, n]) => n > 0)
     .map(([o, n]) => paint(OUTCOME_STYLE[o], `${n} ${o}`))
     .join(", ");
-  out.push("", `${s.ok ? paint("green", "OK") : paint("red", "NOT OK")}: ${s.total} probes in ${Math.round(s.durationMs)} ms (${counts || "none"})`);
+  const verdict = s.ok ? paint("green", "OK") : paint("red", s.nothingProven ? "NOTHING PROVEN" : "NOT OK");
+  const why = s.nothingProven ? "; every probe was skipped, so nothing was proven (see the reasons above)" : "";
+  out.push("", `${verdict}: ${s.total} probes in ${Math.round(s.durationMs)} ms (${counts || "none"})${why}`);
   return `${out.join("\n")}\n`;
 }
 

@@ -97,8 +97,10 @@ export interface Expiry {
 export interface RunSummary {
   total: number;
   byOutcome: Record<Outcome, number>;
-  /** True when every probe passed or was skipped. */
+  /** True when every probe passed or was skipped, and at least one passed. */
   ok: boolean;
+  /** No probe passed and none failed: every one was skipped (or none ran), so the run proved nothing. */
+  nothingProven: boolean;
   durationMs: number;
 }
 

@@ -18,7 +18,7 @@ import {
   defaultExpectedStatuses,
   defaultWrongAudienceScope,
 } from "./defaults.js";
-import { clientCredentialsScope, clientId, connectionStringProblem, httpMethod, httpsUrl, httpsUrlProblem, tenantId } from "./rules.js";
+import { clientCredentialsScope, clientId, connectionStringProblem, httpMethod, httpsUrl, httpsUrlProblem, subscriptionKeyHeaderName, tenantId } from "./rules.js";
 import { Secret } from "./secret.js";
 import { displayPath } from "./looks-like-secret.js";
 import { parseSettingsFile } from "./settings-file.js";
@@ -105,6 +105,7 @@ const envSchema = z.object({
   PROBE_API_METHOD: httpMethod.optional(),
   PROBE_API_SCOPE: clientCredentialsScope.optional(),
   PROBE_SUBSCRIPTION_KEY: z.string().optional(),
+  PROBE_SUBSCRIPTION_KEY_HEADER: subscriptionKeyHeaderName.optional(),
   PROBE_WRONG_AUDIENCE_SCOPE: clientCredentialsScope.optional(),
   PROBE_CLOUD: z.enum(CLOUD_NAMES, { error: `must be one of ${CLOUD_NAMES.join(", ")}` }).optional(),
   PROBE_UNASSIGNED_CLIENT_ID: clientId.optional(),
@@ -352,6 +353,7 @@ function readTargets(
         ...(env.PROBE_SUBSCRIPTION_KEY
           ? { subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY", subscriptionKey: new Secret(env.PROBE_SUBSCRIPTION_KEY) }
           : {}),
+        ...(env.PROBE_SUBSCRIPTION_KEY_HEADER ? { subscriptionKeyHeader: env.PROBE_SUBSCRIPTION_KEY_HEADER } : {}),
         ...(env.PROBE_POLICY_FILE ? { policyFile: resolve(cwd, env.PROBE_POLICY_FILE), policyFileSetting: "PROBE_POLICY_FILE" } : {}),
         ...(env.PROBE_APIOPS_DIR && !env.PROBE_POLICY_FILE ? { apiops: { dir: resolve(cwd, env.PROBE_APIOPS_DIR), setting: "PROBE_APIOPS_DIR" } } : {}),
         expectedStatuses: defaultExpectedStatuses(),
@@ -360,7 +362,7 @@ function readTargets(
     ];
   }
 
-  for (const setting of ["PROBE_API_URL", "PROBE_API_METHOD", "PROBE_API_SCOPE", "PROBE_SUBSCRIPTION_KEY", "PROBE_POLICY_FILE"]) {
+  for (const setting of ["PROBE_API_URL", "PROBE_API_METHOD", "PROBE_API_SCOPE", "PROBE_SUBSCRIPTION_KEY", "PROBE_SUBSCRIPTION_KEY_HEADER", "PROBE_POLICY_FILE"]) {
     if (env[setting]) problems.push({ setting, problem: "cannot be combined with PROBE_TARGETS_FILE: put the target in the file" });
   }
   const path = resolve(cwd, file);
@@ -422,8 +424,9 @@ function estateTargets(env: Record<string, string>, cwd: string, problems: Probl
       name: t.name,
       url: t.url,
       method: t.method,
-      scope: t.scope,
+      ...(t.scope !== undefined ? { scope: t.scope } : {}),
       ...(key ? { subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY", subscriptionKey: new Secret(key) } : {}),
+      ...(t.subscriptionKeyHeader ? { subscriptionKeyHeader: t.subscriptionKeyHeader } : {}),
       apiops: { dir, api: t.apiopsApi, setting: `PROBE_APIOPS_DIR (api ${t.apiopsApi})` },
       expectedStatuses,
       probes: PROBE_NAMES,
@@ -459,9 +462,11 @@ function toTarget(
     name: t.name,
     url: t.url,
     method: t.method ?? DEFAULT_METHOD,
-    scope: t.scope,
+    ...(t.scope !== undefined ? { scope: t.scope } : {}),
     ...(t.subscriptionKeySetting ? { subscriptionKeySetting: t.subscriptionKeySetting } : {}),
     ...(subscriptionKey ? { subscriptionKey } : {}),
+    ...(t.subscriptionKeyHeader ? { subscriptionKeyHeader: t.subscriptionKeyHeader } : {}),
+    ...(t.acceptOpen ? { acceptOpen: t.acceptOpen } : {}),
     ...(t.policyFile ? { policyFile: resolve(baseDir, t.policyFile), policyFileSetting: `PROBE_TARGETS_FILE target "${t.name}" policyFile` } : {}),
     ...(env.PROBE_APIOPS_DIR && !t.policyFile
       ? {

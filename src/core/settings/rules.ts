@@ -30,6 +30,15 @@ export const httpsUrl = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
+/** APIM's default subscription key header; each API may rename it (`subscriptionKeyParameterNames.header`). */
+export const DEFAULT_SUBSCRIPTION_KEY_HEADER = "Ocp-Apim-Subscription-Key";
+
+/** A header name an API takes its subscription key in: an RFC 9110 token, and not one the probe sets itself. */
+export const subscriptionKeyHeaderName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name (letters, digits and !#$%&'*+.^_`|~-)")
+  .refine((n) => !/^(authorization|proxy-authorization|host|connection|content-length|transfer-encoding)$/i.test(n), "must not be a header the probe or HTTP itself sets");
+
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 export const httpMethod = z.preprocess(

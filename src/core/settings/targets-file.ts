@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { EXPIRY_PROBES, PROBE_NAMES } from "../probes/names.js";
 import { looksLikeSecret } from "./looks-like-secret.js";
-import { clientCredentialsScope, httpMethod, httpsUrl, settingName } from "./rules.js";
+import { clientCredentialsScope, httpMethod, httpsUrl, settingName, subscriptionKeyHeaderName } from "./rules.js";
 
 const status = z.int().min(100, "must be an HTTP status (100-599)").max(599, "must be an HTTP status (100-599)");
 
@@ -16,10 +16,27 @@ export const targetSchema = z
       .meta({ description: "Stable name; availability results are named <target>/<probe>." }),
     url: httpsUrl.meta({ description: "The APIM operation to call (https)." }),
     method: httpMethod.optional().meta({ description: "HTTP method, default GET." }),
-    scope: clientCredentialsScope.meta({ description: "Client-credentials scope of the API, e.g. api://<app-id>/.default." }),
+    scope: clientCredentialsScope
+      .optional()
+      .meta({
+        description:
+          "Client-credentials scope of the API, e.g. api://<app-id>/.default. Without it the key probes and a key-only valid run, and the token probes are skipped (cause scope-unknown).",
+      }),
     subscriptionKeySetting: settingName
       .optional()
       .meta({ description: "NAME of the setting holding the APIM subscription key (never the key itself)." }),
+    subscriptionKeyHeader: subscriptionKeyHeaderName
+      .optional()
+      .meta({ description: "The header this API takes its subscription key in (APIM's subscriptionKeyParameterNames.header); default Ocp-Apim-Subscription-Key." }),
+    acceptOpen: z
+      .string()
+      .trim()
+      .min(1, "must give the reason the API is open by design")
+      .optional()
+      .meta({
+        description:
+          "The API is open by design, and why (e.g. \"public status endpoint, no data\"): a rejecting probe let in is reported as accepted-open on every run instead of security.",
+      }),
     policyFile: z.string().min(1).optional().meta({ description: "APIM policy XML for preflight checks, relative to this file." }),
     apiopsApi: z
       .string()

@@ -25,11 +25,21 @@ export interface TargetConfig {
   name: string;
   url: string;
   method: string;
-  /** Client-credentials scope for the API, `<resource>/.default`. */
-  scope: string;
+  /**
+   * Client-credentials scope for the API, `<resource>/.default`. Absent when nothing gives the API's
+   * audience (an APIOps folder whose policy names none): the token probes are then skipped.
+   */
+  scope?: string;
   /** Setting that held the key (for messages), and the key itself. */
   subscriptionKeySetting?: string;
   subscriptionKey?: Secret;
+  /** The header the API takes its key in, when it renames APIM's default (`subscriptionKeyParameterNames.header`). */
+  subscriptionKeyHeader?: string;
+  /**
+   * The API is open by design, with the reason: a rejecting probe it lets in is `pass` with cause
+   * `accepted-open`, said on every run, never a silent pass and never a default.
+   */
+  acceptOpen?: string;
   /** Absolute path of the APIM policy XML used by preflight checks. */
   policyFile?: string;
   /** The setting that named `policyFile` (PROBE_POLICY_FILE or the targets file entry), for messages. */

@@ -29,19 +29,44 @@ interface Target {
 }
 
 describe("apim-smoke targets --apiops", () => {
-  it("one target per HTTP API whose operation and scope the folder gives; the rest said on stderr, one line each", async () => {
+  it("one target per HTTP API whose operation the folder gives, with a scope where it gives one; the rest said on stderr, one line each", async () => {
     const { code, stdout, stderr } = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net"]);
     expect(code).toBe(0);
     const { targets } = JSON.parse(stdout) as { targets: Target[] };
     expect(targets).toEqual([
       { name: "orders", url: "https://contoso.azure-api.net/orders/health", method: "GET", scope: "api://orders-api/.default", subscriptionKeySetting: "APIM_SUBSCRIPTION_KEY", apiopsApi: "orders" },
+      // No audience in its policy: a target all the same; its token probes skip until a scope is given.
+      {
+        name: "status",
+        url: "https://contoso.azure-api.net/status/ping",
+        method: "GET",
+        subscriptionKeySetting: "APIM_SUBSCRIPTION_KEY",
+        apiopsApi: "status",
+        expectedStatuses: { "no-subscription-key": [200, 201, 202, 203, 204, 205, 206] },
+      },
     ]);
     const notes = stderr.trim().split("\n");
     expect(notes).toEqual([
       expect.stringMatching(/^note: api inventory: no GET operation without path parameters in apis\/inventory\/specification\.json/),
       "note: api legacy-billing: a soap API; only HTTP APIs are probed",
-      "note: api status: no audience in its effective policy to derive the scope from; give --scope",
+      expect.stringMatching(/^note: api status: no audience in its effective policy to derive the scope from; its token probes will be skipped until --scope/),
+      expect.stringMatching(/^note: api status: its effective policy validates no token; the token probes expect a refusal and report security until it does\. If the API is open by design, add "acceptOpen"/),
     ]);
+  });
+
+  it("writes no expected 2xx for a rejecting token probe, whatever the folder says; exits 1 when no target can be written", async () => {
+    const { stdout } = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net", "--scope", "api://orders-api/.default"]);
+    for (const t of (JSON.parse(stdout) as { targets: Target[] }).targets) {
+      for (const probe of ["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client", "invalid-subscription-key"]) {
+        expect(t.expectedStatuses?.[probe], `${t.name} ${probe}`).toBeUndefined();
+      }
+    }
+    const { mkdirSync } = await import("node:fs");
+    const empty = join(dir, "empty-estate");
+    mkdirSync(join(empty, "apis"), { recursive: true });
+    const none = await cli(["targets", "--apiops", empty, "--gateway", "https://contoso.azure-api.net"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("no target written");
   });
 
   it("--scope and --operation fill the gaps; expected statuses follow the folder; the file loads as a targets file", async () => {
@@ -51,8 +76,9 @@ describe("apim-smoke targets --apiops", () => {
     const { targets } = JSON.parse(readFileSync(out, "utf8")) as { targets: Target[] };
     expect(targets.map((t) => t.name)).toEqual(["inventory", "orders", "status"]);
     expect(targets[0]!.url).toBe("https://contoso.azure-api.net/inventory/items/widget-1");
-    // status: no subscription and no token validation, as the folder says: 2xx expected, and said.
-    expect(targets[2]!.expectedStatuses).toMatchObject({ "no-subscription-key": [200, 201, 202, 203, 204, 205, 206], "no-token": [200, 201, 202, 203, 204, 205, 206] });
+    // status: no subscription, as the folder says (2xx expected without a key); no token validation,
+    // which is never expected: its token probes expect a refusal until acceptOpen says otherwise.
+    expect(targets[2]!.expectedStatuses).toEqual({ "no-subscription-key": [200, 201, 202, 203, 204, 205, 206] });
     const config = loadSettings(
       { PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62", PROBE_CLIENT_SECRET: "s", PROBE_TARGETS_FILE: out, APIM_SUBSCRIPTION_KEY: "k" },
       { cwd: dir },
@@ -91,7 +117,7 @@ describe("PROBE_APIOPS_DIR with PROBE_GATEWAY_URL: the estate straight from the 
       ["orders", "https://contoso.azure-api.net/orders/health", "orders"],
       ["status", "https://contoso.azure-api.net/status/ping", "status"],
     ]);
-    expect(config.targets[1]!.expectedStatuses["no-token"]).toContain(200);
+    expect(config.targets[1]!.expectedStatuses["no-token"]).toEqual([401]);
     expect(() => loadSettings({ ...base, PROBE_API_URL: "https://contoso.azure-api.net/x", PROBE_API_SCOPE: "api://x/.default", PROBE_GATEWAY_URL: "https://contoso.azure-api.net" }, { cwd: dir })).toThrow(/PROBE_GATEWAY_URL/);
   });
 });

@@ -320,6 +320,26 @@ const CASES: Case[] = [
     evidence: { actualStatus: "401" },
   },
   {
+    name: "no-token let in, but the target accepts the API as open by design",
+    observation: obs({ probe: "no-token", outcome: "pass", expectedStatuses: [401], actualStatus: 200, acceptedOpen: "public status endpoint, no data" }),
+    cause: "accepted-open",
+    evidence: { actualStatus: "200", acceptOpenReason: "public status endpoint, no data" },
+  },
+  {
+    name: "valid told the key is missing; APIM's challenge names the API's renamed key header",
+    observation: obs({
+      probe: "valid",
+      outcome: "fail",
+      expectedStatuses: [200],
+      actualStatus: 401,
+      sentKeyHeader: "Ocp-Apim-Subscription-Key",
+      apimMessage: "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+      wwwAuthenticate: 'AzureApiManagementKey realm="https://contoso.azure-api.net/billing",name="X-Billing-Key",type="header"',
+    }),
+    cause: "subscription-key-header",
+    evidence: { expectedKeyHeader: "X-Billing-Key", sentKeyHeader: "Ocp-Apim-Subscription-Key" },
+  },
+  {
     name: "no-token answered 403 where 401 was expected",
     observation: obs({ probe: "no-token", expectedStatuses: [401], actualStatus: 403, apimMessage: "Forbidden" }),
     cause: "unexpected-status",

@@ -27,6 +27,16 @@ describe("summarize", () => {
     expect(report.summary.ok).toBe(false);
     expect(summarize([results[0]!, results[5]!], 1).ok).toBe(true);
   });
+
+  it("a run in which every probe was skipped proved nothing: not ok, and the table says so", () => {
+    const skippedOnly = [results[5]!, result("billing", "unassigned-client", "skipped")];
+    const summary = summarize(skippedOnly, 1);
+    expect(summary).toMatchObject({ ok: false, nothingProven: true });
+    expect(summarize([], 1)).toMatchObject({ ok: false, nothingProven: true });
+    expect(summarize([results[0]!, results[5]!], 1).nothingProven).toBe(false);
+    const table = renderTable({ ...report, results: skippedOnly, summary }, { color: false });
+    expect(table).toMatch(/^NOTHING PROVEN: 2 probes/m);
+  });
 });
 
 describe("renderJson", () => {

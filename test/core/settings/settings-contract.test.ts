@@ -8,6 +8,7 @@ import {
   DEFAULT_CERT_WARN_DAYS,
 } from "../../../src/core/settings/defaults.js";
 import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/load-settings.js";
+import { DEFAULT_SUBSCRIPTION_KEY_HEADER } from "../../../src/core/settings/rules.js";
 
 /**
  * The settings' names are a public interface, written down in four places besides the code: the
@@ -54,6 +55,7 @@ describe("the settings contract", () => {
       PROBE_API_METHOD: DEFAULT_METHOD,
       PROBE_TIMEOUT_MS: String(DEFAULT_TIMEOUT_MS),
       PROBE_CERT_WARN_DAYS: String(DEFAULT_CERT_WARN_DAYS),
+      PROBE_SUBSCRIPTION_KEY_HEADER: DEFAULT_SUBSCRIPTION_KEY_HEADER,
       PROBE_SCHEDULE: DEFAULT_SCHEDULE,
     });
   });

@@ -76,6 +76,7 @@ export function sampleRun(runId = "run-0001"): RunReport {
       total: results.length,
       byOutcome: { pass: 1, fail: 1, security: 1, error: 0, blocked: 1, skipped: 1 },
       ok: false,
+      nothingProven: false,
       durationMs: 2000,
     },
   };

@@ -37,7 +37,7 @@ export function coverageOf(folder: ApiopsFolder, targets: readonly CoverageTarge
   const rows: CoverageRow[] = [];
   for (const api of folder.apis) {
     const spec = readSpecification(join(folder.root, api.folder));
-    const operations = spec.kind === "openapi" && spec.operations.length > 0 ? spec.operations : [undefined];
+    const operations = spec.operations && spec.operations.length > 0 ? spec.operations : [undefined];
     for (const op of operations) {
       const opFolder = op?.operationId !== undefined ? api.operations.find((o) => o.name.toLowerCase() === op.operationId!.toLowerCase())?.name : undefined;
       const policy = composeEffectivePolicy(

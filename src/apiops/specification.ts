@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
+import { XMLParser } from "fast-xml-parser";
 import type * as Yaml from "yaml";
 
 type YamlModule = typeof Yaml;
@@ -18,9 +19,9 @@ export interface SpecOperation {
 }
 
 export type SpecificationRead =
-  | { kind: "openapi"; file: string; operations: SpecOperation[] }
-  /** A WSDL, WADL or GraphQL schema, or none: no REST operations to choose from. */
-  | { kind: "none" | "wsdl" | "wadl" | "graphql"; file?: string };
+  | { kind: "openapi" | "wadl"; file: string; operations: SpecOperation[] }
+  /** A WSDL or GraphQL schema, an unreadable WADL, or none: no REST operations to choose from. */
+  | { kind: "none" | "wsdl" | "wadl" | "graphql"; file?: string; operations?: undefined };
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -53,7 +54,12 @@ export function readSpecification(apiFolder: string): SpecificationRead {
     }
     return { kind: "openapi", file, operations };
   }
-  for (const kind of ["wsdl", "wadl", "graphql"] as const) {
+  const wadl = join(apiFolder, "specification.wadl");
+  if (existsSync(wadl)) {
+    const operations = wadlOperations(readFileSync(wadl, "utf8"));
+    return operations ? { kind: "wadl", file: wadl, operations } : { kind: "wadl", file: wadl };
+  }
+  for (const kind of ["wsdl", "graphql"] as const) {
     const file = join(apiFolder, `specification.${kind}`);
     if (existsSync(file)) return { kind, file };
   }
@@ -82,6 +88,45 @@ function operationsFromInformation(apiFolder: string): SpecOperation[] {
 
 /** The operation to probe: the first GET whose path has no parameters (nothing to guess). */
 export function probeOperation(spec: SpecificationRead): SpecOperation | undefined {
-  if (spec.kind !== "openapi") return undefined;
-  return spec.operations.find((op) => op.method === "GET" && !op.path.includes("{"));
+  return spec.operations?.find((op) => op.method === "GET" && !op.path.includes("{"));
+}
+
+interface WadlResource {
+  path?: string;
+  method?: { name?: string; id?: string }[];
+  resource?: WadlResource[];
+}
+
+/**
+ * A WADL's operations (W3C member submission, as APIM imports it): each `<method name>` under its
+ * `<resource path>`, nested paths joined. Undefined when the document cannot be read. DOCTYPEs are
+ * not processed by the parser, so an entity cannot reach outside the file.
+ */
+function wadlOperations(xml: string): SpecOperation[] | undefined {
+  let doc: { application?: { resources?: { resource?: WadlResource[] }[] } };
+  try {
+    const parser = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: "",
+      removeNSPrefix: true,
+      processEntities: false,
+      isArray: (name) => ["resources", "resource", "method"].includes(name),
+    });
+    doc = parser.parse(xml) as typeof doc;
+  } catch {
+    return undefined;
+  }
+  const operations: SpecOperation[] = [];
+  const walk = (resources: readonly WadlResource[] | undefined, prefix: string, depth: number): void => {
+    if (!resources || depth > 32) return;
+    for (const r of resources) {
+      const path = `${prefix.replace(/\/+$/, "")}/${(r.path ?? "").replace(/^\/+/, "")}`;
+      for (const m of r.method ?? []) {
+        if (typeof m.name === "string") operations.push({ method: m.name.toUpperCase(), path: path === "" ? "/" : path, ...(typeof m.id === "string" ? { operationId: m.id } : {}) });
+      }
+      walk(r.resource, path, depth + 1);
+    }
+  };
+  for (const resources of doc.application?.resources ?? []) walk(resources.resource, "", 0);
+  return operations;
 }

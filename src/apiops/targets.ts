@@ -52,7 +52,7 @@ export function targetsFromFolder(folder: ApiopsFolder, options: EstateTargetsOp
     const operation = override ?? probeOperation(spec)?.path;
     if (operation === undefined) {
       notes.push(
-        spec.kind === "openapi"
+        spec.operations
           ? `api ${api.name}: no GET operation without path parameters in ${relative(folder.root, spec.file)}; name one with --operation ${api.name}=/path`
           : `api ${api.name}: ${spec.kind === "none" ? "no OpenAPI specification" : `a ${spec.kind.toUpperCase()} specification`}; name the operation with --operation ${api.name}=/path`,
       );
@@ -72,6 +72,8 @@ export function targetsFromFolder(folder: ApiopsFolder, options: EstateTargetsOp
       notes.push(`api ${api.name}: no audience in its effective policy to derive the scope from${secret}; its token probes will be skipped until --scope (or PROBE_API_SCOPE) gives one`);
     }
     const versioned = versionedPath(folder, api);
+    // An API path that already ends in its version segment (as some folders write it) gets it once.
+    if (versioned.segment !== undefined && api.path.replace(/\/+$/, "").split("/").pop() === versioned.segment) delete versioned.segment;
     if (versioned.note) notes.push(`api ${api.name}: ${versioned.note}`);
     const expected: Record<string, number[]> = {};
     // The folder says the API takes calls without a key; the token check (when there is one) still stands.

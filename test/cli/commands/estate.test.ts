@@ -178,3 +178,37 @@ describe("the apiops-cli layout gives the same estate", () => {
     expect(rows.find((r) => r.api === "orders")!.tokenValidation[1]).toMatch(/^fragment require-role policyFragments\/require-role\/policy\.xml:2$/);
   });
 });
+
+describe("every HTTP API of a folder in the APIOps sample's shape becomes a target", () => {
+  it("a WADL-described API at its first GET; a versioned API whose path already ends in its version gets the segment once", async () => {
+    const { mkdirSync } = await import("node:fs");
+    const root = join(dir, "sample-shape");
+    const api = (name: string, info: Record<string, unknown>) => {
+      mkdirSync(join(root, "apis", name), { recursive: true });
+      writeFileSync(join(root, "apis", name, "apiInformation.json"), JSON.stringify({ properties: { displayName: name, protocols: ["https"], ...info } }));
+      return join(root, "apis", name);
+    };
+    const wadl = api("catalog-wadl", { path: "catalog", subscriptionRequired: true });
+    writeFileSync(
+      join(wadl, "specification.wadl"),
+      `<?xml version="1.0"?>
+<application xmlns="http://wadl.dev.java.net/2009/02">
+  <resources base="https://catalog.example">
+    <resource path="/items/{id}"><method name="GET" id="get-item"/></resource>
+    <resource path="/health"><method name="POST" id="poke"/><method name="GET" id="get-health"/></resource>
+  </resources>
+</application>`,
+    );
+    const v1 = api("catalog-v1", { path: "catalog-versioned/v1", apiVersion: "v1", apiVersionSetId: "/apiVersionSets/catalog-set" });
+    writeFileSync(join(v1, "specification.yaml"), "openapi: 3.0.1\ninfo: { title: c, version: v1 }\npaths:\n  /version:\n    get: { operationId: get-version }\n");
+    mkdirSync(join(root, "version sets", "catalog-set"), { recursive: true });
+    writeFileSync(join(root, "version sets", "catalog-set", "versionSetInformation.json"), JSON.stringify({ properties: { versioningScheme: "Segment" } }));
+    const { code, stdout } = await cli(["targets", "--apiops", root, "--gateway", "https://contoso.azure-api.net"]);
+    expect(code).toBe(0);
+    const urls = Object.fromEntries((JSON.parse(stdout) as { targets: Target[] }).targets.map((t) => [t.name, t.url]));
+    expect(urls).toEqual({
+      "catalog-wadl": "https://contoso.azure-api.net/catalog/health",
+      "catalog-v1": "https://contoso.azure-api.net/catalog-versioned/v1/version",
+    });
+  });
+});

@@ -179,7 +179,8 @@ const bearer = (token: string): Record<string, string> => ({ authorization: `Bea
 /** The API token's Authorization header, or none when the target has no scope (a key-only request). */
 const bearerOf = async (ctx: TargetRunContext, apiToken: () => Promise<Attempt>, then: (headers: Record<string, string>, token?: string) => Promise<ProbePartial>): Promise<ProbePartial> =>
   ctx.target.scope === undefined ? then({}) : withToken(apiToken, (token) => then(bearer(token), token));
-const keyHeader = (ctx: TargetRunContext, key: Secret | undefined = ctx.target.subscriptionKey): Record<string, string> => (key ? { [ctx.keyHeader]: key.reveal() } : {});
+/** The target's subscription key in the header the API takes it in; none when the target has no key. */
+const keyHeader = (ctx: TargetRunContext): Record<string, string> => (ctx.target.subscriptionKey ? { [ctx.keyHeader]: ctx.target.subscriptionKey.reveal() } : {});
 /** A key no subscription has: 32 random hex characters, the shape of a real one. */
 const wrongKey = (): string => randomBytes(16).toString("hex");
 

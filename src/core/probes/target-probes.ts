@@ -3,7 +3,6 @@ import { observationFromResult, observeError, type ProbeObservation } from "../d
 import { ProbeError, TokenAcquisitionError, TransportError } from "../errors.js";
 import { sendProbeRequest, type HttpDeps, type ProbeResponse } from "../http/probe-request.js";
 import type { Outcome, ProbeResult, TokenSummary } from "../results/types.js";
-import type { Secret } from "../settings/secret.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
 import type { ExpiredTokenStore } from "../tokens/expired-token-store.js";
 import { algNoneToken, forgeSignature } from "../tokens/forged.js";

@@ -93,7 +93,7 @@ export function appSettingsOf(site: ArmResource): { name: string; value: string 
 export const AZURE_STUBS: NonNullable<ArmEvaluationContext["stubs"]> = {
   resourceGroup: () => ({ id: "/subscriptions/sub/resourceGroups/rg", name: "rg", location: "westeurope" }),
   subscription: () => ({ id: "/subscriptions/sub", subscriptionId: "sub", tenantId: "tenant-from-subscription" }),
-  environment: () => ({ name: "AzureCloud", suffixes: { keyvaultDns: ".vault.azure.net" } }),
+  environment: () => ({ name: "AzureCloud", suffixes: { keyvaultDns: ".vault.azure.net", storage: "core.windows.net" } }),
   uniqueString: () => "uniq",
   guid: (...args: unknown[]) => `guid(${args.map(String).join(",")})`,
   resourceId: (...args: unknown[]) => `/resourceId/${args.map(String).join("/")}`,

@@ -121,7 +121,7 @@ describe("infra/main.json: private networking (vnetMode)", () => {
     it("gives the storage account blob, queue and table private endpoints in the private-endpoint subnet, and turns its public access off", () => {
       const endpoints = deployed(resources, "Microsoft.Network/privateEndpoints");
       for (const service of ["blob", "queue", "table"]) {
-        const pe = one(resources, "Microsoft.Network/privateEndpoints", `apimsmoke-${service}-pe`);
+        const pe = one(resources, "Microsoft.Network/privateEndpoints", `apimsmoke-${service}-pe-westeurope`);
         expect(pe.deployed, service).toBe(true);
         expect(pe.properties.subnet).toEqual({ id: `${NEW_VNET_ID}/subnets/private-endpoints` });
         expect(pe.properties.privateLinkServiceConnections).toEqual([{ name: service, properties: { privateLinkServiceId: STORAGE_ID, groupIds: [service] } }]);
@@ -133,7 +133,7 @@ describe("infra/main.json: private networking (vnetMode)", () => {
     });
 
     it("gives the Key Vault it grants access to a private endpoint (group vault)", () => {
-      const pe = one(resources, "Microsoft.Network/privateEndpoints", "apimsmoke-vault-pe");
+      const pe = one(resources, "Microsoft.Network/privateEndpoints", "apimsmoke-vault-pe-westeurope");
       expect(pe.deployed).toBe(true);
       expect(pe.properties.privateLinkServiceConnections).toEqual([
         { name: "vault", properties: { privateLinkServiceId: "/resourceId/Microsoft.KeyVault/vaults/kv-probe", groupIds: ["vault"] } },
@@ -152,7 +152,7 @@ describe("infra/main.json: private networking (vnetMode)", () => {
         const link = one(resources, "Microsoft.Network/privateDnsZones/virtualNetworkLinks", `${zone}/apimsmoke-westeurope`);
         expect(link.deployed, zone).toBe(true);
         expect(link.properties).toEqual({ registrationEnabled: false, virtualNetwork: { id: NEW_VNET_ID } });
-        const group = one(resources, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", `apimsmoke-${service}-pe/default`);
+        const group = one(resources, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", `apimsmoke-${service}-pe-westeurope/default`);
         expect(group.deployed, service).toBe(true);
         expect(group.properties).toEqual({
           privateDnsZoneConfigs: [{ name: service, properties: { privateDnsZoneId: `/resourceId/Microsoft.Network/privateDnsZones/${zone}` } }],
@@ -163,7 +163,7 @@ describe("infra/main.json: private networking (vnetMode)", () => {
     it("starts the app only once storage resolves to its private endpoints", () => {
       for (const service of ["blob", "queue", "table"]) {
         expect(functionApp(template).dependsOn).toContain(
-          `[resourceId('Microsoft.Network/privateEndpoints/privateDnsZoneGroups', format('{0}-${service}-pe', parameters('namePrefix')), 'default')]`,
+          `[resourceId('Microsoft.Network/privateEndpoints/privateDnsZoneGroups', format('{0}-${service}-pe-{1}', parameters('namePrefix'), parameters('location')), 'default')]`,
         );
       }
     });
@@ -184,7 +184,7 @@ describe("infra/main.json: private networking (vnetMode)", () => {
       expect((link.properties.virtualNetwork as { id: string }).id).toBe(EXISTING_VNET_ID);
     }
     // No Key Vault named: no endpoint for one.
-    expect(deployed(resources, "Microsoft.Network/privateEndpoints").map((r) => r.name).sort()).toEqual(["apimsmoke-blob-pe", "apimsmoke-queue-pe", "apimsmoke-table-pe"]);
+    expect(deployed(resources, "Microsoft.Network/privateEndpoints").map((r) => r.name).sort()).toEqual(["apimsmoke-blob-pe-westeurope", "apimsmoke-queue-pe-westeurope", "apimsmoke-table-pe-westeurope"]);
   });
 
   it("leaves the zones to the hub with createPrivateDnsZones=false, and public access on with disablePublicNetworkAccess=false", () => {
@@ -198,7 +198,7 @@ describe("infra/main.json: private networking (vnetMode)", () => {
 
   it("makes no Key Vault endpoint when the template does not grant access to the vault", () => {
     const resources = deploy({ vnetMode: "new", keyVaultName: "kv-elsewhere", grantKeyVaultAccess: false });
-    expect(deployed(resources, "Microsoft.Network/privateEndpoints").map((r) => r.name)).not.toContain("apimsmoke-vault-pe");
+    expect(deployed(resources, "Microsoft.Network/privateEndpoints").map((r) => r.name)).not.toContain("apimsmoke-vault-pe-westeurope");
     expect(deployed(resources, "Microsoft.Network/privateDnsZones").map((r) => r.name)).not.toContain("privatelink.vaultcore.azure.net");
   });
 });

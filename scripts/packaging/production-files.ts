@@ -49,7 +49,14 @@ export function packageContents(root: string): PackageContents {
   if (!existsSync(join(compiled, "functions"))) throw new PackagingError(`${join(compiled, "functions")} is missing: build first (npm run build)`);
 
   const app: PackageFile[] = ROOT_FILES.map((name) => ({ name, path: join(root, name) }));
-  for (const path of filesUnder(compiled)) if (!NOT_RUN.test(path)) app.push({ name: toName(root, path), path });
+  for (const path of filesUnder(compiled)) {
+    if (NOT_RUN.test(path)) continue;
+    // tsc never deletes: the output of a source removed since would ship, and a stale trigger
+    // matched by the `main` glob would still register.
+    const source = join(root, "src", relative(compiled, path)).replace(/\.js$/, ".ts");
+    if (!existsSync(source)) throw new PackagingError(`${toName(root, path)} has no source ${toName(root, source)}: a stale build output; delete dist and build again`);
+    app.push({ name: toName(root, path), path });
+  }
 
   const packages = productionPackages(root);
   const dependencies: PackageFile[] = [];

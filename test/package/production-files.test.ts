@@ -65,6 +65,14 @@ describe("the package's contents", () => {
     expect(() => productionPackages(root)).toThrow(/node_modules\/missing is a production dependency in package-lock.json but is not installed: run npm ci/);
   });
 
+  it("refuses a build output whose source is gone (a removed trigger would still register)", () => {
+    lock({});
+    write("dist/src/functions/removed.js", "export {};\n");
+    expect(() => packageContents(root)).toThrow(
+      new PackagingError("dist/src/functions/removed.js has no source src/functions/removed.ts: a stale build output; delete dist and build again"),
+    );
+  });
+
   it("refuses to package an app that was not built", () => {
     lock({});
     rmSync(join(root, "dist"), { recursive: true });

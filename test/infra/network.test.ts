@@ -50,7 +50,10 @@ const NETWORK_TYPES = [
 
 /**
  * The properties each network resource may carry and the API version it is written against, from
- * the ARM template reference: a misspelt or misplaced property fails here before a deployment would.
+ * the ARM template reference and Microsoft's published schemas for those versions
+ * (https://github.com/Azure/azure-resource-manager-schemas: schemas/2024-05-01/Microsoft.Network.NRP.json,
+ * schemas/2020-06-01/Microsoft.Network.privateDns.json): a misspelt or misplaced property fails here
+ * before a deployment would.
  */
 const ARM_REFERENCE: Record<string, { apiVersion: string; properties: string[] }> = {
   "Microsoft.Network/virtualNetworks": { apiVersion: "2024-05-01", properties: ["addressSpace", "subnets"] },
@@ -84,6 +87,35 @@ describe("infra/main.json: private networking (vnetMode)", () => {
       // Private DNS zones and their links are global resources.
       if (r.type.startsWith("Microsoft.Network/privateDnsZones")) expect(r.location, r.type).toBe("global");
     }
+  });
+
+  it("writes the nested objects with the schemas' property names, and only the new properties the storage and site schemas define", () => {
+    const resources = deploy({ vnetMode: "new", keyVaultName: "kv-probe" });
+    const keys = (o: unknown): string[] => Object.keys(o as object);
+    const vnet = deployed(resources, "Microsoft.Network/virtualNetworks")[0]!;
+    for (const subnet of vnet.properties.subnets as { name: string; properties: Record<string, unknown> }[]) {
+      expect(keys(subnet)).toEqual(["name", "properties"]);
+      // SubnetPropertiesFormat, Delegation / ServiceDelegationPropertiesFormat
+      for (const key of keys(subnet.properties)) expect(["addressPrefix", "delegations", "privateEndpointNetworkPolicies"]).toContain(key);
+      for (const d of (subnet.properties.delegations ?? []) as { properties: object }[]) expect(keys(d.properties)).toEqual(["serviceName"]);
+    }
+    for (const pe of deployed(resources, "Microsoft.Network/privateEndpoints")) {
+      // PrivateLinkServiceConnection / PrivateLinkServiceConnectionProperties
+      for (const c of pe.properties.privateLinkServiceConnections as { properties: object }[]) {
+        expect(keys(c).sort()).toEqual(["name", "properties"]);
+        expect(keys(c.properties).sort()).toEqual(["groupIds", "privateLinkServiceId"]);
+      }
+    }
+    for (const group of deployed(resources, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")) {
+      // PrivateDnsZoneConfig / PrivateDnsZonePropertiesFormat
+      for (const c of group.properties.privateDnsZoneConfigs as { properties: object }[]) expect(keys(c.properties)).toEqual(["privateDnsZoneId"]);
+    }
+    // Microsoft.Storage 2023-05-01: publicNetworkAccess Enabled|Disabled|SecuredByPerimeter; NetworkRuleSet bypass, defaultAction.
+    const storage = template.resources.find((r) => r.type === "Microsoft.Storage/storageAccounts")!;
+    expect(storage.apiVersion).toBe("2023-05-01");
+    // Microsoft.Web 2024-04-01: SiteProperties.virtualNetworkSubnetId (Regional VNet Integration).
+    expect(functionApp(template).apiVersion).toBe("2024-04-01");
+    expect(Object.keys(functionApp(template).properties!)).toContain("virtualNetworkSubnetId");
   });
 
   it("with vnetMode=none, deploys no network resource and leaves the app and storage public as before", () => {

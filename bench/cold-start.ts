@@ -38,7 +38,12 @@ export function functionEntryPoints(): string[] {
 /** Alternates the two kinds so that a slow moment of the machine hits both alike; medians per kind. */
 export async function measureColdStart(repetitions: number): Promise<ColdStartFigures> {
   const entryPoints = functionEntryPoints();
-  const functionsJob: ColdStartJob = { kind: "functions", entryPoints, telemetryModule: distSrc("core/telemetry/index.js") };
+  const functionsJob: ColdStartJob = {
+    kind: "functions",
+    entryPoints,
+    firstInvocationModules: [distSrc("functions/support/probe-runtime.js")],
+    telemetryModule: distSrc("core/telemetry/index.js"),
+  };
   const librariesJob: ColdStartJob = { kind: "libraries" };
   const dependenciesJob: ColdStartJob = { kind: "dependencies", packages: ["@azure/functions", "applicationinsights", ...OTHER_DEPENDENCIES] };
   const ours: ColdStartResult[] = [];

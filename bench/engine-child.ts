@@ -4,16 +4,18 @@
  */
 import { peakHeapUsedBytes, peakRssBytes, sampleRss } from "./memory.js";
 import { serveOneJob } from "./child.js";
+import { cpuMs } from "./cpu.js";
 import type { EngineJob, EngineJobResult, EngineRunFigures } from "./engine-protocol.js";
 import type { RunReport } from "../src/core/results/types.js";
 
 const MAX_PROBLEMS = 5;
 
-function figuresOf(report: RunReport, wallMs: number): EngineRunFigures {
+function figuresOf(report: RunReport, wallMs: number, cpuMs: number): EngineRunFigures {
   const called = report.results.filter((r) => r.requestId !== undefined);
   const firstTarget = report.results[0]?.target;
   return {
     wallMs,
+    cpuMs,
     byOutcome: report.summary.byOutcome,
     apiRequests: called.length,
     validDurationsMs: report.results.filter((r) => r.probe === "valid" && r.outcome === "pass").map((r) => r.durationMs),
@@ -40,8 +42,9 @@ serveOneJob<EngineJob, EngineJobResult>(async (job) => {
   try {
     for (let i = 0; i < job.runs; i++) {
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
       const report = await engine.run({ targetConcurrency: job.targetConcurrency, ...(job.probes ? { probes: job.probes } : {}) });
-      runs.push(figuresOf(report, performance.now() - started));
+      runs.push(figuresOf(report, performance.now() - started, cpuMs(process.cpuUsage(cpuBefore))));
     }
   } finally {
     await engine.close(); // closes the dispatcher only if the engine made it; the child exits anyway

@@ -12,6 +12,11 @@ export interface EngineJob {
 export interface EngineRunFigures {
   /** engine.run() from call to report, ms. */
   wallMs: number;
+  /**
+   * CPU time the engine's process spent during the run (user + system, `process.cpuUsage()`), ms:
+   * its own work, whatever the sandbox on the same cores is doing meanwhile.
+   */
+  cpuMs: number;
   byOutcome: Record<Outcome, number>;
   /**
    * Requests that reached the gateway: results carrying APIM's request id. Not every probe calls the

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { readApiopsFolder } from "../src/apiops/folder.js";
 import { targetsFromFolder } from "../src/apiops/targets.js";
 import { ORDERS_API, SANDBOX_TENANT_ID } from "../src/sandbox/identities.js";
-import { runEngine } from "./engine-figures.js";
+import { cpuPerRequest, runEngine } from "./engine-figures.js";
 import { formatFigure, mb, ms, ratio, verdict } from "./figures.js";
 import { startSandboxProcess } from "./sandbox-client.js";
 import { idealWallMs } from "./stats.js";
@@ -16,7 +16,7 @@ export const ESTATE_TARGETS = { targetsMs: 2000, wallRatio: 1.2, peakRssBytes: 2
  * and specification), `targets --apiops` timed in this process, then the whole estate probed against
  * the sandbox serving that folder: wall against its ideal and the engine's peak RSS.
  */
-export async function estateFigure(workDir: string, count: number, latencyMs: number, targetConcurrency: number): Promise<string> {
+export async function estateFigure(workDir: string, count: number, latencyMs: number, targetConcurrency: number, newmanCpuPerRequestMs: number): Promise<string> {
   const folder = join(workDir, "estate");
   await writeEstate(folder, count);
   const started = performance.now();
@@ -30,12 +30,14 @@ export async function estateFigure(workDir: string, count: number, latencyMs: nu
     if (!cold || !warm) throw new Error("estate bench needs 2 runs");
     const c = targetConcurrency * warm.apiProbesPerTarget;
     const ideal = idealWallMs(warm.apiRequests, c, latencyMs);
+    // As figure 2: the wall ratio is printed with its verdict, CPU per request decides.
+    const cpu = cpuPerRequest(warm, newmanCpuPerRequestMs);
     return formatFigure({
       id: 7,
       title: `estate: a generated APIOps folder of ${count} APIs; targets --apiops, then the estate probed (${warm.apiRequests} requests, C = ${c}, L=${latencyMs} ms)`,
-      measured: `targets ${ms(targetsMs)} for ${targets.length} targets; warm wall ${ms(warm.wallMs)} / ideal ${ms(ideal)} -> ${ratio(warm.wallMs / ideal)} (cold ${ratio(cold.wallMs / ideal)}); peak RSS ${mb(result.peakRssBytes)}`,
-      target: `targets < ${ms(ESTATE_TARGETS.targetsMs)}, wall <= ${ESTATE_TARGETS.wallRatio} x ideal, RSS < ${mb(ESTATE_TARGETS.peakRssBytes)}`,
-      verdicts: [verdict(targetsMs < ESTATE_TARGETS.targetsMs), verdict(warm.wallMs / ideal <= ESTATE_TARGETS.wallRatio), verdict(result.peakRssBytes < ESTATE_TARGETS.peakRssBytes)],
+      measured: `targets ${ms(targetsMs)} for ${targets.length} targets; warm wall ${ms(warm.wallMs)} / ideal ${ms(ideal)} -> ${ratio(warm.wallMs / ideal)} (wall ${verdict(warm.wallMs / ideal <= ESTATE_TARGETS.wallRatio)} against ${ESTATE_TARGETS.wallRatio}; cold ${ratio(cold.wallMs / ideal)}); ${cpu.text}; peak RSS ${mb(result.peakRssBytes)}`,
+      target: `targets < ${ms(ESTATE_TARGETS.targetsMs)}, judged on CPU per request, RSS < ${mb(ESTATE_TARGETS.peakRssBytes)}`,
+      verdicts: [verdict(targetsMs < ESTATE_TARGETS.targetsMs), cpu.verdict, verdict(result.peakRssBytes < ESTATE_TARGETS.peakRssBytes)],
       details: [],
     });
   } finally {

@@ -5,6 +5,7 @@
  */
 import { createRequire } from "node:module";
 import { serveOneJob } from "./child.js";
+import { cpuMs } from "./cpu.js";
 import { peakRssBytes, sampleRss } from "./memory.js";
 
 export interface NewmanJob {
@@ -16,6 +17,8 @@ export interface NewmanJob {
 export interface NewmanJobResult {
   importMs: number;
   wallMs: number;
+  /** CPU time of Newman's process during the run (user + system), ms. */
+  cpuMs: number;
   requests: number;
   assertions: number;
   failedAssertions: number;
@@ -37,6 +40,7 @@ serveOneJob<NewmanJob, NewmanJobResult>(async (job) => {
   const newman = createRequire(import.meta.url)("newman") as { run: NewmanRun };
   const importMs = performance.now() - importStarted;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const summary = await new Promise<NewmanSummary>((resolve, reject) => {
     newman.run(
       { collection: job.collectionFile, environment: job.environment, sslExtraCaCerts: job.caFile, reporters: [], timeoutRequest: 10_000 },
@@ -44,10 +48,12 @@ serveOneJob<NewmanJob, NewmanJobResult>(async (job) => {
     );
   });
   const wallMs = performance.now() - started;
+  const runCpuMs = cpuMs(process.cpuUsage(cpuBefore));
   stopSampling();
   return {
     importMs,
     wallMs,
+    cpuMs: runCpuMs,
     requests: summary.run.stats.requests.total,
     assertions: summary.run.stats.assertions.total,
     failedAssertions: summary.run.stats.assertions.failed,

@@ -1,10 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { ProbeError } from "../core/errors.js";
 import { renderJson } from "../core/results/json.js";
-import { preloadTelemetry } from "../core/telemetry/index.js";
 import { invocationLogger, logRunSummary } from "./support/invocation-logger.js";
-import { HTTP_RUN_BUDGET_MS, sharedProbeRuntime } from "./support/probe-runtime.js";
-import { MAX_RUN_REQUEST_BYTES, parseRunRequest } from "./support/run-request.js";
 
 /**
  * Status when the run finished but not every probe passed: 4xx so that `curl --fail` and pipeline
@@ -29,6 +26,12 @@ export async function probeHttp(request: HttpRequest, context: InvocationContext
   if (request.method !== "POST") {
     return { ...problem(405, `Method ${request.method} is not allowed; use POST.`), headers: { allow: "POST", "content-type": "application/json; charset=utf-8" } };
   }
+  // Imported on the first invocation, not while the worker indexes the app: the probe runtime (MSAL,
+  // undici, zod, the telemetry SDK) would block the worker's event loop for up to seconds.
+  const [{ HTTP_RUN_BUDGET_MS, sharedProbeRuntime }, { MAX_RUN_REQUEST_BYTES, parseRunRequest }] = await Promise.all([
+    import("./support/probe-runtime.js"),
+    import("./support/run-request.js"),
+  ]);
   const declaredLength = Number(request.headers.get("content-length") ?? "0");
   if (declaredLength > MAX_RUN_REQUEST_BYTES) return problem(413, `Request body is larger than ${MAX_RUN_REQUEST_BYTES} bytes.`);
 
@@ -57,7 +60,5 @@ export async function probeHttp(request: HttpRequest, context: InvocationContext
   logRunSummary(context, report, telemetry);
   return json(report.summary.ok ? 200 : NOT_ALL_PASSED_STATUS, renderJson(report));
 }
-
-void preloadTelemetry().catch(() => undefined);
 
 app.http("probeHttp", { methods: ["POST"], authLevel: "function", route: "probe/run", handler: probeHttp });

@@ -1,8 +1,6 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { DEFAULT_SCHEDULE } from "../core/settings/defaults.js";
-import { preloadTelemetry } from "../core/telemetry/index.js";
 import { invocationLogger, logRunSummary } from "./support/invocation-logger.js";
-import { sharedProbeRuntime } from "./support/probe-runtime.js";
 
 /** `%PROBE_SCHEDULE%` when the app setting exists (the host fails to index a missing one), else the documented default. */
 export function timerSchedule(env: Readonly<Record<string, string | undefined>>): string {
@@ -15,6 +13,8 @@ export async function probeTimer(timer: Timer, context: InvocationContext): Prom
     // A late run still runs: skipping it would leave a gap that looks like a dead probe.
     context.warn(`probe schedule is past due (last ${timer.scheduleStatus?.last ?? "unknown"}); running now`);
   }
+  // Imported on the first run, not while the worker indexes the app (see probeHttp.ts).
+  const { sharedProbeRuntime } = await import("./support/probe-runtime.js");
   const { report, telemetry } = await sharedProbeRuntime().run({
     trigger: "timer",
     runId: context.invocationId,
@@ -22,8 +22,5 @@ export async function probeTimer(timer: Timer, context: InvocationContext): Prom
   });
   logRunSummary(context, report, telemetry);
 }
-
-// Load the telemetry library at cold start, not inside the first measured run.
-void preloadTelemetry().catch(() => undefined);
 
 app.timer("probeTimer", { schedule: timerSchedule(process.env), handler: probeTimer });

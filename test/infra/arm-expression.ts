@@ -285,6 +285,8 @@ export function evaluateArm(node: ArmNode, ctx: ArmEvaluationContext): unknown {
       return true;
     case "false":
       return false;
+    case "null":
+      return null;
   }
   const stub = ctx.stubs?.[node.name] ?? ctx.stubs?.[name];
   if (stub) return stub(...args);

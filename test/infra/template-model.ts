@@ -93,7 +93,7 @@ export function appSettingsOf(site: ArmResource): { name: string; value: string 
 export const AZURE_STUBS: NonNullable<ArmEvaluationContext["stubs"]> = {
   resourceGroup: () => ({ id: "/subscriptions/sub/resourceGroups/rg", name: "rg", location: "westeurope" }),
   subscription: () => ({ id: "/subscriptions/sub", subscriptionId: "sub", tenantId: "tenant-from-subscription" }),
-  environment: () => ({ name: "AzureCloud", suffixes: { keyvaultDns: ".vault.azure.net" } }),
+  environment: () => ({ name: "AzureCloud", suffixes: { keyvaultDns: ".vault.azure.net", storage: "core.windows.net" } }),
   uniqueString: () => "uniq",
   guid: (...args: unknown[]) => `guid(${args.map(String).join(",")})`,
   resourceId: (...args: unknown[]) => `/resourceId/${args.map(String).join("/")}`,
@@ -137,10 +137,10 @@ interface CopyVariable {
 }
 
 /** Evaluates every variable in order of need (variables may use earlier or later ones). */
-export function variableValues(template: ArmTemplate, parameters: Record<string, unknown>): Record<string, unknown> {
+export function variableValues(template: ArmTemplate, parameters: Record<string, unknown>, stubs = AZURE_STUBS): Record<string, unknown> {
   const done: Record<string, unknown> = {};
   const pending = new Set(Object.keys(template.variables));
-  const ctx: ArmEvaluationContext = { parameters, variables: done, stubs: AZURE_STUBS };
+  const ctx: ArmEvaluationContext = { parameters, variables: done, stubs };
   for (let pass = 0; pending.size > 0; pass++) {
     if (pass > pending.size + 10) throw new Error(`variables cannot be evaluated: ${[...pending].join(", ")}`);
     for (const name of [...pending]) {
@@ -151,7 +151,7 @@ export function variableValues(template: ArmTemplate, parameters: Record<string,
           for (const loop of (raw as CopyVariable).copy) {
             const count = evaluateValue(loop.count, ctx) as number;
             out[loop.name] = Array.from({ length: count }, (_, i) =>
-              evaluateValue(loop.input, { ...ctx, stubs: { ...AZURE_STUBS, copyIndex: () => i } }),
+              evaluateValue(loop.input, { ...ctx, stubs: { ...stubs, copyIndex: () => i } }),
             );
           }
           done[name] = out;
@@ -168,10 +168,10 @@ export function variableValues(template: ArmTemplate, parameters: Record<string,
   return done;
 }
 
-/** The context to evaluate resource properties for a parameter set. */
-export function evaluationContext(template: ArmTemplate, overrides: Record<string, unknown>): ArmEvaluationContext {
+/** The context to evaluate resource properties for a parameter set (`stubs` replace the Azure placeholders). */
+export function evaluationContext(template: ArmTemplate, overrides: Record<string, unknown>, stubs = AZURE_STUBS): ArmEvaluationContext {
   const parameters = parameterValues(template, overrides);
-  return { parameters, variables: variableValues(template, parameters), stubs: AZURE_STUBS };
+  return { parameters, variables: variableValues(template, parameters, stubs), stubs };
 }
 
 /** Parameters that have no default, with plausible values (a deployment must give them). */

@@ -46,7 +46,7 @@ const ARM_FUNCTIONS = new Set(
   [
     "add", "and", "concat", "true", "copyIndex", "createArray", "createObject", "empty", "environment", "equals",
     "extensionResourceId", "format", "guid", "if", "length", "mul", "not", "or", "parameters", "reference",
-    "replace", "resourceGroup", "resourceId", "string", "subscription", "subscriptionResourceId", "take",
+    "null", "replace", "resourceGroup", "resourceId", "string", "subscription", "subscriptionResourceId", "take",
     "toLower", "union", "uniqueString", "variables",
   ].map((f) => f.toLowerCase()),
 );

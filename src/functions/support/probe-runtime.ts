@@ -74,9 +74,9 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
     targetNames: config.targets.map((t) => t.name),
     async run({ logger, ...options }) {
       if (reporter) {
-        // The module preloads `applicationinsights` at import, without waiting. If an invocation
-        // arrives while that ~1 s synchronous load is still going on (FACTS.md §4), it would stall
-        // the event loop inside the timed requests and inflate every duration: wait for it first.
+        // `applicationinsights` is loaded on the first run, not while the worker indexes the app.
+        // Its ~1 s synchronous load must finish before the first timed request, or it
+        // would stall the event loop inside the requests and inflate every duration: wait for it.
         // A failed load is the reporter's to report after the run, not a reason to skip probing.
         await preloadTelemetry().catch(() => undefined);
       }

@@ -46,7 +46,7 @@ export const runCommand: Command = {
     const engine = createCliEngine(config, io, state);
     const telemetry = createCliTelemetry(env, config);
     try {
-      const { report, lostResults } = await runAndReport(
+      const { report, deliveryNeedsAttention } = await runAndReport(
         engine,
         config,
         { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
@@ -54,7 +54,7 @@ export const runCommand: Command = {
         telemetry,
       );
       if (!report.summary.ok) return EXIT_NOT_OK;
-      return lostResults > 0 ? EXIT_RESULTS_LOST : EXIT_OK;
+      return deliveryNeedsAttention ? EXIT_RESULTS_LOST : EXIT_OK;
     } finally {
       await telemetry?.close();
       await engine.close();

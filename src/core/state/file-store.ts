@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/prom
 import { join, resolve } from "node:path";
 import { StateStoreError } from "../errors.js";
 import { displayPath } from "../settings/looks-like-secret.js";
-import type { StateStore, StoredDocument } from "./store.js";
+import { setAsideName, type StateStore, type StoredDocument } from "./store.js";
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -37,6 +37,20 @@ export function createFileStateStore(dir: string): StateStore {
   return {
     description,
     read,
+    async setAside(name, text, at) {
+      fileOf(name);
+      for (let n = 0; ; n++) {
+        const copy = setAsideName(name, at, n === 0 ? "" : `-${n}`);
+        try {
+          // Exclusive: a copy is never overwritten, not even by another run's copy of the same moment.
+          await writeFile(join(root, copy), text, { mode: 0o600, flag: "wx" });
+          return copy;
+        } catch (error) {
+          if ((error as { code?: unknown }).code === "EEXIST" && n < 100) continue;
+          throw new StateStoreError(description, `cannot keep a copy of the damaged ${name}.json (${codeOf(error)})`, { cause: error });
+        }
+      }
+    },
     async write(name, text, expected) {
       try {
         await mkdir(root, { recursive: true, mode: 0o700 });

@@ -6,6 +6,7 @@ import { stateInAppStorage } from "../../core/state/index.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import {
   createAvailabilityReporter,
+  deliveryReport,
   ingestionTrustedCa,
   preloadTelemetry,
   type AvailabilityReporter,
@@ -82,7 +83,10 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
       }
       const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options, onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`) });
       if (!reporter) return { report };
-      return { report, telemetry: await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) }) };
+      const telemetry = await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) });
+      // The HTTP trigger's answer carries it, like the CLI's JSON.
+      if (telemetry.tracked > 0 || telemetry.outbox) report.delivery = deliveryReport(telemetry);
+      return { report, telemetry };
     },
     async close() {
       await Promise.allSettled([engine.close(), reporter?.shutdown()]);

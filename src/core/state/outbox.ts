@@ -78,6 +78,7 @@ export class Outbox {
   constructor(
     private readonly store: StateStore,
     private readonly now: () => number = Date.now,
+    private readonly maxItems: number = OUTBOX_MAX_ITEMS,
   ) {}
 
   get description(): string {
@@ -124,7 +125,7 @@ export class Outbox {
 
   /**
    * After the delivery: its accepted and refused results leave; the others are released for a later
-   * run, with one attempt more and the reason (those never sent keep theirs). Past OUTBOX_MAX_ITEMS
+   * run, with one attempt more and the reason (those never sent keep theirs). Past maxItems (OUTBOX_MAX_ITEMS)
    * the results evictionOrder puts first leave, and are returned: they are lost, and said to be.
    */
   async release(delivery: string, verdicts: ReadonlyMap<string, DeliveryVerdict>): Promise<Release> {
@@ -141,7 +142,7 @@ export class Outbox {
         const { claim: _released, ...rest } = kept;
         results.push(verdict?.kind === "retry" ? { ...rest, attempts: kept.attempts + 1, lastReason: verdict.reason } : rest);
       }
-      const { kept, evicted } = applyCap(results, OUTBOX_MAX_ITEMS);
+      const { kept, evicted } = applyCap(results, this.maxItems);
       return { next: { version: OUTBOX_FORMAT_VERSION, results: kept }, result: { pending: kept.length, evicted } };
     }, (d) => (found.damaged = d));
     return found.damaged ? { ...outcome, damaged: found.damaged } : outcome;

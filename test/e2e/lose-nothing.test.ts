@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
@@ -104,6 +104,45 @@ describe("an ingestion outage with --state-dir", () => {
     expect(sandbox.ingestion.availability().some((e) => e.data.baseData.id === "old-result-1")).toBe(false);
   });
 
+  it("sets a damaged outbox aside (a copy named with the time), says so, and does not exit 0", { timeout: 60_000 }, async () => {
+    const state = freshStateDir();
+    mkdirSync(state, { recursive: true });
+    const truncated = '{"version":1,"results":[{"item":{"id":"r1","name":"default/valid","time":"2026-';
+    writeFileSync(join(state, "outbox.json"), truncated);
+    const next = await run(["--state-dir", state, "--probe", "no-token"]);
+    expect(next.code).toBe(3);
+    expect(next.stderr).toMatch(/state: outbox\.json in state dir .* was damaged \(not JSON \(truncated or garbage\)\); a copy is kept as outbox\.damaged-\S+\.json/);
+    const copies = readdirSync(state).filter((f) => f.startsWith("outbox.damaged-"));
+    expect(copies).toHaveLength(1);
+    expect(readFileSync(join(state, copies[0]!), "utf8")).toBe(truncated);
+    expect(next.report.delivery?.damagedState).toMatchObject({ document: "outbox.json", savedAs: copies[0] });
+    // The new outbox is sound, and the run's own result went out.
+    expect(JSON.parse(readFileSync(join(state, "outbox.json"), "utf8"))).toMatchObject({ version: 1, results: [] });
+    expect(ofRun(next.report.runId)).toHaveLength(1);
+  });
+
+  it("puts a delivery section in the JSON: sent, accepted, kept, lost, what waits, where", { timeout: 60_000 }, async () => {
+    const state = freshStateDir();
+    sandbox.ingestion.setFault({ status: 503, retryAfterSeconds: 0, times: 10_000 });
+    const down = await run(["--state-dir", state, "--probe", "no-token", "--probe", "valid"]);
+    sandbox.ingestion.setFault(undefined);
+    const host = new URL(sandbox.ingestion.origin).host;
+    expect(down.report.delivery).toMatchObject({
+      endpoint: host,
+      sent: 2,
+      accepted: 0,
+      kept: 2,
+      lost: 0,
+      waiting: 2,
+      evicted: { total: 0 },
+      problems: [{ reason: `ingestion at ${host} answered 503`, results: 2, kept: 2 }],
+    });
+    expect(down.report.delivery?.store).toMatch(/^state dir /);
+    expect(down.stderr).toContain(`availability: 2 not accepted (kept for a later run): ingestion at ${host} answered 503`);
+    const up = await run(["--state-dir", state, "--probe", "no-token"]);
+    expect(up.report.delivery).toMatchObject({ sent: 1, accepted: 1, earlier: { delivered: 2, refused: 0, tooOld: 0 }, waiting: 0, problems: [] });
+  });
+
   it("without a state dir, a run that loses results does not exit 0 and says how to keep them", { timeout: 60_000 }, async () => {
     sandbox.ingestion.setFault({ status: 500, times: 10_000 });
     const lost = await run(["--probe", "no-token"]);
@@ -191,6 +230,11 @@ describe("Entra-authenticated ingestion (local authentication disabled)", () => 
     const refused = await runAgainst(keyOnly, ["--probe", "no-token"]);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/0\/1 results accepted by ingestion, 1 not accepted and lost/);
+    // Why, and what to do: the host, the status, Entra-authenticated ingestion.
+    const host = new URL(entra.settings["APPLICATIONINSIGHTS_CONNECTION_STRING"]!.match(/IngestionEndpoint=([^;]+)/)![1]!).host;
+    expect(refused.stderr).toContain(`availability: 1 not accepted (lost): ingestion at ${host} answered 401; fix: `);
+    expect(refused.stderr).toMatch(/APPLICATIONINSIGHTS_AUTHENTICATION_STRING.*Monitoring Metrics Publisher/);
+    expect(refused.report.delivery).toMatchObject({ endpoint: host, sent: 1, accepted: 0, lost: 1, problems: [{ reason: `ingestion at ${host} answered 401`, results: 1, kept: 0 }] });
     expect(entra.ingestion.requests().some((r) => r.status === 401)).toBe(true);
     expect(entra.ingestion.availability()).toEqual([]);
   });

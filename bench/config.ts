@@ -21,6 +21,8 @@ export interface BenchConfig {
   apis: number;
   /** Figure 7: APIs in the generated APIOps folder. */
   estateApis: number;
+  /** Figure 8: availability results in the one run delivered. */
+  deliveryResults: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -46,5 +48,6 @@ export function readBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     peerLatencyMs: int(env, "BENCH_PEER_LATENCY_MS", latencyMs, 0),
     apis: int(env, "BENCH_APIS", 10, 1),
     estateApis: int(env, "BENCH_ESTATE_APIS", 300, 1),
+    deliveryResults: int(env, "BENCH_DELIVERY_RESULTS", 3000, 1),
   };
 }

@@ -11,6 +11,7 @@ import { measureColdStart, OTHER_DEPENDENCIES } from "./cold-start.js";
 import { readBenchConfig } from "./config.js";
 import { scaleFigure, singleTargetFigures, TARGETS, tokenFigure } from "./engine-figures.js";
 import { formatFigure, mb, ms, ratio, verdict } from "./figures.js";
+import { deliveryFigure } from "./delivery-figure.js";
 import { estateFigure } from "./estate-figure.js";
 import { peerFigure } from "./peer-figure.js";
 import { startSandboxProcess } from "./sandbox-client.js";
@@ -51,6 +52,7 @@ try {
 
   print(await peerFigure(sandbox, workDir, config.peerLatencyMs, config.peerTargets, config.targetConcurrency));
   print(await estateFigure(workDir, config.estateApis, config.latencyMs, config.targetConcurrency));
+  print(await deliveryFigure(workDir, config.deliveryResults));
 } finally {
   await sandbox.close();
   await rm(workDir, { recursive: true, force: true });

@@ -1,4 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, request as httpRequest, type IncomingMessage } from "node:http";
@@ -146,6 +148,23 @@ describe("the state dir on disk", () => {
     expect(statSync(join(root, "outbox.json")).mode & 0o777).toBe(0o600);
     expect(readdirSync(root)).toEqual(["outbox.json"]);
     expect(readFileSync(join(root, "outbox.json"), "utf8")).toBe("{}");
+  });
+});
+
+describe("the state dir's lock", () => {
+  it("is taken over at once when the process that held it on this host was killed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "probe-state-"));
+    dirs.push(dir);
+    const store = createFileStateStore(dir);
+    await store.write("outbox", "v1", undefined);
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await new Promise((resolve) => child.once("exit", resolve));
+    writeFileSync(join(dir, "outbox.json.lock"), `${hostname()} ${child.pid}`);
+    const started = Date.now();
+    expect(await store.write("outbox", "v2", (await store.read("outbox"))!.version)).toBe(true);
+    // Not the 10 s a lock of unknown origin waits before it counts as stale.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(existsSync(join(dir, "outbox.json.lock"))).toBe(false);
   });
 });
 

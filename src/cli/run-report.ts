@@ -1,4 +1,4 @@
-import type { ProbeState } from "../core/state/index.js";
+import { describeDamaged, type ProbeState } from "../core/state/index.js";
 import { access, constants, mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OutputFileError } from "../core/errors.js";
@@ -53,6 +53,9 @@ export async function runAndReport(
     progress.end();
   }
   const delivery = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : undefined;
+  // The harvest's or token summaries' document found damaged: its copy was kept; say so, and not exit 0.
+  const damagedState = options.state?.takeDamaged() ?? [];
+  for (const d of damagedState) io.stderr.write(`state: ${describeDamaged(d)}\n`);
   io.stdout.write(
     options.format === "json"
       ? renderJson(report, { ndjson: options.ndjson === true })
@@ -66,7 +69,7 @@ export async function runAndReport(
       throw new OutputFileError("--junit", options.junit, { cause: error });
     }
   }
-  return { report, deliveryNeedsAttention: delivery?.needsAttention ?? false };
+  return { report, deliveryNeedsAttention: (delivery?.needsAttention ?? false) || damagedState.length > 0 };
 }
 
 /**

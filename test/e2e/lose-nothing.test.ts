@@ -121,6 +121,22 @@ describe("an ingestion outage with --state-dir", () => {
     expect(ofRun(next.report.runId)).toHaveLength(1);
   });
 
+  it("sets a damaged token-summaries document aside too, says so, and does not exit 0", { timeout: 60_000 }, async () => {
+    const state = freshStateDir();
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, "tokens.json"), '{"version":7,"byClientAndScope":{}}');
+    const next = await run(["--state-dir", state, "--probe", "token"]);
+    expect(next.report.results[0]?.outcome).toBe("pass");
+    expect(next.code).toBe(3);
+    expect(next.stderr).toMatch(/state: tokens\.json in state dir .* was damaged \(format version 7; this release reads version 1\); a copy is kept as tokens\.damaged-\S+\.json/);
+    const copies = readdirSync(state).filter((f) => f.startsWith("tokens.damaged-"));
+    expect(copies.map((f) => readFileSync(join(state, f), "utf8"))).toEqual(['{"version":7,"byClientAndScope":{}}']);
+    // Once: the next run finds a sound document.
+    const after = await run(["--state-dir", state, "--probe", "token"]);
+    expect(after.code).toBe(0);
+    expect(after.stderr).not.toMatch(/damaged/);
+  });
+
   it("puts a delivery section in the JSON: sent, accepted, kept, lost, what waits, where", { timeout: 60_000 }, async () => {
     const state = freshStateDir();
     sandbox.ingestion.setFault({ status: 503, retryAfterSeconds: 0, times: 10_000 });

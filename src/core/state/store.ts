@@ -40,6 +40,11 @@ export interface DamagedDocument {
   store: string;
 }
 
+/** `outbox.json in state dir ./state was damaged (empty); a copy is kept as outbox.damaged-....json` */
+export function describeDamaged(d: DamagedDocument): string {
+  return `${d.document} in ${d.store} was damaged (${d.problem}); a copy is kept as ${d.savedAs}`;
+}
+
 /** The copy's name for a document set aside at `at`: its name, `damaged`, the time (no colons, for every file system). */
 export function setAsideName(name: string, at: Date, suffix = ""): string {
   return `${name}.damaged-${at.toISOString().replace(/:/g, "-")}${suffix}.json`;

@@ -1,4 +1,5 @@
 import type { DeliveryProblem, DeliveryReport } from "../results/types.js";
+import { describeDamaged } from "../state/store.js";
 import { lostCount, type TelemetryOutcome } from "./reporter.js";
 
 /** The JSON document's `delivery` section, from what the reporter returned. */
@@ -76,7 +77,7 @@ export function deliveryProblemLines(outcome: TelemetryOutcome): string[] {
   );
   const damaged = outcome.outbox?.damaged;
   if (damaged) {
-    lines.push(`state: ${damaged.document} in ${damaged.store} was damaged (${damaged.problem}); a copy is kept as ${damaged.savedAs} and a new outbox was started`);
+    lines.push(`state: ${describeDamaged(damaged)} and a new outbox was started`);
   }
   if (outcome.outbox?.problem !== undefined) lines.push(`state: the outbox could not be updated: ${outcome.outbox.problem}`);
   return lines;

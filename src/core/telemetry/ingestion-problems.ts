@@ -58,7 +58,7 @@ export function transportProblem(host: string, code: string): IngestionProblem {
       fix: `${host} does not resolve: check IngestionEndpoint in APPLICATIONINSIGHTS_CONNECTION_STRING, and the DNS zone when ingestion goes through a private link (Azure Monitor Private Link Scope)`,
     };
   }
-  if (NETWORK_CODES.has(code)) return { reason, fix: `check outbound HTTPS (port 443) from this host to ${host}: firewall, network security group, proxy or private endpoint` };
+  if (NETWORK_CODES.has(code)) return { reason, fix: `check outbound HTTPS from this host to ${host} (firewall, network security group, proxy, private endpoint) and that it is the IngestionEndpoint of APPLICATIONINSIGHTS_CONNECTION_STRING` };
   return { reason };
 }
 

@@ -167,6 +167,45 @@ describe("an ingestion outage with --state-dir", () => {
   });
 });
 
+describe("a run of more than 3 000 results", () => {
+  it("delivers every one, exactly once, and says so in the delivery section", { timeout: 300_000 }, async () => {
+    // 340 targets on the sandbox's API: nine results each, plus the run's forecasts (300 gave the 2 702 of the report).
+    const targetsFile = join(dir, "targets-340.json");
+    const settings = sandbox.settings;
+    writeFileSync(
+      targetsFile,
+      JSON.stringify({
+        targets: Array.from({ length: 340 }, (_, i) => ({
+          name: `t${String(i).padStart(3, "0")}`,
+          url: settings["PROBE_API_URL"],
+          method: "GET",
+          scope: settings["PROBE_API_SCOPE"],
+          subscriptionKeySetting: "SCALE_SUBSCRIPTION_KEY",
+          ...(settings["PROBE_POLICY_FILE"] ? { policyFile: settings["PROBE_POLICY_FILE"] } : {}),
+        })),
+      }),
+    );
+    const env = Object.fromEntries(Object.entries(settings).filter(([k]) => !["PROBE_API_URL", "PROBE_API_METHOD", "PROBE_API_SCOPE", "PROBE_SUBSCRIPTION_KEY", "PROBE_POLICY_FILE"].includes(k)));
+    const out = { stdout: "", stderr: "" };
+    const io: CliIo = {
+      env: { ...env, PROBE_TARGETS_FILE: targetsFile, SCALE_SUBSCRIPTION_KEY: settings["PROBE_SUBSCRIPTION_KEY"]! },
+      cwd: dir,
+      stdout: { write: (s: string) => (out.stdout += s), isTTY: false },
+      stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+    };
+    const code = await runCli(["run", "--format", "json", "--state-dir", freshStateDir()], io);
+    const report = JSON.parse(out.stdout) as RunReport;
+    const ran = ranIn(report).length;
+    expect(ran).toBeGreaterThanOrEqual(3_000);
+    expect(code).toBe(report.summary.ok ? 0 : 1);
+    const ids = ofRun(report.runId).map((e) => e.data.baseData.id);
+    expect(ids).toHaveLength(ran);
+    expect(new Set(ids).size).toBe(ran);
+    expect(report.delivery).toMatchObject({ sent: ran, accepted: ran, kept: 0, lost: 0, waiting: 0, problems: [] });
+    expect(out.stderr).toContain(`availability: ${ran}/${ran} results accepted by ingestion`);
+  });
+});
+
 describe("drift of the token itself", () => {
   it("names a role removed from the probe's client between two runs, on the token result", { timeout: 60_000 }, async () => {
     const state = freshStateDir();

@@ -157,7 +157,11 @@ function isFinal(verdict: DeliveryVerdict | undefined): boolean {
   return verdict?.kind === "accepted" || verdict?.kind === "refused";
 }
 
-/** Free to claim: held by no one, held past the TTL, or held by a process of this host that no longer runs. */
+/**
+ * Free to claim: held by no one, held past the TTL, or held by a process of this host that no longer
+ * runs. (Two machines under one host name could take a live claim: at worst a result is sent twice,
+ * never lost.)
+ */
 function isFree(result: KeptResult, now: number): boolean {
   const claim = result.claim;
   if (claim === undefined || now - claim.at > OUTBOX_CLAIM_TTL_MS) return true;

@@ -23,6 +23,8 @@ export interface BenchConfig {
   estateApis: number;
   /** Figure 8: fresh processes of each kind. */
   loadTimeRepetitions: number;
+  /** Figure 9: availability results in the one run delivered. */
+  deliveryResults: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -49,5 +51,6 @@ export function readBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     apis: int(env, "BENCH_APIS", 10, 1),
     estateApis: int(env, "BENCH_ESTATE_APIS", 300, 1),
     loadTimeRepetitions: int(env, "BENCH_LOAD_TIME_REPETITIONS", 7, 1),
+    deliveryResults: int(env, "BENCH_DELIVERY_RESULTS", 3000, 1),
   };
 }

@@ -12,6 +12,7 @@ import { measureColdStart, OTHER_DEPENDENCIES } from "./cold-start.js";
 import { readBenchConfig } from "./config.js";
 import { scaleFigure, singleTargetFigures, TARGETS, tokenFigure } from "./engine-figures.js";
 import { formatFigure, mb, ms, ratio, verdict } from "./figures.js";
+import { deliveryFigure } from "./delivery-figure.js";
 import { estateFigure } from "./estate-figure.js";
 import { loadTimeFigure } from "./load-time.js";
 import { peerFigure } from "./peer-figure.js";
@@ -29,7 +30,7 @@ print(`sizes: ${JSON.stringify(config)}${only ? ` | only figures ${[...only].joi
 
 const benchStarted = performance.now();
 const workDir = await mkdtemp(join(tmpdir(), "apim-smoke-bench-"));
-// Figure 8 needs no sandbox; the others do.
+// Figures 8 and 9 need no sandbox; the others do.
 const sandbox = [1, 2, 3, 4, 6, 7].some(wanted) ? await startSandboxProcess({ extraApis: config.apis - 1, backendLatencyMs: config.latencyMs }) : undefined;
 try {
   if (sandbox && (wanted(1) || wanted(4))) {
@@ -63,6 +64,7 @@ try {
   if (peer && wanted(6)) print(peer.line);
   if (peer && wanted(7)) print(await estateFigure(workDir, config.estateApis, config.latencyMs, config.targetConcurrency, peer.newmanCpuPerRequestMs));
   if (wanted(8)) print(await loadTimeFigure(config.loadTimeRepetitions));
+  if (wanted(9)) print(await deliveryFigure(workDir, config.deliveryResults));
 } finally {
   await sandbox?.close();
   await rm(workDir, { recursive: true, force: true });

@@ -38,8 +38,9 @@ export const EXIT_OK = 0;
 export const EXIT_NOT_OK = 1;
 export const EXIT_USAGE = 2;
 /**
- * Every probe passed, but availability results were lost: ingestion did not accept them and they
- * are kept nowhere. Not 0, so a pipeline notices the hole in the availability history.
+ * Every probe passed, but availability results were lost (ingestion did not accept them and they
+ * are kept nowhere, or the full outbox evicted them), or the state's outbox was damaged (a copy was
+ * set aside). Not 0, so a pipeline notices the hole in the availability history.
  */
 export const EXIT_RESULTS_LOST = 3;
 /** Every probe was skipped (or none ran): nothing was proven, which is no all-clear either. */

@@ -1,4 +1,4 @@
-import type { ProbeState } from "../core/state/index.js";
+import { describeDamaged, type ProbeState } from "../core/state/index.js";
 import { access, constants, mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OutputFileError } from "../core/errors.js";
@@ -27,8 +27,9 @@ export interface RunCliOptions {
 export const PROGRESS_INTERVAL_MS = 5_000;
 
 /**
- * One run as the CLI shows it: progress on stderr, table or JSON on stdout, JUnit file, telemetry.
- * Resolves to the report and how many availability results ingestion did not accept.
+ * One run as the CLI shows it: progress on stderr, telemetry (sent, or kept, first: nothing after
+ * the run can lose the results), table or JSON on stdout (with the `delivery` section), JUnit file.
+ * Resolves to the report and whether its delivery needs attention (results lost, a damaged state).
  */
 export async function runAndReport(
   engine: ProbeEngine,
@@ -36,7 +37,7 @@ export async function runAndReport(
   options: RunCliOptions,
   io: CliIo,
   telemetry: Telemetry | undefined,
-): Promise<{ report: RunReport; lostResults: number }> {
+): Promise<{ report: RunReport; deliveryNeedsAttention: boolean }> {
   const progress = progressReporter(io);
   let report: RunReport;
   try {
@@ -51,6 +52,10 @@ export async function runAndReport(
   } finally {
     progress.end();
   }
+  const delivery = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : undefined;
+  // The harvest's or token summaries' document found damaged: its copy was kept; say so, and not exit 0.
+  const damagedState = options.state?.takeDamaged() ?? [];
+  for (const d of damagedState) io.stderr.write(`state: ${describeDamaged(d)}\n`);
   io.stdout.write(
     options.format === "json"
       ? renderJson(report, { ndjson: options.ndjson === true })
@@ -64,8 +69,7 @@ export async function runAndReport(
       throw new OutputFileError("--junit", options.junit, { cause: error });
     }
   }
-  const lostResults = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : 0;
-  return { report, lostResults };
+  return { report, deliveryNeedsAttention: (delivery?.needsAttention ?? false) || damagedState.length > 0 };
 }
 
 /**

@@ -41,6 +41,8 @@ describe("apim-smoke sandbox", () => {
     expect(await runCli(["run", "--env-file", "state/sandbox.env", "--format", "json", "--probe", "no-token"], runner.io)).toBe(1);
     const report = JSON.parse(runner.out.stdout) as { results: { probe: string; outcome: string }[] };
     expect(report.results).toEqual([expect.objectContaining({ probe: "no-token", outcome: "security" })]);
+    // The sandbox says what its ingestion accepted from that run, as demo does.
+    await expect.poll(() => out.stderr, { timeout: 5_000 }).toMatch(/sandbox ingestion: accepted 1 of 1 item; availability results: 1 in all/);
 
     stop.abort();
     expect(await running).toBe(0);

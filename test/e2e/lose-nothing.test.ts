@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
@@ -104,11 +104,105 @@ describe("an ingestion outage with --state-dir", () => {
     expect(sandbox.ingestion.availability().some((e) => e.data.baseData.id === "old-result-1")).toBe(false);
   });
 
+  it("sets a damaged outbox aside (a copy named with the time), says so, and does not exit 0", { timeout: 60_000 }, async () => {
+    const state = freshStateDir();
+    mkdirSync(state, { recursive: true });
+    const truncated = '{"version":1,"results":[{"item":{"id":"r1","name":"default/valid","time":"2026-';
+    writeFileSync(join(state, "outbox.json"), truncated);
+    const next = await run(["--state-dir", state, "--probe", "no-token"]);
+    expect(next.code).toBe(3);
+    expect(next.stderr).toMatch(/state: outbox\.json in state dir .* was damaged \(not JSON \(truncated or garbage\)\); a copy is kept as outbox\.damaged-\S+\.json/);
+    const copies = readdirSync(state).filter((f) => f.startsWith("outbox.damaged-"));
+    expect(copies).toHaveLength(1);
+    expect(readFileSync(join(state, copies[0]!), "utf8")).toBe(truncated);
+    expect(next.report.delivery?.damagedState).toMatchObject({ document: "outbox.json", savedAs: copies[0] });
+    // The new outbox is sound, and the run's own result went out.
+    expect(JSON.parse(readFileSync(join(state, "outbox.json"), "utf8"))).toMatchObject({ version: 1, results: [] });
+    expect(ofRun(next.report.runId)).toHaveLength(1);
+  });
+
+  it("sets a damaged token-summaries document aside too, says so, and does not exit 0", { timeout: 60_000 }, async () => {
+    const state = freshStateDir();
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, "tokens.json"), '{"version":7,"byClientAndScope":{}}');
+    const next = await run(["--state-dir", state, "--probe", "token"]);
+    expect(next.report.results[0]?.outcome).toBe("pass");
+    expect(next.code).toBe(3);
+    expect(next.stderr).toMatch(/state: tokens\.json in state dir .* was damaged \(format version 7; this release reads version 1\); a copy is kept as tokens\.damaged-\S+\.json/);
+    const copies = readdirSync(state).filter((f) => f.startsWith("tokens.damaged-"));
+    expect(copies.map((f) => readFileSync(join(state, f), "utf8"))).toEqual(['{"version":7,"byClientAndScope":{}}']);
+    // Once: the next run finds a sound document.
+    const after = await run(["--state-dir", state, "--probe", "token"]);
+    expect(after.code).toBe(0);
+    expect(after.stderr).not.toMatch(/damaged/);
+  });
+
+  it("puts a delivery section in the JSON: sent, accepted, kept, lost, what waits, where", { timeout: 60_000 }, async () => {
+    const state = freshStateDir();
+    sandbox.ingestion.setFault({ status: 503, retryAfterSeconds: 0, times: 10_000 });
+    const down = await run(["--state-dir", state, "--probe", "no-token", "--probe", "valid"]);
+    sandbox.ingestion.setFault(undefined);
+    const host = new URL(sandbox.ingestion.origin).host;
+    expect(down.report.delivery).toMatchObject({
+      endpoint: host,
+      sent: 2,
+      accepted: 0,
+      kept: 2,
+      lost: 0,
+      waiting: 2,
+      evicted: { total: 0 },
+      problems: [{ reason: `ingestion at ${host} answered 503`, results: 2, kept: 2 }],
+    });
+    expect(down.report.delivery?.store).toMatch(/^state dir /);
+    expect(down.stderr).toContain(`availability: 2 not accepted (kept for a later run): ingestion at ${host} answered 503`);
+    const up = await run(["--state-dir", state, "--probe", "no-token"]);
+    expect(up.report.delivery).toMatchObject({ sent: 1, accepted: 1, earlier: { delivered: 2, refused: 0, tooOld: 0 }, waiting: 0, problems: [] });
+  });
+
   it("without a state dir, a run that loses results does not exit 0 and says how to keep them", { timeout: 60_000 }, async () => {
     sandbox.ingestion.setFault({ status: 500, times: 10_000 });
     const lost = await run(["--probe", "no-token"]);
     expect(lost.code).toBe(3);
     expect(lost.stderr).toMatch(/1 not accepted and lost \(kept nowhere: pass --state-dir to keep them\)/);
+  });
+});
+
+describe("a run of more than 3 000 results", () => {
+  it("delivers every one, exactly once, and says so in the delivery section", { timeout: 300_000 }, async () => {
+    // 340 targets on the sandbox's API: nine results each, plus the run's forecasts (300 gave the 2 702 of the report).
+    const targetsFile = join(dir, "targets-340.json");
+    const settings = sandbox.settings;
+    writeFileSync(
+      targetsFile,
+      JSON.stringify({
+        targets: Array.from({ length: 340 }, (_, i) => ({
+          name: `t${String(i).padStart(3, "0")}`,
+          url: settings["PROBE_API_URL"],
+          method: "GET",
+          scope: settings["PROBE_API_SCOPE"],
+          subscriptionKeySetting: "SCALE_SUBSCRIPTION_KEY",
+          ...(settings["PROBE_POLICY_FILE"] ? { policyFile: settings["PROBE_POLICY_FILE"] } : {}),
+        })),
+      }),
+    );
+    const env = Object.fromEntries(Object.entries(settings).filter(([k]) => !["PROBE_API_URL", "PROBE_API_METHOD", "PROBE_API_SCOPE", "PROBE_SUBSCRIPTION_KEY", "PROBE_POLICY_FILE"].includes(k)));
+    const out = { stdout: "", stderr: "" };
+    const io: CliIo = {
+      env: { ...env, PROBE_TARGETS_FILE: targetsFile, SCALE_SUBSCRIPTION_KEY: settings["PROBE_SUBSCRIPTION_KEY"]! },
+      cwd: dir,
+      stdout: { write: (s: string) => (out.stdout += s), isTTY: false },
+      stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+    };
+    const code = await runCli(["run", "--format", "json", "--state-dir", freshStateDir()], io);
+    const report = JSON.parse(out.stdout) as RunReport;
+    const ran = ranIn(report).length;
+    expect(ran).toBeGreaterThanOrEqual(3_000);
+    expect(code).toBe(report.summary.ok ? 0 : 1);
+    const ids = ofRun(report.runId).map((e) => e.data.baseData.id);
+    expect(ids).toHaveLength(ran);
+    expect(new Set(ids).size).toBe(ran);
+    expect(report.delivery).toMatchObject({ sent: ran, accepted: ran, kept: 0, lost: 0, waiting: 0, problems: [] });
+    expect(out.stderr).toContain(`availability: ${ran}/${ran} results accepted by ingestion`);
   });
 });
 
@@ -191,6 +285,11 @@ describe("Entra-authenticated ingestion (local authentication disabled)", () => 
     const refused = await runAgainst(keyOnly, ["--probe", "no-token"]);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/0\/1 results accepted by ingestion, 1 not accepted and lost/);
+    // Why, and what to do: the host, the status, Entra-authenticated ingestion.
+    const host = new URL(entra.settings["APPLICATIONINSIGHTS_CONNECTION_STRING"]!.match(/IngestionEndpoint=([^;]+)/)![1]!).host;
+    expect(refused.stderr).toContain(`availability: 1 not accepted (lost): ingestion at ${host} answered 401; fix: `);
+    expect(refused.stderr).toMatch(/APPLICATIONINSIGHTS_AUTHENTICATION_STRING.*Monitoring Metrics Publisher/);
+    expect(refused.report.delivery).toMatchObject({ endpoint: host, sent: 1, accepted: 0, lost: 1, problems: [{ reason: `ingestion at ${host} answered 401`, results: 1, kept: 0 }] });
     expect(entra.ingestion.requests().some((r) => r.status === 401)).toBe(true);
     expect(entra.ingestion.availability()).toEqual([]);
   });

@@ -54,7 +54,10 @@ describe("probeHttp against the healthy sandbox", () => {
     expect(run).not.toHaveProperty("source");
 
     const report = { ...run, trigger: "http" as const };
-    expectEnvelopesMatchReport(ofRun(sandbox.ingestion.availability(), run.runId), report);
+    const sent = ofRun(sandbox.ingestion.availability(), run.runId);
+    expectEnvelopesMatchReport(sent, report);
+    // The answer says what became of the availability results, like the CLI's JSON.
+    expect((run as { delivery?: unknown }).delivery).toMatchObject({ endpoint: new URL(sandbox.ingestion.origin).host, sent: sent.length, accepted: sent.length, kept: 0, lost: 0, problems: [] });
   });
 
   it("narrows the run to the requested targets and probes, and carries source to every availability result", async () => {

@@ -82,7 +82,7 @@ describe("the Function app across a restart (AzureWebJobsStorage on Azurite)", (
     // Past the token's exp plus the policy's clock-skew and our 10 s.
     await new Promise((r) => setTimeout(r, (TOKEN_LIFETIME_S + 12) * 1000));
     sandbox.ingestion.setFault(undefined);
-    await invokeInNewProcess("restart-run-2");
+    const secondLogs = await invokeInNewProcess("restart-run-2");
 
     const first = ofRun("restart-run-1");
     expect(first).toHaveLength(outbox.results.length);
@@ -94,5 +94,9 @@ describe("the Function app across a restart (AzureWebJobsStorage on Azurite)", (
     const ids = sandbox.ingestion.availability().map((e) => e.data.baseData.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(JSON.parse((await store.read("outbox"))!.text)).toMatchObject({ results: [] });
+    // The invocation's log says what it delivered from earlier runs, and that nothing waits.
+    const summary = secondLogs.find((l) => /^availability: /.test(l.message));
+    expect(summary?.message).toContain(`from earlier runs: ${first.length} delivered`);
+    expect(summary?.message).not.toMatch(/waiting in the outbox/);
   });
 });

@@ -33,6 +33,7 @@ function run(
     const outcome = outcomes[probe] ?? "pass";
     const cause = options.cause?.[probe];
     return {
+      id: `${runId}/${target}/${probe}`,
       timestamp: new Date(NOW - minutesAgo * MINUTE).toISOString(),
       name: `${target}/${probe}`,
       location: options.location ?? "westeurope",
@@ -267,6 +268,40 @@ describe("issue 14: rules that hold under ingestion delay, in a shared resource,
     expect(tokenDriftFindings(withDrift("version,issuer"), NOW)).toHaveLength(1);
     expect(tokenDriftFindings(withDrift("signing-key"), NOW)).toEqual([]);
     expect(tokenDriftFindings(withDrift("roles-added"), NOW)).toEqual([]);
+  });
+});
+
+describe("a result id that arrives twice (at least once after a crash) changes no alert decision", () => {
+  const drift = (rows: AvailabilityRow[]) => rows.map((r) => (r.customDimensions.probe === "token" ? { ...r, customDimensions: { ...r.customDimensions, tokenDrift: "roles-removed" } } : r));
+  const scenarios: [string, AvailabilityRow[]][] = [
+    ["healthy", [...run(12), ...run(7), ...run(2)]],
+    ["fail-open", [...run(12), ...run(7), ...run(2, FAIL_OPEN)]],
+    ["one security result", [...run(7), ...run(2, { "alg-none": "security" })]],
+    ["api down", [...run(12), ...run(7, { valid: "fail" }), ...run(2, { valid: "fail" })]],
+    ["api down then up", [...run(12, { valid: "fail" }), ...run(7, { valid: "fail" }), ...run(2)]],
+    ["token endpoint", [...run(7), ...run(2, { valid: "blocked", "no-token": "blocked" }, { cause: { valid: "AADSTS7000215", "no-token": "AADSTS7000215" } })]],
+    ["token drift", [...run(7), ...drift(run(2))]],
+    ["silent for an hour", run(60)],
+  ];
+  // The same batch once more: at once (the next CLI run), or when a claim lapses (15 min), or much later.
+  const delays = [0, 1, 5, 15, 16, 30, 45];
+  const evaluations = Array.from({ length: 90 }, (_, i) => NOW + i * MINUTE);
+  const arrival = (r: AvailabilityRow) => Date.parse(r.ingestedAt ?? r.timestamp);
+
+  it.each(scenarios)("%s: every evaluation over 90 minutes decides the same with every result sent twice", (_name, rows) => {
+    for (const delay of delays) {
+      const twice = [...rows, ...rows.map((r) => ({ ...r, ingestedAt: new Date(arrival(r) + delay * MINUTE).toISOString() }))];
+      for (const now of evaluations) {
+        expect({ delay, now: new Date(now).toISOString(), fired: firedRules(twice, now) }).toEqual({ delay, now: new Date(now).toISOString(), fired: firedRules(rows, now) });
+      }
+    }
+  });
+
+  it("a security result counts once in the finding, at its first arrival", () => {
+    const once = run(2, { "alg-none": "security" });
+    const twice = [...once, ...once.map((r) => ({ ...r, ingestedAt: new Date(NOW - MINUTE).toISOString() }))];
+    expect(securityRegressionFindings(twice, NOW)).toEqual(securityRegressionFindings(once, NOW));
+    expect(securityRegressionFindings(twice, NOW)[0]?.results).toBe(1);
   });
 });
 

@@ -10,6 +10,8 @@ import type { ProbeResult, RunReport } from "../../src/core/results/types.js";
 
 /** One `availabilityResults` row, as the Logs API returns it (only the columns the rules read). */
 export interface AvailabilityRow {
+  /** The result's id (AvailabilityData `id`): the same id twice is one result sent twice (at least once). */
+  id?: string;
   /** ISO 8601: the result's own time. */
   timestamp: string;
   /**
@@ -104,6 +106,24 @@ function visible(rows: readonly AvailabilityRow[], now: number): AvailabilityRow
   return rows.filter((r) => ingested(r) <= now);
 }
 
+/**
+ * One row per result id, at its first arrival (`summarize arg_min(arrived, *) by id`): a result
+ * re-sent after a crash between ingestion's acceptance and the outbox's update arrives twice, and
+ * must count once, and not arrive "anew" for a rule that reads arrivals. Rows without an id stay.
+ */
+function firstArrivals(rows: readonly AvailabilityRow[]): AvailabilityRow[] {
+  const first = new Map<string, AvailabilityRow>();
+  const rest: AvailabilityRow[] = [];
+  for (const row of rows) {
+    if (row.id === undefined) rest.push(row);
+    else {
+      const seen = first.get(row.id);
+      if (seen === undefined || ingested(row) < ingested(seen)) first.set(row.id, row);
+    }
+  }
+  return [...first.values(), ...rest];
+}
+
 /** This probe's results: another availability test in the resource has no runId or probe. */
 function ours(row: AvailabilityRow): boolean {
   return dim(row, "runId") !== "" && dim(row, "probe") !== "";
@@ -135,7 +155,7 @@ export interface SecurityFinding {
 export function securityRegressionFindings(rows: readonly AvailabilityRow[], now: number): SecurityFinding[] {
   const since = now - ARRIVAL_WINDOW_MINUTES * MINUTE;
   const range = now - 2 * 24 * 60 * MINUTE;
-  const hits = visible(rows, now).filter((r) => ingested(r) > since && time(r) > range && dim(r, "outcome") === "security");
+  const hits = firstArrivals(visible(rows, now).filter((r) => dim(r, "outcome") === "security")).filter((r) => ingested(r) > since && time(r) > range);
   return [...groupBy(hits, (r) => JSON.stringify([dim(r, "target"), dim(r, "probe")])).values()].map((group) => ({
     target: dim(group[0]!, "target"),
     probe: dim(group[0]!, "probe"),
@@ -258,8 +278,8 @@ export interface TokenDriftFinding {
 /** alert-token-drift.kql: a `token` result that arrived lately saying a role was removed or the version changed. */
 export function tokenDriftFindings(rows: readonly AvailabilityRow[], now: number): TokenDriftFinding[] {
   const since = now - ARRIVAL_WINDOW_MINUTES * MINUTE;
-  const hits = visible(rows, now).filter((r) => {
-    if (ingested(r) <= since || dim(r, "probe") !== "token" || dim(r, "runId") === "") return false;
+  const hits = firstArrivals(visible(rows, now).filter((r) => dim(r, "probe") === "token" && dim(r, "runId") !== "")).filter((r) => {
+    if (ingested(r) <= since) return false;
     const drift = dim(r, "tokenDrift").split(",");
     return drift.includes("roles-removed") || drift.includes("version");
   });
@@ -384,6 +404,7 @@ export interface AvailabilityEnvelope {
   data: {
     baseType: string;
     baseData: {
+      id?: string;
       name: string;
       duration: string;
       success: boolean;
@@ -401,6 +422,7 @@ export function rowFromAvailabilityEnvelope(envelope: AvailabilityEnvelope): Ava
   const b = envelope.data.baseData;
   const operationId = envelope.tags?.["ai.operation.id"];
   return {
+    ...(b.id !== undefined ? { id: b.id } : {}),
     timestamp: envelope.time,
     name: b.name,
     location: b.runLocation ?? "",

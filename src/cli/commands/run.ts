@@ -46,7 +46,7 @@ export const runCommand: Command = {
     const engine = createCliEngine(config, io, state);
     const telemetry = createCliTelemetry(env, config);
     try {
-      const { report, lostResults } = await runAndReport(
+      const { report, deliveryNeedsAttention } = await runAndReport(
         engine,
         config,
         { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
@@ -55,7 +55,7 @@ export const runCommand: Command = {
       );
       if (report.summary.nothingProven) return EXIT_NOTHING_PROVEN;
       if (!report.summary.ok) return EXIT_NOT_OK;
-      return lostResults > 0 ? EXIT_RESULTS_LOST : EXIT_OK;
+      return deliveryNeedsAttention ? EXIT_RESULTS_LOST : EXIT_OK;
     } finally {
       await telemetry?.close();
       await engine.close();

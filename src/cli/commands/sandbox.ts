@@ -4,9 +4,9 @@ import { UsageError } from "../../core/errors.js";
 import { CLOUD_NAMES, CLOUDS, isCloudName, type CloudName } from "../../entra/clouds.js";
 import { SECRET_SETTINGS } from "../../core/settings/load-settings.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
-import { ESTATE_KEY_SETTING, isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type ScenarioName } from "../../sandbox/index.js";
+import { ESTATE_KEY_SETTING, isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type Sandbox, type ScenarioName } from "../../sandbox/index.js";
 import { parseCommandArgs } from "../args.js";
-import { EXIT_OK, type Command } from "../io.js";
+import { EXIT_OK, type CliIo, type Command } from "../io.js";
 
 export const SANDBOX_OPTIONS = {
   scenario: { type: "string" },
@@ -63,6 +63,38 @@ export function toTokenLifetime(value: string | undefined): number | undefined {
   return seconds;
 }
 
+/** How often `sandbox` says what its ingestion accepted since it last said. */
+const INGESTION_REPORT_INTERVAL_MS = 1_000;
+
+/**
+ * Every second with new `/track` calls, one stderr line: `sandbox ingestion: accepted 9 of 9 items
+ * (availability results: 9 in all)`, with the statuses other than 200, so a refused batch shows.
+ */
+function reportIngestion(ingestion: Sandbox["ingestion"], io: CliIo): { stop(): void } {
+  let seen = ingestion.requests().length;
+  const say = (): void => {
+    const fresh = ingestion.requests().slice(seen);
+    if (fresh.length === 0) return;
+    seen += fresh.length;
+    const received = fresh.reduce((n, r) => n + r.itemsReceived, 0);
+    const accepted = fresh.reduce((n, r) => n + r.itemsAccepted, 0);
+    const refused = fresh.filter((r) => r.status !== 200).map((r) => r.status);
+    io.stderr.write(
+      `sandbox ingestion: accepted ${accepted} of ${received} item${received === 1 ? "" : "s"}` +
+        `${refused.length > 0 ? ` (answered ${[...new Set(refused)].join(", ")} to ${refused.length} of ${fresh.length} requests)` : ""}` +
+        `; availability results: ${ingestion.availability().length} in all\n`,
+    );
+  };
+  const timer = setInterval(say, INGESTION_REPORT_INTERVAL_MS);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      say();
+    },
+  };
+}
+
 /**
  * `apim-smoke sandbox [--scenario NAME] [--policy FILE] [--token-lifetime S] [--state-dir DIR]`: the emulated tenant,
  * gateway and ingestion in the foreground until Ctrl-C. The settings that point a probe at it go to
@@ -117,10 +149,16 @@ export const sandboxCommand: Command = {
           "",
         ].join("\n"),
       );
-      await new Promise<void>((resolve) => {
-        if (!io.signal || io.signal.aborted) return resolve();
-        io.signal.addEventListener("abort", () => resolve(), { once: true });
-      });
+      // What its ingestion accepted, as `demo` says: the other half of what a probe run printed.
+      const reporting = reportIngestion(sandbox.ingestion, io);
+      try {
+        await new Promise<void>((resolve) => {
+          if (!io.signal || io.signal.aborted) return resolve();
+          io.signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+      } finally {
+        reporting.stop();
+      }
       io.stderr.write("sandbox stopping\n");
     } finally {
       await rm(envFile, { force: true });

@@ -27,10 +27,18 @@ export function jsonResult(r: ProbeResult): Record<string, unknown> {
   };
 }
 
-/** The run as a JSON value: `{ runId, startedAt, trigger, source?, results, summary }`. */
+/** The run as a JSON value: `{ runId, startedAt, trigger, source?, results, summary, delivery? }`. */
 export function jsonReport(report: RunReport): Record<string, unknown> {
-  const { runId, startedAt, trigger, source, results, summary } = report;
-  return { runId, startedAt, trigger, ...(source ? { source } : {}), results: results.map(jsonResult), summary: { ...summary, durationMs: roundMs(summary.durationMs) } };
+  const { runId, startedAt, trigger, source, results, summary, delivery } = report;
+  return {
+    runId,
+    startedAt,
+    trigger,
+    ...(source ? { source } : {}),
+    results: results.map(jsonResult),
+    summary: { ...summary, durationMs: roundMs(summary.durationMs) },
+    ...(delivery ? { delivery } : {}),
+  };
 }
 
 /** The `--format json` document, indented; `ndjson` puts it on one line (one run a line, for `watch`). */

@@ -111,4 +111,50 @@ export interface RunReport {
   source?: string;
   results: ProbeResult[];
   summary: RunSummary;
+  /** What became of the run's availability results; set once they were sent (absent without a connection string). */
+  delivery?: DeliveryReport;
+}
+
+/** One reason results were not accepted, with its fix, and how many results it concerns. */
+export interface DeliveryProblem {
+  /** Names the ingestion host and the HTTP status or transport error, e.g. `ingestion at x.in.applicationinsights.azure.com answered 401`. */
+  reason: string;
+  fix?: string;
+  /** This run's results not accepted for this reason. */
+  results: number;
+  /** How many of them the outbox keeps for a later run (the rest are lost). */
+  kept: number;
+}
+
+/**
+ * The run's availability results on their way to Application Insights: the JSON document's
+ * `delivery` section (CLI and the HTTP trigger's answer), and what the Functions log says.
+ */
+export interface DeliveryReport {
+  /** Host of the ingestion endpoint (the connection string's IngestionEndpoint). */
+  endpoint: string;
+  /** This run's results sent (one per probe that ran). */
+  sent: number;
+  /** Of those, accepted by ingestion. */
+  accepted: number;
+  /** Not accepted, kept in the outbox for a later run. */
+  kept: number;
+  /** Neither accepted nor kept, evictions included: a hole in the availability history. */
+  lost: number;
+  /** Results the full outbox evicted (this run's or earlier ones'), by outcome: passes go first. */
+  evicted: { total: number; byOutcome: Record<string, number> };
+  /** Results of earlier runs the outbox held: delivered now, refused and dropped, too old and dropped. */
+  earlier: { delivered: number; refused: number; tooOld: number };
+  /** Results waiting in the outbox after this run; absent without an outbox, or when it could not be updated. */
+  waiting?: number;
+  /** Where the outbox is (`state dir ./state`, `storage account x, container y`); absent when there is none. */
+  store?: string;
+  /** How long the delivery took, outbox included, in ms. */
+  durationMs: number;
+  /** Why results were not accepted, one entry per reason. */
+  problems: DeliveryProblem[];
+  /** A damaged outbox document, set aside (copied) before a new one replaced it. */
+  damagedState?: { document: string; problem: string; savedAs: string; store: string };
+  /** The outbox's store failed: its message. */
+  stateProblem?: string;
 }

@@ -1,7 +1,7 @@
 import type { TokenCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
 import { SettingsError, StateStoreError } from "../errors.js";
-import type { StateStore, StoredDocument } from "./store.js";
+import { setAsideName, type StateStore, type StoredDocument } from "./store.js";
 
 /** The container the probe keeps its state in, beside the host's own `azure-webjobs-*` containers. */
 export const STATE_CONTAINER = "apim-smoke-probe-state";
@@ -69,13 +69,37 @@ export function createBlobStateStore(connection: StorageConnection, options: { c
     async read(name): Promise<StoredDocument | undefined> {
       const blob = (await open()).getBlockBlobClient(`${name}.json`);
       try {
-        const body = await blob.downloadToBuffer();
-        const properties = await blob.getProperties();
-        // The ETag of what was downloaded: a write in between makes the conditional write fail, as it should.
-        return { text: body.toString("utf8"), version: properties.etag ?? "" };
+        // One GET: the text and the ETag of that very text. (Length, text and ETag in three requests
+        // let another run's write land in between: a stale ETag that drops its update, or a text cut
+        // at the old length.) The SDK resumes a broken stream with If-Match on this ETag.
+        const response = await blob.download(0);
+        const body = await streamToBuffer(response.readableStreamBody);
+        if (response.etag === undefined) throw new StateStoreError(description, `cannot read ${name}.json (no ETag in the answer)`);
+        if (response.contentLength !== undefined && body.length !== response.contentLength) {
+          throw new StateStoreError(description, `cannot read ${name}.json (got ${body.length} of ${response.contentLength} bytes)`);
+        }
+        return { text: body.toString("utf8"), version: response.etag };
       } catch (error) {
+        if (error instanceof StateStoreError) throw error;
         if (statusOf(error) === 404) return undefined;
         throw new StateStoreError(description, `cannot read ${name}.json (${describe(error)})`, { cause: error });
+      }
+    },
+    async setAside(name, text, at) {
+      const client = await open();
+      for (let n = 0; ; n++) {
+        const copy = setAsideName(name, at, n === 0 ? "" : `-${n}`);
+        try {
+          await client.getBlockBlobClient(copy).upload(text, Buffer.byteLength(text), {
+            conditions: { ifNoneMatch: "*" },
+            blobHTTPHeaders: { blobContentType: "application/json" },
+          });
+          return copy;
+        } catch (error) {
+          const status = statusOf(error);
+          if ((status === 409 || status === 412) && n < 100) continue;
+          throw new StateStoreError(description, `cannot keep a copy of the damaged ${name}.json (${describe(error)})`, { cause: error });
+        }
       }
     },
     async write(name, text, expected) {
@@ -123,6 +147,13 @@ async function openContainer(connection: StorageConnection, credential: TokenCre
 async function identityCredential(clientId: string | undefined): Promise<TokenCredential> {
   const identity = await import("@azure/identity");
   return clientId ? new identity.ManagedIdentityCredential({ clientId }) : new identity.DefaultAzureCredential();
+}
+
+async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
+  if (stream === undefined) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
 }
 
 function accountOfConnectionString(connectionString: string): string {

@@ -3,7 +3,7 @@ import type { TokenHistory, TokenShape } from "../tokens/drift.js";
 import type { ExpiredTokenStore, HarvestEntry } from "../tokens/expired-token-store.js";
 import { Outbox } from "./outbox.js";
 import type { StateKey } from "./state-key.js";
-import { jsonCodec, updateDocument, type StateStore } from "./store.js";
+import { jsonCodec, updateDocument, type DamagedDocument, type DocumentCodec, type StateStore } from "./store.js";
 
 interface SealedEntry {
   scope: string;
@@ -36,6 +36,8 @@ const HARVEST_KEEP_PAST_EXP_MS = 24 * 60 * 60_000;
  */
 export class ProbeState {
   readonly outbox: Outbox;
+  /** Damaged documents (harvest, token summaries) set aside since the last takeDamaged(). */
+  #damaged: DamagedDocument[] = [];
 
   constructor(
     readonly store: StateStore,
@@ -43,6 +45,21 @@ export class ProbeState {
     private readonly now: () => number = Date.now,
   ) {
     this.outbox = new Outbox(store, now);
+  }
+
+  /**
+   * The harvest's or the token summaries' documents found damaged (and copied aside) since the last
+   * call, for the caller to say so: a damaged state is never replaced in silence. (The outbox reports
+   * its own through the telemetry outcome.)
+   */
+  takeDamaged(): DamagedDocument[] {
+    const damaged = this.#damaged;
+    this.#damaged = [];
+    return damaged;
+  }
+
+  private get updates(): { onDamaged: (d: DamagedDocument) => void; now: () => number } {
+    return { onDamaged: (d) => this.#damaged.push(d), now: this.now };
   }
 
   /** Whether tokens are kept (sealed): false means the harvest lives in this process's memory only. */
@@ -80,7 +97,7 @@ export class ProbeState {
       const entries = [...sealed.values()].filter((e) => e.keyId === key.id && e.expMs + HARVEST_KEEP_PAST_EXP_MS > now);
       if (sameEntries(entries, doc.entries)) return { unchanged: undefined };
       return { next: { version: 1 as const, entries }, result: undefined };
-    });
+    }, this.updates);
   }
 
   async loadTokenHistory(into: TokenHistory): Promise<void> {
@@ -96,7 +113,7 @@ export class ProbeState {
       const byClientAndScope = { ...doc.byClientAndScope };
       for (const [key, shape] of seen) byClientAndScope[key] = { ...shape, seenAt };
       return { next: { version: 1 as const, byClientAndScope }, result: undefined };
-    });
+    }, this.updates);
   }
 }
 
@@ -104,30 +121,51 @@ function sameEntries(a: readonly SealedEntry[], b: readonly SealedEntry[]): bool
   return a.length === b.length && a.every((e, i) => e.sealed === b[i]?.sealed);
 }
 
-const HARVEST_CODEC = jsonCodec<HarvestDocument>(
-  (value) => {
-    const entries = (value as { entries?: unknown } | null)?.entries;
-    if (!Array.isArray(entries)) return undefined;
-    return { version: 1, entries: entries.filter(isSealedEntry) };
-  },
-  () => ({ version: 1, entries: [] }),
-);
+const HARVEST_CODEC: DocumentCodec<HarvestDocument> = {
+  ...jsonCodec<HarvestDocument>(
+    (value) => {
+      const entries = (value as { entries?: unknown } | null)?.entries;
+      if (!Array.isArray(entries)) return undefined;
+      return { version: 1, entries: entries.filter(isSealedEntry) };
+    },
+    () => ({ version: 1, entries: [] }),
+  ),
+  damage: (text) => damageOf(text, "entries", (v) => Array.isArray(v)),
+};
+
+/** What is wrong with a version-1 document whose `field` must pass `valid`; undefined when nothing is. */
+function damageOf(text: string, field: string, valid: (value: unknown) => boolean): string | undefined {
+  if (text.trim() === "") return "empty";
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not JSON (truncated or garbage)";
+  }
+  const doc = value as Record<string, unknown> | null;
+  if (typeof doc !== "object" || doc === null || !valid(doc[field])) return `not the document expected (no ${field})`;
+  if (doc["version"] !== 1) return `format version ${JSON.stringify(doc["version"]) ?? "missing"}; this release reads version 1`;
+  return undefined;
+}
 
 function isSealedEntry(value: unknown): value is SealedEntry {
   const e = value as Partial<SealedEntry> | null;
   return typeof e?.scope === "string" && (e.slot === "pending" || e.slot === "current") && typeof e.expMs === "number" && typeof e.keyId === "string" && typeof e.sealed === "string";
 }
 
-const TOKENS_CODEC = jsonCodec<TokensDocument>(
-  (value) => {
-    const byClientAndScope = (value as { byClientAndScope?: unknown } | null)?.byClientAndScope;
-    if (typeof byClientAndScope !== "object" || byClientAndScope === null) return undefined;
-    const kept: TokensDocument["byClientAndScope"] = {};
-    for (const [key, shape] of Object.entries(byClientAndScope as Record<string, unknown>)) {
-      const s = shape as Partial<TokenShape & { seenAt: string }> | null;
-      if (Array.isArray(s?.roles) && typeof s.seenAt === "string") kept[key] = { ...s, roles: s.roles.filter((r): r is string => typeof r === "string"), seenAt: s.seenAt };
-    }
-    return { version: 1, byClientAndScope: kept };
-  },
-  () => ({ version: 1, byClientAndScope: {} }),
-);
+const TOKENS_CODEC: DocumentCodec<TokensDocument> = {
+  ...jsonCodec<TokensDocument>(
+    (value) => {
+      const byClientAndScope = (value as { byClientAndScope?: unknown } | null)?.byClientAndScope;
+      if (typeof byClientAndScope !== "object" || byClientAndScope === null) return undefined;
+      const kept: TokensDocument["byClientAndScope"] = {};
+      for (const [key, shape] of Object.entries(byClientAndScope as Record<string, unknown>)) {
+        const s = shape as Partial<TokenShape & { seenAt: string }> | null;
+        if (Array.isArray(s?.roles) && typeof s.seenAt === "string") kept[key] = { ...s, roles: s.roles.filter((r): r is string => typeof r === "string"), seenAt: s.seenAt };
+      }
+      return { version: 1, byClientAndScope: kept };
+    },
+    () => ({ version: 1, byClientAndScope: {} }),
+  ),
+  damage: (text) => damageOf(text, "byClientAndScope", (v) => typeof v === "object" && v !== null),
+};

@@ -20,6 +20,34 @@ export interface StateStore {
   readonly description: string;
   read(name: string): Promise<StoredDocument | undefined>;
   write(name: string, text: string, expected: string | undefined): Promise<boolean>;
+  /**
+   * Keeps a copy of a document that cannot be read whole next to it, named with the time
+   * (`outbox.damaged-2026-12-03T11-20-00-000Z.json`), before it is replaced: the evidence of what
+   * went wrong is never lost. Returns the copy's name.
+   */
+  setAside(name: string, text: string, at: Date): Promise<string>;
+}
+
+/** A stored document that could not be read whole: what was wrong, and where the copy of it went. */
+export interface DamagedDocument {
+  /** `outbox.json` */
+  document: string;
+  /** `not JSON (truncated or garbage)`, `format version 2; this release reads version 1`... */
+  problem: string;
+  /** The copy's name in the same store. */
+  savedAs: string;
+  /** How the store is named to the user, e.g. `state dir ./state`. */
+  store: string;
+}
+
+/** `outbox.json in state dir ./state was damaged (empty); a copy is kept as outbox.damaged-....json` */
+export function describeDamaged(d: DamagedDocument): string {
+  return `${d.document} in ${d.store} was damaged (${d.problem}); a copy is kept as ${d.savedAs}`;
+}
+
+/** The copy's name for a document set aside at `at`: its name, `damaged`, the time (no colons, for every file system). */
+export function setAsideName(name: string, at: Date, suffix = ""): string {
+  return `${name}.damaged-${at.toISOString().replace(/:/g, "-")}${suffix}.json`;
 }
 
 /** How often a conditional update is tried again after another run wrote first. */
@@ -29,10 +57,21 @@ const UPDATE_ATTEMPTS = 5;
  * Read, change, write back conditionally, again on conflict: the change function sees the latest
  * document each time, so it must be a pure function of it. Returns what the last call returned.
  */
-/** How one kind of document is read (an unreadable or absent one reads as empty) and written. */
+/** How one kind of document is read (an unreadable or absent one reads as empty, or as what of it is readable) and written. */
 export interface DocumentCodec<T> {
   parse(text: string | undefined): T;
   serialize(value: T): string;
+  /**
+   * What is wrong with a stored text that cannot be read whole, undefined when nothing is. A codec
+   * with it never has a damaged document replaced in silence: updateDocument sets a copy aside first.
+   */
+  damage?(text: string): string | undefined;
+}
+
+export interface UpdateOptions {
+  /** Told once per damaged document found, after its copy was set aside. */
+  onDamaged?: (damaged: DamagedDocument) => void;
+  now?: () => number;
 }
 
 export async function updateDocument<T, R>(
@@ -40,12 +79,24 @@ export async function updateDocument<T, R>(
   name: string,
   codec: DocumentCodec<T>,
   change: (current: T) => { next: T; result: R } | { unchanged: R },
+  options: UpdateOptions = {},
 ): Promise<R> {
+  let setAsideVersion: string | undefined;
   for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
     const stored = await store.read(name);
-    const outcome = change(codec.parse(stored?.text));
-    if ("unchanged" in outcome) return outcome.unchanged;
-    if (await store.write(name, codec.serialize(outcome.next), stored?.version)) return outcome.result;
+    const problem = stored === undefined ? undefined : codec.damage?.(stored.text);
+    if (stored !== undefined && problem !== undefined && setAsideVersion !== stored.version) {
+      // Before anything replaces it: a failure to keep the copy fails the update, the document stays.
+      const savedAs = await store.setAside(name, stored.text, new Date((options.now ?? Date.now)()));
+      setAsideVersion = stored.version;
+      options.onDamaged?.({ document: `${name}.json`, problem, savedAs, store: store.description });
+    }
+    const current = codec.parse(stored?.text);
+    const outcome = change(current);
+    // A damaged document is rewritten (its copy is kept) even when nothing changed, so it is set aside once.
+    if ("unchanged" in outcome && problem === undefined) return outcome.unchanged;
+    const [next, result] = "unchanged" in outcome ? [current, outcome.unchanged] : [outcome.next, outcome.result];
+    if (await store.write(name, codec.serialize(next), stored?.version)) return result;
   }
   throw new StateStoreError(store.description, `${name} kept changing under this run (${UPDATE_ATTEMPTS} attempts); is another probe writing the same state?`);
 }

@@ -1,5 +1,8 @@
 export {
   createAvailabilityReporter,
+  DELIVERY_CHUNK,
+  lostCount,
+  type OutboxOutcome,
   type EarlierResults,
   type AvailabilityReporter,
   type AvailabilityReporterOptions,
@@ -10,3 +13,5 @@ export {
 export { preloadTelemetry } from "./sdk.js";
 export { toAvailabilityItems, redactTokens, type AvailabilityItem } from "./availability.js";
 export { ingestionTrustedCa } from "./trust.js";
+export { deliveryReport, deliveryNeedsAttention, describeDelivery, deliveryProblemLines } from "./delivery.js";
+export { ingestionHost } from "./ingestion-problems.js";

@@ -1,7 +1,8 @@
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from "@azure/core-rest-pipeline";
+import { statusProblem, transportProblem } from "./ingestion-problems.js";
 
-/** What ingestion finally said about one availability item, keyed by its `baseData.id`. */
-export type ItemVerdict = { accepted: true } | { accepted: false; reason: string; retriable: boolean };
+/** What ingestion finally said about one availability item, keyed by its `baseData.id`; a refusal names the host, the status or error, and the fix. */
+export type ItemVerdict = { accepted: true } | { accepted: false; reason: string; retriable: boolean; fix?: string };
 
 /**
  * Answers after which the same item may be accepted later: timeouts, throttling (429, and 439, the
@@ -46,12 +47,13 @@ export function createIngestionObserver(): IngestionObserver {
       const ids = request.url.endsWith("/track") ? availabilityIdsByIndex(request.body) : new Map<number, string>();
       if (ids.size === 0) return next(request);
 
+      const host = hostOf(request.url);
       let response: PipelineResponse;
       try {
         response = await next(request);
       } catch (error) {
-        const reason = `not sent: ${describeError(error)}`;
-        for (const id of ids.values()) verdicts.set(id, { accepted: false, reason, retriable: true });
+        const problem = transportProblem(host, describeError(error));
+        for (const id of ids.values()) verdicts.set(id, { accepted: false, retriable: true, ...problem });
         notify();
         throw error;
       }
@@ -61,12 +63,14 @@ export function createIngestionObserver(): IngestionObserver {
       } else if (response.status === 206 || response.status === 400) {
         const refused = refusedIndexes(response.bodyAsText);
         for (const [index, id] of ids) {
-          const error = refused === undefined ? { reason: `ingestion answered ${response.status} with an unreadable body`, retriable: response.status === 206 } : refused.get(index);
+          const error =
+            refused === undefined ? { reason: `ingestion at ${host} answered ${response.status} with an unreadable body`, retriable: response.status === 206 } : refused.get(index);
           verdicts.set(id, error === undefined ? { accepted: true } : { accepted: false, ...error });
         }
       } else {
         const retriable = isRetriableStatus(response.status);
-        for (const id of ids.values()) verdicts.set(id, { accepted: false, reason: `ingestion answered ${response.status}`, retriable });
+        const problem = statusProblem(host, response.status);
+        for (const id of ids.values()) verdicts.set(id, { accepted: false, retriable, ...problem });
       }
       notify();
       return response;
@@ -142,7 +146,19 @@ function refusedIndexes(bodyAsText: string | null | undefined): Map<number, { re
   return refused;
 }
 
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "the ingestion endpoint";
+  }
+}
+
+/** The transport's code (ECONNREFUSED, SELF_SIGNED_CERT_IN_CHAIN...), also when core-rest-pipeline wrapped it. */
 function describeError(error: unknown): string {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const own = (error as { code?: unknown } | null)?.code;
+  if (own === "REQUEST_SEND_ERROR" && cause !== undefined) return describeError(cause);
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string") return code;
   return error instanceof Error ? error.name : "unknown error";

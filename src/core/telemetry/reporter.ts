@@ -3,9 +3,11 @@ import type { TokenCredential } from "@azure/identity";
 import type { TelemetryClient } from "applicationinsights";
 import { SettingsError } from "../errors.js";
 import type { RunReport } from "../results/types.js";
-import type { DeliveryVerdict, KeptResult, Outbox } from "../state/outbox.js";
+import type { DeliveryVerdict, KeptResult, Outbox, Release } from "../state/outbox.js";
+import type { DamagedDocument } from "../state/store.js";
 import { toAvailabilityItems, type AvailabilityItem } from "./availability.js";
 import { ingestionCredential, type IngestionAuthentication } from "./ingestion-auth.js";
+import { ingestionHost, noAnswerProblem, type IngestionProblem } from "./ingestion-problems.js";
 import { createIngestionObserver, type IngestionObserver } from "./ingestionObserver.js";
 import { disableBackgroundTelemetry, loadApplicationInsights, stopRemoteConfigurationPolling } from "./sdk.js";
 
@@ -49,10 +51,16 @@ export interface NotAcceptedResult {
   id: string;
   /** `<target>/<probe>`. */
   name: string;
-  /** Why: ingestion's refusal, its final status, a transport error code, or no answer in time. */
+  /** The probe's outcome (pass, fail, security...). */
+  outcome?: string;
+  /** Why, naming the ingestion host: its refusal, its final status, a transport error code, or no answer in time. */
   reason: string;
-  /** Kept in the outbox for a later run (a retriable reason, and an outbox to keep it in). */
+  /** What to do about it, when the reason says (401/403: Entra-authenticated ingestion; TLS: trust; DNS...). */
+  fix?: string;
+  /** Kept in the outbox for a later run (a retriable reason, an outbox to keep it in, and not evicted). */
   kept: boolean;
+  /** Evicted from the full outbox: lost (also counted in the outbox's `evicted`). */
+  evicted?: boolean;
 }
 
 /** What became of the results earlier runs kept in the outbox. */
@@ -65,6 +73,20 @@ export interface EarlierResults {
   tooOld: number;
 }
 
+/** The outbox's side of a report: what it delivered from earlier runs, what waits, what it evicted or found damaged. */
+export interface OutboxOutcome {
+  earlier: EarlierResults;
+  /** Results waiting in the outbox after this report (undefined when the outbox could not be updated at the end). */
+  pending?: number;
+  description: string;
+  /** Results the full outbox evicted (this run's or earlier ones'): lost, by outcome. */
+  evicted: { total: number; byOutcome: Record<string, number> };
+  /** A damaged outbox document, set aside (copied) before it was replaced. */
+  damaged?: DamagedDocument;
+  /** The store failed (read or write): what it said. This run's results were then kept nowhere, or only in part. */
+  problem?: string;
+}
+
 /** What reached ingestion; report() never throws, it returns this for the caller to log. */
 export interface TelemetryOutcome {
   /** Availability results handed to the SDK (one per probe that ran). */
@@ -75,10 +97,19 @@ export interface TelemetryOutcome {
   skipped: number;
   /** This run's results that ingestion did not accept; `kept` says which the outbox holds. */
   notAccepted: NotAcceptedResult[];
+  /** The ingestion endpoint's host. */
+  endpoint?: string;
+  /** How long the delivery took (the outbox's reads and writes included), ms. */
+  deliveryMs?: number;
   /** Present when the report had an outbox. */
-  outbox?: { earlier: EarlierResults; pending: number; description: string };
+  outbox?: OutboxOutcome;
 }
 
+/** Results neither accepted nor kept: not accepted and not kept, plus earlier runs' results evicted at the outbox's cap. */
+export function lostCount(outcome: TelemetryOutcome): number {
+  const mineEvicted = outcome.notAccepted.filter((r) => r.evicted === true).length;
+  return outcome.notAccepted.filter((r) => !r.kept).length + (outcome.outbox?.evicted.total ?? 0) - mineEvicted;
+}
 
 export interface AvailabilityReporter {
   /**
@@ -93,6 +124,16 @@ const DEFAULTS = { roleName: "apim-smoke-probe", flushTimeoutMs: 30_000, maxRetr
 const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * Results handed to the SDK at a time, each chunk flushed before the next. The SDK's log pipeline
+ * (`applicationinsights` 3 builds an OpenTelemetry BatchLogRecordProcessor with its defaults:
+ * maxQueueSize 2048, maxExportBatchSize 512) drops, without a word, every record emitted while its
+ * queue is full: a run of 2 702 results got 512 in flight + 2 048 queued = 2 560 through
+ * (test/core/telemetry/pipeline-limits.test.ts shows it). A chunk of one export batch never fills
+ * the queue, is one POST, and lets the outbox drop what was accepted before the next goes out.
+ */
+export const DELIVERY_CHUNK = 512;
+
 const noopLogger: TelemetryLogger = { info: () => undefined, warn: () => undefined };
 
 /**
@@ -100,11 +141,13 @@ const noopLogger: TelemetryLogger = { info: () => undefined, warn: () => undefin
  * on a client with its own providers (`useGlobalProviders: false`) so nothing else in the process
  * is instrumented. Choices, and why:
  * - Offline storage OFF: a failed batch must show up in this run's outcome, not sit on a Function
- *   app's disk; retries happen in memory in the exporter's HTTP pipeline (bounded by maxRetries).
+ *   app's disk; retries happen in memory in the exporter's HTTP pipeline (bounded by maxRetries),
+ *   and across runs in the probe's own outbox (state/outbox.ts).
  * - Statsbeat, SDK stats, live metrics and the OneSettings poller OFF: the probe's only outbound
  *   telemetry call is to the configured ingestion endpoint (see sdk.ts for how each is stopped).
  * - Accepted vs not is read from ingestion's answer (ingestionObserver.ts), because the SDK's
  *   flush() does not say.
+ * - Results go in chunks of DELIVERY_CHUNK, so a run of any size gets through the SDK's queue.
  * - One run's results share the `runId` property (customDimensions.runId / Properties.runId):
  *   a client without a global OpenTelemetry context manager cannot set operation_Id per record.
  */
@@ -114,6 +157,7 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
   const logger = options.logger ?? noopLogger;
   const flushTimeoutMs = options.flushTimeoutMs ?? DEFAULTS.flushTimeoutMs;
   const newId = options.newId ?? randomUUID;
+  const endpoint = ingestionHost(options.connectionString);
   const observer = createIngestionObserver();
   // Each item's own time, by id, for the record processor that stamps it (recordTimes below).
   const times = new Map<string, number>();
@@ -131,8 +175,8 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     return client;
   };
 
-  /** Sends the items (in this order) and waits for ingestion's verdict on each, within the flush timeout. */
-  async function deliver(sdk: TelemetryClient, items: readonly AvailabilityItem[], log: TelemetryLogger): Promise<Map<string, DeliveryVerdict>> {
+  /** Sends one chunk and waits for ingestion's verdict on each of its items, within `waitMs`. */
+  async function deliverChunk(sdk: TelemetryClient, items: readonly AvailabilityItem[], waitMs: number, log: TelemetryLogger): Promise<Map<string, DeliveryVerdict>> {
     const ids = items.map((item) => item.id);
     try {
       for (const item of items) {
@@ -150,8 +194,8 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
         });
       }
       const started = Date.now();
-      await withTimeout(sdk.flush(), flushTimeoutMs);
-      await observer.settled(ids, Math.max(0, flushTimeoutMs - (Date.now() - started)));
+      await withTimeout(sdk.flush(), waitMs);
+      await observer.settled(ids, Math.max(0, waitMs - (Date.now() - started)));
     } catch (error) {
       log.warn("Availability telemetry flush failed", { error: error instanceof Error ? error.name : "unknown" });
     } finally {
@@ -160,33 +204,75 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     const seen = observer.verdicts(ids);
     observer.forget(ids);
     const verdicts = new Map<string, DeliveryVerdict>();
+    const none = noAnswerProblem(endpoint, flushTimeoutMs);
     for (const id of ids) {
       const verdict = seen.get(id);
-      if (verdict === undefined) verdicts.set(id, { kind: "retry", reason: `no answer from ingestion within ${flushTimeoutMs} ms` });
+      if (verdict === undefined) verdicts.set(id, { kind: "retry", ...none });
       else if (verdict.accepted) verdicts.set(id, { kind: "accepted" });
-      else verdicts.set(id, { kind: verdict.retriable ? "retry" : "refused", reason: verdict.reason });
+      else verdicts.set(id, { kind: verdict.retriable ? "retry" : "refused", reason: verdict.reason, ...(verdict.fix ? { fix: verdict.fix } : {}) });
+    }
+    return verdicts;
+  }
+
+  /** Sends the items in this order, chunk by chunk, within the flush timeout; `afterChunk` hears each chunk's verdicts. */
+  async function deliver(
+    sdk: TelemetryClient,
+    items: readonly AvailabilityItem[],
+    log: TelemetryLogger,
+    afterChunk: (verdicts: ReadonlyMap<string, DeliveryVerdict>) => Promise<void>,
+  ): Promise<Map<string, DeliveryVerdict>> {
+    const deadline = Date.now() + flushTimeoutMs;
+    const verdicts = new Map<string, DeliveryVerdict>();
+    for (let start = 0; start < items.length; start += DELIVERY_CHUNK) {
+      const chunk = items.slice(start, start + DELIVERY_CHUNK);
+      const left = deadline - Date.now();
+      const chunkVerdicts =
+        left > 0
+          ? await deliverChunk(sdk, chunk, left, log)
+          : allRetry(chunk, { reason: `not sent to ingestion at ${endpoint}: the delivery's ${flushTimeoutMs} ms ran out before this part of the run` });
+      for (const [id, verdict] of chunkVerdicts) verdicts.set(id, verdict);
+      await afterChunk(chunkVerdicts);
     }
     return verdicts;
   }
 
   async function reportNow(run: RunReport, log: TelemetryLogger, outbox: Outbox | undefined): Promise<TelemetryOutcome> {
+    const started = performance.now();
     const { items, skipped } = toAvailabilityItems(run, options.runLocation, newId);
-    const { claimed: earlier, tooOld } = outbox ? await claimEarlier(outbox, run.runId, log) : { claimed: [], tooOld: 0 };
-    if (items.length === 0 && earlier.length === 0) return withOutbox({ tracked: 0, accepted: 0, skipped, notAccepted: [] }, outbox, undefined);
+    if (items.length === 0 && !outbox) return { tracked: 0, accepted: 0, skipped, notAccepted: [] };
+
+    // Kept before sent: this run's results are in the outbox, held by this delivery, before any is sent.
+    const admitted = outbox ? await admit(outbox, run.runId, items, log) : undefined;
+    const earlier = admitted?.claimed ?? [];
+    if (items.length === 0 && earlier.length === 0 && admitted?.damaged === undefined && admitted?.problem === undefined && (admitted?.tooOld ?? 0) === 0) {
+      return { tracked: 0, accepted: 0, skipped, notAccepted: [] };
+    }
+    let storeProblem = admitted?.problem;
 
     // Earlier runs' results first, oldest first: the history fills in the order it happened.
     const batch = [...earlier.map((k) => k.item), ...items];
     let verdicts: Map<string, DeliveryVerdict>;
-    if (closed) {
-      verdicts = allRetry(batch, "reporter is shut down");
+    const afterChunk = async (chunkVerdicts: ReadonlyMap<string, DeliveryVerdict>): Promise<void> => {
+      if (!outbox || admitted?.problem !== undefined) return;
+      try {
+        // What ingestion accepted leaves now: a crash after this point re-sends at most the next chunk.
+        await outbox.settle(run.runId, chunkVerdicts);
+      } catch (error) {
+        storeProblem ??= errorText(error);
+      }
+    };
+    if (batch.length === 0) {
+      verdicts = new Map();
+    } else if (closed) {
+      verdicts = allRetry(batch, { reason: "not sent: the telemetry reporter is shut down" });
     } else {
       try {
-        verdicts = await deliver(await ensureClient(), batch, log);
+        verdicts = await deliver(await ensureClient(), batch, log, afterChunk);
       } catch (error) {
         log.warn("Availability telemetry unavailable: the Application Insights client could not start", {
           error: error instanceof Error ? error.name : "unknown",
         });
-        verdicts = allRetry(batch, "telemetry client could not start");
+        verdicts = allRetry(batch, { reason: "not sent: the Application Insights client could not start" });
       }
     }
 
@@ -196,51 +282,93 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
         refused: refusedEarlier.map((k) => `${k.item.name} (${k.item.time}): ${reasonOf(verdicts.get(k.item.id))}`),
       });
     }
-    let pending: number | undefined;
-    if (outbox) {
+    let released: Release | undefined;
+    if (outbox && admitted?.problem === undefined) {
       try {
-        pending = await outbox.settle(run.runId, verdicts, items);
+        released = await outbox.release(run.runId, verdicts);
       } catch (error) {
-        log.warn("Availability results could not be kept for a later run", { store: outbox.description, error: error instanceof Error ? error.message : "unknown" });
+        storeProblem ??= errorText(error);
       }
     }
+    if (storeProblem !== undefined && outbox) {
+      log.warn("Availability results could not be kept for a later run", { store: outbox.description, error: storeProblem });
+    }
+    const evictedIds = new Set(released?.evicted.map((k) => k.item.id));
+    // Kept: admitted before sending, not accepted for a reason that may pass, not evicted. (When only the
+    // final release failed, the results are still in the outbox, held until the claim lapses.)
+    const keptAtAll = outbox !== undefined && admitted?.problem === undefined;
     const notAccepted: NotAcceptedResult[] = [];
     for (const item of items) {
       const verdict = verdicts.get(item.id);
       if (verdict?.kind === "accepted") continue;
-      notAccepted.push({ id: item.id, name: item.name, reason: reasonOf(verdict), kept: pending !== undefined && verdict?.kind === "retry" });
+      const evicted = evictedIds.has(item.id);
+      notAccepted.push({
+        id: item.id,
+        name: item.name,
+        ...(item.properties["outcome"] ? { outcome: item.properties["outcome"] } : {}),
+        reason: reasonOf(verdict),
+        ...(verdict?.fix ? { fix: verdict.fix } : {}),
+        kept: keptAtAll && verdict?.kind === "retry" && !evicted,
+        ...(evicted ? { evicted: true } : {}),
+      });
     }
-    const outcome: TelemetryOutcome = { tracked: items.length, accepted: items.length - notAccepted.length, skipped, notAccepted };
+    const outcome: TelemetryOutcome = { tracked: items.length, accepted: items.length - notAccepted.length, skipped, notAccepted, endpoint };
     if (notAccepted.length > 0) {
       log.warn("Some availability results were not accepted by ingestion", {
         runId: run.runId,
+        endpoint,
         tracked: outcome.tracked,
         accepted: outcome.accepted,
         kept: notAccepted.filter((r) => r.kept).length,
         notAccepted: notAccepted.map((item) => `${item.name}: ${item.reason}${item.kept ? " (kept for a later run)" : ""}`),
+        fixes: [...new Set(notAccepted.map((r) => r.fix).filter((f): f is string => f !== undefined))],
       });
     }
-    return withOutbox(outcome, outbox, pending === undefined ? undefined : {
-      delivered: earlier.filter((k) => verdicts.get(k.item.id)?.kind === "accepted").length,
-      refused: refusedEarlier.length,
-      tooOld,
-      pending,
-    });
+    if (released && released.evicted.length > 0) {
+      log.warn("The outbox is full: availability results were evicted and are lost (passes first, security findings last)", {
+        store: outbox?.description,
+        evicted: released.evicted.length,
+        byOutcome: countByOutcome(released.evicted.map((k) => k.item)),
+      });
+    }
+    outcome.deliveryMs = Math.round(performance.now() - started);
+    if (!outbox) return outcome;
+    const damaged = released?.damaged ?? admitted?.damaged;
+    return {
+      ...outcome,
+      outbox: {
+        description: outbox.description,
+        earlier: { delivered: earlier.filter((k) => verdicts.get(k.item.id)?.kind === "accepted").length, refused: refusedEarlier.length, tooOld: admitted?.tooOld ?? 0 },
+        ...(released ? { pending: released.pending } : {}),
+        evicted: { total: released?.evicted.length ?? 0, byOutcome: countByOutcome(released?.evicted.map((k) => k.item) ?? []) },
+        ...(damaged ? { damaged } : {}),
+        ...(storeProblem !== undefined ? { problem: storeProblem } : {}),
+      },
+    };
   }
 
-  /** The outbox's results, claimed for this report; those too old to be accepted are logged, dropped and counted. */
-  async function claimEarlier(outbox: Outbox, delivery: string, log: TelemetryLogger): Promise<{ claimed: KeptResult[]; tooOld: number }> {
+  /** Puts this run's results in the outbox and claims the earlier ones; a store failure is reported, and the run is sent all the same. */
+  async function admit(
+    outbox: Outbox,
+    delivery: string,
+    items: readonly AvailabilityItem[],
+    log: TelemetryLogger,
+  ): Promise<{ claimed: KeptResult[]; tooOld: number; damaged?: DamagedDocument; problem?: string }> {
     try {
-      const { claimed, tooOld } = await outbox.claim(delivery);
+      const { claimed, tooOld, damaged } = await outbox.admit(delivery, items);
+      if (damaged) {
+        log.warn(`The outbox in ${damaged.store} was damaged (${damaged.problem}): a copy is kept as ${damaged.savedAs}, and a new outbox started`, { ...damaged });
+      }
       if (tooOld.length > 0) {
         log.warn("Availability results kept too long to be accepted were dropped", {
           dropped: tooOld.map((k) => `${k.item.name} (${k.item.time}): last tried ${k.lastReason}`),
         });
       }
-      return { claimed, tooOld: tooOld.length };
+      return { claimed, tooOld: tooOld.length, ...(damaged ? { damaged } : {}) };
     } catch (error) {
-      log.warn("Availability results kept by earlier runs could not be read", { store: outbox.description, error: error instanceof Error ? error.message : "unknown" });
-      return { claimed: [], tooOld: 0 };
+      const problem = errorText(error);
+      log.warn("Availability results could not be kept before sending, and those of earlier runs could not be read", { store: outbox.description, error: problem });
+      return { claimed: [], tooOld: 0, problem };
     }
   }
 
@@ -323,22 +451,26 @@ function validateConnectionString(connectionString: string): void {
   if (problems.length > 0) throw new SettingsError(problems);
 }
 
-function allRetry(items: readonly AvailabilityItem[], reason: string): Map<string, DeliveryVerdict> {
-  return new Map(items.map((item) => [item.id, { kind: "retry", reason }]));
+function allRetry(items: readonly AvailabilityItem[], problem: IngestionProblem): Map<string, DeliveryVerdict> {
+  return new Map(items.map((item) => [item.id, { kind: "retry", ...problem }]));
+}
+
+function countByOutcome(items: readonly AvailabilityItem[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) {
+    const outcome = item.properties["outcome"] ?? "unknown";
+    counts[outcome] = (counts[outcome] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** A state store's message names the store and never a key or a SAS (StateStoreError). */
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : "unknown error";
 }
 
 function reasonOf(verdict: DeliveryVerdict | undefined): string {
   return verdict === undefined || verdict.kind === "accepted" ? "no verdict" : verdict.reason;
-}
-
-function withOutbox(
-  outcome: TelemetryOutcome,
-  outbox: Outbox | undefined,
-  state: (EarlierResults & { pending: number }) | undefined,
-): TelemetryOutcome {
-  if (!outbox || !state) return outcome;
-  const { pending, ...earlier } = state;
-  return { ...outcome, outbox: { earlier, pending, description: outbox.description } };
 }
 
 /** The part of an OpenTelemetry SDK log record this processor touches (sdk-logs SdkLogRecord). */

@@ -18,6 +18,40 @@ export interface TokenCallObservation {
   retried?: boolean;
   /** The origin guard refused a URL (e.g. a discovery document naming a token endpoint elsewhere); MSAL would report it as network_error. */
   refused?: UnsafeRequestError;
+  /** An answer longer than MAX_TOKEN_RESPONSE_BYTES: reading stopped there (origin and status of that answer). */
+  tooLarge?: { origin: string; status: number };
+}
+
+/**
+ * The longest answer read from Entra (token, discovery, instance metadata, keys): each is a few KB.
+ * An endless body (a broken proxy, a captive portal, a hostile endpoint) would otherwise grow the
+ * process without bound until the deadline; reading stops here and the acquisition fails, named.
+ */
+export const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
+
+/** Thrown by the network client past MAX_TOKEN_RESPONSE_BYTES; translateMsalError names it from the observation. */
+export class TokenResponseTooLargeError extends Error {
+  constructor(
+    readonly origin: string,
+    readonly status: number,
+  ) {
+    super(`the answer from ${origin} (${status}) is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
+    this.name = "TokenResponseTooLargeError";
+  }
+}
+
+async function readBounded(res: Dispatcher.ResponseData, origin: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_TOKEN_RESPONSE_BYTES) {
+      res.body.destroy();
+      throw new TokenResponseTooLargeError(origin, res.statusCode);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /**
@@ -57,8 +91,12 @@ export function createMsalNetworkClient(deps: {
           headersTimeout: deadline,
           bodyTimeout: deadline,
         });
-        return { res, text: await res.body.text() };
+        return { res, text: await readBounded(res, target.origin) };
       } catch (error) {
+        if (error instanceof TokenResponseTooLargeError) {
+          if (observation) observation.tooLarge = { origin: error.origin, status: error.status };
+          throw error;
+        }
         const transport = toTransportError(error, target.origin, deadline);
         if (observation && transport) observation.transport = transport;
         throw transport ?? error;

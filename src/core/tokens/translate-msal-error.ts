@@ -1,6 +1,6 @@
 import { AuthError, ServerError } from "@azure/msal-node";
 import { ProbeError, TokenAcquisitionError } from "../errors.js";
-import type { TokenCallObservation } from "./msal-network-client.js";
+import { MAX_TOKEN_RESPONSE_BYTES, type TokenCallObservation } from "./msal-network-client.js";
 
 const AADSTS = /AADSTS(\d+)/;
 
@@ -12,6 +12,15 @@ const AADSTS = /AADSTS(\d+)/;
 export function translateMsalError(error: unknown, observed: TokenCallObservation, scope: string): ProbeError {
   if (observed.refused) return observed.refused;
   if (observed.transport) return observed.transport;
+  if (observed.tooLarge) {
+    const { origin, status } = observed.tooLarge;
+    return new TokenAcquisitionError(
+      `the answer from ${origin} for ${scope} (${status}) was longer than ${MAX_TOKEN_RESPONSE_BYTES} bytes, so reading stopped: ` +
+        "an Entra answer is a few KB; a proxy, captive portal or wrong endpoint in between sends this",
+      { oauthError: "response_too_large", status },
+      { cause: error },
+    );
+  }
   if (error instanceof ProbeError) return error;
   const status = error instanceof ServerError && error.status !== undefined ? error.status : observed.status;
   const retry = observed.retryAfterSeconds !== undefined ? { retryAfterSeconds: observed.retryAfterSeconds } : {};

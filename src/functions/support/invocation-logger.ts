@@ -1,7 +1,7 @@
 import type { InvocationContext } from "@azure/functions";
 import type { TelemetryLogger } from "../../core/telemetry/index.js";
 import type { RunReport } from "../../core/results/types.js";
-import type { TelemetryOutcome } from "../../core/telemetry/index.js";
+import { deliveryNeedsAttention, deliveryProblemLines, describeDelivery, type TelemetryOutcome } from "../../core/telemetry/index.js";
 
 /** The telemetry reporter's logger, writing to the invocation's log (fields as JSON, never secrets). */
 export function invocationLogger(context: InvocationContext): TelemetryLogger {
@@ -29,10 +29,13 @@ export function logRunSummary(context: InvocationContext, report: RunReport, tel
   }
   if (!telemetry) {
     context.warn("APPLICATIONINSIGHTS_CONNECTION_STRING is not set: no availability results were sent.");
-  } else if (telemetry.notAccepted.length > 0) {
-    // Never silent: each result ingestion did not take is named, so an outage of ingestion is visible in logs.
-    context.warn(`availability: ${telemetry.accepted}/${telemetry.tracked} accepted; not accepted: ${telemetry.notAccepted.map((n) => `${n.name} (${n.reason})`).join(", ")}`);
-  } else {
-    context.log(`availability: ${telemetry.accepted}/${telemetry.tracked} results accepted by ingestion`);
+    return;
   }
+  // What was delivered (from earlier runs too) and what still waits; then why anything was not
+  // accepted (host, status or error, fix) and a damaged state. Never silent: an outage of ingestion
+  // or of the state is visible in the log.
+  const line = describeDelivery(telemetry, "kept nowhere: no AzureWebJobsStorage to keep them in");
+  if (deliveryNeedsAttention(telemetry) || telemetry.notAccepted.length > 0) context.warn(line);
+  else context.log(line);
+  for (const problem of deliveryProblemLines(telemetry)) context.warn(problem);
 }

@@ -2,10 +2,11 @@ import { createProbeEngine, type ProbeEngine } from "../../core/probes/engine.js
 import type { RunOptions } from "../../core/probes/runner.js";
 import type { RunReport } from "../../core/results/types.js";
 import { loadSettings, type SettingsEnv } from "../../core/settings/load-settings.js";
-import { stateInAppStorage } from "../../core/state/index.js";
+import { describeDamaged, stateInAppStorage } from "../../core/state/index.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import {
   createAvailabilityReporter,
+  deliveryReport,
   ingestionTrustedCa,
   preloadTelemetry,
   type AvailabilityReporter,
@@ -81,8 +82,12 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         await preloadTelemetry().catch(() => undefined);
       }
       const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options, onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`) });
+      for (const damaged of state?.takeDamaged() ?? []) logger.warn(`Probe state: ${describeDamaged(damaged)}`);
       if (!reporter) return { report };
-      return { report, telemetry: await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) }) };
+      const telemetry = await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) });
+      // The HTTP trigger's answer carries it, like the CLI's JSON.
+      if (telemetry.tracked > 0 || telemetry.outbox) report.delivery = deliveryReport(telemetry);
+      return { report, telemetry };
     },
     async close() {
       await Promise.allSettled([engine.close(), reporter?.shutdown()]);

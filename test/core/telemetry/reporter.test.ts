@@ -4,7 +4,9 @@ import { SettingsError } from "../../../src/core/errors.js";
 import { createAvailabilityReporter, preloadTelemetry, type AvailabilityReporter, type TelemetryLogger } from "../../../src/core/telemetry/index.js";
 import { checkEnvelope, type IngestionEmulator } from "../../../src/sandbox/ingestion/index.js";
 import { startTrustedEmulator } from "../../sandbox/ingestion/fixtures.js";
-import { CANARY, sampleRun } from "./runReports.js";
+import { startPlainIngestion } from "../../support/plain-ingestion.js";
+import { DELIVERY_CHUNK } from "../../../src/core/telemetry/index.js";
+import { bigRun, CANARY, sampleRun } from "./runReports.js";
 
 const PUBLISHED_PROPERTIES = [
   "target", "probe", "outcome", "expectedStatus", "actualStatus", "trigger", "source", "runId", "cause",
@@ -151,7 +153,10 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     expect(outcome.tracked).toBe(4);
     expect(outcome.accepted).toBe(0);
     expect(outcome.notAccepted.map((n) => n.name).sort()).toEqual(["orders/forged-signature", "orders/no-token", "orders/valid", "orders/wrong-audience"]);
-    expect(outcome.notAccepted.every((n) => n.reason === "ingestion answered 503")).toBe(true);
+    // Each names the ingestion host and the status, and what to do about it.
+    expect(outcome.notAccepted.every((n) => n.reason === `ingestion at ${new URL(emulator.origin).host} answered 503`)).toBe(true);
+    expect(outcome.notAccepted[0]?.fix).toMatch(/next run/);
+    expect(outcome.endpoint).toBe(new URL(emulator.origin).host);
     expect(logger.warnings.some((w) => w.fields?.["runId"] === "run-503")).toBe(true);
     expect(ofRun("run-503")).toHaveLength(0);
   });
@@ -177,6 +182,59 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     const outcome = await reporter({ connectionString, maxRetries: 0, flushTimeoutMs: 5_000 }).report(sampleRun("run-down"));
     expect(outcome.accepted).toBe(0);
     expect(outcome.notAccepted).toHaveLength(4);
+  });
+
+  it("names the host, the 401 and the Entra-authenticated ingestion fix when ingestion refuses the sender", async () => {
+    const plain = await startPlainIngestion();
+    try {
+      plain.failWith(401);
+      const logger = recordingLogger();
+      const refused = createAvailabilityReporter({ connectionString: plain.connectionString, runLocation: "x", trustedCaPem: plain.caPem, maxRetries: 0, logger });
+      reporters.push(refused);
+      const outcome = await refused.report(sampleRun("run-401"));
+      expect(outcome.accepted).toBe(0);
+      const host = new URL(plain.origin).host;
+      expect(outcome.notAccepted.every((n) => n.reason === `ingestion at ${host} answered 401`)).toBe(true);
+      expect(outcome.notAccepted[0]?.fix).toMatch(/APPLICATIONINSIGHTS_AUTHENTICATION_STRING.*Monitoring Metrics Publisher/);
+      // The log says it too, fix included (the Functions log gets this logger).
+      expect(JSON.stringify(logger.warnings)).toContain("Monitoring Metrics Publisher");
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it("names a certificate the sender does not trust, and NODE_EXTRA_CA_CERTS, without retrying in vain for long", async () => {
+    const untrusting = createAvailabilityReporter({
+      connectionString: emulator.connectionString(),
+      runLocation: "sandbox-eu",
+      maxRetries: 0,
+      flushTimeoutMs: 10_000,
+    });
+    reporters.push(untrusting);
+    const outcome = await untrusting.report(sampleRun("run-untrusted"));
+    expect(outcome.accepted).toBe(0);
+    const reason = outcome.notAccepted[0]?.reason ?? "";
+    expect(reason).toMatch(new RegExp(`^not sent to ingestion at ${new URL(emulator.origin).host.replace(/\./g, "\\.")}: [A-Z_]+`));
+    expect(reason).not.toBe(`not sent to ingestion at ${new URL(emulator.origin).host}: REQUEST_SEND_ERROR`);
+    expect(outcome.notAccepted[0]?.fix).toMatch(/NODE_EXTRA_CA_CERTS/);
+  });
+
+  it("delivers every one of a 3 000-result run, exactly once, in batches the SDK's queue can hold", { timeout: 120_000 }, async () => {
+    const run = bigRun("run-3000", 3_000);
+    const before = emulator.requests().length;
+    const started = performance.now();
+    const outcome = await reporter({ flushTimeoutMs: 90_000 }).report(run);
+    const elapsed = performance.now() - started;
+    expect(outcome).toMatchObject({ tracked: 3_000, accepted: 3_000, notAccepted: [] });
+    const ids = ofRun("run-3000").map((e) => e.data.baseData.id);
+    expect(ids).toHaveLength(3_000);
+    expect(new Set(ids).size).toBe(3_000);
+    // One POST per chunk of DELIVERY_CHUNK, never more items in one than the exporter's batch.
+    const posts = emulator.requests().slice(before).filter((r) => r.path.endsWith("/track"));
+    expect(posts.length).toBeGreaterThanOrEqual(Math.ceil(3_000 / DELIVERY_CHUNK));
+    expect(Math.max(...posts.map((p) => p.itemsReceived))).toBeLessThanOrEqual(DELIVERY_CHUNK);
+    expect(outcome.deliveryMs).toBeGreaterThan(0);
+    expect(outcome.deliveryMs).toBeLessThanOrEqual(Math.ceil(elapsed) + 1);
   });
 
   it("reports nothing for a run whose probes were all skipped", async () => {

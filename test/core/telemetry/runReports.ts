@@ -1,3 +1,4 @@
+import { PROBE_NAMES } from "../../../src/core/probes/names.js";
 import type { ProbeResult, RunReport } from "../../../src/core/results/types.js";
 
 /** Marks values that must never leave the process in telemetry. */
@@ -80,4 +81,28 @@ export function sampleRun(runId = "run-0001"): RunReport {
       durationMs: 2000,
     },
   };
+}
+
+const BIG_RUN_OUTCOMES = ["pass", "pass", "pass", "pass", "pass", "pass", "fail", "security", "error"] as const;
+
+/** `n` results of `n / 9` targets (nine probes each, mostly passes), one second apart from `startedAt`. */
+export function bigRun(runId: string, n: number, startedAt = new Date(Date.now() - 60_000).toISOString()): RunReport {
+  const start = Date.parse(startedAt);
+  const results: ProbeResult[] = [];
+  for (let i = 0; i < n; i++) {
+    const outcome = BIG_RUN_OUTCOMES[i % BIG_RUN_OUTCOMES.length]!;
+    results.push(
+      result({
+        target: `t${Math.floor(i / 9)}`,
+        probe: PROBE_NAMES[i % 9]!,
+        outcome,
+        actualStatus: outcome === "pass" ? 200 : 500,
+        message: `${outcome} ${i}`,
+        startedAt: new Date(start + i).toISOString(),
+      }),
+    );
+  }
+  const byOutcome = { pass: 0, fail: 0, security: 0, error: 0, blocked: 0, skipped: 0 };
+  for (const r of results) byOutcome[r.outcome] += 1;
+  return { runId, startedAt, trigger: "timer", results, summary: { total: n, byOutcome, ok: false, nothingProven: false, durationMs: 1 } };
 }

@@ -6,6 +6,7 @@ import { createProbeDispatcher } from "../../../src/core/http/dispatcher.js";
 import { defaultExpectedStatuses } from "../../../src/core/settings/defaults.js";
 import { Secret } from "../../../src/core/settings/secret.js";
 import type { ProbeConfig } from "../../../src/core/settings/types.js";
+import { MAX_TOKEN_RESPONSE_BYTES } from "../../../src/core/tokens/msal-network-client.js";
 import { createMsalTokenSource } from "../../../src/core/tokens/token-source.js";
 import { startLoopbackHttps, type LoopbackServer } from "../http/loopback-https.js";
 
@@ -14,7 +15,8 @@ const CLIENT = "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62";
 const keys = await generateKeyPair("RS256");
 
 /** A minimal token endpoint: enough of Entra for MSAL (discovery + v2 token), with a switchable answer. */
-let answer: "token" | "bad-secret" | "plain-429" | "hang" = "token";
+let answer: "token" | "bad-secret" | "plain-429" | "hang" | "endless" = "token";
+let endlessSent = 0;
 let tokenRequests = 0;
 let bodies: string[] = [];
 let entra: LoopbackServer;
@@ -38,6 +40,18 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   bodies.push(body);
   tokenRequests++;
   if (answer === "hang") return;
+  if (answer === "endless") {
+    // A body that never ends: 64 KB chunks for as long as the client reads.
+    res.writeHead(200, { "content-type": "application/json" });
+    res.write('{"token_type":"Bearer","access_token":"');
+    const chunk = "A".repeat(64 * 1024);
+    const pump = (): void => {
+      while (!res.destroyed && res.write(chunk)) endlessSent += chunk.length;
+      if (!res.destroyed) res.once("drain", pump);
+    };
+    pump();
+    return;
+  }
   if (answer === "plain-429") {
     res.writeHead(429, { "content-type": "text/plain", "retry-after": "60" }).end("Too Many Requests");
     return;
@@ -125,6 +139,19 @@ describe("createMsalTokenSource", () => {
     const source = createMsalTokenSource({ ...config(), timeoutMs: 400 }, { dispatcher: dispatcher() });
     await expect(source.acquire("probe", "api://orders-api/.default")).rejects.toMatchObject({ code: "ERR_TRANSPORT", kind: "timeout" });
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("stops reading an endless token answer at its bound and names the cause, well before the deadline", async () => {
+    answer = "endless";
+    endlessSent = 0;
+    const source = createMsalTokenSource({ ...config(), timeoutMs: 60_000 }, { dispatcher: dispatcher() });
+    const error = await source.acquire("probe", "api://orders-api/.default").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenAcquisitionError);
+    expect((error as TokenAcquisitionError).details).toMatchObject({ oauthError: "response_too_large", status: 200 });
+    expect((error as Error).message).toContain(`longer than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
+    expect((error as Error).message).toContain(entra.origin);
+    // The server could not push much more than the bound before the client hung up (socket buffers aside).
+    expect(endlessSent).toBeLessThan(MAX_TOKEN_RESPONSE_BYTES * 16);
   });
 
   it("refuses an http authority before any request", async () => {

@@ -5,6 +5,7 @@ import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import type { CliIo } from "../../src/cli/io.js";
+import { junitSchemaErrors, runDocumentIssues } from "../support/output-schemas.js";
 import { ORDERS_API } from "../../src/sandbox/identities.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 
@@ -22,12 +23,12 @@ function settings(): Record<string, string> {
   return rest;
 }
 
-async function cli(argv: string[], env: Record<string, string | undefined>, tty = false) {
+async function cli(argv: string[], env: Record<string, string | undefined>, tty = false, cwd = dir) {
   let stdout = "";
   let stderr = "";
   const io: CliIo = {
     env,
-    cwd: dir,
+    cwd,
     stdout: { write: (s: string) => (stdout += s), isTTY: tty },
     stderr: { write: (s: string) => (stderr += s), isTTY: tty },
   };
@@ -56,6 +57,10 @@ describe("apim-smoke run", () => {
     expect(code).toBe(0);
     const xml = readFileSync(junit, "utf8");
     expect(xml).toContain('<testsuite name="default"');
+    // What a pipeline relies on: the document valid against the published schema, the JUnit against the XSD.
+    expect(runDocumentIssues(doc)).toEqual([]);
+    expect(doc).toMatchObject({ exitCode: 0, schemaVersion: expect.any(String) as unknown });
+    expect(await junitSchemaErrors(xml)).toEqual([]);
     expectNoSecrets(stdout, stderr, xml);
   });
 
@@ -85,15 +90,35 @@ describe("apim-smoke run", () => {
       message: "blocked by token: invalid-client-secret",
     });
     expect(doc.results.find((r) => r.probe === "no-token")?.outcome).toBe("pass");
+    expect(runDocumentIssues(doc)).toEqual([]);
+    expect(doc).toMatchObject({ exitCode: 1 });
     expect(stdout + stderr).not.toContain("canary-wrong-secret");
   });
 
-  it("reads settings from --env-file", async () => {
+  it("reads settings from --settings-file, and still from --env-file with a note to spell it --settings-file", async () => {
     const envFile = join(dir, "probe.env");
     writeFileSync(envFile, Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n"));
-    const { code, stdout } = await cli(["run", "--env-file", "probe.env", "--probe", "valid", "--format", "json"], {});
+    const given = await cli(["run", "--settings-file", "probe.env", "--probe", "valid", "--format", "json"], {});
+    expect(given.code).toBe(0);
+    expect(JSON.parse(given.stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
+    expect(given.stderr).not.toContain("--env-file");
+    const legacy = await cli(["run", "--env-file", "probe.env", "--probe", "valid", "--format", "json"], {});
+    expect(legacy.code).toBe(0);
+    expect(legacy.stderr).toContain("spell it --settings-file");
+    expect((await cli(["run", "--env-file", "probe.env", "--settings-file", "probe.env"], {})).code).toBe(2);
+  });
+
+  it.each(["local.settings.json", ".env"])("no settings given: reads ./%s in the working directory, and says so", async (name) => {
+    const here = mkdtempSync(join(tmpdir(), "cli-cwd-settings-"));
+    const text = name === ".env" ? Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n") : JSON.stringify({ IsEncrypted: false, Values: settings() });
+    writeFileSync(join(here, name), text);
+    const { code, stdout, stderr } = await cli(["run", "--probe", "valid", "--format", "json"], {}, false, here);
+    expect(stderr).toContain(`settings: read ./${name}`);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
+    // Settings in the environment are the user's choice: the file is then left alone.
+    const withEnv = await cli(["run", "--probe", "valid", "--format", "json"], settings(), false, here);
+    expect(withEnv.stderr).not.toContain("settings: read");
   });
 
   it.each([

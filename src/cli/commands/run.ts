@@ -4,8 +4,8 @@ import { readApiopsFolder } from "../../apiops/folder.js";
 import { UsageError } from "../../core/errors.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
-import { EXIT_NOT_OK, EXIT_OK, EXIT_RESULTS_LOST, type Command } from "../io.js";
-import { loadCliConfig } from "../load-config.js";
+import { EXIT_OK, type Command } from "../io.js";
+import { loadCliConfig, SETTINGS_FILE_OPTIONS } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { cliState, createCliEngine } from "../state.js";
 import { createCliTelemetry } from "../telemetry.js";
@@ -15,17 +15,17 @@ export const RUN_OPTIONS = {
   probe: { type: "string", multiple: true },
   format: { type: "string" },
   junit: { type: "string" },
-  "env-file": { type: "string" },
+  ...SETTINGS_FILE_OPTIONS,
   apiops: { type: "string" },
   "changed-since": { type: "string" },
   "state-dir": { type: "string" },
 } as const;
 
-/** `apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]` */
+/** `apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--settings-file FILE]` */
 export const runCommand: Command = {
   summary: "run the probe matrix once; exit 0 when every probe passed or was skipped",
   usage:
-    "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE] [--state-dir DIR] [--apiops DIR [--changed-since GIT-REF]]",
+    "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--settings-file FILE] [--state-dir DIR] [--apiops DIR [--changed-since GIT-REF]]",
   async run(args, io) {
     const values = parseCommandArgs(args, RUN_OPTIONS);
     const format = toFormat(values.format);
@@ -34,7 +34,7 @@ export const runCommand: Command = {
     // --apiops DIR: the folder the preflight reads, unless PROBE_APIOPS_DIR already names one (the sandbox's copy).
     const apiopsDir = values.apiops === undefined ? undefined : resolve(io.cwd, values.apiops);
     const withFolder = apiopsDir && !io.env.PROBE_APIOPS_DIR ? { ...io, env: { ...io.env, PROBE_APIOPS_DIR: apiopsDir } } : io;
-    const { env, config } = await loadCliConfig(withFolder, values["env-file"]);
+    const { env, config } = await loadCliConfig(withFolder, values);
     await prepareOutputFile(io, "--junit", values.junit);
     let targets = values.target;
     if (apiopsDir !== undefined && values["changed-since"] !== undefined) {
@@ -46,15 +46,14 @@ export const runCommand: Command = {
     const engine = createCliEngine(config, io, state);
     const telemetry = createCliTelemetry(env, config);
     try {
-      const { report, lostResults } = await runAndReport(
+      const { exitCode } = await runAndReport(
         engine,
         config,
         { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
         io,
         telemetry,
       );
-      if (!report.summary.ok) return EXIT_NOT_OK;
-      return lostResults > 0 ? EXIT_RESULTS_LOST : EXIT_OK;
+      return exitCode;
     } finally {
       await telemetry?.close();
       await engine.close();

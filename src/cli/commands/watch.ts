@@ -17,12 +17,12 @@ import { RUN_OPTIONS } from "./run.js";
  */
 export const watchCommand: Command = {
   summary: "run the probe matrix on a 6-field NCRONTAB schedule until interrupted",
-  usage: `usage: apim-smoke watch [--schedule "<6-field NCRONTAB>"] [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE] [--state-dir DIR]`,
+  usage: `usage: apim-smoke watch [--schedule "<6-field NCRONTAB>"] [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--settings-file FILE] [--state-dir DIR]`,
   async run(args, io) {
     const values = parseCommandArgs(args, { ...RUN_OPTIONS, schedule: { type: "string" } });
     const format = toFormat(values.format);
     const probes = toProbeNames(values.probe);
-    const { env, config } = await loadCliConfig(io, values["env-file"]);
+    const { env, config } = await loadCliConfig(io, values);
     await prepareOutputFile(io, "--junit", values.junit);
     const schedule = values.schedule ?? env.PROBE_SCHEDULE ?? DEFAULT_SCHEDULE;
     if (schedule.trim().split(/\s+/).length !== 6) {

@@ -20,7 +20,7 @@ export function parseSettingsFile(text: string, path: string): Record<string, st
 
 function localSettingsValues(text: string, path: string): [string, string | undefined][] {
   const fail = (problem: string): never => {
-    throw new SettingsError([{ setting: "--env-file", problem: `${path} ${problem}` }]);
+    throw new SettingsError([{ setting: "--settings-file", problem: `${path} ${problem}` }]);
   };
   let doc: unknown;
   try {

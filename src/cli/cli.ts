@@ -2,7 +2,7 @@ import { PolicyLibraryError, ProbeError, SettingsError, UsageError } from "../co
 import { COMMANDS } from "./commands/index.js";
 import { ChangedSinceError } from "../apiops/changes.js";
 import { ApiopsFolderError } from "../apiops/folder.js";
-import { productVersion } from "./version.js";
+import { productVersion } from "../core/version.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
 function usage(): string {

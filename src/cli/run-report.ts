@@ -9,7 +9,7 @@ import { renderJunit } from "../core/results/junit.js";
 import { colorFor, DEFAULT_TABLE_WIDTH, renderProgress, renderTable } from "../core/results/table.js";
 import type { ProbeResult, RunReport } from "../core/results/types.js";
 import type { ProbeConfig } from "../core/settings/types.js";
-import type { CliIo } from "./io.js";
+import { EXIT_NOT_OK, EXIT_OK, EXIT_RESULTS_LOST, type CliIo } from "./io.js";
 import type { Telemetry } from "./telemetry.js";
 
 export interface RunCliOptions {
@@ -28,7 +28,7 @@ export const PROGRESS_INTERVAL_MS = 5_000;
 
 /**
  * One run as the CLI shows it: progress on stderr, table or JSON on stdout, JUnit file, telemetry.
- * Resolves to the report and how many availability results ingestion did not accept.
+ * Resolves to the report, how many availability results were lost, and the run's exit code.
  */
 export async function runAndReport(
   engine: ProbeEngine,
@@ -36,7 +36,7 @@ export async function runAndReport(
   options: RunCliOptions,
   io: CliIo,
   telemetry: Telemetry | undefined,
-): Promise<{ report: RunReport; lostResults: number }> {
+): Promise<{ report: RunReport; lostResults: number; exitCode: number }> {
   const progress = progressReporter(io);
   let report: RunReport;
   try {
@@ -51,11 +51,9 @@ export async function runAndReport(
   } finally {
     progress.end();
   }
-  io.stdout.write(
-    options.format === "json"
-      ? renderJson(report, { ndjson: options.ndjson === true })
-      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH }),
-  );
+  // Ingestion first: the exit code, which the JSON carries, depends on what it accepted.
+  const lostResults = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : 0;
+  const exitCode = runExitCode(report, lostResults);
   if (options.junit) {
     const path = resolve(io.cwd, options.junit);
     try {
@@ -64,8 +62,18 @@ export async function runAndReport(
       throw new OutputFileError("--junit", options.junit, { cause: error });
     }
   }
-  const lostResults = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : 0;
-  return { report, lostResults };
+  io.stdout.write(
+    options.format === "json"
+      ? renderJson(report, { ndjson: options.ndjson === true, exitCode })
+      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH }),
+  );
+  return { report, lostResults, exitCode };
+}
+
+/** 0 every probe passed or was skipped; 1 one did not; 3 all passed but availability results were lost. */
+export function runExitCode(report: RunReport, lostResults: number): number {
+  if (!report.summary.ok) return EXIT_NOT_OK;
+  return lostResults > 0 ? EXIT_RESULTS_LOST : EXIT_OK;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { ProbeEngine } from "../core/probes/engine.js";
 import type { ProbeName } from "../core/probes/names.js";
 import { renderJson } from "../core/results/json.js";
 import { renderJunit } from "../core/results/junit.js";
-import { colorFor, DEFAULT_TABLE_WIDTH, renderProgress, renderTable } from "../core/results/table.js";
+import { colorFor, DEFAULT_TABLE_WIDTH, describeProgress, renderProgress, renderTable, type ProgressCounts, type TableView } from "../core/results/table.js";
 import type { ProbeResult, RunReport } from "../core/results/types.js";
 import type { ProbeConfig } from "../core/settings/types.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_RESULTS_LOST, type CliIo } from "./io.js";
@@ -17,6 +17,8 @@ export interface RunCliOptions {
   probes?: ProbeName[];
   format: "table" | "json";
   junit?: string;
+  /** How much the table shows (`--verbose`: full, `--quiet`); default auto. */
+  view?: TableView;
   /** JSON on one line (NDJSON), for `watch`: one run a line. */
   ndjson?: boolean;
   /** Where results ingestion did not take wait for the next run (`--state-dir`). */
@@ -65,7 +67,7 @@ export async function runAndReport(
   io.stdout.write(
     options.format === "json"
       ? renderJson(report, { ndjson: options.ndjson === true, exitCode })
-      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH }),
+      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH, ...(options.view ? { view: options.view } : {}) }),
   );
   return { report, lostResults, exitCode };
 }
@@ -82,12 +84,22 @@ export function runExitCode(report: RunReport, lostResults: number): number {
  * which holds the table or JSON.
  */
 function progressReporter(io: CliIo): { update(done: number, total: number, last: ProbeResult | undefined): void; end(): void } {
+  const counts: ProgressCounts = { done: 0, total: 0, passed: 0, failed: 0, security: 0 };
+  const count = (done: number, total: number, last: ProbeResult | undefined): void => {
+    counts.done = done;
+    counts.total = total;
+    if (!last) return;
+    if (last.outcome === "pass") counts.passed++;
+    else if (last.outcome === "security") counts.security++;
+    else if (last.outcome !== "skipped") counts.failed++;
+  };
   if (io.stderr.isTTY === true && io.env.TERM !== "dumb") {
     let shown = false;
     return {
       update(done, total, last) {
+        count(done, total, last);
         if (!last) return;
-        io.stderr.write(renderProgress(done, total, last));
+        io.stderr.write(renderProgress(counts));
         shown = true;
       },
       end() {
@@ -96,16 +108,13 @@ function progressReporter(io: CliIo): { update(done: number, total: number, last
     };
   }
   const started = performance.now();
-  let state = { done: 0, total: 0 };
   const timer = setInterval(() => {
-    if (state.total === 0) return;
-    io.stderr.write(`progress: ${state.done}/${state.total} probes done (${Math.round((performance.now() - started) / 1000)} s)\n`);
+    if (counts.total === 0) return;
+    io.stderr.write(`progress: ${describeProgress(counts)} (${Math.round((performance.now() - started) / 1000)} s)\n`);
   }, io.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
   timer.unref();
   return {
-    update(done, total) {
-      state = { done, total };
-    },
+    update: count,
     end() {
       clearInterval(timer);
     },

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { changedApis } from "../../apiops/changes.js";
 import { readApiopsFolder } from "../../apiops/folder.js";
 import { UsageError } from "../../core/errors.js";
+import type { TableView } from "../../core/results/table.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
@@ -19,16 +20,25 @@ export const RUN_OPTIONS = {
   apiops: { type: "string" },
   "changed-since": { type: "string" },
   "state-dir": { type: "string" },
+  verbose: { type: "boolean" },
+  quiet: { type: "boolean" },
 } as const;
+
+/** `--verbose` (every row) or `--quiet` (only what did not pass); neither: the table decides by size. */
+export function toTableView(values: { verbose?: boolean | undefined; quiet?: boolean | undefined }): TableView | undefined {
+  if (values.verbose && values.quiet) throw new UsageError("--verbose and --quiet: give one");
+  return values.verbose ? "full" : values.quiet ? "quiet" : undefined;
+}
 
 /** `apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--settings-file FILE]` */
 export const runCommand: Command = {
   summary: "run the probe matrix once; exit 0 when every probe passed or was skipped",
   usage:
-    "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--settings-file FILE] [--state-dir DIR] [--apiops DIR [--changed-since GIT-REF]]",
+    "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--verbose | --quiet] [--junit FILE] [--settings-file FILE] [--state-dir DIR] [--apiops DIR [--changed-since GIT-REF]]",
   async run(args, io) {
     const values = parseCommandArgs(args, RUN_OPTIONS);
     const format = toFormat(values.format);
+    const view = toTableView(values);
     const probes = toProbeNames(values.probe);
     if (values["changed-since"] !== undefined && values.apiops === undefined) throw new UsageError("--changed-since needs --apiops DIR (the folder whose changes decide what to probe)");
     // --apiops DIR: the folder the preflight reads, unless PROBE_APIOPS_DIR already names one (the sandbox's copy).
@@ -49,7 +59,7 @@ export const runCommand: Command = {
       const { exitCode } = await runAndReport(
         engine,
         config,
-        { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
+        { format, ...(view ? { view } : {}), ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
         io,
         telemetry,
       );

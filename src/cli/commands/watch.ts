@@ -6,7 +6,7 @@ import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { cliState, createCliEngine } from "../state.js";
 import { createCliTelemetry } from "../telemetry.js";
-import { RUN_OPTIONS } from "./run.js";
+import { RUN_OPTIONS, toTableView } from "./run.js";
 import { NcrontabSchedule } from "../ncrontab.js";
 
 
@@ -18,10 +18,11 @@ import { NcrontabSchedule } from "../ncrontab.js";
  */
 export const watchCommand: Command = {
   summary: "run the probe matrix at start, then on a 6-field NCRONTAB schedule (UTC) until interrupted",
-  usage: `usage: apim-smoke watch [--schedule "<6-field NCRONTAB>"] [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--settings-file FILE] [--state-dir DIR]`,
+  usage: `usage: apim-smoke watch [--schedule "<6-field NCRONTAB>"] [--target NAME]... [--probe NAME]... [--format table|json] [--verbose | --quiet] [--junit FILE] [--settings-file FILE] [--state-dir DIR]`,
   async run(args, io) {
     const values = parseCommandArgs(args, { ...RUN_OPTIONS, schedule: { type: "string" } });
     const format = toFormat(values.format);
+    const view = toTableView(values);
     const probes = toProbeNames(values.probe);
     const { env, config } = await loadCliConfig(io, values);
     await prepareOutputFile(io, "--junit", values.junit);
@@ -34,6 +35,7 @@ export const watchCommand: Command = {
     const options = {
       format,
       ndjson: true,
+      ...(view ? { view } : {}),
       ...(values.target ? { targets: values.target } : {}),
       ...(probes ? { probes } : {}),
       ...(values.junit ? { junit: values.junit } : {}),

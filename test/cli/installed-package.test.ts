@@ -54,6 +54,11 @@ describe("the packed, installed apim-smoke", () => {
     expect(stdout.trim()).toMatch(/^apim-smoke \d+\.\d+\.\d+/);
   });
 
+  it("--env-file is Node's: for a file not there yet the installed command exits 9 (README, --help), which --settings-file avoids", async () => {
+    const code = await new Promise<number | null>((resolve) => spawn("apim-smoke", ["run", "--env-file", "not-yet.env"], { cwd: work, env: baseEnv, stdio: "ignore" }).on("exit", resolve));
+    expect(code).toBe(9);
+  });
+
   it("run --settings-file waits for a file written a moment later, and passes against the sandbox", async () => {
     const { APPLICATIONINSIGHTS_CONNECTION_STRING: _ingestion, ...settings } = sandbox.settings;
     const child = spawn("apim-smoke", ["run", "--settings-file", "later/sandbox.env", "--format", "json"], { cwd: work, env: baseEnv });

@@ -43,7 +43,7 @@ const SANDBOX_SECRET_SETTINGS = ["IDENTITY_HEADER", ESTATE_KEY_SETTING] as const
 export function envFileText(settings: Readonly<Record<string, string>>): string {
   return Object.entries(settings)
     .map(([name, value]) => {
-      if (/['\n\r]/.test(value)) throw new Error(`sandbox setting ${name} has a quote or line break: no env-file spelling a shell and Node read alike`);
+      if (/['\n\r]/.test(value)) throw new Error(`sandbox setting ${name} has a quote or line break: no settings-file spelling a shell and Node read alike`);
       return `${name}=${/^[\w./:@%+,=-]*$/.test(value) ? value : `'${value}'`}`;
     })
     .map((line) => `${line}\n`)
@@ -100,7 +100,7 @@ export const sandboxCommand: Command = {
     await mkdir(stateDir, { recursive: true });
     const envFile = join(stateDir, "sandbox.env");
     // A file left by an earlier sandbox names ports nobody listens on any more: remove it first, so a
-    // `run --env-file` started beside this command waits for this sandbox's file, not the stale one.
+    // `run --settings-file` started beside this command waits for this sandbox's file, not the stale one.
     await rm(envFile, { force: true });
 
     const sandbox = await startSandbox({
@@ -129,7 +129,7 @@ export const sandboxCommand: Command = {
           ...Object.entries(sandbox.settings).map(([k, v]) => `  ${k}=${secret.has(k) ? "********" : v}`),
           "",
           `env file: ${envFile}`,
-          `try it:   ./apim-smoke run --env-file ${relative(io.cwd, envFile) || envFile}`,
+          `try it:   ./apim-smoke run --settings-file ${relative(io.cwd, envFile) || envFile}`,
           "Ctrl-C stops the sandbox.",
           "",
         ].join("\n"),

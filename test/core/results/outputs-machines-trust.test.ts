@@ -20,6 +20,10 @@ const invalidSecret = { cause: "invalid-client-secret", summary: "Entra refused 
 const results = [
   result("orders", "valid", "pass", { expectedStatuses: [200, 201], actualStatus: 200, token: { aud: "api://orders", roles: ["Probe"], ver: "2.0" } }),
   result("orders", "no-token", "security", { actualStatus: 200, diagnosis: { cause: "no-token-validation", summary: "nothing validates tokens", fix: "add validate-jwt" } }),
+  result("orders", "wrong-audience", "pass", {
+    actualStatus: 401,
+    diagnosis: { cause: "audience-unproven", summary: "the token differed in more than its audience", fix: "Give the probe's app the API's accessTokenAcceptedVersion" },
+  }),
   result("orders", "unassigned-client", "pass", { expectedStatuses: [401, 403], cause: "AADSTS501051", message: "refused by Entra as expected: AADSTS501051" }),
   result("billing", "token", "fail", { expectedStatuses: [], actualStatus: 401, cause: "AADSTS7000215", diagnosis: invalidSecret }),
   result("billing", "valid", "blocked", { cause: "AADSTS7000215", blockedBy: "token", diagnosis: invalidSecret, durationMs: 0 }),
@@ -91,6 +95,8 @@ describe("the JUnit report", () => {
     const cases = doc.testsuites.testsuite.flatMap((s) => s.testcase);
     expect(cases.map((c) => `${c.classname}/${c.name}`)).toEqual(results.map((r) => `${r.target}/${r.probe}`));
     const token = cases.find((c) => c.classname === "billing" && c.name === "token")!;
+    // A pass with a warning keeps it where a passing test's output goes.
+    expect(JSON.stringify(cases.find((c) => c.name === "wrong-audience"))).toContain("[audience-unproven]");
     expect(token.failure?.message).toContain("[invalid-client-secret]");
     expect(token.failure?.message).toContain("Use the secret's Value");
     expect(token.failure?.["#text"]).toContain("cause: invalid-client-secret");

@@ -108,6 +108,27 @@ describe("apim-smoke run", () => {
     expect((await cli(["run", "--env-file", "probe.env", "--settings-file", "probe.env"], {})).code).toBe(2);
   });
 
+  it("many targets: the summary by default (a line per target), every row with --verbose, only the final line with --quiet", async () => {
+    const { PROBE_API_URL: url, PROBE_API_SCOPE: scope, PROBE_SUBSCRIPTION_KEY: key, PROBE_API_METHOD: _m, PROBE_POLICY_FILE: _p, ...rest } = settings();
+    const file = join(dir, "five.targets.json");
+    const targets = ["alpha", "bravo", "charlie", "delta", "echo"].map((name) => ({ name, url, scope, subscriptionKeySetting: "ORDERS_KEY" }));
+    writeFileSync(file, JSON.stringify({ targets }));
+    const env = { ...rest, PROBE_TARGETS_FILE: file, ORDERS_KEY: key };
+    const probes = ["--probe", "token", "--probe", "valid", "--probe", "no-token"];
+    const summary = await cli(["run", ...probes], env);
+    expect(summary.code).toBe(0);
+    expect(summary.stdout).toContain("probes, in order: token valid no-token");
+    // A cell per target, packed in columns: its name, then a glyph a probe.
+    for (const t of targets) expect(summary.stdout).toMatch(new RegExp(`(^|\\s)${t.name}\\s+\\.\\.\\.(\\s|$)`, "m"));
+    expect(summary.stdout).not.toMatch(/^alpha\s+valid\s+pass/m);
+    expect(summary.stdout).toMatch(/^OK: 15 probes across 5 targets/m);
+    const verbose = await cli(["run", ...probes, "--verbose"], env);
+    expect(verbose.stdout.split("\n").filter((l) => /^\w+\s+(token|valid|no-token)\s+pass/.test(l))).toHaveLength(15);
+    const quiet = await cli(["run", ...probes, "--quiet"], env);
+    expect(quiet.stdout.trim().split("\n")).toEqual([expect.stringMatching(/^OK: 15 probes across 5 targets/) as unknown]);
+    expect((await cli(["run", "--verbose", "--quiet"], env)).code).toBe(2);
+  });
+
   it.each(["local.settings.json", ".env"])("no settings given: reads ./%s in the working directory, and says so", async (name) => {
     const here = mkdtempSync(join(tmpdir(), "cli-cwd-settings-"));
     const text = name === ".env" ? Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n") : JSON.stringify({ IsEncrypted: false, Values: settings() });

@@ -77,7 +77,9 @@ export function renderTable(report: RunReport, options: TableViewOptions): strin
   const paint = (style: Style, text: string): string => (options.color ? styleText(style, text, { validateStream: false }) : text);
   const targets = [...new Set(report.results.map((r) => r.target))];
   const view = options.view === undefined || options.view === "auto" ? (targets.length > SUMMARY_VIEW_TARGETS ? "summary" : "full") : options.view;
-  const shown = view === "full" ? report.results : report.results.filter((r) => !passed(r));
+  // In the summary, a probe blocked by a failed prerequisite is its B in the matrix: the
+  // prerequisite's own row says the cause, once.
+  const shown = view === "full" ? report.results : report.results.filter((r) => !passed(r) && !(view === "summary" && r.outcome === "blocked" && prerequisiteShown(r, report.results)));
   const out = [
     ...(view === "summary" ? [...matrixLines(report, targets, width, paint), ...(shown.length > 0 ? [""] : [])] : []),
     ...(shown.length > 0 || view === "full" ? rowLines(shown, width, paint) : []),
@@ -93,6 +95,12 @@ export function renderTable(report: RunReport, options: TableViewOptions): strin
 }
 
 const passed = (r: ProbeResult): boolean => r.outcome === "pass" || r.outcome === "skipped";
+
+/** Whether a blocked result's prerequisite (the same target's failed token probe, for `token`) has a row of its own. */
+function prerequisiteShown(r: ProbeResult, results: readonly ProbeResult[]): boolean {
+  if (r.blockedBy !== "token") return false;
+  return results.some((o) => o.target === r.target && o.probe === "token" && !passed(o));
+}
 
 /** The table rows (header first) of `results`, each followed by its cause and fix once. */
 function rowLines(results: readonly ProbeResult[], width: number, paint: (style: Style, text: string) => string): string[] {

@@ -75,6 +75,26 @@ describe("the table a person reads", () => {
     expect(quiet.at(-1)).toMatch(/^NOT OK/);
   });
 
+  it("in the summary, probes blocked by a failed token are B in the matrix, the token's row says why once", () => {
+    const secret: Diagnosis = { cause: "invalid-client-secret", summary: "Entra refused the client secret", fix: "Use the secret's Value" };
+    const results = report.results.map((r) =>
+      r.target !== "api-50-orders" || r.outcome === "skipped"
+        ? r
+        : r.probe === "token"
+          ? { ...r, outcome: "fail" as const, diagnosis: secret }
+          : { ...r, outcome: "blocked" as const, blockedBy: "token", diagnosis: secret, message: "blocked by token: invalid-client-secret" },
+    );
+    const blocked = { ...report, results, summary: summarize(results, 1) };
+    const text = renderTable(blocked, { color: false, width: 100 });
+    expect(text).toMatch(/^api-50-orders\s+token\s+fail/m);
+    expect(text).not.toMatch(/^api-50-orders\s+\S+\s+blocked/m);
+    expect(text).toMatch(/api-50-orders FBBBBB-BBBBB/);
+    expect(text.match(/-> invalid-client-secret/g)).toHaveLength(1);
+    // Four failing targets, two causes wrapped over several lines each: still one 50-line screen.
+    expect(text.trimEnd().split("\n").length).toBeLessThanOrEqual(50);
+    expect(renderTable(blocked, { color: false, width: 100, view: "full" })).toMatch(/^api-50-orders\s+valid\s+blocked/m);
+  });
+
   it("a few targets: every row, as before", () => {
     const small = { ...report, results: report.results.filter((r) => r.target === "api-23-orders") };
     const text = renderTable({ ...small, summary: summarize(small.results, 1) }, { color: false, width: 100 });

@@ -2,12 +2,13 @@ import { PolicyLibraryError, ProbeError, SettingsError, UsageError } from "../co
 import { COMMANDS } from "./commands/index.js";
 import { ChangedSinceError } from "../apiops/changes.js";
 import { ApiopsFolderError } from "../apiops/folder.js";
-import { productVersion } from "./version.js";
+import { productVersion } from "../core/version.js";
+import { commandHelp, exitCodesHelp } from "./help.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`);
-  return `usage: apim-smoke <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n\`apim-smoke <command> --help\` shows a command's options; \`apim-smoke --version\` the version.\n`;
+  return `usage: apim-smoke <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n${exitCodesHelp()}\n\n\`apim-smoke <command> --help\` shows a command's options and their defaults; \`apim-smoke --version\` the version.\n`;
 }
 
 /**
@@ -32,7 +33,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT_USAGE;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.stdout.write(`${command.usage}\n  ${command.summary}\n`);
+    io.stdout.write(commandHelp(name, command.usage, command.summary));
     return EXIT_OK;
   }
   try {

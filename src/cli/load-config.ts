@@ -1,31 +1,79 @@
+import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SettingsError } from "../core/errors.js";
+import { SettingsError, UsageError } from "../core/errors.js";
 import { loadSettings, readSettingsEnv } from "../core/settings/load-settings.js";
 import type { ProbeConfig } from "../core/settings/types.js";
 import type { CliIo } from "./io.js";
 import { displayPath } from "../core/settings/looks-like-secret.js";
 
 /**
- * How long `--env-file` waits for a file that is not there yet. `apim-smoke sandbox ... &` returns
- * control at once and writes its settings file a few seconds later, once the tenant, gateway and
- * ingestion listen; the README's next line is `run --env-file .sandbox/sandbox.env`.
+ * How long `--settings-file` waits for a file that is not there yet. `apim-smoke sandbox ... &`
+ * returns control at once and writes its settings file a few seconds later, once the tenant, gateway
+ * and ingestion listen; the README's next line is `run --settings-file .sandbox/sandbox.env`.
  */
-export const ENV_FILE_WAIT_MS = 30_000;
+export const SETTINGS_FILE_WAIT_MS = 30_000;
+
+/**
+ * The settings-file option of every command that reads settings. `--settings-file` is the spelling
+ * to use: Node.js itself takes `--env-file` from anywhere on its command line, even after the
+ * script's name, and exits 9 before the CLI runs when the file is not there yet; that is how an
+ * installed `apim-smoke` (npm's shims run `node <script> <args>`) is started on every platform.
+ * `--env-file` is still read, for `./apim-smoke` from a checkout (which ends Node's options with `--`)
+ * and for files that already exist.
+ */
+export const SETTINGS_FILE_OPTIONS = {
+  "settings-file": { type: "string" },
+  "env-file": { type: "string" },
+} as const;
+
+/** Files a Functions project or a dotenv user already has in the working directory, in the order tried. */
+export const SETTINGS_FILES_FOUND_IN_CWD = ["local.settings.json", ".env"] as const;
+
+export interface SettingsFileChoice {
+  file?: string;
+  /** The option (or discovery) that named it, for messages: `--settings-file`, `--env-file`, `./.env`. */
+  option: string;
+}
+
+/**
+ * The settings file a command reads: `--settings-file`, else `--env-file` (with a note on stderr that
+ * an installed command needs the other spelling), else, when the environment holds no PROBE_* setting
+ * at all, `./local.settings.json` or `./.env` in the working directory, said on stderr.
+ */
+export function chooseSettingsFile(values: { "settings-file"?: string | undefined; "env-file"?: string | undefined }, io: CliIo): SettingsFileChoice {
+  const given = values["settings-file"];
+  const legacy = values["env-file"];
+  if (given !== undefined && legacy !== undefined) throw new UsageError("--settings-file and --env-file name the same thing: give one (--settings-file)");
+  if (given !== undefined) return { file: given, option: "--settings-file" };
+  if (legacy !== undefined) {
+    io.stderr.write("note: --env-file is also an option of Node.js itself, which an installed apim-smoke may never see; spell it --settings-file\n");
+    return { file: legacy, option: "--env-file" };
+  }
+  if (Object.keys(io.env).some((name) => name.startsWith("PROBE_") && io.env[name])) return { option: "the environment" };
+  const found = SETTINGS_FILES_FOUND_IN_CWD.find((name) => existsSync(join(io.cwd, name)));
+  if (found === undefined) return { option: "the environment" };
+  io.stderr.write(`settings: read ./${found} (no --settings-file given and no PROBE_* setting in the environment)\n`);
+  return { file: found, option: `./${found}` };
+}
 
 /**
  * Settings from the environment overlaid on an optional settings file (`.env` or
  * `local.settings.json`), every one validated before the first request; throws SettingsError.
  */
-export async function loadCliConfig(io: CliIo, envFile: string | undefined): Promise<{ env: Record<string, string>; config: ProbeConfig }> {
-  if (envFile !== undefined) await waitForFile(io, envFile);
-  const { values, extraCaFiles } = readSettingsEnv(io.env, { cwd: io.cwd, ...(envFile !== undefined ? { envFile } : {}) });
-  return { env: values, config: loadSettings(values, { cwd: io.cwd, extraCaFiles }) };
+export async function loadCliConfig(
+  io: CliIo,
+  values: { "settings-file"?: string | undefined; "env-file"?: string | undefined },
+): Promise<{ env: Record<string, string>; config: ProbeConfig }> {
+  const { file, option } = chooseSettingsFile(values, io);
+  if (file !== undefined) await waitForFile(io, file, option);
+  const { values: settings, extraCaFiles } = readSettingsEnv(io.env, { cwd: io.cwd, ...(file !== undefined ? { envFile: file } : {}) });
+  return { env: settings, config: loadSettings(settings, { cwd: io.cwd, extraCaFiles }) };
 }
 
 /** Waits, bounded, for `file` to exist; says so once on stderr; throws naming it when time is up. */
-async function waitForFile(io: CliIo, file: string, timeoutMs = ENV_FILE_WAIT_MS): Promise<void> {
+async function waitForFile(io: CliIo, file: string, option: string, timeoutMs = SETTINGS_FILE_WAIT_MS): Promise<void> {
   const path = resolve(io.cwd, file);
   // The process's own clock, not io.now: a test's frozen probe clock must not make this wait forever.
   const deadline = performance.now() + timeoutMs;
@@ -39,7 +87,7 @@ async function waitForFile(io: CliIo, file: string, timeoutMs = ENV_FILE_WAIT_MS
     }
     if (performance.now() >= deadline || io.signal?.aborted) {
       throw new SettingsError([
-        { setting: "--env-file", problem: `${displayPath(path)} does not exist (waited ${Math.round(timeoutMs / 1000)} s; is \`apim-smoke sandbox\` running?)` },
+        { setting: option, problem: `${displayPath(path)} does not exist (waited ${Math.round(timeoutMs / 1000)} s; is \`apim-smoke sandbox\` running?)` },
       ]);
     }
     if (!announced) {

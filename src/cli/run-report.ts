@@ -6,10 +6,10 @@ import type { ProbeEngine } from "../core/probes/engine.js";
 import type { ProbeName } from "../core/probes/names.js";
 import { renderJson } from "../core/results/json.js";
 import { renderJunit } from "../core/results/junit.js";
-import { colorFor, DEFAULT_TABLE_WIDTH, renderProgress, renderTable } from "../core/results/table.js";
+import { colorFor, DEFAULT_TABLE_WIDTH, describeProgress, renderProgress, renderTable, type ProgressCounts, type TableView } from "../core/results/table.js";
 import type { ProbeResult, RunReport } from "../core/results/types.js";
 import type { ProbeConfig } from "../core/settings/types.js";
-import type { CliIo } from "./io.js";
+import { EXIT_NOT_OK, EXIT_NOTHING_PROVEN, EXIT_OK, EXIT_RESULTS_LOST, type CliIo } from "./io.js";
 import type { Telemetry } from "./telemetry.js";
 
 export interface RunCliOptions {
@@ -17,6 +17,8 @@ export interface RunCliOptions {
   probes?: ProbeName[];
   format: "table" | "json";
   junit?: string;
+  /** How much the table shows (`--verbose`: full, `--quiet`); default auto. */
+  view?: TableView;
   /** JSON on one line (NDJSON), for `watch`: one run a line. */
   ndjson?: boolean;
   /** Where results ingestion did not take wait for the next run (`--state-dir`). */
@@ -28,8 +30,9 @@ export const PROGRESS_INTERVAL_MS = 5_000;
 
 /**
  * One run as the CLI shows it: progress on stderr, telemetry (sent, or kept, first: nothing after
- * the run can lose the results), table or JSON on stdout (with the `delivery` section), JUnit file.
- * Resolves to the report and whether its delivery needs attention (results lost, a damaged state).
+ * the run can lose the results, and the exit code the JSON carries depends on what ingestion took),
+ * then the JUnit file and the table or JSON on stdout (with the `delivery` section).
+ * Resolves to the report and the run's exit code.
  */
 export async function runAndReport(
   engine: ProbeEngine,
@@ -37,7 +40,7 @@ export async function runAndReport(
   options: RunCliOptions,
   io: CliIo,
   telemetry: Telemetry | undefined,
-): Promise<{ report: RunReport; deliveryNeedsAttention: boolean }> {
+): Promise<{ report: RunReport; exitCode: number }> {
   const progress = progressReporter(io);
   let report: RunReport;
   try {
@@ -56,11 +59,7 @@ export async function runAndReport(
   // The harvest's or token summaries' document found damaged: its copy was kept; say so, and not exit 0.
   const damagedState = options.state?.takeDamaged() ?? [];
   for (const d of damagedState) io.stderr.write(`state: ${describeDamaged(d)}\n`);
-  io.stdout.write(
-    options.format === "json"
-      ? renderJson(report, { ndjson: options.ndjson === true })
-      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH }),
-  );
+  const exitCode = runExitCode(report, (delivery?.needsAttention ?? false) || damagedState.length > 0);
   if (options.junit) {
     const path = resolve(io.cwd, options.junit);
     try {
@@ -69,7 +68,22 @@ export async function runAndReport(
       throw new OutputFileError("--junit", options.junit, { cause: error });
     }
   }
-  return { report, deliveryNeedsAttention: (delivery?.needsAttention ?? false) || damagedState.length > 0 };
+  io.stdout.write(
+    options.format === "json"
+      ? renderJson(report, { ndjson: options.ndjson === true, exitCode })
+      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH, ...(options.view ? { view: options.view } : {}) }),
+  );
+  return { report, exitCode };
+}
+
+/**
+ * 4 every probe was skipped (nothing proven); 1 one did not pass; 3 all passed but the delivery needs
+ * attention (results lost or evicted, a damaged state set aside); else 0.
+ */
+export function runExitCode(report: RunReport, deliveryNeedsAttention: boolean): number {
+  if (report.summary.nothingProven) return EXIT_NOTHING_PROVEN;
+  if (!report.summary.ok) return EXIT_NOT_OK;
+  return deliveryNeedsAttention ? EXIT_RESULTS_LOST : EXIT_OK;
 }
 
 /**
@@ -78,12 +92,22 @@ export async function runAndReport(
  * which holds the table or JSON.
  */
 function progressReporter(io: CliIo): { update(done: number, total: number, last: ProbeResult | undefined): void; end(): void } {
+  const counts: ProgressCounts = { done: 0, total: 0, passed: 0, failed: 0, security: 0 };
+  const count = (done: number, total: number, last: ProbeResult | undefined): void => {
+    counts.done = done;
+    counts.total = total;
+    if (!last) return;
+    if (last.outcome === "pass") counts.passed++;
+    else if (last.outcome === "security") counts.security++;
+    else if (last.outcome !== "skipped") counts.failed++;
+  };
   if (io.stderr.isTTY === true && io.env.TERM !== "dumb") {
     let shown = false;
     return {
       update(done, total, last) {
+        count(done, total, last);
         if (!last) return;
-        io.stderr.write(renderProgress(done, total, last));
+        io.stderr.write(renderProgress(counts));
         shown = true;
       },
       end() {
@@ -92,16 +116,13 @@ function progressReporter(io: CliIo): { update(done: number, total: number, last
     };
   }
   const started = performance.now();
-  let state = { done: 0, total: 0 };
   const timer = setInterval(() => {
-    if (state.total === 0) return;
-    io.stderr.write(`progress: ${state.done}/${state.total} probes done (${Math.round((performance.now() - started) / 1000)} s)\n`);
+    if (counts.total === 0) return;
+    io.stderr.write(`progress: ${describeProgress(counts)} (${Math.round((performance.now() - started) / 1000)} s)\n`);
   }, io.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
   timer.unref();
   return {
-    update(done, total) {
-      state = { done, total };
-    },
+    update: count,
     end() {
       clearInterval(timer);
     },

@@ -18,12 +18,12 @@ const CANARIES = [
 ];
 
 const OPTIONS: Record<string, string[]> = {
-  run: ["--target", "--probe", "--format", "--junit", "--env-file"],
-  watch: ["--schedule", "--target", "--probe", "--format", "--junit", "--env-file"],
-  token: ["--scope", "--env-file"],
+  run: ["--target", "--probe", "--format", "--junit", "--env-file", "--settings-file"],
+  watch: ["--schedule", "--target", "--probe", "--format", "--junit", "--env-file", "--settings-file"],
+  token: ["--scope", "--env-file", "--settings-file"],
   demo: ["--scenario", "--cloud", "--policy", "--format"],
   sandbox: ["--scenario", "--cloud", "--policy", "--token-lifetime"],
-  diagnose: ["--token-file", "--policy", "--env-file", "--format"],
+  diagnose: ["--token-file", "--policy", "--env-file", "--settings-file", "--format"],
   "policy check": ["--token-version", "--tenant-id", "--api-client-id", "--app-id-uri", "--format"],
 };
 
@@ -34,7 +34,7 @@ const ENV = { PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", PROBE_CLI
  * Options that take a file path: a path is named in errors ("cannot write reports/x.xml" is what a
  * user needs), so the plain word may appear there; a secret-shaped value never does.
  */
-const PATH_OPTIONS = new Set(["--junit", "--env-file", "--policy", "--token-file"]);
+const PATH_OPTIONS = new Set(["--junit", "--env-file", "--settings-file", "--policy", "--token-file"]);
 
 const cases = Object.entries(OPTIONS).flatMap(([command, options]) =>
   options.flatMap((option) => CANARIES.filter((canary) => !PATH_OPTIONS.has(option) || canary !== "canaryplainword").map((canary) => ({ command, option, canary }))),

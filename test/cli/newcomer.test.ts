@@ -130,8 +130,10 @@ describe("token and diagnose give cause and fix like run", () => {
 
   it("diagnose: says plainly that there is nothing to check against (exit 2, not 'no problem found')", async () => {
     const token = execTokenRaw();
-    writeFileSync(join(dir, "token.txt"), token);
-    const { io, out } = capture({});
+    // A folder of its own: a settings file in the working directory would be read.
+    const empty = mkdtempSync(join(tmpdir(), "cli-diagnose-"));
+    writeFileSync(join(empty, "token.txt"), token);
+    const { io, out } = capture({}, { cwd: empty });
     expect(await runCli(["diagnose", "--token-file", "token.txt"], io)).toBe(2);
     expect(out.stderr).toContain("nothing to check the token against");
     expect(out.stdout).not.toContain("no problem found");
@@ -212,7 +214,7 @@ describe("output for a person", () => {
       const { APPLICATIONINSIGHTS_CONNECTION_STRING: _i, ...env } = slow.settings;
       const { io, out } = capture(env, { progressIntervalMs: 300 });
       await runCli(["run", "--probe", "valid", "--probe", "no-token"], io);
-      expect(out.stderr).toMatch(/progress: \d+\/2 probes done/);
+      expect(out.stderr).toMatch(/progress: \d+\/2 probes: \d+ passed, \d+ failed, \d+ security/);
     } finally {
       await slow.close();
     }
@@ -221,7 +223,7 @@ describe("output for a person", () => {
   it("says what Entra did for unassigned-client instead of a token-endpoint status", async () => {
     const { io, out } = capture(settings());
     await runCli(["run", "--probe", "unassigned-client"], io);
-    expect(out.stdout).toMatch(/unassigned-client\s+pass\s+401\/403\s+refused\s+\d+ ms\s+refused by Entra as expected: AADSTS501051/);
+    expect(out.stdout).toMatch(/unassigned-client\s+pass\s+401\/403\s+refused\s+\d+ ms\s+refused\s+by\s+Entra\s+as\s+expected:\s+AADSTS501051/);
   });
 
   it("rounds durations to 0.1 ms in JSON", async () => {

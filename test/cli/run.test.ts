@@ -5,6 +5,7 @@ import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import type { CliIo } from "../../src/cli/io.js";
+import { junitSchemaErrors, runDocumentIssues } from "../support/output-schemas.js";
 import { ORDERS_API } from "../../src/sandbox/identities.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 
@@ -22,12 +23,12 @@ function settings(): Record<string, string> {
   return rest;
 }
 
-async function cli(argv: string[], env: Record<string, string | undefined>, tty = false) {
+async function cli(argv: string[], env: Record<string, string | undefined>, tty = false, cwd = dir) {
   let stdout = "";
   let stderr = "";
   const io: CliIo = {
     env,
-    cwd: dir,
+    cwd,
     stdout: { write: (s: string) => (stdout += s), isTTY: tty },
     stderr: { write: (s: string) => (stderr += s), isTTY: tty },
   };
@@ -62,6 +63,10 @@ describe("apim-smoke run", () => {
     expect(code).toBe(0);
     const xml = readFileSync(junit, "utf8");
     expect(xml).toContain('<testsuite name="default"');
+    // What a pipeline relies on: the document valid against the published schema, the JUnit against the XSD.
+    expect(runDocumentIssues(doc)).toEqual([]);
+    expect(doc).toMatchObject({ exitCode: 0, schemaVersion: expect.any(String) as unknown });
+    expect(await junitSchemaErrors(xml)).toEqual([]);
     expectNoSecrets(stdout, stderr, xml);
   });
 
@@ -91,15 +96,56 @@ describe("apim-smoke run", () => {
       message: "blocked by token: invalid-client-secret",
     });
     expect(doc.results.find((r) => r.probe === "no-token")?.outcome).toBe("pass");
+    expect(runDocumentIssues(doc)).toEqual([]);
+    expect(doc).toMatchObject({ exitCode: 1 });
     expect(stdout + stderr).not.toContain("canary-wrong-secret");
   });
 
-  it("reads settings from --env-file", async () => {
+  it("reads settings from --settings-file, and still from --env-file with a note to spell it --settings-file", async () => {
     const envFile = join(dir, "probe.env");
     writeFileSync(envFile, Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n"));
-    const { code, stdout } = await cli(["run", "--env-file", "probe.env", "--probe", "valid", "--format", "json"], {});
+    const given = await cli(["run", "--settings-file", "probe.env", "--probe", "valid", "--format", "json"], {});
+    expect(given.code).toBe(0);
+    expect(JSON.parse(given.stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
+    expect(given.stderr).not.toContain("--env-file");
+    const legacy = await cli(["run", "--env-file", "probe.env", "--probe", "valid", "--format", "json"], {});
+    expect(legacy.code).toBe(0);
+    expect(legacy.stderr).toContain("spell it --settings-file");
+    expect((await cli(["run", "--env-file", "probe.env", "--settings-file", "probe.env"], {})).code).toBe(2);
+  });
+
+  it("many targets: the summary by default (a line per target), every row with --verbose, only the final line with --quiet", async () => {
+    const { PROBE_API_URL: url, PROBE_API_SCOPE: scope, PROBE_SUBSCRIPTION_KEY: key, PROBE_API_METHOD: _m, PROBE_POLICY_FILE: _p, ...rest } = settings();
+    const file = join(dir, "five.targets.json");
+    const targets = ["alpha", "bravo", "charlie", "delta", "echo"].map((name) => ({ name, url, scope, subscriptionKeySetting: "ORDERS_KEY" }));
+    writeFileSync(file, JSON.stringify({ targets }));
+    const env = { ...rest, PROBE_TARGETS_FILE: file, ORDERS_KEY: key };
+    const probes = ["--probe", "token", "--probe", "valid", "--probe", "no-token"];
+    const summary = await cli(["run", ...probes], env);
+    expect(summary.code).toBe(0);
+    expect(summary.stdout).toContain("probes, in order: token valid no-token");
+    // A cell per target, packed in columns: its name, then a glyph a probe.
+    for (const t of targets) expect(summary.stdout).toMatch(new RegExp(`(^|\\s)${t.name}\\s+\\.\\.\\.(\\s|$)`, "m"));
+    expect(summary.stdout).not.toMatch(/^alpha\s+valid\s+pass/m);
+    expect(summary.stdout).toMatch(/^OK: 15 probes across 5 targets/m);
+    const verbose = await cli(["run", ...probes, "--verbose"], env);
+    expect(verbose.stdout.split("\n").filter((l) => /^\w+\s+(token|valid|no-token)\s+pass/.test(l))).toHaveLength(15);
+    const quiet = await cli(["run", ...probes, "--quiet"], env);
+    expect(quiet.stdout.trim().split("\n")).toEqual([expect.stringMatching(/^OK: 15 probes across 5 targets/) as unknown]);
+    expect((await cli(["run", "--verbose", "--quiet"], env)).code).toBe(2);
+  });
+
+  it.each(["local.settings.json", ".env"])("no settings given: reads ./%s in the working directory, and says so", async (name) => {
+    const here = mkdtempSync(join(tmpdir(), "cli-cwd-settings-"));
+    const text = name === ".env" ? Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n") : JSON.stringify({ IsEncrypted: false, Values: settings() });
+    writeFileSync(join(here, name), text);
+    const { code, stdout, stderr } = await cli(["run", "--probe", "valid", "--format", "json"], {}, false, here);
+    expect(stderr).toContain(`settings: read ./${name}`);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
+    // Settings in the environment are the user's choice: the file is then left alone.
+    const withEnv = await cli(["run", "--probe", "valid", "--format", "json"], settings(), false, here);
+    expect(withEnv.stderr).not.toContain("settings: read");
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,6 +36,12 @@ describe("apim-smoke sandbox", () => {
       expect(out.stdout).toContain(`${secret}=********`);
     }
     expect(out.stdout).toContain("scenario fail-open");
+
+    // A POSIX shell sourcing the file reads the same values as the CLI (the connection string's `;` quoted).
+    expect(settings.APPLICATIONINSIGHTS_CONNECTION_STRING).toContain(";");
+    const sourced = execFileSync("sh", ["-c", 'set -a && . "$1" && env', "sh", envFile], { encoding: "utf8", env: {} });
+    const shellSettings = parseEnv(sourced);
+    for (const [name, value] of Object.entries(settings)) expect(shellSettings[name], name).toBe(value);
 
     // The env file is enough for a separate `run` to probe the sandbox (it is still up).
     const runner = captureIo(dir);

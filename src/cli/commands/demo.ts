@@ -3,7 +3,7 @@ import { createProbeEngine } from "../../core/probes/engine.js";
 import { loadSettings } from "../../core/settings/load-settings.js";
 import { SCENARIOS, startSandbox } from "../../sandbox/index.js";
 import { parseCommandArgs, toFormat } from "../args.js";
-import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
+import type { Command } from "../io.js";
 import { runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
 import { apiopsOption, readPolicyOption, toCloud, toScenario } from "./sandbox.js";
@@ -39,12 +39,13 @@ export const demoCommand: Command = {
         // First pass: acquire a token and let it age, so the matrix below has a real expired one.
         await engine.run({ probes: ["token"] });
         await sleep(DEMO_TOKEN_LIFETIME_SECONDS * 1000 + DEMO_EXPIRED_MARGIN_MS + 100);
-        const { report } = await runAndReport(engine, config, { format }, io, telemetry);
+        const { exitCode } = await runAndReport(engine, config, { format }, io, telemetry);
         const received = sandbox.ingestion.availability().length;
         io.stderr.write(`sandbox ingestion accepted ${received} availability result${received === 1 ? "" : "s"}\n`);
         if (policyXml === undefined) io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
         else io.stderr.write(`the gateway enforced your policy ${values.policy}: every probe should pass if it is right\n`);
-        return report.summary.ok ? EXIT_OK : EXIT_NOT_OK;
+        // The run's own exit code, the one its JSON carries (3 when the sandbox's ingestion refused results).
+        return exitCode;
       } finally {
         await telemetry?.close();
         await engine.close();

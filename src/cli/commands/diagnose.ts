@@ -16,12 +16,13 @@ import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { summarizeToken } from "../../core/tokens/summary.js";
 import { parsePolicy } from "../../policy/index.js";
 import { parseCommandArgs } from "../args.js";
+import { chooseSettingsFile, SETTINGS_FILE_OPTIONS } from "../load-config.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type Command } from "../io.js";
 
 const OPTIONS = {
   "token-file": { type: "string" },
   policy: { type: "string" },
-  "env-file": { type: "string" },
+  ...SETTINGS_FILE_OPTIONS,
   format: { type: "string" },
 } as const;
 
@@ -31,12 +32,12 @@ const OPTIONS = {
  * settings (PROBE_API_SCOPE gives the audience, PROBE_TENANT_ID the issuers). Offline: the token is
  * decoded, not verified, and never printed; only its summary is.
  * The policy is `--policy`, else PROBE_POLICY_FILE; the settings come from the environment and
- * `--env-file`, as for `run`. Exit 0 when nothing is wrong, 1 when something is, 2 when the token or
+ * `--settings-file`, as for `run`. Exit 0 when nothing is wrong, 1 when something is, 2 when the token or
  * policy cannot be read, or when there is nothing to check the token against.
  */
 export const diagnoseCommand: Command = {
   summary: "explain a token (--token-file) against a policy (--policy) or the settings; never prints the token",
-  usage: "usage: apim-smoke diagnose --token-file FILE [--policy FILE] [--env-file FILE] [--format text|json]",
+  usage: "usage: apim-smoke diagnose --token-file FILE [--policy FILE] [--settings-file FILE] [--format text|json]",
   async run(args, io) {
     const values = parseCommandArgs(args, OPTIONS);
     const tokenFile = values["token-file"];
@@ -62,7 +63,8 @@ export const diagnoseCommand: Command = {
     const summary = summarizeToken(token) ?? {};
 
     // Offline: the settings are only read (no credential is needed to explain a token), not validated whole.
-    const { values: settings } = readSettingsEnv(io.env, { cwd: io.cwd, ...(values["env-file"] !== undefined ? { envFile: values["env-file"] } : {}) });
+    const settingsFile = chooseSettingsFile(values, io).file;
+    const { values: settings } = readSettingsEnv(io.env, { cwd: io.cwd, ...(settingsFile !== undefined ? { envFile: settingsFile } : {}) });
     const policyFile = values.policy ?? settings.PROBE_POLICY_FILE;
     const policyOption = values.policy !== undefined ? "--policy" : "PROBE_POLICY_FILE";
     let expectations: Expectations;
@@ -97,7 +99,7 @@ export const diagnoseCommand: Command = {
       if (!expectations.audiences && !expectations.issuers) {
         io.stdout.write(format === "json" ? `${JSON.stringify({ token: summary, checked: false }, null, 2)}\n` : renderText(summary, expectations, [], undefined, false));
         io.stderr.write(
-          "apim-smoke diagnose: nothing to check the token against: give --policy FILE (the API's APIM policy), or set PROBE_API_SCOPE and PROBE_TENANT_ID (in the environment or an --env-file)\n",
+          "apim-smoke diagnose: nothing to check the token against: give --policy FILE (the API's APIM policy), or set PROBE_API_SCOPE and PROBE_TENANT_ID (in the environment or a --settings-file)\n",
         );
         return EXIT_USAGE;
       }

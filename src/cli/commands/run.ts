@@ -2,10 +2,11 @@ import { resolve } from "node:path";
 import { changedApis } from "../../apiops/changes.js";
 import { readApiopsFolder } from "../../apiops/folder.js";
 import { UsageError } from "../../core/errors.js";
+import type { TableView } from "../../core/results/table.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
-import { EXIT_NOT_OK, EXIT_NOTHING_PROVEN, EXIT_OK, EXIT_RESULTS_LOST, type Command } from "../io.js";
-import { loadCliConfig } from "../load-config.js";
+import { EXIT_OK, type Command } from "../io.js";
+import { loadCliConfig, SETTINGS_FILE_OPTIONS } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { cliState, createCliEngine } from "../state.js";
 import { createCliTelemetry } from "../telemetry.js";
@@ -15,26 +16,35 @@ export const RUN_OPTIONS = {
   probe: { type: "string", multiple: true },
   format: { type: "string" },
   junit: { type: "string" },
-  "env-file": { type: "string" },
+  ...SETTINGS_FILE_OPTIONS,
   apiops: { type: "string" },
   "changed-since": { type: "string" },
   "state-dir": { type: "string" },
+  verbose: { type: "boolean" },
+  quiet: { type: "boolean" },
 } as const;
 
-/** `apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE]` */
+/** `--verbose` (every row) or `--quiet` (only what did not pass); neither: the table decides by size. */
+export function toTableView(values: { verbose?: boolean | undefined; quiet?: boolean | undefined }): TableView | undefined {
+  if (values.verbose && values.quiet) throw new UsageError("--verbose and --quiet: give one");
+  return values.verbose ? "full" : values.quiet ? "quiet" : undefined;
+}
+
+/** `apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--settings-file FILE]` */
 export const runCommand: Command = {
   summary: "run the probe matrix once; exit 0 when every probe passed or was skipped",
   usage:
-    "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--junit FILE] [--env-file FILE] [--state-dir DIR] [--apiops DIR [--changed-since GIT-REF]]",
+    "usage: apim-smoke run [--target NAME]... [--probe NAME]... [--format table|json] [--verbose | --quiet] [--junit FILE] [--settings-file FILE] [--state-dir DIR] [--apiops DIR [--changed-since GIT-REF]]",
   async run(args, io) {
     const values = parseCommandArgs(args, RUN_OPTIONS);
     const format = toFormat(values.format);
+    const view = toTableView(values);
     const probes = toProbeNames(values.probe);
     if (values["changed-since"] !== undefined && values.apiops === undefined) throw new UsageError("--changed-since needs --apiops DIR (the folder whose changes decide what to probe)");
     // --apiops DIR: the folder the preflight reads, unless PROBE_APIOPS_DIR already names one (the sandbox's copy).
     const apiopsDir = values.apiops === undefined ? undefined : resolve(io.cwd, values.apiops);
     const withFolder = apiopsDir && !io.env.PROBE_APIOPS_DIR ? { ...io, env: { ...io.env, PROBE_APIOPS_DIR: apiopsDir } } : io;
-    const { env, config } = await loadCliConfig(withFolder, values["env-file"]);
+    const { env, config } = await loadCliConfig(withFolder, values);
     await prepareOutputFile(io, "--junit", values.junit);
     let targets = values.target;
     if (apiopsDir !== undefined && values["changed-since"] !== undefined) {
@@ -46,16 +56,14 @@ export const runCommand: Command = {
     const engine = createCliEngine(config, io, state);
     const telemetry = createCliTelemetry(env, config);
     try {
-      const { report, deliveryNeedsAttention } = await runAndReport(
+      const { exitCode } = await runAndReport(
         engine,
         config,
-        { format, ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
+        { format, ...(view ? { view } : {}), ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
         io,
         telemetry,
       );
-      if (report.summary.nothingProven) return EXIT_NOTHING_PROVEN;
-      if (!report.summary.ok) return EXIT_NOT_OK;
-      return deliveryNeedsAttention ? EXIT_RESULTS_LOST : EXIT_OK;
+      return exitCode;
     } finally {
       await telemetry?.close();
       await engine.close();

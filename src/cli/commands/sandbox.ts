@@ -33,6 +33,23 @@ export async function readPolicyOption(cwd: string, file: string | undefined): P
  */
 const SANDBOX_SECRET_SETTINGS = ["IDENTITY_HEADER", ESTATE_KEY_SETTING] as const;
 
+/**
+ * `NAME=value` lines that read the same with Node's dotenv parser (`--settings-file`) and with a
+ * POSIX shell's `.`/`source`: a value with anything a shell would interpret (the connection string's
+ * `;`, spaces, `$`) is single-quoted, which both take literally. A value with a quote or a line break
+ * has no spelling both agree on; the sandbox never generates one, so it is refused rather than
+ * written wrong.
+ */
+export function envFileText(settings: Readonly<Record<string, string>>): string {
+  return Object.entries(settings)
+    .map(([name, value]) => {
+      if (/['\n\r]/.test(value)) throw new Error(`sandbox setting ${name} has a quote or line break: no settings-file spelling a shell and Node read alike`);
+      return `${name}=${/^[\w./:@%+,=-]*$/.test(value) ? value : `'${value}'`}`;
+    })
+    .map((line) => `${line}\n`)
+    .join("");
+}
+
 export function toScenario(value: string | undefined): ScenarioName {
   if (value === undefined) return "healthy";
   if (!isScenarioName(value)) throw new UsageError(`--scenario: not a scenario name; scenarios: ${SCENARIO_NAMES.join(", ")}`);
@@ -115,7 +132,7 @@ export const sandboxCommand: Command = {
     await mkdir(stateDir, { recursive: true });
     const envFile = join(stateDir, "sandbox.env");
     // A file left by an earlier sandbox names ports nobody listens on any more: remove it first, so a
-    // `run --env-file` started beside this command waits for this sandbox's file, not the stale one.
+    // `run --settings-file` started beside this command waits for this sandbox's file, not the stale one.
     await rm(envFile, { force: true });
 
     const sandbox = await startSandbox({
@@ -129,7 +146,7 @@ export const sandboxCommand: Command = {
     try {
       // Written whole, then renamed into place: a reader waiting for the file never sees half of it.
       const partial = `${envFile}.partial`;
-      await writeFile(partial, Object.entries(sandbox.settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+      await writeFile(partial, envFileText(sandbox.settings), { mode: 0o600 });
       await rename(partial, envFile);
       const secret = new Set<string>([...SECRET_SETTINGS, ...SANDBOX_SECRET_SETTINGS]);
       io.stdout.write(
@@ -144,7 +161,7 @@ export const sandboxCommand: Command = {
           ...Object.entries(sandbox.settings).map(([k, v]) => `  ${k}=${secret.has(k) ? "********" : v}`),
           "",
           `env file: ${envFile}`,
-          `try it:   ./apim-smoke run --env-file ${relative(io.cwd, envFile) || envFile}`,
+          `try it:   ./apim-smoke run --settings-file ${relative(io.cwd, envFile) || envFile}`,
           "Ctrl-C stops the sandbox.",
           "",
         ].join("\n"),

@@ -7,7 +7,7 @@ import { summarizeToken } from "../../core/tokens/summary.js";
 import { createMsalTokenSource } from "../../core/tokens/token-source.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
-import { loadCliConfig } from "../load-config.js";
+import { loadCliConfig, SETTINGS_FILE_OPTIONS } from "../load-config.js";
 
 /**
  * `apim-smoke token [--scope S] [--raw]`: acquire the probe's token and print its decoded summary
@@ -16,10 +16,10 @@ import { loadCliConfig } from "../load-config.js";
  */
 export const tokenCommand: Command = {
   summary: "acquire the probe's token and print its summary (the token itself only with --raw)",
-  usage: "usage: apim-smoke token [--scope SCOPE] [--raw] [--env-file FILE]",
+  usage: "usage: apim-smoke token [--scope SCOPE] [--raw] [--settings-file FILE]",
   async run(args, io) {
-    const values = parseCommandArgs(args, { scope: { type: "string" }, raw: { type: "boolean" }, "env-file": { type: "string" } });
-    const { config } = await loadCliConfig(io, values["env-file"]);
+    const values = parseCommandArgs(args, { scope: { type: "string" }, raw: { type: "boolean" }, ...SETTINGS_FILE_OPTIONS });
+    const { config } = await loadCliConfig(io, values);
     const scope = values.scope ?? config.targets[0]?.scope;
     if (!scope) throw new UsageError("--scope is required when no target is configured");
     if (!clientCredentialsScope.safeParse(scope).success) throw new UsageError("--scope must be the resource followed by /.default");

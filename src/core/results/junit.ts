@@ -4,7 +4,8 @@ import type { ProbeResult, RunReport } from "./types.js";
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@_", format: true, suppressEmptyNode: true });
 
-const seconds = (ms: number): string => (ms / 1000).toFixed(3);
+const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3);
+const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();
 
 /**
  * JUnit XML for pipelines: one testsuite per target, one testcase per probe. `fail` and `security`
@@ -31,7 +32,7 @@ export function renderJunit(report: RunReport): string {
       "@_tests": report.summary.total,
       "@_failures": report.summary.byOutcome.fail + report.summary.byOutcome.security,
       "@_errors": report.summary.byOutcome.error + report.summary.byOutcome.blocked,
-      "@_skipped": report.summary.byOutcome.skipped,
+      // No `skipped` here: the JUnit schema Jenkins and Azure DevOps read has it on <testsuite> only.
       "@_time": seconds(report.summary.durationMs),
       testsuite: suites,
     },
@@ -41,23 +42,27 @@ export function renderJunit(report: RunReport): string {
 
 function testcase(r: ProbeResult): Record<string, unknown> {
   const base = { "@_name": r.probe, "@_classname": `${r.target}`, "@_time": seconds(r.durationMs) };
+  const d = r.diagnosis;
+  // One cause vocabulary, the diagnosis code; Entra's code, the transport kind and the other raw facts are evidence.
+  const rawCode = r.cause !== undefined && r.cause !== d?.cause ? r.cause : undefined;
   const details = [
+    d ? `cause: ${d.cause}` : undefined,
+    d ? `fix: ${oneLine(d.fix)}` : undefined,
     `expected: ${r.probe === "token" ? "a token" : formatStatuses(r.expectedStatuses)}`,
     `actual: ${r.actualStatus ?? "none"}`,
-    r.cause ? `cause: ${r.cause}` : undefined,
     r.apimMessage ? `apim: ${r.apimMessage}` : undefined,
     r.requestId ? `request id: ${r.requestId}` : undefined,
-    r.diagnosis ? `diagnosis: ${r.diagnosis.cause}: ${r.diagnosis.summary}` : undefined,
-    r.diagnosis ? `fix: ${r.diagnosis.fix}` : undefined,
-    ...Object.entries(r.diagnosis?.evidence ?? {}).map(([k, v]) => `evidence ${k}: ${v}`),
+    rawCode ? `evidence code: ${rawCode}` : undefined,
+    ...Object.entries(d?.evidence ?? {}).map(([k, v]) => `evidence ${k}: ${v}`),
   ]
     .filter(Boolean)
     .join("\n");
-  // A pipeline shows the message first: lead with the cause code and its summary when there is one.
-  const message = r.diagnosis ? `[${r.diagnosis.cause}] ${r.diagnosis.summary}` : r.message;
+  // A pipeline shows the message first: the cause code and its summary, then the fix.
+  const message = d ? `[${d.cause}] ${oneLine(d.summary)} Fix: ${oneLine(d.fix)}` : r.message;
   switch (r.outcome) {
     case "pass":
-      return base;
+      // A pass can carry a warning (audience-unproven): said where the pipeline keeps a passing test's output.
+      return d ? { ...base, "system-out": `[${d.cause}] ${oneLine(d.summary)}\n${details}` } : base;
     case "skipped":
       return { ...base, skipped: { "@_message": r.message } };
     case "fail":

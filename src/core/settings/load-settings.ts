@@ -75,7 +75,7 @@ export function readSettingsEnv(
     try {
       text = (options.readTextFile ?? readUtf8)(path);
     } catch (error) {
-      throw new SettingsError([{ setting: "--env-file", problem: `cannot read ${displayPath(path)}` }], { cause: error });
+      throw new SettingsError([{ setting: "--settings-file", problem: `cannot read ${displayPath(path)}` }], { cause: error });
     }
     fromFile = parseSettingsFile(text, displayPath(path));
   }

@@ -2,7 +2,7 @@ import { parseEnv } from "node:util";
 import { SettingsError } from "../errors.js";
 
 /**
- * The settings in a file the user hands the CLI with `--env-file`: either a `.env` file
+ * The settings in a file the user hands the CLI with `--settings-file`: either a `.env` file
  * (`NAME=value` lines, as `node --env-file` reads them) or an Azure Functions `local.settings.json`,
  * whose `Values` object holds the app settings (FACTS.md section 5). The JSON form is recognised by
  * its content (a leading `{`), so a `local.settings.json` copied under another name still works.
@@ -20,7 +20,7 @@ export function parseSettingsFile(text: string, path: string): Record<string, st
 
 function localSettingsValues(text: string, path: string): [string, string | undefined][] {
   const fail = (problem: string): never => {
-    throw new SettingsError([{ setting: "--env-file", problem: `${path} ${problem}` }]);
+    throw new SettingsError([{ setting: "--settings-file", problem: `${path} ${problem}` }]);
   };
   let doc: unknown;
   try {

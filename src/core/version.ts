@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The version in the project's package.json. Looked up by walking up from this module, since it
- * runs from `src/cli/` under the tests and from `dist/src/cli/` when built.
+ * runs from `src/core/` under the tests, from `dist/src/core/` when built, and from the installed package.
  */
 export function productVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

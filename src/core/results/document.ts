@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CAUSE_CODES } from "../diagnosis/catalogue.js";
 import { PROBE_NAMES } from "../probes/names.js";
 import type { DriftKind } from "../tokens/drift.js";
+import { RESULT_SCHEMA_VERSION } from "./schema-version.js";
 import { OUTCOMES, type ProbeResult, type RunReport } from "./types.js";
 
 /**
@@ -11,11 +12,7 @@ import { OUTCOMES, type ProbeResult, type RunReport } from "./types.js";
  * to the document is added here, and `UPDATE_SCHEMA=1` regenerates the published file.
  */
 
-/**
- * Bumped when a field is removed or changes meaning; a new optional field keeps the version.
- * Consumers should refuse a major version they do not know.
- */
-export const RESULT_SCHEMA_VERSION = "1.0";
+export { RESULT_SCHEMA_VERSION };
 
 const DRIFT_KINDS = ["roles-removed", "roles-added", "version", "issuer", "audience", "signing-key"] as const satisfies readonly DriftKind[];
 // Every DriftKind listed: a new kind in the type fails the build here until the schema names it.

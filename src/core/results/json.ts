@@ -1,6 +1,7 @@
 import type { CauseCode } from "../diagnosis/catalogue.js";
 import { productVersion } from "../version.js";
-import { RESULT_SCHEMA_VERSION, type ProbeResultDocument, type RunDocument } from "./document.js";
+import type { ProbeResultDocument, RunDocument } from "./document.js";
+import { RESULT_SCHEMA_VERSION } from "./schema-version.js";
 import type { ProbeResult, RunReport } from "./types.js";
 
 /** Milliseconds to 0.1 ms: the clock is finer, but `27.712565000000268` helps nobody. */

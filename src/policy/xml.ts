@@ -102,8 +102,20 @@ function protectExpressions(xml: string): { protectedXml: string; restore: (valu
     out += xml[i];
     i++;
   }
-  const restore = (value: string): string => (expressions.length === 0 ? value : value.replace(PLACEHOLDER, (_m, n: string) => expressions[Number(n)]!));
+  // An XML-escaped document (the portal's and the REST API's form) writes `&quot;` and `&amp;&amp;`
+  // inside expressions, which APIM reads as `"` and `&&`: decoded here, as the XML parser does elsewhere.
+  const restore = (value: string): string => (expressions.length === 0 ? value : value.replace(PLACEHOLDER, (_m, n: string) => decodeEntities(expressions[Number(n)]!)));
   return { protectedXml: out, restore };
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { quot: '"', amp: "&", lt: "<", gt: ">", apos: "'" };
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(quot|amp|lt|gt|apos|#\d+|#x[0-9a-fA-F]+);/g, (whole, name: string) => {
+    if (name.startsWith("#x")) return String.fromCodePoint(parseInt(name.slice(2), 16));
+    if (name.startsWith("#")) return String.fromCodePoint(Number(name.slice(1)));
+    return ENTITIES[name] ?? whole;
+  });
 }
 
 /** Index just past the bracket that closes the one at `open`, or undefined. */

@@ -83,10 +83,11 @@ export function lintParsedPolicy(policy: ApimPolicy, context: LintContext = {}):
   for (const found of perCheck) {
     findings.push(...found.filter((f) => !ABSENCE_CODES.has(f.code) || unconditional.every((u) => u.found.some((g) => g.code === f.code))));
   }
-  // Each check is linted on its own; the same finding from two checks is said once.
+  // Each check is linted on its own; the same finding from two checks is said once. Findings about
+  // the document itself (a condition, a scope) stand each at its own place.
   const seen = new Set<string>();
   return findings.filter((f) => {
-    const key = `${f.code}\u0000${f.element}`;
+    const key = `${f.code}\u0000${f.element}${f.code === "invalid-condition" || f.code === "base-dropped" ? `\u0000${f.file ?? ""}:${f.line ?? ""}` : ""}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -436,7 +437,7 @@ function lintCallers(jwt: ValidateJwtPolicy, around: Surroundings, entra: string
   const audiences = jwt.audiences ?? jwt.requiredClaims.find((c) => c.name === "aud" && c.values.length > 0)?.values ?? [];
   // App roles belong to the API's own app registration; a Microsoft resource's token has none of ours.
   const ownApp = audiences.length > 0 && audiences.every((a) => audienceKind(a) === "app-registration");
-  if (!hasValues("roles") && ownApp && notJudged.visible("no-role-claim", "required-claims")) {
+  if (!hasValues("roles") && notJudged.visible("no-role-claim", "required-claims", "audiences") && ownApp) {
     const restricted = callerRestriction(jwt, around.policy);
     findings.push({
       code: "no-role-claim",

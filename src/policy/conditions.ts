@@ -110,6 +110,12 @@ function csharpSyntaxProblem(body: string, singleExpression: boolean): string | 
   const stack: string[] = [];
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
+    if (c === "/" && (body[i + 1] === "/" || body[i + 1] === "*")) {
+      const end = body[i + 1] === "/" ? body.indexOf("\n", i) : body.indexOf("*/", i + 2);
+      if (end < 0) return body[i + 1] === "*" ? "a comment is not closed" : undefined;
+      i = body[i + 1] === "/" ? end : end + 1;
+      continue;
+    }
     if (c === '"' || c === "'") {
       const verbatim = c === '"' && body[i - 1] === "@";
       let j = i + 1;

@@ -123,6 +123,13 @@ function expressionEnd(text: string, open: number): number | undefined {
   const stack: string[] = [];
   for (let i = open; i < text.length; i++) {
     const c = text[i]!;
+    // C# comments: an apostrophe in "// we'll ..." is no character literal.
+    if (c === "/" && (text[i + 1] === "/" || text[i + 1] === "*")) {
+      const end = text[i + 1] === "/" ? text.indexOf("\n", i) : text.indexOf("*/", i + 2);
+      if (end < 0) return undefined;
+      i = text[i + 1] === "/" ? end : end + 1;
+      continue;
+    }
     if (c === '"' || c === "'") {
       // C# literal; a verbatim string (@"...") doubles its quotes instead of escaping them.
       const verbatim = c === '"' && text[i - 1] === "@";

@@ -52,12 +52,25 @@ export function lintParsedPolicy(policy: ApimPolicy, context: LintContext = {}):
     if (policy.inheritsInbound || policy.includedFragments.length > 0) {
       findings.push({
         code: "validation-inherited",
-        // A warning: on its own this document validates nothing; whether an enclosing scope does is
-        // what --apiops answers.
-        severity: "warning",
+        // Info: whether an enclosing scope validates is not in this document; --apiops judges it
+        // (and reports no-validate-jwt or base-dropped where nothing does).
+        severity: "info",
         element: "policies/inbound",
         message: `no token validation in this document; it ${policy.inheritsInbound ? "inherits the enclosing scope's inbound policy (<base />)" : ""}${policy.inheritsInbound && policy.includedFragments.length > 0 ? " and " : ""}${policy.includedFragments.length > 0 ? `includes fragment(s) ${policy.includedFragments.join(", ")}` : ""}, which may validate tokens`,
         fix: "Lint the effective policy of each operation: apim-smoke policy check --apiops DIR (global, product, API and operation scopes with their fragments).",
+      });
+      return findings;
+    }
+    // An inbound section that always answers itself (<return-response>, e.g. a metadata document)
+    // reaches no backend: nothing is exposed by the missing token check.
+    const answers = policy.inbound.find((s) => s.kind === "return-response");
+    if (answers) {
+      findings.push({
+        code: "no-validate-jwt",
+        severity: "info",
+        element: "policies/inbound",
+        message: `no token validation, but the gateway answers every request itself (<return-response> at line ${answers.line}): no backend is reached`,
+        fix: "Nothing to change if the answer is public by design (a metadata document); otherwise validate tokens before <return-response>.",
       });
       return findings;
     }

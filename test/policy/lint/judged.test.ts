@@ -52,6 +52,12 @@ const CASES: Case[] = [
   { name: "every <choose> branch validates: not conditional", file: "choose-every-branch-validates.xml", expected: {} },
   { name: "the branch without validation answers 401: not conditional", file: "choose-refuses-otherwise.xml", expected: {} },
   { name: "a method literal with a stray space, an assignment for a comparison", file: "choose-stray-space.xml", expected: { "invalid-condition": "warning" } },
+  {
+    name: "a metadata document the gateway answers itself (C# comment with an apostrophe in its body): nothing exposed",
+    file: "metadata-return-response.xml",
+    expected: {},
+    info: ["no-validate-jwt"],
+  },
   { name: "v1 metadata, v2 issuer, through named values: not judged", file: "v1-metadata-v2-issuer-named.xml", expected: {}, info: ["not-judged"] },
   {
     name: "v1 metadata, v2 issuer, named values resolved: error",

@@ -46,7 +46,7 @@ const CASES: Case[] = [
     context: { tokenVersion: 1 },
     expected: { "no-role-claim": "info", "no-require-scheme": "info", "token-version-mismatch": "error", "client-claim-version": "error" },
   },
-  { name: "no validate-jwt, but <base />: inherited, maybe", file: "broken/no-validate-jwt.xml", expected: { "validation-inherited": "warning" } },
+  { name: "no validate-jwt, but <base />: inherited, maybe", file: "broken/no-validate-jwt.xml", expected: { "validation-inherited": "info" } },
   { name: "no validate-jwt and no <base />", file: "broken/no-validation-no-base.xml", expected: { "no-validate-jwt": "error" } },
   { name: "unsigned tokens allowed", file: "broken/unsigned-tokens-allowed.xml", expected: { "unsigned-tokens-allowed": "error" } },
   { name: "expiration not required", file: "broken/expiration-not-required.xml", expected: { "expiration-not-required": "error" } },

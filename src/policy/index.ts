@@ -3,6 +3,7 @@
 export { parsePolicy, parseValidateAzureAdToken, parseValidateJwt } from "./parse.js";
 export { conditionProblem, decideCondition } from "./conditions.js";
 export { evaluateSourceExpression } from "./token-expression.js";
+export { validatesOnEveryPath } from "./paths.js";
 export { composeEffectivePolicy, POLICY_SCOPES } from "./compose.js";
 export type { PolicyFragment, PolicyScope, ScopedPolicy } from "./compose.js";
 export type { ConditionRequest } from "./conditions.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { composeEffectivePolicy, type ScopedPolicy } from "../../../src/policy/index.js";
+import { composeEffectivePolicy, parsePolicy, validatesOnEveryPath, type ScopedPolicy } from "../../../src/policy/index.js";
 import { lintParsedPolicy, lintPolicy, type LintCode, type LintContext, type LintFinding, type LintSeverity } from "../../../src/policy/lint/index.js";
 import { ORDERS_API, SANDBOX_TENANT_ID } from "../../../src/sandbox/identities.js";
 
@@ -142,5 +142,19 @@ describe("policy check on the effective policy: a scope without <base />", () =>
       { scope: "api", file: "apis/orders/policy.xml", xml },
     ]);
     expect(loud(lintParsedPolicy(policy))).toEqual({});
+  });
+});
+
+describe("validatesOnEveryPath: one <choose> branch runs, and a missing <otherwise> lets a request pass", () => {
+  it.each([
+    ["judged/choose-every-branch-validates.xml", true],
+    ["judged/choose-refuses-otherwise.xml", true],
+    ["judged/choose-stray-space.xml", true],
+    ["exported/16-choose-method-jwt.xml", false],
+    ["exported/05-choose-internal-bypass.xml", false],
+    ["judged/metadata-return-response.xml", false],
+  ])("%s: %s", (file, expected) => {
+    const xml = readFileSync(join(FIXTURES, "..", file), "utf8");
+    expect(validatesOnEveryPath(parsePolicy(xml).inbound)).toBe(expected);
   });
 });

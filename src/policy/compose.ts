@@ -71,7 +71,7 @@ export function composeEffectivePolicy(
     children: [{ name: "inbound", attributes: {}, text: "", line: 0, children: inbound }],
   };
   const policy = policyFromRoot(root, unresolved);
-  return { ...policy, includedFragments: [...fragmentIds], inheritsInbound: false, expressionCount: expressions, droppedInheritance: dropped };
+  return { ...policy, includedFragments: [...fragmentIds], inheritsInbound: false, mayBeGlobal: false, expressionCount: expressions, droppedInheritance: dropped };
 }
 
 const RATE_LIMITS = new Set(["rate-limit", "rate-limit-by-key", "quota", "quota-by-key"]);

@@ -80,6 +80,7 @@ export function policyFromRoot(root: XmlElement, unresolved: ReadonlySet<string>
     accessRestrictions: reader.restrictions,
     root: root.name,
     inheritsInbound: reader.inherits,
+    mayBeGlobal: root.name === "policies" && !root.children.some((section) => section.children.some((c) => c.name === "base")),
     includedFragments: reader.fragments,
     unresolvedNamedValues: [...unresolved],
     expressionCount: 0,

@@ -144,6 +144,11 @@ export interface ApimPolicy {
   root: string;
   /** Whether the inbound section says `<base />`: the enclosing scope's policy runs there. */
   inheritsInbound: boolean;
+  /**
+   * A `<policies>` document none of whose sections says `<base />`: what the global policy (which has
+   * no enclosing scope) looks like. False for composed policies and documents that say it anywhere.
+   */
+  mayBeGlobal: boolean;
   /** `<include-fragment fragment-id>` ids, in order (expanded only by composition). */
   includedFragments: readonly string[];
   /** Named values `{{name}}` the document uses that had no value (secret or Key Vault ones, or unknown). */

@@ -74,6 +74,19 @@ export function lintParsedPolicy(policy: ApimPolicy, context: LintContext = {}):
       });
       return findings;
     }
+    if (policy.mayBeGlobal) {
+      // No section says <base />: the global policy looks like this, and APIs may validate at their
+      // own scope. A warning here; --apiops decides (an error where nothing validates).
+      findings.push({
+        code: "no-validate-jwt",
+        severity: "warning",
+        element: "policies/inbound",
+        message:
+          "no validate-jwt or validate-azure-ad-token, and no section says <base />: if this is the global policy, APIs may validate at their own scope; if it is an API's, product's or operation's, the gateway lets any caller with a subscription key (or none) through without a token",
+        fix: "Lint the effective policy of each operation: apim-smoke policy check --apiops DIR. An API scope's policy should say <base /> and validate tokens (validate-azure-ad-token or validate-jwt).",
+      });
+      return findings;
+    }
     findings.push({
       code: "no-validate-jwt",
       severity: "error",

@@ -58,6 +58,11 @@ const CASES: Case[] = [
     expected: {},
     info: ["no-validate-jwt"],
   },
+  {
+    name: "no section says <base />: may be the global policy, a warning (--apiops decides)",
+    file: "../exported/14-global-ip-filter-rate-limit.xml",
+    expected: { "no-validate-jwt": "warning" },
+  },
   { name: "v1 metadata, v2 issuer, through named values: not judged", file: "v1-metadata-v2-issuer-named.xml", expected: {}, info: ["not-judged"] },
   {
     name: "v1 metadata, v2 issuer, named values resolved: error",

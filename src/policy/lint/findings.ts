@@ -32,6 +32,7 @@ export const LINT_CODES = [
   "any-tenant-accepted",
   "base-dropped",
   "invalid-condition",
+  "first-party-audience",
 ] as const;
 
 export type LintCode = (typeof LINT_CODES)[number];

@@ -168,6 +168,8 @@ function lintCheck(check: ValidateJwtPolicy, around: Surroundings): LintFinding[
           ...lintAudiences(check, around, entra, notJudged),
           ...lintCallers(check, around, entra, notJudged),
         ];
+  // Said within any-tenant-accepted already: every tenant's users, not just this one's.
+  if (found.some((f) => f.code === "any-tenant-accepted")) found.splice(0, found.length, ...found.filter((f) => f.code !== "first-party-audience"));
   const extra: Draft[] = [];
   // Entra rolls its signing keys over (learn.microsoft.com/entra/identity-platform/signing-key-rollover);
   // a key copied into the policy stops verifying then. Another token service's pinned key is its own business.
@@ -474,6 +476,19 @@ function lintCallers(jwt: ValidateJwtPolicy, around: Surroundings, entra: string
         : "no required roles claim: any app in the tenant can get a token for the API and call it unless the API's enterprise application has 'Assignment required'",
       fix: "Require the app role: <claim name=\"roles\" match=\"any\"><value>{role}</value></claim>, and set 'Assignment required' on the API's enterprise application.",
       premise: `${entra}; the audience is an app registration's`,
+    });
+  }
+  // A Microsoft resource's audience (ARM, Azure AI) with nothing else pinning the caller: every user
+  // and app of the tenant can get such a token. validate-azure-ad-token says so as client-application-ids-missing.
+  const firstParty = audiences.length > 0 && audiences.every((a) => audienceKind(a) === "first-party");
+  if (jwt.element === "validate-jwt" && firstParty && callerRestriction(jwt, around.policy) === undefined && notJudged.visible("first-party-audience", "required-claims")) {
+    findings.push({
+      code: "first-party-audience",
+      severity: "warning",
+      element: "validate-jwt/audiences",
+      message: `the audience ${audiences.join(", ")} is a Microsoft resource's and nothing restricts the caller: any user or app of the tenant can get such a token and call the API`,
+      fix: "Validate tokens issued for the API's own app registration (its client ID and App ID URI) and require its app role; or require the callers' azp/appid.",
+      premise: `${entra}; the audience is a Microsoft first-party resource's`,
     });
   }
   const azp = hasValues("azp");

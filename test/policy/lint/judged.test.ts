@@ -22,6 +22,8 @@ interface Case {
   expected: Partial<Record<LintCode, LintSeverity>>;
   /** Info findings that must be there too. */
   info?: LintCode[];
+  /** A variant of the document. */
+  xml?: (xml: string) => string;
 }
 
 const NAMED = { "tenant-id": SANDBOX_TENANT_ID, "api-client-id": ORDERS_API.clientId, "api-app-id-uri": ORDERS_API.appIdUri, "api-role": ORDERS_API.role };
@@ -40,6 +42,14 @@ const CASES: Case[] = [
   { name: "another token service: no Entra rule (no roles, no client ID, pinned keys are its own)", file: "other-token-service.xml", expected: {} },
   { name: "B2C user flow: no Entra rule", file: "b2c-user-flow.xml", expected: {} },
   { name: "validate-azure-ad-token for ARM tokens, no client restriction", file: "aad-token-arm-audience.xml", expected: { "client-application-ids-missing": "warning" } },
+  { name: "validate-jwt for ARM tokens of the tenant, no caller restriction", file: "jwt-arm-audience.xml", expected: { "first-party-audience": "warning" } },
+  {
+    name: "validate-jwt for ARM tokens, the caller pinned by azp: fine",
+    file: "jwt-arm-audience.xml",
+    namedValues: {},
+    expected: {},
+    xml: (x: string) => x.replace("</audiences>", '</audiences><required-claims><claim name="azp"><value>c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62</value></claim></required-claims>'),
+  },
   { name: "validate-azure-ad-token for the API's own app, no client ids: the role is what is missing", file: "aad-token-own-app.xml", expected: { "no-role-claim": "warning" } },
   {
     name: "validate-azure-ad-token minimal form with named values: the caller is pinned, only the audience is open",
@@ -73,8 +83,8 @@ const CASES: Case[] = [
 ];
 
 describe("policy check on documents as they are written", () => {
-  it.each(CASES)("$name", ({ file, namedValues, context, expected, info }) => {
-    const findings = lintPolicy(fixture(file), context, namedValues ? { namedValues } : {});
+  it.each(CASES)("$name", ({ file, namedValues, context, expected, info, xml }) => {
+    const findings = lintPolicy((xml ?? ((x: string) => x))(fixture(file)), context, namedValues ? { namedValues } : {});
     expect(loud(findings)).toEqual(expected);
     for (const code of info ?? []) expect(findings.map((f) => f.code)).toContain(code);
   });
@@ -103,9 +113,9 @@ describe("policy check on documents as they are written", () => {
     expect(tenant!.message).toContain("https://cognitiveservices.azure.com");
   });
 
-  it("pinning the tenant (<issuers>) clears any-tenant-accepted", () => {
+  it("pinning the tenant (<issuers>) clears any-tenant-accepted; the tenant's own users remain", () => {
     const xml = fixture("common-metadata-first-party.xml").replace("</audiences>", `</audiences><issuers><issuer>https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0</issuer></issuers>`);
-    expect(loud(lintPolicy(xml))).toEqual({});
+    expect(loud(lintPolicy(xml))).toEqual({ "first-party-audience": "warning" });
   });
 
   it("the condition finding names its line and what is wrong", () => {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { composeEffectivePolicy, type ApimPolicy } from "../policy/index.js";
+import { composeEffectivePolicy, validatesOnEveryPath, type ApimPolicy } from "../policy/index.js";
 import { namedValueMap, scopesFor, type ApiopsFolder } from "./folder.js";
 import { readSpecification } from "./specification.js";
 
@@ -18,7 +18,7 @@ export interface CoverageRow {
   probed: boolean;
   /** Where tokens are validated (`global policy.xml:6`), the unconditional checks first; empty: none. */
   tokenValidation: string[];
-  /** Validation stands only under <choose> conditions. */
+  /** Some way through the inbound section (a `<choose>` branch) meets no token check and no refusal. */
   conditionalOnly: boolean;
   subscriptionRequired: boolean;
   ipFiltered: boolean;
@@ -52,7 +52,8 @@ export function coverageOf(folder: ApiopsFolder, targets: readonly CoverageTarge
         operation: op ? `${op.method} ${op.path}` : "(the API)",
         probed: op ? forApi.some((t) => !op.path.includes("{") && new URL(t.url).pathname.endsWith(op.path)) : forApi.length > 0,
         tokenValidation: validationSites(policy),
-        conditionalOnly: policy.tokenChecks.length > 0 && policy.tokenChecks.every((c) => c.conditions.length > 0),
+        // Every <choose> branch validating (or refusing) is no gap: APIM runs exactly one of them.
+        conditionalOnly: policy.tokenChecks.length > 0 && !validatesOnEveryPath(policy.inbound),
         subscriptionRequired: api.subscriptionRequired,
         ipFiltered: policy.accessRestrictions.some((r) => r.name === "ip-filter"),
         rateLimited: policy.accessRestrictions.some((r) => r.name !== "ip-filter" && r.name !== "check-header"),

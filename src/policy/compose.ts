@@ -1,6 +1,6 @@
 import { PolicyError } from "./errors.js";
 import { policyFromRoot, substituteNamedValues, type ParsePolicyOptions } from "./parse.js";
-import type { ApimPolicy } from "./types.js";
+import type { ApimPolicy, DroppedInheritance } from "./types.js";
 import { parseXmlRoot, type XmlElement } from "./xml.js";
 
 /** APIM's policy scopes, outermost first ([A] api-management-howto-policies.md). */
@@ -43,6 +43,7 @@ export function composeEffectivePolicy(
 
   let effective: Record<(typeof SECTIONS)[number], XmlElement[]> = { inbound: [], backend: [], outbound: [], "on-error": [] };
   let expressions = 0;
+  const dropped: DroppedInheritance[] = [];
   for (const { scope, file, xml } of [...scopes].sort((a, b) => POLICY_SCOPES.indexOf(a.scope) - POLICY_SCOPES.indexOf(b.scope))) {
     const root = parse(xml, file, scope);
     if (root.name !== "policies") throw new PolicyError(`${file}: ${root.name}`, "a scope's policy must have <policies> as its root");
@@ -52,6 +53,10 @@ export function composeEffectivePolicy(
       const own = root.children.find((c) => c.name === section);
       // A document without the section: the enclosing scope's applies as if it said <base />.
       if (own === undefined) continue;
+      if (section === "inbound" && !own.children.some((c) => c.name === "base") && effective.inbound.length > 0) {
+        const drop = droppedBy(scope, file, effective.inbound, own.children, (elements) => expandFragments(elements, fragments, parse, new Set(), 0));
+        if (drop) dropped.push(drop);
+      }
       next[section] = own.children.flatMap((child) => (child.name === "base" ? effective[section] : [child]));
     }
     effective = next;
@@ -66,7 +71,39 @@ export function composeEffectivePolicy(
     children: [{ name: "inbound", attributes: {}, text: "", line: 0, children: inbound }],
   };
   const policy = policyFromRoot(root, unresolved);
-  return { ...policy, includedFragments: [...fragmentIds], inheritsInbound: false, expressionCount: expressions };
+  return { ...policy, includedFragments: [...fragmentIds], inheritsInbound: false, mayBeGlobal: false, expressionCount: expressions, droppedInheritance: dropped };
+}
+
+const RATE_LIMITS = new Set(["rate-limit", "rate-limit-by-key", "quota", "quota-by-key"]);
+
+/**
+ * What a scope's inbound section without `<base />` drops of the enclosing scopes' (PSRule's
+ * Azure.APIM.PolicyBase, applied to the effective policy): their token checks, ip-filters and rate
+ * limits, each only when the scope does not bring one of its own.
+ */
+function droppedBy(
+  scope: string,
+  file: string,
+  enclosing: readonly XmlElement[],
+  own: readonly XmlElement[],
+  expand: (elements: readonly XmlElement[]) => XmlElement[],
+): DroppedInheritance | undefined {
+  const asPolicy = (elements: readonly XmlElement[]) =>
+    policyFromRoot({ name: "fragment", attributes: {}, text: "", line: 0, children: expand(elements) }, new Set());
+  const before = asPolicy(enclosing);
+  const mine = asPolicy(own);
+  const where = (source: { scope: string; file: string } | undefined, line: number) => (source ? ` (${source.scope} ${source.file}${line > 0 ? `:${line}` : ""})` : "");
+  const lost: DroppedInheritance["lost"][number][] = [];
+  if (mine.tokenChecks.length === 0) {
+    for (const check of before.tokenChecks) lost.push({ kind: "token-check", what: `${check.element}${where(check.source, check.line)}` });
+  }
+  if (!mine.accessRestrictions.some((r) => r.name === "ip-filter")) {
+    for (const r of before.accessRestrictions.filter((r) => r.name === "ip-filter")) lost.push({ kind: "ip-filter", what: `ip-filter${where(r.source, r.line)}` });
+  }
+  if (!mine.accessRestrictions.some((r) => RATE_LIMITS.has(r.name))) {
+    for (const r of before.accessRestrictions.filter((r) => RATE_LIMITS.has(r.name))) lost.push({ kind: "rate-limit", what: `${r.name}${where(r.source, r.line)}` });
+  }
+  return lost.length === 0 ? undefined : { scope, file, lost, ownTokenCheck: mine.tokenChecks.length > 0 };
 }
 
 function expandFragments(

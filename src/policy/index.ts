@@ -1,7 +1,9 @@
 // The public surface of src/policy, export by export. The sandbox gateway and the engine's preflight
 // both go through it, so there is one evaluator.
 export { parsePolicy, parseValidateAzureAdToken, parseValidateJwt } from "./parse.js";
-export { decideCondition } from "./conditions.js";
+export { conditionProblem, decideCondition } from "./conditions.js";
+export { evaluateSourceExpression } from "./token-expression.js";
+export { validatesOnEveryPath } from "./paths.js";
 export { composeEffectivePolicy, POLICY_SCOPES } from "./compose.js";
 export type { PolicyFragment, PolicyScope, ScopedPolicy } from "./compose.js";
 export type { ConditionRequest } from "./conditions.js";
@@ -17,6 +19,11 @@ export { JWT_FAILURE_REASONS } from "./types.js";
 export type {
   AccessRestriction,
   ApimPolicy,
+  CheckInput,
+  ChooseBranch,
+  DroppedInheritance,
+  InboundStep,
+  UnresolvedInput,
   IssuerSigningKey,
   JwtFailureReason,
   JwtRequest,

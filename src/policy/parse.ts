@@ -1,6 +1,6 @@
 import { CLOUDS } from "../entra/clouds.js";
 import { PolicyError } from "./errors.js";
-import type { AccessRestriction, ApimPolicy, IssuerSigningKey, RequiredClaim, TokenSource, ValidateJwtPolicy } from "./types.js";
+import type { AccessRestriction, ApimPolicy, CheckInput, ChooseBranch, InboundStep, IssuerSigningKey, RequiredClaim, TokenSource, UnresolvedInput, ValidateJwtPolicy } from "./types.js";
 import { isExpression, parseXmlRoot, type XmlElement } from "./xml.js";
 
 export interface ParsePolicyOptions {
@@ -62,12 +62,13 @@ export function parsePolicy(xml: string, options: ParsePolicyOptions = {}): Apim
 /** The policy of a parsed (or composed) root element whose named values were already substituted. */
 export function policyFromRoot(root: XmlElement, unresolved: ReadonlySet<string>): ApimPolicy {
   const reader = new InboundReader();
-  if (root.name === VALIDATE_JWT || root.name === VALIDATE_AAD) reader.read([root], []);
-  else if (root.name === "fragment") reader.read(root.children, []);
+  let inbound: InboundStep[] = [];
+  if (root.name === VALIDATE_JWT || root.name === VALIDATE_AAD) inbound = reader.read([root], []);
+  else if (root.name === "fragment") inbound = reader.read(root.children, []);
   else if (root.name === "policies") {
     const inbounds = root.children.filter((child) => child.name === "inbound");
     if (inbounds.length > 1) throw new PolicyError("policies/inbound", "appears more than once");
-    if (inbounds[0]) reader.read(inbounds[0].children, []);
+    if (inbounds[0]) inbound = reader.read(inbounds[0].children, []);
   } else {
     throw new PolicyError(root.name, "expected <policies>, <fragment>, <validate-jwt> or <validate-azure-ad-token> as the root element");
   }
@@ -79,28 +80,50 @@ export function policyFromRoot(root: XmlElement, unresolved: ReadonlySet<string>
     accessRestrictions: reader.restrictions,
     root: root.name,
     inheritsInbound: reader.inherits,
+    mayBeGlobal: root.name === "policies" && !root.children.some((section) => section.children.some((c) => c.name === "base")),
     includedFragments: reader.fragments,
     unresolvedNamedValues: [...unresolved],
     expressionCount: 0,
+    inbound,
+    // A claim read into a variable counts where a branch refuses on it: the policy checks the caller there.
+    claimsCheckedInConditions: [...new Set([...reader.conditionClaims, ...(reader.refuses ? reader.expressionClaims : [])])],
+    droppedInheritance: [],
   };
 }
+
+/** `Claims["azp"]`, `Claims.GetValueOrDefault("groups", ...)`, `Claims.ContainsKey("roles")`: claim names a condition reads. */
+const CLAIM_READ = /Claims(?:\[\s*"([^"]+)"\s*\]|\.(?:GetValueOrDefault|ContainsKey|TryGetValue)\(\s*"([^"]+)")/g;
 
 /** Walks inbound policies, descending into `<choose>`, collecting what the probe needs. */
 class InboundReader {
   readonly checks: ValidateJwtPolicy[] = [];
   readonly restrictions: AccessRestriction[] = [];
   readonly fragments: string[] = [];
+  readonly conditionClaims = new Set<string>();
+  /** Claims read by other policies' expressions (`<set-variable value="@(...Claims...)">`). */
+  readonly expressionClaims = new Set<string>();
+  /** Some `<choose>` branch answers 401 or 403 itself. */
+  refuses = false;
   inherits = false;
 
-  read(elements: readonly XmlElement[], conditions: readonly string[]): void {
+  /** Collects what the probe needs from `elements` and returns them as the gateway runs them. */
+  read(elements: readonly XmlElement[], conditions: readonly string[]): InboundStep[] {
+    const steps: InboundStep[] = [];
     for (const element of elements) {
       switch (element.name) {
         case VALIDATE_JWT:
-          this.checks.push({ ...parseValidateJwt(element), conditions, ...(element.origin ? { source: element.origin } : {}) });
+        case VALIDATE_AAD: {
+          const parsed = element.name === VALIDATE_JWT ? parseValidateJwt(element) : parseValidateAzureAdToken(element);
+          const check: ValidateJwtPolicy = { ...parsed, conditions, ...(element.origin ? { source: element.origin } : {}) };
+          this.checks.push(check);
+          steps.push({ kind: "token-check", check });
           break;
-        case VALIDATE_AAD:
-          this.checks.push({ ...parseValidateAzureAdToken(element), conditions, ...(element.origin ? { source: element.origin } : {}) });
+        }
+        case "return-response": {
+          const code = element.children.find((c) => c.name === "set-status")?.attributes.code;
+          steps.push({ kind: "return-response", status: code !== undefined && /^\d{3}$/.test(code.trim()) ? Number(code.trim()) : code === undefined ? 200 : undefined, line: element.line });
           break;
+        }
         case "base":
           if (conditions.length === 0) this.inherits = true;
           break;
@@ -110,28 +133,42 @@ class InboundReader {
           break;
         }
         case "choose":
-          this.readChoose(element, conditions);
+          steps.push(this.readChoose(element, conditions));
           break;
         default:
+          this.readClaims(element);
           if (RESTRICTIONS.has(element.name as AccessRestriction["name"])) {
-            this.restrictions.push({ ...restriction(element, conditions), ...(element.origin ? { source: element.origin } : {}) });
+            const r: AccessRestriction = { ...restriction(element, conditions), ...(element.origin ? { source: element.origin } : {}) };
+            this.restrictions.push(r);
+            steps.push({ kind: "restriction", restriction: r });
           }
       }
     }
+    return steps;
   }
 
-  /** `<when condition>` branches in order, then `<otherwise>`: each applies only when the earlier ones did not. */
-  private readChoose(choose: XmlElement, conditions: readonly string[]): void {
+  private readClaims(element: XmlElement): void {
+    for (const text of [...Object.values(element.attributes), element.text]) for (const match of text.matchAll(CLAIM_READ)) this.expressionClaims.add(match[1] ?? match[2]!);
+    for (const child of element.children) this.readClaims(child);
+  }
+
+  /** `<when condition>` branches in order, then `<otherwise>`: exactly one runs, the first whose condition holds. */
+  private readChoose(choose: XmlElement, conditions: readonly string[]): InboundStep {
     const earlier: string[] = [];
+    const branches: ChooseBranch[] = [];
     for (const branch of choose.children) {
       if (branch.name === "when") {
         const condition = branch.attributes.condition ?? "(no condition)";
-        this.read(branch.children, [...conditions, ...earlier.map((c) => `not ${c}`), condition]);
+        for (const match of condition.matchAll(CLAIM_READ)) this.conditionClaims.add(match[1] ?? match[2]!);
+        const steps = this.read(branch.children, [...conditions, ...earlier.map((c) => `not ${c}`), condition]);
+        if (steps.some((s) => s.kind === "return-response" && (s.status === 401 || s.status === 403))) this.refuses = true;
+        branches.push({ condition, line: branch.line, steps });
         earlier.push(condition);
       } else if (branch.name === "otherwise") {
-        this.read(branch.children, [...conditions, ...(earlier.length > 0 ? earlier.map((c) => `not ${c}`) : ["otherwise"])]);
+        branches.push({ line: branch.line, steps: this.read(branch.children, [...conditions, ...(earlier.length > 0 ? earlier.map((c) => `not ${c}`) : ["otherwise"])]) });
       }
     }
+    return { kind: "choose", line: choose.line, branches, ...(choose.origin ? { source: choose.origin } : {}) };
   }
 }
 
@@ -147,18 +184,25 @@ function restriction(element: XmlElement, conditions: readonly string[]): Access
 /** What a check element's reading collects besides the model: what it could not judge. */
 class Notes {
   readonly items: string[] = [];
+  readonly unresolved: UnresolvedInput[] = [];
   add(path: string, why: string): void {
     this.items.push(`${path}: ${why}`);
   }
-  /** The value, or undefined (noted) when it is an expression or an unresolved named value. */
-  literal(value: string | undefined, path: string): string | undefined {
+  /**
+   * The value, or undefined (noted) when it is an expression or an unresolved named value. With
+   * `input`, the rules that need that input learn it is there but out of sight.
+   */
+  literal(value: string | undefined, path: string, input?: CheckInput): string | undefined {
     if (value === undefined) return undefined;
     if (isExpression(value)) {
       this.add(path, `policy expression ${clip(value)} is not evaluable offline`);
+      if (input) this.unresolved.push({ input, path, written: clip(value), kind: "expression" });
       return undefined;
     }
-    if (/\{\{[^{}]+\}\}/.test(value)) {
-      this.add(path, `named value ${value.match(/\{\{[^{}]+\}\}/)![0]} has no value here (a secret or Key Vault named value, or not given)`);
+    const named = /\{\{[^{}]+\}\}/.exec(value);
+    if (named) {
+      this.add(path, `named value ${named[0]} has no value here (a secret or Key Vault named value, or not given)`);
+      if (input) this.unresolved.push({ input, path, written: clip(value), kind: "named value" });
       return undefined;
     }
     return value;
@@ -178,11 +222,12 @@ export function parseValidateJwt(element: XmlElement): ValidateJwtPolicy {
     failedValidationHttpCode: parseInteger(notes.literal(a["failed-validation-httpcode"], at("failed-validation-httpcode")), at("failed-validation-httpcode"), 401, 100, 599),
     requireExpirationTime: parseBoolean(notes.literal(a["require-expiration-time"], at("require-expiration-time")), at("require-expiration-time"), true),
     requireSignedTokens: parseBoolean(notes.literal(a["require-signed-tokens"], at("require-signed-tokens")), at("require-signed-tokens"), true),
-    clockSkewSeconds: parseInteger(notes.literal(a["clock-skew"], at("clock-skew")), at("clock-skew"), 0, 0, 86_400),
+    clockSkewSeconds: parseClockSkew(notes.literal(a["clock-skew"], at("clock-skew")), at("clock-skew")),
     openIdConfigUrls: [],
     issuerSigningKeys: [],
     requiredClaims: [],
     notEvaluable: notes.items,
+    unresolvedInputs: notes.unresolved,
     line: element.line,
     conditions: [],
   };
@@ -206,7 +251,7 @@ export function parseValidateJwt(element: XmlElement): ValidateJwtPolicy {
         policy.issuerSigningKeys = [...policy.issuerSigningKeys, ...parseSigningKeys(child, path, notes)];
         break;
       case "issuers":
-        policy.issuers = [...(policy.issuers ?? []), ...parseStringList(child, path, "issuer", notes)];
+        policy.issuers = [...(policy.issuers ?? []), ...parseStringList(child, path, "issuer", notes, "issuers")];
         break;
       default:
         readCommonChild(policy, child, path, notes);
@@ -230,7 +275,7 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
   noteUnknownAttributes(element, VALIDATE_AAD, VALIDATE_AAD_ATTRIBUTES, notes);
   const a = element.attributes;
   if (a["tenant-id"] === undefined) throw new PolicyError(at("tenant-id"), "is required");
-  const tenant = tenantName(notes.literal(a["tenant-id"], at("tenant-id")));
+  const tenant = tenantName(notes.literal(a["tenant-id"], at("tenant-id"), "tenant-id"));
   const endpoint = authenticationHost(notes.literal(a["authentication-endpoint"], at("authentication-endpoint")), at("authentication-endpoint"));
   const policy: ValidateJwtPolicy = {
     element: VALIDATE_AAD,
@@ -243,6 +288,7 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
     issuerSigningKeys: [],
     requiredClaims: [],
     notEvaluable: notes.items,
+    unresolvedInputs: notes.unresolved,
     line: element.line,
     conditions: [],
   };
@@ -259,16 +305,16 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
     const path = `${VALIDATE_AAD}/${child.name}`;
     switch (child.name) {
       case "client-application-ids":
-        clientIds = [...(clientIds ?? []), ...parseStringList(child, path, "application-id", notes)];
+        clientIds = [...(clientIds ?? []), ...parseStringList(child, path, "application-id", notes, "client-application-ids")];
         break;
       case "backend-application-ids":
-        backendIds.push(...parseStringList(child, path, "application-id", notes));
+        backendIds.push(...parseStringList(child, path, "application-id", notes, "audiences"));
         break;
       default:
         readCommonChild(policy, child, path, notes);
     }
   }
-  if (clientIds === undefined) notes.add(`${VALIDATE_AAD}/client-application-ids`, "is required by APIM and missing: any caller of the tenant passes this check here");
+  if (clientIds === undefined) notes.add(`${VALIDATE_AAD}/client-application-ids`, "is documented as required and missing: this check does not restrict the calling application");
   else if (clientIds.length > 0) policy.clientApplicationIds = clientIds;
   if (backendIds.length > 0) policy.audiences = [...(policy.audiences ?? []), ...backendIds];
   dropEmptyLists(policy, notes);
@@ -279,7 +325,7 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
 function readCommonChild(policy: ValidateJwtPolicy, child: XmlElement, path: string, notes: Notes): void {
   switch (child.name) {
     case "audiences":
-      policy.audiences = [...(policy.audiences ?? []), ...parseStringList(child, path, "audience", notes)];
+      policy.audiences = [...(policy.audiences ?? []), ...parseStringList(child, path, "audience", notes, "audiences")];
       break;
     case "required-claims":
       policy.requiredClaims = [...policy.requiredClaims, ...parseRequiredClaims(child, path, notes)];
@@ -341,17 +387,23 @@ function parseTokenSource(element: XmlElement, name: string, notes: Notes, fallb
     );
   }
   const which = given[0]!;
-  // token-value is usually an expression (a context variable): kept as written, judged as "not ours".
-  if (which === "token-value") return { kind: "value", value: a[which]! };
-  const value = nonEmpty(notes.literal(a[which], `${name}/@${which}`), `${name}/@${which}`);
-  if (value === undefined) return { kind: "value", value: a[which]! };
+  const raw = a[which]!;
+  // An expression (token-value usually is one, reading a header or a context variable) is never the
+  // token itself: kept as written, evaluated where it reads the request in a known way.
+  if (isExpression(raw)) {
+    notes.unresolved.push({ input: "token-source", path: `${name}/@${which}`, written: clip(raw), kind: "expression" });
+    return { kind: "expression", attribute: which, text: raw.trim() };
+  }
+  if (which === "token-value") return { kind: "value", value: raw };
+  const value = nonEmpty(notes.literal(raw, `${name}/@${which}`, "token-source"), `${name}/@${which}`);
+  if (value === undefined) return { kind: "expression", attribute: which, text: raw.trim() };
   return which === "header-name" ? { kind: "header", name: value } : { kind: "query", name: value };
 }
 
 function parseOpenIdConfig(element: XmlElement, path: string, notes: Notes): string | undefined {
   const raw = element.attributes.url;
   if (raw === undefined || raw.trim() === "") throw new PolicyError(`${path}/@url`, "is required");
-  const url = notes.literal(raw.trim(), `${path}/@url`);
+  const url = notes.literal(raw.trim(), `${path}/@url`, "openid-config");
   if (url === undefined) return undefined;
   let parsed: URL;
   try {
@@ -375,6 +427,7 @@ function parseSigningKeys(element: XmlElement, path: string, notes: Notes): Issu
     const certificateId = child.attributes["certificate-id"];
     if (certificateId !== undefined) {
       notes.add(`${keyPath}[@certificate-id=${certificateId}]`, "a certificate uploaded to API Management: not resolvable offline");
+      notes.unresolved.push({ input: "signing-keys", path: `${keyPath}[@certificate-id=${certificateId}]`, written: `certificate-id="${clip(certificateId)}"`, kind: "certificate" });
       continue;
     }
     const base = id === undefined ? {} : { id };
@@ -383,13 +436,13 @@ function parseSigningKeys(element: XmlElement, path: string, notes: Notes): Issu
       continue;
     }
     if (n !== undefined || e !== undefined) {
-      const modulus = notes.literal(n, `${keyPath}/@n`);
-      const exponent = notes.literal(e, `${keyPath}/@e`);
+      const modulus = notes.literal(n, `${keyPath}/@n`, "signing-keys");
+      const exponent = notes.literal(e, `${keyPath}/@e`, "signing-keys");
       if (modulus === undefined || exponent === undefined) continue;
       if (!isBase64Url(modulus) || !isBase64Url(exponent)) throw new PolicyError(keyPath, "n and e must be base64url");
       keys.push({ kind: "rsa", ...base, n: modulus, e: exponent });
     } else {
-      const secret = notes.literal(child.text, keyPath);
+      const secret = notes.literal(child.text, keyPath, "signing-keys");
       if (secret === undefined) continue;
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secret)) throw new PolicyError(keyPath, "expected a base64 symmetric key");
       keys.push({ kind: "symmetric", ...base, secret: new Uint8Array(Buffer.from(secret, "base64")) });
@@ -398,7 +451,7 @@ function parseSigningKeys(element: XmlElement, path: string, notes: Notes): Issu
   return keys;
 }
 
-function parseStringList(element: XmlElement, path: string, itemName: string, notes: Notes): string[] {
+function parseStringList(element: XmlElement, path: string, itemName: string, notes: Notes, input: CheckInput): string[] {
   const values: string[] = [];
   for (const child of element.children) {
     const itemPath = `${path}/${child.name}`;
@@ -407,7 +460,7 @@ function parseStringList(element: XmlElement, path: string, itemName: string, no
       continue;
     }
     noteUnknownAttributes(child, itemPath, NO_ATTRIBUTES, notes);
-    const value = notes.literal(child.text, itemPath);
+    const value = notes.literal(child.text, itemPath, input);
     if (value !== undefined && value !== "") values.push(value);
   }
   return values;
@@ -435,7 +488,7 @@ function parseRequiredClaims(element: XmlElement, path: string, notes: Notes): R
         notes.add(`${named}/${valueElement.name}`, "unknown element, ignored");
         continue;
       }
-      const value = notes.literal(valueElement.text, `${named}/value`);
+      const value = notes.literal(valueElement.text, `${named}/value`, "required-claims");
       if (value === undefined) unknownValue = true;
       else values.push(value);
     }
@@ -465,6 +518,24 @@ function parseInteger(value: string | undefined, path: string, fallback: number,
   const parsed = Number(value.trim());
   if (parsed < min || parsed > max) throw new PolicyError(path, `expected a number from ${min} to ${max}, got ${parsed}`);
   return parsed;
+}
+
+/**
+ * `clock-skew` is a "Timespan" ([A] validate-jwt-policy.md): whole seconds as the examples write it,
+ * or .NET's TimeSpan form `[d.]hh:mm[:ss[.fff]]` (fractions are dropped: the check works in seconds).
+ */
+export function parseClockSkew(value: string | undefined, path: string): number {
+  if (value === undefined) return 0;
+  const text = value.trim();
+  const span = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.\d{1,7})?)?$/.exec(text);
+  if (span) {
+    const [, days, hours, minutes, seconds] = span;
+    if (Number(hours) > 23 || Number(minutes) > 59 || Number(seconds ?? 0) > 59) throw new PolicyError(path, `"${clip(value)}" is not a valid timespan`);
+    const total = Number(days ?? 0) * 86_400 + Number(hours) * 3600 + Number(minutes) * 60 + Number(seconds ?? 0);
+    if (total > 86_400) throw new PolicyError(path, `expected at most one day, got ${total} s`);
+    return total;
+  }
+  return parseInteger(text, path, 0, 0, 86_400);
 }
 
 function parseBoolean(value: string | undefined, path: string, fallback: boolean): boolean {

@@ -3,8 +3,11 @@ import { PolicyLibraryError } from "./errors.js";
 import type { OpenIdConfig, SigningKeyResolver } from "./openid-config.js";
 import type { IssuerSigningKey, ValidateJwtPolicy } from "./types.js";
 
-/** [A] validate-jwt usage notes: asymmetric PS256, RS256, RS512; symmetric keys only inline. */
-export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS512", "PS256"] as const;
+/**
+ * [A] validate-jwt usage notes: asymmetric RS256, RS512, PS256 and, in the current reference, ES256
+ * (EC keys, from openid-config); symmetric keys only inline.
+ */
+export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS512", "PS256", "ES256"] as const;
 export const SYMMETRIC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
 
 export type SignatureCheck =
@@ -37,8 +40,14 @@ export async function resolveOpenIdConfigs(
 
 interface Candidate {
   source: string;
-  kind: "symmetric" | "rsa";
+  kind: "symmetric" | "rsa" | "ec";
   material: JWK | Uint8Array;
+}
+
+/** The key type an algorithm verifies with: never an HMAC with a public key or the reverse (algorithm confusion). */
+function keyKindOf(alg: string): Candidate["kind"] {
+  if ((SYMMETRIC_ALGORITHMS as readonly string[]).includes(alg)) return "symmetric";
+  return alg.startsWith("ES") ? "ec" : "rsa";
 }
 
 /**
@@ -57,6 +66,7 @@ export async function checkSignature(
   const { configs, failures } = resolved;
   const alg = typeof header.alg === "string" ? header.alg : "";
   const symmetric = (SYMMETRIC_ALGORITHMS as readonly string[]).includes(alg);
+  const kind = keyKindOf(alg);
   if (!symmetric && !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg)) {
     return { ok: false, reason: "TokenSignatureInvalid", detail: `algorithm ${describe(alg)} not allowed` };
   }
@@ -70,8 +80,7 @@ export async function checkSignature(
       detail: `signing key ${kid === undefined ? "(token has no kid)" : `kid ${describe(kid)}`} not found among ${where.join(", ")}`,
     };
   }
-  // Never verify an HMAC with an RSA public key or the reverse (algorithm confusion).
-  const usable = candidates.filter((candidate) => (candidate.kind === "symmetric") === symmetric);
+  const usable = candidates.filter((candidate) => candidate.kind === kind);
   for (const candidate of usable) {
     try {
       const key = candidate.material instanceof Uint8Array ? candidate.material : await importJWK(candidate.material, alg);
@@ -88,9 +97,14 @@ export async function checkSignature(
   };
 }
 
+/**
+ * The policy's own keys for this token: those whose `id` matches its `kid` (and those without an
+ * id); when no key's id matches, every key, as APIM does ([A] issuer-signing-keys: "each key is
+ * tried until either all are exhausted ... or one succeeds"; the id only picks a key when it matches).
+ */
 function inlineCandidates(keys: readonly IssuerSigningKey[], kid: string | undefined): Candidate[] {
-  return keys
-    .filter((key) => kid === undefined || key.id === undefined || key.id === kid)
+  const matching = keys.filter((key) => kid === undefined || key.id === undefined || key.id === kid);
+  return (matching.length > 0 ? matching : keys)
     .map((key, index) =>
       key.kind === "symmetric"
         ? { source: `inline key ${index}`, kind: "symmetric" as const, material: key.secret }
@@ -101,8 +115,8 @@ function inlineCandidates(keys: readonly IssuerSigningKey[], kid: string | undef
 function configCandidates(configs: readonly OpenIdConfig[], kid: string | undefined): Candidate[] {
   return configs.flatMap((config) =>
     config.keys
-      .filter((key) => key.kty === "RSA" && (kid === undefined || key.kid === kid))
-      .map((key) => ({ source: config.url, kind: "rsa" as const, material: key })),
+      .filter((key) => (key.kty === "RSA" || key.kty === "EC") && (kid === undefined || key.kid === kid))
+      .map((key) => ({ source: config.url, kind: key.kty === "EC" ? ("ec" as const) : ("rsa" as const), material: key })),
   );
 }
 

@@ -8,8 +8,30 @@
 export type TokenSource =
   | { kind: "header"; name: string }
   | { kind: "query"; name: string }
-  /** `token-value`: a literal (policy expressions are refused at parse time). */
-  | { kind: "value"; value: string };
+  /** `token-value` as a literal. */
+  | { kind: "value"; value: string }
+  /**
+   * A policy expression in `token-value`, `header-name` or `query-parameter-name`: evaluated where it
+   * reads the request in a way `token-expression.ts` knows, otherwise not evaluable offline. Never
+   * taken as the token itself.
+   */
+  | { kind: "expression"; attribute: "token-value" | "header-name" | "query-parameter-name"; text: string };
+
+/** The inputs of a token check that a rule may need and that can be out of sight offline. */
+export type CheckInput = "openid-config" | "signing-keys" | "audiences" | "issuers" | "client-application-ids" | "tenant-id" | "required-claims" | "token-source";
+
+/**
+ * An input written as a named value without a value (secret and Key Vault named values are never
+ * exported), a policy expression, or a certificate uploaded to APIM: present, but not visible here.
+ */
+export interface UnresolvedInput {
+  input: CheckInput;
+  /** The element or attribute, e.g. `validate-jwt/audiences/audience`. */
+  path: string;
+  /** As written (clipped), e.g. `{{aad-tenant-id}}` or `@(context.Request.OriginalUrl.Host)`. */
+  written: string;
+  kind: "named value" | "expression" | "certificate";
+}
 
 export type IssuerSigningKey =
   /** Base64 symmetric key (HS256/HS384/HS512). */
@@ -62,6 +84,8 @@ export interface ValidateJwtPolicy {
    * elements. The check is evaluated without them; a finding that rests on one says so.
    */
   notEvaluable: readonly string[];
+  /** The inputs present but not visible offline; the rules that need them are "not judged". */
+  unresolvedInputs: readonly UnresolvedInput[];
   /** 1-based line of the element in its document (0 when built in code). */
   line: number;
   /** The `<choose>` conditions this check stands under, outermost first; empty when it always applies. */
@@ -81,6 +105,34 @@ export interface AccessRestriction {
   source?: { scope: string; file: string };
 }
 
+/**
+ * The inbound section as APIM runs it: policies in document order, `<choose>` with its branches
+ * (exactly one of which runs), so that a refusal stops everything after it.
+ */
+export type InboundStep =
+  | { kind: "token-check"; check: ValidateJwtPolicy }
+  | { kind: "restriction"; restriction: AccessRestriction }
+  | { kind: "choose"; line: number; branches: readonly ChooseBranch[]; source?: { scope: string; file: string } }
+  /** `<return-response>`: the gateway answers itself (status from `<set-status code>`, default 200). */
+  | { kind: "return-response"; status: number | undefined; line: number };
+
+export interface ChooseBranch {
+  /** The `<when condition>` as written; undefined for `<otherwise>`. */
+  condition?: string;
+  line: number;
+  steps: readonly InboundStep[];
+}
+
+/** A scope whose inbound section does not say `<base />`, and what of the enclosing scopes it thereby drops. */
+export interface DroppedInheritance {
+  scope: string;
+  file: string;
+  /** e.g. `validate-jwt (global policy.xml:4)`, `ip-filter (product products/p/policy.xml:3)`. */
+  lost: readonly { kind: "token-check" | "ip-filter" | "rate-limit"; what: string }[];
+  /** Whether the scope brings its own token check (a dropped one is then replaced, not lost outright). */
+  ownTokenCheck: boolean;
+}
+
 /** A parsed policy document (or fragment). No token check is legitimate: the gateway is then open. */
 export interface ApimPolicy {
   /** The first token check that always applies, else the first one: what one-check callers use. */
@@ -92,12 +144,26 @@ export interface ApimPolicy {
   root: string;
   /** Whether the inbound section says `<base />`: the enclosing scope's policy runs there. */
   inheritsInbound: boolean;
+  /**
+   * A `<policies>` document none of whose sections says `<base />`: what the global policy (which has
+   * no enclosing scope) looks like. False for composed policies and documents that say it anywhere.
+   */
+  mayBeGlobal: boolean;
   /** `<include-fragment fragment-id>` ids, in order (expanded only by composition). */
   includedFragments: readonly string[];
   /** Named values `{{name}}` the document uses that had no value (secret or Key Vault ones, or unknown). */
   unresolvedNamedValues: readonly string[];
   /** Expressions `@(...)`/`@{...}` in the document, kept as written. */
   expressionCount: number;
+  /** The inbound section in document order, with `<choose>` branches: what the gateway runs. */
+  inbound: readonly InboundStep[];
+  /**
+   * Claim names the inbound policy checks in policy expressions: read by a `<choose>` condition
+   * (`Claims["azp"]`, ...), or read by another policy while some branch refuses (401/403).
+   */
+  claimsCheckedInConditions: readonly string[];
+  /** In a composed policy: scopes that drop an enclosing scope's inbound policies by not saying `<base />`. */
+  droppedInheritance: readonly DroppedInheritance[];
 }
 
 /** `context.LastError.Reason` values of validate-jwt (FACTS.md §3). */

@@ -102,8 +102,20 @@ function protectExpressions(xml: string): { protectedXml: string; restore: (valu
     out += xml[i];
     i++;
   }
-  const restore = (value: string): string => (expressions.length === 0 ? value : value.replace(PLACEHOLDER, (_m, n: string) => expressions[Number(n)]!));
+  // An XML-escaped document (the portal's and the REST API's form) writes `&quot;` and `&amp;&amp;`
+  // inside expressions, which APIM reads as `"` and `&&`: decoded here, as the XML parser does elsewhere.
+  const restore = (value: string): string => (expressions.length === 0 ? value : value.replace(PLACEHOLDER, (_m, n: string) => decodeEntities(expressions[Number(n)]!)));
   return { protectedXml: out, restore };
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { quot: '"', amp: "&", lt: "<", gt: ">", apos: "'" };
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(quot|amp|lt|gt|apos|#\d+|#x[0-9a-fA-F]+);/g, (whole, name: string) => {
+    if (name.startsWith("#x")) return String.fromCodePoint(parseInt(name.slice(2), 16));
+    if (name.startsWith("#")) return String.fromCodePoint(Number(name.slice(1)));
+    return ENTITIES[name] ?? whole;
+  });
 }
 
 /** Index just past the bracket that closes the one at `open`, or undefined. */
@@ -111,6 +123,13 @@ function expressionEnd(text: string, open: number): number | undefined {
   const stack: string[] = [];
   for (let i = open; i < text.length; i++) {
     const c = text[i]!;
+    // C# comments: an apostrophe in "// we'll ..." is no character literal.
+    if (c === "/" && (text[i + 1] === "/" || text[i + 1] === "*")) {
+      const end = text[i + 1] === "/" ? text.indexOf("\n", i) : text.indexOf("*/", i + 2);
+      if (end < 0) return undefined;
+      i = text[i + 1] === "/" ? end : end + 1;
+      continue;
+    }
     if (c === '"' || c === "'") {
       // C# literal; a verbatim string (@"...") doubles its quotes instead of escaping them.
       const verbatim = c === '"' && text[i - 1] === "@";

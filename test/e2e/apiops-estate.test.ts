@@ -126,7 +126,9 @@ describe("an APIOps estate on the sandbox", () => {
   });
 
   it("a rate limit the probe exceeds: rate-limited with Retry-After, not an outage", async () => {
-    const orders = readFileSync(join(ESTATE, "apis/orders/policy.xml"), "utf8").replace("<base />", '<base />\n    <rate-limit calls="2" renewal-period="60" />');
+    // Before <base />: APIM runs inbound policies in order, so a rate limit after the global
+    // validate-jwt never counts the requests that check refuses; this one counts every probe.
+    const orders = readFileSync(join(ESTATE, "apis/orders/policy.xml"), "utf8").replace("<base />", '<rate-limit calls="2" renewal-period="60" />\n    <base />');
     const report = await runEstate(variant({ "apis/orders/policy.xml": orders }), ["token", "valid", "no-token", "forged-signature", "alg-none"]);
     const limited = of(report, "orders").filter((r) => r.actualStatus === 429);
     expect(limited.length).toBeGreaterThan(0);

@@ -207,7 +207,8 @@ describe("evaluateValidateJwt: token sources, inline keys, algorithms", () => {
     ).validateJwt!;
     const claims = v2Claims(NOW, { iss: "https://issuer.example/" });
     expect((await evaluate(rsa, bearer(await mintToken(published, claims)))).ok).toBe(true);
-    expectFailure(await evaluate(rsa, bearer(await mintToken(forger, claims))), "TokenSignatureKeyNotFound", 403, "Denied");
+    // No key's id matches the forger's kid: APIM then tries every key, none verifies.
+    expectFailure(await evaluate(rsa, bearer(await mintToken(forger, claims))), "TokenSignatureInvalid", 403, "Denied");
     expectFailure(await evaluate(rsa, bearer(await mintToken(published, v2Claims(NOW)))), "TokenIssuerNotAllowed", 403, "Denied");
 
     const secret = new Uint8Array(32).fill(7);

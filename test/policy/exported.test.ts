@@ -211,7 +211,14 @@ describe("the effective policy, as APIM composes it", () => {
     const status = folder.apis.find((a) => a.name === "status")!;
     const policy = composeEffectivePolicy(scopesFor(folder, status).scopes, folder.fragments, { namedValues: namedValueMap(folder) });
     expect(policy.tokenChecks).toEqual([]);
-    expect(lintParsedPolicy(policy).map((f) => [f.code, f.severity])).toEqual([["no-validate-jwt", "error"]]);
+    const findings = lintParsedPolicy(policy);
+    expect(findings.map((f) => [f.code, f.severity])).toEqual([
+      ["base-dropped", "error"],
+      ["no-validate-jwt", "error"],
+    ]);
+    // The file that drops it, and what is lost, by scope, file and line.
+    expect(findings[0]).toMatchObject({ scope: "api", file: join("apis", "status", "policy.xml") });
+    expect(findings[0]!.message).toMatch(/drops validate-jwt \(global policy\.xml:\d+\)/);
   });
 
   it("reads the apiops-cli layout the same way (namedValues/, policyFragments/, products/<p>/apis.json)", async () => {

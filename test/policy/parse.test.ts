@@ -33,6 +33,7 @@ describe("parsePolicy: valid documents", () => {
       requiredClaims: [],
       element: "validate-jwt",
       notEvaluable: [],
+      unresolvedInputs: [],
       line: 1,
       conditions: [],
     });

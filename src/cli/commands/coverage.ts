@@ -7,6 +7,7 @@ import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { PolicyError } from "../../policy/index.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type Command } from "../io.js";
+import { wrapText } from "../wrap.js";
 
 const OPTIONS = {
   apiops: { type: "string" },
@@ -54,22 +55,34 @@ export const coverageCommand: Command = {
       io.stderr.write(`apim-smoke coverage: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    io.stdout.write(format === "json" ? `${JSON.stringify({ rows }, null, 2)}\n` : renderRows(rows));
+    io.stdout.write(format === "json" ? `${JSON.stringify({ rows }, null, 2)}\n` : renderRows(rows, io.stdout.columns));
     return rows.some(openUnaccepted) ? EXIT_NOT_OK : EXIT_OK;
   },
 };
 
-function renderRows(rows: readonly CoverageRow[]): string {
+/**
+ * Per operation a block, wrapped to the terminal's width; token validation names scope, file and
+ * line. Operations a target accepts as open by design are listed apart, with their reasons.
+ */
+function renderRows(rows: readonly CoverageRow[], width: number | undefined): string {
   const accepted = rows.filter((r) => unguarded(r) && r.acceptedOpen !== undefined);
   const lines = rows.filter((r) => !accepted.includes(r)).map((r) =>
     [
-      `${r.api} ${r.operation}`,
-      `  probed: ${r.probed ? "yes" : "no"}; subscription: ${r.subscriptionRequired ? "required" : "not required"}${r.ipFiltered ? "; ip-filtered" : ""}${r.rateLimited ? "; rate limited" : ""}`,
-      `  token validation: ${r.tokenValidation.length === 0 ? "NONE: reachable without a token" : r.tokenValidation.join("; ")}${r.conditionalOnly ? " (conditional only: reachable without a token on the other branches)" : ""}`,
+      wrapText(`${r.api} ${r.operation}`, width, 2, ""),
+      wrapText(`probed: ${r.probed ? "yes" : "no"}; subscription: ${r.subscriptionRequired ? "required" : "not required"}${r.ipFiltered ? "; ip-filtered" : ""}${r.rateLimited ? "; rate limited" : ""}`, width, 4, "  "),
+      wrapText(
+        `token validation: ${r.tokenValidation.length === 0 ? "NONE: reachable without a token" : r.tokenValidation.join("; ")}${r.conditionalOnly ? " (conditional only: reachable without a token on the other branches)" : ""}`,
+        width,
+        4,
+        "  ",
+      ),
     ].join("\n"),
   );
   const open = rows.filter(openUnaccepted).length;
   const acceptedLines =
-    accepted.length === 0 ? "" : `\n\naccepted as open by design (acceptOpen in the targets file):\n${accepted.map((r) => `${r.api} ${r.operation}: ${r.acceptedOpen ?? ""}`).join("\n")}`;
-  return `${lines.join("\n")}${acceptedLines}\n\n${rows.length} operation(s), ${rows.filter((r) => r.probed).length} probed, ${open} without token validation${accepted.length > 0 ? `, ${accepted.length} accepted as open` : ""}\n`;
+    accepted.length === 0
+      ? ""
+      : `\n\naccepted as open by design (acceptOpen in the targets file):\n${accepted.map((r) => wrapText(`${r.api} ${r.operation}: ${r.acceptedOpen ?? ""}`, width, 2, "")).join("\n")}`;
+  const totals = `${rows.length} operation(s), ${rows.filter((r) => r.probed).length} probed, ${open} without token validation${accepted.length > 0 ? `, ${accepted.length} accepted as open` : ""}`;
+  return `${lines.join("\n")}${acceptedLines}\n\n${wrapText(totals, width, 0, "")}\n`;
 }

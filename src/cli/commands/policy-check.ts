@@ -7,6 +7,7 @@ import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { composeEffectivePolicy, POLICY_SCOPES, type PolicyScope, type ScopedPolicy } from "../../policy/index.js";
 import { lintParsedPolicy, lintPolicy, type LintContext, type LintFinding } from "../../policy/lint/index.js";
 import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo, type Command } from "../io.js";
+import { wrapText } from "../wrap.js";
 
 const OPTIONS = {
   "token-version": { type: "string" },
@@ -85,7 +86,7 @@ export const policyCommand: Command = {
       }
       throw error;
     }
-    io.stdout.write(format === "json" ? `${JSON.stringify(values.apiops === undefined ? { file: reports[0]!.subject, findings: reports[0]!.findings } : { reports }, null, 2)}\n` : reports.map(renderReport).join(""));
+    io.stdout.write(format === "json" ? `${JSON.stringify(values.apiops === undefined ? { file: reports[0]!.subject, findings: reports[0]!.findings } : { reports }, null, 2)}\n` : reports.map((r) => renderReport(r, io.stdout.columns)).join(""));
     return reports.some((r) => r.findings.some((f) => f.severity === "error")) ? EXIT_NOT_OK : EXIT_OK;
   },
 };
@@ -180,12 +181,23 @@ function lintContext(values: { "token-version"?: string; "tenant-id"?: string; "
   return context;
 }
 
-function renderReport(report: Report): string {
+/**
+ * One finding per block: severity, code, element and where it stands (`line 12`, or
+ * `api apis/orders/policy.xml:12` in an effective policy), then the message, the premise it rests
+ * on and the fix, wrapped to the terminal's width.
+ */
+function renderReport(report: Report, width: number | undefined): string {
   const head = `${report.subject}${report.product ? ` (product ${report.product} assumed)` : ""}`;
   if (report.findings.length === 0) return `${head}: no findings\n`;
   const lines = report.findings.map((f) => {
-    const where = [f.scope, f.file && `${f.file}${f.line ? `:${f.line}` : ""}`].filter(Boolean).join(" ");
-    return `${f.severity.padEnd(7)} ${f.code}  ${f.element}${where ? `  (${where})` : ""}\n        ${f.message}\n        fix: ${f.fix}`;
+    const line = f.line !== undefined && f.line > 0 ? f.line : undefined;
+    const where = f.file ? [f.scope, `${f.file}${line ? `:${line}` : ""}`].filter(Boolean).join(" ") : line ? `line ${line}` : "";
+    return [
+      wrapText(`${f.code}  ${f.element}${where ? `  (${where})` : ""}`, width, 8, f.severity.padEnd(8)),
+      wrapText(f.message, width, 8),
+      ...(f.premise ? [wrapText(`premise: ${f.premise}`, width, 8)] : []),
+      wrapText(`fix: ${f.fix}`, width, 8),
+    ].join("\n");
   });
   const errors = report.findings.filter((f) => f.severity === "error").length;
   return `${head}: ${report.findings.length} finding(s), ${errors} error(s)\n${lines.join("\n")}\n`;

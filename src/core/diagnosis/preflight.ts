@@ -1,4 +1,4 @@
-import { decideCondition, evaluateValidateJwt, type ApimPolicy, type EvaluateDeps, type JwtRequest, type ValidateJwtPolicy } from "../../policy/index.js";
+import { decideCondition, evaluateSourceExpression, evaluateValidateJwt, type ApimPolicy, type EvaluateDeps, type JwtRequest, type ValidateJwtPolicy } from "../../policy/index.js";
 import type { PreflightFailure, PreflightOutcome } from "./observation.js";
 
 /**
@@ -20,6 +20,8 @@ export async function preflightAgainstPolicy(
   for (const jwt of checks) {
     if (jwt.tokenSource.kind === "value") continue;
     const request = requestCarrying(token, jwt);
+    // An expression only APIM's runtime can evaluate (a context variable) does not read our token here.
+    if (jwt.tokenSource.kind === "expression" && !evaluateSourceExpression(jwt.tokenSource, request).evaluable) continue;
     const decided = jwt.conditions.map((c) => decideCondition(c, { ...request, method: "GET" }));
     if (decided.includes(false)) continue;
     judged = true;

@@ -27,6 +27,12 @@ export const LINT_CODES = [
   "validation-inherited",
   // Issue 15.
   "signing-keys-pinned",
+  // Findings a senior APIM engineer would sign.
+  "not-judged",
+  "any-tenant-accepted",
+  "base-dropped",
+  "invalid-condition",
+  "first-party-audience",
 ] as const;
 
 export type LintCode = (typeof LINT_CODES)[number];
@@ -50,6 +56,11 @@ export interface LintFinding {
   /** In an effective policy: the scope and the file where the rule stands. */
   scope?: string;
   file?: string;
+  /**
+   * What the finding rests on when the rule applies only to some tokens, e.g. `Entra ID issuer
+   * (openid-config https://login.microsoftonline.com/...)` or `the audience is an app registration's`.
+   */
+  premise?: string;
 }
 
 /** What the policy is checked against; each field is optional and enables the checks that need it. */

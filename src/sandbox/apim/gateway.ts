@@ -5,9 +5,10 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Agent, request, type Dispatcher } from "undici";
-import { decideCondition, evaluateValidateJwt, parsePolicy, type ApimPolicy } from "../../policy/index.js";
+import { parsePolicy, type ApimPolicy } from "../../policy/index.js";
 import { AccessLimits } from "./access-limits.js";
 import { startBackend, type Behaviour } from "./backend.js";
+import { runInbound } from "./inbound.js";
 import { MESSAGES, REQUEST_ID_HEADER, sendApimError } from "./responses.js";
 import { findRoute, normaliseApiPath } from "./routing.js";
 import { checkSubscription, DEFAULT_KEY_QUERY } from "./subscription.js";
@@ -81,31 +82,21 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
       record({ ...base, api: api.name, status: 401, reason: subscription.reason });
       return;
     }
-    // Inbound, in document order: each access restriction and token check whose <choose> branch
-    // applies to this request. A condition APIM's runtime would be needed for is taken as applying:
-    // the emulator errs towards refusing, never towards letting a caller in.
+    // Inbound, in document order, one <choose> branch each (inbound.ts): APIM's own semantics.
     const policy = policies.get(api.name);
-    const conditionRequest = { headers, url, method };
-    const applies = (conditions: readonly string[]) => conditions.every((c) => decideCondition(c, conditionRequest) !== false);
-    for (const restriction of policy?.accessRestrictions ?? []) {
-      if (!applies(restriction.conditions)) continue;
-      const refusal = limits.refusal(api.name, restriction, req.socket.remoteAddress ?? "127.0.0.1", headers);
-      if (refusal) {
-        req.resume();
-        sendApimError(res, refusal.status, refusal.message, refusal.headers);
-        record({ ...base, api: api.name, status: refusal.status, reason: refusal.reason });
-        return;
-      }
-    }
-    for (const check of policy?.tokenChecks ?? []) {
-      if (!applies(check.conditions)) continue;
-      const outcome = await evaluateValidateJwt(check, { headers, url }, { keys: options.openIdConfig, now });
-      if (!outcome.ok) {
-        req.resume();
-        sendApimError(res, outcome.status, outcome.message);
-        record({ ...base, api: api.name, status: outcome.status, reason: outcome.reason, detail: outcome.detail });
-        return;
-      }
+    const inbound = await runInbound(
+      policy?.inbound ?? [],
+      { headers, url, method, callerIp: req.socket.remoteAddress ?? "127.0.0.1" },
+      { api: api.name, limits, deps: { keys: options.openIdConfig, now } },
+    );
+    if (!inbound.pass) {
+      req.resume();
+      if (inbound.message === undefined) {
+        res.writeHead(inbound.status, { "content-length": 0 });
+        res.end();
+      } else sendApimError(res, inbound.status, inbound.message, inbound.headers);
+      record({ ...base, api: api.name, status: inbound.status, reason: inbound.reason, ...(inbound.detail ? { detail: inbound.detail } : {}) });
+      return;
     }
 
     const target = new URL(`${backend.origin}/${encodeURIComponent(api.name)}${route.rest}`);

@@ -67,6 +67,8 @@ export const CAUSE_CODES = [
   // Issue 15: expiry forecasts.
   "certificate-expiring",
   "credential-expiring",
+  // A run that used up its own budget: not the API's latency (timeout), the probe's schedule.
+  "run-budget",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -337,6 +339,12 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix:
       "Publish the APIOps folder again and check the publisher's log for that artifact (a change made in the portal, or an " +
       "artifact the pipeline skipped, is not in the gateway); then rerun the probe.",
+  },
+  "run-budget": {
+    summary: "{probe}: no answer within the run's budget of {budgetMs} ms: the request did not settle even after it was aborted",
+    fix:
+      "The run, not the API, ran out of time: fewer targets per run, a shorter PROBE_TIMEOUT_MS, or a longer schedule interval. " +
+      "If it recurs with a fast API, a request never settled: check the target's header values and report it.",
   },
   "no-token-validation": {
     summary: "{probe}: got {actualStatus}: the API validates no token at all (no-token got in too)",

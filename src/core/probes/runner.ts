@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { createOpenIdConfigResolver, type SigningKeyResolver } from "../../policy/index.js";
 import { CLOUDS } from "../../entra/clouds.js";
+import { CATALOGUE, renderTemplate } from "../diagnosis/catalogue.js";
 import { diagnoseRun, type FolderPromises, type TenantContext } from "../diagnosis/index.js";
 import { UsageError } from "../errors.js";
 import { RunBudgetExceeded } from "../http/transport-error.js";
@@ -17,6 +18,7 @@ import type { ProbeName } from "./names.js";
 import type { ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import { mapWithConcurrency } from "./pool.js";
+import { settleWithin } from "./watchdog.js";
 import { expectationsFor, loadTargetPolicies, policyChecks, policyConfigIssuers, tenantIssuers, type FetchedIssuers, type TargetPolicies } from "./target-policy.js";
 import { runTargetProbes, type ProbedResult } from "./target-probes.js";
 
@@ -107,7 +109,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   deps.onProgress?.({ type: "start", done: 0, total });
   let done = 0;
   try {
-    const perTarget = await mapWithConcurrency(plan, concurrency, async ({ target, probes }) => {
+    const probeTarget = async ({ target, probes }: (typeof plan)[number]): Promise<ProbeResult[]> => {
       const policy = policies.get(target.name);
       const jwt = policy?.validateJwt;
       const probed = await runTargetProbes({
@@ -154,7 +156,16 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         deps.onProgress?.({ type: "result", result, done, total });
         return result;
       });
-    });
+    };
+    const perTarget = await mapWithConcurrency(plan, concurrency, (item) =>
+      settleWithin(probeTarget(item), budget.signal, WATCHDOG_GRACE_MS, () =>
+        unsettledResults(item, { budgetMs, startedMs, now: deps.now }).map((result) => {
+          done++;
+          deps.onProgress?.({ type: "result", result, done, total });
+          return result;
+        }),
+      ),
+    );
     const results = perTarget.flat();
     return {
       runId: options.runId ?? randomUUID(),
@@ -167,6 +178,35 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * How long a target's probes get to settle once the run's budget is spent and every request was
+ * aborted. An abort normally settles at once; past this the watchdog answers for them.
+ */
+export const WATCHDOG_GRACE_MS = 2_000;
+
+/** The results of a target whose probes did not settle after the budget ran out (the watchdog's answer). */
+function unsettledResults(
+  { target, probes }: { target: TargetConfig; probes: readonly ProbeName[] },
+  run: { budgetMs: number; startedMs: number; now: () => number },
+): ProbeResult[] {
+  const entry = CATALOGUE["run-budget"];
+  return probes.map((probe) => {
+    const evidence = { probe, budgetMs: String(run.budgetMs) };
+    const summary = renderTemplate(entry.summary, evidence);
+    return {
+    target: target.name,
+    probe,
+    outcome: "error",
+    expectedStatuses: target.expectedStatuses[probe],
+    durationMs: Math.max(0, run.now() - run.startedMs),
+    message: `error: ${summary}`,
+    startedAt: new Date(run.startedMs).toISOString(),
+    cause: "run-budget",
+    diagnosis: { cause: "run-budget", summary, fix: entry.fix, evidence },
+  } satisfies ProbeResult;
+  });
 }
 
 /** After the target's probes finished: the cross-probe rules need all of them. */

@@ -343,8 +343,9 @@ describe("diagnose", () => {
     expect(diagnosis?.summary).not.toContain("(unknown)");
   });
 
+  // run-budget is the runner's watchdog answering for probes that never settled (test/e2e/watchdog.test.ts).
   it("has a case for every cause code but subscription-not-required, gateway-open, no-token-validation and config-drift (tested below)", () => {
-    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open", "no-token-validation", "config-drift"]);
+    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open", "no-token-validation", "config-drift", "run-budget"]);
     expect(CAUSE_CODES.filter((code) => !covered.has(code))).toEqual([]);
   });
 

@@ -21,7 +21,9 @@ export const ENV_FILE_WAIT_MS = 30_000;
 export async function loadCliConfig(io: CliIo, envFile: string | undefined): Promise<{ env: Record<string, string>; config: ProbeConfig }> {
   if (envFile !== undefined) await waitForFile(io, envFile);
   const { values, extraCaFiles } = readSettingsEnv(io.env, { cwd: io.cwd, ...(envFile !== undefined ? { envFile } : {}) });
-  return { env: values, config: loadSettings(values, { cwd: io.cwd, extraCaFiles }) };
+  const config = loadSettings(values, { cwd: io.cwd, extraCaFiles });
+  for (const warning of config.settingWarnings ?? []) io.stderr.write(`warning: ${warning}\n`);
+  return { env: values, config };
 }
 
 /** Waits, bounded, for `file` to exist; says so once on stderr; throws naming it when time is up. */

@@ -117,6 +117,18 @@ describe("apim-smoke run", () => {
     expect(stderr).toContain("PROBE_TIMEOUT_MS");
     expectNoSecrets(stdout, stderr);
   });
+
+  it("a misspelt setting is warned about on stderr with the closest known name; the run goes on", async () => {
+    const { code, stderr } = await cli(["token"], { ...settings(), PROBE_TIMEOUT: "5000" });
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/warning: setting PROBE_TIMEOUT is not read.*did you mean PROBE_TIMEOUT_MS\?/);
+  });
+
+  it("an unresolved Key Vault reference is refused with exit 2 before any request", async () => {
+    const { code, stderr } = await cli(["run"], { ...settings(), PROBE_SUBSCRIPTION_KEY: "@Microsoft.KeyVault(VaultName=probe-kv;SecretName=apim-key)" });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/PROBE_SUBSCRIPTION_KEY: is an unresolved Key Vault reference/);
+  });
 });
 
 describe("apim-smoke token", () => {

@@ -22,6 +22,8 @@ import { clientCredentialsScope, clientId, connectionStringProblem, httpMethod, 
 import { Secret } from "./secret.js";
 import { displayPath } from "./looks-like-secret.js";
 import { parseSettingsFile } from "./settings-file.js";
+import { presentNearMiss, SETTINGS_READ_ELSEWHERE, unknownSettingWarnings } from "./setting-names.js";
+import { headerValueProblem, keyValueProblem, unresolvedValueProblem } from "./setting-values.js";
 import { findSecretLikeValues, targetsFileSchema, type TargetsFile } from "./targets-file.js";
 import type { CredentialConfig, ProbeConfig, TargetConfig } from "./types.js";
 
@@ -182,6 +184,15 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") clean[k] = v;
 
   const problems: Problem[] = [];
+  // A value that is not a value (an unresolved Key Vault reference, a sample placeholder, a key that
+  // cannot be a header) is reported as such, instead of whatever else its content would fail.
+  const refused = new Map<string, string>();
+  for (const setting of SETTING_NAMES) {
+    const value = clean[setting];
+    if (value === undefined) continue;
+    const problem = unresolvedValueProblem(value) ?? secretValueProblem(setting, value);
+    if (problem) refused.set(setting, problem);
+  }
   const parsed = envSchema.safeParse(clean);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -216,9 +227,21 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
   const stateKey = readOrProblem(problems, () => (clean.PROBE_STATE_KEY ? StateKey.fromSetting(new Secret(clean.PROBE_STATE_KEY)) : undefined));
   const ingestionAuth = readOrProblem(problems, () => ingestionAuthenticationFrom(clean.APPLICATIONINSIGHTS_AUTHENTICATION_STRING));
 
+  if (refused.size > 0) {
+    const others = problems.filter((p) => !refused.has(p.setting));
+    problems.length = 0;
+    problems.push(...[...refused].map(([setting, problem]) => ({ setting, problem })), ...others);
+  }
+  for (const p of problems) {
+    if (p.problem !== "is required" && !p.problem.startsWith("is required (")) continue;
+    const nearMiss = presentNearMiss(p.setting, Object.keys(clean), KNOWN_NAMES);
+    if (nearMiss) p.problem += `; ${nearMiss} is set: is it misspelt?`;
+  }
   if (problems.length > 0 || !parsed.success || !credential) {
     throw new SettingsError(problems.length > 0 ? problems : [{ setting: "settings", problem: "are invalid" }]);
   }
+  const referenced = targets.flatMap((t) => (t.subscriptionKeySetting ? [t.subscriptionKeySetting] : []));
+  const settingWarnings = unknownSettingWarnings(Object.keys(clean), [...KNOWN_NAMES, ...referenced]);
   const s = parsed.data;
   return {
     tenantId: s.PROBE_TENANT_ID,
@@ -241,7 +264,18 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
     ...((s.PROBE_RUN_LOCATION ?? s.REGION_NAME) ? { runLocation: s.PROBE_RUN_LOCATION ?? s.REGION_NAME } : {}),
     extraCaPem,
     targets,
+    ...(settingWarnings.length > 0 ? { settingWarnings } : {}),
   };
+}
+
+/** Every setting name the app reads, wherever it reads it. */
+const KNOWN_NAMES: readonly string[] = [...SETTING_NAMES, ...SETTINGS_READ_ELSEWHERE];
+
+/** Why a secret setting's value cannot be the secret, or undefined (the JWT setting has its own rule). */
+function secretValueProblem(setting: string, value: string): string | undefined {
+  if (setting === "PROBE_SUBSCRIPTION_KEY") return keyValueProblem(value);
+  if ((SECRET_SETTINGS as readonly string[]).includes(setting) && setting !== "PROBE_EXPIRED_TOKEN") return headerValueProblem(value);
+  return undefined;
 }
 
 /**
@@ -446,7 +480,13 @@ function toTarget(
   let subscriptionKey: Secret | undefined;
   if (t.subscriptionKeySetting) {
     const value = env[t.subscriptionKeySetting];
-    if (value) subscriptionKey = new Secret(value);
+    const problem = value === undefined ? undefined : (unresolvedValueProblem(value) ?? keyValueProblem(value));
+    if (problem) {
+      // PROBE_SUBSCRIPTION_KEY was judged with the other settings already.
+      if (t.subscriptionKeySetting !== "PROBE_SUBSCRIPTION_KEY" && !problems.some((p) => p.setting === t.subscriptionKeySetting)) {
+        problems.push({ setting: t.subscriptionKeySetting, problem: `${problem} (target "${t.name}" takes its subscription key from it)` });
+      }
+    } else if (value) subscriptionKey = new Secret(value);
     else {
       problems.push({
         setting: t.subscriptionKeySetting,
@@ -495,5 +535,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown property ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   if (issue.code === "invalid_type") return `must be ${issue.expected}`;
+  // A record key (a header name): its own rule says what is wrong, not "Invalid key in record".
+  if (issue.code === "invalid_key" && issue.issues[0]) return describeIssue(issue.issues[0]);
   return issue.message;
 }

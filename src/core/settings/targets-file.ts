@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EXPIRY_PROBES, PROBE_NAMES } from "../probes/names.js";
 import { looksLikeSecret } from "./looks-like-secret.js";
+import { headerValueProblem, transportHeaderProblem } from "./setting-values.js";
 import { clientCredentialsScope, httpMethod, httpsUrl, settingName } from "./rules.js";
 
 const status = z.int().min(100, "must be an HTTP status (100-599)").max(599, "must be an HTTP status (100-599)");
@@ -39,8 +40,18 @@ export const targetSchema = z
       .meta({ description: "What the valid probe's 2xx answer must also hold; a 2xx that fails one is cause assertion-failed (or slow-response)." }),
     requestHeaders: z
       .record(
-        z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name").refine((n) => !/^(authorization|ocp-apim-subscription-key|proxy-authorization)$/i.test(n), "must not be a credential header (the probe sets those)"),
-        z.string(),
+        z
+          .string()
+          .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name")
+          .refine((n) => !/^(authorization|ocp-apim-subscription-key|proxy-authorization)$/i.test(n), "must not be a credential header (the probe sets those)")
+          .superRefine((n, ctx) => {
+            const problem = transportHeaderProblem(n);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          }),
+        z.string().superRefine((v, ctx) => {
+          const problem = headerValueProblem(v);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
       )
       .optional()
       .meta({ description: "Non-secret request headers every probe of this target sends." }),

@@ -85,4 +85,6 @@ export interface ProbeConfig {
    */
   extraCaPem: string[];
   targets: TargetConfig[];
+  /** `PROBE_*` names that are set but not read (typos), each with the closest known name: shown, never fatal. */
+  settingWarnings?: readonly string[];
 }

@@ -47,6 +47,8 @@ export interface ProbeRuntime {
  */
 export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
   const config = loadSettings(env);
+  // A misspelt PROBE_* app setting is ignored, so the run uses a default: say so in the host's log.
+  for (const warning of config.settingWarnings ?? []) WORKER_CONSOLE_LOGGER.warn(`Probe settings: ${warning}`);
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
   // Built here, not after the first run: a malformed connection string is a settings error
   // (SettingsError naming APPLICATIONINSIGHTS_CONNECTION_STRING) reported before anything is probed,

@@ -67,6 +67,8 @@ export class TokenAcquisitionError extends ProbeError {
       status?: number;
       /** Seconds the server asked us to wait (429). */
       retryAfterSeconds?: number;
+      /** The request was sent a second time (after an Entra 5xx). */
+      retried?: true;
     },
     options?: { cause?: unknown },
   ) {

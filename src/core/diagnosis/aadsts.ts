@@ -45,6 +45,8 @@ export interface TokenFailure {
   oauthError?: string;
   status?: number;
   retryAfterSeconds?: number;
+  /** The request was sent twice (an Entra 5xx is retried once); absent when it was sent once. */
+  retried?: true;
 }
 
 /** The cause of a refused token request: the AADSTS table first, then a 429, else generic. */

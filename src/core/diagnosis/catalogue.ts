@@ -204,6 +204,15 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "tls-error": {
     summary: "{probe}: TLS handshake failed ({transportDetail})",
     fix: "Check the host's certificate chain and name; for a private CA, point NODE_EXTRA_CA_CERTS at its PEM. Never disable verification.",
+    variants: {
+      // The caller's trust, not Entra's outage: a private CA or a TLS-inspecting proxy between the probe and Entra.
+      "token-endpoint": {
+        summary: "{probe}: the certificate Entra's token endpoint ({authorityHost}) presented is not trusted by the probe (TLS verification failed; not retried)",
+        fix:
+          "A TLS-inspecting proxy or a private CA sits between the probe and {authorityHost}: point NODE_EXTRA_CA_CERTS at that CA's PEM " +
+          "(an app setting, or in the settings file) and restart. Never disable verification. Entra, the API and APIM are not at fault.",
+      },
+    },
   },
   "dns-error": {
     summary: "{probe}: host name did not resolve ({transportDetail})",
@@ -250,7 +259,7 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "{firstFix} To name the exact rule, give the target the API's policy (PROBE_POLICY_FILE or the targets file's policyFile).",
   },
   "token-endpoint-unavailable": {
-    summary: "{probe}: Entra's token endpoint did not give a usable answer ({tokenFailure}); it was retried once",
+    summary: "{probe}: Entra's token endpoint did not give a usable answer ({tokenFailure}){retriedNote}",
     fix:
       "An Entra 5xx, timeout or reset is on Microsoft's side and usually transient: check Azure status and the probe's " +
       "outbound network to {authorityHost} (proxy, firewall, DNS). Nothing in the API or APIM is at fault.",

@@ -189,7 +189,10 @@ function diagnoseTokenEndpointTransport(o: ProbeObservation): Diagnosis {
   const evidence: Evidence = { ...base(o), transport: kind, endpoint: "token endpoint" };
   if (o.authorityHost !== undefined) evidence.authorityHost = o.authorityHost;
   if (o.tenant !== undefined) evidence.tenant = o.tenant;
-  return buildDiagnosis("token-endpoint-unavailable", evidence, { render: { tokenFailure: `transport ${kind}` } });
+  // A certificate the probe does not trust is its own trust configuration, and a retry cannot change it.
+  if (kind === "tls") return buildDiagnosis("tls-error", evidence, { variant: "token-endpoint" });
+  // The network client retries an Entra 5xx only; a transport failure is reported as it happened.
+  return buildDiagnosis("token-endpoint-unavailable", evidence, { render: { tokenFailure: `transport ${kind}`, retriedNote: "" } });
 }
 
 function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
@@ -213,6 +216,7 @@ function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
     render: {
       tokenFailure,
       throttledBy: "the Entra token endpoint",
+      retriedNote: failure.retried ? "; it was retried once" : "",
       retryAfter: failure.retryAfterSeconds === undefined ? "" : `, retry after ${failure.retryAfterSeconds} s`,
       secretSetting: o.secretSetting ?? (o.probe === "unassigned-client" ? "PROBE_UNASSIGNED_CLIENT_SECRET" : "PROBE_CLIENT_SECRET"),
     },

@@ -19,7 +19,7 @@ export function translateMsalError(error: unknown, observed: TokenCallObservatio
   if (status !== undefined && status >= 500 && !(error instanceof ServerError && (error.errorNo || AADSTS.test(error.errorMessage)))) {
     return new TokenAcquisitionError(
       `Entra's token endpoint answered ${status}${observed.nonJsonBody ? " with a non-JSON body" : ""} for ${scope}${observed.retried ? " (also on the retry)" : ""}`,
-      { oauthError: "server_error", status, ...retry },
+      { oauthError: "server_error", status, ...retry, ...(observed.retried ? { retried: true as const } : {}) },
       { cause: error },
     );
   }

@@ -349,6 +349,23 @@ describe("diagnose", () => {
     expect(CAUSE_CODES.filter((code) => !covered.has(code))).toEqual([]);
   });
 
+  it("a certificate the probe does not trust at the token endpoint is its trust configuration: NODE_EXTRA_CA_CERTS, never 'retried'", () => {
+    const diagnosis = diagnose(obs({ probe: "token", outcome: "error", expectedStatuses: [], transportFailure: "tls", failedAt: "token-endpoint", authorityHost: "https://login.microsoftonline.com" }));
+    expect(diagnosis?.cause).toBe("tls-error");
+    expect(diagnosis?.fix).toContain("NODE_EXTRA_CA_CERTS");
+    expect(`${diagnosis?.summary} ${diagnosis?.fix}`).not.toMatch(/transient|Microsoft's side|retried once/);
+  });
+
+  it("says 'retried' only where a retry happened", () => {
+    const timeout = diagnose(obs({ probe: "token", outcome: "error", expectedStatuses: [], transportFailure: "timeout", failedAt: "token-endpoint" }));
+    expect(timeout?.cause).toBe("token-endpoint-unavailable");
+    expect(timeout?.summary).not.toMatch(/retried/);
+    const once = diagnose(obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503 } }));
+    expect(once?.summary).not.toMatch(/retried/);
+    const twice = diagnose(obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503, retried: true } }));
+    expect(twice?.summary).toMatch(/it was retried once/);
+  });
+
   const OPEN: [ProbeName, string][] = [
     ["no-subscription-key", "subscription key"],
     ["invalid-subscription-key", "subscription key"],

@@ -18,3 +18,16 @@ describe("misconfigurations named with the right cause and fix", () => {
     expect(sandbox.entra.tokenRequests()).toHaveLength(0);
   });
 });
+
+describe("the API's scope is one of Microsoft's own resources", () => {
+  it.each([true, false])("Microsoft Graph's scope (policy given: %s): first-party-scope on valid, no contradictory accessTokenAcceptedVersion fixes", async (withPolicy) => {
+    const sandbox = await startSandbox();
+    const config = settingsOf(sandbox, { PROBE_API_SCOPE: "https://graph.microsoft.com/.default", ...(withPolicy ? {} : { PROBE_POLICY_FILE: undefined }) });
+    const report = await runOnce(config, {}, ["token", "valid", "wrong-audience"]);
+    const valid = resultOf(report, "valid");
+    expect(valid.outcome).toBe("fail");
+    expect(valid.diagnosis).toMatchObject({ cause: "first-party-scope", evidence: { resource: "Microsoft Graph" } });
+    expect(valid.diagnosis?.fix).toContain("PROBE_API_SCOPE");
+    for (const r of report.results) expect(r.diagnosis?.fix ?? "", r.probe).not.toMatch(/set accessTokenAcceptedVersion to/);
+  });
+});

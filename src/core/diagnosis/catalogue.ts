@@ -69,6 +69,8 @@ export const CAUSE_CODES = [
   "credential-expiring",
   // A run that used up its own budget: not the API's latency (timeout), the probe's schedule.
   "run-budget",
+  // The API's scope names one of Microsoft's own resources (Graph, ARM, Key Vault...): the token is that resource's.
+  "first-party-scope",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -354,6 +356,13 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix:
       "The run, not the API, ran out of time: fewer targets per run, a shorter PROBE_TIMEOUT_MS, or a longer schedule interval. " +
       "If it recurs with a fast API, a request never settled: check the target's header values and report it.",
+  },
+  "first-party-scope": {
+    summary: "{probe}: the token is for {resource} (aud {receivedAudience}), one of Microsoft's own resources, not for the API: the target's scope is not the API's",
+    fix:
+      "Set the target's scope (PROBE_API_SCOPE, or the targets file's scope) to the API's own: its Application ID URI followed by /.default, " +
+      "e.g. api://<the API's client id>/.default (the API's app registration, Expose an API). A {resource} token is refused by every API but " +
+      "{resource} itself, whatever the token version or the policy's audiences, so no accessTokenAcceptedVersion change helps.",
   },
   "no-token-validation": {
     summary: "{probe}: got {actualStatus}: the API validates no token at all (no-token got in too)",

@@ -53,6 +53,9 @@ export class TenantModelError extends ProbeError {
   }
 }
 
+/** The OAuth-error slot of a token answer whose access token is not a JWT (our code, not Entra's). */
+export const TOKEN_NOT_JWT = "access_token_not_jwt";
+
 /** Entra ID refused a token request; `aadsts` keeps the first AADSTS code when the server sent one. */
 export class TokenAcquisitionError extends ProbeError {
   readonly code = "ERR_TOKEN_ACQUISITION";

@@ -31,3 +31,19 @@ describe("the API's scope is one of Microsoft's own resources", () => {
     for (const r of report.results) expect(r.diagnosis?.fix ?? "", r.probe).not.toMatch(/set accessTokenAcceptedVersion to/);
   });
 });
+
+describe("a token endpoint that answers with something other than a JWT", () => {
+  it("is named at the token probe (token-not-jwt); the probes that read its claims are blocked, never 'unexpected TypeError'", async () => {
+    const sandbox = await startSandbox();
+    sandbox.entra.failNext(50, { kind: "opaque-token" });
+    const report = await runOnce(settingsOf(sandbox), {}, ["token", "valid", "forged-signature", "alg-none", "wrong-audience"]);
+    const token = resultOf(report, "token");
+    expect(token.outcome).not.toBe("pass");
+    expect(token.diagnosis?.cause).toBe("token-not-jwt");
+    for (const probe of ["valid", "forged-signature", "alg-none"] as const) {
+      expect(resultOf(report, probe).outcome, probe).toBe("blocked");
+      expect(resultOf(report, probe).message, probe).not.toMatch(/unexpected|TypeError/);
+    }
+    expect(JSON.stringify(report)).not.toContain("opaque-reference-token");
+  });
+});

@@ -71,6 +71,8 @@ export const CAUSE_CODES = [
   "run-budget",
   // The API's scope names one of Microsoft's own resources (Graph, ARM, Key Vault...): the token is that resource's.
   "first-party-scope",
+  // The token endpoint answered with something that is not a JWT: every later probe reads its claims.
+  "token-not-jwt",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -363,6 +365,12 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
       "Set the target's scope (PROBE_API_SCOPE, or the targets file's scope) to the API's own: its Application ID URI followed by /.default, " +
       "e.g. api://<the API's client id>/.default (the API's app registration, Expose an API). A {resource} token is refused by every API but " +
       "{resource} itself, whatever the token version or the policy's audiences, so no accessTokenAcceptedVersion change helps.",
+  },
+  "token-not-jwt": {
+    summary: "{probe}: the token endpoint at {authorityHost} answered with an access token that is not a JWT",
+    fix:
+      "Entra ID issues JWT access tokens (three base64url parts), the only kind APIM's validate-jwt and validate-azure-ad-token accept: " +
+      "check that PROBE_AUTHORITY_HOST is Entra's authority for the cloud (or an emulator that issues JWTs) and that no proxy rewrites the token endpoint's answers.",
   },
   "no-token-validation": {
     summary: "{probe}: got {actualStatus}: the API validates no token at all (no-token got in too)",

@@ -1,11 +1,12 @@
 import { ConfidentialClientApplication, LogLevel, type Configuration } from "@azure/msal-node";
 import type { Dispatcher } from "undici";
 import { CLOUDS, type CloudName } from "../../entra/clouds.js";
-import { TokenAcquisitionError, TransportError } from "../errors.js";
+import { TOKEN_NOT_JWT, TokenAcquisitionError, TransportError } from "../errors.js";
 import { Secret } from "../settings/secret.js";
 import type { ProbeConfig } from "../settings/types.js";
 import { createMsalNetworkClient, tokenCallObservation, type TokenCallObservation } from "./msal-network-client.js";
 import { translateMsalError } from "./translate-msal-error.js";
+import { summarizeToken } from "./summary.js";
 
 /** Which client asks: the probe's own, or the one never granted the API's role. */
 export type ClientRole = "probe" | "unassigned";
@@ -119,6 +120,11 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
           ...(signal ? [{ signal, why: "the run budget was exhausted calling" }] : []),
         ], config.authorityHost);
         if (!result?.accessToken) throw new TokenAcquisitionError(`token request for ${scope} returned no token`, {});
+        // Every probe after this one reads or re-signs the token's claims: a token that is not a JWT
+        // is named here, where it came from, not as a TypeError in the forged-token probes.
+        if (!summarizeToken(result.accessToken)) {
+          throw new TokenAcquisitionError(`token request for ${scope} returned an access token that is not a JWT`, { oauthError: TOKEN_NOT_JWT });
+        }
         return { accessToken: new Secret(result.accessToken), fromCache: result.fromCache ?? false };
       } catch (error) {
         if (error instanceof TransportError && !observed.transport) throw error;

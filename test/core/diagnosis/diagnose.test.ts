@@ -318,6 +318,12 @@ const CASES: Case[] = [
     evidence: { transport: "timeout", endpoint: "token endpoint" },
   },
   {
+    name: "an access token that is not a JWT",
+    observation: obs({ probe: "token", outcome: "fail", expectedStatuses: [], tokenFailure: { oauthError: "access_token_not_jwt" }, authorityHost: "https://login.example.net" }),
+    cause: "token-not-jwt",
+    evidence: { oauthError: "access_token_not_jwt", authorityHost: "https://login.example.net" },
+  },
+  {
     name: "managed identity endpoint down",
     observation: obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "managed_identity_unavailable" } }),
     cause: "managed-identity-unavailable",

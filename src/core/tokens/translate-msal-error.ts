@@ -1,5 +1,6 @@
 import { AuthError, ServerError } from "@azure/msal-node";
 import { ProbeError, TokenAcquisitionError } from "../errors.js";
+import { escapeRemoteText } from "../http/remote-text.js";
 import type { TokenCallObservation } from "./msal-network-client.js";
 
 const AADSTS = /AADSTS(\d+)/;
@@ -29,7 +30,8 @@ export function translateMsalError(error: unknown, observed: TokenCallObservatio
   if (error instanceof ServerError) {
     const errorNo = error.errorNo ? Number(error.errorNo) : Number(AADSTS.exec(error.errorMessage)?.[1]);
     const aadsts = Number.isFinite(errorNo) && errorNo > 0 ? errorNo : undefined;
-    const oauthError = error.errorCode || undefined;
+    // The server's own words: escaped and bounded before they reach a message or a cause.
+    const oauthError = error.errorCode ? escapeRemoteText(error.errorCode).slice(0, 80) : undefined;
     return new TokenAcquisitionError(
       `token request for ${scope} refused: ${oauthError ?? "error"}${aadsts ? ` AADSTS${aadsts}` : ""}${status ? ` (${status})` : ""}`,
       { ...(oauthError ? { oauthError } : {}), ...(aadsts ? { aadsts } : {}), ...(status ? { status } : {}), ...retry },

@@ -24,7 +24,7 @@ import { displayPath } from "./looks-like-secret.js";
 import { parseSettingsFile } from "./settings-file.js";
 import { presentNearMiss, SETTINGS_READ_ELSEWHERE, unknownSettingWarnings } from "./setting-names.js";
 import { headerValueProblem, keyValueProblem, unresolvedValueProblem } from "./setting-values.js";
-import { findSecretLikeValues, targetsFileSchema, type TargetsFile } from "./targets-file.js";
+import { findSecretLikeValues, jsonNestingDepth, MAX_TARGETS_FILE_CHARS, MAX_TARGETS_FILE_DEPTH, targetsFileSchema, type TargetsFile } from "./targets-file.js";
 import type { CredentialConfig, ProbeConfig, TargetConfig } from "./types.js";
 
 type Problem = { setting: string; problem: string };
@@ -400,7 +400,16 @@ function readTargets(
   const path = resolve(cwd, file);
   let raw: unknown;
   try {
-    raw = JSON.parse(readTextFile(path));
+    const text = readTextFile(path);
+    if (text.length > MAX_TARGETS_FILE_CHARS) {
+      problems.push({ setting: "PROBE_TARGETS_FILE", problem: `file is ${text.length} characters long, more than the ${MAX_TARGETS_FILE_CHARS} allowed` });
+      return [];
+    }
+    if (jsonNestingDepth(text, MAX_TARGETS_FILE_DEPTH) > MAX_TARGETS_FILE_DEPTH) {
+      problems.push({ setting: "PROBE_TARGETS_FILE", problem: `file nests arrays or objects more than ${MAX_TARGETS_FILE_DEPTH} levels deep` });
+      return [];
+    }
+    raw = JSON.parse(text);
   } catch (error) {
     problems.push({
       setting: "PROBE_TARGETS_FILE",

@@ -94,6 +94,32 @@ export function targetsJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(targetsFileSchema, { io: "input", target: "draft-2020-12" });
 }
 
+/**
+ * Limits on a targets file, so a broken or hostile one is a settings problem in bounded memory, not
+ * a crash: 500 targets weigh about 200 KB and nest 5 levels. Documented in docs/ARCHITECTURE.md.
+ */
+export const MAX_TARGETS_FILE_CHARS = 8 * 1024 * 1024;
+export const MAX_TARGETS_FILE_DEPTH = 32;
+
+/** How deep `text`'s arrays and objects nest (strings skipped), counted without parsing; stops past `limit`. */
+export function jsonNestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === "[" || ch === "{") {
+      deepest = Math.max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if (ch === "]" || ch === "}") depth--;
+  }
+  return deepest;
+}
+
 /** Fields that hold file paths: a long generated folder name is not a secret. */
 const PATH_FIELDS = new Set(["policyFile"]);
 

@@ -42,3 +42,5 @@ export const EXIT_USAGE = 2;
  * are kept nowhere. Not 0, so a pipeline notices the hole in the availability history.
  */
 export const EXIT_RESULTS_LOST = 3;
+/** An output file (`--junit`) could not be written; the results were still shown and sent. */
+export const EXIT_OUTPUT_FILE = 4;

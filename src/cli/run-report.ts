@@ -1,5 +1,5 @@
 import type { ProbeState } from "../core/state/index.js";
-import { access, constants, mkdir, writeFile } from "node:fs/promises";
+import { access, constants, mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OutputFileError } from "../core/errors.js";
 import type { ProbeEngine } from "../core/probes/engine.js";
@@ -56,6 +56,8 @@ export async function runAndReport(
       ? renderJson(report, { ndjson: options.ndjson === true })
       : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH }),
   );
+  // The results go out first: a file that cannot be written must not cost the availability history.
+  const lostResults = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : 0;
   if (options.junit) {
     const path = resolve(io.cwd, options.junit);
     try {
@@ -64,7 +66,6 @@ export async function runAndReport(
       throw new OutputFileError("--junit", options.junit, { cause: error });
     }
   }
-  const lostResults = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : 0;
   return { report, lostResults };
 }
 
@@ -111,10 +112,13 @@ function progressReporter(io: CliIo): { update(done: number, total: number, last
  */
 export async function prepareOutputFile(io: CliIo, option: string, file: string | undefined): Promise<void> {
   if (file === undefined) return;
-  const folder = dirname(resolve(io.cwd, file));
+  const path = resolve(io.cwd, file);
+  const folder = dirname(path);
   try {
     await mkdir(folder, { recursive: true });
     await access(folder, constants.W_OK);
+    // A folder where the file should be: writing it would fail only after the run.
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
   } catch (error) {
     throw new OutputFileError(option, file, { cause: error });
   }

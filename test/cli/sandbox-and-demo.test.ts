@@ -64,6 +64,15 @@ describe("apim-smoke demo (npm start)", () => {
     expect(out.stderr).toContain("sandbox ingestion accepted 12 availability results");
   });
 
+  it("--scenario entra-ingestion: the managed identity trusts the sandbox's CA like every other leg; every result is accepted", async () => {
+    const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
+    expect(await runCli(["demo", "--scenario", "entra-ingestion", "--format", "json"], io)).toBe(0);
+    expect(out.stderr).toContain("availability: 12/12 results accepted");
+    expect(out.stderr).toContain("sandbox ingestion accepted 12 availability results");
+    // Lent for the demo only: the process's environment is as it was.
+    expect(process.env.IDENTITY_ENDPOINT).toBeUndefined();
+  });
+
   it("shows what a failure looks like with --scenario, exit 1", async () => {
     const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
     expect(await runCli(["demo", "--scenario", "fail-open"], io)).toBe(1);

@@ -3,7 +3,7 @@ import { createProbeEngine } from "../../core/probes/engine.js";
 import { loadSettings } from "../../core/settings/load-settings.js";
 import { SCENARIOS, startSandbox } from "../../sandbox/index.js";
 import { parseCommandArgs, toFormat } from "../args.js";
-import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
+import { EXIT_NOT_OK, EXIT_OK, EXIT_RESULTS_LOST, type Command } from "../io.js";
 import { runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
 import { apiopsOption, readPolicyOption, toCloud, toScenario } from "./sandbox.js";
@@ -30,6 +30,9 @@ export const demoCommand: Command = {
     const policyXml = await readPolicyOption(io.cwd, values.policy);
     const apiops = values.apiops === undefined ? undefined : await apiopsOption(io.cwd, values.apiops);
     const sandbox = await startSandbox({ scenario, cloud, ...(apiops ? { apiops } : {}), tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS, ...(policyXml !== undefined ? { policyXml } : {}) });
+    // The managed identity's endpoint is the process's environment to @azure/identity, as App Service
+    // sets it; the in-process sandbox's is in its settings: lend it for the demo, as the host would.
+    const restoreIdentity = lendIdentityEndpoint(sandbox.settings);
     try {
       const config = loadSettings(sandbox.settings);
       const engine = createProbeEngine(config, { expiredTokenMarginMs: DEMO_EXPIRED_MARGIN_MS });
@@ -39,18 +42,29 @@ export const demoCommand: Command = {
         // First pass: acquire a token and let it age, so the matrix below has a real expired one.
         await engine.run({ probes: ["token"] });
         await sleep(DEMO_TOKEN_LIFETIME_SECONDS * 1000 + DEMO_EXPIRED_MARGIN_MS + 100);
-        const { report } = await runAndReport(engine, config, { format }, io, telemetry);
+        const { report, lostResults } = await runAndReport(engine, config, { format }, io, telemetry);
         const received = sandbox.ingestion.availability().length;
         io.stderr.write(`sandbox ingestion accepted ${received} availability result${received === 1 ? "" : "s"}\n`);
         if (policyXml === undefined) io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
         else io.stderr.write(`the gateway enforced your policy ${values.policy}: every probe should pass if it is right\n`);
-        return report.summary.ok ? EXIT_OK : EXIT_NOT_OK;
+        // As `run`: results ingestion did not take are a hole in the availability history.
+        return !report.summary.ok ? EXIT_NOT_OK : lostResults > 0 ? EXIT_RESULTS_LOST : EXIT_OK;
       } finally {
         await telemetry?.close();
         await engine.close();
       }
     } finally {
+      restoreIdentity();
       await sandbox.close();
     }
   },
 };
+
+/** Sets IDENTITY_ENDPOINT/IDENTITY_HEADER from `settings` where the process has none; returns the undo. */
+function lendIdentityEndpoint(settings: Readonly<Record<string, string | undefined>>): () => void {
+  const lent = (["IDENTITY_ENDPOINT", "IDENTITY_HEADER"] as const).filter((k) => settings[k] !== undefined && process.env[k] === undefined);
+  for (const k of lent) process.env[k] = settings[k];
+  return () => {
+    for (const k of lent) delete process.env[k];
+  };
+}

@@ -259,7 +259,7 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
     certWarnDays: s.PROBE_CERT_WARN_DAYS,
     // Where the probe reads its own app registration's credentials (credential-expiry): the cloud's Graph.
     graphUrl: s.PROBE_GRAPH_URL ? new URL(s.PROBE_GRAPH_URL).origin : `https://${CLOUDS[cloud ?? "public"].graphHost}`,
-    ...(ingestionAuth ? { ingestionAuth } : {}),
+    ...(ingestionAuth ? { ingestionAuth: extraCaPem.length > 0 ? { ...ingestionAuth, extraCaPem } : ingestionAuth } : {}),
     timeoutMs: s.PROBE_TIMEOUT_MS,
     ...((s.PROBE_RUN_LOCATION ?? s.REGION_NAME) ? { runLocation: s.PROBE_RUN_LOCATION ?? s.REGION_NAME } : {}),
     extraCaPem,

@@ -7,6 +7,7 @@ import type { ProbeConfig } from "../settings/types.js";
 import { createMsalNetworkClient, tokenCallObservation, type TokenCallObservation } from "./msal-network-client.js";
 import { translateMsalError } from "./translate-msal-error.js";
 import { summarizeToken } from "./summary.js";
+import { managedIdentityCredential } from "./managed-identity.js";
 
 /** Which client asks: the probe's own, or the one never granted the API's role. */
 export type ClientRole = "probe" | "unassigned";
@@ -70,9 +71,8 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
   async function federatedAssertion(): Promise<string> {
     if (config.credential.kind !== "managed-identity") throw new TypeError("not a managed-identity credential");
     if (!managedIdentity) {
-      const { ManagedIdentityCredential } = await import("@azure/identity");
       const id = config.credential.managedIdentityClientId;
-      managedIdentity = id ? new ManagedIdentityCredential({ clientId: id }) : new ManagedIdentityCredential();
+      managedIdentity = await managedIdentityCredential({ ...(id ? { clientId: id } : {}), extraCaPem: config.extraCaPem });
     }
     let result: { token: string } | null;
     try {

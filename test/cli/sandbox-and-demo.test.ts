@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
@@ -42,8 +42,16 @@ describe("apim-smoke sandbox", () => {
     const report = JSON.parse(runner.out.stdout) as { results: { probe: string; outcome: string }[] };
     expect(report.results).toEqual([expect.objectContaining({ probe: "no-token", outcome: "security" })]);
 
+    // A second sandbox on the same state folder is refused, naming the running one; the first's file stays.
+    const second = captureIo(dir);
+    expect(await runCli(["sandbox", "--state-dir", "state"], second.io)).toBe(2);
+    expect(second.out.stderr).toContain(`a sandbox is already running there (PID ${process.pid})`);
+    expect(readFileSync(envFile, "utf8")).toContain(settings.PROBE_CLIENT_SECRET!);
+
     stop.abort();
     expect(await running).toBe(0);
+    // Stopped: the folder is free again.
+    expect(existsSync(join(dir, "state", "sandbox.pid"))).toBe(false);
   });
 
   it("refuses an unknown scenario with exit 2, naming the known ones", async () => {

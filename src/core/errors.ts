@@ -94,6 +94,14 @@ export class TransportError extends ProbeError {
   ) {
     super(message, options);
   }
+
+  /** A timeout that is the run's own budget running out (its abort reason is in the causes), not the endpoint's slowness. */
+  get runBudget(): boolean {
+    for (let e: unknown = this.cause, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+      if ((e as { name?: unknown }).name === "RunBudgetExceeded") return true;
+    }
+    return false;
+  }
 }
 
 /** A sandbox wait (e.g. for telemetry to reach the emulated ingestion endpoint) ran out of time. */

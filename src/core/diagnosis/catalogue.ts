@@ -354,10 +354,10 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
       "artifact the pipeline skipped, is not in the gateway); then rerun the probe.",
   },
   "run-budget": {
-    summary: "{probe}: no answer within the run's budget of {budgetMs} ms: the request did not settle even after it was aborted",
+    summary: "{probe}: the run's own budget ran out before this probe had its answer{budgetDetail}",
     fix:
-      "The run, not the API, ran out of time: fewer targets per run, a shorter PROBE_TIMEOUT_MS, or a longer schedule interval. " +
-      "If it recurs with a fast API, a request never settled: check the target's header values and report it.",
+      "The run, not this API, ran out of time: raise PROBE_RUN_BUDGET_MS or PROBE_TARGET_CONCURRENCY, probe fewer targets per run, or " +
+      "shorten PROBE_TIMEOUT_MS so one slow API cannot hold the others. If it recurs with fast APIs, a request never settled: report it.",
   },
   "first-party-scope": {
     summary: "{probe}: the token is for {resource} (aud {receivedAudience}), one of Microsoft's own resources, not for the API: the target's scope is not the API's",

@@ -70,6 +70,8 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
   const o = observation;
   if (o.outcome === "skipped") return undefined;
   if (o.outcome === "pass") return diagnosePass(o);
+  // The run's own budget, wherever the request was going: not the endpoint's fault, and not a timeout of it.
+  if (o.transportFailure !== undefined && o.runBudget) return buildDiagnosis("run-budget", base(o), { render: { budgetDetail: "" } });
   if (o.transportFailure !== undefined) return o.failedAt === "token-endpoint" ? diagnoseTokenEndpointTransport(o) : diagnoseTransport(o);
   if (o.tokenFailure !== undefined) return diagnoseTokenFailure(o);
   if (o.outcome === "security") return diagnoseOpenGateway(o);

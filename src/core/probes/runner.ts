@@ -18,6 +18,7 @@ import type { ProbeName } from "./names.js";
 import type { ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import { mapWithConcurrency } from "./pool.js";
+import { DEFAULT_TARGET_CONCURRENCY } from "../settings/defaults.js";
 import { settleWithin } from "./watchdog.js";
 import { expectationsFor, loadTargetPolicies, policyChecks, policyConfigIssuers, tenantIssuers, type FetchedIssuers, type TargetPolicies } from "./target-policy.js";
 import { runTargetProbes, type ProbedResult } from "./target-probes.js";
@@ -74,14 +75,14 @@ export interface RunOptions {
   runBudgetMs?: number;
 }
 
-export const DEFAULT_TARGET_CONCURRENCY = 4;
+export { DEFAULT_TARGET_CONCURRENCY } from "../settings/defaults.js";
 
 /** Runs the probe matrix over the configured targets and returns the report. Never throws for a probe failure. */
 export async function runProbes(config: ProbeConfig, deps: RunDeps, options: RunOptions = {}): Promise<RunReport> {
   const targets = selectTargets(config.targets, options.targets);
-  const concurrency = Math.max(1, options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY);
+  const concurrency = Math.max(1, options.targetConcurrency ?? config.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY);
   const waves = Math.ceil(targets.length / concurrency);
-  const budgetMs = options.runBudgetMs ?? waves * 2 * config.timeoutMs + 1_000;
+  const budgetMs = options.runBudgetMs ?? config.runBudgetMs ?? waves * 2 * config.timeoutMs + 1_000;
   const tokens = deps.tokens ?? createMsalTokenSource(config, { dispatcher: deps.dispatcher });
   const expiredTokens = deps.expiredTokens ?? new ExpiredTokenStore({ now: deps.now });
   const allowedOrigins = new Set(config.targets.map((t) => new URL(t.url).origin));
@@ -194,7 +195,7 @@ function unsettledResults(
   const entry = CATALOGUE["run-budget"];
   return probes.map((probe) => {
     const evidence = { probe, budgetMs: String(run.budgetMs) };
-    const summary = renderTemplate(entry.summary, evidence);
+    const summary = renderTemplate(entry.summary, { ...evidence, budgetDetail: ` (${run.budgetMs} ms): the request did not settle even after it was aborted` });
     return {
     target: target.name,
     probe,

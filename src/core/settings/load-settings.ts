@@ -13,6 +13,7 @@ import {
   DEFAULT_AUTHORITY_HOST,
   DEFAULT_CERT_WARN_DAYS,
   DEFAULT_METHOD,
+  DEFAULT_TARGET_CONCURRENCY,
   DEFAULT_TARGET_NAME,
   DEFAULT_TIMEOUT_MS,
   defaultExpectedStatuses,
@@ -122,6 +123,20 @@ const envSchema = z.object({
     .min(100, "must be at least 100 ms")
     .max(230_000, "must be at most 230000 ms")
     .default(DEFAULT_TIMEOUT_MS),
+  // The whole run's budget: at most 8 minutes, what a timer invocation gets of the Functions host's 10
+  // (src/functions/support/probe-runtime.ts). Unset: 8 minutes there, per wave of targets on the CLI.
+  PROBE_RUN_BUDGET_MS: z.coerce
+    .number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(1_000, "must be at least 1000 ms")
+    .max(480_000, "must be at most 480000 ms (8 minutes: the Functions host stops an invocation at 10)")
+    .optional(),
+  PROBE_TARGET_CONCURRENCY: z.coerce
+    .number({ error: "must be a number of targets" })
+    .int("must be a whole number of targets")
+    .min(1, "must be at least 1")
+    .max(32, "must be at most 32")
+    .default(DEFAULT_TARGET_CONCURRENCY),
   PROBE_RUN_LOCATION: z.string().max(2024, "must be at most 2024 characters (App Insights limit)").optional(),
   PROBE_POLICY_FILE: z.string().optional(),
   PROBE_TARGETS_FILE: z.string().optional(),
@@ -261,6 +276,8 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
     graphUrl: s.PROBE_GRAPH_URL ? new URL(s.PROBE_GRAPH_URL).origin : `https://${CLOUDS[cloud ?? "public"].graphHost}`,
     ...(ingestionAuth ? { ingestionAuth: extraCaPem.length > 0 ? { ...ingestionAuth, extraCaPem } : ingestionAuth } : {}),
     timeoutMs: s.PROBE_TIMEOUT_MS,
+    ...(s.PROBE_RUN_BUDGET_MS !== undefined ? { runBudgetMs: s.PROBE_RUN_BUDGET_MS } : {}),
+    targetConcurrency: s.PROBE_TARGET_CONCURRENCY,
     ...((s.PROBE_RUN_LOCATION ?? s.REGION_NAME) ? { runLocation: s.PROBE_RUN_LOCATION ?? s.REGION_NAME } : {}),
     extraCaPem,
     targets,

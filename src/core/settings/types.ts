@@ -77,6 +77,10 @@ export interface ProbeConfig {
   ingestionAuth?: IngestionAuthentication;
   /** Deadline of every single request (token endpoint and API), ms. */
   timeoutMs: number;
+  /** PROBE_RUN_BUDGET_MS: the whole run's budget, ms; unset, the edge decides (Functions 8 min, CLI per wave of targets). */
+  runBudgetMs?: number;
+  /** PROBE_TARGET_CONCURRENCY: targets probed at once (default 4). */
+  targetConcurrency?: number;
   runLocation?: string;
   /**
    * Extra CA certificates (PEM) to trust besides the platform's roots, read from the file named

@@ -136,7 +136,7 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
 
 function raceAbort<T>(promise: Promise<T>, deadlines: { signal: AbortSignal; why: string }[], origin: string): Promise<T> {
   const fired = deadlines.find((d) => d.signal.aborted);
-  if (fired) return Promise.reject(new TransportError(`timeout: ${fired.why} ${origin}`, "timeout"));
+  if (fired) return Promise.reject(new TransportError(`timeout: ${fired.why} ${origin}`, "timeout", { cause: fired.signal.reason }));
   return new Promise<T>((resolve, reject) => {
     const listeners = deadlines.map((d) => {
       const onAbort = () => reject(new TransportError(`timeout: ${d.why} ${origin}`, "timeout", { cause: d.signal.reason }));

@@ -82,7 +82,9 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         // A failed load is the reporter's to report after the run, not a reason to skip probing.
         await preloadTelemetry().catch(() => undefined);
       }
-      const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options, onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`) });
+      // PROBE_RUN_BUDGET_MS can shorten the run, never lengthen it past what the host and the HTTP front end allow.
+      const runBudgetMs = Math.min(options.runBudgetMs ?? RUN_BUDGET_MS, config.runBudgetMs ?? RUN_BUDGET_MS);
+      const report = await engine.run({ ...options, runBudgetMs, onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`) });
       if (!reporter) return { report };
       return { report, telemetry: await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) }) };
     },

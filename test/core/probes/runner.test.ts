@@ -185,7 +185,7 @@ describe("runProbes", () => {
     for (const r of report.results) expect(r).toMatchObject({ outcome: "error", cause: "timeout" });
   });
 
-  it("the run budget cuts every request still in flight", async () => {
+  it("the run budget cuts every request still in flight: cause run-budget, not the API's timeout", async () => {
     mode = "hang";
     const started = Date.now();
     const report = await runProbes(
@@ -194,7 +194,9 @@ describe("runProbes", () => {
       { probes: ["valid"], runBudgetMs: 300 },
     );
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(report.results[0]).toMatchObject({ outcome: "error", cause: "timeout" });
+    expect(report.results[0]).toMatchObject({ outcome: "error", cause: "run-budget" });
+    expect(report.results[0]!.diagnosis?.cause).toBe("run-budget");
+    expect(report.results[0]!.diagnosis?.fix).toContain("PROBE_RUN_BUDGET_MS");
   });
 
   it("uses a harvested token once it has aged past exp + margin, then PROBE_EXPIRED_TOKEN as fallback", async () => {

@@ -277,3 +277,13 @@ describe("loadSettings: typos are never silent", () => {
     expect(problems.find((p) => p.setting === "PROBE_API_SCOPE")?.problem).toMatch(/is required.*PROBE_API_SCOPES is set/);
   });
 });
+
+describe("loadSettings: the run's budget and concurrency", () => {
+  it("are settable and bounded", () => {
+    expect(loadSettings({ ...VALID, PROBE_RUN_BUDGET_MS: "60000", PROBE_TARGET_CONCURRENCY: "8" }, { cwd: dir })).toMatchObject({ runBudgetMs: 60_000, targetConcurrency: 8 });
+    expect(loadSettings(VALID, { cwd: dir })).toMatchObject({ targetConcurrency: 4 });
+    expect(loadSettings(VALID, { cwd: dir }).runBudgetMs).toBeUndefined();
+    expect(problemsOf({ ...VALID, PROBE_RUN_BUDGET_MS: "600000" }).map((p) => p.setting)).toEqual(["PROBE_RUN_BUDGET_MS"]);
+    expect(problemsOf({ ...VALID, PROBE_TARGET_CONCURRENCY: "0" }).map((p) => p.setting)).toEqual(["PROBE_TARGET_CONCURRENCY"]);
+  });
+});

@@ -24,7 +24,7 @@ import { Secret } from "./secret.js";
 import { displayPath } from "./looks-like-secret.js";
 import { parseSettingsFile } from "./settings-file.js";
 import { presentNearMiss, SETTINGS_READ_ELSEWHERE, unknownSettingWarnings } from "./setting-names.js";
-import { headerValueProblem, keyValueProblem, unresolvedValueProblem } from "./setting-values.js";
+import { controlCharacterProblem, keyValueProblem, unresolvedValueProblem } from "./setting-values.js";
 import { findSecretLikeValues, jsonNestingDepth, MAX_TARGETS_FILE_CHARS, MAX_TARGETS_FILE_DEPTH, targetsFileSchema, type TargetsFile } from "./targets-file.js";
 import type { CredentialConfig, ProbeConfig, TargetConfig } from "./types.js";
 
@@ -291,7 +291,7 @@ const KNOWN_NAMES: readonly string[] = [...SETTING_NAMES, ...SETTINGS_READ_ELSEW
 /** Why a secret setting's value cannot be the secret, or undefined (the JWT setting has its own rule). */
 function secretValueProblem(setting: string, value: string): string | undefined {
   if (setting === "PROBE_SUBSCRIPTION_KEY") return keyValueProblem(value);
-  if ((SECRET_SETTINGS as readonly string[]).includes(setting) && setting !== "PROBE_EXPIRED_TOKEN") return headerValueProblem(value);
+  if ((SECRET_SETTINGS as readonly string[]).includes(setting) && setting !== "PROBE_EXPIRED_TOKEN") return controlCharacterProblem(value);
   return undefined;
 }
 

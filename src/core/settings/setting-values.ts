@@ -34,11 +34,15 @@ export function unresolvedValueProblem(value: string): string | undefined {
  * client, and a key saved from a file often keeps its final newline.
  */
 export function headerValueProblem(value: string): string | undefined {
+  return controlCharacterProblem(value) ?? (/[\u0080-\uffff]/.test(value) ? "contains a non-ASCII character (HTTP header values must be ASCII)" : undefined);
+}
+
+/** Why a secret cannot be what was meant: a line break, NUL or other control character (never part of a real secret). */
+export function controlCharacterProblem(value: string): string | undefined {
   if (/[\r\n]/.test(value)) return "contains a line break (CR or LF; a value saved from a file often keeps its final newline): remove it";
   if (value.includes("\0")) return "contains a NUL character";
   // eslint-disable-next-line no-control-regex
   if (/[\x01-\x08\x0b-\x1f\x7f]/.test(value)) return "contains a control character";
-  if (/[\u0080-\uffff]/.test(value)) return "contains a non-ASCII character (HTTP header values must be ASCII)";
   return undefined;
 }
 

@@ -10,9 +10,13 @@ export type ChangedApis = { all: true; because: string } | { all: false; apis: S
  * product's APIs; the global policy, fragments, named values and version sets are every API's.
  */
 export function changedApis(folder: ApiopsFolder, ref: string): ChangedApis {
+  // A ref is never an option: `--changed-since=--output=FILE` must not make git write a file.
+  // Refused outright (no git ref starts with "-", git check-ref-format), and passed after
+  // --end-of-options besides, so git cannot read it as one whatever it looks like.
+  if (ref.startsWith("-") || ref.trim() === "") throw new ChangedSinceError(ref, { problem: "is not a git ref (a ref cannot be empty or start with '-')" });
   let output: string;
   try {
-    output = execFileSync("git", ["diff", "--name-only", "--relative", ref, "--", "."], { cwd: folder.root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    output = execFileSync("git", ["diff", "--name-only", "--relative", "--end-of-options", ref, "--", "."], { cwd: folder.root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (cause) {
     throw new ChangedSinceError(ref, { cause });
   }
@@ -33,9 +37,14 @@ export class ChangedSinceError extends Error {
   readonly code = "ERR_CHANGED_SINCE";
   constructor(
     readonly ref: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; problem?: string },
   ) {
-    super(`--changed-since: git could not compare the folder with ${JSON.stringify(ref.slice(0, 60))} (is it a git repository, and the ref known?)`, options);
+    super(
+      options?.problem
+        ? `--changed-since ${options.problem}`
+        : `--changed-since: git could not compare the folder with ${JSON.stringify(ref.slice(0, 60))} (is it a git repository, and the ref known?)`,
+      options?.cause === undefined ? {} : { cause: options.cause },
+    );
     this.name = "ChangedSinceError";
   }
 }

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import type { PolicyFragment, ScopedPolicy } from "../policy/index.js";
 
 /**
@@ -63,7 +63,7 @@ export function readApiopsFolder(root: string): ApiopsFolder {
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new ApiopsFolderError(root, "is not a folder");
   const rel = (path: string) => relative(root, path) || ".";
   const policyAt = (path: string, scope: ScopedPolicy["scope"]): ScopedPolicy | undefined =>
-    existsSync(path) ? { scope, file: rel(path), xml: readFileSync(path, "utf8") } : undefined;
+    existsSync(path) ? { scope, file: rel(path), xml: readInside(root, path) } : undefined;
   const globalPolicy = policyAt(join(root, "policy.xml"), "global");
   return {
     root,
@@ -73,6 +73,26 @@ export function readApiopsFolder(root: string): ApiopsFolder {
     namedValues: readNamedValues(root),
     fragments: readFragments(root, rel),
   };
+}
+
+/**
+ * A file of the folder, as text. A file reached through a symbolic link that leads outside the folder
+ * is refused, not read: the folder is often a pull request's checkout, and its files end up in
+ * messages and in what the probe sends. Every failure names the file.
+ */
+function readInside(root: string, path: string): string {
+  try {
+    const real = realpathSync(path);
+    const realRoot = realpathSync(root);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new ApiopsFolderError(path, "is a symbolic link to a file outside the folder: refused (copy the file into the folder)");
+    }
+    return readFileSync(real, "utf8");
+  } catch (error) {
+    if (error instanceof ApiopsFolderError) throw error;
+    const code = (error as { code?: unknown }).code;
+    throw new ApiopsFolderError(path, `cannot be read${typeof code === "string" ? ` (${code})` : ""}`, { cause: error });
+  }
 }
 
 /** A folder's file that is not what APIOps writes there. */
@@ -97,12 +117,13 @@ function subfolders(path: string): string[] {
 }
 
 /** `{ "properties": {...} }` (the ARM shape the extractor writes) or the properties themselves. */
-export function readProperties(path: string): Record<string, unknown> | undefined {
+export function readProperties(path: string, root: string): Record<string, unknown> | undefined {
   if (!existsSync(path)) return undefined;
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, "utf8"));
+    doc = JSON.parse(readInside(root, path));
   } catch (cause) {
+    if (cause instanceof ApiopsFolderError) throw cause;
     throw new ApiopsFolderError(path, "is not valid JSON", { cause });
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ApiopsFolderError(path, "is not a JSON object");
@@ -118,7 +139,7 @@ function readApis(root: string, rel: (p: string) => string, policyAt: (p: string
   const byName = new Map<string, { folder: string; info: Record<string, unknown> }[]>();
   for (const folder of subfolders(dir)) {
     const name = folder.split(";rev=")[0]!;
-    const info = readProperties(join(dir, folder, "apiInformation.json")) ?? {};
+    const info = readProperties(join(dir, folder, "apiInformation.json"), root) ?? {};
     byName.set(name, [...(byName.get(name) ?? []), { folder, info }]);
   }
   return [...byName].map(([name, revisions]) => {
@@ -156,15 +177,16 @@ function readApis(root: string, rel: (p: string) => string, policyAt: (p: string
 function readProducts(root: string, policyAt: (p: string, s: ScopedPolicy["scope"]) => ScopedPolicy | undefined): ApiopsProduct[] {
   const dir = join(root, "products");
   return subfolders(dir).map((name) => {
-    const info = readProperties(join(dir, name, "productInformation.json")) ?? {};
+    const info = readProperties(join(dir, name, "productInformation.json"), root) ?? {};
     const apis = new Set<string>(subfolders(join(dir, name, "apis")));
     // apiops-cli: products/<p>/apis.json, a list of names (or of objects with a name).
     const list = join(dir, name, "apis.json");
     if (existsSync(list)) {
       let doc: unknown;
       try {
-        doc = JSON.parse(readFileSync(list, "utf8"));
+        doc = JSON.parse(readInside(root, list));
       } catch (cause) {
+        if (cause instanceof ApiopsFolderError) throw cause;
         throw new ApiopsFolderError(list, "is not valid JSON", { cause });
       }
       for (const entry of Array.isArray(doc) ? (doc as unknown[]) : []) {
@@ -182,7 +204,7 @@ function readNamedValues(root: string): ApiopsNamedValue[] {
   for (const dirName of ["named values", "namedValues"]) {
     const dir = join(root, dirName);
     for (const name of subfolders(dir)) {
-      const info = readProperties(join(dir, name, "namedValueInformation.json")) ?? {};
+      const info = readProperties(join(dir, name, "namedValueInformation.json"), root) ?? {};
       const keyVault = typeof info.keyVault === "object" && info.keyVault !== null;
       const value = str(info.value);
       values.push({
@@ -203,7 +225,7 @@ function readFragments(root: string, rel: (p: string) => string): Record<string,
     const dir = join(root, dirName);
     for (const name of subfolders(dir)) {
       const file = join(dir, name, "policy.xml");
-      if (existsSync(file)) fragments[name] = { file: rel(file), xml: readFileSync(file, "utf8") };
+      if (existsSync(file)) fragments[name] = { file: rel(file), xml: readInside(root, file) };
     }
   }
   return fragments;

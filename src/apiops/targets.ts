@@ -121,7 +121,7 @@ function scopeFrom(policy: ApimPolicy): string | undefined {
 function versionedPath(folder: ApiopsFolder, api: ApiopsApi): { segment?: string; query?: string; note?: string } {
   if (api.version === undefined) return {};
   const { name: version, set: setId } = api.version;
-  const set = versionSetProperties(join(folder.root, "version sets", setId)) ?? versionSetProperties(join(folder.root, "versionSets", setId));
+  const set = versionSetProperties(folder.root, join(folder.root, "version sets", setId)) ?? versionSetProperties(folder.root, join(folder.root, "versionSets", setId));
   const scheme = typeof set?.versioningScheme === "string" ? set.versioningScheme : "Segment";
   if (scheme === "Query") return { query: `?${typeof set?.versionQueryName === "string" ? set.versionQueryName : "api-version"}=${encodeURIComponent(version)}` };
   if (scheme === "Header") return { note: `version ${version} goes in header ${typeof set?.versionHeaderName === "string" ? set.versionHeaderName : "(unnamed)"}, which a targets file cannot send; the unversioned path is probed` };
@@ -129,9 +129,9 @@ function versionedPath(folder: ApiopsFolder, api: ApiopsApi): { segment?: string
 }
 
 /** A version set's properties; an unreadable file reads as none (the segment scheme, APIM's default, then). */
-function versionSetProperties(dir: string): Record<string, unknown> | undefined {
+function versionSetProperties(root: string, dir: string): Record<string, unknown> | undefined {
   try {
-    return readProperties(join(dir, "versionSetInformation.json"));
+    return readProperties(join(dir, "versionSetInformation.json"), root);
   } catch {
     return undefined;
   }

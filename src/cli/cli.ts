@@ -1,10 +1,10 @@
-import { PolicyLibraryError, ProbeError, SettingsError, UsageError } from "../core/errors.js";
+import { OutputFileError, PolicyLibraryError, ProbeError, SettingsError, UsageError } from "../core/errors.js";
 import { COMMANDS } from "./commands/index.js";
 import { ChangedSinceError } from "../apiops/changes.js";
 import { ApiopsFolderError } from "../apiops/folder.js";
 import { productVersion } from "../core/version.js";
 import { commandHelp, exitCodesHelp } from "./help.js";
-import { EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
+import { EXIT_NOT_OK, EXIT_OK, EXIT_OUTPUT_FILE, EXIT_USAGE, type CliIo } from "./io.js";
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`);
@@ -42,6 +42,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof UsageError || error instanceof SettingsError || error instanceof ApiopsFolderError || error instanceof ChangedSinceError) {
       io.stderr.write(`apim-smoke ${name}: ${error.message}\n`);
       return EXIT_USAGE;
+    }
+    if (error instanceof OutputFileError) {
+      io.stderr.write(`apim-smoke ${name}: ${error.code}: ${error.message}\n`);
+      return EXIT_OUTPUT_FILE;
     }
     if (error instanceof ProbeError || error instanceof PolicyLibraryError) {
       io.stderr.write(`apim-smoke ${name}: ${error.code}: ${error.message}\n`);

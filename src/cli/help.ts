@@ -4,7 +4,7 @@ import { CLOUD_NAMES } from "../entra/clouds.js";
 import { PROBE_NAMES } from "../core/probes/names.js";
 import { DEFAULT_TABLE_WIDTH, SUMMARY_VIEW_TARGETS, wrap } from "../core/results/table.js";
 import { DEFAULT_ESTATE_KEY_SETTING } from "./commands/targets.js";
-import { EXIT_NOT_OK, EXIT_NOTHING_PROVEN, EXIT_OK, EXIT_RESULTS_LOST, EXIT_USAGE } from "./io.js";
+import { EXIT_NOT_OK, EXIT_NOTHING_PROVEN, EXIT_OK, EXIT_OUTPUT_FILE, EXIT_RESULTS_LOST, EXIT_USAGE } from "./io.js";
 import { SETTINGS_FILE_WAIT_MS } from "./load-config.js";
 
 /** One option as `--help` describes it: what it takes, what it does, and what happens without it. */
@@ -26,6 +26,7 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
   { code: EXIT_USAGE, meaning: "bad arguments or settings, or input that cannot be read; the message names the option or setting" },
   { code: EXIT_RESULTS_LOST, meaning: "every probe passed, but availability results were lost (ingestion did not take them and no state dir keeps them, or the full outbox evicted them), or a damaged state document was set aside" },
   { code: EXIT_NOTHING_PROVEN, meaning: "every probe was skipped: nothing was proven (not configured, no scope, no key; the table says why)" },
+  { code: EXIT_OUTPUT_FILE, meaning: "an output file (--junit FILE) cannot be written; the results were shown and sent first" },
   { code: 9, meaning: "Node.js itself refused its command line: an installed apim-smoke given --env-file for a file that does not exist yet (use --settings-file)" },
 ];
 

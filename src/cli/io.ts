@@ -45,3 +45,5 @@ export const EXIT_USAGE = 2;
 export const EXIT_RESULTS_LOST = 3;
 /** Every probe was skipped (or none ran): nothing was proven, which is no all-clear either. */
 export const EXIT_NOTHING_PROVEN = 4;
+/** An output file (`--junit`) could not be written; the results were still shown and sent. */
+export const EXIT_OUTPUT_FILE = 5;

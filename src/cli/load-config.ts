@@ -69,7 +69,9 @@ export async function loadCliConfig(
   const { file, option } = chooseSettingsFile(values, io);
   if (file !== undefined) await waitForFile(io, file, option);
   const { values: settings, extraCaFiles } = readSettingsEnv(io.env, { cwd: io.cwd, ...(file !== undefined ? { envFile: file } : {}) });
-  return { env: settings, config: loadSettings(settings, { cwd: io.cwd, extraCaFiles }) };
+  const config = loadSettings(settings, { cwd: io.cwd, extraCaFiles });
+  for (const warning of config.settingWarnings ?? []) io.stderr.write(`warning: ${warning}\n`);
+  return { env: settings, config };
 }
 
 /** Waits, bounded, for `file` to exist; says so once on stderr; throws naming it when time is up. */

@@ -1,5 +1,5 @@
 import { describeDamaged, type ProbeState } from "../core/state/index.js";
-import { access, constants, mkdir, writeFile } from "node:fs/promises";
+import { access, constants, mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OutputFileError } from "../core/errors.js";
 import type { ProbeEngine } from "../core/probes/engine.js";
@@ -55,11 +55,18 @@ export async function runAndReport(
   } finally {
     progress.end();
   }
+  // The results go out first: nothing after the run (a file that cannot be written) may cost the
+  // availability history, and the exit code the JSON carries depends on what ingestion took.
   const delivery = telemetry ? await telemetry.send(report, config, io, options.state?.outbox) : undefined;
   // The harvest's or token summaries' document found damaged: its copy was kept; say so, and not exit 0.
   const damagedState = options.state?.takeDamaged() ?? [];
   for (const d of damagedState) io.stderr.write(`state: ${describeDamaged(d)}\n`);
   const exitCode = runExitCode(report, (delivery?.needsAttention ?? false) || damagedState.length > 0);
+  io.stdout.write(
+    options.format === "json"
+      ? renderJson(report, { ndjson: options.ndjson === true, exitCode })
+      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH, ...(options.view ? { view: options.view } : {}) }),
+  );
   if (options.junit) {
     const path = resolve(io.cwd, options.junit);
     try {
@@ -68,17 +75,13 @@ export async function runAndReport(
       throw new OutputFileError("--junit", options.junit, { cause: error });
     }
   }
-  io.stdout.write(
-    options.format === "json"
-      ? renderJson(report, { ndjson: options.ndjson === true, exitCode })
-      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH, ...(options.view ? { view: options.view } : {}) }),
-  );
   return { report, exitCode };
 }
 
 /**
  * 4 every probe was skipped (nothing proven); 1 one did not pass; 3 all passed but the delivery needs
- * attention (results lost or evicted, a damaged state set aside); else 0.
+ * attention (results lost or evicted, a damaged state set aside); else 0. An output file that cannot
+ * be written is thrown after the results were sent and shown (exit 5).
  */
 export function runExitCode(report: RunReport, deliveryNeedsAttention: boolean): number {
   if (report.summary.nothingProven) return EXIT_NOTHING_PROVEN;
@@ -136,10 +139,13 @@ function progressReporter(io: CliIo): { update(done: number, total: number, last
  */
 export async function prepareOutputFile(io: CliIo, option: string, file: string | undefined): Promise<void> {
   if (file === undefined) return;
-  const folder = dirname(resolve(io.cwd, file));
+  const path = resolve(io.cwd, file);
+  const folder = dirname(path);
   try {
     await mkdir(folder, { recursive: true });
     await access(folder, constants.W_OK);
+    // A folder where the file should be: writing it would fail only after the run.
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
   } catch (error) {
     throw new OutputFileError(option, file, { cause: error });
   }

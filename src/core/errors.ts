@@ -53,6 +53,9 @@ export class TenantModelError extends ProbeError {
   }
 }
 
+/** The OAuth-error slot of a token answer whose access token is not a JWT (our code, not Entra's). */
+export const TOKEN_NOT_JWT = "access_token_not_jwt";
+
 /** Entra ID refused a token request; `aadsts` keeps the first AADSTS code when the server sent one. */
 export class TokenAcquisitionError extends ProbeError {
   readonly code = "ERR_TOKEN_ACQUISITION";
@@ -67,6 +70,8 @@ export class TokenAcquisitionError extends ProbeError {
       status?: number;
       /** Seconds the server asked us to wait (429). */
       retryAfterSeconds?: number;
+      /** The request was sent a second time (after an Entra 5xx). */
+      retried?: true;
     },
     options?: { cause?: unknown },
   ) {
@@ -88,6 +93,14 @@ export class TransportError extends ProbeError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+
+  /** A timeout that is the run's own budget running out (its abort reason is in the causes), not the endpoint's slowness. */
+  get runBudget(): boolean {
+    for (let e: unknown = this.cause, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+      if ((e as { name?: unknown }).name === "RunBudgetExceeded") return true;
+    }
+    return false;
   }
 }
 

@@ -38,8 +38,15 @@ export function composeEffectivePolicy(
   options: ParsePolicyOptions = {},
 ): ApimPolicy {
   const unresolved = new Set<string>();
-  const parse = (xml: string, file: string, scope: string): XmlElement =>
-    withOrigin(substituteNamedValues(parseXmlRoot(xml), options.namedValues ?? {}, "", unresolved, options.requireNamedValues === true), { scope, file });
+  const parse = (xml: string, file: string, scope: string): XmlElement => {
+    try {
+      return withOrigin(substituteNamedValues(parseXmlRoot(xml), options.namedValues ?? {}, "", unresolved, options.requireNamedValues === true), { scope, file });
+    } catch (error) {
+      // A folder has many policy files: the message names the one at fault.
+      if (error instanceof PolicyError) throw new PolicyError(`${file}: ${error.element}`, error.problem, { cause: error });
+      throw error;
+    }
+  };
 
   let effective: Record<(typeof SECTIONS)[number], XmlElement[]> = { inbound: [], backend: [], outbound: [], "on-error": [] };
   let expressions = 0;

@@ -19,7 +19,8 @@ export class PolicyError extends PolicyLibraryError {
   constructor(
     /** The element (or element/@attribute) at fault, e.g. `validate-jwt/@clock-skew`. */
     readonly element: string,
-    problem: string,
+    /** What is wrong with it, without the element (to say it again for another place). */
+    readonly problem: string,
     options?: { cause?: unknown },
   ) {
     super(`Policy ${element}: ${problem}`, options);

@@ -14,6 +14,14 @@ export interface XmlElement {
   origin?: { scope: string; file: string };
 }
 
+/**
+ * Limits on what is read, so a hostile or broken file costs bounded memory and time and ends as a
+ * PolicyError (exit 2), never a crash: far above any real policy (APIM's nest a few <choose> deep
+ * and weigh kilobytes), far below what would hurt. Documented in docs/ARCHITECTURE.md.
+ */
+export const MAX_POLICY_CHARS = 1024 * 1024;
+export const MAX_POLICY_DEPTH = 100;
+
 const ATTRIBUTES = ":@";
 const TEXT = "#text";
 const COMMENT = "#comment";
@@ -29,6 +37,7 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   // Not trimmed: a separator=" " (space-separated scp) is meaningful. Text is trimmed in textOf.
   trimValues: false,
+  maxNestedTags: MAX_POLICY_DEPTH,
 });
 
 type RawNode = Record<string, unknown>;
@@ -53,6 +62,15 @@ export function isExpression(value: string): boolean {
  * PolicyError naming its line and column.
  */
 export function parseXmlRoot(xml: string): XmlElement {
+  if (xml.length > MAX_POLICY_CHARS) {
+    throw new PolicyError("xml", `is ${xml.length} characters long, more than the ${MAX_POLICY_CHARS} a policy document may have here`);
+  }
+  // APIM policy documents have no DTD; one here only declares entities (external ones read files,
+  // nested ones expand exponentially). Refused before any parser sees it.
+  const doctype = /<!DOCTYPE/i.exec(xml);
+  if (doctype) {
+    throw new PolicyError("xml", `has a DOCTYPE declaration at line ${xml.slice(0, doctype.index).split("\n").length}: policy documents have none (its entities are not read)`);
+  }
   const { protectedXml, restore } = protectExpressions(xml);
   const validation = XMLValidator.validate(protectedXml);
   if (validation !== true) {
@@ -60,7 +78,15 @@ export function parseXmlRoot(xml: string): XmlElement {
     throw new PolicyError("xml", `malformed XML at line ${line}, column ${col}: ${msg}`);
   }
   const lines = new StartTagLines(protectedXml);
-  const roots = toElements(parser.parse(protectedXml) as unknown, restore, lines);
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(protectedXml);
+  } catch (error) {
+    // The parser's own reason ("Maximum nested tags exceeded", entity limits), as a policy problem.
+    const reason = error instanceof Error ? error.message : "unreadable";
+    throw new PolicyError("xml", `cannot be read: ${reason}${/nested/i.test(reason) ? ` (at most ${MAX_POLICY_DEPTH} levels)` : ""}`, { cause: error });
+  }
+  const roots = toElements(parsed, restore, lines);
   if (roots.length !== 1) {
     throw new PolicyError("xml", `expected one root element, found ${roots.length}`);
   }

@@ -169,6 +169,45 @@ describe("apim-smoke run", () => {
     expect(stderr).toContain("PROBE_TIMEOUT_MS");
     expectNoSecrets(stdout, stderr);
   });
+
+  it("a misspelt setting is warned about on stderr with the closest known name; the run goes on", async () => {
+    const { code, stderr } = await cli(["token"], { ...settings(), PROBE_TIMEOUT: "5000" });
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/warning: setting PROBE_TIMEOUT is not read.*did you mean PROBE_TIMEOUT_MS\?/);
+  });
+
+  it.each([
+    ["an XXE", '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><policies><inbound>&x;</inbound></policies>', /DOCTYPE/],
+    ["a billion laughs", '<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><policies><inbound>&b;</inbound></policies>', /DOCTYPE/],
+    ["100 000 levels", `<policies>${"<a>".repeat(100_000)}${"</a>".repeat(100_000)}</policies>`, /nested/],
+    ["a 20 MB file", `<policies><inbound>${"<base />".repeat(2_600_000)}</inbound></policies>`, /characters long/],
+  ])("a policy file with %s: exit 2 with the parser's reason, not an unexpected error", async (_what, xml, reason) => {
+    const policy = join(dir, `hostile-${Math.random().toString(36).slice(2)}.xml`);
+    writeFileSync(policy, xml);
+    const { code, stderr } = await cli(["run", "--probe", "token"], { ...settings(), PROBE_POLICY_FILE: policy });
+    expect(stderr).toMatch(reason);
+    expect(stderr).not.toMatch(/unexpected|RangeError/);
+    expect(code).toBe(2);
+  });
+
+  it.each([
+    ["100 000 levels", `{"targets":${"[".repeat(100_000)}${"]".repeat(100_000)}}`, /levels deep/],
+    ["a 20 MB file", `{"targets":[],"pad":"${"x".repeat(20_000_000)}"}`, /characters long/],
+  ])("a targets file with %s: exit 2 naming PROBE_TARGETS_FILE", async (_what, json, reason) => {
+    const targets = join(dir, `hostile-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(targets, json);
+    const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, PROBE_POLICY_FILE: _p, ...rest } = settings();
+    const { code, stderr } = await cli(["run"], { ...rest, PROBE_TARGETS_FILE: targets });
+    expect(stderr).toContain("PROBE_TARGETS_FILE");
+    expect(stderr).toMatch(reason);
+    expect(code).toBe(2);
+  });
+
+  it("an unresolved Key Vault reference is refused with exit 2 before any request", async () => {
+    const { code, stderr } = await cli(["run"], { ...settings(), PROBE_SUBSCRIPTION_KEY: "@Microsoft.KeyVault(VaultName=probe-kv;SecretName=apim-key)" });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/PROBE_SUBSCRIPTION_KEY: is an unresolved Key Vault reference/);
+  });
 });
 
 describe("apim-smoke token", () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
@@ -51,8 +51,16 @@ describe("apim-smoke sandbox", () => {
     // The sandbox says what its ingestion accepted from that run, as demo does.
     await expect.poll(() => out.stderr, { timeout: 5_000 }).toMatch(/sandbox ingestion: accepted 1 of 1 item; availability results: 1 in all/);
 
+    // A second sandbox on the same state folder is refused, naming the running one; the first's file stays.
+    const second = captureIo(dir);
+    expect(await runCli(["sandbox", "--state-dir", "state"], second.io)).toBe(2);
+    expect(second.out.stderr).toContain(`a sandbox is already running there (PID ${process.pid})`);
+    expect(readFileSync(envFile, "utf8")).toContain(settings.PROBE_CLIENT_SECRET!);
+
     stop.abort();
     expect(await running).toBe(0);
+    // Stopped: the folder is free again.
+    expect(existsSync(join(dir, "state", "sandbox.pid"))).toBe(false);
   });
 
   it("refuses an unknown scenario with exit 2, naming the known ones", async () => {
@@ -71,6 +79,15 @@ describe("apim-smoke demo (npm start)", () => {
     expect(report.summary).toMatchObject({ ok: true, total: 12 });
     expect(report.results.every((r) => r.outcome === "pass")).toBe(true);
     expect(out.stderr).toContain("sandbox ingestion accepted 12 availability results");
+  });
+
+  it("--scenario entra-ingestion: the managed identity trusts the sandbox's CA like every other leg; every result is accepted", async () => {
+    const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
+    expect(await runCli(["demo", "--scenario", "entra-ingestion", "--format", "json"], io)).toBe(0);
+    expect(out.stderr).toContain("availability: 12/12 results accepted");
+    expect(out.stderr).toContain("sandbox ingestion accepted 12 availability results");
+    // Lent for the demo only: the process's environment is as it was.
+    expect(process.env.IDENTITY_ENDPOINT).toBeUndefined();
   });
 
   it("shows what a failure looks like with --scenario, exit 1", async () => {

@@ -30,6 +30,9 @@ export const demoCommand: Command = {
     const policyXml = await readPolicyOption(io.cwd, values.policy);
     const apiops = values.apiops === undefined ? undefined : await apiopsOption(io.cwd, values.apiops);
     const sandbox = await startSandbox({ scenario, cloud, ...(apiops ? { apiops } : {}), tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS, ...(policyXml !== undefined ? { policyXml } : {}) });
+    // The managed identity's endpoint is the process's environment to @azure/identity, as App Service
+    // sets it; the in-process sandbox's is in its settings: lend it for the demo, as the host would.
+    const restoreIdentity = lendIdentityEndpoint(sandbox.settings);
     try {
       const config = loadSettings(sandbox.settings);
       const engine = createProbeEngine(config, { expiredTokenMarginMs: DEMO_EXPIRED_MARGIN_MS });
@@ -51,7 +54,17 @@ export const demoCommand: Command = {
         await engine.close();
       }
     } finally {
+      restoreIdentity();
       await sandbox.close();
     }
   },
 };
+
+/** Sets IDENTITY_ENDPOINT/IDENTITY_HEADER from `settings` where the process has none; returns the undo. */
+function lendIdentityEndpoint(settings: Readonly<Record<string, string | undefined>>): () => void {
+  const lent = (["IDENTITY_ENDPOINT", "IDENTITY_HEADER"] as const).filter((k) => settings[k] !== undefined && process.env[k] === undefined);
+  for (const k of lent) process.env[k] = settings[k];
+  return () => {
+    for (const k of lent) delete process.env[k];
+  };
+}

@@ -130,19 +130,28 @@ export const sandboxCommand: Command = {
     // resolve, not join: `--state-dir /abs/path` is that path, not one under the current folder.
     const stateDir = resolve(io.cwd, values["state-dir"] ?? ".sandbox");
     await mkdir(stateDir, { recursive: true });
+    // One sandbox per state folder: a second would overwrite the first one's env file, and delete
+    // it when it stops, under a probe still pointed at the first.
+    const releaseLock = await lockStateDir(stateDir, values["state-dir"] ?? ".sandbox");
     const envFile = join(stateDir, "sandbox.env");
     // A file left by an earlier sandbox names ports nobody listens on any more: remove it first, so a
     // `run --settings-file` started beside this command waits for this sandbox's file, not the stale one.
     await rm(envFile, { force: true });
 
-    const sandbox = await startSandbox({
+    let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+    try {
+      sandbox = await startSandbox({
       scenario,
       cloud,
       stateDir,
       ...(values.apiops !== undefined ? { apiops: await apiopsOption(io.cwd, values.apiops) } : {}),
       ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
       ...(policyXml !== undefined ? { policyXml } : {}),
-    });
+      });
+    } catch (error) {
+      await releaseLock();
+      throw error;
+    }
     try {
       // Written whole, then renamed into place: a reader waiting for the file never sees half of it.
       const partial = `${envFile}.partial`;
@@ -180,7 +189,42 @@ export const sandboxCommand: Command = {
     } finally {
       await rm(envFile, { force: true });
       await sandbox.close();
+      await releaseLock();
     }
     return EXIT_OK;
   },
 };
+
+/**
+ * Takes `<state-dir>/sandbox.pid` for this process; refused, naming the owner, while another living
+ * process holds it. A file left by a process that is gone (killed) is taken over.
+ */
+async function lockStateDir(stateDir: string, shown: string): Promise<() => Promise<void>> {
+  const lock = join(stateDir, "sandbox.pid");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "EEXIST") throw error;
+    }
+    const owner = Number((await readFile(lock, "utf8").catch(() => "")).trim());
+    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      throw new UsageError(
+        `--state-dir ${displayPath(shown)}: a sandbox is already running there (PID ${owner}); stop it, or give this one its own --state-dir`,
+      );
+    }
+    await rm(lock, { force: true });
+  }
+  throw new UsageError(`--state-dir ${displayPath(shown)}: cannot take ${displayPath(lock)}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as { code?: unknown }).code === "EPERM";
+  }
+}

@@ -1,4 +1,5 @@
 import type { CauseCode } from "./catalogue.js";
+import { TOKEN_NOT_JWT } from "../errors.js";
 
 /**
  * AADSTS codes of the token endpoint and the cause each one means (FACTS.md §2, [E]
@@ -45,6 +46,8 @@ export interface TokenFailure {
   oauthError?: string;
   status?: number;
   retryAfterSeconds?: number;
+  /** The request was sent twice (an Entra 5xx is retried once); absent when it was sent once. */
+  retried?: true;
 }
 
 /** The cause of a refused token request: the AADSTS table first, then a 429, else generic. */
@@ -56,6 +59,7 @@ export function causeOfTokenFailure(failure: TokenFailure): CauseCode {
   if (failure.status === THROTTLED_STATUS) return "throttled";
   // Before the AADSTS-less fallbacks: where the failure happened decides whose fix applies.
   if (failure.oauthError === "managed_identity_unavailable") return "managed-identity-unavailable";
+  if (failure.oauthError === TOKEN_NOT_JWT) return "token-not-jwt";
   if (failure.status !== undefined && failure.status >= 500) return "token-endpoint-unavailable";
   // MSAL reads the tenant's metadata document before asking for a token and reports a refusal of it
   // only as endpoints_resolution_error with the status; Entra answers that document with 400

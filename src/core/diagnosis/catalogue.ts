@@ -69,6 +69,12 @@ export const CAUSE_CODES = [
   // Issue 15: expiry forecasts.
   "certificate-expiring",
   "credential-expiring",
+  // A run that used up its own budget: not the API's latency (timeout), the probe's schedule.
+  "run-budget",
+  // The API's scope names one of Microsoft's own resources (Graph, ARM, Key Vault...): the token is that resource's.
+  "first-party-scope",
+  // The token endpoint answered with something that is not a JWT: every later probe reads its claims.
+  "token-not-jwt",
 ] as const;
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
@@ -204,6 +210,15 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "tls-error": {
     summary: "{probe}: TLS handshake failed ({transportDetail})",
     fix: "Check the host's certificate chain and name; for a private CA, point NODE_EXTRA_CA_CERTS at its PEM. Never disable verification.",
+    variants: {
+      // The caller's trust, not Entra's outage: a private CA or a TLS-inspecting proxy between the probe and Entra.
+      "token-endpoint": {
+        summary: "{probe}: the certificate Entra's token endpoint ({authorityHost}) presented is not trusted by the probe (TLS verification failed; not retried)",
+        fix:
+          "A TLS-inspecting proxy or a private CA sits between the probe and {authorityHost}: point NODE_EXTRA_CA_CERTS at that CA's PEM " +
+          "(an app setting, or in the settings file) and restart. Never disable verification. Entra, the API and APIM are not at fault.",
+      },
+    },
   },
   "dns-error": {
     summary: "{probe}: host name did not resolve ({transportDetail})",
@@ -250,7 +265,7 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "{firstFix} To name the exact rule, give the target the API's policy (PROBE_POLICY_FILE or the targets file's policyFile).",
   },
   "token-endpoint-unavailable": {
-    summary: "{probe}: Entra's token endpoint did not give a usable answer ({tokenFailure}); it was retried once",
+    summary: "{probe}: Entra's token endpoint did not give a usable answer ({tokenFailure}){retriedNote}",
     fix:
       "An Entra 5xx, timeout or reset is on Microsoft's side and usually transient: check Azure status and the probe's " +
       "outbound network to {authorityHost} (proxy, firewall, DNS). Nothing in the API or APIM is at fault.",
@@ -347,6 +362,25 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix:
       "Publish the APIOps folder again and check the publisher's log for that artifact (a change made in the portal, or an " +
       "artifact the pipeline skipped, is not in the gateway); then rerun the probe.",
+  },
+  "run-budget": {
+    summary: "{probe}: the run's own budget ran out before this probe had its answer{budgetDetail}",
+    fix:
+      "The run, not this API, ran out of time: raise PROBE_RUN_BUDGET_MS or PROBE_TARGET_CONCURRENCY, probe fewer targets per run, or " +
+      "shorten PROBE_TIMEOUT_MS so one slow API cannot hold the others. If it recurs with fast APIs, a request never settled: report it.",
+  },
+  "first-party-scope": {
+    summary: "{probe}: the token is for {resource} (aud {receivedAudience}), one of Microsoft's own resources, not for the API: the target's scope is not the API's",
+    fix:
+      "Set the target's scope (PROBE_API_SCOPE, or the targets file's scope) to the API's own: its Application ID URI followed by /.default, " +
+      "e.g. api://<the API's client id>/.default (the API's app registration, Expose an API). A {resource} token is refused by every API but " +
+      "{resource} itself, whatever the token version or the policy's audiences, so no accessTokenAcceptedVersion change helps.",
+  },
+  "token-not-jwt": {
+    summary: "{probe}: the token endpoint at {authorityHost} answered with an access token that is not a JWT",
+    fix:
+      "Entra ID issues JWT access tokens (three base64url parts), the only kind APIM's validate-jwt and validate-azure-ad-token accept: " +
+      "check that PROBE_AUTHORITY_HOST is Entra's authority for the cloud (or an emulator that issues JWTs) and that no proxy rewrites the token endpoint's answers.",
   },
   "no-token-validation": {
     summary: "{probe}: got {actualStatus}: the API validates no token at all (no-token got in too)",

@@ -8,6 +8,7 @@ import { explainToken, isoSeconds, joinList, type TokenFinding } from "./explain
 import type { PreflightFailure, ProbeObservation } from "./observation.js";
 import { refusalHypotheses } from "./hypotheses.js";
 import { causeOfBearerChallenge, parseChallenge } from "./www-authenticate.js";
+import { firstPartyResourceOf, type FirstPartyResource } from "../../entra/first-party.js";
 
 type Evidence = Record<string, string>;
 
@@ -69,6 +70,8 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
   const o = observation;
   if (o.outcome === "skipped") return undefined;
   if (o.outcome === "pass") return diagnosePass(o);
+  // The run's own budget, wherever the request was going: not the endpoint's fault, and not a timeout of it.
+  if (o.transportFailure !== undefined && o.runBudget) return buildDiagnosis("run-budget", base(o), { render: { budgetDetail: "" } });
   if (o.transportFailure !== undefined) return o.failedAt === "token-endpoint" ? diagnoseTokenEndpointTransport(o) : diagnoseTransport(o);
   if (o.tokenFailure !== undefined) return diagnoseTokenFailure(o);
   if (o.outcome === "security") return diagnoseOpenGateway(o);
@@ -80,7 +83,27 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
   if (o.actualStatus === undefined) {
     return buildDiagnosis("unexpected-status", base(o), { render: { observedSuffix: " (no HTTP answer)" } });
   }
+  // Before any rule-by-rule reading: a token for Graph or ARM fails every rule at once (audience,
+  // issuer, version, signature), and each rule's own fix would point somewhere else.
+  const firstParty = o.probe === "valid" && (o.actualStatus === 401 || o.actualStatus === 403) ? firstPartyTokenOf(o, expectations) : undefined;
+  if (firstParty) {
+    return buildDiagnosis("first-party-scope", { ...base(o), resource: firstParty.name, receivedAudience: joinList(asList(o.token!.aud!)) });
+  }
   return diagnoseAnswer(o, o.actualStatus, expectations);
+}
+
+/**
+ * The Microsoft first-party resource the probe's token is for, unless the API expects exactly that
+ * audience (an API in front of, say, Azure OpenAI that takes the caller's own Cognitive Services token).
+ */
+function firstPartyTokenOf(o: ProbeObservation, expectations: Expectations | undefined): FirstPartyResource | undefined {
+  if (o.token?.aud === undefined) return undefined;
+  const audiences = asList(o.token.aud);
+  const resource = audiences.map(firstPartyResourceOf).find((r) => r !== undefined);
+  if (!resource) return undefined;
+  // Only a policy says what the API accepts; audiences derived from the settings are the scope itself.
+  const expected = expectations?.source === "policy" ? (expectations.audiences ?? []).map((a) => firstPartyResourceOf(a)) : [];
+  return expected.includes(resource) ? undefined : resource;
 }
 
 /**
@@ -103,6 +126,8 @@ export function diagnoseRun(
   // in has that one cause and one fix (add validation), not per-attribute advice for an element
   // that does not exist.
   const noValidation = observations.some((o) => o.probe === "no-token" && o.outcome === "security");
+  const valid = observations.find((o) => o.probe === "valid");
+  const firstPartyValid = valid ? firstPartyTokenOf(valid, expectations) : undefined;
   return observations.map((o) => {
     // What the APIOps folder promises and the gateway does not do: the publish drifted from the repository.
     if (promises?.subscriptionRequired && noSubscription && keyProbes.includes(o) && promises.subscriptionArtifact) {
@@ -113,6 +138,15 @@ export function diagnoseRun(
     }
     if (noSubscription && keyProbes.includes(o)) return buildDiagnosis("subscription-not-required", base(o));
     if (noValidation && o.outcome === "security" && TOKEN_PROBES.includes(o.probe)) return noTokenValidation(o, tenant);
+    // Comparing with a valid token that is not the API's proves nothing either way: say why, once.
+    if (o.probe === "wrong-audience" && o.audienceUnproven && firstPartyValid) {
+      return buildDiagnosis("audience-unproven", base(o), {
+        render: {
+          unprovenReason: `the valid token is for ${firstPartyValid.name}, not the API, so there is no API token to compare it with`,
+          unprovenFix: "Set the API's own scope first (see the valid probe: first-party-scope), then rerun.",
+        },
+      });
+    }
     return diagnose(o, expectations);
   });
 }
@@ -197,7 +231,10 @@ function diagnoseTokenEndpointTransport(o: ProbeObservation): Diagnosis {
   const evidence: Evidence = { ...base(o), transport: kind, endpoint: "token endpoint" };
   if (o.authorityHost !== undefined) evidence.authorityHost = o.authorityHost;
   if (o.tenant !== undefined) evidence.tenant = o.tenant;
-  return buildDiagnosis("token-endpoint-unavailable", evidence, { render: { tokenFailure: `transport ${kind}` } });
+  // A certificate the probe does not trust is its own trust configuration, and a retry cannot change it.
+  if (kind === "tls") return buildDiagnosis("tls-error", evidence, { variant: "token-endpoint" });
+  // The network client retries an Entra 5xx only; a transport failure is reported as it happened.
+  return buildDiagnosis("token-endpoint-unavailable", evidence, { render: { tokenFailure: `transport ${kind}`, retriedNote: "" } });
 }
 
 function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
@@ -221,6 +258,7 @@ function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
     render: {
       tokenFailure,
       throttledBy: "the Entra token endpoint",
+      retriedNote: failure.retried ? "; it was retried once" : "",
       retryAfter: failure.retryAfterSeconds === undefined ? "" : `, retry after ${failure.retryAfterSeconds} s`,
       secretSetting: o.secretSetting ?? (o.probe === "unassigned-client" ? "PROBE_UNASSIGNED_CLIENT_SECRET" : "PROBE_CLIENT_SECRET"),
     },

@@ -50,6 +50,8 @@ export interface ProbeObservation {
   token?: TokenSummary;
   tokenFailure?: TokenFailure;
   transportFailure?: TransportError["kind"];
+  /** The transport failure was the run's own budget running out (cause run-budget), not the endpoint. */
+  runBudget?: true;
   preflight?: PreflightOutcome;
   /** `kid`s of the tenant's published signing keys, when the engine fetched them. */
   jwksKids?: readonly string[];
@@ -90,9 +92,9 @@ export interface ProbeObservation {
 }
 
 /** What a failure contributes to an observation: the token endpoint's refusal or the transport kind. */
-export function observeError(error: unknown): Pick<ProbeObservation, "tokenFailure" | "transportFailure"> {
+export function observeError(error: unknown): Pick<ProbeObservation, "tokenFailure" | "transportFailure" | "runBudget"> {
   if (error instanceof TokenAcquisitionError) return { tokenFailure: { ...error.details } };
-  if (error instanceof TransportError) return { transportFailure: error.kind };
+  if (error instanceof TransportError) return { transportFailure: error.kind, ...(error.runBudget ? { runBudget: true as const } : {}) };
   return {};
 }
 
@@ -121,6 +123,9 @@ export function observationFromResult(result: ProbeResult, extra: Partial<ProbeO
       const failure: TokenFailure = { aadsts: Number(aadsts[1]) };
       if (result.probe === "token" && result.actualStatus !== undefined) failure.status = result.actualStatus;
       observation.tokenFailure = failure;
+    } else if (cause === "run-budget") {
+      observation.transportFailure = "timeout";
+      observation.runBudget = true;
     } else if (TRANSPORT_KINDS.has(cause)) {
       observation.transportFailure = cause as TransportError["kind"];
     } else if (/^[a-z_]+$/.test(cause) && (result.probe === "token" || result.outcome === "blocked")) {

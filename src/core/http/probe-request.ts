@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from "undici";
 import { answeredByFromBody, type AnsweredBy } from "../diagnosis/observation.js";
 import { assertAllowedUrl } from "./origin-guard.js";
+import { escapeRemoteText } from "./remote-text.js";
 import { toTransportError } from "./transport-error.js";
 
 export interface ProbeRequest {
@@ -88,11 +89,12 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
       const v = res.headers[name];
       return Array.isArray(v) ? v[0] : v;
     };
-    const requestId = header("apim-request-id") ?? header("x-ms-request-id");
+    const rawRequestId = header("apim-request-id") ?? header("x-ms-request-id");
+    const requestId = rawRequestId === undefined ? undefined : escapeRemoteText(rawRequestId);
     // Server text is foreign: a backend or a custom policy may quote the request's credentials.
     const secrets = sentSecrets(req.headers, req.credentialHeaders);
     const challenge = header("www-authenticate");
-    const wwwAuthenticate = challenge === undefined ? undefined : redactSent(challenge, secrets);
+    const wwwAuthenticate = challenge === undefined ? undefined : escapeRemoteText(redactSent(challenge, secrets));
     const apimMessage = res.statusCode >= 300 ? extractErrorMessage(body, secrets) : undefined;
     // Tells a backend's 5xx from the gateway's own (backend-error vs gateway-error).
     const answeredBy = res.statusCode >= 400 ? answeredByFromBody(res.statusCode, body) : undefined;
@@ -103,7 +105,8 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
       ...(requestId ? { requestId } : {}),
       ...(wwwAuthenticate ? { wwwAuthenticate } : {}),
       ...(answeredBy ? { answeredBy } : {}),
-      ...(req.keepAnswer ? { body: redactSent(body, secrets), bodyTruncated: truncated, headers: flatHeaders(res.headers) } : {}),
+      // Assertions show header values they compare: the credentials the request sent are redacted there too.
+      ...(req.keepAnswer ? { body: redactSent(body, secrets), bodyTruncated: truncated, headers: flatHeaders(res.headers, secrets) } : {}),
       ...(read.problem ? { bodyProblem: read.problem } : {}),
     };
   } catch (error) {
@@ -155,9 +158,11 @@ async function readDecidedBody(body: Dispatcher.ResponseData["body"], origin: st
   }
 }
 
-function flatHeaders(headers: Dispatcher.ResponseData["headers"]): Record<string, string> {
+function flatHeaders(headers: Dispatcher.ResponseData["headers"], secrets: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = escapeRemoteText(redactSent(Array.isArray(value) ? value.join(", ") : value, secrets));
+  }
   return out;
 }
 
@@ -177,7 +182,7 @@ export function extractErrorMessage(body: string, sent: readonly string[] = []):
   const message = typeof record.message === "string" ? record.message : typeof record.error?.message === "string" ? record.error.message : undefined;
   if (!message) return undefined;
   // Redact before clipping, so a clipped credential cannot slip past as a prefix.
-  const line = redactSent(message, sent).replace(/\s+/g, " ").trim();
+  const line = escapeRemoteText(redactSent(message, sent).replace(/\s+/g, " ").trim());
   return line.length > MAX_MESSAGE_CHARS ? `${line.slice(0, MAX_MESSAGE_CHARS - 1)}…` : line;
 }
 
@@ -200,9 +205,12 @@ function sentSecrets(headers: Readonly<Record<string, string>>, credentialHeader
   return values;
 }
 
-/** `text` with every credential the request sent, and anything shaped like a JWT, replaced. */
+/**
+ * `text` with every credential the request sent, and anything shaped like a JWT, replaced. Case
+ * does not matter: a backend that echoes a hex key upper-cased has still echoed the key.
+ */
 function redactSent(text: string, sent: readonly string[]): string {
   let out = text;
-  for (const value of sent) out = out.split(value).join(REDACTED);
+  for (const value of sent) out = out.replace(new RegExp(value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi"), REDACTED);
   return out.replace(JWT_LIKE, REDACTED);
 }

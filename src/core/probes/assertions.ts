@@ -1,4 +1,5 @@
 import type { ProbeResponse } from "../http/probe-request.js";
+import { escapeRemoteText } from "../http/remote-text.js";
 
 /** What a target's `valid` answer must hold besides its status (targets file `assertions`). */
 export interface ResponseAssertions {
@@ -48,7 +49,7 @@ export function checkAssertions(assertions: ResponseAssertions, res: ProbeRespon
     }
     const found = resolvePointer(doc, pointer);
     if (!found.ok || found.value !== equals) {
-      return { cause: "assertion-failed", assertion: `jsonPointer ${pointer}`, expected: JSON.stringify(equals), received: found.ok ? clip(JSON.stringify(found.value)) : "no such member" };
+      return { cause: "assertion-failed", assertion: `jsonPointer ${pointer}`, expected: JSON.stringify(equals), received: found.ok ? escapeRemoteText(clip(JSON.stringify(found.value))) : "no such member" };
     }
   }
   return undefined;

@@ -101,7 +101,23 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
       return report;
     },
     close: async () => {
-      if (ownsDispatcher) await dispatcher.close();
+      if (ownsDispatcher) await closeDispatcher(dispatcher);
     },
   };
+}
+
+/** How long a graceful close may wait for requests still on the pool before their sockets are destroyed. */
+const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * Closes gracefully, then destroys what is left: `close()` waits for every request on the pool, and
+ * one that never settles (see watchdog.ts) would make the caller wait forever.
+ */
+async function closeDispatcher(dispatcher: Dispatcher): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const graceful = await Promise.race([
+    dispatcher.close().then(() => true),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (!graceful) await dispatcher.destroy().catch(() => undefined);
 }

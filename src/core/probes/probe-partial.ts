@@ -25,7 +25,7 @@ export function causeOf(error: ProbeError): string {
     if (error.details.aadsts) return `AADSTS${error.details.aadsts}`;
     return error.details.oauthError ?? error.code;
   }
-  if (error instanceof TransportError) return error.kind;
+  if (error instanceof TransportError) return error.runBudget ? "run-budget" : error.kind;
   return error.code;
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { createOpenIdConfigResolver, type SigningKeyResolver } from "../../policy/index.js";
 import { CLOUDS } from "../../entra/clouds.js";
+import { CATALOGUE, renderTemplate } from "../diagnosis/catalogue.js";
 import { diagnoseRun, type FolderPromises, type TenantContext } from "../diagnosis/index.js";
 import { UsageError } from "../errors.js";
 import { RunBudgetExceeded } from "../http/transport-error.js";
@@ -18,6 +19,8 @@ import type { ProbeName } from "./names.js";
 import type { ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import { mapWithConcurrency } from "./pool.js";
+import { DEFAULT_TARGET_CONCURRENCY } from "../settings/defaults.js";
+import { settleWithin } from "./watchdog.js";
 import { expectationsFor, loadTargetPolicies, policyChecks, policyConfigIssuers, tenantIssuers, type FetchedIssuers, type TargetPolicies } from "./target-policy.js";
 import { runTargetProbes, type ProbedResult } from "./target-probes.js";
 
@@ -73,14 +76,14 @@ export interface RunOptions {
   runBudgetMs?: number;
 }
 
-export const DEFAULT_TARGET_CONCURRENCY = 4;
+export { DEFAULT_TARGET_CONCURRENCY } from "../settings/defaults.js";
 
 /** Runs the probe matrix over the configured targets and returns the report. Never throws for a probe failure. */
 export async function runProbes(config: ProbeConfig, deps: RunDeps, options: RunOptions = {}): Promise<RunReport> {
   const targets = selectTargets(config.targets, options.targets);
-  const concurrency = Math.max(1, options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY);
+  const concurrency = Math.max(1, options.targetConcurrency ?? config.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY);
   const waves = Math.ceil(targets.length / concurrency);
-  const budgetMs = options.runBudgetMs ?? waves * 2 * config.timeoutMs + 1_000;
+  const budgetMs = options.runBudgetMs ?? config.runBudgetMs ?? waves * 2 * config.timeoutMs + 1_000;
   const tokens = deps.tokens ?? createMsalTokenSource(config, { dispatcher: deps.dispatcher });
   const expiredTokens = deps.expiredTokens ?? new ExpiredTokenStore({ now: deps.now });
   const allowedOrigins = new Set(config.targets.map((t) => new URL(t.url).origin));
@@ -108,7 +111,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   deps.onProgress?.({ type: "start", done: 0, total });
   let done = 0;
   try {
-    const perTarget = await mapWithConcurrency(plan, concurrency, async ({ target, probes }) => {
+    const probeTarget = async ({ target, probes }: (typeof plan)[number]): Promise<ProbeResult[]> => {
       const policy = policies.get(target.name);
       const jwt = policy?.validateJwt;
       const probed = await runTargetProbes({
@@ -157,7 +160,16 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         deps.onProgress?.({ type: "result", result, done, total });
         return result;
       });
-    });
+    };
+    const perTarget = await mapWithConcurrency(plan, concurrency, (item) =>
+      settleWithin(probeTarget(item), budget.signal, WATCHDOG_GRACE_MS, () =>
+        unsettledResults(item, { budgetMs, startedMs, now: deps.now }).map((result) => {
+          done++;
+          deps.onProgress?.({ type: "result", result, done, total });
+          return result;
+        }),
+      ),
+    );
     const results = perTarget.flat();
     return {
       runId: options.runId ?? randomUUID(),
@@ -170,6 +182,35 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * How long a target's probes get to settle once the run's budget is spent and every request was
+ * aborted. An abort normally settles at once; past this the watchdog answers for them.
+ */
+export const WATCHDOG_GRACE_MS = 2_000;
+
+/** The results of a target whose probes did not settle after the budget ran out (the watchdog's answer). */
+function unsettledResults(
+  { target, probes }: { target: TargetConfig; probes: readonly ProbeName[] },
+  run: { budgetMs: number; startedMs: number; now: () => number },
+): ProbeResult[] {
+  const entry = CATALOGUE["run-budget"];
+  return probes.map((probe) => {
+    const evidence = { probe, budgetMs: String(run.budgetMs) };
+    const summary = renderTemplate(entry.summary, { ...evidence, budgetDetail: ` (${run.budgetMs} ms): the request did not settle even after it was aborted` });
+    return {
+    target: target.name,
+    probe,
+    outcome: "error",
+    expectedStatuses: target.expectedStatuses[probe],
+    durationMs: Math.max(0, run.now() - run.startedMs),
+    message: `error: ${summary}`,
+    startedAt: new Date(run.startedMs).toISOString(),
+    cause: "run-budget",
+    diagnosis: { cause: "run-budget", summary, fix: entry.fix, evidence },
+  } satisfies ProbeResult;
+  });
 }
 
 /** After the target's probes finished: the cross-probe rules need all of them. */

@@ -345,14 +345,28 @@ async function call(
   let at = ctx.now();
   let attempts = 1;
   let sent = await send();
+  let retryNote = "";
   const transient = "res" in sent ? isTransientStatus(probe, expected, sent.res.status) : isTransientError(sent.error);
-  if (transient && (await mayRetry(ctx))) {
+  // A token that expired while the first attempt waited would make the retry a different test (a 401
+  // for the token, not the API's answer): then the first attempt is the result.
+  const tokenStillValid = token?.exp === undefined || token.exp * 1000 > ctx.now() + RETRY_PAUSE_MS + ctx.config.timeoutMs;
+  if (transient && tokenStillValid && (await mayRetry(ctx))) {
     attempts = 2;
+    const first = { sent, at };
     at = ctx.now();
     sent = await send();
+    // A retry that fails differently never hides the first failure: the first attempt's cause stays.
+    const retryPassed = "res" in sent && classifyStatus(probe, expected, sent.res.status) === "pass";
+    if (!retryPassed && attemptSummary(first.sent) !== attemptSummary(sent)) {
+      retryNote = `; the retry ${attemptSummary(sent)}`;
+      ({ sent, at } = first);
+    }
   }
   const retried = attempts > 1 ? { attempts } : {};
-  if ("error" in sent) return observe({ ...errorResult(sent.error), ...retried, ...(token ? { token } : {}) }, { at });
+  if ("error" in sent) {
+    const partial = errorResult(sent.error);
+    return observe({ ...partial, message: `${partial.message}${retryNote}`, ...retried, ...(token ? { token } : {}) }, { at });
+  }
   const res = sent.res;
   const statusOutcome = classifyStatus(probe, expected, res.status);
   const failed = statusOutcome === "pass" && assertions ? checkAssertions(assertions, res) : undefined;
@@ -378,7 +392,7 @@ async function call(
     outcome,
     actualStatus: res.status,
     durationMs: res.durationMs,
-    message: `expected ${formatStatuses(expected)}, got ${res.status}${verdict}${apim}${note ? `; ${note}` : ""}${res.bodyProblem ? `; ${res.bodyProblem}` : ""}${attempts > 1 ? `; after ${attempts} attempts` : ""}`,
+    message: `expected ${formatStatuses(expected)}, got ${res.status}${verdict}${apim}${note ? `; ${note}` : ""}${res.bodyProblem ? `; ${res.bodyProblem}` : ""}${attempts > 1 ? `; after ${attempts} attempts` : ""}${retryNote}`,
     ...retried,
     ...(res.apimMessage ? { apimMessage: res.apimMessage } : {}),
     ...(res.requestId ? { requestId: res.requestId } : {}),
@@ -400,6 +414,12 @@ async function call(
  */
 function isTransientStatus(probe: ProbeName, expected: readonly number[], status: number): boolean {
   return (status === 502 || status === 503 || status === 504) && classifyStatus(probe, expected, status) === "fail";
+}
+
+/** One attempt in a few words, to compare two and to say what the retry got. */
+function attemptSummary(sent: { res: ProbeResponse } | { error: unknown }): string {
+  if ("res" in sent) return `got ${sent.res.status}`;
+  return `failed (${sent.error instanceof ProbeError ? causeOf(sent.error) : "error"})`;
 }
 
 /** A reset connection or a timeout; not DNS or TLS, which a second try in the same second does not change. */

@@ -13,6 +13,7 @@ import {
   DEFAULT_AUTHORITY_HOST,
   DEFAULT_CERT_WARN_DAYS,
   DEFAULT_METHOD,
+  DEFAULT_TARGET_CONCURRENCY,
   DEFAULT_TARGET_NAME,
   DEFAULT_TIMEOUT_MS,
   defaultExpectedStatuses,
@@ -22,7 +23,9 @@ import { clientCredentialsScope, clientId, connectionStringProblem, httpMethod, 
 import { Secret } from "./secret.js";
 import { displayPath } from "./looks-like-secret.js";
 import { parseSettingsFile } from "./settings-file.js";
-import { findSecretLikeValues, targetsFileSchema, type TargetsFile } from "./targets-file.js";
+import { presentNearMiss, SETTINGS_READ_ELSEWHERE, unknownSettingWarnings } from "./setting-names.js";
+import { controlCharacterProblem, keyValueProblem, unresolvedValueProblem } from "./setting-values.js";
+import { findSecretLikeValues, jsonNestingDepth, MAX_TARGETS_FILE_CHARS, MAX_TARGETS_FILE_DEPTH, targetsFileSchema, type TargetsFile } from "./targets-file.js";
 import type { CredentialConfig, ProbeConfig, TargetConfig } from "./types.js";
 
 type Problem = { setting: string; problem: string };
@@ -121,6 +124,20 @@ const envSchema = z.object({
     .min(100, "must be at least 100 ms")
     .max(230_000, "must be at most 230000 ms")
     .default(DEFAULT_TIMEOUT_MS),
+  // The whole run's budget: at most 8 minutes, what a timer invocation gets of the Functions host's 10
+  // (src/functions/support/probe-runtime.ts). Unset: 8 minutes there, per wave of targets on the CLI.
+  PROBE_RUN_BUDGET_MS: z.coerce
+    .number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(1_000, "must be at least 1000 ms")
+    .max(480_000, "must be at most 480000 ms (8 minutes: the Functions host stops an invocation at 10)")
+    .optional(),
+  PROBE_TARGET_CONCURRENCY: z.coerce
+    .number({ error: "must be a number of targets" })
+    .int("must be a whole number of targets")
+    .min(1, "must be at least 1")
+    .max(32, "must be at most 32")
+    .default(DEFAULT_TARGET_CONCURRENCY),
   PROBE_RUN_LOCATION: z.string().max(2024, "must be at most 2024 characters (App Insights limit)").optional(),
   PROBE_POLICY_FILE: z.string().optional(),
   PROBE_TARGETS_FILE: z.string().optional(),
@@ -183,6 +200,15 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") clean[k] = v;
 
   const problems: Problem[] = [];
+  // A value that is not a value (an unresolved Key Vault reference, a sample placeholder, a key that
+  // cannot be a header) is reported as such, instead of whatever else its content would fail.
+  const refused = new Map<string, string>();
+  for (const setting of SETTING_NAMES) {
+    const value = clean[setting];
+    if (value === undefined) continue;
+    const problem = unresolvedValueProblem(value) ?? secretValueProblem(setting, value);
+    if (problem) refused.set(setting, problem);
+  }
   const parsed = envSchema.safeParse(clean);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -217,9 +243,21 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
   const stateKey = readOrProblem(problems, () => (clean.PROBE_STATE_KEY ? StateKey.fromSetting(new Secret(clean.PROBE_STATE_KEY)) : undefined));
   const ingestionAuth = readOrProblem(problems, () => ingestionAuthenticationFrom(clean.APPLICATIONINSIGHTS_AUTHENTICATION_STRING));
 
+  if (refused.size > 0) {
+    const others = problems.filter((p) => !refused.has(p.setting));
+    problems.length = 0;
+    problems.push(...[...refused].map(([setting, problem]) => ({ setting, problem })), ...others);
+  }
+  for (const p of problems) {
+    if (p.problem !== "is required" && !p.problem.startsWith("is required (")) continue;
+    const nearMiss = presentNearMiss(p.setting, Object.keys(clean), KNOWN_NAMES);
+    if (nearMiss) p.problem += `; ${nearMiss} is set: is it misspelt?`;
+  }
   if (problems.length > 0 || !parsed.success || !credential) {
     throw new SettingsError(problems.length > 0 ? problems : [{ setting: "settings", problem: "are invalid" }]);
   }
+  const referenced = targets.flatMap((t) => (t.subscriptionKeySetting ? [t.subscriptionKeySetting] : []));
+  const settingWarnings = unknownSettingWarnings(Object.keys(clean), [...KNOWN_NAMES, ...referenced]);
   const s = parsed.data;
   return {
     tenantId: s.PROBE_TENANT_ID,
@@ -237,12 +275,25 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
     certWarnDays: s.PROBE_CERT_WARN_DAYS,
     // Where the probe reads its own app registration's credentials (credential-expiry): the cloud's Graph.
     graphUrl: s.PROBE_GRAPH_URL ? new URL(s.PROBE_GRAPH_URL).origin : `https://${CLOUDS[cloud ?? "public"].graphHost}`,
-    ...(ingestionAuth ? { ingestionAuth } : {}),
+    ...(ingestionAuth ? { ingestionAuth: extraCaPem.length > 0 ? { ...ingestionAuth, extraCaPem } : ingestionAuth } : {}),
     timeoutMs: s.PROBE_TIMEOUT_MS,
+    ...(s.PROBE_RUN_BUDGET_MS !== undefined ? { runBudgetMs: s.PROBE_RUN_BUDGET_MS } : {}),
+    targetConcurrency: s.PROBE_TARGET_CONCURRENCY,
     ...((s.PROBE_RUN_LOCATION ?? s.REGION_NAME) ? { runLocation: s.PROBE_RUN_LOCATION ?? s.REGION_NAME } : {}),
     extraCaPem,
     targets,
+    ...(settingWarnings.length > 0 ? { settingWarnings } : {}),
   };
+}
+
+/** Every setting name the app reads, wherever it reads it. */
+const KNOWN_NAMES: readonly string[] = [...SETTING_NAMES, ...SETTINGS_READ_ELSEWHERE];
+
+/** Why a secret setting's value cannot be the secret, or undefined (the JWT setting has its own rule). */
+function secretValueProblem(setting: string, value: string): string | undefined {
+  if (setting === "PROBE_SUBSCRIPTION_KEY") return keyValueProblem(value);
+  if ((SECRET_SETTINGS as readonly string[]).includes(setting) && setting !== "PROBE_EXPIRED_TOKEN") return controlCharacterProblem(value);
+  return undefined;
 }
 
 /**
@@ -368,7 +419,16 @@ function readTargets(
   const path = resolve(cwd, file);
   let raw: unknown;
   try {
-    raw = JSON.parse(readTextFile(path));
+    const text = readTextFile(path);
+    if (text.length > MAX_TARGETS_FILE_CHARS) {
+      problems.push({ setting: "PROBE_TARGETS_FILE", problem: `file is ${text.length} characters long, more than the ${MAX_TARGETS_FILE_CHARS} allowed` });
+      return [];
+    }
+    if (jsonNestingDepth(text, MAX_TARGETS_FILE_DEPTH) > MAX_TARGETS_FILE_DEPTH) {
+      problems.push({ setting: "PROBE_TARGETS_FILE", problem: `file nests arrays or objects more than ${MAX_TARGETS_FILE_DEPTH} levels deep` });
+      return [];
+    }
+    raw = JSON.parse(text);
   } catch (error) {
     problems.push({
       setting: "PROBE_TARGETS_FILE",
@@ -449,7 +509,13 @@ function toTarget(
   let subscriptionKey: Secret | undefined;
   if (t.subscriptionKeySetting) {
     const value = env[t.subscriptionKeySetting];
-    if (value) subscriptionKey = new Secret(value);
+    const problem = value === undefined ? undefined : (unresolvedValueProblem(value) ?? keyValueProblem(value));
+    if (problem) {
+      // PROBE_SUBSCRIPTION_KEY was judged with the other settings already.
+      if (t.subscriptionKeySetting !== "PROBE_SUBSCRIPTION_KEY" && !problems.some((p) => p.setting === t.subscriptionKeySetting)) {
+        problems.push({ setting: t.subscriptionKeySetting, problem: `${problem} (target "${t.name}" takes its subscription key from it)` });
+      }
+    } else if (value) subscriptionKey = new Secret(value);
     else {
       problems.push({
         setting: t.subscriptionKeySetting,
@@ -500,5 +566,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown property ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   if (issue.code === "invalid_type") return `must be ${issue.expected}`;
+  // A record key (a header name): its own rule says what is wrong, not "Invalid key in record".
+  if (issue.code === "invalid_key" && issue.issues[0]) return describeIssue(issue.issues[0]);
   return issue.message;
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EXPIRY_PROBES, PROBE_NAMES } from "../probes/names.js";
 import { looksLikeSecret } from "./looks-like-secret.js";
+import { headerValueProblem, transportHeaderProblem } from "./setting-values.js";
 import { clientCredentialsScope, httpMethod, httpsUrl, settingName, subscriptionKeyHeaderName } from "./rules.js";
 
 const status = z.int().min(100, "must be an HTTP status (100-599)").max(599, "must be an HTTP status (100-599)");
@@ -56,8 +57,18 @@ export const targetSchema = z
       .meta({ description: "What the valid probe's 2xx answer must also hold; a 2xx that fails one is cause assertion-failed (or slow-response)." }),
     requestHeaders: z
       .record(
-        z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name").refine((n) => !/^(authorization|ocp-apim-subscription-key|proxy-authorization)$/i.test(n), "must not be a credential header (the probe sets those)"),
-        z.string(),
+        z
+          .string()
+          .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name")
+          .refine((n) => !/^(authorization|ocp-apim-subscription-key|proxy-authorization)$/i.test(n), "must not be a credential header (the probe sets those)")
+          .superRefine((n, ctx) => {
+            const problem = transportHeaderProblem(n);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          }),
+        z.string().superRefine((v, ctx) => {
+          const problem = headerValueProblem(v);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
       )
       .optional()
       .meta({ description: "Non-secret request headers every probe of this target sends." }),
@@ -98,6 +109,32 @@ export type TargetsFile = z.output<typeof targetsFileSchema>;
 /** The JSON Schema published as schema/targets.schema.json (editors validate the file with it). */
 export function targetsJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(targetsFileSchema, { io: "input", target: "draft-2020-12" });
+}
+
+/**
+ * Limits on a targets file, so a broken or hostile one is a settings problem in bounded memory, not
+ * a crash: 500 targets weigh about 200 KB and nest 5 levels. Documented in docs/ARCHITECTURE.md.
+ */
+export const MAX_TARGETS_FILE_CHARS = 8 * 1024 * 1024;
+export const MAX_TARGETS_FILE_DEPTH = 32;
+
+/** How deep `text`'s arrays and objects nest (strings skipped), counted without parsing; stops past `limit`. */
+export function jsonNestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === "[" || ch === "{") {
+      deepest = Math.max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if (ch === "]" || ch === "}") depth--;
+  }
+  return deepest;
 }
 
 /** Fields that hold file paths: a long generated folder name is not a secret. */

@@ -87,6 +87,10 @@ export interface ProbeConfig {
   ingestionAuth?: IngestionAuthentication;
   /** Deadline of every single request (token endpoint and API), ms. */
   timeoutMs: number;
+  /** PROBE_RUN_BUDGET_MS: the whole run's budget, ms; unset, the edge decides (Functions 8 min, CLI per wave of targets). */
+  runBudgetMs?: number;
+  /** PROBE_TARGET_CONCURRENCY: targets probed at once (default 4). */
+  targetConcurrency?: number;
   runLocation?: string;
   /**
    * Extra CA certificates (PEM) to trust besides the platform's roots, read from the file named
@@ -95,4 +99,6 @@ export interface ProbeConfig {
    */
   extraCaPem: string[];
   targets: TargetConfig[];
+  /** `PROBE_*` names that are set but not read (typos), each with the closest known name: shown, never fatal. */
+  settingWarnings?: readonly string[];
 }

@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
+import { managedIdentityCredential } from "../tokens/managed-identity.js";
 import { SettingsError } from "../errors.js";
 
 const SETTING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
@@ -6,6 +7,8 @@ const SETTING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
 /** Entra-authenticated ingestion as configured: the system identity, or a user-assigned one by client id. */
 export interface IngestionAuthentication {
   managedIdentityClientId?: string;
+  /** Extra CAs (NODE_EXTRA_CA_CERTS of the settings) the managed identity's endpoint is trusted with, as every other leg. */
+  extraCaPem?: readonly string[];
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -35,6 +38,5 @@ export function ingestionAuthenticationFrom(value: string | undefined): Ingestio
 
 /** The app's managed identity, for Azure Monitor's audience (the exporter asks for the scope itself). */
 export async function ingestionCredential(auth: IngestionAuthentication): Promise<TokenCredential> {
-  const { ManagedIdentityCredential } = await import("@azure/identity");
-  return auth.managedIdentityClientId ? new ManagedIdentityCredential({ clientId: auth.managedIdentityClientId }) : new ManagedIdentityCredential();
+  return managedIdentityCredential({ ...(auth.managedIdentityClientId ? { clientId: auth.managedIdentityClientId } : {}), extraCaPem: auth.extraCaPem ?? [] });
 }

@@ -1,11 +1,13 @@
 import { ConfidentialClientApplication, LogLevel, type Configuration } from "@azure/msal-node";
 import type { Dispatcher } from "undici";
 import { CLOUDS, type CloudName } from "../../entra/clouds.js";
-import { TokenAcquisitionError, TransportError } from "../errors.js";
+import { TOKEN_NOT_JWT, TokenAcquisitionError, TransportError } from "../errors.js";
 import { Secret } from "../settings/secret.js";
 import type { ProbeConfig } from "../settings/types.js";
 import { createMsalNetworkClient, tokenCallObservation, type TokenCallObservation } from "./msal-network-client.js";
 import { translateMsalError } from "./translate-msal-error.js";
+import { summarizeToken } from "./summary.js";
+import { managedIdentityCredential } from "./managed-identity.js";
 
 /** Which client asks: the probe's own, or the one never granted the API's role. */
 export type ClientRole = "probe" | "unassigned";
@@ -69,9 +71,8 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
   async function federatedAssertion(): Promise<string> {
     if (config.credential.kind !== "managed-identity") throw new TypeError("not a managed-identity credential");
     if (!managedIdentity) {
-      const { ManagedIdentityCredential } = await import("@azure/identity");
       const id = config.credential.managedIdentityClientId;
-      managedIdentity = id ? new ManagedIdentityCredential({ clientId: id }) : new ManagedIdentityCredential();
+      managedIdentity = await managedIdentityCredential({ ...(id ? { clientId: id } : {}), extraCaPem: config.extraCaPem });
     }
     let result: { token: string } | null;
     try {
@@ -119,6 +120,11 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
           ...(signal ? [{ signal, why: "the run budget was exhausted calling" }] : []),
         ], config.authorityHost);
         if (!result?.accessToken) throw new TokenAcquisitionError(`token request for ${scope} returned no token`, {});
+        // Every probe after this one reads or re-signs the token's claims: a token that is not a JWT
+        // is named here, where it came from, not as a TypeError in the forged-token probes.
+        if (!summarizeToken(result.accessToken)) {
+          throw new TokenAcquisitionError(`token request for ${scope} returned an access token that is not a JWT`, { oauthError: TOKEN_NOT_JWT });
+        }
         return { accessToken: new Secret(result.accessToken), fromCache: result.fromCache ?? false };
       } catch (error) {
         if (error instanceof TransportError && !observed.transport) throw error;
@@ -130,7 +136,7 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
 
 function raceAbort<T>(promise: Promise<T>, deadlines: { signal: AbortSignal; why: string }[], origin: string): Promise<T> {
   const fired = deadlines.find((d) => d.signal.aborted);
-  if (fired) return Promise.reject(new TransportError(`timeout: ${fired.why} ${origin}`, "timeout"));
+  if (fired) return Promise.reject(new TransportError(`timeout: ${fired.why} ${origin}`, "timeout", { cause: fired.signal.reason }));
   return new Promise<T>((resolve, reject) => {
     const listeners = deadlines.map((d) => {
       const onAbort = () => reject(new TransportError(`timeout: ${d.why} ${origin}`, "timeout", { cause: d.signal.reason }));

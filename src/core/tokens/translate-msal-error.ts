@@ -1,5 +1,6 @@
 import { AuthError, ServerError } from "@azure/msal-node";
 import { ProbeError, TokenAcquisitionError } from "../errors.js";
+import { escapeRemoteText } from "../http/remote-text.js";
 import { MAX_TOKEN_RESPONSE_BYTES, type TokenCallObservation } from "./msal-network-client.js";
 
 const AADSTS = /AADSTS(\d+)/;
@@ -28,7 +29,7 @@ export function translateMsalError(error: unknown, observed: TokenCallObservatio
   if (status !== undefined && status >= 500 && !(error instanceof ServerError && (error.errorNo || AADSTS.test(error.errorMessage)))) {
     return new TokenAcquisitionError(
       `Entra's token endpoint answered ${status}${observed.nonJsonBody ? " with a non-JSON body" : ""} for ${scope}${observed.retried ? " (also on the retry)" : ""}`,
-      { oauthError: "server_error", status, ...retry },
+      { oauthError: "server_error", status, ...retry, ...(observed.retried ? { retried: true as const } : {}) },
       { cause: error },
     );
   }
@@ -38,7 +39,8 @@ export function translateMsalError(error: unknown, observed: TokenCallObservatio
   if (error instanceof ServerError) {
     const errorNo = error.errorNo ? Number(error.errorNo) : Number(AADSTS.exec(error.errorMessage)?.[1]);
     const aadsts = Number.isFinite(errorNo) && errorNo > 0 ? errorNo : undefined;
-    const oauthError = error.errorCode || undefined;
+    // The server's own words: escaped and bounded before they reach a message or a cause.
+    const oauthError = error.errorCode ? escapeRemoteText(error.errorCode).slice(0, 80) : undefined;
     return new TokenAcquisitionError(
       `token request for ${scope} refused: ${oauthError ?? "error"}${aadsts ? ` AADSTS${aadsts}` : ""}${status ? ` (${status})` : ""}`,
       { ...(oauthError ? { oauthError } : {}), ...(aadsts ? { aadsts } : {}), ...(status ? { status } : {}), ...retry },

@@ -48,6 +48,8 @@ export interface ProbeRuntime {
  */
 export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
   const config = loadSettings(env);
+  // A misspelt PROBE_* app setting is ignored, so the run uses a default: say so in the host's log.
+  for (const warning of config.settingWarnings ?? []) WORKER_CONSOLE_LOGGER.warn(`Probe settings: ${warning}`);
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
   // Built here, not after the first run: a malformed connection string is a settings error
   // (SettingsError naming APPLICATIONINSIGHTS_CONNECTION_STRING) reported before anything is probed,
@@ -81,7 +83,9 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
         // A failed load is the reporter's to report after the run, not a reason to skip probing.
         await preloadTelemetry().catch(() => undefined);
       }
-      const report = await engine.run({ runBudgetMs: RUN_BUDGET_MS, ...options, onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`) });
+      // PROBE_RUN_BUDGET_MS can shorten the run, never lengthen it past what the host and the HTTP front end allow.
+      const runBudgetMs = Math.min(options.runBudgetMs ?? RUN_BUDGET_MS, config.runBudgetMs ?? RUN_BUDGET_MS);
+      const report = await engine.run({ ...options, runBudgetMs, onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`) });
       for (const damaged of state?.takeDamaged() ?? []) logger.warn(`Probe state: ${describeDamaged(damaged)}`);
       if (!reporter) return { report };
       const telemetry = await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) });

@@ -47,5 +47,8 @@ export interface EmulatorContext {
 /**
  * How the token endpoints fail when told to, as Entra's front ends have been seen to: an HTML
  * error page with a 5xx status (not Entra's JSON), or no answer at all until the client gives up.
+ *
+ * `opaque-token` stands for a token endpoint that is not Entra's (a proxy or an identity provider
+ * that issues reference tokens): 200 with an access token that is not a JWT.
  */
-export type TokenEndpointOutage = { kind: "html-5xx"; status: number } | { kind: "no-answer" };
+export type TokenEndpointOutage = { kind: "html-5xx"; status: number } | { kind: "no-answer" } | { kind: "opaque-token" };

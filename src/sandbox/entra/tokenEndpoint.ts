@@ -52,6 +52,13 @@ export async function handleTokenRequest(
     res.end("<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>");
     return;
   }
+  if (outage?.kind === "opaque-token") {
+    req.resume();
+    ctx.record({ ...record, status: 200, outcome: "outage" });
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store, no-cache" });
+    res.end(JSON.stringify({ token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: "opaque-reference-token-0f3c9a" }));
+    return;
+  }
   if (outage?.kind === "no-answer") {
     // Read the request, then say nothing: the client's deadline ends it.
     req.resume();

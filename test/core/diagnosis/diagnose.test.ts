@@ -60,18 +60,35 @@ const CASES: Case[] = [
   {
     name: "preflight: audience not allowed",
     observation: refusedValid({
-      token: { ...V2_TOKEN, aud: "https://graph.microsoft.com" },
+      token: { ...V2_TOKEN, aud: "api://billing-api" },
       preflight: { ok: false, reason: "TokenAudienceNotAllowed", detail: "audience expected [..] received ..", expectedAudiences: [ORDERS_API.appIdUri, ORDERS_API.clientId] },
     }),
     cause: "audience-mismatch",
-    evidence: { receivedAudience: "https://graph.microsoft.com", expectedAudience: `${ORDERS_API.appIdUri}, ${ORDERS_API.clientId}`, preflightReason: "TokenAudienceNotAllowed" },
+    evidence: { receivedAudience: "api://billing-api", expectedAudience: `${ORDERS_API.appIdUri}, ${ORDERS_API.clientId}`, preflightReason: "TokenAudienceNotAllowed" },
   },
   {
     name: "no preflight: token audience vs the policy's audiences",
-    observation: refusedValid({ token: { ...V2_TOKEN, aud: "https://graph.microsoft.com" } }),
+    observation: refusedValid({ token: { ...V2_TOKEN, aud: "api://billing-api" } }),
     expectations: POLICY,
     cause: "audience-mismatch",
-    evidence: { receivedAudience: "https://graph.microsoft.com", expectedFrom: "policy", requestId: "req-1" },
+    evidence: { receivedAudience: "api://billing-api", expectedFrom: "policy", requestId: "req-1" },
+  },
+  {
+    // Every rule fails at once for a Graph token (audience, issuer, signature); the cause is the scope.
+    name: "the API's scope is Microsoft Graph's",
+    observation: refusedValid({
+      token: { ...V2_TOKEN, iss: V1_ISS, ver: "1.0", aud: "https://graph.microsoft.com", firstParty: true },
+      preflight: { ok: false, reason: "TokenSignatureInvalid", detail: "signature verified by none of 1 usable keys" },
+    }),
+    expectations: POLICY,
+    cause: "first-party-scope",
+    evidence: { resource: "Microsoft Graph", receivedAudience: "https://graph.microsoft.com" },
+  },
+  {
+    name: "the API's scope is Azure Resource Manager's (v2 token: aud is its app id), no policy",
+    observation: refusedValid({ token: { ...V2_TOKEN, aud: "797f4846-ba00-4fd7-ba43-dac1f8f63013" } }),
+    cause: "first-party-scope",
+    evidence: { resource: "Azure Resource Manager" },
   },
   {
     name: "v1 token against a v2 policy",
@@ -301,6 +318,12 @@ const CASES: Case[] = [
     evidence: { transport: "timeout", endpoint: "token endpoint" },
   },
   {
+    name: "an access token that is not a JWT",
+    observation: obs({ probe: "token", outcome: "fail", expectedStatuses: [], tokenFailure: { oauthError: "access_token_not_jwt" }, authorityHost: "https://login.example.net" }),
+    cause: "token-not-jwt",
+    evidence: { oauthError: "access_token_not_jwt", authorityHost: "https://login.example.net" },
+  },
+  {
     name: "managed identity endpoint down",
     observation: obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "managed_identity_unavailable" } }),
     cause: "managed-identity-unavailable",
@@ -363,9 +386,33 @@ describe("diagnose", () => {
     expect(diagnosis?.summary).not.toContain("(unknown)");
   });
 
+  // run-budget is the runner's watchdog answering for probes that never settled (test/e2e/watchdog.test.ts).
   it("has a case for every cause code but subscription-not-required, gateway-open, no-token-validation and config-drift (tested below)", () => {
-    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open", "no-token-validation", "config-drift"]);
+    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open", "no-token-validation", "config-drift", "run-budget"]);
     expect(CAUSE_CODES.filter((code) => !covered.has(code))).toEqual([]);
+  });
+
+  it("a certificate the probe does not trust at the token endpoint is its trust configuration: NODE_EXTRA_CA_CERTS, never 'retried'", () => {
+    const diagnosis = diagnose(obs({ probe: "token", outcome: "error", expectedStatuses: [], transportFailure: "tls", failedAt: "token-endpoint", authorityHost: "https://login.microsoftonline.com" }));
+    expect(diagnosis?.cause).toBe("tls-error");
+    expect(diagnosis?.fix).toContain("NODE_EXTRA_CA_CERTS");
+    expect(`${diagnosis?.summary} ${diagnosis?.fix}`).not.toMatch(/transient|Microsoft's side|retried once/);
+  });
+
+  it("says 'retried' only where a retry happened", () => {
+    const timeout = diagnose(obs({ probe: "token", outcome: "error", expectedStatuses: [], transportFailure: "timeout", failedAt: "token-endpoint" }));
+    expect(timeout?.cause).toBe("token-endpoint-unavailable");
+    expect(timeout?.summary).not.toMatch(/retried/);
+    const once = diagnose(obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503 } }));
+    expect(once?.summary).not.toMatch(/retried/);
+    const twice = diagnose(obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503, retried: true } }));
+    expect(twice?.summary).toMatch(/it was retried once/);
+  });
+
+  it("a first-party audience the API expects (a gateway in front of Azure OpenAI) is not first-party-scope", () => {
+    const expectations: Expectations = { source: "policy", audiences: ["https://cognitiveservices.azure.com"] };
+    const diagnosis = diagnose(refusedValid({ token: { ...V2_TOKEN, aud: "https://cognitiveservices.azure.com", roles: undefined } }), expectations);
+    expect(diagnosis?.cause).not.toBe("first-party-scope");
   });
 
   const OPEN: [ProbeName, string][] = [

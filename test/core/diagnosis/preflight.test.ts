@@ -44,7 +44,7 @@ describe("preflightAgainstPolicy", () => {
   });
 
   it.each([
-    [{ aud: "https://graph.microsoft.com" }, "TokenAudienceNotAllowed", "audience-mismatch", { expectedAudiences: [ORDERS_API.appIdUri, ORDERS_API.clientId] }],
+    [{ aud: "api://billing-api" }, "TokenAudienceNotAllowed", "audience-mismatch", { expectedAudiences: [ORDERS_API.appIdUri, ORDERS_API.clientId] }],
     [{ iss: V1_ISS, ver: "1.0" }, "TokenIssuerNotAllowed", "issuer-mismatch", { expectedIssuers: [V2_ISS] }],
     [{ roles: undefined }, "TokenClaimNotFound", "missing-role", { claim: "roles", expectedValues: [ORDERS_API.role] }],
     [{ roles: ["Other"] }, "TokenClaimValueNotAllowed", "missing-role", { claim: "roles" }],

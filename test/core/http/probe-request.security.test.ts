@@ -53,3 +53,45 @@ describe("sendProbeRequest scrubs what it sent out of the answer's text", () => 
     expect(res.wwwAuthenticate).toContain('error="invalid_token"');
   });
 });
+
+describe("sendProbeRequest treats the answer's text as data", () => {
+  let hostile: LoopbackServer;
+  beforeAll(async () => {
+    hostile = await startLoopbackHttps((req, res) => {
+      const key = String(req.headers["ocp-apim-subscription-key"] ?? "");
+      res
+        .writeHead(req.url === "/ok" ? 200 : 401, {
+          "content-type": "application/json",
+          // A backend echoing the key upper-cased, and a header value an assertion compares.
+          "x-echo-key": key.toUpperCase(),
+          "x-request-id-ish": "id\u009b2J",
+        })
+        .end(JSON.stringify({ message: `denied \u001b[2J\u001b[H key ${key.toUpperCase()} \u202egnp.exe\u0000` }));
+    });
+  });
+  afterAll(async () => {
+    await hostile.close();
+  });
+
+  const send = (path: string) =>
+    sendProbeRequest(
+      { url: `${hostile.origin}${path}`, method: "GET", headers: { "ocp-apim-subscription-key": KEY }, timeoutMs: 5_000, keepAnswer: true },
+      { dispatcher: createProbeDispatcher({ extraCaPem: [hostile.caPem] }), allowedOrigins: new Set([hostile.origin]) },
+    );
+
+  it("escapes control characters and bidi overrides, and redacts the key whatever its case", async () => {
+    const res = await send("/denied");
+    expect(res.apimMessage).toBeDefined();
+    // eslint-disable-next-line no-control-regex
+    expect(res.apimMessage).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(res.apimMessage).toContain("\\x1b[2J");
+    expect(res.apimMessage).toContain("\\u202e");
+    expect(res.apimMessage!.toLowerCase()).not.toContain(KEY);
+  });
+
+  it("header values kept for assertions are redacted and escaped too", async () => {
+    const res = await send("/ok");
+    expect(res.headers?.["x-echo-key"]).toBe("[redacted]");
+    expect(res.headers?.["x-request-id-ish"]).toBe("id\\x9b2J");
+  });
+});

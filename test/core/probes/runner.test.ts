@@ -30,11 +30,15 @@ async function token(aud: string, expS = nowS() + 3600): Promise<string> {
  * role like APIM + validate-jwt would (signature itself is judged by alg + the forged marker);
  * `open` lets everything through (fail-open); `hang` never answers.
  */
-let mode: "strict" | "open" | "hang" = "strict";
+let mode: "strict" | "open" | "hang" | "hang-then-deny" = "strict";
+/** Requests the gateway has seen (hang-then-deny hangs the first, refuses the others). */
+let seen = 0;
 /** The gateway's clock, so a test can age tokens for both sides at once. */
 let gatewayNow: () => number = Date.now;
 async function gateway(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (mode === "hang") return;
+  if (mode === "hang-then-deny" && seen++ === 0) return;
+  if (mode === "hang-then-deny") return void res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ statusCode: 401, message: "Invalid JWT." }));
   const deny = (message: string): void => void res.writeHead(401, { "content-type": "application/json", "apim-request-id": "rid-1" }).end(JSON.stringify({ statusCode: 401, message }));
   if (mode === "open") return void res.writeHead(200).end("{}");
   const key = req.headers["ocp-apim-subscription-key"];
@@ -185,7 +189,20 @@ describe("runProbes", () => {
     for (const r of report.results) expect(r).toMatchObject({ outcome: "error", cause: "timeout" });
   });
 
-  it("the run budget cuts every request still in flight", async () => {
+  it("a retry that fails differently (the first attempt timed out, the retry got 401) keeps the first attempt's cause", async () => {
+    mode = "hang-then-deny";
+    seen = 0;
+    const report = await runProbes(
+      config({ timeoutMs: 400 }),
+      { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() },
+      { probes: ["valid"], runBudgetMs: 10_000 },
+    );
+    expect(report.results[0]).toMatchObject({ outcome: "error", cause: "timeout", attempts: 2 });
+    expect(report.results[0]!.message).toContain("the retry got 401");
+    expect(report.results[0]!.diagnosis?.cause).toBe("timeout");
+  });
+
+  it("the run budget cuts every request still in flight: cause run-budget, not the API's timeout", async () => {
     mode = "hang";
     const started = Date.now();
     const report = await runProbes(
@@ -194,7 +211,9 @@ describe("runProbes", () => {
       { probes: ["valid"], runBudgetMs: 300 },
     );
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(report.results[0]).toMatchObject({ outcome: "error", cause: "timeout" });
+    expect(report.results[0]).toMatchObject({ outcome: "error", cause: "run-budget" });
+    expect(report.results[0]!.diagnosis?.cause).toBe("run-budget");
+    expect(report.results[0]!.diagnosis?.fix).toContain("PROBE_RUN_BUDGET_MS");
   });
 
   it("uses a harvested token once it has aged past exp + margin, then PROBE_EXPIRED_TOKEN as fallback", async () => {

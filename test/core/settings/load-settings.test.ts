@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
@@ -165,5 +165,125 @@ describe("loadSettings: every bad setting is named", () => {
     const problems = problemsOf({ ...VALID, PROBE_TENANT_ID: CANARY_SECRET, PROBE_CLIENT_ID: CANARY_KEY, PROBE_EXPIRED_TOKEN: CANARY_UNASSIGNED, PROBE_STATE_KEY: "canary-short" });
     expect(problems.map((p) => p.setting)).toContain("PROBE_STATE_KEY");
     expect(JSON.stringify(problems)).not.toMatch(/canary|0123456789abcdef/i);
+  });
+});
+
+describe("loadSettings: values that are not values", () => {
+  const KV_URI = "@Microsoft.KeyVault(SecretUri=https://probe-kv.vault.azure.net/secrets/probe-secret/)";
+  const KV_NAMES = "@Microsoft.KeyVault(VaultName=probe-kv;SecretName=subscription-key)";
+
+  it.each([
+    ["PROBE_CLIENT_SECRET", KV_URI],
+    ["PROBE_SUBSCRIPTION_KEY", KV_NAMES],
+    ["PROBE_STATE_KEY", KV_URI],
+    ["PROBE_UNASSIGNED_CLIENT_SECRET", KV_NAMES],
+    ["PROBE_EXPIRED_TOKEN", KV_URI],
+  ])("an unresolved Key Vault reference in %s is refused, naming the role and the portal's status", (setting, reference) => {
+    const env = { ...VALID, [setting]: reference, ...(setting === "PROBE_UNASSIGNED_CLIENT_SECRET" ? { PROBE_UNASSIGNED_CLIENT_ID: "5b1e9c3a-8d27-4f60-a4b9-2c7e1f0d8a53" } : {}) };
+    const problems = problemsOf(env);
+    // Only the reference is reported for this setting, not what its text fails besides.
+    const own = problems.filter((p) => p.setting === setting);
+    expect(own).toHaveLength(1);
+    expect(own[0]!.problem).toMatch(/unresolved Key Vault reference/);
+    expect(own[0]!.problem).toContain("Key Vault Secrets User");
+    expect(own[0]!.problem).toContain("Environment variables");
+    expect(JSON.stringify(problems)).not.toContain("probe-kv");
+  });
+
+  it("a reference in a setting a targets file names for its key is refused too", () => {
+    const targets = file("kv-targets.json", JSON.stringify({ targets: [{ name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, subscriptionKeySetting: "ORDERS_KEY" }] }));
+    const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
+    const problems = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets, ORDERS_KEY: KV_NAMES });
+    expect(problems.map((p) => p.setting)).toEqual(["ORDERS_KEY"]);
+    expect(problems[0]!.problem).toMatch(/unresolved Key Vault reference.*target "orders"/s);
+  });
+
+  it("the sample settings file's placeholders are refused for every setting", () => {
+    const sample = JSON.parse(readFileSync("local.settings.sample.json", "utf8")) as { Values: Record<string, string> };
+    const problems = problemsOf(sample.Values);
+    const placeholders = Object.entries(sample.Values).filter(([name, v]) => /<[^>]+>/.test(v) && name !== "PROBE_SCHEDULE").map(([name]) => name);
+    expect(placeholders.length).toBeGreaterThan(5);
+    for (const name of placeholders) {
+      const own = problems.filter((p) => p.setting === name);
+      expect(own, name).toHaveLength(1);
+      expect(own[0]!.problem).toContain("placeholder");
+    }
+  });
+
+  it.each([
+    ["a trailing newline", `${CANARY_KEY}\n`, /line break/],
+    ["a CR LF", `${CANARY_KEY}\r\n`, /line break/],
+    ["a NUL", `${CANARY_KEY}\0`, /NUL/],
+    ["a non-ASCII character", `${CANARY_KEY}é`, /non-ASCII/],
+    ["a trailing space", `${CANARY_KEY} `, /space/],
+  ])("a subscription key with %s is refused before any request", (_what, key, message) => {
+    const problems = problemsOf({ ...VALID, PROBE_SUBSCRIPTION_KEY: key });
+    expect(problems.map((p) => p.setting)).toEqual(["PROBE_SUBSCRIPTION_KEY"]);
+    expect(problems[0]!.problem).toMatch(message);
+  });
+
+  it("a client secret saved with its newline is refused", () => {
+    const problems = problemsOf({ ...VALID, PROBE_CLIENT_SECRET: `${CANARY_SECRET}\n` });
+    expect(problems.map((p) => p.setting)).toEqual(["PROBE_CLIENT_SECRET"]);
+    expect(problems[0]!.problem).toMatch(/line break/);
+  });
+
+  it.each([
+    ["a value with CR LF", { "X-Tenant": "a\r\nX-Injected: 1" }, "requestHeaders.X-Tenant", /line break/],
+    ["a value with NUL", { "X-Tenant": "a\0" }, "requestHeaders.X-Tenant", /NUL/],
+    ["a non-ASCII value", { "X-Tenant": "Zürich" }, "requestHeaders.X-Tenant", /non-ASCII/],
+    ["transfer-encoding", { "Transfer-Encoding": "chunked" }, "requestHeaders", /hop-by-hop/],
+    ["connection", { connection: "close" }, "requestHeaders", /hop-by-hop/],
+  ])("a targets file's requestHeaders with %s is refused, naming the target", (_what, requestHeaders, where, message) => {
+    const targets = file("header-targets.json", JSON.stringify({ targets: [{ name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, requestHeaders }] }));
+    const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
+    const problems = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.setting).toContain(`PROBE_TARGETS_FILE targets[0].${where}`);
+    expect(problems[0]!.problem).toMatch(message);
+  });
+});
+
+describe("loadSettings: typos are never silent", () => {
+  it.each([
+    ["PROBE_TIMEOUT", "5000", "PROBE_TIMEOUT_MS"],
+    ["PROBE_CERT_WARN_DAY", "60", "PROBE_CERT_WARN_DAYS"],
+    ["PROBE_RUN_LOCATON", "westeurope", "PROBE_RUN_LOCATION"],
+    ["probe_timeout_ms", "5000", "PROBE_TIMEOUT_MS"],
+  ])("%s is warned about with the closest known name", (name, value, known) => {
+    const config = loadSettings({ ...VALID, [name]: value }, { cwd: dir });
+    expect(config.settingWarnings).toHaveLength(1);
+    expect(config.settingWarnings![0]).toContain(`${name} is not read`);
+    expect(config.settingWarnings![0]).toContain(`did you mean ${known}?`);
+  });
+
+  it("known names, names read elsewhere and key settings a targets file names are not warned about", () => {
+    expect(loadSettings({ ...VALID, PROBE_SCHEDULE: "0 */5 * * * *", PROBE_STATE_DIR: "/tmp/x", OTHER_SETTING: "1" }, { cwd: dir }).settingWarnings).toBeUndefined();
+    const targets = file("named-key.json", JSON.stringify({ targets: [{ name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, subscriptionKeySetting: "PROBE_ORDERS_KEY" }] }));
+    const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
+    expect(loadSettings({ ...rest, PROBE_TARGETS_FILE: targets, PROBE_ORDERS_KEY: CANARY_KEY }, { cwd: dir }).settingWarnings).toBeUndefined();
+  });
+
+  it("an unknown name far from every known one is still warned about", () => {
+    const warnings = loadSettings({ ...VALID, PROBE_SOMETHING_ELSE_ENTIRELY: "1" }, { cwd: dir }).settingWarnings;
+    expect(warnings).toHaveLength(1);
+    expect(warnings![0]).toContain("PROBE_SOMETHING_ELSE_ENTIRELY is not read");
+  });
+
+  it("a missing required setting names the near-miss that is set", () => {
+    const { PROBE_TENANT_ID: tenant, PROBE_API_SCOPE: scope, ...rest } = VALID;
+    const problems = problemsOf({ ...rest, PROBE_TENANTID: tenant, PROBE_API_SCOPES: scope });
+    expect(problems.find((p) => p.setting === "PROBE_TENANT_ID")?.problem).toMatch(/is required.*PROBE_TENANTID is set/);
+    expect(problems.find((p) => p.setting === "PROBE_API_SCOPE")?.problem).toMatch(/is required.*PROBE_API_SCOPES is set/);
+  });
+});
+
+describe("loadSettings: the run's budget and concurrency", () => {
+  it("are settable and bounded", () => {
+    expect(loadSettings({ ...VALID, PROBE_RUN_BUDGET_MS: "60000", PROBE_TARGET_CONCURRENCY: "8" }, { cwd: dir })).toMatchObject({ runBudgetMs: 60_000, targetConcurrency: 8 });
+    expect(loadSettings(VALID, { cwd: dir })).toMatchObject({ targetConcurrency: 4 });
+    expect(loadSettings(VALID, { cwd: dir }).runBudgetMs).toBeUndefined();
+    expect(problemsOf({ ...VALID, PROBE_RUN_BUDGET_MS: "600000" }).map((p) => p.setting)).toEqual(["PROBE_RUN_BUDGET_MS"]);
+    expect(problemsOf({ ...VALID, PROBE_TARGET_CONCURRENCY: "0" }).map((p) => p.setting)).toEqual(["PROBE_TARGET_CONCURRENCY"]);
   });
 });

@@ -6,6 +6,7 @@ import {
   DEFAULT_SCHEDULE,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_CERT_WARN_DAYS,
+  DEFAULT_TARGET_CONCURRENCY,
 } from "../../../src/core/settings/defaults.js";
 import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/load-settings.js";
 import { DEFAULT_SUBSCRIPTION_KEY_HEADER } from "../../../src/core/settings/rules.js";
@@ -56,6 +57,7 @@ describe("the settings contract", () => {
       PROBE_TIMEOUT_MS: String(DEFAULT_TIMEOUT_MS),
       PROBE_CERT_WARN_DAYS: String(DEFAULT_CERT_WARN_DAYS),
       PROBE_SUBSCRIPTION_KEY_HEADER: DEFAULT_SUBSCRIPTION_KEY_HEADER,
+      PROBE_TARGET_CONCURRENCY: String(DEFAULT_TARGET_CONCURRENCY),
       PROBE_SCHEDULE: DEFAULT_SCHEDULE,
     });
   });

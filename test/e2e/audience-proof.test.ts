@@ -1,14 +1,10 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { claimDifferences } from "../../src/core/probes/audience-isolation.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import type { ScenarioName } from "../../src/sandbox/index.js";
-import { startLoopbackHttps, type LoopbackServer } from "../core/http/loopback-https.js";
-import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
+import { independentGatewayPerTest, resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
 /**
  * A gateway written apart from the sandbox: it requires the API's role and a subscription key,
@@ -38,27 +34,12 @@ function roleOnlyGateway(role: string): (req: IncomingMessage, res: ServerRespon
 }
 
 const openSandbox = sandboxPerTest();
-let gateway: LoopbackServer | undefined;
-let caDir: string | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-  if (caDir) await rm(caDir, { recursive: true, force: true });
-  caDir = undefined;
-});
+const startGateway = independentGatewayPerTest();
 
 async function wrongAudienceAgainstRoleOnlyGateway(scenario: ScenarioName) {
   const sandbox = await openSandbox({ scenario });
-  gateway = await startLoopbackHttps(roleOnlyGateway("Api.Access"));
-  caDir = await mkdtemp(join(tmpdir(), "audience-proof-"));
-  const caFile = join(caDir, "ca.pem");
-  await writeFile(caFile, `${sandbox.caPem.trim()}\n${gateway.caPem.trim()}\n`);
-  const config = loadSettings({
-    ...sandbox.settings,
-    PROBE_API_URL: `${gateway.origin}/shop/orders`,
-    PROBE_POLICY_FILE: undefined,
-    NODE_EXTRA_CA_CERTS: caFile,
-  });
+  const { settings } = await startGateway(sandbox, roleOnlyGateway("Api.Access"), "/shop/orders");
+  const config = loadSettings(settings);
   const report = await runOnce(config, {}, ["token", "valid", "wrong-audience"]);
   expect(resultOf(report, "valid").outcome).toBe("pass");
   return resultOf(report, "wrong-audience");

@@ -2,14 +2,13 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import type { CliIo } from "../../src/cli/io.js";
 import { REJECTING_PROBES } from "../../src/core/probes/names.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { ESTATE_KEY_SETTING } from "../../src/sandbox/index.js";
-import { startLoopbackHttps, type LoopbackServer } from "../core/http/loopback-https.js";
-import { resultOf, runOnce, sandboxPerTest } from "./support.js";
+import { independentGatewayPerTest, resultOf, runOnce, sandboxPerTest } from "./support.js";
 
 const ESTATE = new URL("../fixtures/apiops/contoso", import.meta.url).pathname;
 const dirs: string[] = [];
@@ -17,11 +16,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 const openSandbox = sandboxPerTest();
-let gateway: LoopbackServer | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-});
+const startGateway = independentGatewayPerTest();
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "estate-expect-"));
@@ -73,7 +68,7 @@ describe("subscription keys where the API expects them", () => {
   it("a gateway written apart from the sandbox: its challenge names the header; a target's subscriptionKeyHeader sends it there", async () => {
     const sandbox = await openSandbox({ scenario: "healthy" });
     const key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
-    gateway = await startLoopbackHttps((req: IncomingMessage, res: ServerResponse) => {
+    const { gateway, settings: pointed } = await startGateway(sandbox, (req: IncomingMessage, res: ServerResponse) => {
       req.resume();
       if (req.headers["x-billing-key"] !== key) {
         // Custom error handling hid APIM's text; the documented challenge still names the header.
@@ -85,8 +80,7 @@ describe("subscription keys where the API expects them", () => {
       res.end("{}");
     });
     const dir = tempDir();
-    const caFile = join(dir, "ca.pem");
-    writeFileSync(caFile, `${sandbox.caPem.trim()}\n${gateway.caPem.trim()}\n`);
+    const caFile = pointed.NODE_EXTRA_CA_CERTS!;
     const target = { name: "billing", url: `${gateway.origin}/billing/invoices`, scope: "api://orders-api/.default", subscriptionKeySetting: "BILLING_KEY", probes: ["token", "valid"] };
     const run = async (extra: Record<string, string>) => {
       const file = join(dir, `targets-${Object.keys(extra).length}.json`);

@@ -1,12 +1,8 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { REJECTING_PROBES, type ProbeName } from "../../src/core/probes/names.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
-import { startLoopbackHttps, type LoopbackServer } from "../core/http/loopback-https.js";
-import { runOnce, sandboxPerTest } from "./support.js";
+import { independentGatewayPerTest, runOnce, sandboxPerTest } from "./support.js";
 
 /**
  * A gateway written apart from the sandbox (its own host, certificate and bodies) that lets every
@@ -36,14 +32,7 @@ function failOpen(fault: BodyFault): (res: ServerResponse) => void {
 }
 
 const openSandbox = sandboxPerTest();
-let gateway: LoopbackServer | undefined;
-let caDir: string | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-  if (caDir) await rm(caDir, { recursive: true, force: true });
-  caDir = undefined;
-});
+const startGateway = independentGatewayPerTest();
 
 // The requests that need the gateway: `unassigned-client` is refused by Entra, `expired-token` has none yet.
 const SENT: readonly ProbeName[] = REJECTING_PROBES.filter((p) => p !== "unassigned-client" && p !== "expired-token");
@@ -53,21 +42,11 @@ describe("a fail-open gateway whose 2xx bodies misbehave", () => {
     it(`${fault}: every rejecting probe is security, after exactly one request, with the body problem noted`, async () => {
       const sandbox = await openSandbox({ scenario: "healthy" });
       const handler = failOpen(fault);
-      gateway = await startLoopbackHttps((req, res) => {
+      const { gateway, settings } = await startGateway(sandbox, (req, res) => {
         req.resume();
         handler(res);
       });
-      caDir = await mkdtemp(join(tmpdir(), "fail-open-"));
-      const caFile = join(caDir, "ca.pem");
-      await writeFile(caFile, `${sandbox.caPem.trim()}\n${gateway.caPem.trim()}\n`);
-      const config = loadSettings({
-        ...sandbox.settings,
-        PROBE_API_URL: `${gateway.origin}/orders/v1/health`,
-        // This gateway has no policy document to preflight against.
-        PROBE_POLICY_FILE: undefined,
-        PROBE_TIMEOUT_MS: "3000",
-        NODE_EXTRA_CA_CERTS: caFile,
-      });
+      const config = loadSettings({ ...settings, PROBE_TIMEOUT_MS: "3000" });
       const report = await runOnce(config, {}, REJECTING_PROBES);
       for (const probe of SENT) {
         const result = report.results.find((r) => r.probe === probe)!;

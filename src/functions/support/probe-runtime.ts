@@ -1,7 +1,8 @@
 import { createProbeEngine, type ProbeEngine } from "../../core/probes/engine.js";
 import type { RunOptions } from "../../core/probes/runner.js";
 import type { RunReport } from "../../core/results/types.js";
-import { loadSettings, type SettingsEnv } from "../../core/settings/load-settings.js";
+import { loadSettings } from "../../core/settings/load-settings.js";
+import type { SettingsEnv } from "../../core/settings/settings-sources.js";
 import { describeDamaged, stateInAppStorage } from "../../core/state/index.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import {

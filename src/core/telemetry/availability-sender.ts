@@ -4,7 +4,7 @@ import type { DeliveryVerdict } from "../state/outbox.js";
 import type { AvailabilityItem } from "./availability.js";
 import { ingestionCredential, type IngestionAuthentication } from "./ingestion-auth.js";
 import { noAnswerProblem, type IngestionProblem } from "./ingestion-problems.js";
-import { createIngestionObserver, type IngestionObserver } from "./ingestionObserver.js";
+import { createIngestionObserver, type IngestionObserver } from "./ingestion-observer.js";
 import { disableBackgroundTelemetry, loadApplicationInsights, stopRemoteConfigurationPolling } from "./sdk.js";
 
 export interface TelemetryLogger {
@@ -67,7 +67,7 @@ export const DELIVERY_CHUNK = 512;
 
 /**
  * The SDK adapter: sends availability results through `applicationinsights` 3 (`trackAvailability`)
- * and reads ingestion's verdict on each from its answer (ingestionObserver.ts), because the SDK's
+ * and reads ingestion's verdict on each from its answer (ingestion-observer.ts), because the SDK's
  * flush() does not say. The client is built on first use, with its own providers
  * (`useGlobalProviders: false`) so nothing else in the process is instrumented.
  */

@@ -104,7 +104,7 @@ const noopLogger: TelemetryLogger = { info: () => undefined, warn: () => undefin
  *   and across runs in the probe's own outbox (state/outbox.ts).
  * - Statsbeat, SDK stats, live metrics and the OneSettings poller OFF: the probe's only outbound
  *   telemetry call is to the configured ingestion endpoint (see sdk.ts for how each is stopped).
- * - Accepted vs not is read from ingestion's answer (ingestionObserver.ts), because the SDK's
+ * - Accepted vs not is read from ingestion's answer (ingestion-observer.ts), because the SDK's
  *   flush() does not say.
  * - Results go in chunks of DELIVERY_CHUNK, so a run of any size gets through the SDK's queue.
  * - One run's results share the `runId` property (customDimensions.runId / Properties.runId):

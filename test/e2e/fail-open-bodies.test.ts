@@ -3,7 +3,7 @@ import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { REJECTING_PROBES, type ProbeName } from "../../src/core/probes/names.js";
+import { REJECTING_PROBES, type ProbeName } from "../../src/probe-matrix/names.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { startLoopbackHttps, type LoopbackServer } from "../core/http/loopback-https.js";
 import { runOnce, sandboxPerTest } from "./support.js";

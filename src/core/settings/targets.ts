@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import type { z } from "zod";
 import { readApiopsFolder } from "../../apiops/folder.js";
 import { targetsFromFolder } from "../../apiops/targets.js";
-import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
+import { PROBE_NAMES, type ProbeName } from "../../probe-matrix/names.js";
 import { DEFAULT_METHOD, DEFAULT_TARGET_NAME, defaultExpectedStatuses } from "./defaults.js";
 import { Secret } from "./secret.js";
 import { keyValueProblem, unresolvedValueProblem } from "./setting-values.js";

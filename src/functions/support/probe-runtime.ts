@@ -55,7 +55,7 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
   // Built here, not after the first run: a malformed connection string is a settings error
   // (SettingsError naming APPLICATIONINSIGHTS_CONNECTION_STRING) reported before anything is probed,
   // instead of an exception thrown after the run that loses every result. The SDK itself still
-  // loads lazily (reporter.ts), so this costs nothing.
+  // loads lazily (availability-sender.ts), so this costs nothing.
   const reporter: AvailabilityReporter | undefined = connectionString
     ? createAvailabilityReporter({
         connectionString,

@@ -25,5 +25,12 @@ export default tseslint.config(
       "@typescript-eslint/unbound-method": "off",
     },
   },
+  {
+    // The libraries under the core know nothing of it: the core builds on them, never the reverse.
+    files: ["src/apiops/**/*.ts", "src/policy/**/*.ts", "src/entra/**/*.ts", "src/probe-matrix/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/core/**"], message: "apiops/, policy/, entra/ and probe-matrix/ do not import the core." }] }],
+    },
+  },
   { files: ["*.js"], ...tseslint.configs.disableTypeChecked },
 );

@@ -1,4 +1,4 @@
-import type { ProbeName } from "../src/core/probes/names.js";
+import type { ProbeName } from "../src/probe-matrix/names.js";
 import type { Outcome } from "../src/core/results/types.js";
 
 /** What the engine child (engine-child.ts) is asked to do: `runs` consecutive runs in one engine. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { defaultExpectedStatuses } from "../src/core/settings/defaults.js";
-import type { ProbeName } from "../src/core/probes/names.js";
+import type { ProbeName } from "../src/probe-matrix/names.js";
 
 /**
  * A Postman collection (v2.1) that does what the seed's Postman workflow does, scaled to our matrix:

@@ -1,6 +1,6 @@
 import { join, relative } from "node:path";
 import { composeEffectivePolicy, type ApimPolicy } from "../policy/index.js";
-import { SUCCESS_STATUSES } from "../core/settings/defaults.js";
+import { SUCCESS_STATUSES } from "../probe-matrix/statuses.js";
 import { namedValueMap, readProperties, scopesFor, type ApiopsApi, type ApiopsFolder } from "./folder.js";
 import { probeOperation, readSpecification } from "./specification.js";
 

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../core/errors.js";
-import { isProbeName, PROBE_NAMES, type ProbeName } from "../core/probes/names.js";
+import { isProbeName, PROBE_NAMES, type ProbeName } from "../probe-matrix/names.js";
 
 /**
  * node:util parseArgs, strict, with its errors turned into UsageError (exit 2). Node's message for

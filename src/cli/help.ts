@@ -1,7 +1,7 @@
 import { DEFAULT_SCHEDULE } from "../core/settings/defaults.js";
 import { SCENARIO_NAMES } from "../sandbox/index.js";
 import { CLOUD_NAMES } from "../entra/clouds.js";
-import { PROBE_NAMES } from "../core/probes/names.js";
+import { PROBE_NAMES } from "../probe-matrix/names.js";
 import { DEFAULT_TABLE_WIDTH, SUMMARY_VIEW_TARGETS, wrap } from "../core/results/table.js";
 import { DEFAULT_ESTATE_KEY_SETTING } from "./commands/targets.js";
 import { EXIT_NOT_OK, EXIT_NOTHING_PROVEN, EXIT_OK, EXIT_OUTPUT_FILE, EXIT_RESULTS_LOST, EXIT_USAGE } from "./io.js";

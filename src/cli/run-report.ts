@@ -3,7 +3,7 @@ import { access, constants, mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OutputFileError } from "../core/errors.js";
 import type { ProbeEngine } from "../core/probes/engine.js";
-import type { ProbeName } from "../core/probes/names.js";
+import type { ProbeName } from "../probe-matrix/names.js";
 import { renderJson } from "../core/results/json.js";
 import { renderJunit } from "../core/results/junit.js";
 import { colorFor, DEFAULT_TABLE_WIDTH, describeProgress, renderProgress, renderTable, type ProgressCounts, type TableView } from "../core/results/table.js";

@@ -14,7 +14,7 @@ import { ordersApiPolicyXml, SCENARIOS, type ScenarioName } from "./scenarios.js
 import { createSandboxCa, writeCaFile } from "./tls/ca.js";
 import { publishApiopsFolder } from "./apiops.js";
 import { ENTRA_HOSTS, openIdConfigOnEmulator } from "./entra-hosts.js";
-import { SUCCESS_STATUSES } from "../core/settings/defaults.js";
+import { SUCCESS_STATUSES } from "../probe-matrix/statuses.js";
 import { randomBytes } from "node:crypto";
 
 export { SCENARIO_NAMES, SCENARIOS, isScenarioName, ordersApiPolicyXml, type Scenario, type ScenarioName } from "./scenarios.js";

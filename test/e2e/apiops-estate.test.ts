@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import type { CliIo } from "../../src/cli/io.js";
 import { createProbeEngine } from "../../src/core/probes/engine.js";
-import type { ProbeName } from "../../src/core/probes/names.js";
+import type { ProbeName } from "../../src/probe-matrix/names.js";
 import type { ProbeResult, RunReport } from "../../src/core/results/types.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { ESTATE_KEY_SETTING, startSandbox, type Sandbox } from "../../src/sandbox/index.js";

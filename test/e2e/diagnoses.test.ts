@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SettingsError } from "../../src/core/errors.js";
 import { createProbeDispatcher } from "../../src/core/http/dispatcher.js";
 import { createProbeEngine } from "../../src/core/probes/engine.js";
-import type { ProbeName } from "../../src/core/probes/names.js";
+import type { ProbeName } from "../../src/probe-matrix/names.js";
 import { renderJson } from "../../src/core/results/json.js";
 import { renderJunit } from "../../src/core/results/junit.js";
 import { renderTable } from "../../src/core/results/table.js";

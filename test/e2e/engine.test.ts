@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createProbeDispatcher } from "../../src/core/http/dispatcher.js";
 import { createProbeEngine, type ProbeEngineOptions } from "../../src/core/probes/engine.js";
-import { REJECTING_PROBES, type ProbeName } from "../../src/core/probes/names.js";
+import { REJECTING_PROBES, type ProbeName } from "../../src/probe-matrix/names.js";
 import type { Outcome, ProbeResult, RunReport } from "../../src/core/results/types.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import type { ProbeConfig } from "../../src/core/settings/types.js";

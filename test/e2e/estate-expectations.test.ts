@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import type { CliIo } from "../../src/cli/io.js";
-import { REJECTING_PROBES } from "../../src/core/probes/names.js";
+import { REJECTING_PROBES } from "../../src/probe-matrix/names.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { ESTATE_KEY_SETTING } from "../../src/sandbox/index.js";
 import { independentGatewayPerTest, resultOf, runOnce, sandboxPerTest } from "./support.js";

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
-import { REJECTING_PROBES, type ProbeName } from "../../src/core/probes/names.js";
+import { REJECTING_PROBES, type ProbeName } from "../../src/probe-matrix/names.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { independentGatewayPerTest, runOnce, sandboxPerTest } from "./support.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
 import { createProbeEngine, type ProbeEngineOptions } from "../../src/core/probes/engine.js";
-import type { ProbeName } from "../../src/core/probes/names.js";
+import type { ProbeName } from "../../src/probe-matrix/names.js";
 import type { ProbeResult, RunReport } from "../../src/core/results/types.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import type { ProbeConfig } from "../../src/core/settings/types.js";

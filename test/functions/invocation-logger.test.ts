@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TelemetryOutcome } from "../../src/core/telemetry/index.js";
 import { logRunSummary } from "../../src/functions/support/invocation-logger.js";
-import { sampleRun } from "../core/telemetry/runReports.js";
+import { sampleRun } from "../core/telemetry/run-reports.js";
 import { recordingContext, warnings } from "./fixtures.js";
 
 const outbox = (extra: Partial<NonNullable<TelemetryOutcome["outbox"]>> = {}): NonNullable<TelemetryOutcome["outbox"]> => ({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { HttpResponseInit } from "@azure/functions";
-import { PROBE_NAMES } from "../../src/core/probes/names.js";
+import { PROBE_NAMES } from "../../src/probe-matrix/names.js";
 import type { ProbeResult, RunSummary } from "../../src/core/results/types.js";
 import { NOT_ALL_PASSED_STATUS, probeHttp } from "../../src/functions/probeHttp.js";
 import { HTTP_RUN_BUDGET_MS, resetSharedProbeRuntime, sharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";

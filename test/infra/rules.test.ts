@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PROBE_NAMES, REJECTING_PROBES, type ProbeName } from "../../src/core/probes/names.js";
+import { PROBE_NAMES, REJECTING_PROBES, type ProbeName } from "../../src/probe-matrix/names.js";
 import type { Outcome, RunReport } from "../../src/core/results/types.js";
 import {
   ALL_LOCATIONS,

@@ -11,7 +11,7 @@ import {
   type Expectations,
 } from "../../core/diagnosis/index.js";
 import type { Diagnosis, TokenSummary } from "../../core/results/types.js";
-import { readSettingsEnv } from "../../core/settings/load-settings.js";
+import { readSettingsEnv } from "../../core/settings/settings-sources.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { summarizeToken } from "../../core/tokens/summary.js";
 import { parsePolicy } from "../../policy/index.js";

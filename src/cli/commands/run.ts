@@ -8,7 +8,7 @@ import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig, SETTINGS_FILE_OPTIONS } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
-import { cliState, createCliEngine } from "../state.js";
+import { cliState, createCliEngine } from "../engine.js";
 import { createCliTelemetry } from "../telemetry.js";
 
 export const RUN_OPTIONS = {

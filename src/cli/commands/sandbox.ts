@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { CLOUD_NAMES, CLOUDS, isCloudName, type CloudName } from "../../entra/clouds.js";
-import { SECRET_SETTINGS } from "../../core/settings/load-settings.js";
+import { SECRET_SETTINGS } from "../../core/settings/env-schema.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { ESTATE_KEY_SETTING, isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type Sandbox, type ScenarioName } from "../../sandbox/index.js";
 import { parseCommandArgs } from "../args.js";

@@ -4,7 +4,7 @@ import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
-import { cliState, createCliEngine } from "../state.js";
+import { cliState, createCliEngine } from "../engine.js";
 import { createCliTelemetry } from "../telemetry.js";
 import { RUN_OPTIONS, toTableView } from "./run.js";
 import { NcrontabSchedule } from "../ncrontab.js";

@@ -1,5 +1,5 @@
 import { describeDrift, driftKinds } from "../tokens/drift.js";
-import { TOKEN_PROBES, type ProbeName } from "../probes/names.js";
+import { TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
 import type { Diagnosis } from "../results/types.js";
 import { causeOfTokenFailure, THROTTLED_STATUS } from "./aadsts.js";
 import { CATALOGUE, renderTemplate, SHARED_VARIANTS, type CauseCode } from "./catalogue.js";

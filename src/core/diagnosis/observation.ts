@@ -1,6 +1,6 @@
 import type { TokenDrift } from "../tokens/drift.js";
 import { TokenAcquisitionError, TransportError } from "../errors.js";
-import type { ProbeName } from "../probes/names.js";
+import type { ProbeName } from "../../probe-matrix/names.js";
 import type { Outcome, ProbeResult, TokenSummary } from "../results/types.js";
 import type { JwtFailureReason } from "../../policy/index.js";
 import type { TokenFailure } from "./aadsts.js";

@@ -1,6 +1,6 @@
-import { SUCCESS_STATUSES } from "../settings/defaults.js";
+import { SUCCESS_STATUSES } from "../../probe-matrix/statuses.js";
 import type { Outcome } from "../results/types.js";
-import { REJECTING_PROBES, type ProbeName } from "./names.js";
+import { REJECTING_PROBES, type ProbeName } from "../../probe-matrix/names.js";
 
 const isSuccess = (status: number): boolean => status >= 200 && status < 300;
 

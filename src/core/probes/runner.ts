@@ -15,7 +15,7 @@ import { describeDrift, driftKinds, type TokenHistory } from "../tokens/drift.js
 import { PreflightCache } from "./preflight-cache.js";
 import { ExpiredTokenStore, expiryMarginMs } from "../tokens/expired-token-store.js";
 import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.js";
-import type { ProbeName } from "./names.js";
+import type { ProbeName } from "../../probe-matrix/names.js";
 import type { ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import { mapWithConcurrency } from "./pool.js";

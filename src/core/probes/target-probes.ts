@@ -13,7 +13,7 @@ import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartia
 import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
-import type { ProbeName } from "./names.js";
+import type { ProbeName } from "../../probe-matrix/names.js";
 import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";

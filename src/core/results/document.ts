@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CAUSE_CODES } from "../diagnosis/catalogue.js";
-import { PROBE_NAMES } from "../probes/names.js";
+import { PROBE_NAMES } from "../../probe-matrix/names.js";
 import type { DriftKind } from "../tokens/drift.js";
 import { RESULT_SCHEMA_VERSION } from "./schema-version.js";
 import { OUTCOMES, type ProbeResult, type RunReport } from "./types.js";

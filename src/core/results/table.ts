@@ -1,6 +1,6 @@
 import { styleText } from "node:util";
 import { formatStatuses } from "../probes/classify.js";
-import { PROBE_NAMES } from "../probes/names.js";
+import { PROBE_NAMES } from "../../probe-matrix/names.js";
 import type { Diagnosis, Outcome, ProbeResult, RunReport } from "./types.js";
 
 type Style = Parameters<typeof styleText>[0];

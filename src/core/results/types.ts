@@ -1,4 +1,4 @@
-import type { ProbeName } from "../probes/names.js";
+import type { ProbeName } from "../../probe-matrix/names.js";
 import type { DriftKind } from "../tokens/drift.js";
 
 /**

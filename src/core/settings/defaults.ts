@@ -1,4 +1,5 @@
-import { PROBE_NAMES, type ProbeName } from "../probes/names.js";
+import { PROBE_NAMES, type ProbeName } from "../../probe-matrix/names.js";
+import { SUCCESS_STATUSES } from "../../probe-matrix/statuses.js";
 
 export const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
 /**
@@ -15,9 +16,6 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_METHOD = "GET";
 /** Target name used when the single target comes from PROBE_API_URL. */
 export const DEFAULT_TARGET_NAME = "default";
-
-/** "2xx" spelled out: the `valid` probe passes on any success status by default. */
-export const SUCCESS_STATUSES: readonly number[] = [200, 201, 202, 203, 204, 205, 206];
 
 /** Expected statuses per probe (issue 3). `unassigned-client` also passes on AADSTS501051. */
 export function defaultExpectedStatuses(): Record<ProbeName, readonly number[]> {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EXPIRY_PROBES, PROBE_NAMES } from "../probes/names.js";
+import { EXPIRY_PROBES, PROBE_NAMES } from "../../probe-matrix/names.js";
 import { looksLikeSecret } from "./looks-like-secret.js";
 import { headerValueProblem, transportHeaderProblem } from "./setting-values.js";
 import { clientCredentialsScope, httpMethod, httpsUrl, settingName, subscriptionKeyHeaderName } from "./rules.js";

@@ -1,6 +1,6 @@
 import type { StateKey } from "../state/state-key.js";
 import type { IngestionAuthentication } from "../telemetry/ingestion-auth.js";
-import type { ProbeName } from "../probes/names.js";
+import type { ProbeName } from "../../probe-matrix/names.js";
 import type { CloudName } from "../../entra/clouds.js";
 import type { ResponseAssertions } from "../probes/assertions.js";
 import type { Secret } from "./secret.js";

@@ -1,50 +1,18 @@
 import { randomUUID } from "node:crypto";
-import type { TokenCredential } from "@azure/identity";
-import type { TelemetryClient } from "applicationinsights";
 import { SettingsError } from "../errors.js";
 import type { RunReport } from "../results/types.js";
 import type { DeliveryVerdict, KeptResult, Outbox, Release } from "../state/outbox.js";
 import type { DamagedDocument } from "../state/store.js";
 import { toAvailabilityItems, type AvailabilityItem } from "./availability.js";
-import { ingestionCredential, type IngestionAuthentication } from "./ingestion-auth.js";
-import { ingestionHost, noAnswerProblem, type IngestionProblem } from "./ingestion-problems.js";
-import { createIngestionObserver, type IngestionObserver } from "./ingestionObserver.js";
-import { disableBackgroundTelemetry, loadApplicationInsights, stopRemoteConfigurationPolling } from "./sdk.js";
+import { allRetry, createAvailabilitySender, type SenderOptions, type TelemetryLogger } from "./availability-sender.js";
+import { ingestionHost } from "./ingestion-problems.js";
 
-export interface TelemetryLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
-
-export interface AvailabilityReporterOptions {
-  /** `APPLICATIONINSIGHTS_CONNECTION_STRING`. */
-  connectionString: string;
+export interface AvailabilityReporterOptions extends SenderOptions {
   /** `location` of every result, e.g. the Function app's region or `sandbox`. */
   runLocation: string;
-  /** `cloud_RoleName`; default `apim-smoke-probe`. */
-  roleName?: string;
-  /**
-   * PEM of a CA to trust for the ingestion endpoint, e.g. the sandbox CA. Applied only to this
-   * reporter's exporter (core-rest-pipeline `tlsOptions.ca`), never process-wide. Note that it
-   * replaces the public roots for these requests: pass it only for a sandbox endpoint.
-   */
-  trustedCaPem?: string;
   logger?: TelemetryLogger;
-  /** Longest report() waits for ingestion's answer, retries included. Default 30 000 ms. */
-  flushTimeoutMs?: number;
-  /** In-memory retries of a batch that got 408/5xx, or 429/503 with Retry-After. Default 3. */
-  maxRetries?: number;
-  /** First back-off delay of those retries. Default 500 ms. */
-  retryDelayMs?: number;
   /** Id of each availability item; default random UUIDs. */
   newId?: () => string;
-  /**
-   * Entra-authenticated ingestion (APPLICATIONINSIGHTS_AUTHENTICATION_STRING, see ingestion-auth.ts):
-   * the exporter sends the managed identity's bearer token for Azure Monitor with every batch.
-   */
-  ingestionAuth?: IngestionAuthentication;
-  /** The credential for Entra-authenticated ingestion instead of the managed identity (tests). */
-  credential?: TokenCredential;
 }
 
 export interface NotAcceptedResult {
@@ -120,32 +88,23 @@ export interface AvailabilityReporter {
   shutdown(): Promise<void>;
 }
 
-const DEFAULTS = { roleName: "apim-smoke-probe", flushTimeoutMs: 30_000, maxRetries: 3, retryDelayMs: 500 } as const;
 const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * Results handed to the SDK at a time, each chunk flushed before the next. The SDK's log pipeline
- * (`applicationinsights` 3 builds an OpenTelemetry BatchLogRecordProcessor with its defaults:
- * maxQueueSize 2048, maxExportBatchSize 512) drops, without a word, every record emitted while its
- * queue is full: a run of 2 702 results got 512 in flight + 2 048 queued = 2 560 through
- * (test/core/telemetry/pipeline-limits.test.ts shows it). A chunk of one export batch never fills
- * the queue, is one POST, and lets the outbox drop what was accepted before the next goes out.
- */
-export const DELIVERY_CHUNK = 512;
 
 const noopLogger: TelemetryLogger = { info: () => undefined, warn: () => undefined };
 
 /**
- * Sends one availability result per probe through `applicationinsights` 3 (`trackAvailability`),
- * on a client with its own providers (`useGlobalProviders: false`) so nothing else in the process
+ * Sends one availability result per probe through `applicationinsights` 3 (`trackAvailability`,
+ * in availability-sender.ts), and reconciles them with the outbox: this run's results are kept before
+ * any is sent, earlier runs' go first, and what ingestion accepted leaves the outbox chunk by chunk.
+ * The client has its own providers (`useGlobalProviders: false`) so nothing else in the process
  * is instrumented. Choices, and why:
  * - Offline storage OFF: a failed batch must show up in this run's outcome, not sit on a Function
  *   app's disk; retries happen in memory in the exporter's HTTP pipeline (bounded by maxRetries),
  *   and across runs in the probe's own outbox (state/outbox.ts).
  * - Statsbeat, SDK stats, live metrics and the OneSettings poller OFF: the probe's only outbound
  *   telemetry call is to the configured ingestion endpoint (see sdk.ts for how each is stopped).
- * - Accepted vs not is read from ingestion's answer (ingestionObserver.ts), because the SDK's
+ * - Accepted vs not is read from ingestion's answer (ingestion-observer.ts), because the SDK's
  *   flush() does not say.
  * - Results go in chunks of DELIVERY_CHUNK, so a run of any size gets through the SDK's queue.
  * - One run's results share the `runId` property (customDimensions.runId / Properties.runId):
@@ -155,86 +114,12 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
   validateConnectionString(options.connectionString);
   if (options.runLocation.trim() === "") throw new TypeError("createAvailabilityReporter: runLocation must not be empty");
   const logger = options.logger ?? noopLogger;
-  const flushTimeoutMs = options.flushTimeoutMs ?? DEFAULTS.flushTimeoutMs;
   const newId = options.newId ?? randomUUID;
   const endpoint = ingestionHost(options.connectionString);
-  const observer = createIngestionObserver();
-  // Each item's own time, by id, for the record processor that stamps it (recordTimes below).
-  const times = new Map<string, number>();
-
-  let client: Promise<TelemetryClient> | undefined;
+  const sender = createAvailabilitySender(options, endpoint, logger);
   // Reports run one at a time so that one run's flush does not account for another's items.
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
-
-  const ensureClient = (): Promise<TelemetryClient> => {
-    client ??= buildClient(options, observer, times, logger).catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    });
-    return client;
-  };
-
-  /** Sends one chunk and waits for ingestion's verdict on each of its items, within `waitMs`. */
-  async function deliverChunk(sdk: TelemetryClient, items: readonly AvailabilityItem[], waitMs: number, log: TelemetryLogger): Promise<Map<string, DeliveryVerdict>> {
-    const ids = items.map((item) => item.id);
-    try {
-      for (const item of items) {
-        times.set(item.id, Date.parse(item.time));
-        sdk.trackAvailability({
-          id: item.id,
-          name: item.name,
-          // Whole ms: the SDK formats fractions as extra digits, past the documented `.fff`.
-          duration: Math.round(item.durationMs),
-          success: item.success,
-          runLocation: item.runLocation,
-          message: item.message,
-          properties: item.properties,
-          measurements: item.measurements,
-        });
-      }
-      const started = Date.now();
-      await withTimeout(sdk.flush(), waitMs);
-      await observer.settled(ids, Math.max(0, waitMs - (Date.now() - started)));
-    } catch (error) {
-      log.warn("Availability telemetry flush failed", { error: error instanceof Error ? error.name : "unknown" });
-    } finally {
-      for (const id of ids) times.delete(id);
-    }
-    const seen = observer.verdicts(ids);
-    observer.forget(ids);
-    const verdicts = new Map<string, DeliveryVerdict>();
-    const none = noAnswerProblem(endpoint, flushTimeoutMs);
-    for (const id of ids) {
-      const verdict = seen.get(id);
-      if (verdict === undefined) verdicts.set(id, { kind: "retry", ...none });
-      else if (verdict.accepted) verdicts.set(id, { kind: "accepted" });
-      else verdicts.set(id, { kind: verdict.retriable ? "retry" : "refused", reason: verdict.reason, ...(verdict.fix ? { fix: verdict.fix } : {}) });
-    }
-    return verdicts;
-  }
-
-  /** Sends the items in this order, chunk by chunk, within the flush timeout; `afterChunk` hears each chunk's verdicts. */
-  async function deliver(
-    sdk: TelemetryClient,
-    items: readonly AvailabilityItem[],
-    log: TelemetryLogger,
-    afterChunk: (verdicts: ReadonlyMap<string, DeliveryVerdict>) => Promise<void>,
-  ): Promise<Map<string, DeliveryVerdict>> {
-    const deadline = Date.now() + flushTimeoutMs;
-    const verdicts = new Map<string, DeliveryVerdict>();
-    for (let start = 0; start < items.length; start += DELIVERY_CHUNK) {
-      const chunk = items.slice(start, start + DELIVERY_CHUNK);
-      const left = deadline - Date.now();
-      const chunkVerdicts =
-        left > 0
-          ? await deliverChunk(sdk, chunk, left, log)
-          : allRetry(chunk, { reason: `not sent to ingestion at ${endpoint}: the delivery's ${flushTimeoutMs} ms ran out before this part of the run` });
-      for (const [id, verdict] of chunkVerdicts) verdicts.set(id, verdict);
-      await afterChunk(chunkVerdicts);
-    }
-    return verdicts;
-  }
 
   async function reportNow(run: RunReport, log: TelemetryLogger, outbox: Outbox | undefined): Promise<TelemetryOutcome> {
     const started = performance.now();
@@ -267,7 +152,7 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
       verdicts = allRetry(batch, { reason: "not sent: the telemetry reporter is shut down" });
     } else {
       try {
-        verdicts = await deliver(await ensureClient(), batch, log, afterChunk);
+        verdicts = await sender.deliver(batch, log, afterChunk);
       } catch (error) {
         log.warn("Availability telemetry unavailable: the Application Insights client could not start", {
           error: error instanceof Error ? error.name : "unknown",
@@ -386,52 +271,9 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     async shutdown() {
       closed = true;
       await queue;
-      if (client === undefined) return;
-      try {
-        await (await client).shutdown();
-      } catch (error) {
-        logger.warn("Availability telemetry shutdown failed", { error: error instanceof Error ? error.name : "unknown" });
-      }
+      await sender.shutdown();
     },
   };
-}
-
-async function buildClient(
-  options: AvailabilityReporterOptions,
-  observer: IngestionObserver,
-  times: ReadonlyMap<string, number>,
-  logger: TelemetryLogger,
-): Promise<TelemetryClient> {
-  const ai = await loadApplicationInsights();
-  const { resourceFromAttributes } = await import("@opentelemetry/resources");
-  disableBackgroundTelemetry();
-
-  const credential = options.credential ?? (options.ingestionAuth ? await ingestionCredential(options.ingestionAuth) : undefined);
-  const client = new ai.TelemetryClient(options.connectionString, { useGlobalProviders: false });
-  // The shim merges these over its defaults (shim-config.js parseConfig), replacing
-  // azureMonitorExporterOptions as a whole: hence the connection string again here.
-  client.config.azureMonitorOpenTelemetryOptions = {
-    resource: resourceFromAttributes({ "service.name": options.roleName ?? DEFAULTS.roleName }),
-    enableLiveMetrics: false,
-    logRecordProcessors: [recordTimes(times)],
-    azureMonitorExporterOptions: {
-      connectionString: options.connectionString,
-      disableOfflineStorage: true,
-      retryOptions: {
-        maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
-        retryDelayInMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs,
-        maxRetryDelayInMs: 10_000,
-      },
-      ...(options.trustedCaPem === undefined ? {} : { tlsOptions: { ca: options.trustedCaPem } }),
-      ...(credential === undefined ? {} : { credential }),
-      additionalPolicies: [{ policy: observer.policy, position: "perCall" }],
-    },
-  };
-  client.initialize();
-  if (!stopRemoteConfigurationPolling()) {
-    logger.warn("Could not stop the Azure Monitor exporter's remote configuration polling (settings.sdk.monitor.azure.com)");
-  }
-  return client;
 }
 
 function validateConnectionString(connectionString: string): void {
@@ -451,10 +293,6 @@ function validateConnectionString(connectionString: string): void {
   if (problems.length > 0) throw new SettingsError(problems);
 }
 
-function allRetry(items: readonly AvailabilityItem[], problem: IngestionProblem): Map<string, DeliveryVerdict> {
-  return new Map(items.map((item) => [item.id, { kind: "retry", ...problem }]));
-}
-
 function countByOutcome(items: readonly AvailabilityItem[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const item of items) {
@@ -471,45 +309,4 @@ function errorText(error: unknown): string {
 
 function reasonOf(verdict: DeliveryVerdict | undefined): string {
   return verdict === undefined || verdict.kind === "accepted" ? "no verdict" : verdict.reason;
-}
-
-/** The part of an OpenTelemetry SDK log record this processor touches (sdk-logs SdkLogRecord). */
-interface StampableRecord {
-  hrTime: [number, number];
-  body?: unknown;
-}
-
-/**
- * `trackAvailability` ignores `time` and stamps the record when called (FACTS.md §4). A result is
- * about the moment its probe ran, and one the outbox delivers a day later must keep that moment, so
- * this processor (the OpenTelemetry log SDK lets a processor's onEmit change the record before it
- * becomes read-only) sets each record's time from its id. The exporter reads it when it exports.
- */
-function recordTimes(times: ReadonlyMap<string, number>) {
-  return {
-    onEmit(record: StampableRecord): void {
-      const id = (record.body as { id?: unknown } | undefined)?.id;
-      const ms = typeof id === "string" ? times.get(id) : undefined;
-      if (ms === undefined || Number.isNaN(ms)) return;
-      record.hrTime = [Math.floor(ms / 1000), (ms % 1000) * 1_000_000];
-    },
-    forceFlush: () => Promise.resolve(),
-    shutdown: () => Promise.resolve(),
-  };
-}
-
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

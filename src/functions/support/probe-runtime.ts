@@ -1,7 +1,8 @@
 import { createProbeEngine, type ProbeEngine } from "../../core/probes/engine.js";
 import type { RunOptions } from "../../core/probes/runner.js";
 import type { RunReport } from "../../core/results/types.js";
-import { loadSettings, type SettingsEnv } from "../../core/settings/load-settings.js";
+import { loadSettings } from "../../core/settings/load-settings.js";
+import type { SettingsEnv } from "../../core/settings/settings-sources.js";
 import { describeDamaged, stateInAppStorage } from "../../core/state/index.js";
 import type { ProbeConfig } from "../../core/settings/types.js";
 import {
@@ -54,7 +55,7 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
   // Built here, not after the first run: a malformed connection string is a settings error
   // (SettingsError naming APPLICATIONINSIGHTS_CONNECTION_STRING) reported before anything is probed,
   // instead of an exception thrown after the run that loses every result. The SDK itself still
-  // loads lazily (reporter.ts), so this costs nothing.
+  // loads lazily (availability-sender.ts), so this costs nothing.
   const reporter: AvailabilityReporter | undefined = connectionString
     ? createAvailabilityReporter({
         connectionString,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PROBE_NAMES } from "../../core/probes/names.js";
+import { PROBE_NAMES } from "../../probe-matrix/names.js";
 
 /**
  * What the on-demand trigger accepts. Strict on purpose: the caller may narrow the run and tag it,

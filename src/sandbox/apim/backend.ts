@@ -3,26 +3,15 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { BackendBehaviour, BodyFault } from "./types.js";
 
 export interface BackendOptions {
   /** Serve HTTPS with this certificate; absent: plain HTTP (loopback only). */
   tls?: { certPem: string; keyPem: string };
 }
 
-export interface Behaviour {
-  status?: number;
-  latencyMs?: number;
-  /** The backend drops every connection unanswered, as a crashed or unreachable backend does. */
-  unreachable?: boolean;
-  /** Bytes of padding in the echo. */
-  paddingBytes?: number;
-  /** Only for the next `times` requests; then this behaviour is forgotten. */
-  times?: number;
-  /** A 200 whose status line arrives at once and whose body then trickles, hangs or is cut off. */
-  bodyFault?: BodyFault;
-}
-
-export type BodyFault = "trickle" | "hang" | "reset";
+/** A behaviour of one API's backend (or the default's): the API is `setBehaviour`'s own argument. */
+type Behaviour = Omit<BackendBehaviour, "apiName">;
 
 export interface SandboxBackend {
   /** `https://127.0.0.1:<port>` (or http). Each API is served under `/<encoded api name>`. */

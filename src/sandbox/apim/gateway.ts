@@ -7,7 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { Agent, request, type Dispatcher } from "undici";
 import { parsePolicy, type ApimPolicy } from "../../policy/index.js";
 import { AccessLimits } from "./access-limits.js";
-import { startBackend, type Behaviour } from "./backend.js";
+import { startBackend } from "./backend.js";
 import { runInbound } from "./inbound.js";
 import { MESSAGES, REQUEST_ID_HEADER, sendApimError } from "./responses.js";
 import { findRoute, normaliseApiPath } from "./routing.js";
@@ -158,7 +158,7 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
     setBackend(behaviour) {
       const { apiName, ...rest } = behaviour;
       if (apiName !== undefined && !policies.has(apiName)) throw new TypeError(`setBackend: no API named "${apiName}"`);
-      backend.setBehaviour(apiName, rest satisfies Behaviour);
+      backend.setBehaviour(apiName, rest);
     },
     requests: () => [...records],
     async close() {

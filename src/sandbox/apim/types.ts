@@ -32,12 +32,19 @@ export interface GatewayOptions {
   now?: () => number;
 }
 
+/**
+ * How the sandbox's API backend answers: one type for the gateway's `setBackend`, a scenario's
+ * `backend` and the backend itself (which gets it without `apiName`, the API being its own argument).
+ */
 export interface BackendBehaviour {
   /** Status the backend answers instead of 200. */
   status?: number;
   /** Delay before the backend answers. */
   latencyMs?: number;
-  /** The backend drops connections unanswered: the gateway itself answers 500 (BackendConnectionFailure). */
+  /**
+   * The backend drops every connection unanswered, as a crashed or unreachable backend does: the
+   * gateway itself answers 500 (BackendConnectionFailure).
+   */
   unreachable?: boolean;
   /** Pads the echo with this many bytes (`padding`), for answers larger than a reader's limit. */
   paddingBytes?: number;
@@ -46,8 +53,10 @@ export interface BackendBehaviour {
   /** Only for the next `times` requests, then the backend is healthy again (a restart, a recycled unit). */
   times?: number;
   /** The backend's 200 arrives at once, then its body trickles, hangs or is cut off. */
-  bodyFault?: "trickle" | "hang" | "reset";
+  bodyFault?: BodyFault;
 }
+
+export type BodyFault = "trickle" | "hang" | "reset";
 
 /** What the gateway did with one request. Never a key, a token or a query string. */
 export interface GatewayRequestRecord {

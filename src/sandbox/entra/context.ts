@@ -1,7 +1,7 @@
-import type { ClientAuthMethod } from "./clientAuth.js";
-import type { TokenVersion } from "./accessToken.js";
+import type { ClientAuthMethod } from "./client-auth.js";
+import type { TokenVersion } from "./access-token.js";
 import type { TenantModel } from "./model.js";
-import type { SigningKeyRing } from "./signingKeys.js";
+import type { SigningKeyRing } from "./signing-keys.js";
 
 /** What the emulator remembers of one token request. Never a secret, an assertion or a token. */
 export interface TokenRequestRecord {

@@ -71,7 +71,7 @@ async function verifiedGraphClaims(token: string, ctx: EmulatorContext, audience
     const header = decodeProtectedHeader(token) as Record<string, unknown>;
     const nonce = header["nonce"];
     if (typeof nonce !== "string") return undefined;
-    // The signature covers the header with the nonce's SHA-256 (accessToken.ts firstPartyToken).
+    // The signature covers the header with the nonce's SHA-256 (access-token.ts firstPartyToken).
     const signedHeader = Buffer.from(JSON.stringify({ ...header, nonce: createHash("sha256").update(nonce).digest("hex") })).toString("base64url");
     const [, payload = "", signature = ""] = token.split(".");
     await compactVerify(`${signedHeader}.${payload}.${signature}`, createLocalJWKSet(await ctx.keys.jwks()));

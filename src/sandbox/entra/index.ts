@@ -13,5 +13,5 @@ export type {
   TenantModel,
   TenantModelInput,
 } from "./model.js";
-export type { ClientCertificate, GeneratedSecret } from "./defaultTenant.js";
+export type { ClientCertificate, GeneratedSecret } from "./default-tenant.js";
 export { v1Issuer, v2Issuer } from "./issuers.js";

@@ -207,4 +207,4 @@ export function normaliseResource(resource: string): string {
   return resource.replace(/\/+$/, "").toLowerCase();
 }
 
-export { createDefaultTenant, type DefaultTenant } from "./defaultTenant.js";
+export { createDefaultTenant, type DefaultTenant } from "./default-tenant.js";

@@ -8,10 +8,10 @@ import { refuse, sendRefusal } from "./errors.js";
 import { sendJson } from "./http.js";
 import { v2Issuer } from "./issuers.js";
 import { handleGraphApplicationRequest, isGraphApplicationPath } from "./graph.js";
-import { handleManagedIdentityRequest, MANAGED_IDENTITY_PATH } from "./managedIdentity.js";
+import { handleManagedIdentityRequest, MANAGED_IDENTITY_PATH } from "./managed-identity.js";
 import { parseTenantModel, sameId, type TenantModel, type TenantModelInput } from "./model.js";
-import { SigningKeyRing } from "./signingKeys.js";
-import { handleTokenRequest, tenantNotFound } from "./tokenEndpoint.js";
+import { SigningKeyRing } from "./signing-keys.js";
+import { handleTokenRequest, tenantNotFound } from "./token-endpoint.js";
 
 export type { TokenRequestRecord } from "./context.js";
 

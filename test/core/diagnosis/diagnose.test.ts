@@ -11,7 +11,7 @@ import {
   type Expectations,
   type ProbeObservation,
 } from "../../../src/core/diagnosis/index.js";
-import type { ProbeName } from "../../../src/core/probes/names.js";
+import type { ProbeName } from "../../../src/probe-matrix/names.js";
 import type { ProbeResult, TokenSummary } from "../../../src/core/results/types.js";
 import { parsePolicy } from "../../../src/policy/index.js";
 import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "../../../src/sandbox/identities.js";

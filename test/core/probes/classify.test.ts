@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { classifyStatus, formatStatuses } from "../../../src/core/probes/classify.js";
-import type { ProbeName } from "../../../src/core/probes/names.js";
+import type { ProbeName } from "../../../src/probe-matrix/names.js";
 import { defaultExpectedStatuses } from "../../../src/core/settings/defaults.js";
 
 const d = defaultExpectedStatuses();

@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenAcquisitionError, TransportError } from "../../../src/core/errors.js";
 import { createProbeDispatcher } from "../../../src/core/http/dispatcher.js";
-import type { ProbeName } from "../../../src/core/probes/names.js";
+import type { ProbeName } from "../../../src/probe-matrix/names.js";
 import { runProbes } from "../../../src/core/probes/runner.js";
 import type { ProbeResult } from "../../../src/core/results/types.js";
 import { defaultExpectedStatuses } from "../../../src/core/settings/defaults.js";

@@ -8,7 +8,7 @@ import { renderJson } from "../../../src/core/results/json.js";
 import { renderJunit } from "../../../src/core/results/junit.js";
 import { summarize } from "../../../src/core/results/summary.js";
 import type { Outcome, ProbeResult, RunReport } from "../../../src/core/results/types.js";
-import type { ProbeName } from "../../../src/core/probes/names.js";
+import type { ProbeName } from "../../../src/probe-matrix/names.js";
 
 const schemaPath = RUN_RESULT_SCHEMA_PATH;
 

@@ -5,7 +5,7 @@ import { renderJunit } from "../../../src/core/results/junit.js";
 import { summarize } from "../../../src/core/results/summary.js";
 import { renderTable } from "../../../src/core/results/table.js";
 import type { Outcome, ProbeResult, RunReport } from "../../../src/core/results/types.js";
-import type { ProbeName } from "../../../src/core/probes/names.js";
+import type { ProbeName } from "../../../src/probe-matrix/names.js";
 
 function result(target: string, probe: ProbeName, outcome: Outcome, extra: Partial<ProbeResult> = {}): ProbeResult {
   return { target, probe, outcome, expectedStatuses: [401], durationMs: 12, message: `${probe} <&> "msg"`, startedAt: "2026-01-01T00:00:00.000Z", ...extra };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PROBE_NAMES, type ProbeName } from "../../../src/core/probes/names.js";
+import { PROBE_NAMES, type ProbeName } from "../../../src/probe-matrix/names.js";
 import { summarize } from "../../../src/core/results/summary.js";
 import { describeProgress, renderProgress, renderTable } from "../../../src/core/results/table.js";
 import type { Diagnosis, Outcome, ProbeResult, RunReport } from "../../../src/core/results/types.js";

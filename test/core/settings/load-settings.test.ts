@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { SettingsError } from "../../../src/core/errors.js";
-import { loadSettings, readSettingsEnv } from "../../../src/core/settings/load-settings.js";
+import { loadSettings } from "../../../src/core/settings/load-settings.js";
+import { readSettingsEnv } from "../../../src/core/settings/settings-sources.js";
 
 const CANARY_SECRET = "Xy7Q~canaryClientSecretValue0123456789abc";
 const CANARY_KEY = "0123456789abcdef0123456789abcdef";

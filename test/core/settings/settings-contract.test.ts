@@ -8,7 +8,7 @@ import {
   DEFAULT_CERT_WARN_DAYS,
   DEFAULT_TARGET_CONCURRENCY,
 } from "../../../src/core/settings/defaults.js";
-import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/load-settings.js";
+import { SECRET_SETTINGS, SETTING_NAMES } from "../../../src/core/settings/env-schema.js";
 import { DEFAULT_SUBSCRIPTION_KEY_HEADER } from "../../../src/core/settings/rules.js";
 
 /**

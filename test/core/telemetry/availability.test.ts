@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { redactTokens, toAvailabilityItems } from "../../../src/core/telemetry/availability.js";
-import { FAKE_JWT, result, sampleRun } from "./runReports.js";
+import { FAKE_JWT, result, sampleRun } from "./run-reports.js";
 
 let counter = 0;
 const ids = () => `id-${++counter}`;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAvailabilityReporter, DELIVERY_CHUNK, preloadTelemetry, type AvailabilityReporter } from "../../../src/core/telemetry/index.js";
 import { loadApplicationInsights } from "../../../src/core/telemetry/sdk.js";
 import { startPlainIngestion, type PlainIngestion } from "../../support/plain-ingestion.js";
-import { bigRun } from "./runReports.js";
+import { bigRun } from "./run-reports.js";
 
 // Against an ingestion endpoint written from the documented contract (test/support/plain-ingestion.ts),
 // not the sandbox's emulator.

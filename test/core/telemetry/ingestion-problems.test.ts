@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createAvailabilityReporter, ingestionHost, preloadTelemetry } from "../../../src/core/telemetry/index.js";
 import { noAnswerProblem, statusProblem, transportProblem } from "../../../src/core/telemetry/ingestion-problems.js";
-import { sampleRun } from "./runReports.js";
+import { sampleRun } from "./run-reports.js";
 
 const HOST = "westeurope-5.in.applicationinsights.azure.com";
 

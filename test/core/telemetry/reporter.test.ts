@@ -6,7 +6,7 @@ import { checkEnvelope, type IngestionEmulator } from "../../../src/sandbox/inge
 import { startTrustedEmulator } from "../../sandbox/ingestion/fixtures.js";
 import { startPlainIngestion } from "../../support/plain-ingestion.js";
 import { DELIVERY_CHUNK } from "../../../src/core/telemetry/index.js";
-import { bigRun, CANARY, sampleRun } from "./runReports.js";
+import { bigRun, CANARY, sampleRun } from "./run-reports.js";
 
 const PUBLISHED_PROPERTIES = [
   "target", "probe", "outcome", "expectedStatus", "actualStatus", "trigger", "source", "runId", "cause",

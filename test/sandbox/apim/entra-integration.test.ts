@@ -3,7 +3,7 @@ import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOpenIdConfigResolver, METADATA_TTL_MS } from "../../../src/policy/index.js";
 import { startApimGateway, type ApimGateway } from "../../../src/sandbox/apim/index.js";
-import { createDefaultTenant, type DefaultTenant } from "../../../src/sandbox/entra/defaultTenant.js";
+import { createDefaultTenant, type DefaultTenant } from "../../../src/sandbox/entra/default-tenant.js";
 import { startEntraEmulator, type EntraEmulator } from "../../../src/sandbox/entra/server.js";
 import { GRAPH, ORDERS_API, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDBOX_TENANT_ID } from "../../../src/sandbox/identities.js";
 import { createSandboxCa } from "../../../src/sandbox/tls/ca.js";

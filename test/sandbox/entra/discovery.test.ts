@@ -2,7 +2,7 @@ import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVeri
 import { fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID } from "../../../src/sandbox/identities.js";
-import type { JsonWebKeySet } from "../../../src/sandbox/entra/signingKeys.js";
+import type { JsonWebKeySet } from "../../../src/sandbox/entra/signing-keys.js";
 import { get, postForm, startTestTenant, verifyWithDiscovery, type TestTenant } from "./harness.js";
 
 type Jwk = JsonWebKeySet["keys"][number];

@@ -1,4 +1,4 @@
-import { PROBE_NAMES } from "../../../src/core/probes/names.js";
+import { PROBE_NAMES } from "../../../src/probe-matrix/names.js";
 import type { ProbeResult, RunReport } from "../../../src/core/results/types.js";
 
 /** Marks values that must never leave the process in telemetry. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { assignedRoles, audienceFor, findResource, signAccessToken } from "./accessToken.js";
-import { authenticateClient, type ClientCredentials } from "./clientAuth.js";
+import { assignedRoles, audienceFor, findResource, signAccessToken } from "./access-token.js";
+import { authenticateClient, type ClientCredentials } from "./client-auth.js";
 import type { EmulatorContext, TokenRequestRecord } from "./context.js";
 import { AADSTS, isRefusal, refuse, sendRefusal, type Refusal } from "./errors.js";
 import { BodyTooLargeError, NO_STORE, readBody, sendJson, sendText } from "./http.js";

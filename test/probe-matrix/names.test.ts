@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isProbeName, PROBE_NAMES, EXPIRY_PROBES, REJECTING_PROBES } from "../../../src/core/probes/names.js";
+import { isProbeName, PROBE_NAMES, EXPIRY_PROBES, REJECTING_PROBES } from "../../src/probe-matrix/names.js";
 
 describe("probe names", () => {
   it("recognises every published name and nothing else", () => {

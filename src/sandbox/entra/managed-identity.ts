@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CLOUDS } from "../../entra/clouds.js";
-import { assignedRoles, audienceFor, findResource, signAccessToken, type TokenVersion } from "./accessToken.js";
+import { assignedRoles, audienceFor, findResource, signAccessToken, type TokenVersion } from "./access-token.js";
 import type { EmulatorContext, TokenRequestRecord } from "./context.js";
 import { AADSTS, refuse, sendRefusal } from "./errors.js";
 import { NO_STORE, sendJson } from "./http.js";
 import { sameId, type TenantModel } from "./model.js";
-import { headerValue } from "./tokenEndpoint.js";
+import { headerValue } from "./token-endpoint.js";
 
 export const MANAGED_IDENTITY_PATH = "/msi/token";
 const API_VERSION = "2019-08-01";

@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type
 import { refuse, type Refusal } from "./errors.js";
 import { v1Issuer, v2Issuer } from "./issuers.js";
 import type { AppRegistration, TenantModel } from "./model.js";
-import type { SigningKeyRing } from "./signingKeys.js";
+import type { SigningKeyRing } from "./signing-keys.js";
 
 export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

@@ -4,7 +4,7 @@ import type { CloudName } from "../../entra/clouds.js";
 import { v1Issuer, v2Issuer } from "./issuers.js";
 import type { AppRegistration, TenantModel } from "./model.js";
 import { normaliseResource, sameId } from "./model.js";
-import type { SigningKey } from "./signingKeys.js";
+import type { SigningKey } from "./signing-keys.js";
 
 export type TokenVersion = "1.0" | "2.0";
 

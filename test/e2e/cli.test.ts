@@ -34,22 +34,22 @@ function expectNoSecrets(s: Sandbox, ...texts: string[]): void {
 }
 
 describe("apim-smoke run against the sandbox", () => {
-  it.runIf(existsSync("/dev/full"))("a --junit file that cannot be written after the run (disk full): results sent first, exit 4 naming --junit", async () => {
+  it.runIf(existsSync("/dev/full"))("a --junit file that cannot be written after the run (disk full): results sent first, exit 5 naming --junit", async () => {
     sandbox = await startSandbox({ scenario: "healthy" });
     const { code, stderr } = await cli(["run", "--format", "json", "--junit", "/dev/full"], { ...sandbox.settings });
     expect(stderr).toMatch(/availability: 11\/11 results accepted/);
     expect(sandbox.ingestion.availability()).toHaveLength(11);
     expect(stderr).toContain("--junit: cannot write /dev/full (ENOSPC)");
-    expect(code).toBe(4);
+    expect(code).toBe(5);
   });
 
-  it("a --junit path that is a folder is refused before any probe runs, exit 4", async () => {
+  it("a --junit path that is a folder is refused before any probe runs, exit 5", async () => {
     sandbox = await startSandbox({ scenario: "healthy" });
     const { code, stdout, stderr } = await cli(["run", "--junit", dir], { ...sandbox.settings });
     expect(stderr).toContain("--junit: cannot write");
     expect(stdout).toBe("");
     expect(sandbox.entra.tokenRequests()).toHaveLength(0);
-    expect(code).toBe(4);
+    expect(code).toBe(5);
   });
 
   it("healthy: exit 0, JSON and JUnit without secrets, availability results accepted by ingestion", async () => {

@@ -1,4 +1,6 @@
+import { debugFailure, rememberSecretValues } from "../core/debug.js";
 import { isProductError, type ErrorCode } from "../core/errors.js";
+import { SECRET_SETTINGS } from "../core/settings/load-settings.js";
 import { COMMANDS } from "./commands/index.js";
 import { productVersion } from "../core/version.js";
 import { commandHelp, exitCodesHelp } from "./help.js";
@@ -41,7 +43,8 @@ export function exitFor(code: ErrorCode): { exit: number; showCode: boolean } {
 /**
  * Dispatches to a command and maps failures to exit codes (exitFor). A product error's message is
  * printed when the error says it is safe (`safeMessage`), else only its code; anything else prints
- * only its kind, since a foreign message could carry request data. No stack traces.
+ * only its kind, since a foreign message could carry request data. No stack traces, except on the
+ * opt-in debug channel (NODE_DEBUG=apim-smoke, src/core/debug.ts), redacted.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -62,9 +65,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(commandHelp(name, command.usage, command.summary));
     return EXIT_OK;
   }
+  // The debug channel's redaction knows the secret settings' values before anything is parsed
+  // (IDENTITY_HEADER is the managed-identity endpoint's secret, read by @azure/identity).
+  rememberSecretValues([...SECRET_SETTINGS, "IDENTITY_HEADER"].map((setting) => io.env[setting]));
   try {
     return await command.run(rest, io);
   } catch (error) {
+    debugFailure(`apim-smoke ${name} failed`, error);
     if (isProductError(error)) {
       const { exit, showCode } = exitFor(error.code);
       const text = !error.safeMessage ? error.code : showCode ? `${error.code}: ${error.message}` : error.message;

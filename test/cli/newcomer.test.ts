@@ -105,7 +105,7 @@ describe("--junit FILE", () => {
   it("names the file when it cannot be written, before any probe runs", async () => {
     writeFileSync(join(dir, "not-a-folder"), "");
     const { io, out } = capture(settings());
-    expect(await runCli(["run", "--junit", "not-a-folder/probe.xml"], io)).toBe(4);
+    expect(await runCli(["run", "--junit", "not-a-folder/probe.xml"], io)).toBe(5);
     expect(out.stderr).toContain("--junit: cannot write not-a-folder/probe.xml");
     expect(out.stdout).toBe("");
   });

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { ProbeError } from "../errors/probe-error.js";
 import type { ApiopsFolder } from "./folder.js";
 
 /** The APIs whose artifacts changed, or every API when something they all share changed. */
@@ -33,8 +34,8 @@ export function changedApis(folder: ApiopsFolder, ref: string): ChangedApis {
 }
 
 /** `--changed-since` could not be answered by git (not a repository, unknown ref, no git). */
-export class ChangedSinceError extends Error {
-  readonly code = "ERR_CHANGED_SINCE";
+export class ChangedSinceError extends ProbeError {
+  readonly code = "APIM_SMOKE_CHANGED_SINCE";
   constructor(
     readonly ref: string,
     options?: { cause?: unknown; problem?: string },
@@ -45,6 +46,5 @@ export class ChangedSinceError extends Error {
         : `--changed-since: git could not compare the folder with ${JSON.stringify(ref.slice(0, 60))} (is it a git repository, and the ref known?)`,
       options?.cause === undefined ? {} : { cause: options.cause },
     );
-    this.name = "ChangedSinceError";
   }
 }

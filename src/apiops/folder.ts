@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { ProbeError } from "../errors/probe-error.js";
 import type { PolicyFragment, ScopedPolicy } from "../policy/index.js";
 
 /**
@@ -96,15 +97,14 @@ function readInside(root: string, path: string): string {
 }
 
 /** A folder's file that is not what APIOps writes there. */
-export class ApiopsFolderError extends Error {
-  readonly code = "ERR_APIOPS_FOLDER";
+export class ApiopsFolderError extends ProbeError {
+  readonly code = "APIM_SMOKE_APIOPS_FOLDER";
   constructor(
     readonly path: string,
     problem: string,
     options?: { cause?: unknown },
   ) {
     super(`APIOps folder ${path}: ${problem}`, options);
-    this.name = "ApiopsFolderError";
   }
 }
 

@@ -2,6 +2,7 @@ import type { RunReport } from "../core/results/types.js";
 import type { ProbeConfig } from "../core/settings/types.js";
 import type { Outbox } from "../core/state/index.js";
 import type { AvailabilityReporter, TelemetryOutcome } from "../core/telemetry/index.js";
+import { debugStep } from "../core/debug.js";
 import type { CliIo } from "./io.js";
 
 export const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
@@ -42,6 +43,7 @@ export function createCliTelemetry(env: Readonly<Record<string, string | undefin
       io.stderr.write(`${describeDelivery(outcome, "kept nowhere: pass --state-dir to keep them")}\n`);
       for (const line of deliveryProblemLines(outcome)) io.stderr.write(`${line}\n`);
       if (outcome.tracked > 0 || outcome.outbox) report.delivery = deliveryReport(outcome);
+      debugStep("delivery", { ...deliveryReport(outcome) });
       return { needsAttention: deliveryNeedsAttention(outcome), outcome };
     },
     async close() {

@@ -1,27 +1,21 @@
+import { PolicyLibraryError } from "../policy/errors.js";
+import { ProbeError } from "../errors/probe-error.js";
 import { displayPath } from "./settings/looks-like-secret.js";
 
-// The policy library's errors, here too so callers import every error type from one module.
-export { OpenIdConfigError, PolicyError, PolicyLibraryError } from "../policy/errors.js";
+// The base, the policy library's errors and the errors of apiops/ and the sandbox, here too so
+// callers import every error type from one module. Foreign errors (MSAL, undici, jose, zod) are
+// translated at the edge and kept as `cause`. Every code is described in docs/ERRORS.md.
+export { ProbeError, type ErrorCode, type ProbeErrorCode } from "../errors/probe-error.js";
+export { OpenIdConfigError, PolicyError, PolicyLibraryError, type PolicyErrorCode } from "../policy/errors.js";
 
-/**
- * One base class for every failure the product reports, one subclass per failure kind, each with a
- * stable `code`. Callers branch on `code`, never on message text. Messages name the setting or
- * input at fault and never carry a secret, a subscription key or a whole token.
- *
- * Foreign errors (MSAL, undici, jose, zod) are translated at the edge and kept as `cause`.
- */
-export abstract class ProbeError extends Error {
-  abstract readonly code: string;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+/** An error this product raised (its own or the policy library's), whose `code` is in the closed union. */
+export function isProductError(error: unknown): error is ProbeError | PolicyLibraryError {
+  return error instanceof ProbeError || error instanceof PolicyLibraryError;
 }
 
 /** A setting (environment variable, app setting, targets file entry) is missing or invalid. */
 export class SettingsError extends ProbeError {
-  readonly code = "ERR_SETTINGS";
+  readonly code = "APIM_SMOKE_SETTINGS";
   /** Each problem names the setting; the message joins them. */
   readonly problems: readonly { setting: string; problem: string }[];
 
@@ -38,12 +32,12 @@ export class SettingsError extends ProbeError {
 
 /** A command-line argument is missing, unknown or malformed. */
 export class UsageError extends ProbeError {
-  readonly code = "ERR_USAGE";
+  readonly code = "APIM_SMOKE_USAGE";
 }
 
 /** A sandbox tenant model or scenario is invalid. */
 export class TenantModelError extends ProbeError {
-  readonly code = "ERR_TENANT_MODEL";
+  readonly code = "APIM_SMOKE_TENANT_MODEL";
   constructor(
     /** Path into the model, e.g. `apps[2].appRoles[0].value`. */
     readonly path: string,
@@ -58,7 +52,7 @@ export const TOKEN_NOT_JWT = "access_token_not_jwt";
 
 /** Entra ID refused a token request; `aadsts` keeps the first AADSTS code when the server sent one. */
 export class TokenAcquisitionError extends ProbeError {
-  readonly code = "ERR_TOKEN_ACQUISITION";
+  readonly code = "APIM_SMOKE_TOKEN_ACQUISITION";
   constructor(
     message: string,
     readonly details: {
@@ -81,12 +75,12 @@ export class TokenAcquisitionError extends ProbeError {
 
 /** A request was refused before it left the process (non-https origin, origin not configured). */
 export class UnsafeRequestError extends ProbeError {
-  readonly code = "ERR_UNSAFE_REQUEST";
+  readonly code = "APIM_SMOKE_UNSAFE_REQUEST";
 }
 
 /** A request did not complete: timeout, DNS, TLS, connection reset. */
 export class TransportError extends ProbeError {
-  readonly code = "ERR_TRANSPORT";
+  readonly code = "APIM_SMOKE_TRANSPORT";
   constructor(
     message: string,
     readonly kind: "timeout" | "dns" | "tls" | "connection",
@@ -98,7 +92,7 @@ export class TransportError extends ProbeError {
   /** A timeout that is the run's own budget running out (its abort reason is in the causes), not the endpoint's slowness. */
   get runBudget(): boolean {
     for (let e: unknown = this.cause, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-      if ((e as { name?: unknown }).name === "RunBudgetExceeded") return true;
+      if ((e as { code?: unknown }).code === "APIM_SMOKE_RUN_BUDGET_EXCEEDED") return true;
     }
     return false;
   }
@@ -106,7 +100,7 @@ export class TransportError extends ProbeError {
 
 /** A sandbox wait (e.g. for telemetry to reach the emulated ingestion endpoint) ran out of time. */
 export class SandboxWaitTimeoutError extends ProbeError {
-  readonly code = "ERR_SANDBOX_WAIT_TIMEOUT";
+  readonly code = "APIM_SMOKE_SANDBOX_WAIT_TIMEOUT";
   constructor(
     /** What was awaited, e.g. `availability`. */
     readonly awaited: string,
@@ -120,7 +114,7 @@ export class SandboxWaitTimeoutError extends ProbeError {
 
 /** A report file (`--junit FILE`) cannot be written; the message names the option, the file and the OS reason. */
 export class OutputFileError extends ProbeError {
-  readonly code = "ERR_OUTPUT_FILE";
+  readonly code = "APIM_SMOKE_OUTPUT_FILE";
   constructor(
     readonly option: string,
     readonly path: string,
@@ -137,7 +131,7 @@ export class OutputFileError extends ProbeError {
  * container), never a connection string or key.
  */
 export class StateStoreError extends ProbeError {
-  readonly code = "ERR_STATE_STORE";
+  readonly code = "APIM_SMOKE_STATE_STORE";
   constructor(
     readonly store: string,
     problem: string,

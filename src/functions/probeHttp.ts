@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { ProbeError } from "../core/errors.js";
+import { debugFailure } from "../core/debug.js";
+import { isProductError } from "../core/errors.js";
 import { renderJson } from "../core/results/json.js";
 import { invocationLogger, logRunSummary } from "./support/invocation-logger.js";
 
@@ -39,8 +40,10 @@ export async function probeHttp(request: HttpRequest, context: InvocationContext
   try {
     runtime = sharedProbeRuntime();
   } catch (error) {
-    // Settings problems name the setting and never carry its value (SettingsError); anything else is ours.
-    const message = error instanceof ProbeError ? error.message : "The probe could not start; see the function's log.";
+    // Settings problems name the setting and never carry its value (SettingsError): their message is
+    // marked safe; anything else is answered without its message (NODE_DEBUG=apim-smoke logs it, redacted).
+    debugFailure("probe settings", error);
+    const message = isProductError(error) && error.safeMessage ? error.message : "The probe could not start; see the function's log.";
     context.error(`probe settings: ${message}`);
     return problem(500, message);
   }

@@ -2,10 +2,14 @@
  * The policy library's own errors: it knows nothing of the probe engine (which re-exports these
  * from core/errors.ts so that callers keep one place to import error types from). Each has a
  * stable `code`; callers branch on it, never on message text. Messages name the element or URL at
- * fault and never carry a token.
+ * fault and never carry a token. Codes share the product's `APIM_SMOKE_` prefix (docs/ERRORS.md).
  */
+export type PolicyErrorCode = "APIM_SMOKE_POLICY" | "APIM_SMOKE_OPENID_CONFIG";
+
 export abstract class PolicyLibraryError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: PolicyErrorCode;
+  /** The message names the element or URL at fault, written by this library: it may be printed. */
+  readonly safeMessage: boolean = true;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -15,7 +19,7 @@ export abstract class PolicyLibraryError extends Error {
 
 /** A document is not a policy document at all, or an element of it cannot be read. */
 export class PolicyError extends PolicyLibraryError {
-  readonly code = "ERR_POLICY";
+  readonly code = "APIM_SMOKE_POLICY";
   constructor(
     /** The element (or element/@attribute) at fault, e.g. `validate-jwt/@clock-skew`. */
     readonly element: string,
@@ -29,7 +33,7 @@ export class PolicyError extends PolicyLibraryError {
 
 /** An openid-config document or its JWKS could not be fetched or is not usable. */
 export class OpenIdConfigError extends PolicyLibraryError {
-  readonly code = "ERR_OPENID_CONFIG";
+  readonly code = "APIM_SMOKE_OPENID_CONFIG";
   constructor(
     /** The openid-config URL as written in the policy (before any sandbox rewrite). */
     readonly url: string,

@@ -16,7 +16,7 @@ describe("parseCommandArgs never echoes a stray argument", () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(UsageError);
-    expect((caught as UsageError).code).toBe("ERR_USAGE");
+    expect((caught as UsageError).code).toBe("APIM_SMOKE_USAGE");
     expect((caught as UsageError).message).not.toContain(TOKEN);
     expect((caught as UsageError).message).toContain("argument 3");
   });

@@ -248,7 +248,7 @@ describe("evaluateValidateJwt: token sources, inline keys, algorithms", () => {
     ).validateJwt!;
     const outcome = await evaluate(policy, bearer(await mintToken(published, v2Claims(NOW))));
     expectFailure(outcome, "TokenSignatureKeyNotFound");
-    expect(outcome.ok || outcome.detail).toContain("ERR_OPENID_CONFIG");
+    expect(outcome.ok || outcome.detail).toContain("APIM_SMOKE_OPENID_CONFIG");
   });
 
   it("never puts the token in the detail", async () => {

@@ -100,7 +100,7 @@ describe("createOpenIdConfigResolver", () => {
     const url = "https://login.microsoftonline.com/missing/v2.0/.well-known/openid-configuration";
     const error = await resolver.resolve(url).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenIdConfigError);
-    expect(error).toMatchObject({ code: "ERR_OPENID_CONFIG", kind: "status", url });
+    expect(error).toMatchObject({ code: "APIM_SMOKE_OPENID_CONFIG", kind: "status", url });
     const before = server.hits("/missing/v2.0/.well-known/openid-configuration");
     await expect(resolver.resolve(url)).rejects.toBeInstanceOf(OpenIdConfigError);
     expect(server.hits("/missing/v2.0/.well-known/openid-configuration")).toBe(before);
@@ -130,7 +130,7 @@ describe("createOpenIdConfigResolver", () => {
       now: () => 0,
       rewriteUrl: (url) => new URL(url.pathname, "http://127.0.0.1:9"),
     });
-    await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({ code: "ERR_OPENID_CONFIG", kind: "refused" });
+    await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({ code: "APIM_SMOKE_OPENID_CONFIG", kind: "refused" });
   });
 
   it("names the TLS failure as a transport error when the server is not trusted", async () => {
@@ -138,7 +138,7 @@ describe("createOpenIdConfigResolver", () => {
     const untrusting = new Agent();
     try {
       const resolver = createOpenIdConfigResolver({ dispatcher: untrusting, now: () => 0, rewriteUrl: server.rewriteUrl });
-      await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({ code: "ERR_OPENID_CONFIG", kind: "transport" });
+      await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({ code: "APIM_SMOKE_OPENID_CONFIG", kind: "transport" });
     } finally {
       await untrusting.close();
     }

@@ -191,7 +191,7 @@ describe("parsePolicy: only what is not a policy document is refused, naming the
 
   it.each(cases)("$name -> $element", ({ xml, element }) => {
     const error = policyError(xml);
-    expect(error.code).toBe("ERR_POLICY");
+    expect(error.code).toBe("APIM_SMOKE_POLICY");
     expect(error.element).toBe(element);
   });
 });

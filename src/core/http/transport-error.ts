@@ -1,4 +1,4 @@
-import { TransportError } from "../errors.js";
+import { ProbeError, TransportError } from "../errors.js";
 
 const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"]);
@@ -23,10 +23,10 @@ const TLS_CODES = new Set([
 ]);
 
 /** The reason a run's budget signal is aborted with, so its aborts read as timeouts. */
-export class RunBudgetExceeded extends Error {
+export class RunBudgetExceeded extends ProbeError {
+  readonly code = "APIM_SMOKE_RUN_BUDGET_EXCEEDED";
   constructor() {
     super("run budget exceeded");
-    this.name = "RunBudgetExceeded";
   }
 }
 

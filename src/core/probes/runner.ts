@@ -4,7 +4,7 @@ import { createOpenIdConfigResolver, type SigningKeyResolver } from "../../polic
 import { CLOUDS } from "../../entra/clouds.js";
 import { CATALOGUE, renderTemplate } from "../diagnosis/catalogue.js";
 import { diagnoseRun, type FolderPromises, type TenantContext } from "../diagnosis/index.js";
-import { UsageError } from "../errors.js";
+import { isProductError, UsageError } from "../errors.js";
 import { RunBudgetExceeded } from "../http/transport-error.js";
 import { summarize } from "../results/summary.js";
 import type { Diagnosis, ProbeResult, RunReport } from "../results/types.js";
@@ -23,6 +23,7 @@ import { DEFAULT_TARGET_CONCURRENCY } from "../settings/defaults.js";
 import { settleWithin } from "./watchdog.js";
 import { expectationsFor, loadTargetPolicies, policyChecks, policyConfigIssuers, tenantIssuers, type FetchedIssuers, type TargetPolicies } from "./target-policy.js";
 import { runTargetProbes, type ProbedResult } from "./target-probes.js";
+import { debugEnabled, debugFailure, debugStep, rememberSecrets } from "../debug.js";
 
 /**
  * Replaces the built-in diagnosis (src/core/diagnosis/ on everything the probes observed, with the
@@ -84,7 +85,8 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   const concurrency = Math.max(1, options.targetConcurrency ?? config.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY);
   const waves = Math.ceil(targets.length / concurrency);
   const budgetMs = options.runBudgetMs ?? config.runBudgetMs ?? waves * 2 * config.timeoutMs + 1_000;
-  const tokens = deps.tokens ?? createMsalTokenSource(config, { dispatcher: deps.dispatcher });
+  rememberSecrets(config);
+  const tokens = withDebugSteps(deps.tokens ?? createMsalTokenSource(config, { dispatcher: deps.dispatcher }));
   const expiredTokens = deps.expiredTokens ?? new ExpiredTokenStore({ now: deps.now });
   const allowedOrigins = new Set(config.targets.map((t) => new URL(t.url).origin));
   const policies = deps.policies ?? loadTargetPolicies(targets);
@@ -109,9 +111,11 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   const carriers = forecastCarriers(plan);
   const total = plan.reduce((n, p) => n + p.probes.length, 0);
   deps.onProgress?.({ type: "start", done: 0, total });
+  debugStep("run start", { targets: plan.map((p) => p.target.name), probes: total, concurrency, budgetMs });
   let done = 0;
   try {
     const probeTarget = async ({ target, probes }: (typeof plan)[number]): Promise<ProbeResult[]> => {
+      debugStep("target start", { target: target.name, probes });
       const policy = policies.get(target.name);
       const jwt = policy?.validateJwt;
       const probed = await runTargetProbes({
@@ -157,21 +161,25 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         if (diagnosis) result.diagnosis = diagnosis;
         if (diagnosis && result.blockedBy) result.message = `blocked by ${result.blockedBy}: ${diagnosis.cause}`;
         done++;
+        debugProbe(result);
         deps.onProgress?.({ type: "result", result, done, total });
         return result;
       });
     };
-    const perTarget = await mapWithConcurrency(plan, concurrency, (item) =>
-      settleWithin(probeTarget(item), budget.signal, WATCHDOG_GRACE_MS, () =>
+    const perTarget = await mapWithConcurrency(plan, concurrency, async (item) => {
+      const settled = await settleWithin(probeTarget(item), budget.signal, WATCHDOG_GRACE_MS, () =>
         unsettledResults(item, { budgetMs, startedMs, now: deps.now }).map((result) => {
           done++;
+          debugProbe(result);
           deps.onProgress?.({ type: "result", result, done, total });
           return result;
         }),
-      ),
-    );
+      );
+      debugStep("target end", { target: item.target.name, outcomes: settled.map((r) => `${r.probe}:${r.outcome}`) });
+      return settled;
+    });
     const results = perTarget.flat();
-    return {
+    const report: RunReport = {
       runId: options.runId ?? randomUUID(),
       startedAt: new Date(startedMs).toISOString(),
       trigger: options.trigger ?? "cli",
@@ -179,9 +187,40 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
       results,
       summary: summarize(results, deps.now() - startedMs),
     };
+    debugStep("run end", { runId: report.runId, ...report.summary });
+    return report;
+  } catch (error) {
+    debugFailure("run failed", error);
+    throw error;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A probe's outcome on the debug channel: what it is about, never its token. */
+function debugProbe(result: ProbeResult): void {
+  if (!debugEnabled()) return;
+  const { target, probe, outcome, actualStatus, durationMs, cause, blockedBy, requestId } = result;
+  debugStep("probe", { target, probe, outcome, actualStatus, durationMs, cause: result.diagnosis?.cause ?? cause, blockedBy, requestId });
+}
+
+/** Each token acquisition's outcome on the debug channel (the source unchanged when it is off). */
+function withDebugSteps(source: TokenSource): TokenSource {
+  if (!debugEnabled()) return source;
+  return {
+    async acquire(client, scope, signal) {
+      try {
+        const token = await source.acquire(client, scope, signal);
+        debugStep("token acquired", { client, scope, fromCache: token.fromCache });
+        return token;
+      } catch (error) {
+        // A refusal is an outcome (the unassigned client's is expected); anything else, its stack too.
+        debugStep("token not acquired", { client, scope, code: isProductError(error) ? error.code : undefined });
+        if (!isProductError(error)) debugFailure("token acquisition", error);
+        throw error;
+      }
+    },
+  };
 }
 
 /**

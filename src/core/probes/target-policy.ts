@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectationsFromPolicy, expectationsFromSettings, preflightAgainstPolicy, type Expectations, type FolderPromises, type PreflightOutcome } from "../diagnosis/index.js";
-import { PolicyLibraryError, ProbeError, SettingsError } from "../errors.js";
+import { isProductError, SettingsError } from "../errors.js";
 import type { PreflightCache } from "./preflight-cache.js";
 import { namedValueMap, readApiopsFolder, scopesFor, type ApiopsFolder } from "../../apiops/folder.js";
 import { composeEffectivePolicy, parsePolicy, type ApimPolicy, type EvaluateDeps, type SigningKeyResolver, type ValidateJwtPolicy } from "../../policy/index.js";
@@ -47,8 +47,8 @@ export function loadTargetPolicies(
     try {
       policies.set(target.name, parsePolicy(xml));
     } catch (error) {
-      // PolicyError messages name the element at fault, never a value of the request.
-      problems.push({ setting, problem: error instanceof ProbeError || error instanceof PolicyLibraryError ? error.message : "is not a readable APIM policy" });
+      // PolicyError messages name the element at fault, never a value of the request (safeMessage).
+      problems.push({ setting, problem: isProductError(error) && error.safeMessage ? error.message : "is not a readable APIM policy" });
     }
   }
   if (problems.length > 0) throw new SettingsError(problems);

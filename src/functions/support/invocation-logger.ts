@@ -1,7 +1,8 @@
 import type { InvocationContext } from "@azure/functions";
 import type { TelemetryLogger } from "../../core/telemetry/index.js";
 import type { RunReport } from "../../core/results/types.js";
-import { deliveryNeedsAttention, deliveryProblemLines, describeDelivery, type TelemetryOutcome } from "../../core/telemetry/index.js";
+import { debugStep } from "../../core/debug.js";
+import { deliveryNeedsAttention, deliveryProblemLines, deliveryReport, describeDelivery, type TelemetryOutcome } from "../../core/telemetry/index.js";
 
 /** The telemetry reporter's logger, writing to the invocation's log (fields as JSON, never secrets). */
 export function invocationLogger(context: InvocationContext): TelemetryLogger {
@@ -38,4 +39,5 @@ export function logRunSummary(context: InvocationContext, report: RunReport, tel
   if (deliveryNeedsAttention(telemetry) || telemetry.notAccepted.length > 0) context.warn(line);
   else context.log(line);
   for (const problem of deliveryProblemLines(telemetry)) context.warn(problem);
+  debugStep("delivery", { ...deliveryReport(telemetry) });
 }

@@ -1,9 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ProbeError } from "../../core/errors.js";
 
 /** Token requests are small forms; anything larger is refused before it is buffered. */
 const MAX_BODY_BYTES = 64 * 1024;
 
-export class BodyTooLargeError extends Error {}
+/** A request body over the sandbox's limit; the token endpoint answers 413. */
+export class BodyTooLargeError extends ProbeError {
+  readonly code = "APIM_SMOKE_SANDBOX_BODY_TOO_LARGE";
+}
 
 export async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];

@@ -68,7 +68,7 @@ describe("sendProbeRequest", () => {
   it("refuses http and unconfigured origins before sending", async () => {
     await expect(
       sendProbeRequest({ url: api.origin.replace("https:", "http:"), method: "GET", headers: {}, timeoutMs: 1_000 }, deps()),
-    ).rejects.toMatchObject({ code: "ERR_UNSAFE_REQUEST" });
+    ).rejects.toMatchObject({ code: "APIM_SMOKE_UNSAFE_REQUEST" });
     await expect(sendProbeRequest({ url: `${elsewhere.origin}/x`, method: "GET", headers: {}, timeoutMs: 1_000 }, deps())).rejects.toBeInstanceOf(
       UnsafeRequestError,
     );
@@ -78,7 +78,7 @@ describe("sendProbeRequest", () => {
     const started = Date.now();
     const error = await sendProbeRequest({ url: `${api.origin}/hang`, method: "GET", headers: {}, timeoutMs: 300 }, deps()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransportError);
-    expect(error).toMatchObject({ code: "ERR_TRANSPORT", kind: "timeout" });
+    expect(error).toMatchObject({ code: "APIM_SMOKE_TRANSPORT", kind: "timeout" });
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 

@@ -244,7 +244,7 @@ describe("runProbes", () => {
   });
 
   it("refuses an unknown --target name", async () => {
-    await expect(runProbes(config(), { dispatcher: createProbeDispatcher(), now: Date.now, tokens: tokens() }, { targets: ["nope"] })).rejects.toMatchObject({ code: "ERR_USAGE" });
+    await expect(runProbes(config(), { dispatcher: createProbeDispatcher(), now: Date.now, tokens: tokens() }, { targets: ["nope"] })).rejects.toMatchObject({ code: "APIM_SMOKE_USAGE" });
   });
 
   it("attaches an injected diagnosis and reports progress", async () => {

@@ -80,7 +80,7 @@ describe("the client secret only goes to the configured authority", () => {
     mode = "foreign-token-endpoint";
     const source = createMsalTokenSource(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [entra.caPem, elsewhere.caPem] }) });
     const error = await source.acquire("probe", "api://orders-api/.default").catch((e: unknown) => e);
-    expect((error as ProbeError).code).toBe("ERR_UNSAFE_REQUEST");
+    expect((error as ProbeError).code).toBe("APIM_SMOKE_UNSAFE_REQUEST");
     expect((error as Error).message).toContain(elsewhere.origin);
     expect(elsewhere.requests).toEqual([]);
   });

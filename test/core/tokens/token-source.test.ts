@@ -137,7 +137,7 @@ describe("createMsalTokenSource", () => {
     answer = "hang";
     const started = Date.now();
     const source = createMsalTokenSource({ ...config(), timeoutMs: 400 }, { dispatcher: dispatcher() });
-    await expect(source.acquire("probe", "api://orders-api/.default")).rejects.toMatchObject({ code: "ERR_TRANSPORT", kind: "timeout" });
+    await expect(source.acquire("probe", "api://orders-api/.default")).rejects.toMatchObject({ code: "APIM_SMOKE_TRANSPORT", kind: "timeout" });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 

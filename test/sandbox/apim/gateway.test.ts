@@ -272,7 +272,7 @@ describe("startApimGateway: start-up validation", () => {
       ],
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PolicyError);
-    expect(error).toMatchObject({ code: "ERR_POLICY", element: "validate-jwt/@clock-skew" });
+    expect(error).toMatchObject({ code: "APIM_SMOKE_POLICY", element: "validate-jwt/@clock-skew" });
   });
 
   it("refuses two APIs on the same path", async () => {

@@ -68,7 +68,7 @@ describe("tenant model", () => {
     ["a certificate that is not PEM", (m: LooseModel) => (m.apps[1]!["certificates"] = [{ certPem: "nope" }]), "apps[1].certificates[0].certPem"],
     ["a missing tenant id", (m: LooseModel) => delete (m as Partial<LooseModel>).tenantId, "tenantId"],
   ])("refuses %s, naming the element", (_name, mutate, path) => {
-    expect(refusal(mutate)).toEqual({ path, code: "ERR_TENANT_MODEL" });
+    expect(refusal(mutate)).toEqual({ path, code: "APIM_SMOKE_TENANT_MODEL" });
   });
 
   it("says what is wrong in the message", () => {

@@ -248,7 +248,7 @@ describe("Entra emulator token endpoints", () => {
 
   it("refuses a tenant model change that is invalid and keeps the old model", async () => {
     expect(() => t.emulator.setModel({ ...t.tenant.model, managedIdentities: [{ clientId: PROBE_MANAGED_IDENTITY.clientId } as { clientId: string; principalId: string }] })).toThrow(
-      expect.objectContaining({ code: "ERR_TENANT_MODEL", path: "managedIdentities[0].principalId" }) as Error,
+      expect.objectContaining({ code: "APIM_SMOKE_TENANT_MODEL", path: "managedIdentities[0].principalId" }) as Error,
     );
     expect((await postForm(t, v2, v2Form())).status).toBe(200);
     expect(parseTenantModel(t.tenant.model)).toEqual(t.tenant.model);

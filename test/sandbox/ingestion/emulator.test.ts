@@ -133,7 +133,7 @@ describe("ingestion emulator /track", () => {
 
     const error = await emulator.waitForAvailability(have + 100, 50).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SandboxWaitTimeoutError);
-    expect((error as SandboxWaitTimeoutError).code).toBe("ERR_SANDBOX_WAIT_TIMEOUT");
+    expect((error as SandboxWaitTimeoutError).code).toBe("APIM_SMOKE_SANDBOX_WAIT_TIMEOUT");
   });
 
   it("rejects a bad fault configuration", () => {

@@ -4,10 +4,11 @@
  * cache and TLS keep the host's real clock; moving forward only keeps what they hold looking as
  * fresh to them as it is.
  */
-export function movableClock(): { now: () => number; advance: (ms: number) => void } {
+export function movableClock(): { now: () => number; advance: (ms: number) => void; offsetMs: () => number } {
   let offset = 0;
   return {
     now: () => Date.now() + offset,
+    offsetMs: () => offset,
     advance: (ms) => {
       if (ms < 0) throw new RangeError("the clock moves forward only");
       offset += ms;

@@ -42,13 +42,6 @@ const parser = new XMLParser({
 
 type RawNode = Record<string, unknown>;
 
-/** A policy expression kept as the text APIM stores, with where it stands. */
-export interface PolicyExpression {
-  text: string;
-  line: number;
-  column: number;
-}
-
 /** `@(...)` or `@{...}` as a whole value: APIM evaluates it at run time, in C#. */
 export function isExpression(value: string): boolean {
   return /^\s*@[({]/.test(value);

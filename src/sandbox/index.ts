@@ -17,7 +17,7 @@ import { ENTRA_HOSTS, openIdConfigOnEmulator } from "./entra-hosts.js";
 import { SUCCESS_STATUSES } from "../probe-matrix/statuses.js";
 import { randomBytes } from "node:crypto";
 
-export { SCENARIO_NAMES, SCENARIOS, isScenarioName, ordersApiPolicyXml, type Scenario, type ScenarioName } from "./scenarios.js";
+export { SCENARIO_NAMES, SCENARIOS, isScenarioName, ordersApiPolicyXml, type ScenarioName } from "./scenarios.js";
 
 export interface SandboxOptions {
   /** Default `healthy`. */

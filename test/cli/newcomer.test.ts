@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseEnv } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
@@ -69,7 +68,7 @@ describe("--env-file", () => {
     const late = join(dir, "late", "sandbox.env");
     const { io, out } = capture({});
     const running = runCli(["run", "--env-file", "late/sandbox.env", "--probe", "no-token", "--format", "json"], io);
-    await sleep(800);
+    await expect.poll(() => out.stderr, { timeout: 20_000, interval: 50 }).toContain("waiting for late/sandbox.env");
     mkdirSync(join(dir, "late"), { recursive: true });
     writeFileSync(late, Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n"));
     expect(await running).toBe(0);
@@ -237,11 +236,11 @@ describe("output for a person", () => {
     const stop = new AbortController();
     const { io, out } = capture(settings(), { signal: stop.signal });
     const done = runCli(["watch", "--schedule", "* * * * * *", "--probe", "no-token", "--format", "json"], io);
-    await sleep(2_500);
+    // The run at start and one tick of the every-second schedule.
+    await expect.poll(() => out.stdout.split("\n").filter(Boolean).length, { timeout: 20_000, interval: 50 }).toBeGreaterThanOrEqual(2);
     stop.abort();
     expect(await done).toBe(0);
     const lines = out.stdout.split("\n").filter(Boolean);
-    expect(lines.length).toBeGreaterThanOrEqual(1);
     for (const line of lines) expect(JSON.parse(line)).toMatchObject({ summary: { total: 1 } });
     expect(out.stderr).toMatch(/run 1 at \d{4}-\d\d-\d\dT/);
   });

@@ -244,11 +244,12 @@ describe("apim-smoke watch", () => {
       signal: stop.signal,
     };
     const done = runCli(["watch", "--schedule", "* * * * * *", "--probe", "no-token", "--format", "json"], io);
-    await new Promise((r) => setTimeout(r, 2_500));
+    // The run at start and one tick of the every-second schedule.
+    const runsSoFar = () => stdout.split(/\n(?=\{)/).filter((s) => s.trim());
+    await expect.poll(() => runsSoFar().length, { timeout: 20_000, interval: 50 }).toBeGreaterThanOrEqual(2);
     stop.abort();
     expect(await done).toBe(0);
-    const runs = stdout.split(/\n(?=\{)/).filter((s) => s.trim());
-    expect(runs.length).toBeGreaterThanOrEqual(1);
+    const runs = runsSoFar();
     for (const run of runs) expect(JSON.parse(run)).toMatchObject({ summary: { total: 1, ok: true } });
   });
 });

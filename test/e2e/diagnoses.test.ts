@@ -18,6 +18,7 @@ import { createMsalTokenSource } from "../../src/core/tokens/token-source.js";
 import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "../../src/sandbox/identities.js";
 import { ordersApiPolicyXml } from "../../src/sandbox/index.js";
 import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
+import { movableClock } from "../support/clock.js";
 
 const V1_ISSUER = `https://sts.windows.net/${SANDBOX_TENANT_ID}/`;
 const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
@@ -38,12 +39,6 @@ const diagnosisOf = (report: RunReport, probe: ProbeName): Diagnosis => {
   if (!diagnosis) throw new Error(`${probe} (${resultOf(report, probe).outcome}) carries no diagnosis`);
   return diagnosis;
 };
-
-/** A clock a test can move: the sandbox and the engine read the same one. */
-function movableClock(): { now: () => number; advance: (ms: number) => void } {
-  let offset = 0;
-  return { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
-}
 
 describe("diagnoses of sandbox scenarios, end to end", () => {
   it("healthy: nothing to explain, the unassigned client's AADSTS501051 is a pass without a diagnosis", async () => {
@@ -233,7 +228,8 @@ describe("diagnoses of Entra refusals, end to end", () => {
 
 describe("diagnoses of tokens and keys, end to end", () => {
   it("signing-key-unknown: an expired PROBE_EXPIRED_TOKEN whose key has rotated away passes but proves nothing", async () => {
-    const sandbox = await sandboxFor({ tokenLifetimeSeconds: 2 });
+    const clock = movableClock();
+    const sandbox = await sandboxFor({ tokenLifetimeSeconds: 2, now: clock.now });
     const config = withPolicy(settingsOf(sandbox), sandbox.policyFile);
     const dispatcher = createProbeDispatcher({ extraCaPem: config.extraCaPem });
     const old = await createMsalTokenSource(config, { dispatcher })
@@ -242,9 +238,9 @@ describe("diagnoses of tokens and keys, end to end", () => {
     // The tenant publishes two keys; two rotations retire the one the token was signed with.
     sandbox.entra.rotateSigningKeys();
     sandbox.entra.rotateSigningKeys();
-    await new Promise((r) => setTimeout(r, 2_500));
+    clock.advance(2_500);
     const withToken = withPolicy(settingsOf(sandbox, { PROBE_EXPIRED_TOKEN: old.accessToken.reveal() }), sandbox.policyFile);
-    const report = await runOnce(withToken, {}, ["expired-token"]);
+    const report = await runOnce(withToken, { now: clock.now }, ["expired-token"]);
     const result = resultOf(report, "expired-token");
     expect(result).toMatchObject({ outcome: "pass", actualStatus: 401 });
     const kid = result.token!.kid!;

@@ -11,6 +11,8 @@ import type { ProbeConfig } from "../../src/core/settings/types.js";
 import { CLOUD_NAMES, CLOUDS } from "../../src/entra/clouds.js";
 import { GRAPH, PROBE_MANAGED_IDENTITY, SANDBOX_TENANT_ID } from "../../src/sandbox/identities.js";
 import { ordersApiPolicyXml, type Sandbox } from "../../src/sandbox/index.js";
+import { HOST_CLOCK_MARGIN_MS, UNKNOWN_POLICY_CLOCK_SKEW_MS } from "../../src/core/tokens/expired-token-store.js";
+import { movableClock } from "../support/clock.js";
 import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
 // Issue 11: verdicts and diagnoses right in every cloud and for every endpoint. One describe per
@@ -174,16 +176,25 @@ describe("finding 4: each failure named at the endpoint where it happened", () =
 });
 
 describe("finding 6: the expired-token harvest works for any token lifetime", () => {
-  it("under watch against a 5-second token lifetime, expired-token runs by the third tick", { timeout: 60_000 }, async () => {
-    const sandbox = await sandboxFor({ tokenLifetimeSeconds: 5 });
+  it("under watch against a 5-second token lifetime, expired-token runs once the first run's token has aged", { timeout: 60_000 }, async () => {
+    // The sandbox and the probe share a clock that jumps, as the first run ends, past that run's
+    // token's exp plus the largest margin the probe may take: the next tick finds it aged, unwaited.
+    const clock = movableClock();
+    const sandbox = await sandboxFor({ tokenLifetimeSeconds: 5, now: clock.now });
     const { APPLICATIONINSIGHTS_CONNECTION_STRING: _i, ...env } = sandbox.settings;
     const stop = new AbortController();
     let stdout = "";
-    const io: CliIo = { env, cwd: tmpdir(), stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true }, signal: stop.signal };
-    const done = runCli(["watch", "--schedule", "*/10 * * * * *", "--probe", "token", "--probe", "expired-token", "--format", "json"], io);
-    // Three ticks ten seconds apart, the first within ten seconds of the start.
+    const write = (s: string): boolean => {
+      const firstRunEnds = !stdout.includes("\n") && s.includes("\n");
+      stdout += s;
+      if (firstRunEnds) clock.advance(5_000 + UNKNOWN_POLICY_CLOCK_SKEW_MS + HOST_CLOCK_MARGIN_MS + 1_000);
+      return true;
+    };
+    const io: CliIo = { env, cwd: tmpdir(), now: clock.now, stdout: { write }, stderr: { write: () => true }, signal: stop.signal };
+    // Every second: MSAL renews a 5-second token at every run, so each run acquires a newer one.
+    const done = runCli(["watch", "--schedule", "* * * * * *", "--probe", "token", "--probe", "expired-token", "--format", "json"], io);
     await expect
-      .poll(() => stdout.split("\n").filter(Boolean).length, { timeout: 40_000, interval: 500 })
+      .poll(() => stdout.split("\n").filter(Boolean).length, { timeout: 30_000, interval: 100 })
       .toBeGreaterThanOrEqual(3);
     stop.abort();
     await done;
@@ -191,7 +202,8 @@ describe("finding 6: the expired-token harvest works for any token lifetime", ()
       .split("\n")
       .filter(Boolean)
       .map((line) => JSON.parse(line) as { results: { probe: string; outcome: string }[] });
-    const third = runs[2]!.results.find((r) => r.probe === "expired-token");
-    expect(third?.outcome).toBe("pass");
+    const expiredToken = runs.map((run) => run.results.find((r) => r.probe === "expired-token")?.outcome);
+    // The first run's token stays the one kept, though each later run acquired a newer one.
+    expect(expiredToken.slice(0, 3)).toEqual(["skipped", "pass", "pass"]);
   });
 });

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBlobStateStore, storageConnectionFrom } from "../../src/core/state/index.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { startAzurite, type Azurite } from "../support/azurite.js";
+import { movableClock } from "../support/clock.js";
 
 /**
- * Issue 14's restart test. The timer trigger's COMPILED handler runs in a child process with a real
+ * The restart test. The timer trigger's COMPILED handler runs in a child process with a real
  * InvocationContext, against the sandbox and the Function app's storage (Azurite, through
  * @azure/storage-blob as in Azure); the process is ended after each run. The second process must
  * deliver what the first could not, and send the token the first one harvested, now expired.
@@ -17,9 +18,22 @@ import { startAzurite, type Azurite } from "../support/azurite.js";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const execFileAsync = promisify(execFile);
 
+// CLOCK_OFFSET_MS moves this process's clock as the test moved the sandbox's (every Date reads it):
+// the tokens an earlier process kept have aged for both, without the test waiting.
 const RUN_ONE_INVOCATION = String.raw`
-import { format } from "node:util";
-import functions from "@azure/functions";
+const offsetMs = Number(process.env.CLOCK_OFFSET_MS);
+const RealDate = Date;
+globalThis.Date = class extends RealDate {
+  constructor(...args) {
+    if (args.length === 0) super(RealDate.now() + offsetMs);
+    else super(...args);
+  }
+  static now() {
+    return RealDate.now() + offsetMs;
+  }
+};
+const { format } = await import("node:util");
+const { default: functions } = await import("@azure/functions");
 const { InvocationContext } = functions;
 const { probeTimer } = await import(process.env.HANDLER_MODULE);
 const logs = [];
@@ -37,9 +51,10 @@ process.exit(0);
 let sandbox: Sandbox;
 let azurite: Azurite;
 const TOKEN_LIFETIME_S = 3;
+const clock = movableClock();
 
 beforeAll(async () => {
-  [sandbox, azurite] = await Promise.all([startSandbox({ tokenLifetimeSeconds: TOKEN_LIFETIME_S }), startAzurite()]);
+  [sandbox, azurite] = await Promise.all([startSandbox({ tokenLifetimeSeconds: TOKEN_LIFETIME_S, now: clock.now }), startAzurite()]);
 }, 60_000);
 afterAll(async () => {
   await Promise.all([sandbox?.close(), azurite?.stop()]);
@@ -55,6 +70,7 @@ async function invokeInNewProcess(invocationId: string): Promise<{ level: string
       PROBE_STATE_KEY: "restart-test-state-key-0123456789-abcdefghij",
       HANDLER_MODULE: pathToFileURL(join(repoRoot, "dist/src/functions/probeTimer.js")).href,
       INVOCATION_ID: invocationId,
+      CLOCK_OFFSET_MS: String(clock.offsetMs()),
     },
     timeout: 120_000,
   });
@@ -79,8 +95,8 @@ describe("the Function app across a restart (AzureWebJobsStorage on Azurite)", (
     expect(harvest).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
     expect(JSON.parse(harvest)).toMatchObject({ entries: [expect.objectContaining({ slot: "pending" })] });
 
-    // Past the token's exp plus the policy's clock-skew and our 10 s.
-    await new Promise((r) => setTimeout(r, (TOKEN_LIFETIME_S + 12) * 1000));
+    // Past the token's exp plus the policy's clock-skew and our 10 s, for the gateway and the next process alike.
+    clock.advance((TOKEN_LIFETIME_S + 12) * 1000);
     sandbox.ingestion.setFault(undefined);
     const secondLogs = await invokeInNewProcess("restart-run-2");
 

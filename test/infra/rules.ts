@@ -79,8 +79,6 @@ export const EXPIRY_WINDOW_MINUTES = 60;
 /** The rules that read arrivals (`ingestion_time() > ago(10m)`), not the results' own time. */
 export const ARRIVAL_WINDOW_MINUTES = 10;
 
-/** The window of the rules whose KQL has no time filter of its own (the template's windowSize). */
-export const SECURITY_WINDOW_MINUTES = 15;
 export const TOKEN_ENDPOINT_WINDOW_MINUTES = 15;
 /** probe-silent: a location that reported within this period is expected to keep reporting. */
 export const SILENT_BASELINE_MINUTES = 2 * 24 * 60;

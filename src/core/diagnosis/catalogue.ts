@@ -79,10 +79,6 @@ export const CAUSE_CODES = [
 
 export type CauseCode = (typeof CAUSE_CODES)[number];
 
-export function isCauseCode(value: string): value is CauseCode {
-  return (CAUSE_CODES as readonly string[]).includes(value);
-}
-
 export interface CauseEntry {
   /** One line, evidence placeholders in braces. */
   summary: string;
@@ -403,9 +399,4 @@ export const SHARED_VARIANTS: Readonly<Record<string, { summary?: string; fix?: 
 /** Fills `{name}` placeholders from evidence; a placeholder without evidence reads `(unknown)`. */
 export function renderTemplate(template: string, evidence: Readonly<Record<string, string>>): string {
   return template.replace(/\{([A-Za-z]+)\}/g, (_whole, name: string) => (Object.hasOwn(evidence, name) ? evidence[name]! : "(unknown)"));
-}
-
-/** The placeholders a template uses, for tests that check evidence covers them. */
-export function templateFields(template: string): string[] {
-  return [...template.matchAll(/\{([A-Za-z]+)\}/g)].map((match) => match[1]!);
 }

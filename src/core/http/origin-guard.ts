@@ -21,7 +21,3 @@ export function assertAllowedUrl(url: string, allowedOrigins: ReadonlySet<string
   }
   return parsed;
 }
-
-export function originOf(url: string): string {
-  return new URL(url).origin;
-}

@@ -77,8 +77,6 @@ export interface RunOptions {
   runBudgetMs?: number;
 }
 
-export { DEFAULT_TARGET_CONCURRENCY } from "../settings/defaults.js";
-
 /** Runs the probe matrix over the configured targets and returns the report. Never throws for a probe failure. */
 export async function runProbes(config: ProbeConfig, deps: RunDeps, options: RunOptions = {}): Promise<RunReport> {
   const targets = selectTargets(config.targets, options.targets);

@@ -11,7 +11,6 @@ export const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
 export function defaultWrongAudienceScope(clientId: string): string {
   return `${clientId}/.default`;
 }
-export const DEFAULT_WRONG_AUDIENCE_SCOPE_TEXT = "<PROBE_CLIENT_ID>/.default";
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_METHOD = "GET";
 /** Target name used when the single target comes from PROBE_API_URL. */

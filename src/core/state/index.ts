@@ -4,10 +4,10 @@ import { createFileStateStore } from "./file-store.js";
 import { ProbeState } from "./probe-state.js";
 
 export { ProbeState } from "./probe-state.js";
-export { Outbox, OUTBOX_MAX_AGE_MS, type DeliveryVerdict, type KeptResult } from "./outbox.js";
+export { Outbox, type DeliveryVerdict } from "./outbox.js";
 export { createFileStateStore } from "./file-store.js";
-export { createBlobStateStore, storageConnectionFrom, STATE_CONTAINER, type StorageConnection } from "./blob-store.js";
-export { describeDamaged, type DamagedDocument, type StateStore, type StoredDocument } from "./store.js";
+export { createBlobStateStore, storageConnectionFrom } from "./blob-store.js";
+export { describeDamaged, type StateStore } from "./store.js";
 
 /** The CLI's state, in the folder `--state-dir` / PROBE_STATE_DIR names. */
 export function stateInFolder(dir: string, config: ProbeConfig, now?: () => number): ProbeState {

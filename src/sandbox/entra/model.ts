@@ -86,11 +86,6 @@ export type TenantModel = z.output<typeof tenantModelSchema>;
 /** What a model author writes: defaults (empty lists, `assignmentRequired: false`) may be left out. */
 export type TenantModelInput = z.input<typeof tenantModelSchema>;
 export type AppRegistration = TenantModel["apps"][number];
-export type AppRole = AppRegistration["appRoles"][number];
-export type ClientSecret = AppRegistration["secrets"][number];
-export type FederatedCredential = AppRegistration["federatedCredentials"][number];
-export type RoleAssignment = TenantModel["roleAssignments"][number];
-export type ManagedIdentity = TenantModel["managedIdentities"][number];
 
 /** Validates a tenant model; throws `TenantModelError` for the first problem found. */
 export function parseTenantModel(input: unknown): TenantModel {

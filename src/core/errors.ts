@@ -5,8 +5,8 @@ import { displayPath } from "./settings/looks-like-secret.js";
 // The base, the policy library's errors and the errors of apiops/ and the sandbox, here too so
 // callers import every error type from one module. Foreign errors (MSAL, undici, jose, zod) are
 // translated at the edge and kept as `cause`. Every code is described in docs/ERRORS.md.
-export { ProbeError, type ErrorCode, type ProbeErrorCode } from "../errors/probe-error.js";
-export { OpenIdConfigError, PolicyError, PolicyLibraryError, type PolicyErrorCode } from "../policy/errors.js";
+export { ProbeError, type ErrorCode } from "../errors/probe-error.js";
+export { OpenIdConfigError, PolicyError, PolicyLibraryError } from "../policy/errors.js";
 
 /** An error this product raised (its own or the policy library's), whose `code` is in the closed union. */
 export function isProductError(error: unknown): error is ProbeError | PolicyLibraryError {

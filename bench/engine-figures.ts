@@ -8,7 +8,7 @@ import { idealWallMs, median, percentile } from "./stats.js";
 import { benchTargets, targetsFileEnv, writeTargetsFile } from "./targets.js";
 import { minimumTokenRequests } from "./tokens-minimum.js";
 
-/** Issue 7's targets. */
+/** The targets. */
 export const TARGETS = {
   singleTargetRatio: 1.5,
   scaleRatio: 1.2,

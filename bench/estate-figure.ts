@@ -8,7 +8,7 @@ import { formatFigure, mb, ms, ratio, verdict } from "./figures.js";
 import { startSandboxProcess } from "./sandbox-client.js";
 import { idealWallMs } from "./stats.js";
 
-/** Issue 13's targets: `targets` on 300 APIs in under 2 s; the estate run by figure 2's rules. */
+/** The targets: `targets` on 300 APIs in under 2 s; the estate run by figure 2's rules. */
 export const ESTATE_TARGETS = { targetsMs: 2000, wallRatio: 1.2, peakRssBytes: 200 * 1024 * 1024 } as const;
 
 /**

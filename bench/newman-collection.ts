@@ -40,7 +40,7 @@ export const NEWMAN_PROBES = [
   "alg-none",
 ] as const satisfies readonly ProbeName[];
 
-/** AADSTS501051: the client is not assigned a role on the API (FACTS.md section 2). */
+/** AADSTS501051: the client is not assigned a role on the API (docs/REFERENCE.md §2). */
 const NOT_ASSIGNED = 501051;
 
 const ALG_NONE_HEADER = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");

@@ -1,6 +1,6 @@
 /**
  * The fewest token requests a run can make: one per client and scope per token lifetime (Entra
- * throttles a client that asks for more, FACTS.md section 2). The engine's matrix needs the probe
+ * throttles a client that asks for more, docs/REFERENCE.md §2). The engine's matrix needs the probe
  * client's token for each target scope and for the wrong-audience scope, and the unassigned
  * client's token for each target scope when that client is configured, and, when credential-expiry
  * reads secrets from Microsoft Graph, the probe client's Graph token.

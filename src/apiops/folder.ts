@@ -6,7 +6,7 @@ import type { PolicyFragment, ScopedPolicy } from "../policy/index.js";
 /**
  * An APIOps repository folder, as the extractor writes it (`apis/`, `named values/`, `policy
  * fragments/`, `products/<p>/apis/<api>/productApiInformation.json`) or as the newer apiops-cli
- * writes it (`namedValues/`, `policyFragments/`, `products/<p>/apis.json`) (FACTS.md §7). Only what
+ * writes it (`namedValues/`, `policyFragments/`, `products/<p>/apis.json`) (docs/REFERENCE.md §7). Only what
  * the probe needs: scopes' policies, subscription requirements, paths, named values and fragments.
  * Gateway host names and subscription keys are not in the artifacts.
  */

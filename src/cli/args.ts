@@ -39,7 +39,7 @@ function optionList(options: NonNullable<ParseArgsConfig["options"]>): string {
 
 export function toProbeNames(values: readonly string[] | undefined): ProbeName[] | undefined {
   if (!values || values.length === 0) return undefined;
-  // The value is never repeated back: what was typed may be a pasted secret (issue 10).
+  // The value is never repeated back: what was typed may be a pasted secret.
   const unknown = values.filter((v) => !isProbeName(v)).length;
   if (unknown > 0) throw new UsageError(`--probe: ${unknown === 1 ? "one value is" : `${unknown} values are`} not a probe name; probes: ${PROBE_NAMES.join(", ")}`);
   return values as ProbeName[];

@@ -8,7 +8,7 @@ import type { CliIo } from "./io.js";
 export const STATE_DIR_SETTING = "PROBE_STATE_DIR";
 
 /**
- * The CLI's probe state (issue 14): `--state-dir DIR`, else PROBE_STATE_DIR, else none (a run keeps
+ * The CLI's probe state: `--state-dir DIR`, else PROBE_STATE_DIR, else none (a run keeps
  * nothing, and exits 3 when ingestion did not take its results). Says once on stderr what it keeps.
  */
 export function cliState(option: string | undefined, env: Readonly<Record<string, string | undefined>>, config: ProbeConfig, io: CliIo): ProbeState | undefined {

@@ -18,8 +18,8 @@ export interface Telemetry {
 }
 
 /**
- * Availability results when APPLICATIONINSIGHTS_CONNECTION_STRING is set (issue 3). The telemetry
- * module is imported only then: `applicationinsights` costs about 1 s and 130 MB to load (FACTS.md 4).
+ * Availability results when APPLICATIONINSIGHTS_CONNECTION_STRING is set. The telemetry
+ * module is imported only then: `applicationinsights` costs about 1 s and 130 MB to load (docs/REFERENCE.md §4).
  */
 export function createCliTelemetry(env: Readonly<Record<string, string | undefined>>, config: ProbeConfig): Telemetry | undefined {
   const connectionString = env[CONNECTION_STRING_SETTING];

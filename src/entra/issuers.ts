@@ -1,7 +1,7 @@
 import { CLOUDS, cloudForIssuerHost, type CloudName, type EntraCloud } from "./clouds.js";
 
 /**
- * Entra issuer and metadata URL shapes (FACTS.md §1 and §7). A v1 token's issuer is
+ * Entra issuer and metadata URL shapes (docs/REFERENCE.md §1 and §7). A v1 token's issuer is
  * `https://{v1 host}/{tid}/`, a v2 token's `https://{v2 host}/{tid}/v2.0`, where the hosts depend on
  * the cloud; the v1 metadata document is `/{tid}/.well-known/openid-configuration`, the v2 one
  * `/{tid}/v2.0/.well-known/openid-configuration`. Shapes are recognised on any host, so an issuer

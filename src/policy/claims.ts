@@ -8,7 +8,7 @@ type Claims = Readonly<Record<string, unknown>>;
 const OK: ClaimCheck = { ok: true };
 
 /**
- * exp and nbf with `clock-skew` (default 0 s, FACTS.md §3). exp is required unless
+ * exp and nbf with `clock-skew` (default 0 s, docs/REFERENCE.md §3). exp is required unless
  * `require-expiration-time="false"` ([A] usage notes). A missing exp and a not-yet-valid nbf have no
  * documented reason of their own; both are reported as JwtInvalid (unconfirmed).
  */
@@ -53,7 +53,7 @@ export function checkAudience(policy: ValidateJwtPolicy, claims: Claims): ClaimC
  * the endpoint "from which signing keys and issuer can be obtained"). Whether APIM also accepts the
  * openid-config issuer when `<issuers>` is listed is not documented; we treat an explicit list as the
  * whole truth. Exact match, so a v1 token (`https://sts.windows.net/{tid}/`) fails a v2 openid-config
- * (`https://login.microsoftonline.com/{tid}/v2.0`) and the reverse (FACTS.md §1).
+ * (`https://login.microsoftonline.com/{tid}/v2.0`) and the reverse (docs/REFERENCE.md §1).
  * Entra's multi-tenant documents publish `{tenantid}` in the issuer; it stands for the token's `tid`.
  */
 export function checkIssuer(policy: ValidateJwtPolicy, claims: Claims, configs: readonly OpenIdConfig[]): ClaimCheck {
@@ -122,7 +122,7 @@ function iso(seconds: number): string {
 
 /**
  * validate-azure-ad-token's `client-application-ids`: the token's caller, `azp` in v2 tokens and
- * `appid` in v1 tokens (FACTS.md §1), must be one of them. APIM's reason for this refusal is not
+ * `appid` in v1 tokens (docs/REFERENCE.md §1), must be one of them. APIM's reason for this refusal is not
  * documented; TokenClaimValueNotAllowed with the rule named in the detail.
  */
 export function checkClientApplication(policy: ValidateJwtPolicy, claims: Claims): ClaimCheck {

@@ -13,7 +13,7 @@ export interface EvaluateDeps {
 
 /** [A] validate-jwt: the default message "depends on validation issue, for example 'JWT not present.'". */
 export const DEFAULT_MESSAGE_NOT_PRESENT = "JWT not present.";
-/** Seen for the other failures (FACTS.md §3, unconfirmed). */
+/** Seen for the other failures (docs/REFERENCE.md §3, unconfirmed). */
 export const DEFAULT_MESSAGE_INVALID = "Invalid JWT.";
 
 /**

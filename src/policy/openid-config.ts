@@ -34,7 +34,7 @@ export interface OpenIdConfigResolverOptions {
 
 // [A] validate-jwt-policy.md, openid-config: "pulled from the endpoint every 1 hour and cached. If the
 // token ... references a validation key (kid) that is missing in cached configuration, or if retrieval
-// fails, API Management pulls from the endpoint at most once per 5 min." (FACTS.md §3)
+// fails, API Management pulls from the endpoint at most once per 5 min." (docs/REFERENCE.md §3)
 export const METADATA_TTL_MS = 60 * 60 * 1000;
 export const REFETCH_INTERVAL_MS = 5 * 60 * 1000;
 const MAX_BODY_CHARS = 1_000_000;

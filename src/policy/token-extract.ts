@@ -10,7 +10,7 @@ export type Extraction =
  * Finds the token where the policy says it is. The scheme rules follow [A] validate-jwt-policy.md:
  * `require-scheme` is only enforced on the Authorization header ("When using a custom header, the
  * configured required scheme will be ignored"), and an Authorization header without `require-scheme`
- * still accepts "Bearer <token>" (FACTS.md §3).
+ * still accepts "Bearer <token>" (docs/REFERENCE.md §3).
  */
 export function extractToken(policy: ValidateJwtPolicy, request: JwtRequest): Extraction {
   const source = literalSource(policy.tokenSource, request);

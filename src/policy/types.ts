@@ -1,6 +1,6 @@
 /**
  * The typed form of an APIM policy, as far as this product needs it: the inbound `validate-jwt`.
- * Attribute and element names follow Microsoft's validate-jwt reference (FACTS.md §3, [A]
+ * Attribute and element names follow Microsoft's validate-jwt reference (docs/REFERENCE.md §3, [A]
  * validate-jwt-policy.md); defaults are the documented ones.
  */
 
@@ -166,7 +166,7 @@ export interface ApimPolicy {
   droppedInheritance: readonly DroppedInheritance[];
 }
 
-/** `context.LastError.Reason` values of validate-jwt (FACTS.md §3). */
+/** `context.LastError.Reason` values of validate-jwt (docs/REFERENCE.md §3). */
 export type JwtFailureReason =
   | "TokenNotPresent"
   | "JwtInvalid"

@@ -50,7 +50,7 @@ export function isExpression(value: string): boolean {
 /**
  * Parses a policy document with exactly one root element, as APIM stores and exports it: either
  * XML-escaped, or "rawxml" (APIOps' default), where policy expressions keep raw quotes, `<`, `>` and
- * `&&` inside attribute values and element text (FACTS.md §7). Expressions are lifted out before the
+ * `&&` inside attribute values and element text (docs/REFERENCE.md §7). Expressions are lifted out before the
  * XML is read and put back verbatim afterwards, never rewritten; what cannot be read is a
  * PolicyError naming its line and column.
  */

@@ -13,7 +13,7 @@ export const PROBE_NAMES = [
   "forged-signature",
   "alg-none",
   "unassigned-client",
-  // Issue 15: forecasts, not requests to the API.
+  // Forecasts, not requests to the API.
   "tls-certificate",
   "credential-expiry",
 ] as const;
@@ -28,7 +28,7 @@ export function isProbeName(value: string): value is ProbeName {
 export const TOKEN_PROBES: readonly ProbeName[] = ["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"];
 
 /**
- * Forecasts (issue 15): days until the gateway's TLS certificate (once per gateway origin) and the
+ * Forecasts: days until the gateway's TLS certificate (once per gateway origin) and the
  * probe's own credentials (once per run) expire. They send nothing to the API.
  */
 export const EXPIRY_PROBES: readonly ProbeName[] = ["tls-certificate", "credential-expiry"];

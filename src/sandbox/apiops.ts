@@ -6,7 +6,7 @@ import type { ApiDefinition } from "./apim/types.js";
 import { openIdConfigOnEmulator } from "./entra-hosts.js";
 
 /**
- * Publishes an APIOps folder on the sandbox gateway (issue 12): every HTTP API (current revision) at
+ * Publishes an APIOps folder on the sandbox gateway: every HTTP API (current revision) at
  * its path, with its effective policy (global, product, API, fragments) and named values, so a
  * user tries their real repository offline. The named values that name Entra identities are set to
  * the sandbox's (its tenant issues the tokens); a named value without a value (a secret) that a

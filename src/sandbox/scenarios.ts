@@ -5,7 +5,7 @@ import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID } from "./identities.js";
 const DAY_MS = 24 * 60 * 60_000;
 
 /**
- * Each scenario reproduces one failure cause the troubleshooting documents describe (shared/seeds),
+ * Each scenario reproduces one failure cause that people troubleshooting Entra-protected APIM APIs report,
  * by changing the tenant, the API's policy or settings, or the backend, exactly as a person would
  * have misconfigured the real thing. `healthy` is the reference every other one departs from.
  */
@@ -58,8 +58,8 @@ export interface Scenario {
 const V2_ISSUER = `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`;
 
 /**
- * The API's policy as seed 003 recommends it: v2 metadata, both audiences (App ID URI and client id),
- * the v2 issuer, and the app role required. `requireRole: false` is the policy of seed 002's authors
+ * The API's policy as Microsoft's guidance recommends it: v2 metadata, both audiences (App ID URI and client id),
+ * the v2 issuer, and the app role required. `requireRole: false` is the policy of teams
  * before they learned about "assignment required".
  */
 export function ordersApiPolicyXml(options: { requireRole?: boolean } = {}): string {

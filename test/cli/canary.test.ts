@@ -7,7 +7,7 @@ import type { CliIo } from "../../src/cli/io.js";
 
 /**
  * Whatever a person types where a value belongs may be a pasted secret: no error, usage text or
- * output repeats it (issue 10). Every option of every command gets a canary, in the forms people
+ * output repeats it. Every option of every command gets a canary, in the forms people
  * paste: an Entra secret, a subscription key, a token, and a plain word that looks like none.
  */
 const CANARIES = [

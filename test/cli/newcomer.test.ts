@@ -9,7 +9,7 @@ import { COMMANDS } from "../../src/cli/commands/index.js";
 import type { CliIo } from "../../src/cli/io.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 
-// Issue 10: the newcomer path. Each test pins one of the findings; each fails on the code before it.
+// The newcomer path. Each test pins one of the findings; each fails on the code before it.
 
 let sandbox: Sandbox;
 const dir = mkdtempSync(join(tmpdir(), "cli-newcomer-"));

@@ -6,7 +6,7 @@ import { startSandbox, type ScenarioName } from "../../src/sandbox/index.js";
 import { firedRules, rowFromAvailabilityEnvelope, type AlertRuleName } from "../infra/rules.js";
 
 /**
- * Issue 6: the alert rules' conditions (mirrored in TypeScript from infra/kql) evaluated on what the
+ * The alert rules' conditions (mirrored in TypeScript from infra/kql) evaluated on what the
  * probe really produced against each sandbox scenario, as it reached App Insights ingestion: the
  * security rule must fire for a fail-open gateway and stay quiet for a healthy one.
  */

@@ -11,7 +11,7 @@ import type { ProbeResult, RunReport } from "../../src/core/results/types.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { ESTATE_KEY_SETTING, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 
-// Issue 12's acceptance, end to end on an APIOps-layout folder: the sandbox publishes it, the probe
+// Acceptance, end to end on an APIOps-layout folder: the sandbox publishes it, the probe
 // reads the same folder (PROBE_APIOPS_DIR) for its preflight, and the verdicts follow the effective
 // policies: validation at global scope, required claims at a product, an operation that only says
 // <base />.

@@ -7,7 +7,7 @@ import type { ProbeResult } from "../../src/core/results/types.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 
-// Issue 15: a slow or wrong 200 is not a pass. Each assertion kind, against the sandbox's backend,
+// A slow or wrong 200 is not a pass. Each assertion kind, against the sandbox's backend,
 // whose answer is a JSON echo of what it received ({"api":"orders-api","method":"GET","path":"/health",...}).
 
 let sandbox: Sandbox;

@@ -80,7 +80,7 @@ describe("engine against the sandbox", () => {
     });
     const dispatcher = createProbeDispatcher({ extraCaPem: config.extraCaPem });
     let asked = "";
-    // The App Service managed-identity protocol (FACTS.md section 6), as @azure/identity speaks it.
+    // The App Service managed-identity protocol (docs/REFERENCE.md §6), as @azure/identity speaks it.
     const managedIdentity = {
       async getToken(scope: string) {
         asked = scope;

@@ -7,7 +7,7 @@ import { APPLICATION_READ_ALL } from "../../src/sandbox/entra/graph.js";
 import { expiryFindings, rowsFromRunReport } from "../infra/rules.js";
 import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
-// Issue 15: forecasts of what expires, end to end against the sandbox over TLS.
+// Forecasts of what expires, end to end against the sandbox over TLS.
 
 const openSandbox = sandboxPerTest();
 

@@ -9,7 +9,7 @@ import type { RunReport } from "../../src/core/results/types.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { firedRules, rowFromAvailabilityEnvelope } from "../infra/rules.js";
 
-// Issue 14: nothing lost. The CLI with --state-dir against the sandbox's ingestion, over HTTPS.
+// Nothing lost. The CLI with --state-dir against the sandbox's ingestion, over HTTPS.
 
 let sandbox: Sandbox;
 const dir = mkdtempSync(join(tmpdir(), "lose-nothing-"));

@@ -5,7 +5,7 @@ import { SigningKeyWatch } from "../../src/core/tokens/signing-key-watch.js";
 import type { OpenIdConfig, SigningKeyResolver } from "../../src/policy/index.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 
-// Issue 15: the tenant's signing key ids are recorded each run; a new one is reported on the token result.
+// The tenant's signing key ids are recorded each run; a new one is reported on the token result.
 
 const opened: Sandbox[] = [];
 afterAll(async () => {

@@ -15,7 +15,7 @@ import { HOST_CLOCK_MARGIN_MS, UNKNOWN_POLICY_CLOCK_SKEW_MS } from "../../src/co
 import { movableClock } from "../support/clock.js";
 import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
-// Issue 11: verdicts and diagnoses right in every cloud and for every endpoint. One describe per
+// Verdicts and diagnoses right in every cloud and for every endpoint. One describe per
 // finding; each test fails on the code before the issue.
 
 const sandboxFor = sandboxPerTest();

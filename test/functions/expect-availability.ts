@@ -4,7 +4,7 @@ import type { AvailabilityEnvelope } from "../../src/sandbox/ingestion/index.js"
 import { durationToMs, schemaValid } from "./fixtures.js";
 
 /**
- * The contract between a run and what ingestion received (issue 4, docs/ARCHITECTURE.md "Published
+ * The contract between a run and what ingestion received (docs/ARCHITECTURE.md "Published
  * names"): one schema-valid AvailabilityData per probe that ran, none for skipped ones, named
  * `<target>/<probe>`, a success flag that is true only for `pass`, and the published properties.
  */

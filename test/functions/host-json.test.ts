@@ -5,14 +5,14 @@ import { describe, expect, it } from "vitest";
 import { HTTP_RUN_BUDGET_MS, RUN_BUDGET_MS, TELEMETRY_FLUSH_TIMEOUT_MS } from "../../src/functions/support/probe-runtime.js";
 
 /**
- * The files the Functions host and `func` read (FACTS.md §5), kept in step with the code: the
+ * The files the Functions host and `func` read (docs/REFERENCE.md §5), kept in step with the code: the
  * timeout with the run budget, the settings sample with the settings the app reads.
  */
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const readJson = (file: string): unknown => JSON.parse(readFileSync(join(repoRoot, file), "utf8")) as unknown;
 
-/** The host's sampling types (FACTS.md §4). Availability is not one: the host never samples availability items. */
+/** The host's sampling types (docs/REFERENCE.md §4). Availability is not one: the host never samples availability items. */
 const SAMPLING_TYPES = ["Dependency", "Event", "Exception", "PageView", "Request", "Trace"];
 
 /** `hh:mm:ss` or `d.hh:mm:ss` (a .NET TimeSpan, as host.json writes it) to milliseconds. */
@@ -44,7 +44,7 @@ describe("host.json", () => {
     expect(typeof host.functionTimeout).toBe("string");
     const timeoutMs = timeSpanToMs(host.functionTimeout as string);
     expect(timeoutMs).toBeGreaterThan(RUN_BUDGET_MS + TELEMETRY_FLUSH_TIMEOUT_MS);
-    // Consumption's ceiling is 10 minutes (FACTS.md §5): a longer value would not be honoured there.
+    // Consumption's ceiling is 10 minutes (docs/REFERENCE.md §5): a longer value would not be honoured there.
     expect(timeoutMs).toBeLessThanOrEqual(10 * 60_000);
     expect(timeSpanToMs("1.00:00:00")).toBe(86_400_000);
   });
@@ -73,7 +73,7 @@ describe("local.settings.sample.json", () => {
     const sample = JSON.parse(text) as { IsEncrypted?: unknown; Values?: Record<string, unknown> };
     expect(sample.IsEncrypted).toBe(false);
     expect(sample.Values?.["FUNCTIONS_WORKER_RUNTIME"]).toBe("node");
-    // Timers need storage locally (Azurite): FACTS.md §5.
+    // Timers need storage locally (Azurite): docs/REFERENCE.md §5.
     expect(sample.Values?.["AzureWebJobsStorage"]).toBe("UseDevelopmentStorage=true");
     for (const [name, value] of Object.entries(sample.Values ?? {})) expect(typeof value, name).toBe("string");
   });

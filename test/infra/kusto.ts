@@ -9,7 +9,7 @@
  */
 import { createRequire } from "node:module";
 
-/** Classic Application Insights `availabilityResults` (FACTS.md §4; the schema the portal shows). */
+/** Classic Application Insights `availabilityResults` (docs/REFERENCE.md §4; the schema the portal shows). */
 export const AVAILABILITY_RESULTS_SCHEMA =
   "(timestamp:datetime, id:string, name:string, location:string, success:string, message:string, " +
   "size:real, duration:real, performanceBucket:string, itemType:string, customDimensions:dynamic, " +

@@ -220,7 +220,7 @@ describe("rows from what the probe produces", () => {
   });
 });
 
-describe("issue 14: rules that hold under ingestion delay, in a shared resource, and for late results", () => {
+describe("rules that hold under ingestion delay, in a shared resource, and for late results", () => {
   const oneMinute = { ...DEFAULT_ALERT_PARAMETERS, scheduleMinutes: 1 };
   /** Runs every minute over the last `minutes`, each result queryable `delayMinutes` after its time. */
   const delayed = (minutes: number, delayMinutes: number, outcomes: Partial<Record<ProbeName, Outcome>> = {}): AvailabilityRow[] =>

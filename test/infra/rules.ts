@@ -387,7 +387,7 @@ export function rowsFromRunReport(report: RunReport, location: string): Availabi
   return report.results.filter((r) => r.outcome !== "skipped").map((r) => rowFromResult(r, report, location));
 }
 
-/** `[D.]HH:MM:SS.fff` (the AvailabilityData duration, FACTS.md §4) in milliseconds. */
+/** `[D.]HH:MM:SS.fff` (the AvailabilityData duration, docs/REFERENCE.md §4) in milliseconds. */
 export function parseEnvelopeDuration(duration: string): number {
   const m = /^(?:(\d+)\.)?(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/.exec(duration);
   if (!m) throw new RangeError(`not an AvailabilityData duration: ${JSON.stringify(duration)}`);

@@ -17,7 +17,7 @@ import { lintParsedPolicy } from "../../src/policy/lint/index.js";
 import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID } from "../../src/sandbox/identities.js";
 import { createSigningKey, mintToken, startOpenIdTestServer, v2Claims, type OpenIdTestServer, type SigningKey } from "./helpers/issuer.js";
 
-// Issue 12: policy documents as APIM stores and exports them (written here, in the styles of
+// Policy documents as APIM stores and exports them (written here, in the styles of
 // Microsoft's snippets and of APIOps exports), each loaded and judged by the shared evaluator.
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);

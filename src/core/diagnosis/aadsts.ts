@@ -2,7 +2,7 @@ import type { CauseCode } from "./catalogue.js";
 import { TOKEN_NOT_JWT } from "../errors.js";
 
 /**
- * AADSTS codes of the token endpoint and the cause each one means (FACTS.md §2, [E]
+ * AADSTS codes of the token endpoint and the cause each one means (docs/REFERENCE.md §2, [E]
  * reference-error-codes.md). A code missing here is reported as `token-request-failed` with the
  * code as evidence, never guessed from its neighbours.
  */
@@ -38,7 +38,7 @@ export const AADSTS_CAUSES: ReadonlyMap<number, CauseCode> = new Map<number, Cau
   [65001, "consent-required"],
 ]);
 
-/** Token endpoint refusals are throttled with HTTP 429 and Retry-After (FACTS.md §2). */
+/** Token endpoint refusals are throttled with HTTP 429 and Retry-After (docs/REFERENCE.md §2). */
 export const THROTTLED_STATUS = 429;
 
 export interface TokenFailure {
@@ -63,7 +63,7 @@ export function causeOfTokenFailure(failure: TokenFailure): CauseCode {
   if (failure.status !== undefined && failure.status >= 500) return "token-endpoint-unavailable";
   // MSAL reads the tenant's metadata document before asking for a token and reports a refusal of it
   // only as endpoints_resolution_error with the status; Entra answers that document with 400
-  // AADSTS90002 for a tenant it does not know (FACTS.md §2: "also from discovery").
+  // AADSTS90002 for a tenant it does not know (docs/REFERENCE.md §2: "also from discovery").
   if (failure.oauthError === "endpoints_resolution_error" && failure.status === 400) return "unknown-tenant";
   return "token-request-failed";
 }

@@ -30,7 +30,7 @@ export const CAUSE_CODES = [
   "timeout",
   "tls-error",
   "dns-error",
-  // Beyond issue 5's list: causes a real run observes that none of the above names.
+  // Beyond the first list: causes a real run observes that none of the above names.
   "connection-error",
   "gateway-error",
   "api-not-found",
@@ -40,7 +40,7 @@ export const CAUSE_CODES = [
   "invalid-client-assertion",
   "token-request-failed",
   "unexpected-status",
-  // Issue 11: each failure named at the endpoint where it happened, and what a refusal without a
+  // Each failure named at the endpoint where it happened, and what a refusal without a
   // policy still tells.
   "token-refused",
   "token-endpoint-unavailable",
@@ -54,19 +54,19 @@ export const CAUSE_CODES = [
   "accepted-open",
   "subscription-key-header",
   "no-token-validation",
-  // Issue 12: what an effective APIM policy refuses besides the token's claims.
+  // What an effective APIM policy refuses besides the token's claims.
   "client-not-allowed",
   "ip-filtered",
   "rate-limited",
-  // Issue 13: the live gateway against what the APIOps folder promises.
+  // The live gateway against what the APIOps folder promises.
   "config-drift",
-  // Issue 15: a 2xx that is not the answer the API should give.
+  // A 2xx that is not the answer the API should give.
   "assertion-failed",
   "slow-response",
   "signing-key-rollover",
-  // Issue 14: the token itself changed between runs.
+  // The token itself changed between runs.
   "token-drift",
-  // Issue 15: expiry forecasts.
+  // Expiry forecasts.
   "certificate-expiring",
   "credential-expiring",
   // A run that used up its own budget: not the API's latency (timeout), the probe's schedule.

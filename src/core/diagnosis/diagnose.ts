@@ -117,7 +117,7 @@ export function diagnoseRun(
   promises?: FolderPromises,
 ): (Diagnosis | undefined)[] {
   // The key-less request got in while a wrong key is still refused (or also got in): the API does
-  // not require a subscription. APIM refuses an invalid key even then (FACTS.md §7).
+  // not require a subscription. APIM refuses an invalid key even then (docs/REFERENCE.md §7).
   const keyless = observations.find((o) => o.probe === "no-subscription-key");
   const wrongKey = observations.find((o) => o.probe === "invalid-subscription-key");
   const noSubscription = keyless?.outcome === "security" && (wrongKey === undefined || wrongKey.outcome === "security" || wrongKey.outcome === "pass");

@@ -21,7 +21,7 @@ export interface Expectations {
   claims?: readonly ExpectedClaim[];
   /**
    * Settings only know the resource as requested (`api://orders-api`), while v2 tokens carry the API's
-   * client ID (FACTS.md §1): a GUID audience on a v2 token then proves nothing either way.
+   * client ID (docs/REFERENCE.md §1): a GUID audience on a v2 token then proves nothing either way.
    */
   audienceMayBeClientId?: boolean;
 }

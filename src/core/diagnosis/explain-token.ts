@@ -78,7 +78,7 @@ function checkAudience(token: TokenSummary, expectations: Expectations): TokenFi
   if (!expected || expected.length === 0) return undefined;
   const received = token.aud === undefined ? [] : Array.isArray(token.aud) ? token.aud : [token.aud];
   if (received.some((aud) => expected.includes(aud))) return undefined;
-  // A v2 token names the API by client ID; settings may only know its App ID URI (FACTS.md §1).
+  // A v2 token names the API by client ID; settings may only know its App ID URI (docs/REFERENCE.md §1).
   const unverifiable =
     expectations.audienceMayBeClientId === true && tokenVersionOf(token) === 2 && received.length > 0 && received.every(isGuid);
   if (unverifiable) return undefined;
@@ -108,7 +108,7 @@ function checkIssuer(token: TokenSummary, expectations: Expectations): TokenFind
   if (received && shapes.length > 0) {
     const sameTenant = shapes.filter((shape) => shape.tenant.toLowerCase() === received.tenant.toLowerCase());
     if (sameTenant.length > 0 && sameTenant.every((shape) => shape.version !== received.version)) {
-      // The seeds' most common 401: v1 token (sts.windows.net) against a v2 policy, or the reverse.
+      // The most commonly reported 401: v1 token (sts.windows.net) against a v2 policy, or the reverse.
       return { cause: "issuer-mismatch", variant: "version", evidence: { ...evidence, tokenVersion: String(received.version), expectedVersion: String(sameTenant[0]!.version) } };
     }
     if (sameTenant.length === 0) {

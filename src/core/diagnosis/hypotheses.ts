@@ -12,7 +12,7 @@ export interface Hypothesis {
 
 /**
  * When a gateway refuses `valid`'s token (401/403) and no policy names the rule, what the token
- * and the settings still say, most likely first (issue 11, finding 3). Each rests on an observed
+ * and the settings still say, most likely first. Each rests on an observed
  * claim; none is claimed as certain. These are the three mistakes the troubleshooting reports
  * that this product was built from spent the most time on:
  * - a v1 token (issuer `sts.windows.net`, `ver` 1.0) where the API's policy expects v2;

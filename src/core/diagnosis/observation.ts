@@ -138,7 +138,7 @@ export function observationFromResult(result: ProbeResult, extra: Partial<ProbeO
 
 /**
  * Whether a non-2xx body is APIM's own error (`{"statusCode":n,"message":"..."}` with n the status,
- * FACTS.md §3) or came from behind the gateway. APIM forwards a backend's answer unchanged, so any
+ * docs/REFERENCE.md §3) or came from behind the gateway. APIM forwards a backend's answer unchanged, so any
  * other body (HTML, problem+json, empty) is the backend's. A backend that imitates APIM's exact
  * shape is indistinguishable by body and counts as the gateway.
  */

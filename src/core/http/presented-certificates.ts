@@ -18,7 +18,7 @@ export interface PresentedCertificate {
 }
 
 /**
- * The certificates the probe's own connections were shown, per origin (issue 15): the tls-certificate
+ * The certificates the probe's own connections were shown, per origin: the tls-certificate
  * probe reads the handshake the API probes already made instead of opening another connection. A
  * dispatcher built with `createProbeDispatcher({ certificates })` records every new TLS connection.
  */

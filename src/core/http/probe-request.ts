@@ -167,7 +167,7 @@ function flatHeaders(headers: Dispatcher.ResponseData["headers"], secrets: reado
 }
 
 /**
- * APIM error bodies are `{"statusCode":401,"message":"..."}` (FACTS.md section 3); some backends use
+ * APIM error bodies are `{"statusCode":401,"message":"..."}` (docs/REFERENCE.md §3); some backends use
  * `{"error":{"message":"..."}}`. One line, bounded length.
  */
 export function extractErrorMessage(body: string, sent: readonly string[] = []): string | undefined {

@@ -20,7 +20,7 @@ export interface AssertionFailure {
 }
 
 /**
- * Checks an answer against the target's assertions (issue 15). The body is read up to the probe's
+ * Checks an answer against the target's assertions. The body is read up to the probe's
  * limit: an assertion the read part cannot satisfy says so rather than claiming the text is absent.
  */
 export function checkAssertions(assertions: ResponseAssertions, res: ProbeResponse): AssertionFailure | undefined {

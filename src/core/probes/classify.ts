@@ -5,7 +5,7 @@ import { REJECTING_PROBES, type ProbeName } from "../../probe-matrix/names.js";
 const isSuccess = (status: number): boolean => status >= 200 && status < 300;
 
 /**
- * Outcome of a probe that got an HTTP answer (issue 3): an expected status passes; a 2xx on a probe
+ * Outcome of a probe that got an HTTP answer: an expected status passes; a 2xx on a probe
  * that must be refused is `security` (the gateway let a bad caller in); anything else fails.
  * An expected list is explicit configuration, so it is checked first: a target that declares 200
  * for `no-subscription-key` (an API without subscriptions) passes on 200.

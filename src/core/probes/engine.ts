@@ -23,7 +23,7 @@ export interface ProbeEngineOptions {
   /** How long past exp a harvested token waits before the expired-token probe uses it. Default 60 s. */
   expiredTokenMarginMs?: number;
   /**
-   * Where the harvest and the last token summaries outlive the process (issue 14): loaded before
+   * Where the harvest and the last token summaries outlive the process: loaded before
    * each run, saved after it. Without it they live in this process's memory.
    */
   state?: ProbeState;

@@ -13,7 +13,7 @@ const DAY_MS = 24 * 60 * 60_000;
 
 /**
  * The Graph application permission that reads an app registration's credentials (learn.microsoft.com
- * graph/api/application-get, FACTS.md §7). Without it credential-expiry says so and is skipped.
+ * graph/api/application-get, docs/REFERENCE.md §7). Without it credential-expiry says so and is skipped.
  */
 export const GRAPH_READ_PERMISSION = "Application.Read.All";
 
@@ -34,7 +34,7 @@ function daysUntil(iso: string, now: number): number {
 }
 
 /**
- * tls-certificate (issue 15): the certificate the gateway presented to this run's own connection
+ * tls-certificate: the certificate the gateway presented to this run's own connection
  * (a fresh handshake only when the run made none there), its issuer, its chain, and the days to
  * notAfter. An expired or misnamed certificate never gets this far: the handshake fails, `tls-error`.
  */
@@ -93,7 +93,7 @@ interface GraphApplication {
 }
 
 /**
- * credential-expiry (issue 15), once per run: days until the probe's own credential expires, and the
+ * credential-expiry, once per run: days until the probe's own credential expires, and the
  * unassigned client's. A certificate's notAfter comes from its PEM; a secret's end date from Microsoft
  * Graph (`GET /applications(appId=...)`, `$select=passwordCredentials,keyCredentials`, with the probe's
  * own Graph token), the secret in use recognised by its hint (its first three characters). Without the

@@ -302,7 +302,7 @@ function selectTargets(all: readonly TargetConfig[], names: readonly string[] | 
   if (!names || names.length === 0) return [...all];
   const unknown = names.filter((n) => !all.some((t) => t.name === n));
   if (unknown.length > 0) {
-    // Names are counted, never repeated: what was typed may be a pasted secret (issue 10).
+    // Names are counted, never repeated: what was typed may be a pasted secret.
     throw new UsageError(
       `--target: ${unknown.length === 1 ? "one name matches" : `${unknown.length} names match`} no configured target; configured: ${all.map((t) => t.name).join(", ")}`,
     );

@@ -78,7 +78,7 @@ export function expectationsFor(target: TargetConfig, config: ProbeConfig, polic
 
 /**
  * The tenant's issuers from its own v1 and v2 discovery documents on the configured authority
- * (FACTS §7: the authoritative issuer is the document's), through the resolver, which caches them
+ * (docs/REFERENCE.md §7: the authoritative issuer is the document's), through the resolver, which caches them
  * as APIM does. Undefined when either cannot be fetched: the cloud table stands in.
  */
 export async function tenantIssuers(config: ProbeConfig, resolver: SigningKeyResolver): Promise<string[] | undefined> {

@@ -18,7 +18,7 @@ import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } f
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";
 
-/** AADSTS501051: the client has no role on a resource that requires assignment (FACTS.md section 2). */
+/** AADSTS501051: the client has no role on a resource that requires assignment (docs/REFERENCE.md §2). */
 export const AADSTS_NOT_ASSIGNED = 501051;
 
 export interface TargetRunContext {
@@ -410,7 +410,7 @@ async function call(
 /**
  * A gateway's 502/503/504 where the probe expected something else: the answer of a moment (a
  * backend restarting, a gateway unit recycling), worth one more try before it pages anyone. Never a
- * 2xx: a request let in is a `security` outcome, reported as it came, never retried (issue 14).
+ * 2xx: a request let in is a `security` outcome, reported as it came, never retried.
  */
 function isTransientStatus(probe: ProbeName, expected: readonly number[], status: number): boolean {
   return (status === 502 || status === 503 || status === 504) && classifyStatus(probe, expected, status) === "fail";

@@ -29,7 +29,7 @@ export interface TokenSummary {
   alg?: string;
   /**
    * The JWT header carries a `nonce`: a Microsoft first-party token (Graph's), whose signature no
-   * validator but its resource accepts (FACTS.md §7). Never the nonce itself.
+   * validator but its resource accepts (docs/REFERENCE.md §7). Never the nonce itself.
    */
   firstParty?: true;
 }

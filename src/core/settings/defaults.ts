@@ -5,7 +5,7 @@ export const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
 /**
  * PROBE_WRONG_AUDIENCE_SCOPE's default: a token for the probe's own app. Signed by the tenant like
  * the valid one, it differs only in `aud`, so its refusal proves the audience rule. Graph's tokens do
- * not: they carry a header nonce and fail signature validation anywhere but Graph (FACTS.md §7), so a
+ * not: they carry a header nonce and fail signature validation anywhere but Graph (docs/REFERENCE.md §7), so a
  * gateway that never checks `aud` still refuses them.
  */
 export function defaultWrongAudienceScope(clientId: string): string {
@@ -16,7 +16,7 @@ export const DEFAULT_METHOD = "GET";
 /** Target name used when the single target comes from PROBE_API_URL. */
 export const DEFAULT_TARGET_NAME = "default";
 
-/** Expected statuses per probe (issue 3). `unassigned-client` also passes on AADSTS501051. */
+/** Expected statuses per probe. `unassigned-client` also passes on AADSTS501051. */
 export function defaultExpectedStatuses(): Record<ProbeName, readonly number[]> {
   const expected = {} as Record<ProbeName, readonly number[]>;
   for (const probe of PROBE_NAMES) expected[probe] = [401];

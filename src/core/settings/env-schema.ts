@@ -41,7 +41,7 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/, "must be a JWT (three base64url parts)")
     .optional(),
-  // 230 s is the longest an HTTP-triggered function may answer (FACTS.md section 5).
+  // 230 s is the longest an HTTP-triggered function may answer (docs/REFERENCE.md §5).
   PROBE_TIMEOUT_MS: z.coerce
     .number({ error: "must be a number of milliseconds" })
     .int("must be a whole number of milliseconds")

@@ -47,7 +47,7 @@ export const httpMethod = z.preprocess(
 );
 
 /**
- * Client-credentials scopes must be `<resource>/.default` (AADSTS1002012, FACTS.md section 2):
+ * Client-credentials scopes must be `<resource>/.default` (AADSTS1002012, docs/REFERENCE.md §2):
  * an app-only token carries the roles granted to the client for the whole resource.
  */
 export const clientCredentialsScope = z
@@ -78,8 +78,8 @@ export const settingName = z
 
 /**
  * Why an App Insights connection string cannot be used, or undefined. It is `Key=value` pairs
- * separated by `;`; InstrumentationKey is required, and the exporter speaks https only (FACTS.md
- * section 4), so an http IngestionEndpoint would lose every result. Checked at start, before any
+ * separated by `;`; InstrumentationKey is required, and the exporter speaks https only (docs/REFERENCE.md
+ * §4), so an http IngestionEndpoint would lose every result. Checked at start, before any
  * probe runs, so a typo is not discovered only once the results are lost.
  */
 export function connectionStringProblem(value: string): string | undefined {

@@ -4,7 +4,7 @@ import { SettingsError } from "../errors.js";
 /**
  * The settings in a file the user hands the CLI with `--settings-file`: either a `.env` file
  * (`NAME=value` lines, as `node --env-file` reads them) or an Azure Functions `local.settings.json`,
- * whose `Values` object holds the app settings (FACTS.md section 5). The JSON form is recognised by
+ * whose `Values` object holds the app settings (docs/REFERENCE.md §5). The JSON form is recognised by
  * its content (a leading `{`), so a `local.settings.json` copied under another name still works.
  *
  * Values are returned as given; empty ones are left out, since an empty app setting is a common

@@ -7,7 +7,7 @@ import { setAsideName, type StateStore, type StoredDocument } from "./store.js";
 export const STATE_CONTAINER = "apim-smoke-probe-state";
 
 /**
- * Where the Function app's storage is, as the Functions host reads it (FACTS.md §5, "identity-based
+ * Where the Function app's storage is, as the Functions host reads it (docs/REFERENCE.md §5, "identity-based
  * connections"): a connection string in `AzureWebJobsStorage` (local development, Azurite), or
  * `AzureWebJobsStorage__blobServiceUri` / `__accountName` with `__credential=managedidentity` and
  * `__clientId` (what infra/main.json sets on Flex Consumption).

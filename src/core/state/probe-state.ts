@@ -29,7 +29,7 @@ interface TokensDocument {
 const HARVEST_KEEP_PAST_EXP_MS = 24 * 60 * 60_000;
 
 /**
- * What a probe keeps between processes (issue 14), in one store: the outbox of availability
+ * What a probe keeps between processes, in one store: the outbox of availability
  * results, the expired-token harvest (sealed with PROBE_STATE_KEY; without the key it is not kept)
  * and the last token shape per client and scope (for token drift). The engine loads before each run
  * and saves after it; a store that fails is reported to `onProblem`, and the run goes on from memory.

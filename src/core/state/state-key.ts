@@ -8,7 +8,7 @@ const MIN_LENGTH = 32;
 
 /**
  * The key that seals the tokens the probe keeps in its state (PROBE_STATE_KEY, a Key Vault
- * reference in Azure). A live bearer token is never stored in clear (issue 14): without this key
+ * reference in Azure). A live bearer token is never stored in clear: without this key
  * the expired-token harvest stays in memory only. AES-256-GCM with a key derived by HKDF-SHA256,
  * the token's scope as associated data (a sealed token moved to another scope does not open).
  */

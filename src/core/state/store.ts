@@ -7,7 +7,7 @@ export interface StoredDocument {
 }
 
 /**
- * Where the probe keeps what must outlive its process (issue 14): the outbox of availability
+ * Where the probe keeps what must outlive its process: the outbox of availability
  * results, the expired-token harvest and the last token summaries. Two kinds, one contract: a
  * folder for the CLI (`--state-dir`), a blob container in the Function app's own storage account.
  *

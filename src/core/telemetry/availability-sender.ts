@@ -211,7 +211,7 @@ interface StampableRecord {
 }
 
 /**
- * `trackAvailability` ignores `time` and stamps the record when called (FACTS.md §4). A result is
+ * `trackAvailability` ignores `time` and stamps the record when called (docs/REFERENCE.md §4). A result is
  * about the moment its probe ran, and one the outbox delivers a day later must keep that moment, so
  * this processor (the OpenTelemetry log SDK lets a processor's onEmit change the record before it
  * becomes read-only) sets each record's time from its id. The exporter reads it when it exports.

@@ -18,7 +18,7 @@ export interface AvailabilityItem {
   measurements: { durationMs: number };
 }
 
-// Ingestion limits (FACTS.md §4). The exporter truncates too, but by bytes and not for every field.
+// Ingestion limits (docs/REFERENCE.md §4). The exporter truncates too, but by bytes and not for every field.
 const MAX_NAME = 1024;
 const MAX_RUN_LOCATION = 2024;
 const MAX_MESSAGE = 8192;

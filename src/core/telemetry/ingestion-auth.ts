@@ -14,7 +14,7 @@ export interface IngestionAuthentication {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Reads the documented App Insights setting (FACTS.md §7): `Authorization=AAD` and, for a
+ * Reads the documented App Insights setting (docs/REFERENCE.md §7): `Authorization=AAD` and, for a
  * user-assigned identity, `;ClientId=<id>`. `applicationinsights` 3 honours it only in its
  * auto-attach agent, not for a TelemetryClient, so the reporter reads it here and hands the
  * exporter a credential. Undefined when the setting is empty: local authentication (the key alone).

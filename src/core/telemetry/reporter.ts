@@ -287,7 +287,7 @@ function validateConnectionString(connectionString: string): void {
   if (ikey === undefined || !GUID.test(ikey)) problems.push({ setting: CONNECTION_STRING_SETTING, problem: "InstrumentationKey must be a GUID" });
   const endpoint = fields.get("ingestionendpoint");
   if (endpoint !== undefined && !endpoint.toLowerCase().startsWith("https://")) {
-    // The exporter only speaks https (FACTS.md §4) and would silently rewrite http:// to https://.
+    // The exporter only speaks https (docs/REFERENCE.md §4) and would silently rewrite http:// to https://.
     problems.push({ setting: CONNECTION_STRING_SETTING, problem: "IngestionEndpoint must be an https:// URL" });
   }
   if (problems.length > 0) throw new SettingsError(problems);

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import type * as ApplicationInsights from "applicationinsights";
 
 /**
- * `applicationinsights` takes about 1 s and 130 MB to import (FACTS.md §4). It is loaded once, on
+ * `applicationinsights` takes about 1 s and 130 MB to import (docs/REFERENCE.md §4). It is loaded once, on
  * first use or through `preloadTelemetry()` at cold start, never inside a timed probe.
  */
 export type ApplicationInsightsModule = typeof ApplicationInsights;

@@ -121,7 +121,7 @@ export function createMsalNetworkClient(deps: {
     try {
       body = JSON.parse(text) as T;
     } catch {
-      // MSAL turns a non-JSON body (Entra's plain-text 429, FACTS.md section 2) into
+      // MSAL turns a non-JSON body (Entra's plain-text 429, docs/REFERENCE.md §2) into
       // token_parsing_error; the observation keeps the status so we can still say "throttled".
       if (observation) observation.nonJsonBody = true;
       body = {} as T;

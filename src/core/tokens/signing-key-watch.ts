@@ -7,7 +7,7 @@ export interface SigningKeyChange {
 }
 
 /**
- * Records the tenant's published signing key ids run after run (issue 15), so a rollover is
+ * Records the tenant's published signing key ids run after run, so a rollover is
  * reported on the token result the run it happens: Entra publishes the next key before it signs
  * with it, and a policy with pinned keys, or a cache that never refreshes, breaks then. Asking with
  * the token's own kid makes the resolver refetch the document when that kid is new to it (APIM's

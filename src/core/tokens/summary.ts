@@ -14,7 +14,7 @@ export function summarizeToken(token: string): TokenSummary | undefined {
     if (typeof claims.aud === "string" || Array.isArray(claims.aud)) summary.aud = claims.aud;
     if (typeof claims.iss === "string") summary.iss = claims.iss;
     if (typeof claims.ver === "string") summary.ver = claims.ver;
-    // v2 tokens name the caller in azp, v1 tokens in appid (FACTS.md section 1).
+    // v2 tokens name the caller in azp, v1 tokens in appid (docs/REFERENCE.md §1).
     const client = typeof claims.azp === "string" ? claims.azp : typeof claims.appid === "string" ? claims.appid : undefined;
     if (client) summary.client = client;
     if (Array.isArray(claims.roles)) summary.roles = claims.roles.filter((r): r is string => typeof r === "string");

@@ -30,7 +30,7 @@ export interface AssertionCredential {
 /**
  * The scope of the managed identity's token used as a federated client assertion: the cloud's
  * token-exchange audience (`api://AzureADTokenExchange` in the public cloud, `...USGov`, `...China`;
- * FACTS.md §7). An emulated authority with no PROBE_CLOUD is taken as the public cloud.
+ * docs/REFERENCE.md §7). An emulated authority with no PROBE_CLOUD is taken as the public cloud.
  */
 export function tokenExchangeScope(cloud: CloudName | undefined): string {
   return `${CLOUDS[cloud ?? "public"].federatedAudience}/.default`;
@@ -61,7 +61,7 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
     loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
   };
   // knownAuthorities: MSAL trusts this host without asking login.microsoftonline.com for instance
-  // discovery, which a sovereign cloud or the sandbox would fail (FACTS.md section 6).
+  // discovery, which a sovereign cloud or the sandbox would fail (docs/REFERENCE.md §6).
   const knownAuthorities = [new URL(config.authorityHost).host];
   const apps = new Map<ClientRole, ConfidentialClientApplication>();
   const exchangeScope = tokenExchangeScope(config.cloud);

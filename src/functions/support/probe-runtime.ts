@@ -24,7 +24,7 @@ export const RUN_BUDGET_MS = 8 * 60_000;
 export const TELEMETRY_FLUSH_TIMEOUT_MS = 60_000;
 
 /**
- * An HTTP-triggered function must answer within 230 s whatever functionTimeout says (FACTS.md §5):
+ * An HTTP-triggered function must answer within 230 s whatever functionTimeout says (docs/REFERENCE.md §5):
  * past that the front end drops the caller while the run goes on. The on-demand run gets what is
  * left after the telemetry flush, with a margin for settings, response and logging.
  */
@@ -69,7 +69,7 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
       })
     : undefined;
   // The app's own storage account (AzureWebJobsStorage) keeps the outbox, the sealed harvest and
-  // the token summaries: instances are recycled and scale to zero, memory is not enough (issue 14).
+  // the token summaries: instances are recycled and scale to zero, memory is not enough.
   const state = stateInAppStorage(env, config);
   const engine: ProbeEngine = createProbeEngine(config, state ? { state } : {});
 

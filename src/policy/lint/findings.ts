@@ -19,13 +19,13 @@ export const LINT_CODES = [
   "require-scheme-ignored",
   "no-issuer-check",
   "token-in-query",
-  // Policies as APIM keeps them (issue 12).
+  // Policies as APIM keeps them.
   "not-evaluable-offline",
   "conditional-token-validation",
   "unresolved-named-value",
   "client-application-ids-missing",
   "validation-inherited",
-  // Issue 15.
+  // Keys written into the policy instead of read from metadata.
   "signing-keys-pinned",
   // Findings a senior APIM engineer would sign.
   "not-judged",
@@ -39,7 +39,7 @@ export type LintCode = (typeof LINT_CODES)[number];
 
 /**
  * - error: the gateway lets bad callers in, or refuses every good one.
- * - warning: a weakness the seeds warn about that depends on settings outside the policy.
+ * - warning: a weakness troubleshooting reports warn about that depends on settings outside the policy.
  * - info: worth knowing.
  */
 export type LintSeverity = "error" | "warning" | "info";

@@ -13,7 +13,7 @@ const ABSENCE_CODES: ReadonlySet<LintFinding["code"]> = new Set(["no-audience-ch
 
 
 /**
- * Lints a policy document for the mistakes the troubleshooting seeds describe. Parses with the shared
+ * Lints a policy document for the mistakes people troubleshooting APIM token validation report. Parses with the shared
  * parser, so a document the gateway would refuse throws its PolicyError (naming the element) here too.
  * Findings come in document order of the checks below; none repeats.
  */

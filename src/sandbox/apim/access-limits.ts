@@ -9,7 +9,7 @@ export interface Refusal {
 
 /**
  * The access restrictions the sandbox gateway enforces, with APIM's answers ([A] the policies'
- * pages, FACTS.md §7): ip-filter refuses with 403 "Caller IP address {ip} is not allowed. Access
+ * pages, docs/REFERENCE.md §7): ip-filter refuses with 403 "Caller IP address {ip} is not allowed. Access
  * denied."; rate-limit, rate-limit-by-key and quota with 429 and Retry-After; check-header with its
  * failed-check code and message. Counters are per API and restriction, in memory.
  */

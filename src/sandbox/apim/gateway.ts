@@ -201,7 +201,7 @@ function headerReader(req: IncomingMessage): { get(name: string): string | null 
 
 /**
  * What the backend receives: the caller's headers (Authorization and the subscription key included,
- * as APIM passes them on unless a policy removes them, FACTS.md §7) minus hop-by-hop headers, plus
+ * as APIM passes them on unless a policy removes them, docs/REFERENCE.md §7) minus hop-by-hop headers, plus
  * X-Forwarded-For/Proto/Host so a backend behind the gateway can rebuild the public URL.
  */
 function forwardedHeaders(req: IncomingMessage, host: string): Record<string, string> {

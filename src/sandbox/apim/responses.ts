@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 
 /**
- * The gateway's own answers. Bodies are APIM's (FACTS.md §3): `{"statusCode":n,"message":"..."}`.
+ * The gateway's own answers. Bodies are APIM's (docs/REFERENCE.md §3): `{"statusCode":n,"message":"..."}`.
  * The request id header: APIM-fronted Azure services answer `apim-request-id` (a GUID); stock APIM
  * documents no request id header of its own (unconfirmed), so the sandbox sends `apim-request-id`
  * on every response, gateway errors and forwarded answers alike.

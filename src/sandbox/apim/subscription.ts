@@ -10,9 +10,9 @@ export type SubscriptionCheck =
 
 /**
  * APIM checks the subscription key before any inbound policy: header first, then query parameter
- * (FACTS.md §3). An API that does not require a subscription still refuses a request that carries
+ * (docs/REFERENCE.md §3). An API that does not require a subscription still refuses a request that carries
  * a key no subscription of it has ([A] api-management-subscriptions.md: "Access denied: other key
- * not scoped to applicable product or API" in every row, FACTS.md §7); only the key-less request
+ * not scoped to applicable product or API" in every row, docs/REFERENCE.md §7); only the key-less request
  * gets in.
  */
 export function checkSubscription(

@@ -11,7 +11,7 @@ export type TokenVersion = "1.0" | "2.0";
 /** The caller of an app-only token: an app's service principal or a managed identity. */
 export interface TokenCaller {
   clientId: string;
-  /** Service-principal object id: `oid` and `sub` (FACTS §1). */
+  /** Service-principal object id: `oid` and `sub` (docs/REFERENCE.md §1). */
   objectId: string;
   /** `appidacr`/`azpacr`: "1" secret, "2" certificate or assertion. */
   acr: "0" | "1" | "2";
@@ -49,7 +49,7 @@ export function assignedRoles(model: TenantModel, clientId: string, resource: Ap
 
 /**
  * The token version is the RESOURCE's choice (accessTokenAcceptedVersion), not the endpoint's
- * (FACTS §1). v1 `aud` is the identifier the request used (App ID URI, else GUID); v2 `aud` is the GUID.
+ * (docs/REFERENCE.md §1). v1 `aud` is the identifier the request used (App ID URI, else GUID); v2 `aud` is the GUID.
  */
 export function audienceFor(resource: AppRegistration, byUri: boolean): { version: TokenVersion; aud: string } {
   if (resource.accessTokenAcceptedVersion === 2) return { version: "2.0", aud: resource.clientId };
@@ -61,7 +61,7 @@ function opaque(bytes: number): string {
 }
 
 /**
- * An app-only access token with the claims of FACTS §1, in Entra's claim order. `roles` is present
+ * An app-only access token with the claims of docs/REFERENCE.md §1, in Entra's claim order. `roles` is present
  * only when non-empty (absent, not empty, when the caller has none). iat = nbf = now (Entra may
  * back-date them; unconfirmed, so not done here); exp = now + lifetime.
  */

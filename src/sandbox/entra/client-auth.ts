@@ -11,7 +11,7 @@ export type ClientAuthMethod = "secret" | "certificate" | "federated";
 
 export interface AuthenticatedClient {
   method: ClientAuthMethod;
-  /** `appidacr`/`azpacr`: "1" secret, "2" certificate; federated also "2" (unconfirmed in FACTS §1). */
+  /** `appidacr`/`azpacr`: "1" secret, "2" certificate; federated also "2" (unconfirmed in docs/REFERENCE.md §1). */
   acr: "1" | "2";
 }
 
@@ -38,7 +38,7 @@ export interface ClientAuthContext {
 /**
  * Authenticates a confidential client the three ways Entra accepts for client credentials:
  * a secret, a certificate-signed assertion, or a federated assertion (here: a managed-identity token
- * issued by this emulator, FACTS §6).
+ * issued by this emulator, docs/REFERENCE.md §6).
  */
 export async function authenticateClient(
   app: AppRegistration,
@@ -92,7 +92,7 @@ async function verifyCertificateAssertion(
 ): Promise<AuthenticatedClient | Refusal> {
   const header = decodeProtectedHeader(assertion);
   const certs = app.certificates.map((c) => new X509Certificate(c.certPem));
-  // MSAL sends x5t#S256 with a SHA-256 thumbprint, x5t with a SHA-1 one (FACTS §6).
+  // MSAL sends x5t#S256 with a SHA-256 thumbprint, x5t with a SHA-1 one (docs/REFERENCE.md §6).
   const cert = certs.find(
     (c) =>
       (header["x5t#S256"] !== undefined && header["x5t#S256"] === thumbprint(c, "sha256")) ||
@@ -168,7 +168,7 @@ async function verifyFederatedAssertion(
 }
 
 /**
- * jose's verdict in Entra's words. Outside the time range: 700024 (FACTS §2). Issuer or subject not the
+ * jose's verdict in Entra's words. Outside the time range: 700024 (docs/REFERENCE.md §2). Issuer or subject not the
  * client: 700021. Anything else (signature, key, audience, malformed): 700027, a sandbox choice.
  */
 function assertionRefusal(error: unknown): Refusal {

@@ -4,7 +4,7 @@ import { NO_STORE, sendJson } from "./http.js";
 
 /**
  * The AADSTS codes the emulator produces, with the OAuth `error` and HTTP status Entra answers with
- * (FACTS §2). Where FACTS marks a status or error "unconfirmed", the choice is noted.
+ * (docs/REFERENCE.md §2). Where the reference marks a status or error "unconfirmed", the choice is noted.
  */
 export const AADSTS = {
   /** Invalid client secret (often the secret's id sent instead of its value). */
@@ -19,7 +19,7 @@ export const AADSTS = {
   500011: { error: "invalid_resource", status: 400 },
   /**
    * Client not assigned to a role of a resource that requires assignment. The docs say invalid_client,
-   * real answers quoted in seed 002 say invalid_grant: invalid_grant / 400 chosen (unconfirmed).
+   * real answers users quote say invalid_grant: invalid_grant / 400 chosen (unconfirmed).
    */
   501051: { error: "invalid_grant", status: 400 },
   /** Scope not valid (not one resource, empty). */
@@ -69,7 +69,7 @@ function entraTimestamp(ms: number): string {
 }
 
 /**
- * Sends a refusal in Entra's JSON shape (FACTS §2): `error_description` starts `AADSTSnnnn:` and ends
+ * Sends a refusal in Entra's JSON shape (docs/REFERENCE.md §2): `error_description` starts `AADSTSnnnn:` and ends
  * with the Trace ID, Correlation ID and Timestamp lines. The correlation id echoes the client's
  * `client-request-id` when it sent one, as Entra does.
  */

@@ -21,7 +21,7 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Entra's token responses must not be cached by anyone in between (FACTS §1). */
+/** Entra's token responses must not be cached by anyone in between (docs/REFERENCE.md §1). */
 export const NO_STORE = { "cache-control": "no-store, no-cache", pragma: "no-cache" } as const;
 
 export function sendJson(

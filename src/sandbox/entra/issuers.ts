@@ -2,7 +2,7 @@ import { CLOUDS, type CloudName } from "../../entra/clouds.js";
 import { issuerFor } from "../../entra/issuers.js";
 
 /**
- * The real Entra issuer strings of the tenant's cloud (FACTS §1 and §7), kept even though the
+ * The real Entra issuer strings of the tenant's cloud (docs/REFERENCE.md §1 and §7), kept even though the
  * emulator serves from loopback, so that APIM policies and validators written for Azure work unchanged
  * against the sandbox.
  */

@@ -12,13 +12,13 @@ export const MANAGED_IDENTITY_PATH = "/msi/token";
 const API_VERSION = "2019-08-01";
 
 /**
- * The App Service / Functions managed-identity endpoint (FACTS §6):
+ * The App Service / Functions managed-identity endpoint (docs/REFERENCE.md §6):
  * `GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=...[&client_id=...]` with
  * `X-IDENTITY-HEADER`. Only user-assigned identities exist in the model, so `client_id` is required
  * (App Service answers an error when no system-assigned identity is enabled).
  *
  * Errors of the endpoint itself (header, api-version, identity) use the shape MSAL's managed-identity
- * sources read: `{error, error_description}` (App Service's exact wording is not in FACTS). An unknown
+ * sources read: `{error, error_description}` (App Service's exact wording is not documented). An unknown
  * resource is Entra's refusal, relayed: AADSTS500011.
  */
 export async function handleManagedIdentityRequest(
@@ -110,15 +110,15 @@ export async function handleManagedIdentityRequest(
 
 /**
  * The token-exchange audience (not an app in the model) gets a v2-issued token whose `aud` is the
- * resource as asked, which is what federated credentials list (FACTS §6). Apps in the model follow the
- * resource's accessTokenAcceptedVersion, like every other token (FACTS §1).
+ * resource as asked, which is what federated credentials list (docs/REFERENCE.md §6). Apps in the model follow the
+ * resource's accessTokenAcceptedVersion, like every other token (docs/REFERENCE.md §1).
  */
 function audienceOf(
   model: TenantModel,
   resource: string,
   clientId: string,
 ): { version: TokenVersion; aud: string; roles: string[] } | undefined {
-  // Each cloud has its own token-exchange audience (FACTS §7); another cloud's is an unknown resource.
+  // Each cloud has its own token-exchange audience (docs/REFERENCE.md §7); another cloud's is an unknown resource.
   const exchange = CLOUDS[model.cloud].federatedAudience;
   if (resource === exchange) return { version: "2.0", aud: exchange, roles: [] };
   const found = findResource(model, resource);

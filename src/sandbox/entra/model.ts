@@ -43,15 +43,15 @@ const appSchema = z.strictObject({
   /** Object id of the app's service principal: `oid`/`sub` of the tokens it gets as a client. */
   objectId: guid,
   appIdUri: z.string().min(1).optional(),
-  /** The resource decides the token version (FACTS §1): null or 1 gives v1, 2 gives v2. */
+  /** The resource decides the token version (docs/REFERENCE.md §1): null or 1 gives v1, 2 gives v2. */
   accessTokenAcceptedVersion: z.union([z.literal(1), z.literal(2), z.null()]).default(null),
   appRoles: z.array(appRoleSchema).default([]),
-  /** "Assignment required" on the enterprise application (seed 002): unassigned clients get AADSTS501051. */
+  /** "Assignment required" on the enterprise application: unassigned clients get AADSTS501051. */
   assignmentRequired: z.boolean().default(false),
   /**
    * Tokens for this resource in a Microsoft first-party format, as Microsoft Graph's are: a `nonce`
    * in the JWT header and a signature no standard validator accepts outside the resource itself
-   * (FACTS §7). A gateway refuses them for their signature whatever it thinks of `aud`.
+   * (docs/REFERENCE.md §7). A gateway refuses them for their signature whatever it thinks of `aud`.
    */
   firstPartyTokenFormat: z.boolean().default(false),
   secrets: z.array(secretSchema).default([]),

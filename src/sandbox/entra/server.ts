@@ -19,7 +19,7 @@ export interface EntraEmulatorOptions {
   /** Validated again here; a bad model throws `TenantModelError`. */
   model: TenantModel | TenantModelInput;
   tls: { certPem: string; keyPem: string };
-  /** exp - iat of issued tokens. Default 3900 s, as in Microsoft's samples (FACTS §1). */
+  /** exp - iat of issued tokens. Default 3900 s, as in Microsoft's samples (docs/REFERENCE.md §1). */
   tokenLifetimeSeconds?: number;
   /**
    * Every this many ms (on `now`'s clock, counted from start) the tenant publishes its next signing

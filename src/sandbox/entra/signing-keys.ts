@@ -115,7 +115,7 @@ export class SigningKeyRing {
     this.#keys = this.#keys.then(async (keys) => [keys[0]!, ...keys.slice(2), await signingKeyForSlot(slot)]);
   }
 
-  /** The JWKS document; v2 sets carry `issuer` on each key (FACTS §1). */
+  /** The JWKS document; v2 sets carry `issuer` on each key (docs/REFERENCE.md §1). */
   async jwks(issuer?: string): Promise<JsonWebKeySet> {
     return {
       keys: (await this.#keys).map((k) => ({

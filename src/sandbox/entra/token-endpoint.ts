@@ -13,7 +13,7 @@ const DEFAULT_SUFFIX = "/.default";
 
 /**
  * `POST /{tenant}/oauth2/token` (v1, `resource=`) and `POST /{tenant}/oauth2/v2.0/token` (v2,
- * `scope={resource}/.default`), grant client_credentials only (FACTS §1).
+ * `scope={resource}/.default`), grant client_credentials only (docs/REFERENCE.md §1).
  *
  * Order of checks (Entra's own order is not documented; this one never reveals whether a resource
  * exists to an unauthenticated caller): throttling, tenant, grant type and required parameters, scope
@@ -35,7 +35,7 @@ export async function handleTokenRequest(
     sendRefusal(res, refusal, { now: nowMs, correlationId });
   };
 
-  // FACTS §2: Entra may throttle with a plain-text body, which MSAL then fails to parse as JSON.
+  // docs/REFERENCE.md §2: Entra may throttle with a plain-text body, which MSAL then fails to parse as JSON.
   const retryAfter = ctx.takeThrottle();
   if (retryAfter !== undefined) {
     req.resume();
@@ -147,7 +147,7 @@ export async function handleTokenRequest(
   }
   const roles = assignedRoles(model, app.clientId, found.app);
   if (found.app.assignmentRequired && roles.length === 0) {
-    // Wording as quoted in seed 002.
+    // Entra's wording for AADSTS501051, as users quote it.
     return refuseWith(
       refuse(
         501051,
@@ -172,7 +172,7 @@ export async function handleTokenRequest(
   const expiresIn = issued.exp - Math.floor(nowMs / 1000);
   ctx.record({ ...record, status: 200, outcome: "issued", tokenVersion, ...(roles.length > 0 ? { roles } : {}) });
   const headers = { ...NO_STORE, "x-ms-request-id": randomUUID() };
-  // v2 answers numbers; v1 answers strings plus expires_on, not_before and resource (FACTS §1).
+  // v2 answers numbers; v1 answers strings plus expires_on, not_before and resource (docs/REFERENCE.md §1).
   if (version === "v2") {
     sendJson(res, 200, { token_type: "Bearer", expires_in: expiresIn, ext_expires_in: expiresIn, access_token: issued.accessToken }, headers);
   } else {
@@ -201,7 +201,7 @@ function missingParameter(name: string): Refusal {
   return refuse(900144, `The request body must contain the following parameter: '${name}'.`);
 }
 
-/** Client credentials take exactly one scope, `{resource}/.default` (FACTS §1, §2). */
+/** Client credentials take exactly one scope, `{resource}/.default` (docs/REFERENCE.md §1, §2). */
 function resourceFromScope(scope: string): string | Refusal {
   const scopes = scope.split(/\s+/).filter((s) => s !== "");
   if (scopes.length !== 1) {

@@ -1,6 +1,6 @@
 import { gunzipSync } from "node:zlib";
 
-/** Ingestion accepts a JSON array or newline-delimited JSON, optionally gzip-compressed (FACTS.md §4). */
+/** Ingestion accepts a JSON array or newline-delimited JSON, optionally gzip-compressed (docs/REFERENCE.md §4). */
 export type DecodedBatch = { ok: true; items: unknown[] } | { ok: false; message: string };
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;

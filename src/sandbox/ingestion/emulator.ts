@@ -25,7 +25,7 @@ export interface TrackError {
   message: string;
 }
 
-/** The body ingestion answers `/track` with (FACTS.md §4). */
+/** The body ingestion answers `/track` with (docs/REFERENCE.md §4). */
 export interface TrackResponse {
   itemsReceived: number;
   itemsAccepted: number;
@@ -191,7 +191,7 @@ export async function startIngestionEmulator(options: IngestionEmulatorOptions):
     });
 
     const itemsAccepted = items.length - errors.length;
-    // 200 all accepted, 206 some (or some refused only transiently), 400 none valid (FACTS.md §4).
+    // 200 all accepted, 206 some (or some refused only transiently), 400 none valid (docs/REFERENCE.md §4).
     const status = errors.length === 0 ? 200 : itemsAccepted > 0 || retriableErrors > 0 ? 206 : 400;
     requests.push({ path, status, itemsReceived: items.length, itemsAccepted, faulted: retriableErrors > 0, receivedAt });
     sendJson(res, status, { itemsReceived: items.length, itemsAccepted, errors } satisfies TrackResponse);

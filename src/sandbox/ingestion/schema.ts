@@ -1,17 +1,17 @@
 import { z } from "zod";
 
 /**
- * The App Insights ingestion envelope as documented (FACTS.md §4), not as our exporter happens to
+ * The App Insights ingestion envelope as documented (docs/REFERENCE.md §4), not as our exporter happens to
  * build it: the emulator must reject what real ingestion would reject, so that a bug in how we
  * feed `applicationinsights` shows up in tests instead of as silently dropped rows in Azure.
  */
 
-/** `[D.]HH:MM:SS.fff` (the .NET TimeSpan format ingestion expects; FACTS.md §4). */
+/** `[D.]HH:MM:SS.fff` (the .NET TimeSpan format ingestion expects; docs/REFERENCE.md §4). */
 const DURATION = /^(\d+\.)?([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,7})?$/;
 /** ISO 8601 in UTC with an explicit `Z`: ingestion rejects local offsets and bare dates. */
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$/;
 
-// Field limits from FACTS.md §4.
+// Field limits from docs/REFERENCE.md §4.
 export const AVAILABILITY_LIMITS = {
   name: 1024,
   runLocation: 2024,

@@ -6,7 +6,7 @@ import { runCli } from "../../../src/cli/cli.js";
 import type { CliIo } from "../../../src/cli/io.js";
 import { loadSettings } from "../../../src/core/settings/load-settings.js";
 
-// Issue 13: the whole estate from the APIOps folder users already keep.
+// The whole estate from the APIOps folder users already keep.
 
 const ESTATE = new URL("../../fixtures/apiops/contoso", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "estate-cli-"));

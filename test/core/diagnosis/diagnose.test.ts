@@ -298,7 +298,7 @@ const CASES: Case[] = [
   },
   { name: "AADSTS700027", observation: blocked(700027), cause: "invalid-client-assertion", evidence: { aadsts: "700027" } },
   { name: "unknown AADSTS code", observation: blocked(50049), cause: "token-request-failed", evidence: { aadsts: "50049" } },
-  // Issue 11: the codes of Entra's error reference a client-credentials caller meets.
+  // The codes of Entra's error reference a client-credentials caller meets.
   { name: "AADSTS700211", observation: blocked(700211, { federatedAudience: "api://AzureADTokenExchange" }), cause: "federated-credential-mismatch", evidence: { aadsts: "700211", federatedAudience: "api://AzureADTokenExchange" } },
   { name: "AADSTS70021", observation: blocked(70021, { federatedAudience: "api://AzureADTokenExchangeUSGov" }), cause: "federated-credential-mismatch", evidence: { aadsts: "70021" } },
   { name: "AADSTS7000112", observation: blocked(7000112), cause: "application-disabled", evidence: { aadsts: "7000112" } },
@@ -446,7 +446,7 @@ describe("diagnose", () => {
 
   it("does not call a v2 token's client-ID audience a mismatch when settings only know the App ID URI", () => {
     const settings = expectationsFromSettings({ scope: `${ORDERS_API.appIdUri}/.default`, tenantId: T });
-    // Not a mismatch; but the likely cause when a policy lists only the App ID URI (issue 11).
+    // Not a mismatch; but the likely cause when a policy lists only the App ID URI.
     expect(diagnose(refusedValid(), settings)).toMatchObject({ cause: "token-refused", evidence: { hypothesis1: expect.stringMatching(/^audience-form: /) as unknown } });
     const v1 = { ...V2_TOKEN, ver: "1.0", iss: V1_ISS, aud: "api://someone-else" };
     expect(diagnose(refusedValid({ token: v1 }), settings)).toMatchObject({ cause: "audience-mismatch", evidence: { expectedAudience: ORDERS_API.appIdUri, expectedFrom: "settings" } });

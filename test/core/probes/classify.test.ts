@@ -5,7 +5,7 @@ import { defaultExpectedStatuses } from "../../../src/core/settings/defaults.js"
 
 const d = defaultExpectedStatuses();
 
-describe("classifyStatus (issue 3 outcomes)", () => {
+describe("classifyStatus (outcomes)", () => {
   it.each<[ProbeName, readonly number[], number, string]>([
     ["valid", d.valid, 200, "pass"],
     ["valid", d.valid, 204, "pass"],

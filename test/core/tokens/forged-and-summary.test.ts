@@ -103,7 +103,7 @@ describe("ExpiredTokenStore", () => {
   });
 });
 
-describe("ExpiredTokenStore under short token lifetimes (issue 11, finding 6)", () => {
+describe("ExpiredTokenStore under short token lifetimes", () => {
   it("keeps the earliest token while newer ones keep coming, so one ages with any lifetime", async () => {
     let nowMs = 1_000_000_000_000;
     const store = new ExpiredTokenStore({ now: () => nowMs });

@@ -22,7 +22,7 @@ export async function createSigningKey(kid: string, alg = "RS256"): Promise<Sign
   return { kid, privateKey, publicJwk };
 }
 
-/** Claims of a v2 app-only token for the orders API from the probe client (FACTS.md §1). */
+/** Claims of a v2 app-only token for the orders API from the probe client (docs/REFERENCE.md §1). */
 export function v2Claims(nowMs: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const iat = Math.floor(nowMs / 1000);
   return {

@@ -103,7 +103,7 @@ describe("gateway + emulated Entra tenant", () => {
     const rotated = await tokenFor(`${ORDERS_API.appIdUri}/.default`);
     // Entra publishes the next key before it signs with it: the cached JWKS already holds it.
     expect((await call(ORDERS_OPERATION_PATH, rotated)).status).toBe(200);
-    // The cached JWKS still holds the retired key until the hourly refresh (FACTS §3).
+    // The cached JWKS still holds the retired key until the hourly refresh (docs/REFERENCE.md §3).
     expect((await call(ORDERS_OPERATION_PATH, old)).status).toBe(200);
     resolverOffsetMs += METADATA_TTL_MS;
     expect((await call(ORDERS_OPERATION_PATH, old)).status).toBe(401);

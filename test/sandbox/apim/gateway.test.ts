@@ -96,7 +96,7 @@ describe("APIM gateway: the probe matrix", () => {
       path: "/health",
       query: "?x=1",
       authorizationScheme: "Bearer",
-      // APIM passes the key on to the backend unless a policy removes it (FACTS.md §7).
+      // APIM passes the key on to the backend unless a policy removes it (docs/REFERENCE.md §7).
       subscriptionKeyForwarded: true,
       forwarded: { for: "127.0.0.1", proto: "https", host: new URL(gateway.origin).host },
     });

@@ -65,7 +65,7 @@ export class RecordingMsalNetworkClient implements INetworkModule {
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
     }
-    // Like MSAL's own client: every body is parsed as JSON (FACTS §6).
+    // Like MSAL's own client: every body is parsed as JSON (docs/REFERENCE.md §6).
     return { status: res.statusCode, headers, body: (await res.body.json()) as T };
   }
 }
@@ -128,7 +128,7 @@ export async function verifyWithDiscovery(
   });
 }
 
-/** Asserts the Entra error shape of FACTS §2 and returns the body. */
+/** Asserts the Entra error shape of docs/REFERENCE.md §2 and returns the body. */
 export function entraErrorOf(res: RawResponse): { error: string; code: number; description: string } {
   const body = res.json as { error?: string; error_description?: string; error_codes?: number[] };
   return { error: body.error ?? "", code: body.error_codes?.[0] ?? 0, description: body.error_description ?? "" };

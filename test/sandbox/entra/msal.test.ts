@@ -72,7 +72,7 @@ describe("Entra emulator with MSAL Node", () => {
     const result = await app({ clientSecret: t.tenant.probeClient.secret.value }).acquireTokenByClientCredential({
       scopes: [`${GRAPH.appIdUri}/.default`],
     });
-    // A nonce in the header, and a signature the tenant's published keys do not verify (FACTS §7):
+    // A nonce in the header, and a signature the tenant's published keys do not verify (docs/REFERENCE.md §7):
     // what makes a Graph token useless for proving any other API's audience rule.
     const protectedHeader = decodeProtectedHeader(result!.accessToken);
     expect(typeof protectedHeader.nonce).toBe("string");

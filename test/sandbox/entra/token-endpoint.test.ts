@@ -75,7 +75,7 @@ describe("Entra emulator token endpoints", () => {
     const body = res.json as Record<string, string>;
     expect(body).toMatchObject({ token_type: "Bearer", expires_in: "3900", ext_expires_in: "3900", resource: ORDERS_API.appIdUri });
     expect(Number(body["expires_on"]) - Number(body["not_before"])).toBe(3900);
-    // orders-api accepts v2 tokens: the v1 endpoint still issues a v2 token (FACTS §1).
+    // orders-api accepts v2 tokens: the v1 endpoint still issues a v2 token (docs/REFERENCE.md §1).
     const { payload } = await verifyWithDiscovery(t, body["access_token"]!, "v2", { audience: ORDERS_API.clientId });
     expect(payload.ver).toBe("2.0");
   });

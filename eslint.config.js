@@ -9,7 +9,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js", "vitest.config.ts"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ["*.js", "vitest.config.ts"] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
@@ -29,7 +32,14 @@ export default tseslint.config(
     // The libraries under the core know nothing of it: the core builds on them, never the reverse.
     files: ["src/apiops/**/*.ts", "src/policy/**/*.ts", "src/entra/**/*.ts", "src/probe-matrix/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/core/**"], message: "apiops/, policy/, entra/ and probe-matrix/ do not import the core." }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/core/**"], message: "apiops/, policy/, entra/ and probe-matrix/ do not import the core." },
+          ],
+        },
+      ],
     },
   },
   { files: ["*.js"], ...tseslint.configs.disableTypeChecked },

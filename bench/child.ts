@@ -18,7 +18,11 @@ export interface ChildRun<R> {
  * RSS and imports are its own. stdout/stderr are discarded unless `inheritOutput`, because some
  * libraries warn on import (e.g. @azure/functions outside the host) and the bench prints figures only.
  */
-export function runChild<J, R>(script: string, job: J, options: { env?: NodeJS.ProcessEnv; inheritOutput?: boolean } = {}): Promise<ChildRun<R>> {
+export function runChild<J, R>(
+  script: string,
+  job: J,
+  options: { env?: NodeJS.ProcessEnv; inheritOutput?: boolean } = {},
+): Promise<ChildRun<R>> {
   const started = performance.now();
   const child = fork(script, [], {
     env: options.env ?? process.env,

@@ -45,7 +45,10 @@ export async function measureColdStart(repetitions: number): Promise<ColdStartFi
     telemetryModule: distSrc("core/telemetry/index.js"),
   };
   const librariesJob: ColdStartJob = { kind: "libraries" };
-  const dependenciesJob: ColdStartJob = { kind: "dependencies", packages: ["@azure/functions", "applicationinsights", ...OTHER_DEPENDENCIES] };
+  const dependenciesJob: ColdStartJob = {
+    kind: "dependencies",
+    packages: ["@azure/functions", "applicationinsights", ...OTHER_DEPENDENCIES],
+  };
   const ours: ColdStartResult[] = [];
   const libs: ColdStartResult[] = [];
   const deps: ColdStartResult[] = [];
@@ -57,6 +60,9 @@ export async function measureColdStart(repetitions: number): Promise<ColdStartFi
     ours.push((await runChild<ColdStartJob, ColdStartResult>(script, functionsJob, { env })).result);
     deps.push((await runChild<ColdStartJob, ColdStartResult>(script, dependenciesJob, { env })).result);
   }
-  const summary = (rs: ColdStartResult[]): ColdStartMedians => ({ importMs: median(rs.map((r) => r.importMs)), rssBytes: median(rs.map((r) => r.rssBytes)) });
+  const summary = (rs: ColdStartResult[]): ColdStartMedians => ({
+    importMs: median(rs.map((r) => r.importMs)),
+    rssBytes: median(rs.map((r) => r.rssBytes)),
+  });
   return { repetitions, entryPoints, functions: summary(ours), libraries: summary(libs), dependencies: summary(deps) };
 }

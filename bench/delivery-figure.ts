@@ -7,7 +7,17 @@ import { createSandboxCa } from "../src/sandbox/tls/ca.js";
 import { formatFigure, ms, verdict } from "./figures.js";
 
 const OUTCOMES = ["pass", "pass", "pass", "pass", "pass", "pass", "fail", "security", "error"] as const;
-const PROBES = ["token", "valid", "no-subscription-key", "no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"] as const;
+const PROBES = [
+  "token",
+  "valid",
+  "no-subscription-key",
+  "no-token",
+  "wrong-audience",
+  "expired-token",
+  "forged-signature",
+  "alg-none",
+  "unassigned-client",
+] as const;
 
 /**
  * Figure 9: one run of `count` availability results (count / 9 targets) delivered through the
@@ -18,7 +28,12 @@ export async function deliveryFigure(workDir: string, count: number): Promise<st
   const ca = await createSandboxCa();
   const ingestion = await startIngestionEmulator({ tls: await ca.issueServerCertificate() });
   await preloadTelemetry();
-  const reporter = createAvailabilityReporter({ connectionString: ingestion.connectionString(), runLocation: "bench", trustedCaPem: ca.certPem, flushTimeoutMs: 600_000 });
+  const reporter = createAvailabilityReporter({
+    connectionString: ingestion.connectionString(),
+    runLocation: "bench",
+    trustedCaPem: ca.certPem,
+    flushTimeoutMs: 600_000,
+  });
   try {
     const run = syntheticRun(`bench-delivery-${Date.now()}`, count);
     const outbox = new Outbox(createFileStateStore(join(workDir, "delivery-state")));
@@ -59,5 +74,11 @@ function syntheticRun(runId: string, count: number): RunReport {
       startedAt: new Date(start + i).toISOString(),
     });
   }
-  return { runId, startedAt: new Date(start).toISOString(), trigger: "cli", results, summary: { total: count, byOutcome, ok: false, nothingProven: false, durationMs: 1 } };
+  return {
+    runId,
+    startedAt: new Date(start).toISOString(),
+    trigger: "cli",
+    results,
+    summary: { total: count, byOutcome, ok: false, nothingProven: false, durationMs: 1 },
+  };
 }

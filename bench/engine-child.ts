@@ -18,7 +18,9 @@ function figuresOf(report: RunReport, wallMs: number, cpuMs: number): EngineRunF
     cpuMs,
     byOutcome: report.summary.byOutcome,
     apiRequests: called.length,
-    validDurationsMs: report.results.filter((r) => r.probe === "valid" && r.outcome === "pass").map((r) => r.durationMs),
+    validDurationsMs: report.results
+      .filter((r) => r.probe === "valid" && r.outcome === "pass")
+      .map((r) => r.durationMs),
     apiProbesPerTarget: called.filter((r) => r.target === firstTarget).length,
     problems: report.results
       .filter((r) => r.outcome !== "pass" && r.outcome !== "skipped")
@@ -43,12 +45,22 @@ serveOneJob<EngineJob, EngineJobResult>(async (job) => {
     for (let i = 0; i < job.runs; i++) {
       const started = performance.now();
       const cpuBefore = process.cpuUsage();
-      const report = await engine.run({ targetConcurrency: job.targetConcurrency, ...(job.probes ? { probes: job.probes } : {}) });
+      const report = await engine.run({
+        targetConcurrency: job.targetConcurrency,
+        ...(job.probes ? { probes: job.probes } : {}),
+      });
       runs.push(figuresOf(report, performance.now() - started, cpuMs(process.cpuUsage(cpuBefore))));
     }
   } finally {
     await engine.close(); // closes the dispatcher only if the engine made it; the child exits anyway
     stopSampling();
   }
-  return { targets: config.targets.length, importMs, runs, peakRssBytes: peakRssBytes(), rssAfterImportBytes, peakHeapUsedBytes: peakHeapUsedBytes() };
+  return {
+    targets: config.targets.length,
+    importMs,
+    runs,
+    peakRssBytes: peakRssBytes(),
+    rssAfterImportBytes,
+    peakHeapUsedBytes: peakHeapUsedBytes(),
+  };
 });

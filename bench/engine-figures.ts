@@ -25,7 +25,10 @@ export const TARGETS = {
  * Newman's from the same bench run: unlike wall time it does not move with what the sandbox and other
  * jobs do on the same cores, so a figure whose wall ratio is noise is judged on it.
  */
-export function cpuPerRequest(run: EngineRunFigures, newmanCpuPerRequestMs: number): { text: string; verdict: Verdict } {
+export function cpuPerRequest(
+  run: EngineRunFigures,
+  newmanCpuPerRequestMs: number,
+): { text: string; verdict: Verdict } {
   const ours = run.cpuMs / Math.max(1, run.apiRequests);
   const limit = newmanCpuPerRequestMs * TARGETS.cpuPerRequestVsNewman;
   return {
@@ -40,8 +43,14 @@ const BASELINE_RUNS = 30;
 /** Default token lifetime of the sandbox tenant (Entra's), s. */
 const TOKEN_LIFETIME_MS = 3900 * 1000;
 
-export function runEngine(sandbox: SandboxProcess, env: Record<string, string>, job: EngineJob): Promise<ChildRun<EngineJobResult>> {
-  return runChild<EngineJob, EngineJobResult>(benchScript("engine-child"), job, { env: { PATH: process.env.PATH ?? "", ...env } });
+export function runEngine(
+  sandbox: SandboxProcess,
+  env: Record<string, string>,
+  job: EngineJob,
+): Promise<ChildRun<EngineJobResult>> {
+  return runChild<EngineJob, EngineJobResult>(benchScript("engine-child"), job, {
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
 }
 
 export async function engineWithTargets(
@@ -51,20 +60,29 @@ export async function engineWithTargets(
   job: EngineJob,
 ): Promise<ChildRun<EngineJobResult>> {
   const file = join(workDir, `targets-${count}.json`);
-  await writeTargetsFile(file, benchTargets(sandbox.apiUrls, count, sandbox.settings.PROBE_API_SCOPE ?? "", sandbox.settings.PROBE_POLICY_FILE));
+  await writeTargetsFile(
+    file,
+    benchTargets(sandbox.apiUrls, count, sandbox.settings.PROBE_API_SCOPE ?? "", sandbox.settings.PROBE_POLICY_FILE),
+  );
   return runEngine(sandbox, targetsFileEnv(sandbox.settings, file), job);
 }
 
 /** Lines for results that did not pass: a bench over a broken matrix measures the wrong thing. */
 export function problemNotes(result: EngineJobResult): string[] {
   const bad = result.runs.flatMap((r) => r.problems);
-  const counts = result.runs.map((r) => r.byOutcome.fail + r.byOutcome.error + r.byOutcome.security + r.byOutcome.blocked);
+  const counts = result.runs.map(
+    (r) => r.byOutcome.fail + r.byOutcome.error + r.byOutcome.security + r.byOutcome.blocked,
+  );
   const total = counts.reduce((a, b) => a + b, 0);
   return total === 0 ? [] : [`WARNING ${total} results did not pass, e.g. ${bad.slice(0, 3).join("; ")}`];
 }
 
 /** Figures 1 and 4: one target (PROBE_API_URL), full matrix, `runs` consecutive runs at latency L. */
-export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: number, runs: number): Promise<[string, string]> {
+export async function singleTargetFigures(
+  sandbox: SandboxProcess,
+  latencyMs: number,
+  runs: number,
+): Promise<[string, string]> {
   await sandbox.setLatency(latencyMs);
   await sandbox.takeBackendDelays();
   const { result } = await runEngine(sandbox, { ...sandbox.settings }, { runs, targetConcurrency: 1 });
@@ -112,7 +130,11 @@ export async function singleTargetFigures(sandbox: SandboxProcess, latencyMs: nu
 /** `valid` durations minus L of `runs` warm runs of the `valid` probe alone (one engine process). */
 async function validAlone(sandbox: SandboxProcess, latencyMs: number, runs: number): Promise<number[]> {
   await sandbox.setLatency(latencyMs);
-  const { result } = await runEngine(sandbox, { ...sandbox.settings }, { runs: runs + 1, targetConcurrency: 1, probes: ["valid"] });
+  const { result } = await runEngine(
+    sandbox,
+    { ...sandbox.settings },
+    { runs: runs + 1, targetConcurrency: 1, probes: ["valid"] },
+  );
   return result.runs.slice(1).flatMap((r) => r.validDurationsMs.map((d) => d - latencyMs));
 }
 
@@ -152,7 +174,14 @@ export async function scaleFigure(
 }
 
 /** Figure 3: token requests the sandbox saw during `runs` consecutive runs of one engine process. */
-export async function tokenFigure(sandbox: SandboxProcess, workDir: string, latencyMs: number, targets: number, targetConcurrency: number, runs: number): Promise<string> {
+export async function tokenFigure(
+  sandbox: SandboxProcess,
+  workDir: string,
+  latencyMs: number,
+  targets: number,
+  targetConcurrency: number,
+  runs: number,
+): Promise<string> {
   await sandbox.setLatency(latencyMs);
   const before = (await sandbox.tokenRequests()).length;
   const started = performance.now();
@@ -162,10 +191,13 @@ export async function tokenFigure(sandbox: SandboxProcess, workDir: string, late
   const minimum = minimumTokenRequests({
     targetScopes: [sandbox.settings.PROBE_API_SCOPE ?? ""],
     // Unset: the probe's own app, as the probe defaults it.
-    wrongAudienceScope: sandbox.settings.PROBE_WRONG_AUDIENCE_SCOPE ?? `${sandbox.settings.PROBE_CLIENT_ID ?? ""}/.default`,
+    wrongAudienceScope:
+      sandbox.settings.PROBE_WRONG_AUDIENCE_SCOPE ?? `${sandbox.settings.PROBE_CLIENT_ID ?? ""}/.default`,
     unassignedClient: Boolean(sandbox.settings.PROBE_UNASSIGNED_CLIENT_ID),
     // credential-expiry reads the secrets' end dates in Graph (a secret credential, or an unassigned client).
-    ...(sandbox.settings.PROBE_CLIENT_SECRET || sandbox.settings.PROBE_UNASSIGNED_CLIENT_ID ? { graphScope: "https://graph.microsoft.com/.default" } : {}),
+    ...(sandbox.settings.PROBE_CLIENT_SECRET || sandbox.settings.PROBE_UNASSIGNED_CLIENT_ID
+      ? { graphScope: "https://graph.microsoft.com/.default" }
+      : {}),
     elapsedMs,
     tokenLifetimeMs: TOKEN_LIFETIME_MS,
   });

@@ -16,11 +16,20 @@ export const ESTATE_TARGETS = { targetsMs: 2000, wallRatio: 1.2, peakRssBytes: 2
  * and specification), `targets --apiops` timed in this process, then the whole estate probed against
  * the sandbox serving that folder: wall against its ideal and the engine's peak RSS.
  */
-export async function estateFigure(workDir: string, count: number, latencyMs: number, targetConcurrency: number, newmanCpuPerRequestMs: number): Promise<string> {
+export async function estateFigure(
+  workDir: string,
+  count: number,
+  latencyMs: number,
+  targetConcurrency: number,
+  newmanCpuPerRequestMs: number,
+): Promise<string> {
   const folder = join(workDir, "estate");
   await writeEstate(folder, count);
   const started = performance.now();
-  const { targets } = targetsFromFolder(readApiopsFolder(folder), { gateway: "https://contoso.azure-api.net", subscriptionKeySetting: "APIM_SUBSCRIPTION_KEY" });
+  const { targets } = targetsFromFolder(readApiopsFolder(folder), {
+    gateway: "https://contoso.azure-api.net",
+    subscriptionKeySetting: "APIM_SUBSCRIPTION_KEY",
+  });
   const targetsMs = performance.now() - started;
 
   const sandbox = await startSandboxProcess({ extraApis: 0, backendLatencyMs: latencyMs, apiops: folder });
@@ -37,7 +46,11 @@ export async function estateFigure(workDir: string, count: number, latencyMs: nu
       title: `estate: a generated APIOps folder of ${count} APIs; targets --apiops, then the estate probed (${warm.apiRequests} requests, C = ${c}, L=${latencyMs} ms)`,
       measured: `targets ${ms(targetsMs)} for ${targets.length} targets; warm wall ${ms(warm.wallMs)} / ideal ${ms(ideal)} -> ${ratio(warm.wallMs / ideal)} (wall ${verdict(warm.wallMs / ideal <= ESTATE_TARGETS.wallRatio)} against ${ESTATE_TARGETS.wallRatio}; cold ${ratio(cold.wallMs / ideal)}); ${cpu.text}; peak RSS ${mb(result.peakRssBytes)}`,
       target: `targets < ${ms(ESTATE_TARGETS.targetsMs)}, judged on CPU per request, RSS < ${mb(ESTATE_TARGETS.peakRssBytes)}`,
-      verdicts: [verdict(targetsMs < ESTATE_TARGETS.targetsMs), cpu.verdict, verdict(result.peakRssBytes < ESTATE_TARGETS.peakRssBytes)],
+      verdicts: [
+        verdict(targetsMs < ESTATE_TARGETS.targetsMs),
+        cpu.verdict,
+        verdict(result.peakRssBytes < ESTATE_TARGETS.peakRssBytes),
+      ],
       details: [],
     });
   } finally {
@@ -47,10 +60,17 @@ export async function estateFigure(workDir: string, count: number, latencyMs: nu
 
 /** An extractor-layout folder: global validate-jwt over named values, `count` APIs with a GET /health each. */
 async function writeEstate(root: string, count: number): Promise<void> {
-  const namedValues: Record<string, string> = { "tenant-id": SANDBOX_TENANT_ID, "api-client-id": ORDERS_API.clientId, "api-app-id-uri": ORDERS_API.appIdUri };
+  const namedValues: Record<string, string> = {
+    "tenant-id": SANDBOX_TENANT_ID,
+    "api-client-id": ORDERS_API.clientId,
+    "api-app-id-uri": ORDERS_API.appIdUri,
+  };
   for (const [name, value] of Object.entries(namedValues)) {
     await mkdir(join(root, "named values", name), { recursive: true });
-    await writeFile(join(root, "named values", name, "namedValueInformation.json"), JSON.stringify({ properties: { displayName: name, value } }));
+    await writeFile(
+      join(root, "named values", name, "namedValueInformation.json"),
+      JSON.stringify({ properties: { displayName: name, value } }),
+    );
   }
   await writeFile(
     join(root, "policy.xml"),
@@ -62,8 +82,23 @@ async function writeEstate(root: string, count: number): Promise<void> {
   for (let i = 1; i <= count; i++) {
     const dir = join(root, "apis", `api-${i}`);
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, "apiInformation.json"), JSON.stringify({ properties: { displayName: `API ${i}`, path: `api-${i}`, isCurrent: true, subscriptionRequired: true } }));
-    await writeFile(join(dir, "policy.xml"), "<policies><inbound><base /></inbound><backend><base /></backend></policies>");
-    await writeFile(join(dir, "specification.json"), JSON.stringify({ openapi: "3.0.1", info: { title: `API ${i}`, version: "1" }, paths: { "/health": { get: { operationId: "get-health" } } } }));
+    await writeFile(
+      join(dir, "apiInformation.json"),
+      JSON.stringify({
+        properties: { displayName: `API ${i}`, path: `api-${i}`, isCurrent: true, subscriptionRequired: true },
+      }),
+    );
+    await writeFile(
+      join(dir, "policy.xml"),
+      "<policies><inbound><base /></inbound><backend><base /></backend></policies>",
+    );
+    await writeFile(
+      join(dir, "specification.json"),
+      JSON.stringify({
+        openapi: "3.0.1",
+        info: { title: `API ${i}`, version: "1" },
+        paths: { "/health": { get: { operationId: "get-health" } } },
+      }),
+    );
   }
 }

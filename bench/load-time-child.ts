@@ -29,7 +29,9 @@ serveOneJob<LoadTimeJob, LoadTimeResult>(async (job) => {
   if (!job.firstInvocation) return { entryMs };
   const started = performance.now();
   for (const file of job.firstInvocation.modules) await import(pathToFileURL(file).href);
-  const telemetry = (await import(pathToFileURL(job.firstInvocation.telemetryModule).href)) as { preloadTelemetry(): Promise<void> };
+  const telemetry = (await import(pathToFileURL(job.firstInvocation.telemetryModule).href)) as {
+    preloadTelemetry(): Promise<void>;
+  };
   await telemetry.preloadTelemetry();
   return { entryMs, firstInvocationMs: performance.now() - started };
 });

@@ -22,7 +22,10 @@ export async function loadTimeFigure(repetitions: number): Promise<string> {
   const entryFiles = functionEntryPoints();
   const ours: LoadTimeJob = {
     entryFiles,
-    firstInvocation: { modules: [distSrc("functions/support/probe-runtime.js")], telemetryModule: distSrc("core/telemetry/index.js") },
+    firstInvocation: {
+      modules: [distSrc("functions/support/probe-runtime.js")],
+      telemetryModule: distSrc("core/telemetry/index.js"),
+    },
   };
   const minimal: LoadTimeJob = { entryFiles: [benchScript("minimal-v4-app")] };
   const script = benchScript("load-time-child");
@@ -47,6 +50,8 @@ export async function loadTimeFigure(repetitions: number): Promise<string> {
     measured: `ours ${ms(oursTotal)} (${entryFiles.map((f, i) => `${basename(f)} ${ms(perFile[i] ?? 0)}`).join(", ")}); minimal ${ms(minimalTotal)}; ratio ${ratio(timeRatio)}; slowest single load ${ms(slowest)}`,
     target: `target <= ${LOAD_TIME_RATIO_TARGET}x the minimal app, every file under the worker's ${ms(WORKER_SLOW_LOAD_MS)} warning`,
     verdicts: [verdict(timeRatio <= LOAD_TIME_RATIO_TARGET), verdict(slowest < WORKER_SLOW_LOAD_MS)],
-    details: [`deferred to the first invocation, before its first probe: probe runtime + applicationinsights ${ms(firstInvocation)}`],
+    details: [
+      `deferred to the first invocation, before its first probe: probe runtime + applicationinsights ${ms(firstInvocation)}`,
+    ],
   });
 }

@@ -32,7 +32,10 @@ interface NewmanSummary {
     failures: { error?: { message?: string }; source?: { name?: string } }[];
   };
 }
-type NewmanRun = (options: Record<string, unknown>, callback: (error: Error | null, summary: NewmanSummary) => void) => unknown;
+type NewmanRun = (
+  options: Record<string, unknown>,
+  callback: (error: Error | null, summary: NewmanSummary) => void,
+) => unknown;
 
 serveOneJob<NewmanJob, NewmanJobResult>(async (job) => {
   const stopSampling = sampleRss();
@@ -43,7 +46,13 @@ serveOneJob<NewmanJob, NewmanJobResult>(async (job) => {
   const cpuBefore = process.cpuUsage();
   const summary = await new Promise<NewmanSummary>((resolve, reject) => {
     newman.run(
-      { collection: job.collectionFile, environment: job.environment, sslExtraCaCerts: job.caFile, reporters: [], timeoutRequest: 10_000 },
+      {
+        collection: job.collectionFile,
+        environment: job.environment,
+        sslExtraCaCerts: job.caFile,
+        reporters: [],
+        timeoutRequest: 10_000,
+      },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
   });

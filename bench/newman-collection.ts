@@ -50,11 +50,28 @@ interface Header {
   value: string;
 }
 
-function tokenRequest(name: string, tokenUrl: string, clientId: string, secretVariable: string, scope: string, testScript: string[]): unknown {
-  return tokenCall(name, tokenUrl, clientId, secretVariable, scope, ['pm.test("token 200", () => pm.response.to.have.status(200));', ...testScript]);
+function tokenRequest(
+  name: string,
+  tokenUrl: string,
+  clientId: string,
+  secretVariable: string,
+  scope: string,
+  testScript: string[],
+): unknown {
+  return tokenCall(name, tokenUrl, clientId, secretVariable, scope, [
+    'pm.test("token 200", () => pm.response.to.have.status(200));',
+    ...testScript,
+  ]);
 }
 
-function tokenCall(name: string, tokenUrl: string, clientId: string, secretVariable: string, scope: string, testScript: string[]): unknown {
+function tokenCall(
+  name: string,
+  tokenUrl: string,
+  clientId: string,
+  secretVariable: string,
+  scope: string,
+  testScript: string[],
+): unknown {
   return {
     name,
     request: {
@@ -75,7 +92,8 @@ function tokenCall(name: string, tokenUrl: string, clientId: string, secretVaria
   };
 }
 
-const saveToken = (variable: string): string => `pm.collectionVariables.set(${JSON.stringify(variable)}, pm.response.json().access_token);`;
+const saveToken = (variable: string): string =>
+  `pm.collectionVariables.set(${JSON.stringify(variable)}, pm.response.json().access_token);`;
 
 function apiRequest(name: string, url: string, headers: Header[], expected: readonly number[]): unknown {
   return {
@@ -84,7 +102,10 @@ function apiRequest(name: string, url: string, headers: Header[], expected: read
     event: [
       {
         listen: "test",
-        script: { type: "text/javascript", exec: [`pm.test("status", () => pm.expect(pm.response.code).to.be.oneOf(${JSON.stringify(expected)}));`] },
+        script: {
+          type: "text/javascript",
+          exec: [`pm.test("status", () => pm.expect(pm.response.code).to.be.oneOf(${JSON.stringify(expected)}));`],
+        },
       },
     ],
   };
@@ -107,7 +128,10 @@ export function buildNewmanCollection(input: CollectionInput): Record<string, un
     "alg-none": [bearer("algNoneToken"), key],
   };
   return {
-    info: { name: "apim-smoke-probe bench peer", schema: "https://schema.getpostman.com/json/collection/v2.1.0/collection.json" },
+    info: {
+      name: "apim-smoke-probe bench peer",
+      schema: "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
+    },
     item: [
       {
         name: "tokens",
@@ -119,10 +143,19 @@ export function buildNewmanCollection(input: CollectionInput): Record<string, un
             "pm.collectionVariables.set('forgedToken', parts[0] + '.' + parts[1] + '.' + (parts[2][0] === 'A' ? 'B' : 'A') + parts[2].slice(1));",
             `pm.collectionVariables.set('algNoneToken', ${JSON.stringify(ALG_NONE_HEADER)} + '.' + parts[1] + '.');`,
           ]),
-          tokenRequest("token wrong audience", tokenUrl, input.clientId, "clientSecret", input.wrongAudienceScope, [saveToken("wrongAudienceToken")]),
-          tokenCall("token unassigned client", tokenUrl, input.unassignedClientId, "unassignedClientSecret", input.apiScope, [
-            `pm.test("refused: not assigned", () => { pm.response.to.have.status(400); pm.expect(pm.response.json().error_codes).to.include(${NOT_ASSIGNED}); });`,
+          tokenRequest("token wrong audience", tokenUrl, input.clientId, "clientSecret", input.wrongAudienceScope, [
+            saveToken("wrongAudienceToken"),
           ]),
+          tokenCall(
+            "token unassigned client",
+            tokenUrl,
+            input.unassignedClientId,
+            "unassignedClientSecret",
+            input.apiScope,
+            [
+              `pm.test("refused: not assigned", () => { pm.response.to.have.status(400); pm.expect(pm.response.json().error_codes).to.include(${NOT_ASSIGNED}); });`,
+            ],
+          ),
         ],
       },
       ...input.targetUrls.map((url, i) => ({
@@ -135,5 +168,8 @@ export function buildNewmanCollection(input: CollectionInput): Record<string, un
 
 /** A Postman environment (passed in memory, never written) carrying the secret variables. */
 export function newmanEnvironment(values: Record<(typeof SECRET_VARIABLES)[number], string>): Record<string, unknown> {
-  return { name: "bench", values: Object.entries(values).map(([k, v]) => ({ key: k, value: v, type: "secret", enabled: true })) };
+  return {
+    name: "bench",
+    values: Object.entries(values).map(([k, v]) => ({ key: k, value: v, type: "secret", enabled: true })),
+  };
 }

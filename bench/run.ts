@@ -25,13 +25,17 @@ const print = (line: string): void => {
 const only = onlyFigures(process.argv.slice(2));
 const wanted = (id: number): boolean => !only || only.has(id);
 
-print(`apim-smoke-probe bench ${new Date().toISOString()} | node ${process.version} | ${cpus().length} cpus (${cpus()[0]?.model ?? "?"}) | ${mb(totalmem())} memory`);
+print(
+  `apim-smoke-probe bench ${new Date().toISOString()} | node ${process.version} | ${cpus().length} cpus (${cpus()[0]?.model ?? "?"}) | ${mb(totalmem())} memory`,
+);
 print(`sizes: ${JSON.stringify(config)}${only ? ` | only figures ${[...only].join(", ")}` : ""}`);
 
 const benchStarted = performance.now();
 const workDir = await mkdtemp(join(tmpdir(), "apim-smoke-bench-"));
 // Figures 8 and 9 need no sandbox; the others do.
-const sandbox = [1, 2, 3, 4, 6, 7].some(wanted) ? await startSandboxProcess({ extraApis: config.apis - 1, backendLatencyMs: config.latencyMs }) : undefined;
+const sandbox = [1, 2, 3, 4, 6, 7].some(wanted)
+  ? await startSandboxProcess({ extraApis: config.apis - 1, backendLatencyMs: config.latencyMs })
+  : undefined;
 try {
   if (sandbox && (wanted(1) || wanted(4))) {
     // Figures 1 and 4 come from the same single-target runs; 4 is printed in its place.
@@ -40,9 +44,32 @@ try {
     if (wanted(4)) print(figure4);
   }
   // Figure 6 runs Newman; figures 2 and 7 are judged on CPU per request against Newman's from it.
-  const peer = sandbox && [2, 6, 7].some(wanted) ? await peerFigure(sandbox, workDir, config.peerLatencyMs, config.peerTargets, config.targetConcurrency) : undefined;
-  if (sandbox && peer && wanted(2)) print(await scaleFigure(sandbox, workDir, config.latencyMs, config.scaleTargets, config.targetConcurrency, peer.newmanCpuPerRequestMs));
-  if (sandbox && wanted(3)) print(await tokenFigure(sandbox, workDir, config.tokenLatencyMs, config.tokenTargets, config.targetConcurrency, config.tokenRuns));
+  const peer =
+    sandbox && [2, 6, 7].some(wanted)
+      ? await peerFigure(sandbox, workDir, config.peerLatencyMs, config.peerTargets, config.targetConcurrency)
+      : undefined;
+  if (sandbox && peer && wanted(2))
+    print(
+      await scaleFigure(
+        sandbox,
+        workDir,
+        config.latencyMs,
+        config.scaleTargets,
+        config.targetConcurrency,
+        peer.newmanCpuPerRequestMs,
+      ),
+    );
+  if (sandbox && wanted(3))
+    print(
+      await tokenFigure(
+        sandbox,
+        workDir,
+        config.tokenLatencyMs,
+        config.tokenTargets,
+        config.targetConcurrency,
+        config.tokenRuns,
+      ),
+    );
 
   if (wanted(5)) {
     const cold = await measureColdStart(config.coldStartRepetitions);
@@ -62,7 +89,16 @@ try {
   }
 
   if (peer && wanted(6)) print(peer.line);
-  if (peer && wanted(7)) print(await estateFigure(workDir, config.estateApis, config.latencyMs, config.targetConcurrency, peer.newmanCpuPerRequestMs));
+  if (peer && wanted(7))
+    print(
+      await estateFigure(
+        workDir,
+        config.estateApis,
+        config.latencyMs,
+        config.targetConcurrency,
+        peer.newmanCpuPerRequestMs,
+      ),
+    );
   if (wanted(8)) print(await loadTimeFigure(config.loadTimeRepetitions));
   if (wanted(9)) print(await deliveryFigure(workDir, config.deliveryResults));
 } finally {
@@ -76,6 +112,7 @@ function onlyFigures(args: readonly string[]): Set<number> | undefined {
   const { values } = parseArgs({ args, options: { only: { type: "string" } } });
   if (values.only === undefined) return undefined;
   const ids = values.only.split(",").map((id) => Number(id.trim()));
-  if (ids.some((id) => !Number.isInteger(id) || id < 1 || id > 8)) throw new RangeError(`--only takes figure numbers 1 to 8, comma-separated; got ${JSON.stringify(values.only)}`);
+  if (ids.some((id) => !Number.isInteger(id) || id < 1 || id > 8))
+    throw new RangeError(`--only takes figure numbers 1 to 8, comma-separated; got ${JSON.stringify(values.only)}`);
   return new Set(ids);
 }

@@ -7,7 +7,11 @@ import { startSandbox } from "../src/sandbox/index.js";
 import type { SandboxCommand, SandboxReply, SandboxStartOptions } from "./sandbox-protocol.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as SandboxStartOptions;
-const sandbox = await startSandbox({ extraApis: options.extraApis, backendLatencyMs: options.backendLatencyMs, ...(options.apiops ? { apiops: options.apiops } : {}) });
+const sandbox = await startSandbox({
+  extraApis: options.extraApis,
+  backendLatencyMs: options.backendLatencyMs,
+  ...(options.apiops ? { apiops: options.apiops } : {}),
+});
 
 const reply = (message: SandboxReply): void => {
   process.send?.(message);

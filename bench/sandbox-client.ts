@@ -18,7 +18,10 @@ export interface SandboxProcess {
 
 /** Starts the sandbox in a child process (sandbox-child.ts) and returns a handle to drive it. */
 export async function startSandboxProcess(options: SandboxStartOptions): Promise<SandboxProcess> {
-  const child = fork(benchScript("sandbox-child"), [JSON.stringify(options)], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });
+  const child = fork(benchScript("sandbox-child"), [JSON.stringify(options)], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    execArgv: [],
+  });
   const pending = new Map<number, (reply: SandboxReply) => void>();
   let nextId = 1;
 

@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const zip = await createZip(out);
   let size: number;
   try {
-    for (const file of [...contents.app, ...contents.dependencies]) await zip.add({ name: file.name, data: readFileSync(file.path) });
+    for (const file of [...contents.app, ...contents.dependencies])
+      await zip.add({ name: file.name, data: readFileSync(file.path) });
     size = await zip.close();
   } catch (error) {
     await zip.abort();
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${out}: ${mb(size)} (${contents.app.length} app files, ${contents.packages.length} production packages in ${contents.dependencies.length} files)\n`,
   );
-  if (size > PACKAGE_TARGET_BYTES) process.stdout.write(`warning: larger than the ${mb(PACKAGE_TARGET_BYTES)} target\n`);
+  if (size > PACKAGE_TARGET_BYTES)
+    process.stdout.write(`warning: larger than the ${mb(PACKAGE_TARGET_BYTES)} target\n`);
 }
 
 main().catch((error: unknown) => {

@@ -44,9 +44,11 @@ interface LockEntry {
 }
 
 export function packageContents(root: string): PackageContents {
-  for (const file of ROOT_FILES) if (!existsSync(join(root, file))) throw new PackagingError(`${file} is missing in ${root}`);
+  for (const file of ROOT_FILES)
+    if (!existsSync(join(root, file))) throw new PackagingError(`${file} is missing in ${root}`);
   const compiled = join(root, "dist", "src");
-  if (!existsSync(join(compiled, "functions"))) throw new PackagingError(`${join(compiled, "functions")} is missing: build first (npm run build)`);
+  if (!existsSync(join(compiled, "functions")))
+    throw new PackagingError(`${join(compiled, "functions")} is missing: build first (npm run build)`);
 
   const app: PackageFile[] = ROOT_FILES.map((name) => ({ name, path: join(root, name) }));
   for (const path of filesUnder(compiled)) {
@@ -54,7 +56,10 @@ export function packageContents(root: string): PackageContents {
     // tsc never deletes: the output of a source removed since would ship, and a stale trigger
     // matched by the `main` glob would still register.
     const source = join(root, "src", relative(compiled, path)).replace(/\.js$/, ".ts");
-    if (!existsSync(source)) throw new PackagingError(`${toName(root, path)} has no source ${toName(root, source)}: a stale build output; delete dist and build again`);
+    if (!existsSync(source))
+      throw new PackagingError(
+        `${toName(root, path)} has no source ${toName(root, source)}: a stale build output; delete dist and build again`,
+      );
     app.push({ name: toName(root, path), path });
   }
 
@@ -80,21 +85,29 @@ export function productionPackages(root: string): string[] {
   } catch (error) {
     throw new PackagingError(`package-lock.json could not be read: ${(error as Error).message}`);
   }
-  if (!lock.packages || (lock.lockfileVersion ?? 0) < 2) throw new PackagingError("package-lock.json has no `packages` section (lockfileVersion 2 or later is needed)");
+  if (!lock.packages || (lock.lockfileVersion ?? 0) < 2)
+    throw new PackagingError("package-lock.json has no `packages` section (lockfileVersion 2 or later is needed)");
   const kept: string[] = [];
   for (const [key, entry] of Object.entries(lock.packages)) {
     if (!key.startsWith("node_modules/") && !key.includes("/node_modules/")) continue;
     if (entry.dev) continue;
-    if (entry.link) throw new PackagingError(`${key} is a linked package (workspace or file: dependency); the packager copies only installed packages`);
+    if (entry.link)
+      throw new PackagingError(
+        `${key} is a linked package (workspace or file: dependency); the packager copies only installed packages`,
+      );
     const installed = join(root, key, "package.json");
     if (!existsSync(installed)) {
       // Optional dependencies for another platform are not installed, and not needed.
       if (entry.optional) continue;
-      throw new PackagingError(`${key} is a production dependency in package-lock.json but is not installed: run npm ci`);
+      throw new PackagingError(
+        `${key} is a production dependency in package-lock.json but is not installed: run npm ci`,
+      );
     }
     const { version } = JSON.parse(readFileSync(installed, "utf8")) as { version?: string };
     if (entry.version && version !== entry.version) {
-      throw new PackagingError(`${key} is installed at ${version ?? "no version"} but package-lock.json says ${entry.version}: run npm ci`);
+      throw new PackagingError(
+        `${key} is installed at ${version ?? "no version"} but package-lock.json says ${entry.version}: run npm ci`,
+      );
     }
     kept.push(key);
   }

@@ -54,14 +54,16 @@ export async function createZip(path: string): Promise<ZipWriter> {
   };
   return {
     async add({ name, data }) {
-      if (name.startsWith("/") || name.includes("\\") || name.split("/").includes("..")) throw new Error(`zip entry name ${JSON.stringify(name)} is not a relative forward-slash path`);
+      if (name.startsWith("/") || name.includes("\\") || name.split("/").includes(".."))
+        throw new Error(`zip entry name ${JSON.stringify(name)} is not a relative forward-slash path`);
       if (++count > MAX_ENTRIES) throw new ZipLimitError(`more than ${MAX_ENTRIES} files: this writer has no ZIP64`);
       const deflated = deflateRawSync(data);
       // Small or incompressible files are stored: deflate would make them larger.
       const [method, body] = deflated.length < data.length ? [METHOD_DEFLATED, deflated] : [METHOD_STORED, data];
       const nameBytes = Buffer.from(name, "utf8");
       const crc = crc32(data);
-      if (offset + 30 + nameBytes.length + body.length > MAX_OFFSET) throw new ZipLimitError("the archive would pass 4 GiB: this writer has no ZIP64");
+      if (offset + 30 + nameBytes.length + body.length > MAX_OFFSET)
+        throw new ZipLimitError("the archive would pass 4 GiB: this writer has no ZIP64");
 
       const local = Buffer.alloc(30);
       local.writeUInt32LE(LOCAL_HEADER, 0);

@@ -14,10 +14,15 @@ export function changedApis(folder: ApiopsFolder, ref: string): ChangedApis {
   // A ref is never an option: `--changed-since=--output=FILE` must not make git write a file.
   // Refused outright (no git ref starts with "-", git check-ref-format), and passed after
   // --end-of-options besides, so git cannot read it as one whatever it looks like.
-  if (ref.startsWith("-") || ref.trim() === "") throw new ChangedSinceError(ref, { problem: "is not a git ref (a ref cannot be empty or start with '-')" });
+  if (ref.startsWith("-") || ref.trim() === "")
+    throw new ChangedSinceError(ref, { problem: "is not a git ref (a ref cannot be empty or start with '-')" });
   let output: string;
   try {
-    output = execFileSync("git", ["diff", "--name-only", "--relative", "--end-of-options", ref, "--", "."], { cwd: folder.root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    output = execFileSync("git", ["diff", "--name-only", "--relative", "--end-of-options", ref, "--", "."], {
+      cwd: folder.root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (cause) {
     throw new ChangedSinceError(ref, { cause });
   }
@@ -25,8 +30,19 @@ export function changedApis(folder: ApiopsFolder, ref: string): ChangedApis {
   for (const file of output.split("\n").filter(Boolean)) {
     const [top, second] = file.split("/");
     if (top === "apis" && second) apis.add(second.split(";rev=")[0]!);
-    else if (top === "products" && second) for (const api of folder.products.find((p) => p.name === second)?.apis ?? []) apis.add(api);
-    else if (["policy.xml", "policy fragments", "policyFragments", "named values", "namedValues", "version sets", "versionSets"].includes(top ?? "")) {
+    else if (top === "products" && second)
+      for (const api of folder.products.find((p) => p.name === second)?.apis ?? []) apis.add(api);
+    else if (
+      [
+        "policy.xml",
+        "policy fragments",
+        "policyFragments",
+        "named values",
+        "namedValues",
+        "version sets",
+        "versionSets",
+      ].includes(top ?? "")
+    ) {
       return { all: true, because: file };
     }
   }

@@ -32,25 +32,41 @@ export interface CoverageRow {
  * file, line) or that nothing validates it, whether a subscription is required, and whether an
  * ip-filter or a rate limit / quota stands in the effective policy.
  */
-export function coverageOf(folder: ApiopsFolder, targets: readonly CoverageTarget[] = [], options: { product?: string } = {}): CoverageRow[] {
+export function coverageOf(
+  folder: ApiopsFolder,
+  targets: readonly CoverageTarget[] = [],
+  options: { product?: string } = {},
+): CoverageRow[] {
   const namedValues = namedValueMap(folder);
   const rows: CoverageRow[] = [];
   for (const api of folder.apis) {
     const spec = readSpecification(join(folder.root, api.folder));
     const operations = spec.operations && spec.operations.length > 0 ? spec.operations : [undefined];
     for (const op of operations) {
-      const opFolder = op?.operationId !== undefined ? api.operations.find((o) => o.name.toLowerCase() === op.operationId!.toLowerCase())?.name : undefined;
+      const opFolder =
+        op?.operationId !== undefined
+          ? api.operations.find((o) => o.name.toLowerCase() === op.operationId!.toLowerCase())?.name
+          : undefined;
       const policy = composeEffectivePolicy(
-        scopesFor(folder, api, { ...(opFolder ? { operation: opFolder } : {}), ...(options.product ? { product: options.product } : {}) }).scopes,
+        scopesFor(folder, api, {
+          ...(opFolder ? { operation: opFolder } : {}),
+          ...(options.product ? { product: options.product } : {}),
+        }).scopes,
         folder.fragments,
         { namedValues },
       );
-      const forApi = targets.filter((t) => t.apiopsApi === api.name || new URL(t.url).pathname.replace(/^\/+/, "").startsWith(api.path.replace(/^\/+/, "")));
+      const forApi = targets.filter(
+        (t) =>
+          t.apiopsApi === api.name ||
+          new URL(t.url).pathname.replace(/^\/+/, "").startsWith(api.path.replace(/^\/+/, "")),
+      );
       const acceptedOpen = forApi.find((t) => t.acceptOpen !== undefined)?.acceptOpen;
       rows.push({
         api: api.name,
         operation: op ? `${op.method} ${op.path}` : "(the API)",
-        probed: op ? forApi.some((t) => !op.path.includes("{") && new URL(t.url).pathname.endsWith(op.path)) : forApi.length > 0,
+        probed: op
+          ? forApi.some((t) => !op.path.includes("{") && new URL(t.url).pathname.endsWith(op.path))
+          : forApi.length > 0,
         tokenValidation: validationSites(policy),
         // Every <choose> branch validating (or refusing) is no gap: APIM runs exactly one of them.
         conditionalOnly: policy.tokenChecks.length > 0 && !validatesOnEveryPath(policy.inbound),
@@ -67,7 +83,10 @@ export function coverageOf(folder: ApiopsFolder, targets: readonly CoverageTarge
 function validationSites(policy: ApimPolicy): string[] {
   return [...policy.tokenChecks]
     .sort((a, b) => a.conditions.length - b.conditions.length)
-    .map((c) => `${c.source ? `${c.source.scope} ${c.source.file}` : "?"}${c.line > 0 ? `:${c.line}` : ""}${c.conditions.length > 0 ? ` (only when ${c.conditions.join(" and ")})` : ""}`);
+    .map(
+      (c) =>
+        `${c.source ? `${c.source.scope} ${c.source.file}` : "?"}${c.line > 0 ? `:${c.line}` : ""}${c.conditions.length > 0 ? ` (only when ${c.conditions.join(" and ")})` : ""}`,
+    );
 }
 
 /** Reachable without token validation: nothing validates it, or only on some branch. */

@@ -86,13 +86,18 @@ function readInside(root: string, path: string): string {
     const real = realpathSync(path);
     const realRoot = realpathSync(root);
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {
-      throw new ApiopsFolderError(path, "is a symbolic link to a file outside the folder: refused (copy the file into the folder)");
+      throw new ApiopsFolderError(
+        path,
+        "is a symbolic link to a file outside the folder: refused (copy the file into the folder)",
+      );
     }
     return readFileSync(real, "utf8");
   } catch (error) {
     if (error instanceof ApiopsFolderError) throw error;
     const code = (error as { code?: unknown }).code;
-    throw new ApiopsFolderError(path, `cannot be read${typeof code === "string" ? ` (${code})` : ""}`, { cause: error });
+    throw new ApiopsFolderError(path, `cannot be read${typeof code === "string" ? ` (${code})` : ""}`, {
+      cause: error,
+    });
   }
 }
 
@@ -126,15 +131,22 @@ export function readProperties(path: string, root: string): Record<string, unkno
     if (cause instanceof ApiopsFolderError) throw cause;
     throw new ApiopsFolderError(path, "is not valid JSON", { cause });
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ApiopsFolderError(path, "is not a JSON object");
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new ApiopsFolderError(path, "is not a JSON object");
   const record = doc as Record<string, unknown>;
   const props = record.properties;
-  return typeof props === "object" && props !== null && !Array.isArray(props) ? (props as Record<string, unknown>) : record;
+  return typeof props === "object" && props !== null && !Array.isArray(props)
+    ? (props as Record<string, unknown>)
+    : record;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
-function readApis(root: string, rel: (p: string) => string, policyAt: (p: string, s: ScopedPolicy["scope"]) => ScopedPolicy | undefined): ApiopsApi[] {
+function readApis(
+  root: string,
+  rel: (p: string) => string,
+  policyAt: (p: string, s: ScopedPolicy["scope"]) => ScopedPolicy | undefined,
+): ApiopsApi[] {
   const dir = join(root, "apis");
   const byName = new Map<string, { folder: string; info: Record<string, unknown> }[]>();
   for (const folder of subfolders(dir)) {
@@ -144,7 +156,10 @@ function readApis(root: string, rel: (p: string) => string, policyAt: (p: string
   }
   return [...byName].map(([name, revisions]) => {
     // The current revision: the one that says isCurrent, else the folder without ";rev=".
-    const current = revisions.find((r) => r.info.isCurrent === true) ?? revisions.find((r) => !r.folder.includes(";rev=")) ?? revisions[0]!;
+    const current =
+      revisions.find((r) => r.info.isCurrent === true) ??
+      revisions.find((r) => !r.folder.includes(";rev=")) ??
+      revisions[0]!;
     const folder = join(dir, current.folder);
     const info = current.info;
     const operations = [...subfolders(join(folder, "operations"))].map((op) => {
@@ -174,7 +189,10 @@ function readApis(root: string, rel: (p: string) => string, policyAt: (p: string
   });
 }
 
-function readProducts(root: string, policyAt: (p: string, s: ScopedPolicy["scope"]) => ScopedPolicy | undefined): ApiopsProduct[] {
+function readProducts(
+  root: string,
+  policyAt: (p: string, s: ScopedPolicy["scope"]) => ScopedPolicy | undefined,
+): ApiopsProduct[] {
   const dir = join(root, "products");
   return subfolders(dir).map((name) => {
     const info = readProperties(join(dir, name, "productInformation.json"), root) ?? {};
@@ -195,7 +213,12 @@ function readProducts(root: string, policyAt: (p: string, s: ScopedPolicy["scope
       }
     }
     const policy = policyAt(join(dir, name, "policy.xml"), "product");
-    return { name, subscriptionRequired: info.subscriptionRequired !== false, ...(policy ? { policy } : {}), apis: [...apis].sort() };
+    return {
+      name,
+      subscriptionRequired: info.subscriptionRequired !== false,
+      ...(policy ? { policy } : {}),
+      apis: [...apis].sort(),
+    };
   });
 }
 
@@ -254,8 +277,11 @@ export function scopesFor(
 ): { scopes: ScopedPolicy[]; product?: ApiopsProduct } {
   const candidates = folder.products.filter((p) => p.apis.includes(api.name));
   const product = options.product === undefined ? candidates[0] : candidates.find((p) => p.name === options.product);
-  const operation = options.operation === undefined ? undefined : api.operations.find((o) => o.name === options.operation);
-  const scopes = [folder.globalPolicy, product?.policy, api.policy, operation?.policy].filter((s): s is ScopedPolicy => s !== undefined);
+  const operation =
+    options.operation === undefined ? undefined : api.operations.find((o) => o.name === options.operation);
+  const scopes = [folder.globalPolicy, product?.policy, api.policy, operation?.policy].filter(
+    (s): s is ScopedPolicy => s !== undefined,
+  );
   return { scopes, ...(product ? { product } : {}) };
 }
 
@@ -263,6 +289,9 @@ export function scopesFor(
 function keyParameterNames(value: unknown): { header?: string; query?: string } | undefined {
   if (!value || typeof value !== "object") return undefined;
   const { header, query } = value as { header?: unknown; query?: unknown };
-  const names = { ...(typeof header === "string" && header ? { header } : {}), ...(typeof query === "string" && query ? { query } : {}) };
+  const names = {
+    ...(typeof header === "string" && header ? { header } : {}),
+    ...(typeof query === "string" && query ? { query } : {}),
+  };
   return Object.keys(names).length > 0 ? names : undefined;
 }

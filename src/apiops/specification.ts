@@ -48,7 +48,11 @@ export function readSpecification(apiFolder: string): SpecificationRead {
         for (const [method, op] of Object.entries(item as Record<string, unknown>)) {
           if (!METHODS.includes(method.toLowerCase())) continue;
           const operationId = (op as { operationId?: unknown } | null)?.operationId;
-          operations.push({ method: method.toUpperCase(), path, ...(typeof operationId === "string" ? { operationId } : {}) });
+          operations.push({
+            method: method.toUpperCase(),
+            path,
+            ...(typeof operationId === "string" ? { operationId } : {}),
+          });
         }
       }
     }
@@ -65,7 +69,9 @@ export function readSpecification(apiFolder: string): SpecificationRead {
   }
   // apiops-cli: without a specification, each operation's operationInformation.json holds its method and template.
   const fromOperations = operationsFromInformation(apiFolder);
-  return fromOperations.length > 0 ? { kind: "openapi", file: join(apiFolder, "operations"), operations: fromOperations } : { kind: "none" };
+  return fromOperations.length > 0
+    ? { kind: "openapi", file: join(apiFolder, "operations"), operations: fromOperations }
+    : { kind: "none" };
 }
 
 function operationsFromInformation(apiFolder: string): SpecOperation[] {
@@ -76,9 +82,13 @@ function operationsFromInformation(apiFolder: string): SpecOperation[] {
     const file = join(dir, name, "operationInformation.json");
     if (!existsSync(file)) continue;
     try {
-      const doc = JSON.parse(readFileSync(file, "utf8")) as { properties?: Record<string, unknown> } & Record<string, unknown>;
+      const doc = JSON.parse(readFileSync(file, "utf8")) as { properties?: Record<string, unknown> } & Record<
+        string,
+        unknown
+      >;
       const info = doc.properties ?? doc;
-      if (typeof info.method === "string" && typeof info.urlTemplate === "string") operations.push({ method: info.method.toUpperCase(), path: info.urlTemplate, operationId: name });
+      if (typeof info.method === "string" && typeof info.urlTemplate === "string")
+        operations.push({ method: info.method.toUpperCase(), path: info.urlTemplate, operationId: name });
     } catch {
       // an unreadable file names no operation
     }
@@ -122,7 +132,12 @@ function wadlOperations(xml: string): SpecOperation[] | undefined {
     for (const r of resources) {
       const path = `${prefix.replace(/\/+$/, "")}/${(r.path ?? "").replace(/^\/+/, "")}`;
       for (const m of r.method ?? []) {
-        if (typeof m.name === "string") operations.push({ method: m.name.toUpperCase(), path: path === "" ? "/" : path, ...(typeof m.id === "string" ? { operationId: m.id } : {}) });
+        if (typeof m.name === "string")
+          operations.push({
+            method: m.name.toUpperCase(),
+            path: path === "" ? "/" : path,
+            ...(typeof m.id === "string" ? { operationId: m.id } : {}),
+          });
       }
       walk(r.resource, path, depth + 1);
     }

@@ -30,7 +30,6 @@ export interface EstateTargetsOptions {
   operations?: Readonly<Record<string, string>>;
 }
 
-
 /**
  * One target per HTTP API of the folder (current revision; a versioned API at its versioned path),
  * URL = gateway + API path + the probe operation, expected statuses from what the folder says
@@ -38,7 +37,10 @@ export interface EstateTargetsOptions {
  * policy's audiences where it can be derived. What cannot be determined is a note, one line each,
  * never guessed silently.
  */
-export function targetsFromFolder(folder: ApiopsFolder, options: EstateTargetsOptions): { targets: EstateTarget[]; notes: string[] } {
+export function targetsFromFolder(
+  folder: ApiopsFolder,
+  options: EstateTargetsOptions,
+): { targets: EstateTarget[]; notes: string[] } {
   const targets: EstateTarget[] = [];
   const notes: string[] = [];
   const namedValues = namedValueMap(folder);
@@ -60,20 +62,32 @@ export function targetsFromFolder(folder: ApiopsFolder, options: EstateTargetsOp
     }
     let policy: ApimPolicy;
     try {
-      policy = composeEffectivePolicy(scopesFor(folder, api, options.product ? { product: options.product } : {}).scopes, folder.fragments, { namedValues });
+      policy = composeEffectivePolicy(
+        scopesFor(folder, api, options.product ? { product: options.product } : {}).scopes,
+        folder.fragments,
+        { namedValues },
+      );
     } catch (error) {
-      notes.push(`api ${api.name}: its effective policy cannot be read (${error instanceof Error ? error.message : "error"})`);
+      notes.push(
+        `api ${api.name}: its effective policy cannot be read (${error instanceof Error ? error.message : "error"})`,
+      );
       continue;
     }
     const scope = scopeFrom(policy) ?? options.scope;
     if (scope === undefined) {
-      const secret = policy.unresolvedNamedValues.length > 0 ? ` (named values without a value: ${policy.unresolvedNamedValues.join(", ")})` : "";
+      const secret =
+        policy.unresolvedNamedValues.length > 0
+          ? ` (named values without a value: ${policy.unresolvedNamedValues.join(", ")})`
+          : "";
       // The key probes and a key-only valid still prove something; the token probes say what they lack.
-      notes.push(`api ${api.name}: no audience in its effective policy to derive the scope from${secret}; its token probes will be skipped until --scope (or PROBE_API_SCOPE) gives one`);
+      notes.push(
+        `api ${api.name}: no audience in its effective policy to derive the scope from${secret}; its token probes will be skipped until --scope (or PROBE_API_SCOPE) gives one`,
+      );
     }
     const versioned = versionedPath(folder, api);
     // An API path that already ends in its version segment (as some folders write it) gets it once.
-    if (versioned.segment !== undefined && api.path.replace(/\/+$/, "").split("/").pop() === versioned.segment) delete versioned.segment;
+    if (versioned.segment !== undefined && api.path.replace(/\/+$/, "").split("/").pop() === versioned.segment)
+      delete versioned.segment;
     if (versioned.note) notes.push(`api ${api.name}: ${versioned.note}`);
     const expected: Record<string, number[]> = {};
     // The folder says the API takes calls without a key; the token check (when there is one) still stands.
@@ -121,10 +135,18 @@ function scopeFrom(policy: ApimPolicy): string | undefined {
 function versionedPath(folder: ApiopsFolder, api: ApiopsApi): { segment?: string; query?: string; note?: string } {
   if (api.version === undefined) return {};
   const { name: version, set: setId } = api.version;
-  const set = versionSetProperties(folder.root, join(folder.root, "version sets", setId)) ?? versionSetProperties(folder.root, join(folder.root, "versionSets", setId));
+  const set =
+    versionSetProperties(folder.root, join(folder.root, "version sets", setId)) ??
+    versionSetProperties(folder.root, join(folder.root, "versionSets", setId));
   const scheme = typeof set?.versioningScheme === "string" ? set.versioningScheme : "Segment";
-  if (scheme === "Query") return { query: `?${typeof set?.versionQueryName === "string" ? set.versionQueryName : "api-version"}=${encodeURIComponent(version)}` };
-  if (scheme === "Header") return { note: `version ${version} goes in header ${typeof set?.versionHeaderName === "string" ? set.versionHeaderName : "(unnamed)"}, which a targets file cannot send; the unversioned path is probed` };
+  if (scheme === "Query")
+    return {
+      query: `?${typeof set?.versionQueryName === "string" ? set.versionQueryName : "api-version"}=${encodeURIComponent(version)}`,
+    };
+  if (scheme === "Header")
+    return {
+      note: `version ${version} goes in header ${typeof set?.versionHeaderName === "string" ? set.versionHeaderName : "(unnamed)"}, which a targets file cannot send; the unversioned path is probed`,
+    };
   return { segment: version };
 }
 

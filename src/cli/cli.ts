@@ -58,7 +58,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr.write(`apim-smoke: the first argument is not a command (it is not repeated here, in case it was a pasted secret)\n${usage()}`);
+    io.stderr.write(
+      `apim-smoke: the first argument is not a command (it is not repeated here, in case it was a pasted secret)\n${usage()}`,
+    );
     return EXIT_USAGE;
   }
   if (rest.includes("--help") || rest.includes("-h")) {

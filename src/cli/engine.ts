@@ -11,12 +11,19 @@ export const STATE_DIR_SETTING = "PROBE_STATE_DIR";
  * The CLI's probe state: `--state-dir DIR`, else PROBE_STATE_DIR, else none (a run keeps
  * nothing, and exits 3 when ingestion did not take its results). Says once on stderr what it keeps.
  */
-export function cliState(option: string | undefined, env: Readonly<Record<string, string | undefined>>, config: ProbeConfig, io: CliIo): ProbeState | undefined {
+export function cliState(
+  option: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  config: ProbeConfig,
+  io: CliIo,
+): ProbeState | undefined {
   const dir = option ?? env[STATE_DIR_SETTING];
   if (dir === undefined || dir.trim() === "") return undefined;
   const state = stateInFolder(resolve(io.cwd, dir), config, io.now);
   if (!state.keepsTokens) {
-    io.stderr.write(`state: ${state.store.description} keeps the outbox and token summaries; the expired-token harvest stays in memory (set PROBE_STATE_KEY to keep it, sealed)\n`);
+    io.stderr.write(
+      `state: ${state.store.description} keeps the outbox and token summaries; the expired-token harvest stays in memory (set PROBE_STATE_KEY to keep it, sealed)\n`,
+    );
   }
   return state;
 }

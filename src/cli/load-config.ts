@@ -43,16 +43,23 @@ export interface SettingsFileChoice {
  * an installed command needs the other spelling), else, when the environment holds no PROBE_* setting
  * at all, `./local.settings.json` or `./.env` in the working directory, said on stderr.
  */
-export function chooseSettingsFile(values: { "settings-file"?: string | undefined; "env-file"?: string | undefined }, io: CliIo): SettingsFileChoice {
+export function chooseSettingsFile(
+  values: { "settings-file"?: string | undefined; "env-file"?: string | undefined },
+  io: CliIo,
+): SettingsFileChoice {
   const given = values["settings-file"];
   const legacy = values["env-file"];
-  if (given !== undefined && legacy !== undefined) throw new UsageError("--settings-file and --env-file name the same thing: give one (--settings-file)");
+  if (given !== undefined && legacy !== undefined)
+    throw new UsageError("--settings-file and --env-file name the same thing: give one (--settings-file)");
   if (given !== undefined) return { file: given, option: "--settings-file" };
   if (legacy !== undefined) {
-    io.stderr.write("note: --env-file is also an option of Node.js itself, which an installed apim-smoke may never see; spell it --settings-file\n");
+    io.stderr.write(
+      "note: --env-file is also an option of Node.js itself, which an installed apim-smoke may never see; spell it --settings-file\n",
+    );
     return { file: legacy, option: "--env-file" };
   }
-  if (Object.keys(io.env).some((name) => name.startsWith("PROBE_") && io.env[name])) return { option: "the environment" };
+  if (Object.keys(io.env).some((name) => name.startsWith("PROBE_") && io.env[name]))
+    return { option: "the environment" };
   const found = SETTINGS_FILES_FOUND_IN_CWD.find((name) => existsSync(join(io.cwd, name)));
   if (found === undefined) return { option: "the environment" };
   io.stderr.write(`settings: read ./${found} (no --settings-file given and no PROBE_* setting in the environment)\n`);
@@ -69,7 +76,10 @@ export async function loadCliConfig(
 ): Promise<{ env: Record<string, string>; config: ProbeConfig }> {
   const { file, option } = chooseSettingsFile(values, io);
   if (file !== undefined) await waitForFile(io, file, option);
-  const { values: settings, extraCaFiles } = readSettingsEnv(io.env, { cwd: io.cwd, ...(file !== undefined ? { envFile: file } : {}) });
+  const { values: settings, extraCaFiles } = readSettingsEnv(io.env, {
+    cwd: io.cwd,
+    ...(file !== undefined ? { envFile: file } : {}),
+  });
   const config = loadSettings(settings, { cwd: io.cwd, extraCaFiles });
   for (const warning of config.settingWarnings ?? []) io.stderr.write(`warning: ${warning}\n`);
   return { env: settings, config };
@@ -90,7 +100,10 @@ async function waitForFile(io: CliIo, file: string, option: string, timeoutMs = 
     }
     if (performance.now() >= deadline || io.signal?.aborted) {
       throw new SettingsError([
-        { setting: option, problem: `${displayPath(path)} does not exist (waited ${Math.round(timeoutMs / 1000)} s; is \`apim-smoke sandbox\` running?)` },
+        {
+          setting: option,
+          problem: `${displayPath(path)} does not exist (waited ${Math.round(timeoutMs / 1000)} s; is \`apim-smoke sandbox\` running?)`,
+        },
       ]);
     }
     if (!announced) {

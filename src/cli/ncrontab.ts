@@ -18,7 +18,20 @@ interface Field {
   names?: readonly string[];
 }
 
-const MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const MONTHS = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
 const DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
 
 const FIELDS: readonly Field[] = [
@@ -64,8 +77,11 @@ export class NcrontabSchedule {
 function normalizeField(part: string, field: Field): string {
   for (const [token, problem] of Object.entries(QUARTZ_ONLY)) {
     // Names contain letters (e.g. "Wed", "Jul"), so L and W are looked for only outside them.
-    const bare = field.names ? part.replace(/[a-z]{3,}/gi, (word) => (word.length >= 3 && resolveName(word, field) !== undefined ? "" : word)) : part;
-    if (bare.toUpperCase().includes(token)) throw new UsageError(`--schedule ${field.name} field "${part}": ${problem}`);
+    const bare = field.names
+      ? part.replace(/[a-z]{3,}/gi, (word) => (word.length >= 3 && resolveName(word, field) !== undefined ? "" : word))
+      : part;
+    if (bare.toUpperCase().includes(token))
+      throw new UsageError(`--schedule ${field.name} field "${part}": ${problem}`);
   }
   return part
     .split(",")
@@ -87,7 +103,8 @@ function normalizeItem(item: string, part: string, field: Field): string {
     [from, to] = [field.min, field.max];
   } else {
     const ends = range.split("-");
-    if (ends.length > 2 || ends.some((e) => e === "")) bad(`"${item}" is not a value, a range a-b, or * (with an optional /step)`);
+    if (ends.length > 2 || ends.some((e) => e === ""))
+      bad(`"${item}" is not a value, a range a-b, or * (with an optional /step)`);
     from = value(ends[0]!, field, bad);
     // `a/n` runs from a to the field's end, as NCrontab reads it.
     to = ends.length === 2 ? value(ends[1]!, field, bad) : step !== undefined ? field.max : from;

@@ -6,7 +6,15 @@ import type { ProbeEngine } from "../core/probes/engine.js";
 import type { ProbeName } from "../probe-matrix/names.js";
 import { renderJson } from "../core/results/json.js";
 import { renderJunit } from "../core/results/junit.js";
-import { colorFor, DEFAULT_TABLE_WIDTH, describeProgress, renderProgress, renderTable, type ProgressCounts, type TableView } from "../core/results/table.js";
+import {
+  colorFor,
+  DEFAULT_TABLE_WIDTH,
+  describeProgress,
+  renderProgress,
+  renderTable,
+  type ProgressCounts,
+  type TableView,
+} from "../core/results/table.js";
 import type { ProbeResult, RunReport } from "../core/results/types.js";
 import type { ProbeConfig } from "../core/settings/types.js";
 import { EXIT_NOT_OK, EXIT_NOTHING_PROVEN, EXIT_OK, EXIT_RESULTS_LOST, type CliIo } from "./io.js";
@@ -65,7 +73,11 @@ export async function runAndReport(
   io.stdout.write(
     options.format === "json"
       ? renderJson(report, { ndjson: options.ndjson === true, exitCode })
-      : renderTable(report, { color: colorFor(io.stdout, io.env), width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH, ...(options.view ? { view: options.view } : {}) }),
+      : renderTable(report, {
+          color: colorFor(io.stdout, io.env),
+          width: io.stdout.columns ?? DEFAULT_TABLE_WIDTH,
+          ...(options.view ? { view: options.view } : {}),
+        }),
   );
   if (options.junit) {
     const path = resolve(io.cwd, options.junit);
@@ -94,7 +106,10 @@ export function runExitCode(report: RunReport, deliveryNeedsAttention: boolean):
  * every PROGRESS_INTERVAL_MS while the run lasts, so a long run does not look hung. Never on stdout,
  * which holds the table or JSON.
  */
-function progressReporter(io: CliIo): { update(done: number, total: number, last: ProbeResult | undefined): void; end(): void } {
+function progressReporter(io: CliIo): {
+  update(done: number, total: number, last: ProbeResult | undefined): void;
+  end(): void;
+} {
   const counts: ProgressCounts = { done: 0, total: 0, passed: 0, failed: 0, security: 0 };
   const count = (done: number, total: number, last: ProbeResult | undefined): void => {
     counts.done = done;
@@ -145,7 +160,8 @@ export async function prepareOutputFile(io: CliIo, option: string, file: string 
     await mkdir(folder, { recursive: true });
     await access(folder, constants.W_OK);
     // A folder where the file should be: writing it would fail only after the run.
-    if ((await stat(path).catch(() => undefined))?.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    if ((await stat(path).catch(() => undefined))?.isDirectory())
+      throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
   } catch (error) {
     throw new OutputFileError(option, file, { cause: error });
   }

@@ -13,7 +13,12 @@ export interface Telemetry {
    * them and why any were not accepted, and sets `report.delivery`. Resolves to whether the run
    * needs attention: results lost (neither accepted nor kept, or evicted) or a damaged state set aside.
    */
-  send(report: RunReport, config: ProbeConfig, io: CliIo, outbox?: Outbox): Promise<{ needsAttention: boolean; outcome: TelemetryOutcome }>;
+  send(
+    report: RunReport,
+    config: ProbeConfig,
+    io: CliIo,
+    outbox?: Outbox,
+  ): Promise<{ needsAttention: boolean; outcome: TelemetryOutcome }>;
   close(): Promise<void>;
 }
 
@@ -21,7 +26,10 @@ export interface Telemetry {
  * Availability results when APPLICATIONINSIGHTS_CONNECTION_STRING is set. The telemetry
  * module is imported only then: `applicationinsights` costs about 1 s and 130 MB to load (docs/REFERENCE.md §4).
  */
-export function createCliTelemetry(env: Readonly<Record<string, string | undefined>>, config: ProbeConfig): Telemetry | undefined {
+export function createCliTelemetry(
+  env: Readonly<Record<string, string | undefined>>,
+  config: ProbeConfig,
+): Telemetry | undefined {
   const connectionString = env[CONNECTION_STRING_SETTING];
   if (!connectionString) return undefined;
   let reporter: Promise<AvailabilityReporter> | undefined;
@@ -39,7 +47,8 @@ export function createCliTelemetry(env: Readonly<Record<string, string | undefin
   return {
     async send(report, _config, io, outbox) {
       const outcome = await (await getReporter()).report(report, outbox ? { outbox } : {});
-      const { describeDelivery, deliveryProblemLines, deliveryReport, deliveryNeedsAttention } = await telemetryModule();
+      const { describeDelivery, deliveryProblemLines, deliveryReport, deliveryNeedsAttention } =
+        await telemetryModule();
       io.stderr.write(`${describeDelivery(outcome, "kept nowhere: pass --state-dir to keep them")}\n`);
       for (const line of deliveryProblemLines(outcome)) io.stderr.write(`${line}\n`);
       if (outcome.tracked > 0 || outcome.outbox) report.delivery = deliveryReport(outcome);

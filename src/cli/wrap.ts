@@ -3,7 +3,12 @@
  * indented by `indent` spaces (the first line carries its own prefix). Without a width (output to a
  * file or a pipe), lines are left whole, so `grep` and CI logs see one finding per line.
  */
-export function wrapText(text: string, width: number | undefined, indent: number, firstPrefix = " ".repeat(indent)): string {
+export function wrapText(
+  text: string,
+  width: number | undefined,
+  indent: number,
+  firstPrefix = " ".repeat(indent),
+): string {
   if (width === undefined || width <= indent + 20) return `${firstPrefix}${text}`;
   const room = width - indent;
   const lines: string[] = [];

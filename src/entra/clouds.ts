@@ -84,7 +84,10 @@ export function cloudForIssuerHost(host: string): EntraCloud | undefined {
  * host belongs to (default authority: the public cloud's). Either may be undefined; when both are
  * set and differ, the settings contradict each other.
  */
-export function cloudsOfSettings(cloudSetting: string | undefined, authorityHost: string | undefined): { named?: CloudName; byHost?: CloudName } {
+export function cloudsOfSettings(
+  cloudSetting: string | undefined,
+  authorityHost: string | undefined,
+): { named?: CloudName; byHost?: CloudName } {
   const named = cloudSetting !== undefined && isCloudName(cloudSetting) ? cloudSetting : undefined;
   let byHost: CloudName | undefined;
   try {

@@ -14,17 +14,40 @@ export interface FirstPartyResource {
 }
 
 export const FIRST_PARTY_RESOURCES: readonly FirstPartyResource[] = [
-  { name: "Microsoft Graph", hosts: ["graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"], appId: "00000003-0000-0000-c000-000000000000" },
+  {
+    name: "Microsoft Graph",
+    hosts: ["graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"],
+    appId: "00000003-0000-0000-c000-000000000000",
+  },
   { name: "Azure AD Graph (retired)", hosts: ["graph.windows.net"], appId: "00000002-0000-0000-c000-000000000000" },
   {
     name: "Azure Resource Manager",
-    hosts: ["management.azure.com", "management.core.windows.net", "management.usgovcloudapi.net", "management.core.usgovcloudapi.net", "management.chinacloudapi.cn", "management.core.chinacloudapi.cn"],
+    hosts: [
+      "management.azure.com",
+      "management.core.windows.net",
+      "management.usgovcloudapi.net",
+      "management.core.usgovcloudapi.net",
+      "management.chinacloudapi.cn",
+      "management.core.chinacloudapi.cn",
+    ],
     appId: "797f4846-ba00-4fd7-ba43-dac1f8f63013",
   },
-  { name: "Azure Key Vault", hosts: ["vault.azure.net", "vault.usgovcloudapi.net", "vault.azure.cn"], appId: "cfa8b339-82a2-471a-a3c9-0fc0be7a4093" },
+  {
+    name: "Azure Key Vault",
+    hosts: ["vault.azure.net", "vault.usgovcloudapi.net", "vault.azure.cn"],
+    appId: "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
+  },
   { name: "Azure Storage", hosts: ["storage.azure.com"], appId: "e406a681-f3d4-42a8-90b6-c2b029497af1" },
-  { name: "Azure AI services (Cognitive Services)", hosts: ["cognitiveservices.azure.com", "ai.azure.com"], appId: "7d312290-28c8-473c-a0ed-8e53749b6d6d" },
-  { name: "Azure SQL Database", hosts: ["database.windows.net", "database.usgovcloudapi.net", "database.chinacloudapi.cn"], appId: "022907d3-0f1b-48f7-badc-1ba6abab6d66" },
+  {
+    name: "Azure AI services (Cognitive Services)",
+    hosts: ["cognitiveservices.azure.com", "ai.azure.com"],
+    appId: "7d312290-28c8-473c-a0ed-8e53749b6d6d",
+  },
+  {
+    name: "Azure SQL Database",
+    hosts: ["database.windows.net", "database.usgovcloudapi.net", "database.chinacloudapi.cn"],
+    appId: "022907d3-0f1b-48f7-badc-1ba6abab6d66",
+  },
   { name: "Azure Service Bus", hosts: ["servicebus.azure.net"] },
   { name: "Azure Event Hubs", hosts: ["eventhubs.azure.net"] },
   { name: "Azure Monitor", hosts: ["monitor.azure.com", "api.loganalytics.io"] },

@@ -35,7 +35,9 @@ export function issuerFor(version: TokenVersion, tenant: string, cloud: EntraClo
 
 /** Both issuers of a tenant in every national cloud: what offline tools accept when the cloud is unknown. */
 export function issuersInEveryCloud(tenant: string): string[] {
-  return [...new Set(Object.values(CLOUDS).flatMap((cloud) => [issuerFor(1, tenant, cloud), issuerFor(2, tenant, cloud)]))];
+  return [
+    ...new Set(Object.values(CLOUDS).flatMap((cloud) => [issuerFor(1, tenant, cloud), issuerFor(2, tenant, cloud)])),
+  ];
 }
 
 /**

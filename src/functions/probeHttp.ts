@@ -25,7 +25,10 @@ const problem = (status: number, message: string): HttpResponseInit => json(stat
  */
 export async function probeHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   if (request.method !== "POST") {
-    return { ...problem(405, `Method ${request.method} is not allowed; use POST.`), headers: { allow: "POST", "content-type": "application/json; charset=utf-8" } };
+    return {
+      ...problem(405, `Method ${request.method} is not allowed; use POST.`),
+      headers: { allow: "POST", "content-type": "application/json; charset=utf-8" },
+    };
   }
   // Imported on the first invocation, not while the worker indexes the app: the probe runtime (MSAL,
   // undici, zod, the telemetry SDK) would block the worker's event loop for up to seconds.
@@ -34,7 +37,8 @@ export async function probeHttp(request: HttpRequest, context: InvocationContext
     import("./support/run-request.js"),
   ]);
   const declaredLength = Number(request.headers.get("content-length") ?? "0");
-  if (declaredLength > MAX_RUN_REQUEST_BYTES) return problem(413, `Request body is larger than ${MAX_RUN_REQUEST_BYTES} bytes.`);
+  if (declaredLength > MAX_RUN_REQUEST_BYTES)
+    return problem(413, `Request body is larger than ${MAX_RUN_REQUEST_BYTES} bytes.`);
 
   let runtime;
   try {
@@ -43,7 +47,8 @@ export async function probeHttp(request: HttpRequest, context: InvocationContext
     // Settings problems name the setting and never carry its value (SettingsError): their message is
     // marked safe; anything else is answered without its message (NODE_DEBUG=apim-smoke logs it, redacted).
     debugFailure("probe settings", error);
-    const message = isProductError(error) && error.safeMessage ? error.message : "The probe could not start; see the function's log.";
+    const message =
+      isProductError(error) && error.safeMessage ? error.message : "The probe could not start; see the function's log.";
     context.error(`probe settings: ${message}`);
     return problem(500, message);
   }

@@ -17,7 +17,9 @@ export function checkLifetime(policy: ValidateJwtPolicy, claims: Claims, nowMs: 
   const skew = policy.clockSkewSeconds;
   const { exp, nbf } = claims;
   if (exp === undefined) {
-    return policy.requireExpirationTime ? { ok: false, reason: "JwtInvalid", detail: "exp missing and require-expiration-time is true" } : OK;
+    return policy.requireExpirationTime
+      ? { ok: false, reason: "JwtInvalid", detail: "exp missing and require-expiration-time is true" }
+      : OK;
   }
   if (typeof exp !== "number") return { ok: false, reason: "JwtInvalid", detail: "exp is not a number" };
   if (now > exp + skew) {
@@ -128,7 +130,8 @@ function iso(seconds: number): string {
 export function checkClientApplication(policy: ValidateJwtPolicy, claims: Claims): ClaimCheck {
   const allowed = policy.clientApplicationIds;
   if (allowed === undefined) return OK;
-  const caller = typeof claims.azp === "string" ? claims.azp : typeof claims.appid === "string" ? claims.appid : undefined;
+  const caller =
+    typeof claims.azp === "string" ? claims.azp : typeof claims.appid === "string" ? claims.appid : undefined;
   if (caller !== undefined && allowed.some((id) => id.toLowerCase() === caller.toLowerCase())) return OK;
   return {
     ok: false,

@@ -40,20 +40,38 @@ export function composeEffectivePolicy(
   const unresolved = new Set<string>();
   const parse = (xml: string, file: string, scope: string): XmlElement => {
     try {
-      return withOrigin(substituteNamedValues(parseXmlRoot(xml), options.namedValues ?? {}, "", unresolved, options.requireNamedValues === true), { scope, file });
+      return withOrigin(
+        substituteNamedValues(
+          parseXmlRoot(xml),
+          options.namedValues ?? {},
+          "",
+          unresolved,
+          options.requireNamedValues === true,
+        ),
+        { scope, file },
+      );
     } catch (error) {
       // A folder has many policy files: the message names the one at fault.
-      if (error instanceof PolicyError) throw new PolicyError(`${file}: ${error.element}`, error.problem, { cause: error });
+      if (error instanceof PolicyError)
+        throw new PolicyError(`${file}: ${error.element}`, error.problem, { cause: error });
       throw error;
     }
   };
 
-  let effective: Record<(typeof SECTIONS)[number], XmlElement[]> = { inbound: [], backend: [], outbound: [], "on-error": [] };
+  let effective: Record<(typeof SECTIONS)[number], XmlElement[]> = {
+    inbound: [],
+    backend: [],
+    outbound: [],
+    "on-error": [],
+  };
   let expressions = 0;
   const dropped: DroppedInheritance[] = [];
-  for (const { scope, file, xml } of [...scopes].sort((a, b) => POLICY_SCOPES.indexOf(a.scope) - POLICY_SCOPES.indexOf(b.scope))) {
+  for (const { scope, file, xml } of [...scopes].sort(
+    (a, b) => POLICY_SCOPES.indexOf(a.scope) - POLICY_SCOPES.indexOf(b.scope),
+  )) {
     const root = parse(xml, file, scope);
-    if (root.name !== "policies") throw new PolicyError(`${file}: ${root.name}`, "a scope's policy must have <policies> as its root");
+    if (root.name !== "policies")
+      throw new PolicyError(`${file}: ${root.name}`, "a scope's policy must have <policies> as its root");
     expressions += (xml.match(/@[({]/g) ?? []).length;
     const next = { ...effective };
     for (const section of SECTIONS) {
@@ -61,7 +79,9 @@ export function composeEffectivePolicy(
       // A document without the section: the enclosing scope's applies as if it said <base />.
       if (own === undefined) continue;
       if (section === "inbound" && !own.children.some((c) => c.name === "base") && effective.inbound.length > 0) {
-        const drop = droppedBy(scope, file, effective.inbound, own.children, (elements) => expandFragments(elements, fragments, parse, new Set(), 0));
+        const drop = droppedBy(scope, file, effective.inbound, own.children, (elements) =>
+          expandFragments(elements, fragments, parse, new Set(), 0),
+        );
         if (drop) dropped.push(drop);
       }
       next[section] = own.children.flatMap((child) => (child.name === "base" ? effective[section] : [child]));
@@ -78,7 +98,14 @@ export function composeEffectivePolicy(
     children: [{ name: "inbound", attributes: {}, text: "", line: 0, children: inbound }],
   };
   const policy = policyFromRoot(root, unresolved);
-  return { ...policy, includedFragments: [...fragmentIds], inheritsInbound: false, mayBeGlobal: false, expressionCount: expressions, droppedInheritance: dropped };
+  return {
+    ...policy,
+    includedFragments: [...fragmentIds],
+    inheritsInbound: false,
+    mayBeGlobal: false,
+    expressionCount: expressions,
+    droppedInheritance: dropped,
+  };
 }
 
 const RATE_LIMITS = new Set(["rate-limit", "rate-limit-by-key", "quota", "quota-by-key"]);
@@ -99,16 +126,20 @@ function droppedBy(
     policyFromRoot({ name: "fragment", attributes: {}, text: "", line: 0, children: expand(elements) }, new Set());
   const before = asPolicy(enclosing);
   const mine = asPolicy(own);
-  const where = (source: { scope: string; file: string } | undefined, line: number) => (source ? ` (${source.scope} ${source.file}${line > 0 ? `:${line}` : ""})` : "");
+  const where = (source: { scope: string; file: string } | undefined, line: number) =>
+    source ? ` (${source.scope} ${source.file}${line > 0 ? `:${line}` : ""})` : "";
   const lost: DroppedInheritance["lost"][number][] = [];
   if (mine.tokenChecks.length === 0) {
-    for (const check of before.tokenChecks) lost.push({ kind: "token-check", what: `${check.element}${where(check.source, check.line)}` });
+    for (const check of before.tokenChecks)
+      lost.push({ kind: "token-check", what: `${check.element}${where(check.source, check.line)}` });
   }
   if (!mine.accessRestrictions.some((r) => r.name === "ip-filter")) {
-    for (const r of before.accessRestrictions.filter((r) => r.name === "ip-filter")) lost.push({ kind: "ip-filter", what: `ip-filter${where(r.source, r.line)}` });
+    for (const r of before.accessRestrictions.filter((r) => r.name === "ip-filter"))
+      lost.push({ kind: "ip-filter", what: `ip-filter${where(r.source, r.line)}` });
   }
   if (!mine.accessRestrictions.some((r) => RATE_LIMITS.has(r.name))) {
-    for (const r of before.accessRestrictions.filter((r) => RATE_LIMITS.has(r.name))) lost.push({ kind: "rate-limit", what: `${r.name}${where(r.source, r.line)}` });
+    for (const r of before.accessRestrictions.filter((r) => RATE_LIMITS.has(r.name)))
+      lost.push({ kind: "rate-limit", what: `${r.name}${where(r.source, r.line)}` });
   }
   return lost.length === 0 ? undefined : { scope, file, lost, ownTokenCheck: mine.tokenChecks.length > 0 };
 }
@@ -124,11 +155,17 @@ function expandFragments(
     if (element.name === "include-fragment") {
       const id = element.attributes["fragment-id"] ?? "";
       const fragment = fragments[id];
-      if (fragment === undefined) throw new PolicyError(`include-fragment[@fragment-id=${id}]`, `fragment "${id}" is not in the folder`);
-      if (depth >= MAX_FRAGMENT_DEPTH) throw new PolicyError(`include-fragment[@fragment-id=${id}]`, "fragments include each other too deeply (a cycle?)");
+      if (fragment === undefined)
+        throw new PolicyError(`include-fragment[@fragment-id=${id}]`, `fragment "${id}" is not in the folder`);
+      if (depth >= MAX_FRAGMENT_DEPTH)
+        throw new PolicyError(
+          `include-fragment[@fragment-id=${id}]`,
+          "fragments include each other too deeply (a cycle?)",
+        );
       used.add(id);
       const root = parse(fragment.xml, fragment.file, `fragment ${id}`);
-      if (root.name !== "fragment") throw new PolicyError(`${fragment.file}: ${root.name}`, "a policy fragment's root element must be <fragment>");
+      if (root.name !== "fragment")
+        throw new PolicyError(`${fragment.file}: ${root.name}`, "a policy fragment's root element must be <fragment>");
       return expandFragments(root.children, fragments, parse, used, depth + 1);
     }
     if (element.children.length === 0) return [element];

@@ -32,11 +32,18 @@ function decideExpression(expression: string, request: ConditionRequest): boolea
   // C# string equality is ordinal: "get" is not "GET" (APIM's method is upper case).
   const method = /^context\.Request\.Method\s*(==|!=)\s*"([^"]*)"$/.exec(e);
   if (method) return (request.method.toUpperCase() === method[2]!) === (method[1] === "==");
-  const equals = /^context\.Request\.Method\.Equals\(\s*"([^"]*)"\s*(,\s*StringComparison\.OrdinalIgnoreCase\s*)?\)$/.exec(e);
-  if (equals) return equals[2] ? request.method.toUpperCase() === equals[1]!.toUpperCase() : request.method.toUpperCase() === equals[1]!;
+  const equals =
+    /^context\.Request\.Method\.Equals\(\s*"([^"]*)"\s*(,\s*StringComparison\.OrdinalIgnoreCase\s*)?\)$/.exec(e);
+  if (equals)
+    return equals[2]
+      ? request.method.toUpperCase() === equals[1]!.toUpperCase()
+      : request.method.toUpperCase() === equals[1]!;
   const header = /^context\.Request\.Headers\.ContainsKey\(\s*"([^"]+)"\s*\)$/.exec(e);
   if (header) return request.headers.get(header[1]!) !== null;
-  const path = /^context\.Request\.Url\.Path\.StartsWith\(\s*"([^"]*)"\s*(?:,\s*StringComparison\.OrdinalIgnoreCase\s*)?\)$/.exec(e);
+  const path =
+    /^context\.Request\.Url\.Path\.StartsWith\(\s*"([^"]*)"\s*(?:,\s*StringComparison\.OrdinalIgnoreCase\s*)?\)$/.exec(
+      e,
+    );
   if (path) return request.url.pathname.toLowerCase().startsWith(path[1]!.toLowerCase());
   return undefined;
 }
@@ -78,7 +85,8 @@ export function conditionProblem(condition: string): string | undefined {
     }
   }
   for (const match of body.matchAll(/Headers\.(?:ContainsKey|GetValueOrDefault)\(\s*"([^"]*)"/g)) {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(match[1]!)) return `reads header "${match[1]}", which no request can carry (${describeStray(match[1]!)})`;
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(match[1]!))
+      return `reads header "${match[1]}", which no request can carry (${describeStray(match[1]!)})`;
   }
   return undefined;
 }
@@ -92,10 +100,15 @@ function describeStray(value: string): string {
 /** `Method == "X"`, `Method != "X"`, `Method.Equals("X"...)`, `new [] {"X", ...}.Contains(context.Request.Method...)`. */
 function methodLiterals(body: string): { value: string; negated: boolean }[] {
   const found: { value: string; negated: boolean }[] = [];
-  for (const m of body.matchAll(/context\.Request\.Method\s*(==|!=)\s*"([^"]*)"/g)) found.push({ value: m[2]!, negated: m[1] === "!=" });
-  for (const m of body.matchAll(/"([^"]*)"\s*(==|!=)\s*context\.Request\.Method\b/g)) found.push({ value: m[1]!, negated: m[2] === "!=" });
-  for (const m of body.matchAll(/(!?)\s*\(?\s*context\.Request\.Method\.Equals\(\s*"([^"]*)"/g)) found.push({ value: m[2]!, negated: m[1] === "!" });
-  for (const m of body.matchAll(/new\s*(?:string)?\s*\[\s*\]\s*\{([^}]*)\}\s*\.Contains\(\s*context\.Request\.Method/g)) {
+  for (const m of body.matchAll(/context\.Request\.Method\s*(==|!=)\s*"([^"]*)"/g))
+    found.push({ value: m[2]!, negated: m[1] === "!=" });
+  for (const m of body.matchAll(/"([^"]*)"\s*(==|!=)\s*context\.Request\.Method\b/g))
+    found.push({ value: m[1]!, negated: m[2] === "!=" });
+  for (const m of body.matchAll(/(!?)\s*\(?\s*context\.Request\.Method\.Equals\(\s*"([^"]*)"/g))
+    found.push({ value: m[2]!, negated: m[1] === "!" });
+  for (const m of body.matchAll(
+    /new\s*(?:string)?\s*\[\s*\]\s*\{([^}]*)\}\s*\.Contains\(\s*context\.Request\.Method/g,
+  )) {
     for (const item of m[1]!.matchAll(/"([^"]*)"/g)) found.push({ value: item[1]!, negated: false });
   }
   return found;
@@ -127,14 +140,21 @@ function csharpSyntaxProblem(body: string, singleExpression: boolean): string | 
       }
       if (j >= body.length) return "a string literal is not closed";
       const next = body.slice(j + 1).trimStart()[0];
-      if (next === '"' || (next !== undefined && /[A-Za-z0-9_]/.test(next))) return `a quote out of place after ${body.slice(i, j + 1)}`;
+      if (next === '"' || (next !== undefined && /[A-Za-z0-9_]/.test(next)))
+        return `a quote out of place after ${body.slice(i, j + 1)}`;
       i = j;
       continue;
     }
     if (c === "(" || c === "[" || c === "{") stack.push(c === "(" ? ")" : c === "[" ? "]" : "}");
     else if (c === ")" || c === "]" || c === "}") {
       if (stack.pop() !== c) return `unbalanced ${c}`;
-    } else if (singleExpression && c === "=" && !"=!<>".includes(body[i - 1] ?? "") && body[i + 1] !== "=" && body[i + 1] !== ">") {
+    } else if (
+      singleExpression &&
+      c === "=" &&
+      !"=!<>".includes(body[i - 1] ?? "") &&
+      body[i + 1] !== "=" &&
+      body[i + 1] !== ">"
+    ) {
       return "= assigns; a comparison is ==";
     }
   }

@@ -70,7 +70,12 @@ export async function evaluateValidateJwt(
 }
 
 /** Every claim rule that fails, in validation order. */
-function claimFailures(policy: ValidateJwtPolicy, claims: Record<string, unknown>, nowMs: number, configs: readonly OpenIdConfig[]): { reason: JwtFailureReason; detail: string }[] {
+function claimFailures(
+  policy: ValidateJwtPolicy,
+  claims: Record<string, unknown>,
+  nowMs: number,
+  configs: readonly OpenIdConfig[],
+): { reason: JwtFailureReason; detail: string }[] {
   const failures: { reason: JwtFailureReason; detail: string }[] = [];
   for (const result of [
     checkLifetime(policy, claims, nowMs),

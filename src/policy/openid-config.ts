@@ -97,7 +97,8 @@ export function createOpenIdConfigResolver(options: OpenIdConfigResolverOptions)
     // Read up to the limit and stop: the document (or a jwks_uri it names) is not ours, and an
     // endless body that keeps the idle timers happy must not be buffered whole.
     const text = await readBounded(response.body);
-    if (text === undefined) throw new OpenIdConfigError(policyUrl, kind, `${kind} is larger than ${MAX_BODY_CHARS} characters`);
+    if (text === undefined)
+      throw new OpenIdConfigError(policyUrl, kind, `${kind} is larger than ${MAX_BODY_CHARS} characters`);
     try {
       return JSON.parse(text) as unknown;
     } catch (cause) {

@@ -1,6 +1,17 @@
 import { CLOUDS } from "../entra/clouds.js";
 import { PolicyError } from "./errors.js";
-import type { AccessRestriction, ApimPolicy, CheckInput, ChooseBranch, InboundStep, IssuerSigningKey, RequiredClaim, TokenSource, UnresolvedInput, ValidateJwtPolicy } from "./types.js";
+import type {
+  AccessRestriction,
+  ApimPolicy,
+  CheckInput,
+  ChooseBranch,
+  InboundStep,
+  IssuerSigningKey,
+  RequiredClaim,
+  TokenSource,
+  UnresolvedInput,
+  ValidateJwtPolicy,
+} from "./types.js";
 import { isExpression, parseXmlRoot, type XmlElement } from "./xml.js";
 
 export interface ParsePolicyOptions {
@@ -43,7 +54,14 @@ const VALIDATE_AAD_ATTRIBUTES = new Set([
 const NO_ATTRIBUTES: ReadonlySet<string> = new Set();
 const CLAIM_ATTRIBUTES: ReadonlySet<string> = new Set(["name", "match", "separator"]);
 
-const RESTRICTIONS = new Set<AccessRestriction["name"]>(["ip-filter", "rate-limit", "rate-limit-by-key", "quota", "quota-by-key", "check-header"]);
+const RESTRICTIONS = new Set<AccessRestriction["name"]>([
+  "ip-filter",
+  "rate-limit",
+  "rate-limit-by-key",
+  "quota",
+  "quota-by-key",
+  "check-header",
+]);
 
 /**
  * Parses a policy document as APIM keeps it: `<policies>`, a `<fragment>`, or a bare
@@ -55,7 +73,13 @@ const RESTRICTIONS = new Set<AccessRestriction["name"]>(["ip-filter", "rate-limi
  */
 export function parsePolicy(xml: string, options: ParsePolicyOptions = {}): ApimPolicy {
   const unresolved = new Set<string>();
-  const root = substituteNamedValues(parseXmlRoot(xml), options.namedValues ?? {}, "", unresolved, options.requireNamedValues === true);
+  const root = substituteNamedValues(
+    parseXmlRoot(xml),
+    options.namedValues ?? {},
+    "",
+    unresolved,
+    options.requireNamedValues === true,
+  );
   return { ...policyFromRoot(root, unresolved), expressionCount: (xml.match(/@[({]/g) ?? []).length };
 }
 
@@ -70,7 +94,10 @@ export function policyFromRoot(root: XmlElement, unresolved: ReadonlySet<string>
     if (inbounds.length > 1) throw new PolicyError("policies/inbound", "appears more than once");
     if (inbounds[0]) inbound = reader.read(inbounds[0].children, []);
   } else {
-    throw new PolicyError(root.name, "expected <policies>, <fragment>, <validate-jwt> or <validate-azure-ad-token> as the root element");
+    throw new PolicyError(
+      root.name,
+      "expected <policies>, <fragment>, <validate-jwt> or <validate-azure-ad-token> as the root element",
+    );
   }
   const checks = reader.checks;
   const first = checks.find((c) => c.conditions.length === 0) ?? checks[0];
@@ -80,13 +107,16 @@ export function policyFromRoot(root: XmlElement, unresolved: ReadonlySet<string>
     accessRestrictions: reader.restrictions,
     root: root.name,
     inheritsInbound: reader.inherits,
-    mayBeGlobal: root.name === "policies" && !root.children.some((section) => section.children.some((c) => c.name === "base")),
+    mayBeGlobal:
+      root.name === "policies" && !root.children.some((section) => section.children.some((c) => c.name === "base")),
     includedFragments: reader.fragments,
     unresolvedNamedValues: [...unresolved],
     expressionCount: 0,
     inbound,
     // A claim read into a variable counts where a branch refuses on it: the policy checks the caller there.
-    claimsCheckedInConditions: [...new Set([...reader.conditionClaims, ...(reader.refuses ? reader.expressionClaims : [])])],
+    claimsCheckedInConditions: [
+      ...new Set([...reader.conditionClaims, ...(reader.refuses ? reader.expressionClaims : [])]),
+    ],
     droppedInheritance: [],
   };
 }
@@ -114,14 +144,27 @@ class InboundReader {
         case VALIDATE_JWT:
         case VALIDATE_AAD: {
           const parsed = element.name === VALIDATE_JWT ? parseValidateJwt(element) : parseValidateAzureAdToken(element);
-          const check: ValidateJwtPolicy = { ...parsed, conditions, ...(element.origin ? { source: element.origin } : {}) };
+          const check: ValidateJwtPolicy = {
+            ...parsed,
+            conditions,
+            ...(element.origin ? { source: element.origin } : {}),
+          };
           this.checks.push(check);
           steps.push({ kind: "token-check", check });
           break;
         }
         case "return-response": {
           const code = element.children.find((c) => c.name === "set-status")?.attributes.code;
-          steps.push({ kind: "return-response", status: code !== undefined && /^\d{3}$/.test(code.trim()) ? Number(code.trim()) : code === undefined ? 200 : undefined, line: element.line });
+          steps.push({
+            kind: "return-response",
+            status:
+              code !== undefined && /^\d{3}$/.test(code.trim())
+                ? Number(code.trim())
+                : code === undefined
+                  ? 200
+                  : undefined,
+            line: element.line,
+          });
           break;
         }
         case "base":
@@ -138,7 +181,10 @@ class InboundReader {
         default:
           this.readClaims(element);
           if (RESTRICTIONS.has(element.name as AccessRestriction["name"])) {
-            const r: AccessRestriction = { ...restriction(element, conditions), ...(element.origin ? { source: element.origin } : {}) };
+            const r: AccessRestriction = {
+              ...restriction(element, conditions),
+              ...(element.origin ? { source: element.origin } : {}),
+            };
             this.restrictions.push(r);
             steps.push({ kind: "restriction", restriction: r });
           }
@@ -148,7 +194,8 @@ class InboundReader {
   }
 
   private readClaims(element: XmlElement): void {
-    for (const text of [...Object.values(element.attributes), element.text]) for (const match of text.matchAll(CLAIM_READ)) this.expressionClaims.add(match[1] ?? match[2]!);
+    for (const text of [...Object.values(element.attributes), element.text])
+      for (const match of text.matchAll(CLAIM_READ)) this.expressionClaims.add(match[1] ?? match[2]!);
     for (const child of element.children) this.readClaims(child);
   }
 
@@ -161,11 +208,18 @@ class InboundReader {
         const condition = branch.attributes.condition ?? "(no condition)";
         for (const match of condition.matchAll(CLAIM_READ)) this.conditionClaims.add(match[1] ?? match[2]!);
         const steps = this.read(branch.children, [...conditions, ...earlier.map((c) => `not ${c}`), condition]);
-        if (steps.some((s) => s.kind === "return-response" && (s.status === 401 || s.status === 403))) this.refuses = true;
+        if (steps.some((s) => s.kind === "return-response" && (s.status === 401 || s.status === 403)))
+          this.refuses = true;
         branches.push({ condition, line: branch.line, steps });
         earlier.push(condition);
       } else if (branch.name === "otherwise") {
-        branches.push({ line: branch.line, steps: this.read(branch.children, [...conditions, ...(earlier.length > 0 ? earlier.map((c) => `not ${c}`) : ["otherwise"])]) });
+        branches.push({
+          line: branch.line,
+          steps: this.read(branch.children, [
+            ...conditions,
+            ...(earlier.length > 0 ? earlier.map((c) => `not ${c}`) : ["otherwise"]),
+          ]),
+        });
       }
     }
     return { kind: "choose", line: choose.line, branches, ...(choose.origin ? { source: choose.origin } : {}) };
@@ -173,10 +227,19 @@ class InboundReader {
 }
 
 function restriction(element: XmlElement, conditions: readonly string[]): AccessRestriction {
-  const base: AccessRestriction = { name: element.name as AccessRestriction["name"], attributes: element.attributes, line: element.line, conditions };
+  const base: AccessRestriction = {
+    name: element.name as AccessRestriction["name"],
+    attributes: element.attributes,
+    line: element.line,
+    conditions,
+  };
   if (element.name !== "ip-filter") return base;
   const addresses = element.children.flatMap((c) =>
-    c.name === "address" ? [c.text] : c.name === "address-range" ? [`${c.attributes.from ?? "?"}-${c.attributes.to ?? "?"}`] : [],
+    c.name === "address"
+      ? [c.text]
+      : c.name === "address-range"
+        ? [`${c.attributes.from ?? "?"}-${c.attributes.to ?? "?"}`]
+        : [],
   );
   return { ...base, addresses };
 }
@@ -219,9 +282,23 @@ export function parseValidateJwt(element: XmlElement): ValidateJwtPolicy {
   const policy: ValidateJwtPolicy = {
     element: VALIDATE_JWT,
     tokenSource: parseTokenSource(element, VALIDATE_JWT, notes, undefined),
-    failedValidationHttpCode: parseInteger(notes.literal(a["failed-validation-httpcode"], at("failed-validation-httpcode")), at("failed-validation-httpcode"), 401, 100, 599),
-    requireExpirationTime: parseBoolean(notes.literal(a["require-expiration-time"], at("require-expiration-time")), at("require-expiration-time"), true),
-    requireSignedTokens: parseBoolean(notes.literal(a["require-signed-tokens"], at("require-signed-tokens")), at("require-signed-tokens"), true),
+    failedValidationHttpCode: parseInteger(
+      notes.literal(a["failed-validation-httpcode"], at("failed-validation-httpcode")),
+      at("failed-validation-httpcode"),
+      401,
+      100,
+      599,
+    ),
+    requireExpirationTime: parseBoolean(
+      notes.literal(a["require-expiration-time"], at("require-expiration-time")),
+      at("require-expiration-time"),
+      true,
+    ),
+    requireSignedTokens: parseBoolean(
+      notes.literal(a["require-signed-tokens"], at("require-signed-tokens")),
+      at("require-signed-tokens"),
+      true,
+    ),
     clockSkewSeconds: parseClockSkew(notes.literal(a["clock-skew"], at("clock-skew")), at("clock-skew")),
     openIdConfigUrls: [],
     issuerSigningKeys: [],
@@ -276,15 +353,30 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
   const a = element.attributes;
   if (a["tenant-id"] === undefined) throw new PolicyError(at("tenant-id"), "is required");
   const tenant = tenantName(notes.literal(a["tenant-id"], at("tenant-id"), "tenant-id"));
-  const endpoint = authenticationHost(notes.literal(a["authentication-endpoint"], at("authentication-endpoint")), at("authentication-endpoint"));
+  const endpoint = authenticationHost(
+    notes.literal(a["authentication-endpoint"], at("authentication-endpoint")),
+    at("authentication-endpoint"),
+  );
   const policy: ValidateJwtPolicy = {
     element: VALIDATE_AAD,
     tokenSource: parseTokenSource(element, VALIDATE_AAD, notes, "Authorization"),
-    failedValidationHttpCode: parseInteger(notes.literal(a["failed-validation-httpcode"], at("failed-validation-httpcode")), at("failed-validation-httpcode"), 401, 100, 599),
+    failedValidationHttpCode: parseInteger(
+      notes.literal(a["failed-validation-httpcode"], at("failed-validation-httpcode")),
+      at("failed-validation-httpcode"),
+      401,
+      100,
+      599,
+    ),
     requireExpirationTime: true,
     requireSignedTokens: true,
     clockSkewSeconds: 0,
-    openIdConfigUrls: tenant === undefined ? [] : [`https://${endpoint}/${tenant}/v2.0/.well-known/openid-configuration`, `https://${endpoint}/${tenant}/.well-known/openid-configuration`],
+    openIdConfigUrls:
+      tenant === undefined
+        ? []
+        : [
+            `https://${endpoint}/${tenant}/v2.0/.well-known/openid-configuration`,
+            `https://${endpoint}/${tenant}/.well-known/openid-configuration`,
+          ],
     issuerSigningKeys: [],
     requiredClaims: [],
     notEvaluable: notes.items,
@@ -293,7 +385,8 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
     conditions: [],
   };
   // The Authorization header carries "Bearer <token>"; a custom header carries the bare token ([A]).
-  if (policy.tokenSource.kind === "header" && policy.tokenSource.name.toLowerCase() === "authorization") policy.requireScheme = "Bearer";
+  if (policy.tokenSource.kind === "header" && policy.tokenSource.name.toLowerCase() === "authorization")
+    policy.requireScheme = "Bearer";
   const message = notes.literal(a["failed-validation-error-message"], at("failed-validation-error-message"));
   if (message !== undefined) policy.failedValidationErrorMessage = message;
   const output = nonEmpty(a["output-token-variable-name"], at("output-token-variable-name"));
@@ -305,7 +398,10 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
     const path = `${VALIDATE_AAD}/${child.name}`;
     switch (child.name) {
       case "client-application-ids":
-        clientIds = [...(clientIds ?? []), ...parseStringList(child, path, "application-id", notes, "client-application-ids")];
+        clientIds = [
+          ...(clientIds ?? []),
+          ...parseStringList(child, path, "application-id", notes, "client-application-ids"),
+        ];
         break;
       case "backend-application-ids":
         backendIds.push(...parseStringList(child, path, "application-id", notes, "audiences"));
@@ -314,7 +410,11 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
         readCommonChild(policy, child, path, notes);
     }
   }
-  if (clientIds === undefined) notes.add(`${VALIDATE_AAD}/client-application-ids`, "is documented as required and missing: this check does not restrict the calling application");
+  if (clientIds === undefined)
+    notes.add(
+      `${VALIDATE_AAD}/client-application-ids`,
+      "is documented as required and missing: this check does not restrict the calling application",
+    );
   else if (clientIds.length > 0) policy.clientApplicationIds = clientIds;
   if (backendIds.length > 0) policy.audiences = [...(policy.audiences ?? []), ...backendIds];
   dropEmptyLists(policy, notes);
@@ -374,7 +474,12 @@ function dropEmptyLists(policy: ValidateJwtPolicy, notes: Notes): void {
   }
 }
 
-function parseTokenSource(element: XmlElement, name: string, notes: Notes, fallbackHeader: string | undefined): TokenSource {
+function parseTokenSource(
+  element: XmlElement,
+  name: string,
+  notes: Notes,
+  fallbackHeader: string | undefined,
+): TokenSource {
   const a = element.attributes;
   const given = (["header-name", "query-parameter-name", "token-value"] as const).filter((n) => a[n] !== undefined);
   if (given.length === 0 && fallbackHeader !== undefined) return { kind: "header", name: fallbackHeader };
@@ -426,8 +531,16 @@ function parseSigningKeys(element: XmlElement, path: string, notes: Notes): Issu
     const { id, n, e } = child.attributes;
     const certificateId = child.attributes["certificate-id"];
     if (certificateId !== undefined) {
-      notes.add(`${keyPath}[@certificate-id=${certificateId}]`, "a certificate uploaded to API Management: not resolvable offline");
-      notes.unresolved.push({ input: "signing-keys", path: `${keyPath}[@certificate-id=${certificateId}]`, written: `certificate-id="${clip(certificateId)}"`, kind: "certificate" });
+      notes.add(
+        `${keyPath}[@certificate-id=${certificateId}]`,
+        "a certificate uploaded to API Management: not resolvable offline",
+      );
+      notes.unresolved.push({
+        input: "signing-keys",
+        path: `${keyPath}[@certificate-id=${certificateId}]`,
+        written: `certificate-id="${clip(certificateId)}"`,
+        kind: "certificate",
+      });
       continue;
     }
     const base = id === undefined ? {} : { id };
@@ -451,7 +564,13 @@ function parseSigningKeys(element: XmlElement, path: string, notes: Notes): Issu
   return keys;
 }
 
-function parseStringList(element: XmlElement, path: string, itemName: string, notes: Notes, input: CheckInput): string[] {
+function parseStringList(
+  element: XmlElement,
+  path: string,
+  itemName: string,
+  notes: Notes,
+  input: CheckInput,
+): string[] {
   const values: string[] = [];
   for (const child of element.children) {
     const itemPath = `${path}/${child.name}`;
@@ -476,11 +595,13 @@ function parseRequiredClaims(element: XmlElement, path: string, notes: Notes): R
     }
     noteUnknownAttributes(child, claimPath, CLAIM_ATTRIBUTES, notes);
     const name = notes.literal(child.attributes.name, `${claimPath}/@name`);
-    if (child.attributes.name === undefined || child.attributes.name.trim() === "") throw new PolicyError(`${claimPath}/@name`, "is required");
+    if (child.attributes.name === undefined || child.attributes.name.trim() === "")
+      throw new PolicyError(`${claimPath}/@name`, "is required");
     if (name === undefined) continue;
     const named = `${path}/claim[@name=${name}]`;
     const match = notes.literal(child.attributes.match, `${named}/@match`) ?? "all";
-    if (match !== "all" && match !== "any") throw new PolicyError(`${named}/@match`, `must be "all" or "any", got "${clip(match)}"`);
+    if (match !== "all" && match !== "any")
+      throw new PolicyError(`${named}/@match`, `must be "all" or "any", got "${clip(match)}"`);
     const values: string[] = [];
     let unknownValue = false;
     for (const valueElement of child.children) {
@@ -503,7 +624,8 @@ function parseRequiredClaims(element: XmlElement, path: string, notes: Notes): R
 }
 
 function noteUnknownAttributes(element: XmlElement, path: string, allowed: ReadonlySet<string>, notes: Notes): void {
-  for (const name of Object.keys(element.attributes)) if (!allowed.has(name)) notes.add(`${path}/@${name}`, "unknown attribute, ignored");
+  for (const name of Object.keys(element.attributes))
+    if (!allowed.has(name)) notes.add(`${path}/@${name}`, "unknown attribute, ignored");
 }
 
 function nonEmpty(value: string | undefined, path: string): string | undefined {
@@ -516,7 +638,8 @@ function parseInteger(value: string | undefined, path: string, fallback: number,
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value.trim())) throw new PolicyError(path, `expected a whole number, got "${clip(value)}"`);
   const parsed = Number(value.trim());
-  if (parsed < min || parsed > max) throw new PolicyError(path, `expected a number from ${min} to ${max}, got ${parsed}`);
+  if (parsed < min || parsed > max)
+    throw new PolicyError(path, `expected a number from ${min} to ${max}, got ${parsed}`);
   return parsed;
 }
 
@@ -530,7 +653,8 @@ export function parseClockSkew(value: string | undefined, path: string): number 
   const span = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.\d{1,7})?)?$/.exec(text);
   if (span) {
     const [, days, hours, minutes, seconds] = span;
-    if (Number(hours) > 23 || Number(minutes) > 59 || Number(seconds ?? 0) > 59) throw new PolicyError(path, `"${clip(value)}" is not a valid timespan`);
+    if (Number(hours) > 23 || Number(minutes) > 59 || Number(seconds ?? 0) > 59)
+      throw new PolicyError(path, `"${clip(value)}" is not a valid timespan`);
     const total = Number(days ?? 0) * 86_400 + Number(hours) * 3600 + Number(minutes) * 60 + Number(seconds ?? 0);
     if (total > 86_400) throw new PolicyError(path, `expected at most one day, got ${total} s`);
     return total;
@@ -575,7 +699,8 @@ export function substituteNamedValues(
       return whole;
     });
   const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(element.attributes)) attributes[name] = substitute(value, `${here}/@${name}`);
+  for (const [name, value] of Object.entries(element.attributes))
+    attributes[name] = substitute(value, `${here}/@${name}`);
   return {
     name: element.name,
     attributes,

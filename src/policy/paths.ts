@@ -9,7 +9,12 @@ export function validatesOnEveryPath(steps: readonly InboundStep[]): boolean {
   for (const step of steps) {
     if (step.kind === "token-check") return true;
     if (step.kind === "return-response") return step.status === 401 || step.status === 403;
-    if (step.kind === "choose" && step.branches.some((b) => b.condition === undefined) && step.branches.every((b) => validatesOnEveryPath(b.steps))) return true;
+    if (
+      step.kind === "choose" &&
+      step.branches.some((b) => b.condition === undefined) &&
+      step.branches.every((b) => validatesOnEveryPath(b.steps))
+    )
+      return true;
   }
   return false;
 }

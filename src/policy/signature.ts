@@ -11,8 +11,7 @@ export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS512", "PS256", "ES256"] as con
 export const SYMMETRIC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
 
 export type SignatureCheck =
-  | { ok: true }
-  | { ok: false; reason: "TokenSignatureInvalid" | "TokenSignatureKeyNotFound"; detail: string };
+  { ok: true } | { ok: false; reason: "TokenSignatureInvalid" | "TokenSignatureKeyNotFound"; detail: string };
 
 export interface ResolvedConfigs {
   configs: readonly OpenIdConfig[];
@@ -73,7 +72,11 @@ export async function checkSignature(
 
   const candidates = [...inlineCandidates(policy.issuerSigningKeys, kid), ...configCandidates(configs, kid)];
   if (candidates.length === 0) {
-    const where = [`${policy.issuerSigningKeys.length} inline keys`, ...configs.map((c) => `${c.keys.length} keys of ${c.url}`), ...failures];
+    const where = [
+      `${policy.issuerSigningKeys.length} inline keys`,
+      ...configs.map((c) => `${c.keys.length} keys of ${c.url}`),
+      ...failures,
+    ];
     return {
       ok: false,
       reason: "TokenSignatureKeyNotFound",
@@ -83,7 +86,8 @@ export async function checkSignature(
   const usable = candidates.filter((candidate) => candidate.kind === kind);
   for (const candidate of usable) {
     try {
-      const key = candidate.material instanceof Uint8Array ? candidate.material : await importJWK(candidate.material, alg);
+      const key =
+        candidate.material instanceof Uint8Array ? candidate.material : await importJWK(candidate.material, alg);
       await compactVerify(token, key, { algorithms: [alg] });
       return { ok: true };
     } catch {
@@ -104,19 +108,22 @@ export async function checkSignature(
  */
 function inlineCandidates(keys: readonly IssuerSigningKey[], kid: string | undefined): Candidate[] {
   const matching = keys.filter((key) => kid === undefined || key.id === undefined || key.id === kid);
-  return (matching.length > 0 ? matching : keys)
-    .map((key, index) =>
-      key.kind === "symmetric"
-        ? { source: `inline key ${index}`, kind: "symmetric" as const, material: key.secret }
-        : { source: `inline key ${index}`, kind: "rsa" as const, material: { kty: "RSA", n: key.n, e: key.e } },
-    );
+  return (matching.length > 0 ? matching : keys).map((key, index) =>
+    key.kind === "symmetric"
+      ? { source: `inline key ${index}`, kind: "symmetric" as const, material: key.secret }
+      : { source: `inline key ${index}`, kind: "rsa" as const, material: { kty: "RSA", n: key.n, e: key.e } },
+  );
 }
 
 function configCandidates(configs: readonly OpenIdConfig[], kid: string | undefined): Candidate[] {
   return configs.flatMap((config) =>
     config.keys
       .filter((key) => (key.kty === "RSA" || key.kty === "EC") && (kid === undefined || key.kid === kid))
-      .map((key) => ({ source: config.url, kind: key.kty === "EC" ? ("ec" as const) : ("rsa" as const), material: key })),
+      .map((key) => ({
+        source: config.url,
+        kind: key.kty === "EC" ? ("ec" as const) : ("rsa" as const),
+        material: key,
+      })),
   );
 }
 

@@ -6,8 +6,12 @@ type ExpressionSource = Extract<TokenSource, { kind: "expression" }>;
 export type ExpressionValue = { evaluable: true; value: string | undefined } | { evaluable: false; why: string };
 
 const STRING = String.raw`"((?:[^"\\]|\\.)*)"`;
-const HEADER_READ = new RegExp(String.raw`^context\.Request\.Headers\.GetValueOrDefault\(\s*${STRING}\s*(?:,\s*${STRING}\s*)?\)`);
-const QUERY_READ = new RegExp(String.raw`^context\.Request\.Url\.Query\.GetValueOrDefault\(\s*${STRING}\s*(?:,\s*${STRING}\s*)?\)`);
+const HEADER_READ = new RegExp(
+  String.raw`^context\.Request\.Headers\.GetValueOrDefault\(\s*${STRING}\s*(?:,\s*${STRING}\s*)?\)`,
+);
+const QUERY_READ = new RegExp(
+  String.raw`^context\.Request\.Url\.Query\.GetValueOrDefault\(\s*${STRING}\s*(?:,\s*${STRING}\s*)?\)`,
+);
 const LITERAL = new RegExp(String.raw`^${STRING}$`);
 
 /**
@@ -21,22 +25,39 @@ const LITERAL = new RegExp(String.raw`^${STRING}$`);
  */
 export function evaluateSourceExpression(source: ExpressionSource, request: JwtRequest): ExpressionValue {
   const body = /^\s*@\(([\s\S]*)\)\s*$/.exec(source.text)?.[1]?.trim();
-  if (body === undefined) return { evaluable: false, why: `${source.attribute} ${clip(source.text)} is not a single-line expression this tool evaluates` };
+  if (body === undefined)
+    return {
+      evaluable: false,
+      why: `${source.attribute} ${clip(source.text)} is not a single-line expression this tool evaluates`,
+    };
   if (source.attribute !== "token-value") {
     const literal = LITERAL.exec(body);
-    return literal ? { evaluable: true, value: unescape(literal[1]!) } : { evaluable: false, why: `${source.attribute} ${clip(source.text)} is computed at run time` };
+    return literal
+      ? { evaluable: true, value: unescape(literal[1]!) }
+      : { evaluable: false, why: `${source.attribute} ${clip(source.text)} is computed at run time` };
   }
   const header = HEADER_READ.exec(body);
   const read = header ?? QUERY_READ.exec(body);
-  if (!read) return { evaluable: false, why: `token-value ${clip(source.text)} reads what only APIM's runtime has (a context variable, the body)` };
+  if (!read)
+    return {
+      evaluable: false,
+      why: `token-value ${clip(source.text)} reads what only APIM's runtime has (a context variable, the body)`,
+    };
   const name = unescape(read[1]!);
   const fallback = read[2] === undefined ? undefined : unescape(read[2]);
   const raw = header ? request.headers.get(name) : request.url.searchParams.get(name);
   let value: string | undefined = raw ?? fallback;
   let rest = body.slice(read[0].length).trim();
   while (rest.length > 0) {
-    const step = /^\.(Trim\(\)|Split\(\s*(?:'(.)'|"(.)")\s*\)(?:\.Last\(\)|\[(\d)\])|Replace\(\s*"((?:[^"\\]|\\.)*)"\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)|Substring\(\s*(\d+)\s*\))/.exec(rest);
-    if (!step) return { evaluable: false, why: `token-value ${clip(source.text)} uses string operations this tool does not evaluate` };
+    const step =
+      /^\.(Trim\(\)|Split\(\s*(?:'(.)'|"(.)")\s*\)(?:\.Last\(\)|\[(\d)\])|Replace\(\s*"((?:[^"\\]|\\.)*)"\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)|Substring\(\s*(\d+)\s*\))/.exec(
+        rest,
+      );
+    if (!step)
+      return {
+        evaluable: false,
+        why: `token-value ${clip(source.text)} uses string operations this tool does not evaluate`,
+      };
     if (value !== undefined) value = apply(step, value);
     rest = rest.slice(step[0].length).trim();
   }

@@ -14,10 +14,13 @@ export type Extraction =
  */
 export function extractToken(policy: ValidateJwtPolicy, request: JwtRequest): Extraction {
   const source = literalSource(policy.tokenSource, request);
-  if ("notEvaluable" in source) return { ok: false, reason: "JwtInvalid", detail: source.notEvaluable, notEvaluable: true };
+  if ("notEvaluable" in source)
+    return { ok: false, reason: "JwtInvalid", detail: source.notEvaluable, notEvaluable: true };
   if (source.kind === "value") {
     const token = source.value.trim();
-    return token === "" ? { ok: false, reason: "TokenNotPresent", detail: "token-value is empty" } : { ok: true, token };
+    return token === ""
+      ? { ok: false, reason: "TokenNotPresent", detail: "token-value is empty" }
+      : { ok: true, token };
   }
   if (source.kind === "query") {
     const value = request.url.searchParams.get(source.name)?.trim();
@@ -48,13 +51,19 @@ export function extractToken(policy: ValidateJwtPolicy, request: JwtRequest): Ex
 }
 
 /** The source with an expression evaluated for this request, or why it cannot be. */
-function literalSource(source: TokenSource, request: JwtRequest): Exclude<TokenSource, { kind: "expression" }> | { notEvaluable: string } {
+function literalSource(
+  source: TokenSource,
+  request: JwtRequest,
+): Exclude<TokenSource, { kind: "expression" }> | { notEvaluable: string } {
   if (source.kind !== "expression") return source;
   const evaluated = evaluateSourceExpression(source, request);
   if (!evaluated.evaluable) return { notEvaluable: `${evaluated.why}: not evaluable offline` };
   if (source.attribute === "token-value") return { kind: "value", value: evaluated.value ?? "" };
-  if (evaluated.value === undefined || evaluated.value.trim() === "") return { notEvaluable: `${source.attribute} evaluates to nothing` };
-  return source.attribute === "header-name" ? { kind: "header", name: evaluated.value.trim() } : { kind: "query", name: evaluated.value.trim() };
+  if (evaluated.value === undefined || evaluated.value.trim() === "")
+    return { notEvaluable: `${source.attribute} evaluates to nothing` };
+  return source.attribute === "header-name"
+    ? { kind: "header", name: evaluated.value.trim() }
+    : { kind: "query", name: evaluated.value.trim() };
 }
 
 /** Names the received scheme without ever echoing something that could be a credential. */

@@ -18,7 +18,15 @@ export type TokenSource =
   | { kind: "expression"; attribute: "token-value" | "header-name" | "query-parameter-name"; text: string };
 
 /** The inputs of a token check that a rule may need and that can be out of sight offline. */
-export type CheckInput = "openid-config" | "signing-keys" | "audiences" | "issuers" | "client-application-ids" | "tenant-id" | "required-claims" | "token-source";
+export type CheckInput =
+  | "openid-config"
+  | "signing-keys"
+  | "audiences"
+  | "issuers"
+  | "client-application-ids"
+  | "tenant-id"
+  | "required-claims"
+  | "token-source";
 
 /**
  * An input written as a named value without a value (secret and Key Vault named values are never

@@ -56,13 +56,19 @@ export function isExpression(value: string): boolean {
  */
 export function parseXmlRoot(xml: string): XmlElement {
   if (xml.length > MAX_POLICY_CHARS) {
-    throw new PolicyError("xml", `is ${xml.length} characters long, more than the ${MAX_POLICY_CHARS} a policy document may have here`);
+    throw new PolicyError(
+      "xml",
+      `is ${xml.length} characters long, more than the ${MAX_POLICY_CHARS} a policy document may have here`,
+    );
   }
   // APIM policy documents have no DTD; one here only declares entities (external ones read files,
   // nested ones expand exponentially). Refused before any parser sees it.
   const doctype = /<!DOCTYPE/i.exec(xml);
   if (doctype) {
-    throw new PolicyError("xml", `has a DOCTYPE declaration at line ${xml.slice(0, doctype.index).split("\n").length}: policy documents have none (its entities are not read)`);
+    throw new PolicyError(
+      "xml",
+      `has a DOCTYPE declaration at line ${xml.slice(0, doctype.index).split("\n").length}: policy documents have none (its entities are not read)`,
+    );
   }
   const { protectedXml, restore } = protectExpressions(xml);
   const validation = XMLValidator.validate(protectedXml);
@@ -77,7 +83,11 @@ export function parseXmlRoot(xml: string): XmlElement {
   } catch (error) {
     // The parser's own reason ("Maximum nested tags exceeded", entity limits), as a policy problem.
     const reason = error instanceof Error ? error.message : "unreadable";
-    throw new PolicyError("xml", `cannot be read: ${reason}${/nested/i.test(reason) ? ` (at most ${MAX_POLICY_DEPTH} levels)` : ""}`, { cause: error });
+    throw new PolicyError(
+      "xml",
+      `cannot be read: ${reason}${/nested/i.test(reason) ? ` (at most ${MAX_POLICY_DEPTH} levels)` : ""}`,
+      { cause: error },
+    );
   }
   const roots = toElements(parsed, restore, lines);
   if (roots.length !== 1) {
@@ -123,7 +133,10 @@ function protectExpressions(xml: string): { protectedXml: string; restore: (valu
   }
   // An XML-escaped document (the portal's and the REST API's form) writes `&quot;` and `&amp;&amp;`
   // inside expressions, which APIM reads as `"` and `&&`: decoded here, as the XML parser does elsewhere.
-  const restore = (value: string): string => (expressions.length === 0 ? value : value.replace(PLACEHOLDER, (_m, n: string) => decodeEntities(expressions[Number(n)]!)));
+  const restore = (value: string): string =>
+    expressions.length === 0
+      ? value
+      : value.replace(PLACEHOLDER, (_m, n: string) => decodeEntities(expressions[Number(n)]!));
   return { protectedXml: out, restore };
 }
 
@@ -217,7 +230,13 @@ function toElements(nodes: unknown, restore: (value: string) => string, lines: S
     const rawAttributes = (node[ATTRIBUTES] ?? {}) as Record<string, unknown>;
     const attributes: Record<string, string> = {};
     for (const [key, value] of Object.entries(rawAttributes)) attributes[key] = restore(String(value));
-    elements.push({ name, attributes, children: toElements(content, restore, lines), text: restore(textOf(content)).trim(), line });
+    elements.push({
+      name,
+      attributes,
+      children: toElements(content, restore, lines),
+      text: restore(textOf(content)).trim(),
+      line,
+    });
   }
   return elements;
 }

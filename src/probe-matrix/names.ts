@@ -25,7 +25,14 @@ export function isProbeName(value: string): value is ProbeName {
 }
 
 /** Probes whose request carries a token (or, for no-token, none): the ones token validation refuses. */
-export const TOKEN_PROBES: readonly ProbeName[] = ["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"];
+export const TOKEN_PROBES: readonly ProbeName[] = [
+  "no-token",
+  "wrong-audience",
+  "expired-token",
+  "forged-signature",
+  "alg-none",
+  "unassigned-client",
+];
 
 /**
  * Forecasts: days until the gateway's TLS certificate (once per gateway origin) and the
@@ -34,4 +41,6 @@ export const TOKEN_PROBES: readonly ProbeName[] = ["no-token", "wrong-audience",
 export const EXPIRY_PROBES: readonly ProbeName[] = ["tls-certificate", "credential-expiry"];
 
 /** Probes whose purpose is to be refused: a 2xx on any of them means the gateway is open. */
-export const REJECTING_PROBES: readonly ProbeName[] = PROBE_NAMES.filter((name) => name !== "token" && name !== "valid" && !EXPIRY_PROBES.includes(name));
+export const REJECTING_PROBES: readonly ProbeName[] = PROBE_NAMES.filter(
+  (name) => name !== "token" && name !== "valid" && !EXPIRY_PROBES.includes(name),
+);

@@ -18,7 +18,12 @@ import { openIdConfigOnEmulator } from "./entra-hosts.js";
  */
 export async function publishApiopsFolder(
   dir: string,
-  options: { subscriptionKey: string; namedValues: Readonly<Record<string, string>>; entraOrigin: string; copyTo: string },
+  options: {
+    subscriptionKey: string;
+    namedValues: Readonly<Record<string, string>>;
+    entraOrigin: string;
+    copyTo: string;
+  },
 ): Promise<{ apis: ApiDefinition[]; probeFolder: string }> {
   const folder = readApiopsFolder(dir);
   const namedValues = { ...namedValueMap(folder), ...options.namedValues };
@@ -29,9 +34,16 @@ export async function publishApiopsFolder(
       path: `/${api.path.replace(/^\/+/, "")}`,
       subscriptionRequired: api.subscriptionRequired,
       subscriptionKeys: [options.subscriptionKey],
-      ...(api.subscriptionKeyParameterNames?.header ? { subscriptionKeyHeaderName: api.subscriptionKeyParameterNames.header } : {}),
-      ...(api.subscriptionKeyParameterNames?.query ? { subscriptionKeyQueryParamName: api.subscriptionKeyParameterNames.query } : {}),
-      policy: composeEffectivePolicy(scopesFor(folder, api).scopes, folder.fragments, { namedValues, requireNamedValues: true }),
+      ...(api.subscriptionKeyParameterNames?.header
+        ? { subscriptionKeyHeaderName: api.subscriptionKeyParameterNames.header }
+        : {}),
+      ...(api.subscriptionKeyParameterNames?.query
+        ? { subscriptionKeyQueryParamName: api.subscriptionKeyParameterNames.query }
+        : {}),
+      policy: composeEffectivePolicy(scopesFor(folder, api).scopes, folder.fragments, {
+        namedValues,
+        requireNamedValues: true,
+      }),
     }));
   await cp(dir, options.copyTo, { recursive: true });
   await rewriteForProbe(options.copyTo, options);
@@ -39,13 +51,20 @@ export async function publishApiopsFolder(
 }
 
 /** In the probe's copy: Entra metadata on the emulated tenant, and the sandbox's identities as named values. */
-async function rewriteForProbe(dir: string, options: { namedValues: Readonly<Record<string, string>>; entraOrigin: string }): Promise<void> {
+async function rewriteForProbe(
+  dir: string,
+  options: { namedValues: Readonly<Record<string, string>>; entraOrigin: string },
+): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
     if (entry.name.endsWith(".xml")) {
       const xml = await readFile(path, "utf8");
-      const rewritten = openIdConfigOnEmulator(xml, options.entraOrigin).replace(/<validate-azure-ad-token\b([^>]*?)(\s+authentication-endpoint="[^"]*")?([^>]*)>/g, (_m, before: string, _endpoint: string | undefined, after: string) => `<validate-azure-ad-token${before} authentication-endpoint="${options.entraOrigin}"${after}>`);
+      const rewritten = openIdConfigOnEmulator(xml, options.entraOrigin).replace(
+        /<validate-azure-ad-token\b([^>]*?)(\s+authentication-endpoint="[^"]*")?([^>]*)>/g,
+        (_m, before: string, _endpoint: string | undefined, after: string) =>
+          `<validate-azure-ad-token${before} authentication-endpoint="${options.entraOrigin}"${after}>`,
+      );
       if (rewritten !== xml) await writeFile(path, rewritten);
     } else if (entry.name === "namedValueInformation.json") {
       const doc = JSON.parse(await readFile(path, "utf8")) as { properties?: { displayName?: string; value?: string } };

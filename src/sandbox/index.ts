@@ -9,7 +9,16 @@ import { startEntraEmulator, createDefaultTenant, type EntraEmulator } from "./e
 import { startIngestionEmulator, type IngestionEmulator } from "./ingestion/index.js";
 import { entraIngestionVerifier } from "./ingestion/entra-auth.js";
 import { CLOUDS, type CloudName } from "../entra/clouds.js";
-import { AZURE_MONITOR, ORDERS_API, ORDERS_API_PATH, ORDERS_OPERATION_PATH, PROBE_CLIENT, PROBE_MANAGED_IDENTITY, SANDBOX_TENANT_ID, UNASSIGNED_CLIENT } from "./identities.js";
+import {
+  AZURE_MONITOR,
+  ORDERS_API,
+  ORDERS_API_PATH,
+  ORDERS_OPERATION_PATH,
+  PROBE_CLIENT,
+  PROBE_MANAGED_IDENTITY,
+  SANDBOX_TENANT_ID,
+  UNASSIGNED_CLIENT,
+} from "./identities.js";
 import { ordersApiPolicyXml, SCENARIOS, type ScenarioName } from "./scenarios.js";
 import { createSandboxCa, writeCaFile } from "./tls/ca.js";
 import { publishApiopsFolder } from "./apiops.js";
@@ -92,12 +101,13 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-
 /** A policy written with the public cloud's Entra URLs, for another cloud's tenant. */
 function forCloud(policyXml: string, cloud: CloudName): string {
   if (cloud === "public") return policyXml;
   const c = CLOUDS[cloud];
-  return policyXml.replaceAll("https://login.microsoftonline.com/", `https://${c.v2IssuerHost}/`).replaceAll("https://sts.windows.net/", `https://${c.v1IssuerHost}/`);
+  return policyXml
+    .replaceAll("https://login.microsoftonline.com/", `https://${c.v2IssuerHost}/`)
+    .replaceAll("https://sts.windows.net/", `https://${c.v1IssuerHost}/`);
 }
 
 /** Starts the emulated Entra tenant, APIM gateway (with its backend) and App Insights ingestion, over HTTPS on loopback. */
@@ -161,14 +171,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         policyXml: ordersApiPolicyXml(),
       };
       const scenarioApi = scenario.api ? scenario.api(base) : base;
-      const api = scenarioApi.policyXml === undefined ? scenarioApi : { ...scenarioApi, policyXml: forCloud(scenarioApi.policyXml, cloud) };
+      const api =
+        scenarioApi.policyXml === undefined
+          ? scenarioApi
+          : { ...scenarioApi, policyXml: forCloud(scenarioApi.policyXml, cloud) };
       apis.push(options.policyXml === undefined ? api : { ...api, policyXml: withNamedValues(options.policyXml) });
     }
     // The gateway's own certificate when the scenario says how long it lives (the expiring custom domain).
-    const gatewayTls = scenario.gatewayCertificateDays === undefined ? tls : await ca.issueServerCertificate(undefined, { validDays: scenario.gatewayCertificateDays });
-    const gateway = await startApimGateway({ tls: { certPem: gatewayTls.certPem, keyPem: gatewayTls.keyPem, caPem: ca.certPem }, apis, openIdConfig, now });
+    const gatewayTls =
+      scenario.gatewayCertificateDays === undefined
+        ? tls
+        : await ca.issueServerCertificate(undefined, { validDays: scenario.gatewayCertificateDays });
+    const gateway = await startApimGateway({
+      tls: { certPem: gatewayTls.certPem, keyPem: gatewayTls.keyPem, caPem: ca.certPem },
+      apis,
+      openIdConfig,
+      now,
+    });
     started.push(gateway);
-    const backend = { ...scenario.backend, ...(options.backendLatencyMs !== undefined ? { latencyMs: options.backendLatencyMs } : {}) };
+    const backend = {
+      ...scenario.backend,
+      ...(options.backendLatencyMs !== undefined ? { latencyMs: options.backendLatencyMs } : {}),
+    };
     if (Object.keys(backend).length > 0) gateway.setBackend(backend);
 
     const entraOnly = scenario.ingestion === "entra-only";
@@ -191,7 +215,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const caFile = await writeCaFile(ca, stateDir);
     const clientCertificateFile = join(stateDir, "probe-client.pem");
-    await writeFile(clientCertificateFile, `${tenant.probeClient.certificate.certPem.trim()}\n${tenant.probeClient.certificate.keyPem.trim()}\n`, { mode: 0o600 });
+    await writeFile(
+      clientCertificateFile,
+      `${tenant.probeClient.certificate.certPem.trim()}\n${tenant.probeClient.certificate.keyPem.trim()}\n`,
+      { mode: 0o600 },
+    );
 
     const policyFile = join(stateDir, "orders-api.policy.xml");
     await writeFile(policyFile, openIdConfigOnEmulator(apis[0]!.policyXml ?? "<policies />", entra.origin));
@@ -204,11 +232,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // The authority is loopback, which names no cloud: say which one the tenant emulates.
       PROBE_CLOUD: cloud,
       PROBE_CLIENT_ID: PROBE_CLIENT.clientId,
-      PROBE_CLIENT_SECRET: scenario.clientSecret === "secret-id" ? tenant.probeClient.secret.id : tenant.probeClient.secret.value,
+      PROBE_CLIENT_SECRET:
+        scenario.clientSecret === "secret-id" ? tenant.probeClient.secret.id : tenant.probeClient.secret.value,
       // An estate is a targets file, one target per API; the default API is the single-target settings.
       ...(estate
-        ? { PROBE_TARGETS_FILE: await writeEstateTargets(stateDir, apis, apiUrls), [ESTATE_KEY_SETTING]: subscriptionKey }
-        : { PROBE_API_URL: apiUrls[0]!, PROBE_API_METHOD: "GET", PROBE_API_SCOPE: `${ORDERS_API.appIdUri}/.default`, PROBE_SUBSCRIPTION_KEY: subscriptionKey }),
+        ? {
+            PROBE_TARGETS_FILE: await writeEstateTargets(stateDir, apis, apiUrls),
+            [ESTATE_KEY_SETTING]: subscriptionKey,
+          }
+        : {
+            PROBE_API_URL: apiUrls[0]!,
+            PROBE_API_METHOD: "GET",
+            PROBE_API_SCOPE: `${ORDERS_API.appIdUri}/.default`,
+            PROBE_SUBSCRIPTION_KEY: subscriptionKey,
+          }),
       PROBE_UNASSIGNED_CLIENT_ID: UNASSIGNED_CLIENT.clientId,
       PROBE_UNASSIGNED_CLIENT_SECRET: tenant.unassignedClient.secret.value,
       // The probe checks each token against the API's policy before calling: the file, or the folder.
@@ -218,7 +255,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // Microsoft Graph, emulated by the tenant (credential-expiry reads the probe's registration there).
       PROBE_GRAPH_URL: entra.origin,
       APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
-      ...(entraOnly ? { APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD;ClientId=${PROBE_MANAGED_IDENTITY.clientId}` } : {}),
+      ...(entraOnly
+        ? { APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD;ClientId=${PROBE_MANAGED_IDENTITY.clientId}` }
+        : {}),
       NODE_EXTRA_CA_CERTS: caFile,
       IDENTITY_ENDPOINT: entra.identityEndpoint,
       IDENTITY_HEADER: entra.identityHeader,
@@ -247,7 +286,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 }
 
-
 /** The setting that holds the subscription key in an estate's targets file (the file names settings, never keys). */
 export const ESTATE_KEY_SETTING = "SANDBOX_SUBSCRIPTION_KEY";
 
@@ -256,7 +294,11 @@ export const ESTATE_KEY_SETTING = "SANDBOX_SUBSCRIPTION_KEY";
  * (the sandbox tenant's one API registration), its preflight on its API's effective policy, and
  * the key probes expecting what the folder says of its subscription.
  */
-async function writeEstateTargets(stateDir: string, apis: readonly ApiDefinition[], urls: readonly string[]): Promise<string> {
+async function writeEstateTargets(
+  stateDir: string,
+  apis: readonly ApiDefinition[],
+  urls: readonly string[],
+): Promise<string> {
   const file = join(stateDir, "targets.json");
   const targets = apis.map((api, i) => ({
     name: api.name,

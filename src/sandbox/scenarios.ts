@@ -105,7 +105,10 @@ ${inbound}
 `;
 }
 
-const withOrdersApi = (model: TenantModel, change: (app: TenantModel["apps"][number]) => TenantModel["apps"][number]): TenantModel => ({
+const withOrdersApi = (
+  model: TenantModel,
+  change: (app: TenantModel["apps"][number]) => TenantModel["apps"][number],
+): TenantModel => ({
   ...model,
   apps: model.apps.map((app) => (app.clientId === ORDERS_API.clientId ? change(app) : app)),
 });
@@ -113,7 +116,8 @@ const withOrdersApi = (model: TenantModel, change: (app: TenantModel["apps"][num
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   healthy: {
     name: "healthy",
-    description: "Everything as Microsoft's guidance recommends: v2 tokens, assignment required, the role required by the policy, a subscription required.",
+    description:
+      "Everything as Microsoft's guidance recommends: v2 tokens, assignment required, the role required by the policy, a subscription required.",
     expectation: "every probe passes",
   },
   "fail-open": {
@@ -124,13 +128,15 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   },
   "no-subscription-required": {
     name: "no-subscription-required",
-    description: "The API does not require a subscription, so calls without a key are let through to validate-jwt (a wrong key is still refused).",
+    description:
+      "The API does not require a subscription, so calls without a key are let through to validate-jwt (a wrong key is still refused).",
     expectation: "no-subscription-key gets in; invalid-subscription-key is still refused (401)",
     api: (api) => ({ ...api, subscriptionRequired: false }),
   },
   "v1-token-issuer-mismatch": {
     name: "v1-token-issuer-mismatch",
-    description: "The API's app registration still issues v1 tokens (accessTokenAcceptedVersion null) while the policy expects the v2 issuer.",
+    description:
+      "The API's app registration still issues v1 tokens (accessTokenAcceptedVersion null) while the policy expects the v2 issuer.",
     expectation: "valid fails with 401: issuer sts.windows.net vs login.microsoftonline.com/.../v2.0",
     tenant: (model) => withOrdersApi(model, (app) => ({ ...app, accessTokenAcceptedVersion: null })),
   },
@@ -140,12 +146,15 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     expectation: "valid fails with 401: the token has no roles claim",
     tenant: (model) => ({
       ...withOrdersApi(model, (app) => ({ ...app, assignmentRequired: false })),
-      roleAssignments: model.roleAssignments.filter((a) => !(a.clientId === PROBE_CLIENT.clientId && a.resourceClientId === ORDERS_API.clientId)),
+      roleAssignments: model.roleAssignments.filter(
+        (a) => !(a.clientId === PROBE_CLIENT.clientId && a.resourceClientId === ORDERS_API.clientId),
+      ),
     }),
   },
   "assignment-not-required": {
     name: "assignment-not-required",
-    description: "Assignment is not required and the policy requires no role: any app in the tenant can get a token for the API and call it.",
+    description:
+      "Assignment is not required and the policy requires no role: any app in the tenant can get a token for the API and call it.",
     expectation: "unassigned-client gets in: outcome security",
     tenant: (model) => withOrdersApi(model, (app) => ({ ...app, assignmentRequired: false })),
     api: (api) => ({ ...api, policyXml: ordersApiPolicyXml({ requireRole: false }) }),
@@ -173,7 +182,8 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     name: "own-app-without-role",
     description:
       "The probe's own app registration does not define the API's role, so its own-app token (the wrong-audience probe's) carries no roles and the policy refuses it for that, whatever its audience rule.",
-    expectation: "wrong-audience passes but carries audience-unproven naming roles, with the one-time setup that removes it",
+    expectation:
+      "wrong-audience passes but carries audience-unproven naming roles, with the one-time setup that removes it",
     tenant: (model) => ({
       ...model,
       apps: model.apps.map((app) => (app.clientId === PROBE_CLIENT.clientId ? { ...app, appRoles: [] } : app)),
@@ -184,7 +194,8 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     name: "fail-open-slow-body",
     description:
       "The API's policy has no validate-jwt, and its backend answers 200 at once but then sends the body a byte at a time (a streaming or overloaded backend).",
-    expectation: "every token probe that must be refused is security as soon as the 200 arrives, after one request; valid ends in error (timeout)",
+    expectation:
+      "every token probe that must be refused is security as soon as the 200 arrives, after one request; valid ends in error (timeout)",
     api: (api) => ({ ...api, policyXml: OPEN_POLICY_XML }),
     backend: { bodyFault: "trickle" },
     timeoutMs: 2_000,
@@ -199,26 +210,33 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   },
   "certificate-expiring": {
     name: "certificate-expiring",
-    description: "The gateway's custom-domain certificate expires in 10 days and nobody renewed it (its Key Vault certificate has no auto-renewal).",
-    expectation: "tls-certificate fails with certificate-expiring, naming the certificate, its issuer and 10 days left; every other probe passes",
+    description:
+      "The gateway's custom-domain certificate expires in 10 days and nobody renewed it (its Key Vault certificate has no auto-renewal).",
+    expectation:
+      "tls-certificate fails with certificate-expiring, naming the certificate, its issuer and 10 days left; every other probe passes",
     gatewayCertificateDays: 10,
   },
   "secret-expiring": {
     name: "secret-expiring",
     description: "The probe's client secret expires in 7 days and nobody has rotated it yet.",
-    expectation: "credential-expiry fails with credential-expiring, naming the secret (by its hint) and 7 days left; every other probe passes",
+    expectation:
+      "credential-expiry fails with credential-expiring, naming the secret (by its hint) and 7 days left; every other probe passes",
     tenant: (model, nowMs) => ({
       ...model,
       apps: model.apps.map((app) =>
         app.clientId === PROBE_CLIENT.clientId
-          ? { ...app, secrets: app.secrets.map((s) => ({ ...s, expiresAt: new Date(nowMs + 7 * DAY_MS).toISOString() })) }
+          ? {
+              ...app,
+              secrets: app.secrets.map((s) => ({ ...s, expiresAt: new Date(nowMs + 7 * DAY_MS).toISOString() })),
+            }
           : app,
       ),
     }),
   },
   "signing-key-rollover": {
     name: "signing-key-rollover",
-    description: "The tenant publishes a new signing key every hour, ahead of using it, as Entra does before a rollover.",
+    description:
+      "The tenant publishes a new signing key every hour, ahead of using it, as Entra does before a rollover.",
     expectation:
       "every probe passes; the first run after a new key that reads the tenant's metadata again (APIM and the probe cache it an hour) reports signing-key-rollover on the token result, naming the new key",
     signingKeyRolloverEveryMs: 60 * 60_000,

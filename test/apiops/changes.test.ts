@@ -10,7 +10,11 @@ function repo(): string {
   const dir = mkdtempSync(join(tmpdir(), "changes-"));
   mkdirSync(join(dir, "apis", "orders"), { recursive: true });
   writeFileSync(join(dir, "apis", "orders", "policy.xml"), "<policies />\n");
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=probe", "-c", "user.email=probe@example.invalid", ...args], { cwd: dir, stdio: "ignore" });
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=probe", "-c", "user.email=probe@example.invalid", ...args], {
+      cwd: dir,
+      stdio: "ignore",
+    });
   git("init", "-q");
   git("add", "-A");
   git("commit", "-q", "-m", "estate");

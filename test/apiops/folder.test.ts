@@ -8,7 +8,10 @@ import { composeEffectivePolicy } from "../../src/policy/compose.js";
 function folder(): string {
   const root = mkdtempSync(join(tmpdir(), "apiops-"));
   mkdirSync(join(root, "apis", "orders"), { recursive: true });
-  writeFileSync(join(root, "apis", "orders", "apiInformation.json"), JSON.stringify({ properties: { path: "orders" } }));
+  writeFileSync(
+    join(root, "apis", "orders", "apiInformation.json"),
+    JSON.stringify({ properties: { path: "orders" } }),
+  );
   return root;
 }
 

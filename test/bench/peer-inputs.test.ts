@@ -61,7 +61,9 @@ describe("buildNewmanCollection", () => {
 
   it("asks for three tokens at the v2 endpoint, then every matrix request per target", () => {
     const [tokens, ...targets] = collection.item;
-    expect(tokens?.item?.map((i) => i.request?.url)).toEqual(Array(3).fill("https://127.0.0.1:4444/7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47/oauth2/v2.0/token"));
+    expect(tokens?.item?.map((i) => i.request?.url)).toEqual(
+      Array(3).fill("https://127.0.0.1:4444/7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47/oauth2/v2.0/token"),
+    );
     expect(targets).toHaveLength(URLS.length);
     for (const [i, target] of targets.entries()) {
       expect(target.item?.map((r) => r.name)).toEqual([...NEWMAN_PROBES]);
@@ -78,7 +80,8 @@ describe("buildNewmanCollection", () => {
 
   it("sends the subscription key only where the probe does, and secrets only as variables", () => {
     const requests = collection.item[1]?.item ?? [];
-    const keyOf = (name: string) => requests.find((r) => r.name === name)?.request?.header?.find((h) => h.key === "Ocp-Apim-Subscription-Key")?.value;
+    const keyOf = (name: string) =>
+      requests.find((r) => r.name === name)?.request?.header?.find((h) => h.key === "Ocp-Apim-Subscription-Key")?.value;
     expect(keyOf("valid")).toBe("{{subscriptionKey}}");
     expect(keyOf("no-subscription-key")).toBeUndefined();
     expect(keyOf("invalid-subscription-key")).toMatch(/^[0-9a-f]{32}$/);
@@ -87,7 +90,11 @@ describe("buildNewmanCollection", () => {
   });
 
   it("the environment carries the secrets as secret-typed variables", () => {
-    const env = newmanEnvironment({ clientSecret: CANARY_SECRET, unassignedClientSecret: "u", subscriptionKey: CANARY_KEY }) as {
+    const env = newmanEnvironment({
+      clientSecret: CANARY_SECRET,
+      unassignedClientSecret: "u",
+      subscriptionKey: CANARY_KEY,
+    }) as {
       values: { key: string; type: string }[];
     };
     expect(env.values.map((v) => [v.key, v.type])).toEqual([

@@ -57,21 +57,51 @@ describe("idealWallMs", () => {
 });
 
 describe("minimumTokenRequests", () => {
-  const base = { wrongAudienceScope: "https://graph.microsoft.com/.default", elapsedMs: 60_000, tokenLifetimeMs: 3_900_000 };
+  const base = {
+    wrongAudienceScope: "https://graph.microsoft.com/.default",
+    elapsedMs: 60_000,
+    tokenLifetimeMs: 3_900_000,
+  };
 
   it("counts one per client and scope: probe x (target scopes + wrong audience), unassigned x target scopes", () => {
-    expect(minimumTokenRequests({ ...base, targetScopes: ["api://a/.default", "api://a/.default"], unassignedClient: true })).toBe(3);
-    expect(minimumTokenRequests({ ...base, targetScopes: ["api://a/.default", "api://b/.default"], unassignedClient: true })).toBe(5);
+    expect(
+      minimumTokenRequests({ ...base, targetScopes: ["api://a/.default", "api://a/.default"], unassignedClient: true }),
+    ).toBe(3);
+    expect(
+      minimumTokenRequests({ ...base, targetScopes: ["api://a/.default", "api://b/.default"], unassignedClient: true }),
+    ).toBe(5);
     expect(minimumTokenRequests({ ...base, targetScopes: ["api://a/.default"], unassignedClient: false })).toBe(2);
   });
 
   it("adds the probe client's Graph token when credential-expiry reads secrets there", () => {
-    expect(minimumTokenRequests({ ...base, wrongAudienceScope: "probe-app/.default", targetScopes: ["api://a/.default"], unassignedClient: true, graphScope: "https://graph.microsoft.com/.default" })).toBe(4);
+    expect(
+      minimumTokenRequests({
+        ...base,
+        wrongAudienceScope: "probe-app/.default",
+        targetScopes: ["api://a/.default"],
+        unassignedClient: true,
+        graphScope: "https://graph.microsoft.com/.default",
+      }),
+    ).toBe(4);
     // The same scope as the wrong-audience one counts once.
-    expect(minimumTokenRequests({ ...base, targetScopes: ["api://a/.default"], unassignedClient: false, graphScope: base.wrongAudienceScope })).toBe(2);
+    expect(
+      minimumTokenRequests({
+        ...base,
+        targetScopes: ["api://a/.default"],
+        unassignedClient: false,
+        graphScope: base.wrongAudienceScope,
+      }),
+    ).toBe(2);
   });
 
   it("multiplies by the token lifetimes the bench spans", () => {
-    expect(minimumTokenRequests({ ...base, targetScopes: ["api://a/.default"], unassignedClient: true, elapsedMs: 3_900_001 })).toBe(6);
+    expect(
+      minimumTokenRequests({
+        ...base,
+        targetScopes: ["api://a/.default"],
+        unassignedClient: true,
+        elapsedMs: 3_900_001,
+      }),
+    ).toBe(6);
   });
 });

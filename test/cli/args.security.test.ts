@@ -24,7 +24,12 @@ describe("parseCommandArgs never echoes a stray argument", () => {
   it("apim-smoke diagnose <token> exits 2 without printing the token", async () => {
     const err: string[] = [];
     const out: string[] = [];
-    const io: CliIo = { env: {}, cwd: "/nonexistent", stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } };
+    const io: CliIo = {
+      env: {},
+      cwd: "/nonexistent",
+      stdout: { write: (s: string) => out.push(s) },
+      stderr: { write: (s: string) => err.push(s) },
+    };
     expect(await runCli(["diagnose", TOKEN], io)).toBe(2);
     expect(err.join("")).toContain("argument 1 is not an option");
     expect(err.join("")).toContain("--token-file");

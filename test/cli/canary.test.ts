@@ -28,7 +28,10 @@ const OPTIONS: Record<string, string[]> = {
 };
 
 /** Settings that would let a run start: the canary must be refused by the option itself, or ignored. */
-const ENV = { PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62" };
+const ENV = {
+  PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47",
+  PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62",
+};
 
 /**
  * Options that take a file path: a path is named in errors ("cannot write reports/x.xml" is what a
@@ -37,7 +40,13 @@ const ENV = { PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", PROBE_CLI
 const PATH_OPTIONS = new Set(["--junit", "--env-file", "--settings-file", "--policy", "--token-file"]);
 
 const cases = Object.entries(OPTIONS).flatMap(([command, options]) =>
-  options.flatMap((option) => CANARIES.filter((canary) => !PATH_OPTIONS.has(option) || canary !== "canaryplainword").map((canary) => ({ command, option, canary }))),
+  options.flatMap((option) =>
+    CANARIES.filter((canary) => !PATH_OPTIONS.has(option) || canary !== "canaryplainword").map((canary) => ({
+      command,
+      option,
+      canary,
+    })),
+  ),
 );
 
 describe("no CLI argument is ever echoed", () => {
@@ -62,7 +71,12 @@ describe("no CLI argument is ever echoed", () => {
   it.each(CANARIES)("a canary as the command or a stray argument: %s", async (canary) => {
     for (const argv of [[canary], ["run", canary], ["diagnose", canary]]) {
       let printed = "";
-      const io: CliIo = { env: ENV, cwd: tmpdir(), stdout: { write: (s: string) => (printed += s) }, stderr: { write: (s: string) => (printed += s) } };
+      const io: CliIo = {
+        env: ENV,
+        cwd: tmpdir(),
+        stdout: { write: (s: string) => (printed += s) },
+        stderr: { write: (s: string) => (printed += s) },
+      };
       expect(await runCli(argv, io)).toBe(2);
       expect(printed).not.toContain(canary.slice(0, 12));
     }

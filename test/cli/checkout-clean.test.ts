@@ -15,12 +15,17 @@ function ignored(path: string): boolean {
 }
 
 describe("the README's own commands leave the checkout clean", () => {
-  it.each(["estate.targets.json", "probe-results.json", "probe-results.xml", ".sandbox/sandbox.env", "apim-smoke-probe-1.0.0.tgz", "local.settings.json", ".env"])(
-    "%s is ignored by git",
-    (path) => {
-      expect(ignored(path)).toBe(true);
-    },
-  );
+  it.each([
+    "estate.targets.json",
+    "probe-results.json",
+    "probe-results.xml",
+    ".sandbox/sandbox.env",
+    "apim-smoke-probe-1.0.0.tgz",
+    "local.settings.json",
+    ".env",
+  ])("%s is ignored by git", (path) => {
+    expect(ignored(path)).toBe(true);
+  });
 
   it("sources stay tracked", () => {
     expect(ignored("src/cli/main.ts")).toBe(false);

@@ -11,7 +11,12 @@ const NODE = resolve("node_modules/.bin/node");
 const MAIN = resolve("dist/src/cli/main.js");
 const CLI_MODULE = resolve("dist/src/cli/cli.js");
 const COMMANDS_MODULE = resolve("dist/src/cli/commands/index.js");
-const SECRET_SETTINGS = ["PROBE_CLIENT_SECRET", "PROBE_UNASSIGNED_CLIENT_SECRET", "PROBE_SUBSCRIPTION_KEY", "IDENTITY_HEADER"];
+const SECRET_SETTINGS = [
+  "PROBE_CLIENT_SECRET",
+  "PROBE_UNASSIGNED_CLIENT_SECRET",
+  "PROBE_SUBSCRIPTION_KEY",
+  "IDENTITY_HEADER",
+];
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/;
 
 let sandbox: Sandbox;
@@ -24,12 +29,20 @@ beforeAll(async () => {
 afterAll(() => sandbox.close());
 
 /** Runs node with `args` (asynchronously: the sandbox answers from this process). */
-async function node(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function node(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const base = { PATH: process.env.PATH, HOME: process.env.HOME };
   return new Promise((done) => {
-    execFile(NODE, args, { cwd, env: { ...base, ...env }, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      done({ code: typeof error?.code === "number" ? error.code : error ? 1 : 0, stdout, stderr });
-    });
+    execFile(
+      NODE,
+      args,
+      { cwd, env: { ...base, ...env }, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        done({ code: typeof error?.code === "number" ? error.code : error ? 1 : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -79,7 +92,9 @@ describe("NODE_DEBUG=apim-smoke", () => {
     const run = await node(["--input-type=module", "-e", script], { ...sandbox.settings, NODE_DEBUG: "apim-smoke" });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("apim-smoke boom: unexpected TypeError\n");
-    expect(run.stderr).toMatch(/APIM-SMOKE \d+: apim-smoke boom failed: TypeError: cannot read \[redacted\] \[redacted\] Bearer \[redacted\]/);
+    expect(run.stderr).toMatch(
+      /APIM-SMOKE \d+: apim-smoke boom failed: TypeError: cannot read \[redacted\] \[redacted\] Bearer \[redacted\]/,
+    );
     expect(run.stderr).toMatch(/\n\s+at /);
     expectNoSecret(run.stderr);
   });

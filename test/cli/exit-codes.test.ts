@@ -5,8 +5,7 @@ import { ApiopsFolderError } from "../../src/apiops/folder.js";
 import { exitFor, runCli } from "../../src/cli/cli.js";
 import { COMMANDS } from "../../src/cli/commands/index.js";
 import type { CliIo } from "../../src/cli/io.js";
-import type {
-  PolicyLibraryError} from "../../src/core/errors.js";
+import type { PolicyLibraryError } from "../../src/core/errors.js";
 import {
   isProductError,
   OpenIdConfigError,
@@ -33,7 +32,9 @@ const ONE_OF_EACH: Record<ErrorCode, ProbeError | PolicyLibraryError> = {
   APIM_SMOKE_APIOPS_FOLDER: new ApiopsFolderError("apis/orders/apiInformation.json", "is not JSON"),
   APIM_SMOKE_CHANGED_SINCE: new ChangedSinceError("main"),
   APIM_SMOKE_TENANT_MODEL: new TenantModelError("apps[0].appId", "is not a GUID"),
-  APIM_SMOKE_TOKEN_ACQUISITION: new TokenAcquisitionError("Entra ID refused the token request (invalid_client)", { oauthError: "invalid_client" }),
+  APIM_SMOKE_TOKEN_ACQUISITION: new TokenAcquisitionError("Entra ID refused the token request (invalid_client)", {
+    oauthError: "invalid_client",
+  }),
   APIM_SMOKE_UNSAFE_REQUEST: new UnsafeRequestError("http://example.net is not https"),
   APIM_SMOKE_TRANSPORT: new TransportError("https://example.net: timeout", "timeout"),
   APIM_SMOKE_RUN_BUDGET_EXCEEDED: new RunBudgetExceeded(),
@@ -42,7 +43,11 @@ const ONE_OF_EACH: Record<ErrorCode, ProbeError | PolicyLibraryError> = {
   APIM_SMOKE_OUTPUT_FILE: new OutputFileError("--junit", "/no/such/dir/report.xml"),
   APIM_SMOKE_STATE_STORE: new StateStoreError("state dir ./state", "cannot be written"),
   APIM_SMOKE_POLICY: new PolicyError("validate-jwt/@clock-skew", "is not a number"),
-  APIM_SMOKE_OPENID_CONFIG: new OpenIdConfigError("https://login.microsoftonline.com/x/v2.0/.well-known/openid-configuration", "status", "answered 404"),
+  APIM_SMOKE_OPENID_CONFIG: new OpenIdConfigError(
+    "https://login.microsoftonline.com/x/v2.0/.well-known/openid-configuration",
+    "status",
+    "answered 404",
+  ),
 };
 
 /** The README's exit code table: 2 what the user typed or configured, 5 a report file, 1 any other failure. */
@@ -67,22 +72,34 @@ async function failWith(error: Error): Promise<{ code: number; stderr: string }>
     run: () => Promise.reject(error),
   };
   let stderr = "";
-  const io: CliIo = { env: {}, cwd: process.cwd(), stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } };
+  const io: CliIo = {
+    env: {},
+    cwd: process.cwd(),
+    stdout: { write: () => true },
+    stderr: { write: (s: string) => (stderr += s) },
+  };
   const code = await runCli([THROWER], io);
   return { code, stderr };
 }
 
 describe("one closed error taxonomy", () => {
-  it.each(Object.entries(ONE_OF_EACH))("%s: a product error with its own code, its exit code from exitFor", async (code, error) => {
-    expect(isProductError(error)).toBe(true);
-    expect(error.code).toBe(code);
-    expect(code).toMatch(/^APIM_SMOKE_[A-Z_]+$/);
-    const expected = EXIT[code as ErrorCode] ?? 1;
-    expect(exitFor(code as ErrorCode).exit).toBe(expected);
-    const { code: exit, stderr } = await failWith(error);
-    expect(exit).toBe(expected);
-    expect(stderr).toBe(expected === 2 ? `apim-smoke ${THROWER}: ${error.message}\n` : `apim-smoke ${THROWER}: ${code}: ${error.message}\n`);
-  });
+  it.each(Object.entries(ONE_OF_EACH))(
+    "%s: a product error with its own code, its exit code from exitFor",
+    async (code, error) => {
+      expect(isProductError(error)).toBe(true);
+      expect(error.code).toBe(code);
+      expect(code).toMatch(/^APIM_SMOKE_[A-Z_]+$/);
+      const expected = EXIT[code as ErrorCode] ?? 1;
+      expect(exitFor(code as ErrorCode).exit).toBe(expected);
+      const { code: exit, stderr } = await failWith(error);
+      expect(exit).toBe(expected);
+      expect(stderr).toBe(
+        expected === 2
+          ? `apim-smoke ${THROWER}: ${error.message}\n`
+          : `apim-smoke ${THROWER}: ${code}: ${error.message}\n`,
+      );
+    },
+  );
 
   it("every error of the product except the policy library's has the one base", () => {
     for (const error of Object.values(ONE_OF_EACH)) {
@@ -95,7 +112,9 @@ describe("one closed error taxonomy", () => {
     class ForeignTextError extends TransportError {
       override readonly safeMessage = false;
     }
-    const { code, stderr } = await failWith(new ForeignTextError("https://example.net/?subscription-key=canary-secret", "connection"));
+    const { code, stderr } = await failWith(
+      new ForeignTextError("https://example.net/?subscription-key=canary-secret", "connection"),
+    );
     expect(code).toBe(1);
     expect(stderr).toBe(`apim-smoke ${THROWER}: APIM_SMOKE_TRANSPORT\n`);
   });

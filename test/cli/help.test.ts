@@ -10,24 +10,32 @@ const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta
 
 async function help(argv: string[]): Promise<string> {
   let stdout = "";
-  const io: CliIo = { env: {}, cwd: process.cwd(), stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true } };
+  const io: CliIo = {
+    env: {},
+    cwd: process.cwd(),
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: () => true },
+  };
   expect(await runCli(argv, io)).toBe(0);
   return stdout;
 }
 
 describe("--help", () => {
-  it.each(Object.keys(COMMANDS))("%s --help describes every option of its synopsis, each with its default", async (name) => {
-    const text = await help([name, "--help"]);
-    const [synopsis = "", ...rest] = text.split("\n");
-    const body = rest.join("\n");
-    const options = [...new Set(synopsis.match(/--[a-z][a-z-]*/g) ?? [])].filter((o) => o !== "--help");
-    expect(options.length).toBeGreaterThan(0);
-    for (const option of options) {
-      // The option's own entry (at the start of a line), then its default before the next entry.
-      const entry = new RegExp(`^  ${option}\\b[^\\n]*\\n(?:[ ]{6,}[^\\n]*\\n)*?[ ]+default: `, "m");
-      expect(body, option).toMatch(entry);
-    }
-  });
+  it.each(Object.keys(COMMANDS))(
+    "%s --help describes every option of its synopsis, each with its default",
+    async (name) => {
+      const text = await help([name, "--help"]);
+      const [synopsis = "", ...rest] = text.split("\n");
+      const body = rest.join("\n");
+      const options = [...new Set(synopsis.match(/--[a-z][a-z-]*/g) ?? [])].filter((o) => o !== "--help");
+      expect(options.length).toBeGreaterThan(0);
+      for (const option of options) {
+        // The option's own entry (at the start of a line), then its default before the next entry.
+        const entry = new RegExp(`^  ${option}\\b[^\\n]*\\n(?:[ ]{6,}[^\\n]*\\n)*?[ ]+default: `, "m");
+        expect(body, option).toMatch(entry);
+      }
+    },
+  );
 
   it.each([["--help"], ["run", "--help"], ["policy", "--help"]])("%s lists every exit code", async (...argv) => {
     const text = await help(argv);

@@ -22,20 +22,36 @@ const run = promisify(execFile);
  * project's Node 22 that `npm test` puts first on PATH. The user's environment otherwise, without
  * any probe setting: the settings come from the file only.
  */
-const userEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(PROBE_|APPLICATIONINSIGHTS_)/.test(name)));
+const userEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !/^(PROBE_|APPLICATIONINSIGHTS_)/.test(name)),
+);
 const userPath = (process.env.PATH ?? "").split(delimiter).filter((dir) => !dir.endsWith(join("node_modules", ".bin")));
 const npmEnv = { ...userEnv, PATH: userPath.join(delimiter) };
 /** The installed command on a user's Node 22 (`engines`): the project's Node 22 first on PATH, for the shim's `#!/usr/bin/env node`. */
-const baseEnv = { ...userEnv, PATH: [join(root, "node_modules", ".bin"), join(prefix, "bin"), ...userPath].join(delimiter) };
+const baseEnv = {
+  ...userEnv,
+  PATH: [join(root, "node_modules", ".bin"), join(prefix, "bin"), ...userPath].join(delimiter),
+};
 
 let tarballFiles: string[] = [];
 let sandbox: Sandbox;
 
 beforeAll(async () => {
-  const packed = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: root, env: npmEnv, maxBuffer: 16 * 1024 * 1024 });
-  const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
+  const packed = await run("npm", ["pack", "--json", "--pack-destination", work], {
+    cwd: root,
+    env: npmEnv,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   tarballFiles = info!.files.map((f) => f.path);
-  await run("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", join(work, info!.filename)], { cwd: work, env: npmEnv });
+  await run(
+    "npm",
+    ["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", join(work, info!.filename)],
+    { cwd: work, env: npmEnv },
+  );
   sandbox = await startSandbox();
 }, 300_000);
 afterAll(() => sandbox?.close());
@@ -45,7 +61,9 @@ describe("the packed, installed apim-smoke", () => {
     expect(tarballFiles).toContain("dist/src/cli/main.js");
     expect(tarballFiles).toContain("package.json");
     expect(tarballFiles).toContain("schema/run-result.schema.json");
-    expect(tarballFiles.filter((f) => /^(test|src|bench)\/|^dist\/(test|bench)\/|\.map$|\.ts$|fixtures/.test(f))).toEqual([]);
+    expect(
+      tarballFiles.filter((f) => /^(test|src|bench)\/|^dist\/(test|bench)\/|\.map$|\.ts$|fixtures/.test(f)),
+    ).toEqual([]);
   });
 
   it("is on PATH as apim-smoke, with the package's version", async () => {
@@ -55,13 +73,21 @@ describe("the packed, installed apim-smoke", () => {
   });
 
   it("--env-file is Node's: for a file not there yet the installed command exits 9 (README, --help), which --settings-file avoids", async () => {
-    const code = await new Promise<number | null>((resolve) => spawn("apim-smoke", ["run", "--env-file", "not-yet.env"], { cwd: work, env: baseEnv, stdio: "ignore" }).on("exit", resolve));
+    const code = await new Promise<number | null>((resolve) =>
+      spawn("apim-smoke", ["run", "--env-file", "not-yet.env"], { cwd: work, env: baseEnv, stdio: "ignore" }).on(
+        "exit",
+        resolve,
+      ),
+    );
     expect(code).toBe(9);
   });
 
   it("run --settings-file waits for a file written a moment later, and passes against the sandbox", async () => {
     const { APPLICATIONINSIGHTS_CONNECTION_STRING: _ingestion, ...settings } = sandbox.settings;
-    const child = spawn("apim-smoke", ["run", "--settings-file", "later/sandbox.env", "--format", "json"], { cwd: work, env: baseEnv });
+    const child = spawn("apim-smoke", ["run", "--settings-file", "later/sandbox.env", "--format", "json"], {
+      cwd: work,
+      env: baseEnv,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -78,4 +104,3 @@ describe("the packed, installed apim-smoke", () => {
     expect(doc.exitCode).toBe(0);
   }, 90_000);
 });
-

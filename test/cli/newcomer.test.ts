@@ -40,23 +40,60 @@ function capture(env: Record<string, string | undefined>, more: Partial<CliIo> =
 function corporateCaFile(): string {
   const path = join(dir, "corporate-ca.pem");
   if (!existsSync(path)) {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "corp.key"), "-out", path, "-days", "2", "-subj", "/CN=Corporate Proxy CA"], {
-      stdio: "ignore",
-    });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "corp.key"),
+        "-out",
+        path,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Corporate Proxy CA",
+      ],
+      {
+        stdio: "ignore",
+      },
+    );
   }
   return path;
 }
 
 describe("--env-file", () => {
   it("reads an Azure Functions local.settings.json (its Values)", async () => {
-    writeFileSync(join(dir, "local.settings.json"), JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: "node", AzureWebJobsStorage: "UseDevelopmentStorage=true", ...settings() } }, null, 2));
+    writeFileSync(
+      join(dir, "local.settings.json"),
+      JSON.stringify(
+        {
+          IsEncrypted: false,
+          Values: {
+            FUNCTIONS_WORKER_RUNTIME: "node",
+            AzureWebJobsStorage: "UseDevelopmentStorage=true",
+            ...settings(),
+          },
+        },
+        null,
+        2,
+      ),
+    );
     const { io, out } = capture({});
-    expect(await runCli(["run", "--env-file", "local.settings.json", "--probe", "valid", "--format", "json"], io)).toBe(0);
+    expect(await runCli(["run", "--env-file", "local.settings.json", "--probe", "valid", "--format", "json"], io)).toBe(
+      0,
+    );
     expect(JSON.parse(out.stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
   });
 
   it("refuses an encrypted local.settings.json, naming the file and the fix", async () => {
-    writeFileSync(join(dir, "encrypted.settings.json"), JSON.stringify({ IsEncrypted: true, Values: { PROBE_CLIENT_SECRET: "c2VjcmV0LWNpcGhlcnRleHQtY2FuYXJ5" } }));
+    writeFileSync(
+      join(dir, "encrypted.settings.json"),
+      JSON.stringify({ IsEncrypted: true, Values: { PROBE_CLIENT_SECRET: "c2VjcmV0LWNpcGhlcnRleHQtY2FuYXJ5" } }),
+    );
     const { io, out } = capture({});
     expect(await runCli(["run", "--env-file", "encrypted.settings.json"], io)).toBe(2);
     expect(out.stderr).toContain("encrypted.settings.json");
@@ -70,14 +107,24 @@ describe("--env-file", () => {
     const running = runCli(["run", "--env-file", "late/sandbox.env", "--probe", "no-token", "--format", "json"], io);
     await expect.poll(() => out.stderr, { timeout: 20_000, interval: 50 }).toContain("waiting for late/sandbox.env");
     mkdirSync(join(dir, "late"), { recursive: true });
-    writeFileSync(late, Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n"));
+    writeFileSync(
+      late,
+      Object.entries(settings())
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n"),
+    );
     expect(await running).toBe(0);
     expect(out.stderr).toContain("waiting for late/sandbox.env");
     expect(JSON.parse(out.stdout)).toMatchObject({ summary: { ok: true } });
   });
 
   it("keeps the sandbox CA from the file when the shell already sets NODE_EXTRA_CA_CERTS", async () => {
-    writeFileSync(join(dir, "with-ca.env"), Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n"));
+    writeFileSync(
+      join(dir, "with-ca.env"),
+      Object.entries(settings())
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n"),
+    );
     const { io, out } = capture({ NODE_EXTRA_CA_CERTS: corporateCaFile() });
     expect(await runCli(["run", "--env-file", "with-ca.env", "--probe", "valid", "--format", "json"], io)).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject({ results: [{ probe: "valid", outcome: "pass" }] });
@@ -86,7 +133,11 @@ describe("--env-file", () => {
 
 describe("settings validated before the first request", () => {
   it("a malformed APPLICATIONINSIGHTS_CONNECTION_STRING stops the run before any probe", async () => {
-    const { io, out } = capture(settings({ APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=not-a-guid;IngestionEndpoint=http://127.0.0.1:1/" }));
+    const { io, out } = capture(
+      settings({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=not-a-guid;IngestionEndpoint=http://127.0.0.1:1/",
+      }),
+    );
     expect(await runCli(["run"], io)).toBe(2);
     expect(out.stderr).toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
     expect(out.stdout).toBe("");
@@ -203,7 +254,15 @@ describe("output for a person", () => {
     const lines = out.stdout.split("\n");
     const tooLong = lines.filter((l) => l.length > 80 && l.trim().includes(" "));
     // Only a single unbreakable word (a URL, a GUID) may pass the width.
-    expect(tooLong.filter((l) => l.trim().split(/\s+/).some((w) => w.length > 40) === false)).toEqual([]);
+    expect(
+      tooLong.filter(
+        (l) =>
+          l
+            .trim()
+            .split(/\s+/)
+            .some((w) => w.length > 40) === false,
+      ),
+    ).toEqual([]);
     expect(lines.filter((l) => l.includes("-> invalid-client-secret")).length).toBe(1);
   });
 
@@ -222,14 +281,17 @@ describe("output for a person", () => {
   it("says what Entra did for unassigned-client instead of a token-endpoint status", async () => {
     const { io, out } = capture(settings());
     await runCli(["run", "--probe", "unassigned-client"], io);
-    expect(out.stdout).toMatch(/unassigned-client\s+pass\s+401\/403\s+refused\s+\d+ ms\s+refused\s+by\s+Entra\s+as\s+expected:\s+AADSTS501051/);
+    expect(out.stdout).toMatch(
+      /unassigned-client\s+pass\s+401\/403\s+refused\s+\d+ ms\s+refused\s+by\s+Entra\s+as\s+expected:\s+AADSTS501051/,
+    );
   });
 
   it("rounds durations to 0.1 ms in JSON", async () => {
     const { io, out } = capture(settings());
     await runCli(["run", "--format", "json"], io);
     const doc = JSON.parse(out.stdout) as { results: { durationMs: number }[]; summary: { durationMs: number } };
-    for (const d of [...doc.results.map((r) => r.durationMs), doc.summary.durationMs]) expect(Math.round(d * 10) / 10).toBe(d);
+    for (const d of [...doc.results.map((r) => r.durationMs), doc.summary.durationMs])
+      expect(Math.round(d * 10) / 10).toBe(d);
   });
 
   it("watch --format json writes one run a line (NDJSON) and stamps each tick", async () => {
@@ -237,7 +299,9 @@ describe("output for a person", () => {
     const { io, out } = capture(settings(), { signal: stop.signal });
     const done = runCli(["watch", "--schedule", "* * * * * *", "--probe", "no-token", "--format", "json"], io);
     // The run at start and one tick of the every-second schedule.
-    await expect.poll(() => out.stdout.split("\n").filter(Boolean).length, { timeout: 20_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(() => out.stdout.split("\n").filter(Boolean).length, { timeout: 20_000, interval: 50 })
+      .toBeGreaterThanOrEqual(2);
     stop.abort();
     expect(await done).toBe(0);
     const lines = out.stdout.split("\n").filter(Boolean);
@@ -260,15 +324,19 @@ describe("output for a person", () => {
 });
 
 describe("results lost to an ingestion outage", () => {
-  it("a run whose availability results ingestion refused exits 3, not 0, and says they were lost", { timeout: 60_000 }, async () => {
-    const lossy = await startSandbox();
-    try {
-      lossy.ingestion.setFault({ status: 500, times: 1000 });
-      const { io, out } = capture({ ...lossy.settings });
-      expect(await runCli(["run", "--probe", "no-token"], io)).toBe(3);
-      expect(out.stderr).toMatch(/availability: 0\/1 results accepted by ingestion, 1 not accepted and lost/);
-    } finally {
-      await lossy.close();
-    }
-  });
+  it(
+    "a run whose availability results ingestion refused exits 3, not 0, and says they were lost",
+    { timeout: 60_000 },
+    async () => {
+      const lossy = await startSandbox();
+      try {
+        lossy.ingestion.setFault({ status: 500, times: 1000 });
+        const { io, out } = capture({ ...lossy.settings });
+        expect(await runCli(["run", "--probe", "no-token"], io)).toBe(3);
+        expect(out.stderr).toMatch(/availability: 0\/1 results accepted by ingestion, 1 not accepted and lost/);
+      } finally {
+        await lossy.close();
+      }
+    },
+  );
 });

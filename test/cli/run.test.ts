@@ -56,9 +56,14 @@ describe("apim-smoke run", () => {
   it("--format json: every probe passes against a strict gateway, exit 0, no secret anywhere", async () => {
     const junit = join(dir, "junit.xml");
     const { code, stdout, stderr } = await cli(["run", "--format", "json", "--junit", junit], settings());
-    const doc = JSON.parse(stdout) as { results: { probe: string; outcome: string }[]; summary: { ok: boolean; total: number } };
+    const doc = JSON.parse(stdout) as {
+      results: { probe: string; outcome: string }[];
+      summary: { ok: boolean; total: number };
+    };
     // A fresh process has no expired token of its own yet: that probe is skipped, which still exits 0.
-    expect(doc.results.filter((r) => r.outcome !== "pass").map((r) => [r.probe, r.outcome])).toEqual([["expired-token", "skipped"]]);
+    expect(doc.results.filter((r) => r.outcome !== "pass").map((r) => [r.probe, r.outcome])).toEqual([
+      ["expired-token", "skipped"],
+    ]);
     expect(doc.summary).toMatchObject({ ok: true, total: 12 });
     expect(code).toBe(0);
     const xml = readFileSync(junit, "utf8");
@@ -80,7 +85,10 @@ describe("apim-smoke run", () => {
   });
 
   it("exit 1 when a probe does not pass (wrong secret: token fails, dependents blocked)", async () => {
-    const { code, stdout, stderr } = await cli(["run", "--format", "json"], { ...settings(), PROBE_CLIENT_SECRET: "canary-wrong-secret-Zq9~z" });
+    const { code, stdout, stderr } = await cli(["run", "--format", "json"], {
+      ...settings(),
+      PROBE_CLIENT_SECRET: "canary-wrong-secret-Zq9~z",
+    });
     const doc = JSON.parse(stdout) as { results: { probe: string; outcome: string; cause?: string }[] };
     expect(code).toBe(1);
     // One cause, the diagnosis's; Entra's code is evidence.
@@ -103,7 +111,12 @@ describe("apim-smoke run", () => {
 
   it("reads settings from --settings-file, and still from --env-file with a note to spell it --settings-file", async () => {
     const envFile = join(dir, "probe.env");
-    writeFileSync(envFile, Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n"));
+    writeFileSync(
+      envFile,
+      Object.entries(settings())
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n"),
+    );
     const given = await cli(["run", "--settings-file", "probe.env", "--probe", "valid", "--format", "json"], {});
     expect(given.code).toBe(0);
     expect(JSON.parse(given.stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
@@ -115,9 +128,21 @@ describe("apim-smoke run", () => {
   });
 
   it("many targets: the summary by default (a line per target), every row with --verbose, only the final line with --quiet", async () => {
-    const { PROBE_API_URL: url, PROBE_API_SCOPE: scope, PROBE_SUBSCRIPTION_KEY: key, PROBE_API_METHOD: _m, PROBE_POLICY_FILE: _p, ...rest } = settings();
+    const {
+      PROBE_API_URL: url,
+      PROBE_API_SCOPE: scope,
+      PROBE_SUBSCRIPTION_KEY: key,
+      PROBE_API_METHOD: _m,
+      PROBE_POLICY_FILE: _p,
+      ...rest
+    } = settings();
     const file = join(dir, "five.targets.json");
-    const targets = ["alpha", "bravo", "charlie", "delta", "echo"].map((name) => ({ name, url, scope, subscriptionKeySetting: "ORDERS_KEY" }));
+    const targets = ["alpha", "bravo", "charlie", "delta", "echo"].map((name) => ({
+      name,
+      url,
+      scope,
+      subscriptionKeySetting: "ORDERS_KEY",
+    }));
     writeFileSync(file, JSON.stringify({ targets }));
     const env = { ...rest, PROBE_TARGETS_FILE: file, ORDERS_KEY: key };
     const probes = ["--probe", "token", "--probe", "valid", "--probe", "no-token"];
@@ -131,22 +156,32 @@ describe("apim-smoke run", () => {
     const verbose = await cli(["run", ...probes, "--verbose"], env);
     expect(verbose.stdout.split("\n").filter((l) => /^\w+\s+(token|valid|no-token)\s+pass/.test(l))).toHaveLength(15);
     const quiet = await cli(["run", ...probes, "--quiet"], env);
-    expect(quiet.stdout.trim().split("\n")).toEqual([expect.stringMatching(/^OK: 15 probes across 5 targets/) as unknown]);
+    expect(quiet.stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(/^OK: 15 probes across 5 targets/) as unknown,
+    ]);
     expect((await cli(["run", "--verbose", "--quiet"], env)).code).toBe(2);
   });
 
-  it.each(["local.settings.json", ".env"])("no settings given: reads ./%s in the working directory, and says so", async (name) => {
-    const here = mkdtempSync(join(tmpdir(), "cli-cwd-settings-"));
-    const text = name === ".env" ? Object.entries(settings()).map(([k, v]) => `${k}=${v}`).join("\n") : JSON.stringify({ IsEncrypted: false, Values: settings() });
-    writeFileSync(join(here, name), text);
-    const { code, stdout, stderr } = await cli(["run", "--probe", "valid", "--format", "json"], {}, false, here);
-    expect(stderr).toContain(`settings: read ./${name}`);
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
-    // Settings in the environment are the user's choice: the file is then left alone.
-    const withEnv = await cli(["run", "--probe", "valid", "--format", "json"], settings(), false, here);
-    expect(withEnv.stderr).not.toContain("settings: read");
-  });
+  it.each(["local.settings.json", ".env"])(
+    "no settings given: reads ./%s in the working directory, and says so",
+    async (name) => {
+      const here = mkdtempSync(join(tmpdir(), "cli-cwd-settings-"));
+      const text =
+        name === ".env"
+          ? Object.entries(settings())
+              .map(([k, v]) => `${k}=${v}`)
+              .join("\n")
+          : JSON.stringify({ IsEncrypted: false, Values: settings() });
+      writeFileSync(join(here, name), text);
+      const { code, stdout, stderr } = await cli(["run", "--probe", "valid", "--format", "json"], {}, false, here);
+      expect(stderr).toContain(`settings: read ./${name}`);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ summary: { ok: true, total: 1 } });
+      // Settings in the environment are the user's choice: the file is then left alone.
+      const withEnv = await cli(["run", "--probe", "valid", "--format", "json"], settings(), false, here);
+      expect(withEnv.stderr).not.toContain("settings: read");
+    },
+  );
 
   it.each([
     [["run", "--format", "yaml"], "--format"],
@@ -163,7 +198,11 @@ describe("apim-smoke run", () => {
   });
 
   it("exit 2 for bad settings, naming them and never their values", async () => {
-    const { code, stderr, stdout } = await cli(["run"], { ...settings(), PROBE_API_URL: `http://x.example/o`, PROBE_TIMEOUT_MS: sandbox.settings.PROBE_CLIENT_SECRET });
+    const { code, stderr, stdout } = await cli(["run"], {
+      ...settings(),
+      PROBE_API_URL: `http://x.example/o`,
+      PROBE_TIMEOUT_MS: sandbox.settings.PROBE_CLIENT_SECRET,
+    });
     expect(code).toBe(2);
     expect(stderr).toContain("PROBE_API_URL");
     expect(stderr).toContain("PROBE_TIMEOUT_MS");
@@ -177,8 +216,16 @@ describe("apim-smoke run", () => {
   });
 
   it.each([
-    ["an XXE", '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><policies><inbound>&x;</inbound></policies>', /DOCTYPE/],
-    ["a billion laughs", '<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><policies><inbound>&b;</inbound></policies>', /DOCTYPE/],
+    [
+      "an XXE",
+      '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><policies><inbound>&x;</inbound></policies>',
+      /DOCTYPE/,
+    ],
+    [
+      "a billion laughs",
+      '<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><policies><inbound>&b;</inbound></policies>',
+      /DOCTYPE/,
+    ],
     ["100 000 levels", `<policies>${"<a>".repeat(100_000)}${"</a>".repeat(100_000)}</policies>`, /nested/],
     ["a 20 MB file", `<policies><inbound>${"<base />".repeat(2_600_000)}</inbound></policies>`, /characters long/],
   ])("a policy file with %s: exit 2 with the parser's reason, not an unexpected error", async (_what, xml, reason) => {
@@ -196,7 +243,13 @@ describe("apim-smoke run", () => {
   ])("a targets file with %s: exit 2 naming PROBE_TARGETS_FILE", async (_what, json, reason) => {
     const targets = join(dir, `hostile-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(targets, json);
-    const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, PROBE_POLICY_FILE: _p, ...rest } = settings();
+    const {
+      PROBE_API_URL: _u,
+      PROBE_API_SCOPE: _s,
+      PROBE_SUBSCRIPTION_KEY: _k,
+      PROBE_POLICY_FILE: _p,
+      ...rest
+    } = settings();
     const { code, stderr } = await cli(["run"], { ...rest, PROBE_TARGETS_FILE: targets });
     expect(stderr).toContain("PROBE_TARGETS_FILE");
     expect(stderr).toMatch(reason);
@@ -204,7 +257,10 @@ describe("apim-smoke run", () => {
   });
 
   it("an unresolved Key Vault reference is refused with exit 2 before any request", async () => {
-    const { code, stderr } = await cli(["run"], { ...settings(), PROBE_SUBSCRIPTION_KEY: "@Microsoft.KeyVault(VaultName=probe-kv;SecretName=apim-key)" });
+    const { code, stderr } = await cli(["run"], {
+      ...settings(),
+      PROBE_SUBSCRIPTION_KEY: "@Microsoft.KeyVault(VaultName=probe-kv;SecretName=apim-key)",
+    });
     expect(code).toBe(2);
     expect(stderr).toMatch(/PROBE_SUBSCRIPTION_KEY: is an unresolved Key Vault reference/);
   });
@@ -220,7 +276,10 @@ describe("apim-smoke token", () => {
   });
 
   it("--raw prints the token alone", async () => {
-    const { code, stdout } = await cli(["token", "--raw", "--scope", "https://graph.microsoft.com/.default"], settings());
+    const { code, stdout } = await cli(
+      ["token", "--raw", "--scope", "https://graph.microsoft.com/.default"],
+      settings(),
+    );
     expect(code).toBe(0);
     expect(decodeJwt(stdout.trim())).toMatchObject({ aud: "https://graph.microsoft.com", ver: "1.0" });
   });

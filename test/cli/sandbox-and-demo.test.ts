@@ -45,11 +45,15 @@ describe("apim-smoke sandbox", () => {
 
     // The env file is enough for a separate `run` to probe the sandbox (it is still up).
     const runner = captureIo(dir);
-    expect(await runCli(["run", "--env-file", "state/sandbox.env", "--format", "json", "--probe", "no-token"], runner.io)).toBe(1);
+    expect(
+      await runCli(["run", "--env-file", "state/sandbox.env", "--format", "json", "--probe", "no-token"], runner.io),
+    ).toBe(1);
     const report = JSON.parse(runner.out.stdout) as { results: { probe: string; outcome: string }[] };
     expect(report.results).toEqual([expect.objectContaining({ probe: "no-token", outcome: "security" })]);
     // The sandbox says what its ingestion accepted from that run, as demo does.
-    await expect.poll(() => out.stderr, { timeout: 5_000 }).toMatch(/sandbox ingestion: accepted 1 of 1 item; availability results: 1 in all/);
+    await expect
+      .poll(() => out.stderr, { timeout: 5_000 })
+      .toMatch(/sandbox ingestion: accepted 1 of 1 item; availability results: 1 in all/);
 
     // A second sandbox on the same state folder is refused, naming the running one; the first's file stays.
     const second = captureIo(dir);
@@ -75,7 +79,10 @@ describe("apim-smoke demo (npm start)", () => {
   it("prints the passing matrix, expired-token included, and what ingestion accepted", async () => {
     const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
     expect(await runCli(["demo", "--format", "json"], io)).toBe(0);
-    const report = JSON.parse(out.stdout) as { results: { probe: string; outcome: string }[]; summary: { ok: boolean; total: number } };
+    const report = JSON.parse(out.stdout) as {
+      results: { probe: string; outcome: string }[];
+      summary: { ok: boolean; total: number };
+    };
     expect(report.summary).toMatchObject({ ok: true, total: 12 });
     expect(report.results.every((r) => r.outcome === "pass")).toBe(true);
     expect(out.stderr).toContain("sandbox ingestion accepted 12 availability results");

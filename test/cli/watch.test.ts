@@ -15,8 +15,16 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 const OCCURRENCES: [expression: string, from: string, next: string[]][] = [
   ["0 */5 * * * *", "2026-01-01T00:01:30Z", ["2026-01-01T00:05:00.000Z", "2026-01-01T00:10:00.000Z"]],
   // a/n: from a to the field's end, every n (the Functions host accepts it; Vixie-style parsers refuse it).
-  ["5/10 * * * * *", "2026-01-01T00:00:00Z", ["2026-01-01T00:00:05.000Z", "2026-01-01T00:00:15.000Z", "2026-01-01T00:00:25.000Z"]],
-  ["10-20/5 0 0 * * *", "2026-01-01T00:00:00Z", ["2026-01-01T00:00:10.000Z", "2026-01-01T00:00:15.000Z", "2026-01-01T00:00:20.000Z"]],
+  [
+    "5/10 * * * * *",
+    "2026-01-01T00:00:00Z",
+    ["2026-01-01T00:00:05.000Z", "2026-01-01T00:00:15.000Z", "2026-01-01T00:00:25.000Z"],
+  ],
+  [
+    "10-20/5 0 0 * * *",
+    "2026-01-01T00:00:00Z",
+    ["2026-01-01T00:00:10.000Z", "2026-01-01T00:00:15.000Z", "2026-01-01T00:00:20.000Z"],
+  ],
   ["0 15,45 * * * *", "2026-01-01T00:00:00Z", ["2026-01-01T00:15:00.000Z", "2026-01-01T00:45:00.000Z"]],
   ["0 0 9-17 * * *", "2026-01-01T17:30:00Z", ["2026-01-02T09:00:00.000Z", "2026-01-02T10:00:00.000Z"]],
   ["0 30 9 * * 1-5", "2026-01-02T10:00:00Z", ["2026-01-05T09:30:00.000Z", "2026-01-06T09:30:00.000Z"]],
@@ -46,7 +54,9 @@ const REFUSED: [expression: string, mentioned: string][] = [
 
 describe("NCRONTAB as the Functions host reads it", () => {
   it.each(OCCURRENCES)("%s from %s", (expression, from, next) => {
-    expect(new NcrontabSchedule(expression).next(new Date(from), next.length).map((d) => d.toISOString())).toEqual(next);
+    expect(new NcrontabSchedule(expression).next(new Date(from), next.length).map((d) => d.toISOString())).toEqual(
+      next,
+    );
   });
 
   it.each(REFUSED)("refuses %s, saying why (%s)", (expression, mentioned) => {
@@ -100,7 +110,10 @@ describe("apim-smoke watch", () => {
   it("takes the host's a/n step and refuses Quartz syntax with exit 2", async () => {
     const stop = new AbortController();
     const accepted = capture(stop.signal);
-    const done = runCli(["watch", "--schedule", "5/10 * * * * *", "--probe", "no-token", "--format", "json"], accepted.io);
+    const done = runCli(
+      ["watch", "--schedule", "5/10 * * * * *", "--probe", "no-token", "--format", "json"],
+      accepted.io,
+    );
     await expect.poll(() => accepted.out.stderr, { timeout: 20_000 }).toContain("watching: next run at");
     stop.abort();
     expect(await done).toBe(0);

@@ -20,8 +20,30 @@ afterAll(() => sandbox.close());
 
 async function valid(assertions: Record<string, unknown>, more: Record<string, unknown> = {}): Promise<ProbeResult> {
   const file = join(dir, `targets-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify({ targets: [{ name: "orders", url: sandbox.apiUrls[0], scope: "api://orders-api/.default", subscriptionKeySetting: "ORDERS_KEY", assertions, ...more }] }));
-  const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_API_METHOD: _m, PROBE_SUBSCRIPTION_KEY: key, PROBE_POLICY_FILE: _p, APPLICATIONINSIGHTS_CONNECTION_STRING: _i, ...rest } = sandbox.settings;
+  writeFileSync(
+    file,
+    JSON.stringify({
+      targets: [
+        {
+          name: "orders",
+          url: sandbox.apiUrls[0],
+          scope: "api://orders-api/.default",
+          subscriptionKeySetting: "ORDERS_KEY",
+          assertions,
+          ...more,
+        },
+      ],
+    }),
+  );
+  const {
+    PROBE_API_URL: _u,
+    PROBE_API_SCOPE: _s,
+    PROBE_API_METHOD: _m,
+    PROBE_SUBSCRIPTION_KEY: key,
+    PROBE_POLICY_FILE: _p,
+    APPLICATIONINSIGHTS_CONNECTION_STRING: _i,
+    ...rest
+  } = sandbox.settings;
   const engine = createProbeEngine(loadSettings({ ...rest, PROBE_TARGETS_FILE: file, ORDERS_KEY: key! }));
   try {
     const report = await engine.run({ probes: ["token", "valid"] });
@@ -33,7 +55,14 @@ async function valid(assertions: Record<string, unknown>, more: Record<string, u
 
 describe("assertions on valid", () => {
   it("all hold: pass", async () => {
-    expect(await valid({ bodyContains: '"method":"GET"', jsonPointer: { pointer: "/path", equals: "/health" }, header: { name: "content-type" }, maxLatencyMs: 5000 })).toMatchObject({ outcome: "pass" });
+    expect(
+      await valid({
+        bodyContains: '"method":"GET"',
+        jsonPointer: { pointer: "/path", equals: "/health" },
+        header: { name: "content-type" },
+        maxLatencyMs: 5000,
+      }),
+    ).toMatchObject({ outcome: "pass" });
   });
 
   it.each([
@@ -41,16 +70,31 @@ describe("assertions on valid", () => {
     [{ jsonPointer: { pointer: "/api", equals: "inventory" } }, "jsonPointer /api", '"inventory"', '"orders-api"'],
     [{ jsonPointer: { pointer: "/missing/0", equals: 1 } }, "jsonPointer /missing/0", "1", "no such member"],
     [{ header: { name: "x-api-version" } }, "header x-api-version", "present", "absent"],
-    [{ header: { name: "content-type", equals: "text/plain" } }, "header content-type", '"text/plain"', expect.stringContaining("application/json") as unknown as string],
-  ] as const)("%j: a 200 that fails it is assertion-failed, naming expected and received", async (assertions, assertion, expected, received) => {
-    const result = await valid(assertions);
-    expect(result).toMatchObject({ outcome: "fail", actualStatus: 200, diagnosis: { cause: "assertion-failed", evidence: { assertion, expected, received } } });
-  });
+    [
+      { header: { name: "content-type", equals: "text/plain" } },
+      "header content-type",
+      '"text/plain"',
+      expect.stringContaining("application/json") as unknown as string,
+    ],
+  ] as const)(
+    "%j: a 200 that fails it is assertion-failed, naming expected and received",
+    async (assertions, assertion, expected, received) => {
+      const result = await valid(assertions);
+      expect(result).toMatchObject({
+        outcome: "fail",
+        actualStatus: 200,
+        diagnosis: { cause: "assertion-failed", evidence: { assertion, expected, received } },
+      });
+    },
+  );
 
   it("maxLatencyMs exceeded: slow-response", async () => {
     sandbox.gateway.setBackend({ latencyMs: 300 });
     try {
-      expect(await valid({ maxLatencyMs: 100 })).toMatchObject({ outcome: "fail", diagnosis: { cause: "slow-response", evidence: { expected: "at most 100 ms" } } });
+      expect(await valid({ maxLatencyMs: 100 })).toMatchObject({
+        outcome: "fail",
+        diagnosis: { cause: "slow-response", evidence: { expected: "at most 100 ms" } },
+      });
     } finally {
       sandbox.gateway.setBackend({});
     }
@@ -68,10 +112,34 @@ describe("assertions on valid", () => {
   });
 
   it("sends the target's request headers and body; credential headers cannot be set there", async () => {
-    expect(await valid({ jsonPointer: { pointer: "/method", equals: "POST" } }, { method: "POST", body: '{"q":1}', requestHeaders: { "content-type": "application/json" } })).toMatchObject({ outcome: "pass" });
+    expect(
+      await valid(
+        { jsonPointer: { pointer: "/method", equals: "POST" } },
+        { method: "POST", body: '{"q":1}', requestHeaders: { "content-type": "application/json" } },
+      ),
+    ).toMatchObject({ outcome: "pass" });
     const file = join(dir, "bad-headers.json");
-    writeFileSync(file, JSON.stringify({ targets: [{ name: "x", url: sandbox.apiUrls[0], scope: "api://orders-api/.default", requestHeaders: { Authorization: "Basic dXNlcjpwYXNz" } }] }));
-    const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, PROBE_POLICY_FILE: _p, PROBE_API_METHOD: _m, ...rest } = sandbox.settings;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        targets: [
+          {
+            name: "x",
+            url: sandbox.apiUrls[0],
+            scope: "api://orders-api/.default",
+            requestHeaders: { Authorization: "Basic dXNlcjpwYXNz" },
+          },
+        ],
+      }),
+    );
+    const {
+      PROBE_API_URL: _u,
+      PROBE_API_SCOPE: _s,
+      PROBE_SUBSCRIPTION_KEY: _k,
+      PROBE_POLICY_FILE: _p,
+      PROBE_API_METHOD: _m,
+      ...rest
+    } = sandbox.settings;
     expect(() => loadSettings({ ...rest, PROBE_TARGETS_FILE: file })).toThrow(/requestHeaders/);
   });
 });

@@ -48,7 +48,11 @@ async function wrongAudienceAgainstRoleOnlyGateway(scenario: ScenarioName) {
 describe("a wrong-audience refusal proves the audience rule only when the token differs in aud alone", () => {
   it("a role-requiring gateway that ignores aud: without the one-time setup the pass carries audience-unproven naming roles", async () => {
     const result = await wrongAudienceAgainstRoleOnlyGateway("own-app-without-role");
-    expect(result).toMatchObject({ outcome: "pass", actualStatus: 401, diagnosis: { cause: "audience-unproven", evidence: { differences: "roles" } } });
+    expect(result).toMatchObject({
+      outcome: "pass",
+      actualStatus: 401,
+      diagnosis: { cause: "audience-unproven", evidence: { differences: "roles" } },
+    });
     expect(result.diagnosis?.summary).toMatch(/roles: it lacks Api\.Access/);
     expect(result.diagnosis?.fix).toMatch(/App roles/);
   });
@@ -62,7 +66,10 @@ describe("a wrong-audience refusal proves the audience rule only when the token 
   it("the sandbox's own gateway (the policy requires the role): without the setup, audience-unproven from the policy's verdict", async () => {
     const sandbox = await openSandbox({ scenario: "own-app-without-role" });
     const report = await runOnce(settingsOf(sandbox), {}, ["token", "wrong-audience"]);
-    expect(resultOf(report, "wrong-audience")).toMatchObject({ outcome: "pass", diagnosis: { cause: "audience-unproven", evidence: { differences: "roles" } } });
+    expect(resultOf(report, "wrong-audience")).toMatchObject({
+      outcome: "pass",
+      diagnosis: { cause: "audience-unproven", evidence: { differences: "roles" } },
+    });
   });
 });
 

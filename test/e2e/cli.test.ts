@@ -17,14 +17,21 @@ const dir = mkdtempSync(join(tmpdir(), "cli-e2e-"));
 async function cli(argv: string[], env: Record<string, string | undefined>) {
   let stdout = "";
   let stderr = "";
-  const io: CliIo = { env, cwd: dir, stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
+  const io: CliIo = {
+    env,
+    cwd: dir,
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  };
   const code = await runCli(argv, io);
   return { code, stdout, stderr };
 }
 
 /** The sandbox's generated secrets: none may appear in any output. */
 function canaries(s: Sandbox): string[] {
-  return ["PROBE_CLIENT_SECRET", "PROBE_UNASSIGNED_CLIENT_SECRET", "PROBE_SUBSCRIPTION_KEY", "IDENTITY_HEADER"].map((k) => s.settings[k]!).filter(Boolean);
+  return ["PROBE_CLIENT_SECRET", "PROBE_UNASSIGNED_CLIENT_SECRET", "PROBE_SUBSCRIPTION_KEY", "IDENTITY_HEADER"]
+    .map((k) => s.settings[k]!)
+    .filter(Boolean);
 }
 
 function expectNoSecrets(s: Sandbox, ...texts: string[]): void {
@@ -34,14 +41,17 @@ function expectNoSecrets(s: Sandbox, ...texts: string[]): void {
 }
 
 describe("apim-smoke run against the sandbox", () => {
-  it.runIf(existsSync("/dev/full"))("a --junit file that cannot be written after the run (disk full): results sent first, exit 5 naming --junit", async () => {
-    sandbox = await startSandbox({ scenario: "healthy" });
-    const { code, stderr } = await cli(["run", "--format", "json", "--junit", "/dev/full"], { ...sandbox.settings });
-    expect(stderr).toMatch(/availability: 11\/11 results accepted/);
-    expect(sandbox.ingestion.availability()).toHaveLength(11);
-    expect(stderr).toContain("--junit: cannot write /dev/full (ENOSPC)");
-    expect(code).toBe(5);
-  });
+  it.runIf(existsSync("/dev/full"))(
+    "a --junit file that cannot be written after the run (disk full): results sent first, exit 5 naming --junit",
+    async () => {
+      sandbox = await startSandbox({ scenario: "healthy" });
+      const { code, stderr } = await cli(["run", "--format", "json", "--junit", "/dev/full"], { ...sandbox.settings });
+      expect(stderr).toMatch(/availability: 11\/11 results accepted/);
+      expect(sandbox.ingestion.availability()).toHaveLength(11);
+      expect(stderr).toContain("--junit: cannot write /dev/full (ENOSPC)");
+      expect(code).toBe(5);
+    },
+  );
 
   it("a --junit path that is a folder is refused before any probe runs, exit 5", async () => {
     sandbox = await startSandbox({ scenario: "healthy" });
@@ -81,7 +91,11 @@ describe("apim-smoke run against the sandbox", () => {
 
   it("bad settings: exit 2 naming the setting, no secret", async () => {
     sandbox = await startSandbox({ scenario: "healthy" });
-    const { code, stdout, stderr } = await cli(["run"], { ...sandbox.settings, PROBE_API_SCOPE: "api://orders-api", PROBE_CLIENT_CERTIFICATE_PATH: sandbox.clientCertificateFile });
+    const { code, stdout, stderr } = await cli(["run"], {
+      ...sandbox.settings,
+      PROBE_API_SCOPE: "api://orders-api",
+      PROBE_CLIENT_CERTIFICATE_PATH: sandbox.clientCertificateFile,
+    });
     expect(code).toBe(2);
     expect(stderr).toContain("PROBE_API_SCOPE");
     expect(stderr).toContain("PROBE_CLIENT_CERTIFICATE_PATH");

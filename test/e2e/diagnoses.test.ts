@@ -52,11 +52,17 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
     for (const probe of ["no-token", "wrong-audience", "forged-signature", "alg-none"] as const) {
       expect(diagnosisOf(report, probe).cause, probe).toBe("no-token-validation");
     }
-    const fixes = new Set(["no-token", "wrong-audience", "forged-signature", "alg-none"].map((p) => diagnosisOf(report, p as ProbeName).fix));
+    const fixes = new Set(
+      ["no-token", "wrong-audience", "forged-signature", "alg-none"].map(
+        (p) => diagnosisOf(report, p as ProbeName).fix,
+      ),
+    );
     expect(fixes.size).toBe(1);
     const [fix] = [...fixes];
     expect(fix).toContain(`tenant-id="${SANDBOX_TENANT_ID}"`);
-    expect(fix).toContain(`https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`);
+    expect(fix).toContain(
+      `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`,
+    );
     // No advice about attributes of an element that is not there.
     expect(fix).not.toContain("require-signed-tokens");
     expect(resultOf(report, "valid").diagnosis).toBeUndefined();
@@ -69,7 +75,10 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
     const noAudiences = ordersApiPolicyXml({ requireRole: false }).replace(/<audiences>[\s\S]*?<\/audiences>/, "");
     const report = await runOnce(settingsOf(await sandboxFor({ policyXml: noAudiences })));
     expect(resultOf(report, "no-token").outcome).toBe("pass");
-    expect(diagnosisOf(report, "wrong-audience")).toMatchObject({ cause: "gateway-open", evidence: { missingCheck: "audience" } });
+    expect(diagnosisOf(report, "wrong-audience")).toMatchObject({
+      cause: "gateway-open",
+      evidence: { missingCheck: "audience" },
+    });
     expect(diagnosisOf(report, "wrong-audience").evidence?.receivedAudience).toBe(PROBE_CLIENT.clientId);
   });
 
@@ -104,7 +113,9 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
   });
 
   it("v1-token-issuer-mismatch without a policy: settings accept both issuers, so the refusal is explained by what the token says", async () => {
-    const report = await runOnce(settingsOf(await sandboxFor({ scenario: "v1-token-issuer-mismatch" }), { PROBE_POLICY_FILE: undefined }));
+    const report = await runOnce(
+      settingsOf(await sandboxFor({ scenario: "v1-token-issuer-mismatch" }), { PROBE_POLICY_FILE: undefined }),
+    );
     expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "token-refused", evidence: { actualStatus: "401" } });
     expect(diagnosisOf(report, "valid").evidence?.hypothesis1).toMatch(/^token-version: /);
   });
@@ -120,7 +131,15 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
     await writeFile(
       targetsFile,
       JSON.stringify({
-        targets: [{ name: "orders", url: s.PROBE_API_URL, scope: s.PROBE_API_SCOPE, subscriptionKeySetting: "ORDERS_KEY", policyFile: "orders.policy.xml" }],
+        targets: [
+          {
+            name: "orders",
+            url: s.PROBE_API_URL,
+            scope: s.PROBE_API_SCOPE,
+            subscriptionKeySetting: "ORDERS_KEY",
+            policyFile: "orders.policy.xml",
+          },
+        ],
       }),
     );
     const config = loadSettings({
@@ -136,7 +155,12 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
     const report = await runOnce(config);
     expect(diagnosisOf(report, "valid")).toMatchObject({
       cause: "missing-role",
-      evidence: { preflightReason: "TokenClaimNotFound", expectedRole: ORDERS_API.role, receivedRoles: "none", client: PROBE_CLIENT.clientId },
+      evidence: {
+        preflightReason: "TokenClaimNotFound",
+        expectedRole: ORDERS_API.role,
+        receivedRoles: "none",
+        client: PROBE_CLIENT.clientId,
+      },
     });
   });
 
@@ -147,24 +171,35 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
       evidence: { aadsts: "7000215", clientId: PROBE_CLIENT.clientId, tenant: SANDBOX_TENANT_ID, tokenStatus: "401" },
     });
     expect(diagnosisOf(report, "token").fix).toContain("PROBE_CLIENT_SECRET");
-    for (const r of report.results.filter((x) => x.outcome === "blocked")) expect(r.diagnosis?.cause, r.probe).toBe("invalid-client-secret");
+    for (const r of report.results.filter((x) => x.outcome === "blocked"))
+      expect(r.diagnosis?.cause, r.probe).toBe("invalid-client-secret");
   });
 
   it("backend-error: backend-error, told from the gateway by the answer's body", async () => {
     const report = await runOnce(settingsOf(await sandboxFor({ scenario: "backend-error" })));
-    expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "backend-error", evidence: { answeredBy: "backend", actualStatus: "500" } });
+    expect(diagnosisOf(report, "valid")).toMatchObject({
+      cause: "backend-error",
+      evidence: { answeredBy: "backend", actualStatus: "500" },
+    });
   });
 
   it("an unreachable backend: gateway-error, APIM's own 500 told from a backend's", async () => {
     const sandbox = await sandboxFor();
     sandbox.gateway.setBackend({ unreachable: true });
     const report = await runOnce(settingsOf(sandbox), {}, ["token", "valid"]);
-    expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "gateway-error", evidence: { answeredBy: "gateway", actualStatus: "500" } });
+    expect(diagnosisOf(report, "valid")).toMatchObject({
+      cause: "gateway-error",
+      evidence: { answeredBy: "gateway", actualStatus: "500" },
+    });
     expect(sandbox.gateway.requests().at(-1)).toMatchObject({ status: 500, reason: "BackendConnectionFailure" });
   });
 
   it("slow-backend: timeout on valid", async () => {
-    const report = await runOnce(settingsOf(await sandboxFor({ scenario: "slow-backend", backendLatencyMs: 5_000 })), {}, ["token", "valid"]);
+    const report = await runOnce(
+      settingsOf(await sandboxFor({ scenario: "slow-backend", backendLatencyMs: 5_000 })),
+      {},
+      ["token", "valid"],
+    );
     expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "timeout", evidence: { transport: "timeout" } });
   });
 });
@@ -172,9 +207,15 @@ describe("diagnoses of sandbox scenarios, end to end", () => {
 describe("diagnoses of Entra refusals, end to end", () => {
   it("client-not-assigned: the token probe with the unassigned client's credentials gets AADSTS501051", async () => {
     const sandbox = await sandboxFor();
-    const config = settingsOf(sandbox, { PROBE_CLIENT_ID: UNASSIGNED_CLIENT.clientId, PROBE_CLIENT_SECRET: sandbox.settings.PROBE_UNASSIGNED_CLIENT_SECRET });
+    const config = settingsOf(sandbox, {
+      PROBE_CLIENT_ID: UNASSIGNED_CLIENT.clientId,
+      PROBE_CLIENT_SECRET: sandbox.settings.PROBE_UNASSIGNED_CLIENT_SECRET,
+    });
     const report = await runOnce(config, {}, ["token", "valid"]);
-    expect(diagnosisOf(report, "token")).toMatchObject({ cause: "client-not-assigned", evidence: { aadsts: "501051", clientId: UNASSIGNED_CLIENT.clientId } });
+    expect(diagnosisOf(report, "token")).toMatchObject({
+      cause: "client-not-assigned",
+      evidence: { aadsts: "501051", clientId: UNASSIGNED_CLIENT.clientId },
+    });
     expect(diagnosisOf(report, "valid").cause).toBe("client-not-assigned");
   });
 
@@ -182,13 +223,19 @@ describe("diagnoses of Entra refusals, end to end", () => {
     const sandbox = await sandboxFor();
     sandbox.entra.throttleNext(10, 30);
     const report = await runOnce(settingsOf(sandbox), {}, ["token", "valid"]);
-    expect(diagnosisOf(report, "token")).toMatchObject({ cause: "throttled", evidence: { tokenStatus: "429", retryAfterSeconds: "30" } });
+    expect(diagnosisOf(report, "token")).toMatchObject({
+      cause: "throttled",
+      evidence: { tokenStatus: "429", retryAfterSeconds: "30" },
+    });
   });
 
   it("unknown-resource: a scope for an App ID URI the tenant lacks (AADSTS500011)", async () => {
     const scope = "api://no-such-api/.default";
     const report = await runOnce(settingsOf(await sandboxFor(), { PROBE_API_SCOPE: scope }), {}, ["token"]);
-    expect(diagnosisOf(report, "token")).toMatchObject({ cause: "unknown-resource", evidence: { aadsts: "500011", scope } });
+    expect(diagnosisOf(report, "token")).toMatchObject({
+      cause: "unknown-resource",
+      evidence: { aadsts: "500011", scope },
+    });
   });
 
   it("invalid-scope: a scope without /.default is refused by the settings at start, before any token request", async () => {
@@ -208,13 +255,19 @@ describe("diagnoses of Entra refusals, end to end", () => {
     const tenant = randomUUID();
     const report = await runOnce(settingsOf(await sandboxFor(), { PROBE_TENANT_ID: tenant }), {}, ["token"]);
     // MSAL stops at the tenant's metadata document (400, AADSTS90002) before any token request.
-    expect(diagnosisOf(report, "token")).toMatchObject({ cause: "unknown-tenant", evidence: { tenant, tokenStatus: "400" } });
+    expect(diagnosisOf(report, "token")).toMatchObject({
+      cause: "unknown-tenant",
+      evidence: { tenant, tokenStatus: "400" },
+    });
   });
 
   it("unknown-client: a client id the tenant does not have (AADSTS700016)", async () => {
     const client = randomUUID();
     const report = await runOnce(settingsOf(await sandboxFor(), { PROBE_CLIENT_ID: client }), {}, ["token"]);
-    expect(diagnosisOf(report, "token")).toMatchObject({ cause: "unknown-client", evidence: { aadsts: "700016", clientId: client } });
+    expect(diagnosisOf(report, "token")).toMatchObject({
+      cause: "unknown-client",
+      evidence: { aadsts: "700016", clientId: client },
+    });
   });
 
   it("client-secret-expired: 181 days later the probe's 180-day secret has expired (AADSTS7000222)", async () => {
@@ -222,7 +275,10 @@ describe("diagnoses of Entra refusals, end to end", () => {
     const sandbox = await sandboxFor({ now: clock.now });
     clock.advance(181 * 24 * 3600 * 1000);
     const report = await runOnce(settingsOf(sandbox), { now: clock.now }, ["token"]);
-    expect(diagnosisOf(report, "token")).toMatchObject({ cause: "client-secret-expired", evidence: { aadsts: "7000222", clientId: PROBE_CLIENT.clientId } });
+    expect(diagnosisOf(report, "token")).toMatchObject({
+      cause: "client-secret-expired",
+      evidence: { aadsts: "7000222", clientId: PROBE_CLIENT.clientId },
+    });
   });
 });
 
@@ -239,7 +295,10 @@ describe("diagnoses of tokens and keys, end to end", () => {
     sandbox.entra.rotateSigningKeys();
     sandbox.entra.rotateSigningKeys();
     clock.advance(2_500);
-    const withToken = withPolicy(settingsOf(sandbox, { PROBE_EXPIRED_TOKEN: old.accessToken.reveal() }), sandbox.policyFile);
+    const withToken = withPolicy(
+      settingsOf(sandbox, { PROBE_EXPIRED_TOKEN: old.accessToken.reveal() }),
+      sandbox.policyFile,
+    );
     const report = await runOnce(withToken, { now: clock.now }, ["expired-token"]);
     const result = resultOf(report, "expired-token");
     expect(result).toMatchObject({ outcome: "pass", actualStatus: 401 });
@@ -251,11 +310,19 @@ describe("diagnoses of tokens and keys, end to end", () => {
   it("audience-mismatch: with the policy, a token for another audience is explained by the preflight", async () => {
     const sandbox = await sandboxFor();
     // The probe's own app: a tenant-signed token for another audience (a Graph token would fail its signature first).
-    const config = withPolicy(settingsOf(sandbox, { PROBE_API_SCOPE: `${PROBE_CLIENT.clientId}/.default` }), sandbox.policyFile);
+    const config = withPolicy(
+      settingsOf(sandbox, { PROBE_API_SCOPE: `${PROBE_CLIENT.clientId}/.default` }),
+      sandbox.policyFile,
+    );
     const report = await runOnce(config, {}, ["token", "valid"]);
     const diagnosis = diagnosisOf(report, "valid");
-    expect(diagnosis).toMatchObject({ cause: "audience-mismatch", evidence: { preflightReason: "TokenAudienceNotAllowed", actualStatus: "401" } });
-    expect(diagnosis.evidence!.expectedAudience!.split(", ").sort()).toEqual([ORDERS_API.appIdUri, ORDERS_API.clientId].sort());
+    expect(diagnosis).toMatchObject({
+      cause: "audience-mismatch",
+      evidence: { preflightReason: "TokenAudienceNotAllowed", actualStatus: "401" },
+    });
+    expect(diagnosis.evidence!.expectedAudience!.split(", ").sort()).toEqual(
+      [ORDERS_API.appIdUri, ORDERS_API.clientId].sort(),
+    );
     expect(diagnosis.evidence!.receivedAudience).not.toContain(ORDERS_API.appIdUri);
   });
 
@@ -279,17 +346,34 @@ describe("diagnoses of tokens and keys, end to end", () => {
 
 describe("diagnoses of keys and transport, end to end", () => {
   it("missing-subscription-key: no key configured for an API that requires one", async () => {
-    const report = await runOnce(settingsOf(await sandboxFor(), { PROBE_SUBSCRIPTION_KEY: undefined }), {}, ["token", "valid"]);
-    expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "missing-subscription-key", evidence: { actualStatus: "401" } });
+    const report = await runOnce(settingsOf(await sandboxFor(), { PROBE_SUBSCRIPTION_KEY: undefined }), {}, [
+      "token",
+      "valid",
+    ]);
+    expect(diagnosisOf(report, "valid")).toMatchObject({
+      cause: "missing-subscription-key",
+      evidence: { actualStatus: "401" },
+    });
   });
 
   it("invalid-subscription-key: a key no subscription has", async () => {
-    const report = await runOnce(settingsOf(await sandboxFor(), { PROBE_SUBSCRIPTION_KEY: randomBytes(16).toString("hex") }), {}, ["token", "valid"]);
-    expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "invalid-subscription-key", evidence: { actualStatus: "401" } });
+    const report = await runOnce(
+      settingsOf(await sandboxFor(), { PROBE_SUBSCRIPTION_KEY: randomBytes(16).toString("hex") }),
+      {},
+      ["token", "valid"],
+    );
+    expect(diagnosisOf(report, "valid")).toMatchObject({
+      cause: "invalid-subscription-key",
+      evidence: { actualStatus: "401" },
+    });
   });
 
   it("dns-error: an API host that does not resolve", async () => {
-    const report = await runOnce(settingsOf(await sandboxFor(), { PROBE_API_URL: "https://nonexistent.invalid/" }), {}, ["token", "valid", "no-token"]);
+    const report = await runOnce(
+      settingsOf(await sandboxFor(), { PROBE_API_URL: "https://nonexistent.invalid/" }),
+      {},
+      ["token", "valid", "no-token"],
+    );
     expect(resultOf(report, "token").diagnosis).toBeUndefined();
     expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "dns-error", evidence: { transport: "dns" } });
     expect(diagnosisOf(report, "no-token").cause).toBe("dns-error");
@@ -298,7 +382,11 @@ describe("diagnoses of keys and transport, end to end", () => {
   it("tls-error: an API whose certificate chains to a CA the probe does not trust (a second sandbox)", async () => {
     const sandbox = await sandboxFor();
     const other = await sandboxFor();
-    const report = await runOnce(settingsOf(sandbox, { PROBE_API_URL: other.apiUrls[0]! }), {}, ["token", "valid", "no-token"]);
+    const report = await runOnce(settingsOf(sandbox, { PROBE_API_URL: other.apiUrls[0]! }), {}, [
+      "token",
+      "valid",
+      "no-token",
+    ]);
     expect(resultOf(report, "token").outcome).toBe("pass");
     expect(diagnosisOf(report, "valid")).toMatchObject({ cause: "tls-error", evidence: { transport: "tls" } });
     expect(diagnosisOf(report, "no-token").cause).toBe("tls-error");
@@ -307,7 +395,11 @@ describe("diagnoses of keys and transport, end to end", () => {
 
 describe("the diagnosis in every rendering", () => {
   it("table, JUnit, JSON and the availability result carry the cause code", async () => {
-    const report = await runOnce(settingsOf(await sandboxFor({ scenario: "invalid-secret" })), {}, ["token", "valid", "no-token"]);
+    const report = await runOnce(settingsOf(await sandboxFor({ scenario: "invalid-secret" })), {}, [
+      "token",
+      "valid",
+      "no-token",
+    ]);
     const table = renderTable(report, { color: false, width: 400 }).split("\n");
     const tokenRow = table.findIndex((l) => /^default\s+token\s/.test(l));
     expect(table[tokenRow + 1]).toMatch(/^\s+-> invalid-client-secret: /);

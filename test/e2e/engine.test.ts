@@ -34,7 +34,11 @@ async function runOnce(config: ProbeConfig, options: ProbeEngineOptions = {}): P
 const outcomes = (report: RunReport): Record<ProbeName, Outcome> =>
   Object.fromEntries(report.results.map((r) => [r.probe, r.outcome])) as Record<ProbeName, Outcome>;
 const result = (report: RunReport, probe: ProbeName): ProbeResult => report.results.find((r) => r.probe === probe)!;
-const withOutcome = (report: RunReport, outcome: Outcome): ProbeName[] => report.results.filter((r) => r.outcome === outcome).map((r) => r.probe).sort();
+const withOutcome = (report: RunReport, outcome: Outcome): ProbeName[] =>
+  report.results
+    .filter((r) => r.outcome === outcome)
+    .map((r) => r.probe)
+    .sort();
 
 const ALL_PASS: Record<ProbeName, Outcome> = {
   token: "pass",
@@ -64,7 +68,11 @@ describe("engine against the sandbox", () => {
 
   it("healthy with a certificate credential: every probe passes", async () => {
     sandbox = await startSandbox({ scenario: "healthy" });
-    const config = loadSettings({ ...sandbox.settings, PROBE_CLIENT_SECRET: undefined, PROBE_CLIENT_CERTIFICATE_PATH: sandbox.clientCertificateFile });
+    const config = loadSettings({
+      ...sandbox.settings,
+      PROBE_CLIENT_SECRET: undefined,
+      PROBE_CLIENT_CERTIFICATE_PATH: sandbox.clientCertificateFile,
+    });
     expect(config.credential.kind).toBe("certificate");
     expect(outcomes(await runOnce(config))).toEqual(ALL_PASS);
   });
@@ -85,7 +93,11 @@ describe("engine against the sandbox", () => {
       async getToken(scope: string) {
         asked = scope;
         const url = new URL(settings.IDENTITY_ENDPOINT!);
-        url.search = new URLSearchParams({ "api-version": "2019-08-01", resource: scope.replace("/.default", ""), client_id: PROBE_MANAGED_IDENTITY.clientId }).toString();
+        url.search = new URLSearchParams({
+          "api-version": "2019-08-01",
+          resource: scope.replace("/.default", ""),
+          client_id: PROBE_MANAGED_IDENTITY.clientId,
+        }).toString();
         const res = await request(url, { dispatcher, headers: { "x-identity-header": settings.IDENTITY_HEADER! } });
         const body = (await res.body.json()) as { access_token: string };
         return { token: body.access_token };
@@ -124,7 +136,14 @@ describe("engine against the sandbox", () => {
   it("invalid-secret: token-dependent probes blocked with AADSTS7000215, the others still run", async () => {
     const report = await runOnce(await start({ scenario: "invalid-secret" }));
     expect(result(report, "token")).toMatchObject({ outcome: "fail", cause: "AADSTS7000215", actualStatus: 401 });
-    expect(withOutcome(report, "blocked")).toEqual(["alg-none", "forged-signature", "invalid-subscription-key", "no-subscription-key", "valid", "wrong-audience"]);
+    expect(withOutcome(report, "blocked")).toEqual([
+      "alg-none",
+      "forged-signature",
+      "invalid-subscription-key",
+      "no-subscription-key",
+      "valid",
+      "wrong-audience",
+    ]);
     for (const p of withOutcome(report, "blocked")) expect(result(report, p).cause).toBe("AADSTS7000215");
     expect(result(report, "no-token").outcome).toBe("pass");
     expect(result(report, "unassigned-client").outcome).toBe("pass");
@@ -149,7 +168,8 @@ describe("engine against the sandbox", () => {
     expect(sandbox!.gateway.takeBackendDelays()).toEqual([]);
     expect(result(report, "valid")).toMatchObject({ outcome: "error", cause: "timeout" });
     expect(result(report, "valid").durationMs).toBeGreaterThanOrEqual(config.timeoutMs);
-    for (const p of REJECTING_PROBES.filter((p) => p !== "expired-token")) expect(result(report, p).outcome, p).toBe("pass");
+    for (const p of REJECTING_PROBES.filter((p) => p !== "expired-token"))
+      expect(result(report, p).outcome, p).toBe("pass");
   });
 
   it("expired-token: a token the engine harvested itself, once past exp + margin", async () => {
@@ -176,7 +196,10 @@ describe("engine against the sandbox", () => {
     const old = await createMsalTokenSource(config, { dispatcher }).acquire("probe", config.targets[0]!.scope!);
     await dispatcher.close();
     clock.advance(2_500);
-    const engine = createProbeEngine(loadSettings({ ...sandbox!.settings, PROBE_EXPIRED_TOKEN: old.accessToken.reveal() }), { now: clock.now });
+    const engine = createProbeEngine(
+      loadSettings({ ...sandbox!.settings, PROBE_EXPIRED_TOKEN: old.accessToken.reveal() }),
+      { now: clock.now },
+    );
     const report = await engine.run({ probes: ["expired-token"] }).finally(() => engine.close());
     expect(report.results[0]).toMatchObject({ outcome: "pass", actualStatus: 401 });
     expect(report.results[0]!.message).toContain("PROBE_EXPIRED_TOKEN");
@@ -189,7 +212,11 @@ describe("engine against the sandbox", () => {
       const issued = () => sandbox!.entra.tokenRequests().filter((r) => r.outcome === "issued");
       await engine.run();
       // The API's, the wrong-audience one, and Microsoft Graph's (credential-expiry reads the registration there).
-      expect(issued().map((r) => r.scope).sort()).toEqual([config.targets[0]!.scope, config.wrongAudienceScope, "https://graph.microsoft.com/.default"].sort());
+      expect(
+        issued()
+          .map((r) => r.scope)
+          .sort(),
+      ).toEqual([config.targets[0]!.scope, config.wrongAudienceScope, "https://graph.microsoft.com/.default"].sort());
       await engine.run();
       await engine.run();
       expect(issued()).toHaveLength(3);

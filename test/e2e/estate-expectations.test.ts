@@ -38,7 +38,12 @@ function estateWithRenamedKey(header: string): string {
 describe("subscription keys where the API expects them", () => {
   it("the APIOps folder names the header: the probe sends the key there and valid passes", async () => {
     const sandbox = await openSandbox({ apiops: estateWithRenamedKey("X-Orders-Key") });
-    const report = await runOnce(loadSettings({ ...sandbox.settings }), {}, ["token", "valid", "no-subscription-key", "invalid-subscription-key"]);
+    const report = await runOnce(loadSettings({ ...sandbox.settings }), {}, [
+      "token",
+      "valid",
+      "no-subscription-key",
+      "invalid-subscription-key",
+    ]);
     const orders = report.results.filter((r) => r.target === "orders");
     expect(orders.map((r) => [r.probe, r.outcome])).toEqual([
       ["token", "pass"],
@@ -59,9 +64,16 @@ describe("subscription keys where the API expects them", () => {
       PROBE_SUBSCRIPTION_KEY: sandbox.settings[ESTATE_KEY_SETTING],
     };
     const refused = resultOf(await runOnce(loadSettings(single), {}, ["token", "valid"]), "valid");
-    expect(refused).toMatchObject({ outcome: "fail", actualStatus: 401, diagnosis: { cause: "subscription-key-header", evidence: { expectedKeyHeader: "X-Orders-Key" } } });
+    expect(refused).toMatchObject({
+      outcome: "fail",
+      actualStatus: 401,
+      diagnosis: { cause: "subscription-key-header", evidence: { expectedKeyHeader: "X-Orders-Key" } },
+    });
     expect(refused.diagnosis?.fix).toContain("PROBE_SUBSCRIPTION_KEY_HEADER=X-Orders-Key");
-    const named = resultOf(await runOnce(loadSettings({ ...single, PROBE_SUBSCRIPTION_KEY_HEADER: "X-Orders-Key" }), {}, ["token", "valid"]), "valid");
+    const named = resultOf(
+      await runOnce(loadSettings({ ...single, PROBE_SUBSCRIPTION_KEY_HEADER: "X-Orders-Key" }), {}, ["token", "valid"]),
+      "valid",
+    );
     expect(named.outcome).toBe("pass");
   });
 
@@ -72,7 +84,10 @@ describe("subscription keys where the API expects them", () => {
       req.resume();
       if (req.headers["x-billing-key"] !== key) {
         // Custom error handling hid APIM's text; the documented challenge still names the header.
-        res.writeHead(401, { "content-type": "application/json", "www-authenticate": `AzureApiManagementKey realm="https://billing.example/billing",name="X-Billing-Key",type="header"` });
+        res.writeHead(401, {
+          "content-type": "application/json",
+          "www-authenticate": `AzureApiManagementKey realm="https://billing.example/billing",name="X-Billing-Key",type="header"`,
+        });
         res.end('{"error":"unauthorized"}');
         return;
       }
@@ -81,15 +96,39 @@ describe("subscription keys where the API expects them", () => {
     });
     const dir = tempDir();
     const caFile = pointed.NODE_EXTRA_CA_CERTS!;
-    const target = { name: "billing", url: `${gateway.origin}/billing/invoices`, scope: "api://orders-api/.default", subscriptionKeySetting: "BILLING_KEY", probes: ["token", "valid"] };
+    const target = {
+      name: "billing",
+      url: `${gateway.origin}/billing/invoices`,
+      scope: "api://orders-api/.default",
+      subscriptionKeySetting: "BILLING_KEY",
+      probes: ["token", "valid"],
+    };
     const run = async (extra: Record<string, string>) => {
       const file = join(dir, `targets-${Object.keys(extra).length}.json`);
       writeFileSync(file, JSON.stringify({ targets: [{ ...target, ...extra }] }));
-      const { PROBE_API_URL: _u, PROBE_API_METHOD: _m, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, PROBE_POLICY_FILE: _p, ...base } = sandbox.settings;
-      return resultOf(await runOnce(loadSettings({ ...base, PROBE_TARGETS_FILE: file, BILLING_KEY: key, NODE_EXTRA_CA_CERTS: caFile })), "valid");
+      const {
+        PROBE_API_URL: _u,
+        PROBE_API_METHOD: _m,
+        PROBE_API_SCOPE: _s,
+        PROBE_SUBSCRIPTION_KEY: _k,
+        PROBE_POLICY_FILE: _p,
+        ...base
+      } = sandbox.settings;
+      return resultOf(
+        await runOnce(
+          loadSettings({ ...base, PROBE_TARGETS_FILE: file, BILLING_KEY: key, NODE_EXTRA_CA_CERTS: caFile }),
+        ),
+        "valid",
+      );
     };
     const refused = await run({});
-    expect(refused).toMatchObject({ outcome: "fail", diagnosis: { cause: "subscription-key-header", evidence: { expectedKeyHeader: "X-Billing-Key", sentKeyHeader: "Ocp-Apim-Subscription-Key" } } });
+    expect(refused).toMatchObject({
+      outcome: "fail",
+      diagnosis: {
+        cause: "subscription-key-header",
+        evidence: { expectedKeyHeader: "X-Billing-Key", sentKeyHeader: "Ocp-Apim-Subscription-Key" },
+      },
+    });
     expect(JSON.stringify(refused)).not.toContain(key);
     expect((await run({ subscriptionKeyHeader: "X-Billing-Key" })).outcome).toBe("pass");
   });
@@ -102,25 +141,64 @@ describe("an API open by design is accepted only explicitly", () => {
     const file = join(dir, "targets.json");
     const reason = "public status endpoint, no data";
     const url = sandbox.settings.PROBE_API_URL!;
-    writeFileSync(file, JSON.stringify({ targets: [{ name: "status", url, scope: "api://orders-api/.default", subscriptionKeySetting: "STATUS_KEY", acceptOpen: reason }] }));
-    const { PROBE_API_URL: _u, PROBE_API_METHOD: _m, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: key, PROBE_POLICY_FILE: _p, ...base } = sandbox.settings;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        targets: [
+          {
+            name: "status",
+            url,
+            scope: "api://orders-api/.default",
+            subscriptionKeySetting: "STATUS_KEY",
+            acceptOpen: reason,
+          },
+        ],
+      }),
+    );
+    const {
+      PROBE_API_URL: _u,
+      PROBE_API_METHOD: _m,
+      PROBE_API_SCOPE: _s,
+      PROBE_SUBSCRIPTION_KEY: key,
+      PROBE_POLICY_FILE: _p,
+      ...base
+    } = sandbox.settings;
     const report = await runOnce(loadSettings({ ...base, PROBE_TARGETS_FILE: file, STATUS_KEY: key }));
     for (const probe of ["no-token", "wrong-audience", "forged-signature", "alg-none"] as const) {
-      expect(resultOf(report, probe), probe).toMatchObject({ outcome: "pass", actualStatus: 200, diagnosis: { cause: "accepted-open", evidence: { acceptOpenReason: reason } } });
+      expect(resultOf(report, probe), probe).toMatchObject({
+        outcome: "pass",
+        actualStatus: 200,
+        diagnosis: { cause: "accepted-open", evidence: { acceptOpenReason: reason } },
+      });
     }
     // Without it, the same gateway is a security finding on every one of them.
     const open = await runOnce(loadSettings({ ...sandbox.settings }), {}, ["token", ...REJECTING_PROBES]);
-    for (const probe of ["no-token", "wrong-audience", "forged-signature", "alg-none"] as const) expect(resultOf(open, probe).outcome, probe).toBe("security");
+    for (const probe of ["no-token", "wrong-audience", "forged-signature", "alg-none"] as const)
+      expect(resultOf(open, probe).outcome, probe).toBe("security");
   });
 
   it("coverage lists accepted-open APIs apart and does not fail on them", async () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, "targets.json"),
-      JSON.stringify({ targets: [{ name: "status", url: "https://contoso.azure-api.net/status/ping", apiopsApi: "status", acceptOpen: "public health check" }] }),
+      JSON.stringify({
+        targets: [
+          {
+            name: "status",
+            url: "https://contoso.azure-api.net/status/ping",
+            apiopsApi: "status",
+            acceptOpen: "public health check",
+          },
+        ],
+      }),
     );
     const out = { stdout: "", stderr: "" };
-    const io: CliIo = { env: {}, cwd: dir, stdout: { write: (s: string) => (out.stdout += s) }, stderr: { write: (s: string) => (out.stderr += s) } };
+    const io: CliIo = {
+      env: {},
+      cwd: dir,
+      stdout: { write: (s: string) => (out.stdout += s) },
+      stderr: { write: (s: string) => (out.stderr += s) },
+    };
     const code = await runCli(["coverage", "--apiops", ESTATE, "--targets", "targets.json"], io);
     expect(out.stdout).toMatch(/accepted as open by design[^\n]*\nstatus GET \/ping: public health check/);
     expect(out.stdout).toMatch(/0 without token validation, 1 accepted as open/);
@@ -132,12 +210,23 @@ describe("every HTTP API of the folder becomes a target, with or without an audi
   it("no scope anywhere: key probes, a key-only valid and no-token run; the token probes are skipped naming what gives one", async () => {
     const sandbox = await openSandbox({ apiops: ESTATE });
     const { PROBE_TARGETS_FILE: _t, [ESTATE_KEY_SETTING]: key, ...base } = sandbox.settings;
-    const config = loadSettings({ ...base, PROBE_GATEWAY_URL: new URL(sandbox.apiUrls[0]!).origin, PROBE_SUBSCRIPTION_KEY: key });
+    const config = loadSettings({
+      ...base,
+      PROBE_GATEWAY_URL: new URL(sandbox.apiUrls[0]!).origin,
+      PROBE_SUBSCRIPTION_KEY: key,
+    });
     const status = config.targets.find((t) => t.name === "status")!;
     expect(status.scope).toBeUndefined();
     const report = await runOnce(config);
     const of = (probe: string) => report.results.find((r) => r.target === "status" && r.probe === probe)!;
-    for (const probe of ["token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"]) {
+    for (const probe of [
+      "token",
+      "wrong-audience",
+      "expired-token",
+      "forged-signature",
+      "alg-none",
+      "unassigned-client",
+    ]) {
       expect(of(probe), probe).toMatchObject({ outcome: "skipped", cause: "scope-unknown" });
       expect(of(probe).message, probe).toMatch(/PROBE_API_SCOPE/);
     }

@@ -17,8 +17,13 @@ describe("tls-certificate", () => {
     const report = await runOnce(settingsOf(sandbox));
     const tls = resultOf(report, "tls-certificate");
     expect(tls.outcome).toBe("pass");
-    expect(tls.message).toMatch(/certificate 127\.0\.0\.1, issued by apim-smoke-probe sandbox CA [0-9a-f]+ \(apim-smoke-probe\).*: 397 days left/);
-    expect(tls.expiry).toMatchObject({ item: expect.stringContaining("TLS certificate 127.0.0.1") as string, daysLeft: 397 });
+    expect(tls.message).toMatch(
+      /certificate 127\.0\.0\.1, issued by apim-smoke-probe sandbox CA [0-9a-f]+ \(apim-smoke-probe\).*: 397 days left/,
+    );
+    expect(tls.expiry).toMatchObject({
+      item: expect.stringContaining("TLS certificate 127.0.0.1") as string,
+      daysLeft: 397,
+    });
   });
 
   it("fails with certificate-expiring on a gateway certificate that expires in 10 days; the other probes still pass", async () => {
@@ -26,13 +31,21 @@ describe("tls-certificate", () => {
     const report = await runOnce(settingsOf(sandbox));
     const tls = resultOf(report, "tls-certificate");
     expect(tls).toMatchObject({ outcome: "fail", cause: "certificate-expiring", expiry: { daysLeft: 10 } });
-    expect(tls.diagnosis).toMatchObject({ cause: "certificate-expiring", evidence: { subject: "127.0.0.1", daysLeft: "10", warnDays: "30" } });
+    expect(tls.diagnosis).toMatchObject({
+      cause: "certificate-expiring",
+      evidence: { subject: "127.0.0.1", daysLeft: "10", warnDays: "30" },
+    });
     expect(tls.diagnosis!.summary).toContain("10 days left");
     expect(tls.diagnosis!.fix).toMatch(/Key Vault/);
-    expect(report.results.filter((r) => r.outcome !== "pass" && r.outcome !== "skipped").map((r) => r.probe)).toEqual(["tls-certificate"]);
+    expect(report.results.filter((r) => r.outcome !== "pass" && r.outcome !== "skipped").map((r) => r.probe)).toEqual([
+      "tls-certificate",
+    ]);
     // What the expiry alert would see in App Insights, and the properties the workbook tile reads.
     const items = toAvailabilityItems(report, "sandbox", () => "id").items;
-    expect(items.find((i) => i.name === "default/tls-certificate")!.properties).toMatchObject({ daysLeft: "10", cause: "certificate-expiring" });
+    expect(items.find((i) => i.name === "default/tls-certificate")!.properties).toMatchObject({
+      daysLeft: "10",
+      cause: "certificate-expiring",
+    });
     expect(expiryFindings(rowsFromRunReport(report, "sandbox"), Date.now() + 1000)).toEqual([
       { item: expect.stringContaining("TLS certificate") as string, probe: "tls-certificate", daysLeft: 10 },
     ]);
@@ -70,7 +83,9 @@ describe("tls-certificate", () => {
     // A trust store without the sandbox CA.
     const certificates = new PresentedCertificates(probeSecureContext([]));
     const origin = new URL(sandbox.apiUrls[0]!).origin;
-    await expect(certificates.of(origin, Date.now(), 2000, new AbortController().signal)).rejects.toMatchObject({ kind: "tls" });
+    await expect(certificates.of(origin, Date.now(), 2000, new AbortController().signal)).rejects.toMatchObject({
+      kind: "tls",
+    });
   });
 });
 
@@ -93,17 +108,24 @@ describe("credential-expiry", () => {
     const report = await runOnce(settingsOf(sandbox));
     const expiry = resultOf(report, "credential-expiry");
     expect(expiry).toMatchObject({ outcome: "fail", cause: "credential-expiring", expiry: { daysLeft: 7 } });
-    expect(expiry.diagnosis).toMatchObject({ cause: "credential-expiring", evidence: { daysLeft: "7", setting: "PROBE_CLIENT_SECRET" } });
+    expect(expiry.diagnosis).toMatchObject({
+      cause: "credential-expiring",
+      evidence: { daysLeft: "7", setting: "PROBE_CLIENT_SECRET" },
+    });
     expect(expiry.diagnosis!.summary).toContain("7 days left");
     expect(expiry.diagnosis!.fix).toContain("App registrations > the app");
-    expect(report.results.filter((r) => r.outcome !== "pass" && r.outcome !== "skipped").map((r) => r.probe)).toEqual(["credential-expiry"]);
+    expect(report.results.filter((r) => r.outcome !== "pass" && r.outcome !== "skipped").map((r) => r.probe)).toEqual([
+      "credential-expiry",
+    ]);
     expect(expiryFindings(rowsFromRunReport(report, "sandbox"), Date.now() + 1000)).toHaveLength(1);
   });
 
   it("is skipped, naming the Graph permission, when the probe's client may not read app registrations", async () => {
     const sandbox = await openSandbox();
     const model = sandbox.entra.model();
-    model.roleAssignments = model.roleAssignments.filter((r) => !(r.resourceClientId === GRAPH.clientId && r.roleId === APPLICATION_READ_ALL.id));
+    model.roleAssignments = model.roleAssignments.filter(
+      (r) => !(r.resourceClientId === GRAPH.clientId && r.roleId === APPLICATION_READ_ALL.id),
+    );
     sandbox.entra.setModel(model);
     const report = await runOnce(settingsOf(sandbox));
     const expiry = resultOf(report, "credential-expiry");
@@ -115,19 +137,35 @@ describe("credential-expiry", () => {
 
   it("reads a certificate credential's end date from its PEM, without Graph", async () => {
     const sandbox = await openSandbox();
-    const config = settingsOf(sandbox, { PROBE_CLIENT_SECRET: undefined, PROBE_CLIENT_CERTIFICATE_PATH: sandbox.clientCertificateFile, PROBE_UNASSIGNED_CLIENT_ID: undefined, PROBE_UNASSIGNED_CLIENT_SECRET: undefined });
+    const config = settingsOf(sandbox, {
+      PROBE_CLIENT_SECRET: undefined,
+      PROBE_CLIENT_CERTIFICATE_PATH: sandbox.clientCertificateFile,
+      PROBE_UNASSIGNED_CLIENT_ID: undefined,
+      PROBE_UNASSIGNED_CLIENT_SECRET: undefined,
+    });
     const model = sandbox.entra.model();
     model.roleAssignments = model.roleAssignments.filter((r) => r.resourceClientId !== GRAPH.clientId);
     sandbox.entra.setModel(model);
     const report = await runOnce(config, {}, ["credential-expiry"]);
-    expect(resultOf(report, "credential-expiry")).toMatchObject({ outcome: "pass", expiry: { item: expect.stringContaining("client certificate") as string } });
+    expect(resultOf(report, "credential-expiry")).toMatchObject({
+      outcome: "pass",
+      expiry: { item: expect.stringContaining("client certificate") as string },
+    });
     expect(sandbox.entra.tokenRequests().filter((r) => r.resource === "https://graph.microsoft.com")).toEqual([]);
   });
 
   it("is skipped for a federated credential: nothing of it expires", async () => {
     const sandbox = await openSandbox();
-    const config = settingsOf(sandbox, { PROBE_CLIENT_SECRET: undefined, PROBE_CREDENTIAL: "managed-identity", PROBE_UNASSIGNED_CLIENT_ID: undefined, PROBE_UNASSIGNED_CLIENT_SECRET: undefined });
+    const config = settingsOf(sandbox, {
+      PROBE_CLIENT_SECRET: undefined,
+      PROBE_CREDENTIAL: "managed-identity",
+      PROBE_UNASSIGNED_CLIENT_ID: undefined,
+      PROBE_UNASSIGNED_CLIENT_SECRET: undefined,
+    });
     const report = await runOnce(config, {}, ["credential-expiry"]);
-    expect(resultOf(report, "credential-expiry")).toMatchObject({ outcome: "skipped", message: expect.stringMatching(/federated credential .*nothing of it expires/) as string });
+    expect(resultOf(report, "credential-expiry")).toMatchObject({
+      outcome: "skipped",
+      message: expect.stringMatching(/federated credential .*nothing of it expires/) as string,
+    });
   });
 });

@@ -20,23 +20,36 @@ describe("misconfigurations named with the right cause and fix", () => {
 });
 
 describe("the API's scope is one of Microsoft's own resources", () => {
-  it.each([true, false])("Microsoft Graph's scope (policy given: %s): first-party-scope on valid, no contradictory accessTokenAcceptedVersion fixes", async (withPolicy) => {
-    const sandbox = await startSandbox();
-    const config = settingsOf(sandbox, { PROBE_API_SCOPE: "https://graph.microsoft.com/.default", ...(withPolicy ? {} : { PROBE_POLICY_FILE: undefined }) });
-    const report = await runOnce(config, {}, ["token", "valid", "wrong-audience"]);
-    const valid = resultOf(report, "valid");
-    expect(valid.outcome).toBe("fail");
-    expect(valid.diagnosis).toMatchObject({ cause: "first-party-scope", evidence: { resource: "Microsoft Graph" } });
-    expect(valid.diagnosis?.fix).toContain("PROBE_API_SCOPE");
-    for (const r of report.results) expect(r.diagnosis?.fix ?? "", r.probe).not.toMatch(/set accessTokenAcceptedVersion to/);
-  });
+  it.each([true, false])(
+    "Microsoft Graph's scope (policy given: %s): first-party-scope on valid, no contradictory accessTokenAcceptedVersion fixes",
+    async (withPolicy) => {
+      const sandbox = await startSandbox();
+      const config = settingsOf(sandbox, {
+        PROBE_API_SCOPE: "https://graph.microsoft.com/.default",
+        ...(withPolicy ? {} : { PROBE_POLICY_FILE: undefined }),
+      });
+      const report = await runOnce(config, {}, ["token", "valid", "wrong-audience"]);
+      const valid = resultOf(report, "valid");
+      expect(valid.outcome).toBe("fail");
+      expect(valid.diagnosis).toMatchObject({ cause: "first-party-scope", evidence: { resource: "Microsoft Graph" } });
+      expect(valid.diagnosis?.fix).toContain("PROBE_API_SCOPE");
+      for (const r of report.results)
+        expect(r.diagnosis?.fix ?? "", r.probe).not.toMatch(/set accessTokenAcceptedVersion to/);
+    },
+  );
 });
 
 describe("a token endpoint that answers with something other than a JWT", () => {
   it("is named at the token probe (token-not-jwt); the probes that read its claims are blocked, never 'unexpected TypeError'", async () => {
     const sandbox = await startSandbox();
     sandbox.entra.failNext(50, { kind: "opaque-token" });
-    const report = await runOnce(settingsOf(sandbox), {}, ["token", "valid", "forged-signature", "alg-none", "wrong-audience"]);
+    const report = await runOnce(settingsOf(sandbox), {}, [
+      "token",
+      "valid",
+      "forged-signature",
+      "alg-none",
+      "wrong-audience",
+    ]);
     const token = resultOf(report, "token");
     expect(token.outcome).not.toBe("pass");
     expect(token.diagnosis?.cause).toBe("token-not-jwt");

@@ -15,7 +15,10 @@ afterAll(async () => {
 describe("signing-key rollover", () => {
   it("SigningKeyWatch: nothing the first time, then what was added and removed", async () => {
     let kids = ["a", "b"];
-    const resolver: SigningKeyResolver = { resolve: () => Promise.resolve({ url: "u", issuer: "i", keys: kids.map((kid) => ({ kid, kty: "RSA" })) } as OpenIdConfig) };
+    const resolver: SigningKeyResolver = {
+      resolve: () =>
+        Promise.resolve({ url: "u", issuer: "i", keys: kids.map((kid) => ({ kid, kty: "RSA" })) } as OpenIdConfig),
+    };
     const watch = new SigningKeyWatch("https://login.example/t/v2.0/.well-known/openid-configuration", resolver);
     expect(await watch.observe("a")).toBeUndefined();
     expect(await watch.observe("a")).toBeUndefined();

@@ -30,7 +30,11 @@ export function settingsOf(sandbox: Sandbox, env: Record<string, string | undefi
 }
 
 /** One run of a fresh engine, closed afterwards. */
-export async function runOnce(config: ProbeConfig, options: ProbeEngineOptions = {}, probes?: readonly ProbeName[]): Promise<RunReport> {
+export async function runOnce(
+  config: ProbeConfig,
+  options: ProbeEngineOptions = {},
+  probes?: readonly ProbeName[],
+): Promise<RunReport> {
   const engine = createProbeEngine(config, options);
   try {
     return await engine.run(probes ? { probes } : {});
@@ -68,6 +72,14 @@ export function independentGatewayPerTest(): (
     opened.push({ gateway, caDir });
     const caFile = join(caDir, "ca.pem");
     await writeFile(caFile, `${sandbox.caPem.trim()}\n${gateway.caPem.trim()}\n`);
-    return { gateway, settings: { ...sandbox.settings, PROBE_API_URL: `${gateway.origin}${path}`, PROBE_POLICY_FILE: undefined, NODE_EXTRA_CA_CERTS: caFile } };
+    return {
+      gateway,
+      settings: {
+        ...sandbox.settings,
+        PROBE_API_URL: `${gateway.origin}${path}`,
+        PROBE_POLICY_FILE: undefined,
+        NODE_EXTRA_CA_CERTS: caFile,
+      },
+    };
   };
 }

@@ -12,7 +12,10 @@ describe("the run's watchdog", () => {
     const sandbox = await startSandbox();
     const config = settingsOf(sandbox);
     const target = config.targets[0]!;
-    const broken = { ...config, targets: [{ ...target, subscriptionKey: new Secret(`${target.subscriptionKey!.reveal()}\n`) }] };
+    const broken = {
+      ...config,
+      targets: [{ ...target, subscriptionKey: new Secret(`${target.subscriptionKey!.reveal()}\n`) }],
+    };
     const engine = createProbeEngine(broken);
     try {
       const report = await engine.run({ runBudgetMs: 3_000 });

@@ -37,11 +37,18 @@ interface RequestSpan {
 }
 
 /** Records the undici requests created while `body` runs (the probe's, its token requests, the sandbox's own). */
-async function recordingRequests<T>(body: () => Promise<T>): Promise<{ result: T; spans: RequestSpan[]; returnedAt: number }> {
+async function recordingRequests<T>(
+  body: () => Promise<T>,
+): Promise<{ result: T; spans: RequestSpan[]; returnedAt: number }> {
   const spans = new Map<object, RequestSpan>();
   const onCreate = (message: unknown): void => {
     const { request } = message as { request: { origin: string; path: string } };
-    spans.set(request, { origin: String(request.origin), path: request.path, createdAt: performance.now(), telemetryLoaded: telemetryLoaded() });
+    spans.set(request, {
+      origin: String(request.origin),
+      path: request.path,
+      createdAt: performance.now(),
+      telemetryLoaded: telemetryLoaded(),
+    });
   };
   const onComplete = (message: unknown): void => {
     const span = spans.get((message as { request: object }).request);
@@ -73,12 +80,18 @@ describe("reported durations follow the backend's injected latency", () => {
   /** One on-demand run of `token` and `valid`; the results and, per probe, the envelope's duration in ms. */
   async function timedRun(runId: string) {
     const { context } = recordingContext("probeHttp", runId);
-    const { result: response, spans, returnedAt } = await recordingRequests(async () => await probeHttp(runRequest({ probes: ["token", "valid"] }), context));
+    const {
+      result: response,
+      spans,
+      returnedAt,
+    } = await recordingRequests(async () => await probeHttp(runRequest({ probes: ["token", "valid"] }), context));
     expect(response.status).toBe(200);
     const { results } = JSON.parse(response.body as string) as { results: ProbeResult[] };
     const token = results.find((r) => r.probe === "token")!;
     const valid = results.find((r) => r.probe === "valid")!;
-    const sent = new Map(ofRun(sandbox.ingestion.availability(), runId).map((e) => [e.data.baseData.name, e.data.baseData]));
+    const sent = new Map(
+      ofRun(sandbox.ingestion.availability(), runId).map((e) => [e.data.baseData.name, e.data.baseData]),
+    );
     const envelope = sent.get("default/valid");
     expect(envelope).toBeDefined();
     // The `valid` probe's one request to the API: the reported duration starts just before undici
@@ -90,7 +103,13 @@ describe("reported durations follow the backend's injected latency", () => {
     expect(span.completedAt).toBeDefined();
     expect(valid.durationMs).toBeGreaterThanOrEqual(span.completedAt! - span.createdAt - ROUNDING_MS);
     expect(valid.durationMs).toBeLessThanOrEqual(returnedAt - span.createdAt + ROUNDING_MS);
-    return { token, valid, spans, envelopeMs: durationToMs(envelope!.duration), measuredMs: envelope!.measurements?.["durationMs"] };
+    return {
+      token,
+      valid,
+      spans,
+      envelopeMs: durationToMs(envelope!.duration),
+      measuredMs: envelope!.measurements?.["durationMs"],
+    };
   }
 
   it("on the first invocation after a cold start, when the telemetry library is still loading", async () => {

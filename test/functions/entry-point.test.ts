@@ -44,19 +44,27 @@ describe("the compiled entry point, loaded as the Functions host loads it", () =
   beforeAll(async () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { main: string };
     // `npm test` builds first; run alone, a missing or stale dist/ must fail loudly, not test old code.
-    const sources = readdirSync(join(repoRoot, "src/functions"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
+    const sources = readdirSync(join(repoRoot, "src/functions"), { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith(".ts"),
+    );
     for (const file of sources) {
       const source = join(repoRoot, "src/functions", file);
       const compiled = join(repoRoot, "dist/src/functions", file.replace(/\.ts$/, ".js"));
-      if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run the build first (npm run build, or npx tsc -p tsconfig.json)`);
+      if (!existsSync(compiled))
+        throw new Error(`${compiled} is missing: run the build first (npm run build, or npx tsc -p tsconfig.json)`);
       if (statSync(compiled).mtimeMs < statSync(source).mtimeMs) {
-        throw new Error(`${compiled} is older than ${source}: run the build first (npm run build, or npx tsc -p tsconfig.json)`);
+        throw new Error(
+          `${compiled} is older than ${source}: run the build first (npm run build, or npx tsc -p tsconfig.json)`,
+        );
       }
     }
     expect(pkg.main).toBe("dist/src/functions/*.js");
 
     worker = await functionsWorker();
-    [byDefault, withSchedule] = await Promise.all([worker.load(repoRoot), worker.load(repoRoot, { PROBE_SCHEDULE: "0 */1 * * * *" })]);
+    [byDefault, withSchedule] = await Promise.all([
+      worker.load(repoRoot),
+      worker.load(repoRoot, { PROBE_SCHEDULE: "0 */1 * * * *" }),
+    ]);
   }, 90_000);
   afterAll(async () => {
     await worker?.dispose();
@@ -78,7 +86,12 @@ describe("the compiled entry point, loaded as the Functions host loads it", () =
 
   it("registers probeHttp as a function-key HTTP trigger for POST on probe/run, answering through the http output", () => {
     const trigger = triggerOf(byDefault, "probeHttp");
-    expect(trigger).toMatchObject({ type: "httpTrigger", authLevel: "function", methods: ["POST"], route: "probe/run" });
+    expect(trigger).toMatchObject({
+      type: "httpTrigger",
+      authLevel: "function",
+      methods: ["POST"],
+      route: "probe/run",
+    });
     const registration = byDefault.registrations.find((r) => r.metadata.name === "probeHttp")!;
     expect(registration.metadata.bindings["$return"]).toMatchObject({ type: "http", direction: "out" });
   });

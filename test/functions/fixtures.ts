@@ -42,7 +42,10 @@ export interface LogEntry {
 }
 
 /** A real InvocationContext whose log lines are recorded (as the host would receive them). */
-export function recordingContext(functionName: string, invocationId: string): { context: InvocationContext; logs: LogEntry[] } {
+export function recordingContext(
+  functionName: string,
+  invocationId: string,
+): { context: InvocationContext; logs: LogEntry[] } {
   const logs: LogEntry[] = [];
   const context = new InvocationContext({
     invocationId,
@@ -52,7 +55,8 @@ export function recordingContext(functionName: string, invocationId: string): { 
   return { context, logs };
 }
 
-export const warnings = (logs: readonly LogEntry[]): string[] => logs.filter((l) => l.level === "warning").map((l) => l.message);
+export const warnings = (logs: readonly LogEntry[]): string[] =>
+  logs.filter((l) => l.level === "warning").map((l) => l.message);
 
 /** A Timer as the library types it (types/timer.d.ts) and the host fills it in. */
 export function timerInfo(options: { isPastDue?: boolean; last?: string } = {}): Timer {
@@ -67,7 +71,10 @@ export function timerInfo(options: { isPastDue?: boolean; last?: string } = {}):
 export const PROBE_RUN_URL = "https://probe-app.azurewebsites.net/api/probe/run";
 
 /** A POST to the on-demand trigger; `body` objects are sent as JSON with the JSON content type. */
-export function runRequest(body?: unknown, options: { method?: string; headers?: Record<string, string> } = {}): HttpRequest {
+export function runRequest(
+  body?: unknown,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): HttpRequest {
   const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
   const headers: Record<string, string> = {
     ...(text !== undefined ? { "content-type": "application/json" } : {}),
@@ -94,7 +101,9 @@ export function durationToMs(duration: string): number {
   const match = /^(?:(\d+)\.)?(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/.exec(duration);
   if (!match) throw new Error(`not a [D.]HH:MM:SS.fff duration: ${duration}`);
   const [, days = "0", h = "0", m = "0", s = "0", fraction = "0"] = match;
-  return ((Number(days) * 24 + Number(h)) * 60 + Number(m)) * 60_000 + Number(s) * 1000 + Number(`0.${fraction}`) * 1000;
+  return (
+    ((Number(days) * 24 + Number(h)) * 60 + Number(m)) * 60_000 + Number(s) * 1000 + Number(`0.${fraction}`) * 1000
+  );
 }
 
 /** The availability envelopes of one run. */

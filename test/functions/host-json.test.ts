@@ -2,7 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { HTTP_RUN_BUDGET_MS, RUN_BUDGET_MS, TELEMETRY_FLUSH_TIMEOUT_MS } from "../../src/functions/support/probe-runtime.js";
+import {
+  HTTP_RUN_BUDGET_MS,
+  RUN_BUDGET_MS,
+  TELEMETRY_FLUSH_TIMEOUT_MS,
+} from "../../src/functions/support/probe-runtime.js";
 
 /**
  * The files the Functions host and `func` read (docs/REFERENCE.md §5), kept in step with the code: the
@@ -20,17 +24,27 @@ function timeSpanToMs(value: string): number {
   const match = /^(?:(\d+)\.)?(\d{1,2}):([0-5]\d):([0-5]\d)(?:\.(\d{1,7}))?$/.exec(value);
   if (!match) throw new Error(`functionTimeout "${value}" is not a [d.]hh:mm:ss TimeSpan`);
   const [, days = "0", h = "0", m = "0", s = "0", fraction = "0"] = match;
-  return ((Number(days) * 24 + Number(h)) * 60 + Number(m)) * 60_000 + Number(s) * 1000 + Number(`0.${fraction}`) * 1000;
+  return (
+    ((Number(days) * 24 + Number(h)) * 60 + Number(m)) * 60_000 + Number(s) * 1000 + Number(`0.${fraction}`) * 1000
+  );
 }
 
 interface HostJson {
   version?: unknown;
   functionTimeout?: unknown;
   extensionBundle?: { id?: unknown; version?: unknown };
-  logging?: { applicationInsights?: { samplingSettings?: { isEnabled?: boolean; excludedTypes?: string; includedTypes?: string } } };
+  logging?: {
+    applicationInsights?: {
+      samplingSettings?: { isEnabled?: boolean; excludedTypes?: string; includedTypes?: string };
+    };
+  };
 }
 
-const typesOf = (list: string | undefined): string[] => (list ?? "").split(";").map((t) => t.trim()).filter(Boolean);
+const typesOf = (list: string | undefined): string[] =>
+  (list ?? "")
+    .split(";")
+    .map((t) => t.trim())
+    .filter(Boolean);
 
 describe("host.json", () => {
   const host = readJson("host.json") as HostJson;
@@ -78,22 +92,28 @@ describe("local.settings.sample.json", () => {
     for (const [name, value] of Object.entries(sample.Values ?? {})) expect(typeof value, name).toBe("string");
   });
 
-  it.runIf(existsSync(join(repoRoot, "infra/app-settings.json")))("lists every setting the app reads (infra/app-settings.json), and nothing it does not", () => {
-    const values = Object.keys((JSON.parse(text) as { Values: Record<string, string> }).Values);
-    const { settings } = readJson("infra/app-settings.json") as { settings: { name: string }[] };
-    const appSettings = settings.map((s) => s.name);
-    expect(appSettings.length).toBeGreaterThan(0);
-    expect(values).toEqual(expect.arrayContaining(appSettings));
-    const hostOnly = ["FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"];
-    expect(values.filter((v) => !appSettings.includes(v) && !hostOnly.includes(v))).toEqual([]);
-  });
+  it.runIf(existsSync(join(repoRoot, "infra/app-settings.json")))(
+    "lists every setting the app reads (infra/app-settings.json), and nothing it does not",
+    () => {
+      const values = Object.keys((JSON.parse(text) as { Values: Record<string, string> }).Values);
+      const { settings } = readJson("infra/app-settings.json") as { settings: { name: string }[] };
+      const appSettings = settings.map((s) => s.name);
+      expect(appSettings.length).toBeGreaterThan(0);
+      expect(values).toEqual(expect.arrayContaining(appSettings));
+      const hostOnly = ["FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"];
+      expect(values.filter((v) => !appSettings.includes(v) && !hostOnly.includes(v))).toEqual([]);
+    },
+  );
 
-  it.runIf(existsSync(join(repoRoot, "infra/app-settings.json")))("holds placeholders, not secrets: every secret setting is a placeholder or empty", () => {
-    const sample = (JSON.parse(text) as { Values: Record<string, string> }).Values;
-    const { settings } = readJson("infra/app-settings.json") as { settings: { name: string; secret: boolean }[] };
-    for (const { name } of settings.filter((s) => s.secret)) {
-      const value = sample[name] ?? "";
-      expect(value === "" || /^<.*>$/.test(value), name).toBe(true);
-    }
-  });
+  it.runIf(existsSync(join(repoRoot, "infra/app-settings.json")))(
+    "holds placeholders, not secrets: every secret setting is a placeholder or empty",
+    () => {
+      const sample = (JSON.parse(text) as { Values: Record<string, string> }).Values;
+      const { settings } = readJson("infra/app-settings.json") as { settings: { name: string; secret: boolean }[] };
+      for (const { name } of settings.filter((s) => s.secret)) {
+        const value = sample[name] ?? "";
+        expect(value === "" || /^<.*>$/.test(value), name).toBe(true);
+      }
+    },
+  );
 });

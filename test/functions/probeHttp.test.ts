@@ -3,7 +3,11 @@ import type { HttpResponseInit } from "@azure/functions";
 import { PROBE_NAMES } from "../../src/probe-matrix/names.js";
 import type { ProbeResult, RunSummary } from "../../src/core/results/types.js";
 import { NOT_ALL_PASSED_STATUS, probeHttp } from "../../src/functions/probeHttp.js";
-import { HTTP_RUN_BUDGET_MS, resetSharedProbeRuntime, sharedProbeRuntime } from "../../src/functions/support/probe-runtime.js";
+import {
+  HTTP_RUN_BUDGET_MS,
+  resetSharedProbeRuntime,
+  sharedProbeRuntime,
+} from "../../src/functions/support/probe-runtime.js";
 import { MAX_RUN_REQUEST_BYTES } from "../../src/functions/support/run-request.js";
 import type { Sandbox } from "../../src/sandbox/index.js";
 import { expectEnvelopesMatchReport } from "./expect-availability.js";
@@ -19,7 +23,10 @@ interface RunJson {
   summary: RunSummary;
 }
 
-async function invoke(request: ReturnType<typeof runRequest>, invocationId: string): Promise<{ response: HttpResponseInit; logs: LogEntry[] }> {
+async function invoke(
+  request: ReturnType<typeof runRequest>,
+  invocationId: string,
+): Promise<{ response: HttpResponseInit; logs: LogEntry[] }> {
   const { context, logs } = recordingContext("probeHttp", invocationId);
   const response = await probeHttp(request, context);
   return { response, logs };
@@ -57,7 +64,14 @@ describe("probeHttp against the healthy sandbox", () => {
     const sent = ofRun(sandbox.ingestion.availability(), run.runId);
     expectEnvelopesMatchReport(sent, report);
     // The answer says what became of the availability results, like the CLI's JSON.
-    expect((run as { delivery?: unknown }).delivery).toMatchObject({ endpoint: new URL(sandbox.ingestion.origin).host, sent: sent.length, accepted: sent.length, kept: 0, lost: 0, problems: [] });
+    expect((run as { delivery?: unknown }).delivery).toMatchObject({
+      endpoint: new URL(sandbox.ingestion.origin).host,
+      sent: sent.length,
+      accepted: sent.length,
+      kept: 0,
+      lost: 0,
+      problems: [],
+    });
   });
 
   it("narrows the run to the requested targets and probes, and carries source to every availability result", async () => {
@@ -67,7 +81,12 @@ describe("probeHttp against the healthy sandbox", () => {
     const [options] = run.mock.calls[0] ?? [];
     run.mockRestore();
     // The run is bounded by what an HTTP trigger may take to answer, not by functionTimeout.
-    expect(options).toMatchObject({ trigger: "http", runBudgetMs: HTTP_RUN_BUDGET_MS, targets: ["default"], probes: ["valid", "no-token"] });
+    expect(options).toMatchObject({
+      trigger: "http",
+      runBudgetMs: HTTP_RUN_BUDGET_MS,
+      targets: ["default"],
+      probes: ["valid", "no-token"],
+    });
     expect(response.status).toBe(200);
     const json = bodyOf(response) as RunJson;
     expect(json.source).toBe("build 2024.11.3");
@@ -84,7 +103,10 @@ describe("probeHttp against the healthy sandbox", () => {
       const { response, logs } = await invoke(runRequest({ probes: ["valid", "no-token"] }), "http-ingestion-down");
       expect(response.status).toBe(200);
       expect(ofRun(sandbox.ingestion.availability(), "http-ingestion-down")).toEqual([]);
-      const logged = logs.filter((l) => l.level === "warning").map((l) => l.message).join("\n");
+      const logged = logs
+        .filter((l) => l.level === "warning")
+        .map((l) => l.message)
+        .join("\n");
       expect(logged).toContain("default/valid");
       expect(logged).toContain("default/no-token");
     } finally {
@@ -103,11 +125,36 @@ describe("probeHttp against the healthy sandbox", () => {
       { name: "PUT", request: () => runRequest({}, { method: "PUT" }), status: 405, mentions: /POST/ },
       { name: "malformed JSON", request: () => runRequest('{"probes": ["valid"'), status: 400, mentions: /JSON/ },
       { name: "a JSON array", request: () => runRequest(["valid"]), status: 400, mentions: /body/ },
-      { name: "an unknown probe", request: () => runRequest({ probes: ["valid", "sql-injection"] }), status: 400, mentions: /probes\.1.*unknown probe/ },
-      { name: "an unknown target", request: () => runRequest({ targets: ["payments"] }), status: 400, mentions: /targets: 1 name\(s\) match no configured target; configured: default/ },
-      { name: "a url", request: () => runRequest({ url: "https://evil.example/api" }), status: 400, mentions: /unknown field.*"url"/ },
-      { name: "a token", request: () => runRequest({ probes: ["valid"], token: "eyJhbGciOiJub25lIn0.e30." }), status: 400, mentions: /unknown field.*"token"/ },
-      { name: "a subscription key", request: () => runRequest({ subscriptionKey: "k" }), status: 400, mentions: /unknown field.*"subscriptionKey"/ },
+      {
+        name: "an unknown probe",
+        request: () => runRequest({ probes: ["valid", "sql-injection"] }),
+        status: 400,
+        mentions: /probes\.1.*unknown probe/,
+      },
+      {
+        name: "an unknown target",
+        request: () => runRequest({ targets: ["payments"] }),
+        status: 400,
+        mentions: /targets: 1 name\(s\) match no configured target; configured: default/,
+      },
+      {
+        name: "a url",
+        request: () => runRequest({ url: "https://evil.example/api" }),
+        status: 400,
+        mentions: /unknown field.*"url"/,
+      },
+      {
+        name: "a token",
+        request: () => runRequest({ probes: ["valid"], token: "eyJhbGciOiJub25lIn0.e30." }),
+        status: 400,
+        mentions: /unknown field.*"token"/,
+      },
+      {
+        name: "a subscription key",
+        request: () => runRequest({ subscriptionKey: "k" }),
+        status: 400,
+        mentions: /unknown field.*"subscriptionKey"/,
+      },
       { name: "a source that is not text", request: () => runRequest({ source: 42 }), status: 400, mentions: /source/ },
       {
         name: "an oversized body",

@@ -65,7 +65,9 @@ describe("probeTimer against the healthy sandbox", () => {
   it("still runs a past-due invocation and logs a warning saying so", async () => {
     const { report, logs } = await invokeTimer("timer-past-due", { isPastDue: true });
     expect(report.results.length).toBeGreaterThan(0);
-    expect(ofRun(sandbox.ingestion.availability(), "timer-past-due").length).toBe(report.results.filter((r) => r.outcome !== "skipped").length);
+    expect(ofRun(sandbox.ingestion.availability(), "timer-past-due").length).toBe(
+      report.results.filter((r) => r.outcome !== "skipped").length,
+    );
     expect(warnings(logs).some((w) => /past due/i.test(w))).toBe(true);
   });
 
@@ -83,32 +85,43 @@ describe("probeTimer against the healthy sandbox", () => {
   it.each([
     { status: 500 as const, retryAfterSeconds: undefined },
     { status: 429 as const, retryAfterSeconds: 1 },
-  ])("loses no result to a short ingestion outage ($status): retried and accepted", async ({ status, retryAfterSeconds }) => {
-    sandbox.ingestion.setFault({ status, times: 1, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
-    const runId = `timer-outage-${status}`;
-    const { report, telemetry, logs } = await invokeTimer(runId);
+  ])(
+    "loses no result to a short ingestion outage ($status): retried and accepted",
+    async ({ status, retryAfterSeconds }) => {
+      sandbox.ingestion.setFault({
+        status,
+        times: 1,
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      });
+      const runId = `timer-outage-${status}`;
+      const { report, telemetry, logs } = await invokeTimer(runId);
 
-    const faulted = sandbox.ingestion.requests().filter((r) => r.faulted && r.status === status);
-    expect(faulted.length).toBeGreaterThanOrEqual(1);
-    expectEnvelopesMatchReport(ofRun(sandbox.ingestion.availability(), runId), report);
-    expect(telemetry?.notAccepted).toEqual([]);
-    expect(warnings(logs).filter((w) => w.includes("not accepted"))).toEqual([]);
-  });
+      const faulted = sandbox.ingestion.requests().filter((r) => r.faulted && r.status === status);
+      expect(faulted.length).toBeGreaterThanOrEqual(1);
+      expectEnvelopesMatchReport(ofRun(sandbox.ingestion.availability(), runId), report);
+      expect(telemetry?.notAccepted).toEqual([]);
+      expect(warnings(logs).filter((w) => w.includes("not accepted"))).toEqual([]);
+    },
+  );
 
-  it.each([500 as const, 429 as const])("names every result a lasting ingestion outage (%i) refused, and still succeeds", async (status) => {
-    sandbox.ingestion.setFault({ status, times: 1000, ...(status === 429 ? { retryAfterSeconds: 0 } : {}) });
-    const runId = `timer-down-${status}`;
-    const { report, telemetry, logs } = await invokeTimer(runId);
+  it.each([500 as const, 429 as const])(
+    "names every result a lasting ingestion outage (%i) refused, and still succeeds",
+    async (status) => {
+      sandbox.ingestion.setFault({ status, times: 1000, ...(status === 429 ? { retryAfterSeconds: 0 } : {}) });
+      const runId = `timer-down-${status}`;
+      const { report, telemetry, logs } = await invokeTimer(runId);
 
-    expect(ofRun(sandbox.ingestion.availability(), runId)).toEqual([]);
-    const ran = report.results.filter((r) => r.outcome !== "skipped");
-    expect(telemetry?.accepted).toBe(0);
-    expect(telemetry?.notAccepted.map((n) => n.name).sort()).toEqual(ran.map((r) => `${r.target}/${r.probe}`).sort());
-    // Each lost result is named in a warning that went through the invocation's log.
-    const logged = warnings(logs).join("\n");
-    for (const r of ran) expect(logged).toContain(`${r.target}/${r.probe}`);
-    expect(logged).toContain(String(status));
-  }, 60_000);
+      expect(ofRun(sandbox.ingestion.availability(), runId)).toEqual([]);
+      const ran = report.results.filter((r) => r.outcome !== "skipped");
+      expect(telemetry?.accepted).toBe(0);
+      expect(telemetry?.notAccepted.map((n) => n.name).sort()).toEqual(ran.map((r) => `${r.target}/${r.probe}`).sort());
+      // Each lost result is named in a warning that went through the invocation's log.
+      const logged = warnings(logs).join("\n");
+      for (const r of ran) expect(logged).toContain(`${r.target}/${r.probe}`);
+      expect(logged).toContain(String(status));
+    },
+    60_000,
+  );
 });
 
 describe("probeTimer when the token is refused (invalid-secret)", () => {

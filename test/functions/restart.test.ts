@@ -54,7 +54,10 @@ const TOKEN_LIFETIME_S = 3;
 const clock = movableClock();
 
 beforeAll(async () => {
-  [sandbox, azurite] = await Promise.all([startSandbox({ tokenLifetimeSeconds: TOKEN_LIFETIME_S, now: clock.now }), startAzurite()]);
+  [sandbox, azurite] = await Promise.all([
+    startSandbox({ tokenLifetimeSeconds: TOKEN_LIFETIME_S, now: clock.now }),
+    startAzurite(),
+  ]);
 }, 60_000);
 afterAll(async () => {
   await Promise.all([sandbox?.close(), azurite?.stop()]);
@@ -77,42 +80,49 @@ async function invokeInNewProcess(invocationId: string): Promise<{ level: string
   return JSON.parse(stdout) as { level: string; message: string }[];
 }
 
-const ofRun = (runId: string) => sandbox.ingestion.availability().filter((e) => e.data.baseData.properties?.["runId"] === runId);
+const ofRun = (runId: string) =>
+  sandbox.ingestion.availability().filter((e) => e.data.baseData.properties?.["runId"] === runId);
 
 describe("the Function app across a restart (AzureWebJobsStorage on Azurite)", () => {
-  it("delivers the first process's undelivered results from the second, and sends the harvested token once expired", { timeout: 180_000 }, async () => {
-    sandbox.ingestion.setFault({ status: 503, retryAfterSeconds: 0, times: 100_000 });
-    const firstLogs = await invokeInNewProcess("restart-run-1");
-    expect(ofRun("restart-run-1")).toEqual([]);
-    expect(firstLogs.some((l) => l.level === "warning" && /kept for a later run/.test(l.message))).toBe(true);
+  it(
+    "delivers the first process's undelivered results from the second, and sends the harvested token once expired",
+    { timeout: 180_000 },
+    async () => {
+      sandbox.ingestion.setFault({ status: 503, retryAfterSeconds: 0, times: 100_000 });
+      const firstLogs = await invokeInNewProcess("restart-run-1");
+      expect(ofRun("restart-run-1")).toEqual([]);
+      expect(firstLogs.some((l) => l.level === "warning" && /kept for a later run/.test(l.message))).toBe(true);
 
-    // The state is in the app's storage account, where a new instance finds it; no token in clear.
-    const store = createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString })!);
-    const outbox = JSON.parse((await store.read("outbox"))!.text) as { results: { item: { properties: { runId: string } } }[] };
-    expect(outbox.results.length).toBeGreaterThan(0);
-    expect(outbox.results.every((r) => r.item.properties.runId === "restart-run-1")).toBe(true);
-    const harvest = (await store.read("expired-tokens"))!.text;
-    expect(harvest).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
-    expect(JSON.parse(harvest)).toMatchObject({ entries: [expect.objectContaining({ slot: "pending" })] });
+      // The state is in the app's storage account, where a new instance finds it; no token in clear.
+      const store = createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString })!);
+      const outbox = JSON.parse((await store.read("outbox"))!.text) as {
+        results: { item: { properties: { runId: string } } }[];
+      };
+      expect(outbox.results.length).toBeGreaterThan(0);
+      expect(outbox.results.every((r) => r.item.properties.runId === "restart-run-1")).toBe(true);
+      const harvest = (await store.read("expired-tokens"))!.text;
+      expect(harvest).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+      expect(JSON.parse(harvest)).toMatchObject({ entries: [expect.objectContaining({ slot: "pending" })] });
 
-    // Past the token's exp plus the policy's clock-skew and our 10 s, for the gateway and the next process alike.
-    clock.advance((TOKEN_LIFETIME_S + 12) * 1000);
-    sandbox.ingestion.setFault(undefined);
-    const secondLogs = await invokeInNewProcess("restart-run-2");
+      // Past the token's exp plus the policy's clock-skew and our 10 s, for the gateway and the next process alike.
+      clock.advance((TOKEN_LIFETIME_S + 12) * 1000);
+      sandbox.ingestion.setFault(undefined);
+      const secondLogs = await invokeInNewProcess("restart-run-2");
 
-    const first = ofRun("restart-run-1");
-    expect(first).toHaveLength(outbox.results.length);
-    const second = ofRun("restart-run-2");
-    const expired = second.find((e) => e.data.baseData.name === "default/expired-token");
-    expect(expired?.data.baseData.properties).toMatchObject({ outcome: "pass", actualStatus: "401" });
-    expect(expired?.data.baseData.message).toMatch(/sent a token this process acquired earlier/);
-    // Nothing twice.
-    const ids = sandbox.ingestion.availability().map((e) => e.data.baseData.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(JSON.parse((await store.read("outbox"))!.text)).toMatchObject({ results: [] });
-    // The invocation's log says what it delivered from earlier runs, and that nothing waits.
-    const summary = secondLogs.find((l) => /^availability: /.test(l.message));
-    expect(summary?.message).toContain(`from earlier runs: ${first.length} delivered`);
-    expect(summary?.message).not.toMatch(/waiting in the outbox/);
-  });
+      const first = ofRun("restart-run-1");
+      expect(first).toHaveLength(outbox.results.length);
+      const second = ofRun("restart-run-2");
+      const expired = second.find((e) => e.data.baseData.name === "default/expired-token");
+      expect(expired?.data.baseData.properties).toMatchObject({ outcome: "pass", actualStatus: "401" });
+      expect(expired?.data.baseData.message).toMatch(/sent a token this process acquired earlier/);
+      // Nothing twice.
+      const ids = sandbox.ingestion.availability().map((e) => e.data.baseData.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(JSON.parse((await store.read("outbox"))!.text)).toMatchObject({ results: [] });
+      // The invocation's log says what it delivered from earlier runs, and that nothing waits.
+      const summary = secondLogs.find((l) => /^availability: /.test(l.message));
+      expect(summary?.message).toContain(`from earlier runs: ${first.length} delivered`);
+      expect(summary?.message).not.toMatch(/waiting in the outbox/);
+    },
+  );
 });

@@ -16,7 +16,9 @@ describe("the worker's settings", () => {
       const runtime = createProbeRuntime({ ...ENV, PROBE_CERT_WARN_DAY: "60" });
       await runtime.close();
       const logged = warn.mock.calls.map((c) => c.map(String).join(" ")).join("\n");
-      expect(logged).toContain("PROBE_CERT_WARN_DAY is not read by the probe and is ignored: did you mean PROBE_CERT_WARN_DAYS?");
+      expect(logged).toContain(
+        "PROBE_CERT_WARN_DAY is not read by the probe and is ignored: did you mean PROBE_CERT_WARN_DAYS?",
+      );
       expect(logged).not.toContain("canary");
     } finally {
       warn.mockRestore();

@@ -38,15 +38,23 @@ describe("npm run package", () => {
 
   beforeAll(async () => {
     // `npm test` builds first; run alone, a missing or stale dist/ must fail loudly, not test old code.
-    for (const [source, compiled] of [["scripts", "dist/scripts"], ["src", "dist/src"]] as const) {
-      if (!existsSync(join(repoRoot, compiled))) throw new Error(`${compiled} is missing: run the build first (npx tsc -p tsconfig.json)`);
+    for (const [source, compiled] of [
+      ["scripts", "dist/scripts"],
+      ["src", "dist/src"],
+    ] as const) {
+      if (!existsSync(join(repoRoot, compiled)))
+        throw new Error(`${compiled} is missing: run the build first (npx tsc -p tsconfig.json)`);
       if (newestMtime(join(repoRoot, compiled), ".js") < newestMtime(join(repoRoot, source), ".ts")) {
         throw new Error(`${compiled} is older than ${source}: run the build first (npx tsc -p tsconfig.json)`);
       }
     }
     scratch = await mkdtemp(join(tmpdir(), "apim-smoke-package-"));
     const zip = join(scratch, "app.zip");
-    ({ stdout: printed } = await execFileAsync(process.execPath, [join(repoRoot, "dist/scripts/package.js"), "--out", zip], { cwd: repoRoot, timeout: 120_000 }));
+    ({ stdout: printed } = await execFileAsync(
+      process.execPath,
+      [join(repoRoot, "dist/scripts/package.js"), "--out", zip],
+      { cwd: repoRoot, timeout: 120_000 },
+    ));
     zipBytes = statSync(zip).size;
     appRoot = join(scratch, "app");
     // -t first: unzip checks every entry's CRC, so a writer bug fails here with unzip's own words.
@@ -72,15 +80,21 @@ describe("npm run package", () => {
     const top = new Set(names.map((n) => n.split("/")[0]));
     expect([...top].sort()).toEqual(["dist", "host.json", "node_modules", "package.json"]);
     expect(new Set(names.filter((n) => n.startsWith("dist/")).map((n) => n.split("/")[1]))).toEqual(new Set(["src"]));
-    expect(readFileSync(join(appRoot, "package.json"), "utf8")).toBe(readFileSync(join(repoRoot, "package.json"), "utf8"));
+    expect(readFileSync(join(appRoot, "package.json"), "utf8")).toBe(
+      readFileSync(join(repoRoot, "package.json"), "utf8"),
+    );
     expect(readFileSync(join(appRoot, "host.json"), "utf8")).toBe(readFileSync(join(repoRoot, "host.json"), "utf8"));
     expect(names.filter((n) => /\.(ts|map)$/.test(n))).toEqual([]);
     expect(names).toContain("dist/src/functions/probeHttp.js");
     expect(names).toContain("node_modules/applicationinsights/package.json");
     // Dev dependencies, the `node` package among them, stay out (a dev dependency that a production
     // package also needs, such as @types/node, is production in the lock and stays).
-    const lock = JSON.parse(readFileSync(join(repoRoot, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
-    const devOnly = Object.keys(lock.packages).filter((key) => key.startsWith("node_modules/") && lock.packages[key]!.dev);
+    const lock = JSON.parse(readFileSync(join(repoRoot, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    const devOnly = Object.keys(lock.packages).filter(
+      (key) => key.startsWith("node_modules/") && lock.packages[key]!.dev,
+    );
     expect(devOnly).toContain("node_modules/node");
     expect(devOnly).toContain("node_modules/vitest");
     for (const key of devOnly) expect(existsSync(join(appRoot, key)), key).toBe(false);
@@ -95,8 +109,14 @@ describe("npm run package", () => {
 
   it("runs the sandbox matrix from the unzipped folder, availability results included", async () => {
     const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(PROBE_|APPLICATIONINSIGHTS_|NODE_EXTRA_CA_CERTS$)/.test(key)) env[key] = value;
-    const { stdout, stderr } = await execFileAsync(process.execPath, ["dist/src/cli/main.js", "demo"], { cwd: appRoot, env, timeout: 120_000, maxBuffer: 4 << 20 });
+    for (const [key, value] of Object.entries(process.env))
+      if (value !== undefined && !/^(PROBE_|APPLICATIONINSIGHTS_|NODE_EXTRA_CA_CERTS$)/.test(key)) env[key] = value;
+    const { stdout, stderr } = await execFileAsync(process.execPath, ["dist/src/cli/main.js", "demo"], {
+      cwd: appRoot,
+      env,
+      timeout: 120_000,
+      maxBuffer: 4 << 20,
+    });
     const ok = /OK: (\d+) probes .*\((\d+) pass\)/.exec(stdout);
     expect(ok, stdout).not.toBeNull();
     expect(ok![2]).toBe(ok![1]);

@@ -60,16 +60,22 @@ describe("the package's contents", () => {
 
   it("refuses a node_modules that is not what the lock describes, naming the package", () => {
     lock({ "node_modules/lib": { version: "1.0.1" } });
-    expect(() => productionPackages(root)).toThrow(new PackagingError("node_modules/lib is installed at 1.0.0 but package-lock.json says 1.0.1: run npm ci"));
+    expect(() => productionPackages(root)).toThrow(
+      new PackagingError("node_modules/lib is installed at 1.0.0 but package-lock.json says 1.0.1: run npm ci"),
+    );
     lock({ "node_modules/missing": { version: "1.0.0" } });
-    expect(() => productionPackages(root)).toThrow(/node_modules\/missing is a production dependency in package-lock.json but is not installed: run npm ci/);
+    expect(() => productionPackages(root)).toThrow(
+      /node_modules\/missing is a production dependency in package-lock.json but is not installed: run npm ci/,
+    );
   });
 
   it("refuses a build output whose source is gone (a removed trigger would still register)", () => {
     lock({});
     write("dist/src/functions/removed.js", "export {};\n");
     expect(() => packageContents(root)).toThrow(
-      new PackagingError("dist/src/functions/removed.js has no source src/functions/removed.ts: a stale build output; delete dist and build again"),
+      new PackagingError(
+        "dist/src/functions/removed.js has no source src/functions/removed.ts: a stale build output; delete dist and build again",
+      ),
     );
   });
 
@@ -111,8 +117,12 @@ describe("the zip writer", () => {
 
   it("refuses names that would land outside the folder it is unzipped into", async () => {
     const zip = await createZip(join(root, "bad.zip"));
-    await expect(zip.add({ name: "../evil.js", data: Buffer.from("") })).rejects.toThrow(/not a relative forward-slash path/);
-    await expect(zip.add({ name: "/abs.js", data: Buffer.from("") })).rejects.toThrow(/not a relative forward-slash path/);
+    await expect(zip.add({ name: "../evil.js", data: Buffer.from("") })).rejects.toThrow(
+      /not a relative forward-slash path/,
+    );
+    await expect(zip.add({ name: "/abs.js", data: Buffer.from("") })).rejects.toThrow(
+      /not a relative forward-slash path/,
+    );
     await zip.abort();
   });
 });

@@ -43,7 +43,11 @@ afterAll(async () => {
   await server.close();
 });
 
-function evaluate(policy: ValidateJwtPolicy, headers: Record<string, string>, url = "https://apim.example/orders/health") {
+function evaluate(
+  policy: ValidateJwtPolicy,
+  headers: Record<string, string>,
+  url = "https://apim.example/orders/health",
+) {
   return evaluateValidateJwt(policy, { headers: new Headers(headers), url: new URL(url) }, { keys, now: () => NOW });
 }
 
@@ -148,9 +152,18 @@ describe("evaluateValidateJwt against seed 003 (v2 openid-config, audiences, rol
 
   it("splits a string claim on the separator", async () => {
     const token = await mintToken(published, v2Claims(NOW, { scp: "Orders.Read Orders.Write" }));
-    const policy = { ...seed003, requiredClaims: [{ name: "scp", match: "all" as const, separator: " ", values: ["Orders.Write"] }] };
+    const policy = {
+      ...seed003,
+      requiredClaims: [{ name: "scp", match: "all" as const, separator: " ", values: ["Orders.Write"] }],
+    };
     expect((await evaluate(policy, bearer(token))).ok).toBe(true);
-    expectFailure(await evaluate({ ...policy, requiredClaims: [{ ...policy.requiredClaims[0]!, separator: undefined }] }, bearer(token)), "TokenClaimValueNotAllowed");
+    expectFailure(
+      await evaluate(
+        { ...policy, requiredClaims: [{ ...policy.requiredClaims[0]!, separator: undefined }] },
+        bearer(token),
+      ),
+      "TokenClaimValueNotAllowed",
+    );
   });
 
   it("refuses a malformed token: JwtInvalid", async () => {
@@ -175,7 +188,12 @@ describe("evaluateValidateJwt against seed 002 (required-claims aud any, azp any
   it("accepts the probe client's v2 token and answers the seed's message otherwise", async () => {
     expect((await evaluate(seed002, bearer(await mintToken(published, v2Claims(NOW))))).ok).toBe(true);
     const stranger = await mintToken(published, v2Claims(NOW, { azp: UNASSIGNED_CLIENT.clientId }));
-    expectFailure(await evaluate(seed002, bearer(stranger)), "TokenClaimValueNotAllowed", 401, "Unauthorized. Invalid token.");
+    expectFailure(
+      await evaluate(seed002, bearer(stranger)),
+      "TokenClaimValueNotAllowed",
+      401,
+      "Unauthorized. Invalid token.",
+    );
     expectFailure(await evaluate(seed002, {}), "TokenNotPresent", 401, "Unauthorized. Invalid token.");
   });
 
@@ -184,17 +202,26 @@ describe("evaluateValidateJwt against seed 002 (required-claims aud any, azp any
   });
 
   it("refuses a v1 token: its aud is the App ID URI, not the GUID", async () => {
-    expectFailure(await evaluate(seed002, bearer(await mintToken(published, v1Claims(NOW)))), "TokenIssuerNotAllowed", 401, "Unauthorized. Invalid token.");
+    expectFailure(
+      await evaluate(seed002, bearer(await mintToken(published, v1Claims(NOW)))),
+      "TokenIssuerNotAllowed",
+      401,
+      "Unauthorized. Invalid token.",
+    );
   });
 });
 
 describe("evaluateValidateJwt: token sources, inline keys, algorithms", () => {
   it("reads the token from a query parameter and ignores require-scheme on a custom header", async () => {
     const token = await mintToken(published, v2Claims(NOW));
-    const query = parsePolicy(`<validate-jwt query-parameter-name="access_token"><openid-config url="${V2_OPENID_URL}" /></validate-jwt>`).validateJwt!;
+    const query = parsePolicy(
+      `<validate-jwt query-parameter-name="access_token"><openid-config url="${V2_OPENID_URL}" /></validate-jwt>`,
+    ).validateJwt!;
     expect((await evaluate(query, {}, `https://apim.example/orders?access_token=${token}`)).ok).toBe(true);
     expectFailure(await evaluate(query, {}, "https://apim.example/orders"), "TokenNotPresent", 401, "JWT not present.");
-    const custom = parsePolicy(`<validate-jwt header-name="X-Token" require-scheme="Bearer"><openid-config url="${V2_OPENID_URL}" /></validate-jwt>`).validateJwt!;
+    const custom = parsePolicy(
+      `<validate-jwt header-name="X-Token" require-scheme="Bearer"><openid-config url="${V2_OPENID_URL}" /></validate-jwt>`,
+    ).validateJwt!;
     expect((await evaluate(custom, { "x-token": token })).ok).toBe(true);
   });
 
@@ -209,7 +236,12 @@ describe("evaluateValidateJwt: token sources, inline keys, algorithms", () => {
     expect((await evaluate(rsa, bearer(await mintToken(published, claims)))).ok).toBe(true);
     // No key's id matches the forger's kid: APIM then tries every key, none verifies.
     expectFailure(await evaluate(rsa, bearer(await mintToken(forger, claims))), "TokenSignatureInvalid", 403, "Denied");
-    expectFailure(await evaluate(rsa, bearer(await mintToken(published, v2Claims(NOW)))), "TokenIssuerNotAllowed", 403, "Denied");
+    expectFailure(
+      await evaluate(rsa, bearer(await mintToken(published, v2Claims(NOW)))),
+      "TokenIssuerNotAllowed",
+      403,
+      "Denied",
+    );
 
     const secret = new Uint8Array(32).fill(7);
     const hmac = parsePolicy(
@@ -218,7 +250,9 @@ describe("evaluateValidateJwt: token sources, inline keys, algorithms", () => {
     const { SignJWT } = await import("jose");
     const hs = await new SignJWT(v2Claims(NOW)).setProtectedHeader({ alg: "HS256" }).sign(secret);
     expect((await evaluate(hmac, bearer(hs))).ok).toBe(true);
-    const wrong = await new SignJWT(v2Claims(NOW)).setProtectedHeader({ alg: "HS256" }).sign(new Uint8Array(32).fill(8));
+    const wrong = await new SignJWT(v2Claims(NOW))
+      .setProtectedHeader({ alg: "HS256" })
+      .sign(new Uint8Array(32).fill(8));
     expectFailure(await evaluate(hmac, bearer(wrong)), "TokenSignatureInvalid");
   });
 
@@ -233,7 +267,10 @@ describe("evaluateValidateJwt: token sources, inline keys, algorithms", () => {
     expect((await evaluate(policy, bearer(await mintToken(rs512, v2Claims(NOW), { alg: "RS512" })))).ok).toBe(true);
     expect((await evaluate(policy, bearer(await mintToken(ps, v2Claims(NOW), { alg: "PS256" })))).ok).toBe(true);
     const es = await createSigningKey("es-kid", "ES256");
-    expectFailure(await evaluate(policy, bearer(await mintToken(es, v2Claims(NOW), { alg: "ES256" }))), "TokenSignatureInvalid");
+    expectFailure(
+      await evaluate(policy, bearer(await mintToken(es, v2Claims(NOW), { alg: "ES256" }))),
+      "TokenSignatureInvalid",
+    );
     const { SignJWT } = await import("jose");
     // The classic confusion attack: HMAC keyed with the RSA public key's bytes.
     const confused = await new SignJWT(v2Claims(NOW))

@@ -15,13 +15,21 @@ import {
 } from "../../src/policy/index.js";
 import { lintParsedPolicy } from "../../src/policy/lint/index.js";
 import { ORDERS_API, PROBE_CLIENT, SANDBOX_TENANT_ID } from "../../src/sandbox/identities.js";
-import { createSigningKey, mintToken, startOpenIdTestServer, v2Claims, type OpenIdTestServer, type SigningKey } from "./helpers/issuer.js";
+import {
+  createSigningKey,
+  mintToken,
+  startOpenIdTestServer,
+  v2Claims,
+  type OpenIdTestServer,
+  type SigningKey,
+} from "./helpers/issuer.js";
 
 // Policy documents as APIM stores and exports them (written here, in the styles of
 // Microsoft's snippets and of APIOps exports), each loaded and judged by the shared evaluator.
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
-const exported = (name: string) => readFileSync(new URL(`../fixtures/policies/exported/${name}`, import.meta.url), "utf8");
+const exported = (name: string) =>
+  readFileSync(new URL(`../fixtures/policies/exported/${name}`, import.meta.url), "utf8");
 const ESTATE = new URL("../fixtures/apiops/contoso", import.meta.url).pathname;
 
 const NAMED_VALUES = {
@@ -46,9 +54,16 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** What the gateway does with the probe's GET carrying the good token: each check that applies, in turn. */
-async function verdict(policy: ApimPolicy, headers: Record<string, string> = {}): Promise<JwtValidationOutcome | "no check applies"> {
+async function verdict(
+  policy: ApimPolicy,
+  headers: Record<string, string> = {},
+): Promise<JwtValidationOutcome | "no check applies"> {
   const all: Record<string, string> = { authorization: `Bearer ${token}`, ...headers };
-  const request = { method: "GET", url: new URL("https://contoso.azure-api.net/orders/health"), headers: { get: (n: string) => all[n.toLowerCase()] ?? null } };
+  const request = {
+    method: "GET",
+    url: new URL("https://contoso.azure-api.net/orders/health"),
+    headers: { get: (n: string) => all[n.toLowerCase()] ?? null },
+  };
   let last: JwtValidationOutcome | undefined;
   for (const check of policy.tokenChecks) {
     if (!check.conditions.every((c) => decideCondition(c, request) !== false)) continue;
@@ -81,7 +96,8 @@ describe("exported policy documents load, and the evaluator's verdict on each", 
     const policy = parsePolicy(exported(file));
     expect(policy.root === "policies" || policy.root === "fragment").toBe(true);
     const xml = exported(file);
-    for (const name of new Set([...xml.matchAll(/\{\{([^{}]+)\}\}/g)].map((m) => m[1]!))) expect(policy.unresolvedNamedValues).toContain(name);
+    for (const name of new Set([...xml.matchAll(/\{\{([^{}]+)\}\}/g)].map((m) => m[1]!)))
+      expect(policy.unresolvedNamedValues).toContain(name);
   });
 
   it("01 rawxml: expressions with raw quotes, && and < kept verbatim; the token passes", async () => {
@@ -91,11 +107,15 @@ describe("exported policy documents load, and the evaluator's verdict on each", 
   });
 
   it("02 XML-escaped: the same reading as rawxml; roles required and present", async () => {
-    expect(await verdict(parsePolicy(exported("02-xml-escaped-global-jwt.xml"), { namedValues: NAMED_VALUES }))).toMatchObject({ ok: true });
+    expect(
+      await verdict(parsePolicy(exported("02-xml-escaped-global-jwt.xml"), { namedValues: NAMED_VALUES })),
+    ).toMatchObject({ ok: true });
   });
 
   it("03 a <fragment> root is a policy document", async () => {
-    expect(await verdict(parsePolicy(exported("03-fragment-entra-jwt.xml"), { namedValues: NAMED_VALUES }))).toMatchObject({ ok: true });
+    expect(
+      await verdict(parsePolicy(exported("03-fragment-entra-jwt.xml"), { namedValues: NAMED_VALUES })),
+    ).toMatchObject({ ok: true });
   });
 
   it("04 an API that includes a fragment: nothing of its own, the fragment and <base /> named", () => {
@@ -105,7 +125,9 @@ describe("exported policy documents load, and the evaluator's verdict on each", 
 
   it("05 validation only on the otherwise branch: decided from the request's headers", async () => {
     const policy = parsePolicy(exported("05-choose-internal-bypass.xml"), { namedValues: NAMED_VALUES });
-    expect(policy.tokenChecks[0]!.conditions).toEqual(['not @(context.Request.Headers.ContainsKey("X-Internal-Call"))']);
+    expect(policy.tokenChecks[0]!.conditions).toEqual([
+      'not @(context.Request.Headers.ContainsKey("X-Internal-Call"))',
+    ]);
     expect(await verdict(policy)).toMatchObject({ ok: true });
     // Anyone who sends the header skips validation: what the linter warns about.
     expect(await verdict(policy, { "x-internal-call": "1" })).toBe("no check applies");
@@ -114,12 +136,21 @@ describe("exported policy documents load, and the evaluator's verdict on each", 
   it("06 two validate-jwt: the second refuses a request without the user token, with its own status and message", async () => {
     const policy = parsePolicy(exported("06-two-validate-jwt.xml"), { namedValues: NAMED_VALUES });
     expect(policy.tokenChecks).toHaveLength(2);
-    expect(await verdict(policy)).toMatchObject({ ok: false, reason: "TokenNotPresent", status: 403, message: "User token is missing or invalid." });
+    expect(await verdict(policy)).toMatchObject({
+      ok: false,
+      reason: "TokenNotPresent",
+      status: 403,
+      message: "User token is missing or invalid.",
+    });
   });
 
   it("07 validate-azure-ad-token, minimal: the probe's client is allowed", async () => {
     const policy = parsePolicy(exported("07-aad-token-minimal.xml"), { namedValues: NAMED_VALUES });
-    expect(policy.validateJwt).toMatchObject({ element: "validate-azure-ad-token", clientApplicationIds: [PROBE_CLIENT.clientId], requireScheme: "Bearer" });
+    expect(policy.validateJwt).toMatchObject({
+      element: "validate-azure-ad-token",
+      clientApplicationIds: [PROBE_CLIENT.clientId],
+      requireScheme: "Bearer",
+    });
     expect(await verdict(policy)).toMatchObject({ ok: true });
   });
 
@@ -131,7 +162,9 @@ describe("exported policy documents load, and the evaluator's verdict on each", 
   });
 
   it("09 validate-azure-ad-token listing another client: the probe's token is refused for its caller", async () => {
-    const outcome = await verdict(parsePolicy(exported("09-aad-token-other-client.xml"), { namedValues: NAMED_VALUES }));
+    const outcome = await verdict(
+      parsePolicy(exported("09-aad-token-other-client.xml"), { namedValues: NAMED_VALUES }),
+    );
     expect(outcome).toMatchObject({ ok: false, reason: "TokenClaimValueNotAllowed" });
     expect((outcome as { detail: string }).detail).toMatch(/^client-application-ids expected/);
   });
@@ -149,7 +182,10 @@ describe("exported policy documents load, and the evaluator's verdict on each", 
   });
 
   it("12 an operation that only says <base />", () => {
-    expect(parsePolicy(exported("12-operation-base-only.xml"))).toMatchObject({ tokenChecks: [], inheritsInbound: true });
+    expect(parsePolicy(exported("12-operation-base-only.xml"))).toMatchObject({
+      tokenChecks: [],
+      inheritsInbound: true,
+    });
   });
 
   it("13 product scope: quota read as an access restriction, roles required of every value", async () => {
@@ -162,7 +198,10 @@ describe("exported policy documents load, and the evaluator's verdict on each", 
     const policy = parsePolicy(exported("14-global-ip-filter-rate-limit.xml"));
     expect(policy.accessRestrictions).toMatchObject([
       { name: "ip-filter", addresses: ["10.20.0.0-10.20.255.255", "203.0.113.7"] },
-      { name: "rate-limit-by-key", attributes: { calls: "50", "renewal-period": "60", "counter-key": "@(context.Request.IpAddress)" } },
+      {
+        name: "rate-limit-by-key",
+        attributes: { calls: "50", "renewal-period": "60", "counter-key": "@(context.Request.IpAddress)" },
+      },
     ]);
   });
 
@@ -180,7 +219,10 @@ describe("exported policy documents load, and the evaluator's verdict on each", 
 
   it("17 check-header read; an expression error message noted, the default used", () => {
     const policy = parsePolicy(exported("17-check-header-jwt-expression-message.xml"), { namedValues: NAMED_VALUES });
-    expect(policy.accessRestrictions[0]).toMatchObject({ name: "check-header", attributes: { name: "X-Client-Version" } });
+    expect(policy.accessRestrictions[0]).toMatchObject({
+      name: "check-header",
+      attributes: { name: "X-Client-Version" },
+    });
     expect(policy.validateJwt!.failedValidationErrorMessage).toBeUndefined();
     expect(policy.validateJwt!.notEvaluable.join("\n")).toContain("failed-validation-error-message");
   });
@@ -209,7 +251,9 @@ describe("the effective policy, as APIM composes it", () => {
   it("an API whose policy does not say <base /> drops global validation: no token validation at any scope is an error", () => {
     const folder = readApiopsFolder(ESTATE);
     const status = folder.apis.find((a) => a.name === "status")!;
-    const policy = composeEffectivePolicy(scopesFor(folder, status).scopes, folder.fragments, { namedValues: namedValueMap(folder) });
+    const policy = composeEffectivePolicy(scopesFor(folder, status).scopes, folder.fragments, {
+      namedValues: namedValueMap(folder),
+    });
     expect(policy.tokenChecks).toEqual([]);
     const findings = lintParsedPolicy(policy);
     expect(findings.map((f) => [f.code, f.severity])).toEqual([
@@ -231,7 +275,9 @@ describe("the effective policy, as APIM composes it", () => {
       writeFileSync(join(dir, "products", "partners", "apis.json"), JSON.stringify(["orders", "inventory"]));
       const folder = readApiopsFolder(dir);
       const orders = folder.apis.find((a) => a.name === "orders")!;
-      const policy = composeEffectivePolicy(scopesFor(folder, orders).scopes, folder.fragments, { namedValues: namedValueMap(folder) });
+      const policy = composeEffectivePolicy(scopesFor(folder, orders).scopes, folder.fragments, {
+        namedValues: namedValueMap(folder),
+      });
       expect(policy.tokenChecks).toHaveLength(2);
       expect(await verdict(policy)).toMatchObject({ ok: true });
     } finally {
@@ -248,10 +294,26 @@ describe("the effective policy, as APIM composes it", () => {
 
 describe("every failing rule, not only the first", () => {
   it("a token with the wrong audience, the wrong issuer and no role: the audience decides, the other two are listed", async () => {
-    const policy = parsePolicy(exported("02-xml-escaped-global-jwt.xml").replace("<audiences>", '<issuers><issuer>https://login.microsoftonline.com/another-tenant/v2.0</issuer></issuers><audiences>'), { namedValues: NAMED_VALUES });
+    const policy = parsePolicy(
+      exported("02-xml-escaped-global-jwt.xml").replace(
+        "<audiences>",
+        "<issuers><issuer>https://login.microsoftonline.com/another-tenant/v2.0</issuer></issuers><audiences>",
+      ),
+      { namedValues: NAMED_VALUES },
+    );
     const bad = await mintToken(key, v2Claims(NOW, { aud: "api://someone-else", roles: undefined }));
-    const outcome = await evaluateValidateJwt(policy.validateJwt!, { url: new URL("https://x.invalid/"), headers: { get: (n) => (n.toLowerCase() === "authorization" ? `Bearer ${bad}` : null) } }, { keys, now: () => NOW });
+    const outcome = await evaluateValidateJwt(
+      policy.validateJwt!,
+      {
+        url: new URL("https://x.invalid/"),
+        headers: { get: (n) => (n.toLowerCase() === "authorization" ? `Bearer ${bad}` : null) },
+      },
+      { keys, now: () => NOW },
+    );
     expect(outcome).toMatchObject({ ok: false, reason: "TokenAudienceNotAllowed" });
-    expect((outcome as { alsoFailing?: { reason: string }[] }).alsoFailing?.map((f) => f.reason)).toEqual(["TokenIssuerNotAllowed", "TokenClaimNotFound"]);
+    expect((outcome as { alsoFailing?: { reason: string }[] }).alsoFailing?.map((f) => f.reason)).toEqual([
+      "TokenIssuerNotAllowed",
+      "TokenClaimNotFound",
+    ]);
   });
 });

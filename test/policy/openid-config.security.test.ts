@@ -15,7 +15,9 @@ const BODY_LIMIT_BYTES = 1_000_000;
 beforeAll(async () => {
   hostile = await startLoopbackHttps((req, res) => {
     if (req.url === "/.well-known/openid-configuration") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ issuer: "https://issuer.example/", jwks_uri: `${hostile.origin}/endless` }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ issuer: "https://issuer.example/", jwks_uri: `${hostile.origin}/endless` }));
       return;
     }
     res.writeHead(200, { "content-type": "application/json" });
@@ -37,7 +39,11 @@ afterAll(async () => {
 
 describe("openid-config resolver against a hostile document", () => {
   it("refuses an endless JWKS body at the size limit instead of buffering it", async () => {
-    const resolver = createOpenIdConfigResolver({ dispatcher: createProbeDispatcher({ extraCaPem: [hostile.caPem] }), now: () => 0, timeoutMs: 30_000 });
+    const resolver = createOpenIdConfigResolver({
+      dispatcher: createProbeDispatcher({ extraCaPem: [hostile.caPem] }),
+      now: () => 0,
+      timeoutMs: 30_000,
+    });
     const error = await resolver.resolve(`${hostile.origin}/.well-known/openid-configuration`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenIdConfigError);
     expect((error as OpenIdConfigError).kind).toBe("jwks");

@@ -65,7 +65,11 @@ describe("createOpenIdConfigResolver", () => {
 
   it("shares one fetch between concurrent callers", async () => {
     const { resolver, fetched } = setup();
-    await Promise.all([resolver.resolve(V2_OPENID_URL), resolver.resolve(V2_OPENID_URL), resolver.resolve(V2_OPENID_URL)]);
+    await Promise.all([
+      resolver.resolve(V2_OPENID_URL),
+      resolver.resolve(V2_OPENID_URL),
+      resolver.resolve(V2_OPENID_URL),
+    ]);
     expect(fetched()).toEqual({ doc: 1, keys: 1 });
   });
 
@@ -130,15 +134,25 @@ describe("createOpenIdConfigResolver", () => {
       now: () => 0,
       rewriteUrl: (url) => new URL(url.pathname, "http://127.0.0.1:9"),
     });
-    await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({ code: "APIM_SMOKE_OPENID_CONFIG", kind: "refused" });
+    await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({
+      code: "APIM_SMOKE_OPENID_CONFIG",
+      kind: "refused",
+    });
   });
 
   it("names the TLS failure as a transport error when the server is not trusted", async () => {
     const { Agent } = await import("undici");
     const untrusting = new Agent();
     try {
-      const resolver = createOpenIdConfigResolver({ dispatcher: untrusting, now: () => 0, rewriteUrl: server.rewriteUrl });
-      await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({ code: "APIM_SMOKE_OPENID_CONFIG", kind: "transport" });
+      const resolver = createOpenIdConfigResolver({
+        dispatcher: untrusting,
+        now: () => 0,
+        rewriteUrl: server.rewriteUrl,
+      });
+      await expect(resolver.resolve(V2_OPENID_URL)).rejects.toMatchObject({
+        code: "APIM_SMOKE_OPENID_CONFIG",
+        kind: "transport",
+      });
     } finally {
       await untrusting.close();
     }

@@ -111,7 +111,10 @@ describe("parsePolicy: valid documents", () => {
   });
 
   it("returns an open policy when there is no validate-jwt", () => {
-    expect(parsePolicy("<policies><inbound><base /></inbound><backend><base /></backend></policies>")).toMatchObject({ tokenChecks: [], inheritsInbound: true });
+    expect(parsePolicy("<policies><inbound><base /></inbound><backend><base /></backend></policies>")).toMatchObject({
+      tokenChecks: [],
+      inheritsInbound: true,
+    });
     expect(parsePolicy("<policies />").validateJwt).toBeUndefined();
   });
 
@@ -120,7 +123,9 @@ describe("parsePolicy: valid documents", () => {
     const { validateJwt } = parsePolicy(xml, { namedValues: { "jwt-signing-key": "c2VjcmV0" } });
     expect(validateJwt?.issuerSigningKeys[0]).toMatchObject({ kind: "symmetric" });
     expect(parsePolicy(xml).unresolvedNamedValues).toEqual(["jwt-signing-key"]);
-    expect(() => parsePolicy(xml, { requireNamedValues: true })).toThrow(/named value \{\{jwt-signing-key\}\} is not defined/);
+    expect(() => parsePolicy(xml, { requireNamedValues: true })).toThrow(
+      /named value \{\{jwt-signing-key\}\} is not defined/,
+    );
   });
 
   it("loads seed 003 as written", () => {
@@ -129,7 +134,9 @@ describe("parsePolicy: valid documents", () => {
       tokenSource: { kind: "header", name: "Authorization" },
       requireScheme: "Bearer",
       failedValidationHttpCode: 401,
-      openIdConfigUrls: [`https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`],
+      openIdConfigUrls: [
+        `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`,
+      ],
       audiences: [ORDERS_API.appIdUri, ORDERS_API.clientId],
       requiredClaims: [{ name: "roles", match: "any", values: [ORDERS_API.role] }],
     });
@@ -141,7 +148,9 @@ describe("parsePolicy: valid documents", () => {
     expect(validateJwt).toMatchObject({
       failedValidationHttpCode: 401,
       failedValidationErrorMessage: "Unauthorized. Invalid token.",
-      openIdConfigUrls: [`https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`],
+      openIdConfigUrls: [
+        `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`,
+      ],
       requiredClaims: [
         { name: "aud", match: "any", values: [ORDERS_API.clientId] },
         { name: "azp", match: "any", values: [PROBE_CLIENT.clientId] },
@@ -166,10 +175,18 @@ describe("parsePolicy: only what is not a policy document is refused, naming the
       xml: jwt(`${AUTH} failed-validation-httpcode="unauthorized"`),
       element: "validate-jwt/@failed-validation-httpcode",
     },
-    { name: "out-of-range httpcode", xml: jwt(`${AUTH} failed-validation-httpcode="99"`), element: "validate-jwt/@failed-validation-httpcode" },
+    {
+      name: "out-of-range httpcode",
+      xml: jwt(`${AUTH} failed-validation-httpcode="99"`),
+      element: "validate-jwt/@failed-validation-httpcode",
+    },
     { name: "non-numeric clock-skew", xml: jwt(`${AUTH} clock-skew="5m"`), element: "validate-jwt/@clock-skew" },
     { name: "negative clock-skew", xml: jwt(`${AUTH} clock-skew="-5"`), element: "validate-jwt/@clock-skew" },
-    { name: "non-boolean flag", xml: jwt(`${AUTH} require-signed-tokens="yes"`), element: "validate-jwt/@require-signed-tokens" },
+    {
+      name: "non-boolean flag",
+      xml: jwt(`${AUTH} require-signed-tokens="yes"`),
+      element: "validate-jwt/@require-signed-tokens",
+    },
     {
       name: "match neither all nor any",
       xml: jwt(AUTH, '<required-claims><claim name="roles" match="some"><value>a</value></claim></required-claims>'),
@@ -180,8 +197,16 @@ describe("parsePolicy: only what is not a policy document is refused, naming the
       xml: jwt(AUTH, "<required-claims><claim><value>a</value></claim></required-claims>"),
       element: "validate-jwt/required-claims/claim/@name",
     },
-    { name: "openid-config over http", xml: jwt(AUTH, '<openid-config url="http://a.example/x" />'), element: "validate-jwt/openid-config/@url" },
-    { name: "openid-config without url", xml: jwt(AUTH, "<openid-config />"), element: "validate-jwt/openid-config/@url" },
+    {
+      name: "openid-config over http",
+      xml: jwt(AUTH, '<openid-config url="http://a.example/x" />'),
+      element: "validate-jwt/openid-config/@url",
+    },
+    {
+      name: "openid-config without url",
+      xml: jwt(AUTH, "<openid-config />"),
+      element: "validate-jwt/openid-config/@url",
+    },
     {
       name: "key that is not base64",
       xml: jwt(AUTH, "<issuer-signing-keys><key>not base64!</key></issuer-signing-keys>"),
@@ -202,34 +227,87 @@ describe("parsePolicy: what APIM stores and exports is read, and what cannot be 
     { name: "unknown child", xml: jwt(AUTH, "<audience>x</audience>"), noted: "validate-jwt/audience" },
     { name: "empty audiences", xml: jwt(AUTH, "<audiences/>"), noted: "validate-jwt/audiences" },
     { name: "empty issuers", xml: jwt(AUTH, "<issuers></issuers>"), noted: "validate-jwt/issuers" },
-    { name: "unknown child of audiences", xml: jwt(AUTH, "<audiences><aud>x</aud><audience>y</audience></audiences>"), noted: "validate-jwt/audiences/aud" },
-    { name: "attribute on audience", xml: jwt(AUTH, '<audiences><audience lang="en">x</audience></audiences>'), noted: "validate-jwt/audiences/audience/@lang" },
-    { name: "unknown child of claim", xml: jwt(AUTH, '<required-claims><claim name="r"><val>a</val></claim></required-claims>'), noted: "validate-jwt/required-claims/claim[@name=r]/val" },
-    { name: "unknown attribute on claim", xml: jwt(AUTH, '<required-claims><claim name="r" matches="any" /></required-claims>'), noted: "validate-jwt/required-claims/claim/@matches" },
-    { name: "certificate-id key", xml: jwt(AUTH, '<issuer-signing-keys><key certificate-id="my-cert" /></issuer-signing-keys>'), noted: "validate-jwt/issuer-signing-keys/key[@certificate-id=my-cert]" },
-    { name: "n without e", xml: jwt(AUTH, '<issuer-signing-keys><key n="AQAB" /></issuer-signing-keys>'), noted: "validate-jwt/issuer-signing-keys/key/@e" },
-    { name: "decryption-keys", xml: jwt(AUTH, "<decryption-keys><key>c2VjcmV0</key></decryption-keys>"), noted: "validate-jwt/decryption-keys" },
-    { name: "policy expression in an audience", xml: jwt(AUTH, "<audiences><audience>@(context.Request.OriginalUrl.Host)</audience><audience>api://a</audience></audiences>"), noted: "validate-jwt/audiences/audience" },
-    { name: "named value without a value", xml: jwt(AUTH, "<audiences><audience>{{api-audience}}</audience></audiences>"), noted: "validate-jwt/audiences/audience" },
+    {
+      name: "unknown child of audiences",
+      xml: jwt(AUTH, "<audiences><aud>x</aud><audience>y</audience></audiences>"),
+      noted: "validate-jwt/audiences/aud",
+    },
+    {
+      name: "attribute on audience",
+      xml: jwt(AUTH, '<audiences><audience lang="en">x</audience></audiences>'),
+      noted: "validate-jwt/audiences/audience/@lang",
+    },
+    {
+      name: "unknown child of claim",
+      xml: jwt(AUTH, '<required-claims><claim name="r"><val>a</val></claim></required-claims>'),
+      noted: "validate-jwt/required-claims/claim[@name=r]/val",
+    },
+    {
+      name: "unknown attribute on claim",
+      xml: jwt(AUTH, '<required-claims><claim name="r" matches="any" /></required-claims>'),
+      noted: "validate-jwt/required-claims/claim/@matches",
+    },
+    {
+      name: "certificate-id key",
+      xml: jwt(AUTH, '<issuer-signing-keys><key certificate-id="my-cert" /></issuer-signing-keys>'),
+      noted: "validate-jwt/issuer-signing-keys/key[@certificate-id=my-cert]",
+    },
+    {
+      name: "n without e",
+      xml: jwt(AUTH, '<issuer-signing-keys><key n="AQAB" /></issuer-signing-keys>'),
+      noted: "validate-jwt/issuer-signing-keys/key/@e",
+    },
+    {
+      name: "decryption-keys",
+      xml: jwt(AUTH, "<decryption-keys><key>c2VjcmV0</key></decryption-keys>"),
+      noted: "validate-jwt/decryption-keys",
+    },
+    {
+      name: "policy expression in an audience",
+      xml: jwt(
+        AUTH,
+        "<audiences><audience>@(context.Request.OriginalUrl.Host)</audience><audience>api://a</audience></audiences>",
+      ),
+      noted: "validate-jwt/audiences/audience",
+    },
+    {
+      name: "named value without a value",
+      xml: jwt(AUTH, "<audiences><audience>{{api-audience}}</audience></audiences>"),
+      noted: "validate-jwt/audiences/audience",
+    },
   ];
 
   it.each(cases)("$name: read, $noted noted", ({ xml, noted }) => {
     const policy = parsePolicy(xml);
     expect(policy.validateJwt).toBeDefined();
-    expect(policy.validateJwt!.notEvaluable.some((n) => n.startsWith(`${noted}:`)), JSON.stringify(policy.validateJwt!.notEvaluable)).toBe(true);
+    expect(
+      policy.validateJwt!.notEvaluable.some((n) => n.startsWith(`${noted}:`)),
+      JSON.stringify(policy.validateJwt!.notEvaluable),
+    ).toBe(true);
   });
 
   it("keeps a literal audience next to an expression one", () => {
-    const policy = parsePolicy(jwt(AUTH, "<audiences><audience>@(context.Request.OriginalUrl.Host)</audience><audience>api://a</audience></audiences>"));
+    const policy = parsePolicy(
+      jwt(
+        AUTH,
+        "<audiences><audience>@(context.Request.OriginalUrl.Host)</audience><audience>api://a</audience></audiences>",
+      ),
+    );
     expect(policy.validateJwt!.audiences).toEqual(["api://a"]);
   });
 
   it("reads several validate-jwt, in order, all of them applied", () => {
-    const policy = parsePolicy(`<policies><inbound>${jwt(AUTH, "<audiences><audience>a</audience></audiences>")}${jwt(AUTH, "<audiences><audience>b</audience></audiences>")}</inbound></policies>`);
+    const policy = parsePolicy(
+      `<policies><inbound>${jwt(AUTH, "<audiences><audience>a</audience></audiences>")}${jwt(AUTH, "<audiences><audience>b</audience></audiences>")}</inbound></policies>`,
+    );
     expect(policy.tokenChecks.map((c) => c.audiences)).toEqual([["a"], ["b"]]);
   });
 
   it("merges repeated <audiences>", () => {
-    expect(parsePolicy(jwt(AUTH, "<audiences><audience>a</audience></audiences><audiences><audience>b</audience></audiences>")).validateJwt!.audiences).toEqual(["a", "b"]);
+    expect(
+      parsePolicy(
+        jwt(AUTH, "<audiences><audience>a</audience></audiences><audiences><audience>b</audience></audiences>"),
+      ).validateJwt!.audiences,
+    ).toEqual(["a", "b"]);
   });
 });

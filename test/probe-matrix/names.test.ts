@@ -9,7 +9,13 @@ describe("probe names", () => {
   });
 
   it("treats every probe except token, valid and the two forecasts as one that must be refused", () => {
-    expect(new Set(REJECTING_PROBES)).toEqual(new Set(PROBE_NAMES.filter((n) => n !== "token" && n !== "valid" && n !== "tls-certificate" && n !== "credential-expiry")));
+    expect(new Set(REJECTING_PROBES)).toEqual(
+      new Set(
+        PROBE_NAMES.filter(
+          (n) => n !== "token" && n !== "valid" && n !== "tls-certificate" && n !== "credential-expiry",
+        ),
+      ),
+    );
     expect(EXPIRY_PROBES).toEqual(["tls-certificate", "credential-expiry"]);
   });
 });

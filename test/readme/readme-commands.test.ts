@@ -38,7 +38,8 @@ function readmeBlocks(): Block[] {
     const end = lines.findIndex((l, j) => j > i && l.trim() === "```");
     const script = lines.slice(i + 1, end).join("\n");
     const annotation = /^<!-- readme-test: (.*) -->$/.exec(lines[i - 1]?.trim() ?? "")?.[1];
-    if (annotation === undefined) throw new Error(`README.md line ${i + 1}: a sh block without a <!-- readme-test: ... --> line`);
+    if (annotation === undefined)
+      throw new Error(`README.md line ${i + 1}: a sh block without a <!-- readme-test: ... --> line`);
     const skip = /^skip: (.+)$/.exec(annotation)?.[1];
     blocks.push({
       line: i + 1,
@@ -57,7 +58,9 @@ function readmeBlocks(): Block[] {
 /** The checkout as `git clone` would give it (tracked and new files, nothing ignored). */
 function freshCopy(): string {
   const root = mkdtempSync(join(tmpdir(), "readme-clone-"));
-  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { encoding: "utf8" }).split("\0").filter(Boolean);
+  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { encoding: "utf8" })
+    .split("\0")
+    .filter(Boolean);
   for (const file of files) {
     if (!existsSync(file)) continue; // deleted in the work tree, not yet committed
     mkdirSync(dirname(join(root, file)), { recursive: true });
@@ -69,11 +72,20 @@ function freshCopy(): string {
 /** Settings a run reads, left out of the inherited environment so the block sees only its own. */
 const OWNED = /^(PROBE_|APPLICATIONINSIGHTS_|IDENTITY_)/;
 
-function runBlock(script: string, cwd: string, extraEnv: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function runBlock(
+  script: string,
+  cwd: string,
+  extraEnv: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !OWNED.test(k) && !k.startsWith("npm_") && k !== "NODE_OPTIONS") env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !OWNED.test(k) && !k.startsWith("npm_") && k !== "NODE_OPTIONS") env[k] = v;
   // Without the test runner's PATH entries for the project's node_modules: a newcomer's shell has none.
-  env.PATH = (process.env.PATH ?? "").split(":").filter((p) => !p.includes("node_modules")).join(":");
+  env.PATH = (process.env.PATH ?? "")
+    .split(":")
+    .filter((p) => !p.includes("node_modules"))
+    .join(":");
   Object.assign(env, extraEnv);
   return new Promise((resolvePromise) => {
     // Its own process group, so a block's background job (`sandbox ... &`) is stopped with it.
@@ -136,7 +148,8 @@ describe("README.md's commands, typed as written on a fresh clone", () => {
       for (const text of block.expectOutput) expect(output).toContain(text);
       for (const file of block.expectFiles) expect(existsSync(resolve(clone, file)), file).toBe(true);
       // Whatever a README command prints, no secret of the sandbox it talked to is in it.
-      for (const secret of [sandbox.settings.PROBE_CLIENT_SECRET!, sandbox.settings.PROBE_SUBSCRIPTION_KEY!]) expect(output).not.toContain(secret);
+      for (const secret of [sandbox.settings.PROBE_CLIENT_SECRET!, sandbox.settings.PROBE_SUBSCRIPTION_KEY!])
+        expect(output).not.toContain(secret);
     });
   }
 });

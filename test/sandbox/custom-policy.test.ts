@@ -20,7 +20,9 @@ async function runWithPolicy(policyXml: string): Promise<RunReport> {
 
 describe("the sandbox with your own policy", () => {
   it("enforces it, with the sandbox's named values filled in", async () => {
-    const withNamedValues = ordersApiPolicyXml().replaceAll(SANDBOX_TENANT_ID, "{{tenant-id}}").replaceAll(ORDERS_API.clientId, "{{api-client-id}}");
+    const withNamedValues = ordersApiPolicyXml()
+      .replaceAll(SANDBOX_TENANT_ID, "{{tenant-id}}")
+      .replaceAll(ORDERS_API.clientId, "{{api-client-id}}");
     expect(withNamedValues).toContain("{{tenant-id}}");
     const report = await runWithPolicy(withNamedValues);
     expect(report.results.filter((r) => r.outcome !== "pass" && r.outcome !== "skipped")).toEqual([]);
@@ -34,8 +36,8 @@ describe("the sandbox with your own policy", () => {
   });
 
   it("refuses a named value it does not have, naming it", async () => {
-    await expect(startSandbox({ policyXml: ordersApiPolicyXml().replace(SANDBOX_TENANT_ID, "{{my-tenant}}") })).rejects.toSatisfy(
-      (error: unknown) => error instanceof PolicyError && error.message.includes("my-tenant"),
-    );
+    await expect(
+      startSandbox({ policyXml: ordersApiPolicyXml().replace(SANDBOX_TENANT_ID, "{{my-tenant}}") }),
+    ).rejects.toSatisfy((error: unknown) => error instanceof PolicyError && error.message.includes("my-tenant"));
   });
 });

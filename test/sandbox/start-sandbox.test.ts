@@ -23,7 +23,10 @@ describe("startSandbox", () => {
       // Every server is reachable with the CA and only with it: no certificate check is ever off.
       const trusted = new Agent({ connect: { ca: sandbox.caPem } });
       try {
-        const answer = await request(`${s.PROBE_AUTHORITY_HOST}/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`, { dispatcher: trusted });
+        const answer = await request(
+          `${s.PROBE_AUTHORITY_HOST}/${SANDBOX_TENANT_ID}/v2.0/.well-known/openid-configuration`,
+          { dispatcher: trusted },
+        );
         expect(answer.statusCode).toBe(200);
         await answer.body.dump();
       } finally {
@@ -31,7 +34,9 @@ describe("startSandbox", () => {
       }
       const untrusting = new Agent();
       try {
-        await expect(request(s.PROBE_API_URL!, { dispatcher: untrusting })).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SELF_SIGNED|UNABLE/) as unknown });
+        await expect(request(s.PROBE_API_URL!, { dispatcher: untrusting })).rejects.toMatchObject({
+          code: expect.stringMatching(/CERT|SELF_SIGNED|UNABLE/) as unknown,
+        });
       } finally {
         await untrusting.close();
       }

@@ -25,12 +25,25 @@ export async function startAzurite(): Promise<Azurite> {
   const cwd = mkdtempSync(join(tmpdir(), "azurite-"));
   const child: ChildProcess = spawn(
     process.execPath,
-    [main, "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose"],
+    [
+      main,
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      "0",
+      "--inMemoryPersistence",
+      "--disableTelemetry",
+      "--skipApiVersionCheck",
+      "--loose",
+    ],
     { cwd, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start within 20 s: ${output.slice(-500)}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`Azurite did not start within 20 s: ${output.slice(-500)}`)),
+      20_000,
+    );
     const onData = (chunk: Buffer): void => {
       output += chunk.toString("utf8");
       const match = /listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);

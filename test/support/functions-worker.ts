@@ -94,7 +94,8 @@ export async function functionsWorker(): Promise<FunctionsWorker> {
     async load(appRoot, settings = {}) {
       const env: Record<string, string> = {};
       // The app must index with no PROBE_* setting at all: a missing setting fails an invocation, never indexing.
-      for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(PROBE_|APPLICATIONINSIGHTS_)/.test(key)) env[key] = value;
+      for (const [key, value] of Object.entries(process.env))
+        if (value !== undefined && !/^(PROBE_|APPLICATIONINSIGHTS_)/.test(key)) env[key] = value;
       const { stdout } = await execFileAsync(
         process.execPath,
         ["--require", join(scratch, "fake-functions-core.cjs"), join(scratch, "load-entry-point.mjs")],

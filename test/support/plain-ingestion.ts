@@ -14,7 +14,9 @@ export interface PlainIngestion {
   readonly caPem: string;
   readonly connectionString: string;
   /** Every item accepted, as posted. */
-  readonly items: { data?: { baseType?: string; baseData?: { id?: string; name?: string; properties?: Record<string, string> } } }[];
+  readonly items: {
+    data?: { baseType?: string; baseData?: { id?: string; name?: string; properties?: Record<string, string> } };
+  }[];
   /** Items received per POST. */
   readonly posts: number[];
   /** Until cleared, answer every POST with this status and no item accepted. */
@@ -40,14 +42,24 @@ export async function startPlainIngestion(): Promise<PlainIngestion> {
     const text = body.toString("utf8").trim();
     let batch: unknown[];
     try {
-      batch = text.startsWith("[") ? (JSON.parse(text) as unknown[]) : text.split("\n").map((line) => JSON.parse(line) as unknown);
+      batch = text.startsWith("[")
+        ? (JSON.parse(text) as unknown[])
+        : text.split("\n").map((line) => JSON.parse(line) as unknown);
     } catch {
-      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ itemsReceived: 0, itemsAccepted: 0, errors: [{ index: 0, statusCode: 400, message: "invalid JSON" }] }));
+      res.writeHead(400, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          itemsReceived: 0,
+          itemsAccepted: 0,
+          errors: [{ index: 0, statusCode: 400, message: "invalid JSON" }],
+        }),
+      );
       return;
     }
     posts.push(batch.length);
     if (failure !== undefined) {
-      res.writeHead(failure, { "content-type": "application/json" }).end(JSON.stringify({ itemsReceived: batch.length, itemsAccepted: 0, errors: [] }));
+      res
+        .writeHead(failure, { "content-type": "application/json" })
+        .end(JSON.stringify({ itemsReceived: batch.length, itemsAccepted: 0, errors: [] }));
       return;
     }
     const errors: { index: number; statusCode: number; message: string }[] = [];

@@ -24,7 +24,8 @@ const OPTIONS = {
  * else 0; 2 for input that cannot be read. Accepted-open APIs are listed apart, with their reasons.
  */
 export const coverageCommand: Command = {
-  summary: "per API and operation of an APIOps folder: probed or not, token validation where, subscription, ip-filter, rate limit",
+  summary:
+    "per API and operation of an APIOps folder: probed or not, token validation where, subscription, ip-filter, rate limit",
   usage: "usage: apim-smoke coverage --apiops DIR [--targets FILE] [--product P] [--format table|json]",
   async run(args, io) {
     const values = parseCommandArgs(args, OPTIONS);
@@ -34,7 +35,9 @@ export const coverageCommand: Command = {
     let targets: CoverageTarget[] = [];
     if (values.targets !== undefined) {
       try {
-        const doc = JSON.parse(await readFile(resolve(io.cwd, values.targets), "utf8")) as { targets?: { url?: unknown; apiopsApi?: unknown; acceptOpen?: unknown }[] };
+        const doc = JSON.parse(await readFile(resolve(io.cwd, values.targets), "utf8")) as {
+          targets?: { url?: unknown; apiopsApi?: unknown; acceptOpen?: unknown }[];
+        };
         targets = (doc.targets ?? [])
           .filter((t) => typeof t.url === "string")
           .map((t) => ({
@@ -43,13 +46,19 @@ export const coverageCommand: Command = {
             ...(typeof t.acceptOpen === "string" && t.acceptOpen.trim() ? { acceptOpen: t.acceptOpen.trim() } : {}),
           }));
       } catch {
-        io.stderr.write(`apim-smoke coverage: --targets ${displayPath(values.targets)} cannot be read as a targets file\n`);
+        io.stderr.write(
+          `apim-smoke coverage: --targets ${displayPath(values.targets)} cannot be read as a targets file\n`,
+        );
         return EXIT_USAGE;
       }
     }
     let rows: CoverageRow[];
     try {
-      rows = coverageOf(readApiopsFolder(resolve(io.cwd, values.apiops)), targets, values.product ? { product: values.product } : {});
+      rows = coverageOf(
+        readApiopsFolder(resolve(io.cwd, values.apiops)),
+        targets,
+        values.product ? { product: values.product } : {},
+      );
     } catch (error) {
       if (!(error instanceof ApiopsFolderError || error instanceof PolicyError)) throw error;
       io.stderr.write(`apim-smoke coverage: ${error.message}\n`);
@@ -66,18 +75,25 @@ export const coverageCommand: Command = {
  */
 function renderRows(rows: readonly CoverageRow[], width: number | undefined): string {
   const accepted = rows.filter((r) => unguarded(r) && r.acceptedOpen !== undefined);
-  const lines = rows.filter((r) => !accepted.includes(r)).map((r) =>
-    [
-      wrapText(`${r.api} ${r.operation}`, width, 2, ""),
-      wrapText(`probed: ${r.probed ? "yes" : "no"}; subscription: ${r.subscriptionRequired ? "required" : "not required"}${r.ipFiltered ? "; ip-filtered" : ""}${r.rateLimited ? "; rate limited" : ""}`, width, 4, "  "),
-      wrapText(
-        `token validation: ${r.tokenValidation.length === 0 ? "NONE: reachable without a token" : r.tokenValidation.join("; ")}${r.conditionalOnly ? " (conditional only: reachable without a token on the other branches)" : ""}`,
-        width,
-        4,
-        "  ",
-      ),
-    ].join("\n"),
-  );
+  const lines = rows
+    .filter((r) => !accepted.includes(r))
+    .map((r) =>
+      [
+        wrapText(`${r.api} ${r.operation}`, width, 2, ""),
+        wrapText(
+          `probed: ${r.probed ? "yes" : "no"}; subscription: ${r.subscriptionRequired ? "required" : "not required"}${r.ipFiltered ? "; ip-filtered" : ""}${r.rateLimited ? "; rate limited" : ""}`,
+          width,
+          4,
+          "  ",
+        ),
+        wrapText(
+          `token validation: ${r.tokenValidation.length === 0 ? "NONE: reachable without a token" : r.tokenValidation.join("; ")}${r.conditionalOnly ? " (conditional only: reachable without a token on the other branches)" : ""}`,
+          width,
+          4,
+          "  ",
+        ),
+      ].join("\n"),
+    );
   const open = rows.filter(openUnaccepted).length;
   const acceptedLines =
     accepted.length === 0

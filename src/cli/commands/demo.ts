@@ -21,15 +21,28 @@ const DEMO_EXPIRED_MARGIN_MS = 500;
  */
 export const demoCommand: Command = {
   summary: "start the sandbox in-process and run the whole matrix against it (npm start)",
-  usage: "usage: apim-smoke demo [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--format table|json]",
+  usage:
+    "usage: apim-smoke demo [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--format table|json]",
   async run(args, io) {
-    const values = parseCommandArgs(args, { scenario: { type: "string" }, cloud: { type: "string" }, format: { type: "string" }, policy: { type: "string" }, apiops: { type: "string" } });
+    const values = parseCommandArgs(args, {
+      scenario: { type: "string" },
+      cloud: { type: "string" },
+      format: { type: "string" },
+      policy: { type: "string" },
+      apiops: { type: "string" },
+    });
     const scenario = toScenario(values.scenario);
     const cloud = toCloud(values.cloud);
     const format = toFormat(values.format);
     const policyXml = await readPolicyOption(io.cwd, values.policy);
     const apiops = values.apiops === undefined ? undefined : await apiopsOption(io.cwd, values.apiops);
-    const sandbox = await startSandbox({ scenario, cloud, ...(apiops ? { apiops } : {}), tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS, ...(policyXml !== undefined ? { policyXml } : {}) });
+    const sandbox = await startSandbox({
+      scenario,
+      cloud,
+      ...(apiops ? { apiops } : {}),
+      tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS,
+      ...(policyXml !== undefined ? { policyXml } : {}),
+    });
     // The managed identity's endpoint is the process's environment to @azure/identity, as App Service
     // sets it; the in-process sandbox's is in its settings: lend it for the demo, as the host would.
     const restoreIdentity = lendIdentityEndpoint(sandbox.settings);
@@ -45,8 +58,12 @@ export const demoCommand: Command = {
         const { exitCode } = await runAndReport(engine, config, { format }, io, telemetry);
         const received = sandbox.ingestion.availability().length;
         io.stderr.write(`sandbox ingestion accepted ${received} availability result${received === 1 ? "" : "s"}\n`);
-        if (policyXml === undefined) io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
-        else io.stderr.write(`the gateway enforced your policy ${values.policy}: every probe should pass if it is right\n`);
+        if (policyXml === undefined)
+          io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
+        else
+          io.stderr.write(
+            `the gateway enforced your policy ${values.policy}: every probe should pass if it is right\n`,
+          );
         // The run's own exit code, the one its JSON carries (3 when the sandbox's ingestion refused results).
         return exitCode;
       } finally {
@@ -62,7 +79,9 @@ export const demoCommand: Command = {
 
 /** Sets IDENTITY_ENDPOINT/IDENTITY_HEADER from `settings` where the process has none; returns the undo. */
 function lendIdentityEndpoint(settings: Readonly<Record<string, string | undefined>>): () => void {
-  const lent = (["IDENTITY_ENDPOINT", "IDENTITY_HEADER"] as const).filter((k) => settings[k] !== undefined && process.env[k] === undefined);
+  const lent = (["IDENTITY_ENDPOINT", "IDENTITY_HEADER"] as const).filter(
+    (k) => settings[k] !== undefined && process.env[k] === undefined,
+  );
   for (const k of lent) process.env[k] = settings[k];
   return () => {
     for (const k of lent) delete process.env[k];

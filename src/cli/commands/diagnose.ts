@@ -57,14 +57,19 @@ export const diagnoseCommand: Command = {
       decodeProtectedHeader(token);
       claims = decodeJwt(token);
     } catch {
-      io.stderr.write(`apim-smoke diagnose: --token-file ${displayPath(tokenFile)} does not hold a JWT (header.payload.signature)\n`);
+      io.stderr.write(
+        `apim-smoke diagnose: --token-file ${displayPath(tokenFile)} does not hold a JWT (header.payload.signature)\n`,
+      );
       return EXIT_USAGE;
     }
     const summary = summarizeToken(token) ?? {};
 
     // Offline: the settings are only read (no credential is needed to explain a token), not validated whole.
     const settingsFile = chooseSettingsFile(values, io).file;
-    const { values: settings } = readSettingsEnv(io.env, { cwd: io.cwd, ...(settingsFile !== undefined ? { envFile: settingsFile } : {}) });
+    const { values: settings } = readSettingsEnv(io.env, {
+      cwd: io.cwd,
+      ...(settingsFile !== undefined ? { envFile: settingsFile } : {}),
+    });
     const policyFile = values.policy ?? settings.PROBE_POLICY_FILE;
     const policyOption = values.policy !== undefined ? "--policy" : "PROBE_POLICY_FILE";
     let expectations: Expectations;
@@ -97,7 +102,11 @@ export const diagnoseCommand: Command = {
         ...(cloud ? { cloud } : {}),
       });
       if (!expectations.audiences && !expectations.issuers) {
-        io.stdout.write(format === "json" ? `${JSON.stringify({ token: summary, checked: false }, null, 2)}\n` : renderText(summary, expectations, [], undefined, false));
+        io.stdout.write(
+          format === "json"
+            ? `${JSON.stringify({ token: summary, checked: false }, null, 2)}\n`
+            : renderText(summary, expectations, [], undefined, false),
+        );
         io.stderr.write(
           "apim-smoke diagnose: nothing to check the token against: give --policy FILE (the API's APIM policy), or set PROBE_API_SCOPE and PROBE_TENANT_ID (in the environment or a --settings-file)\n",
         );
@@ -107,11 +116,16 @@ export const diagnoseCommand: Command = {
 
     const at = io.now?.() ?? Date.now();
     const diagnoses: Diagnosis[] = explainToken(summary, expectations, { at, claims }).map((finding) =>
-      buildDiagnosis(finding.cause, finding.evidence, { render: { probe: "token" }, ...(finding.variant ? { variant: finding.variant } : {}) }),
+      buildDiagnosis(finding.cause, finding.evidence, {
+        render: { probe: "token" },
+        ...(finding.variant ? { variant: finding.variant } : {}),
+      }),
     );
 
     if (format === "json") {
-      io.stdout.write(`${JSON.stringify({ token: summary, expectations, ...(note ? { note } : {}), diagnoses }, null, 2)}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ token: summary, expectations, ...(note ? { note } : {}), diagnoses }, null, 2)}\n`,
+      );
     } else {
       io.stdout.write(renderText(summary, expectations, diagnoses, note));
     }
@@ -127,14 +141,27 @@ async function readText(cwd: string, file: string): Promise<string | undefined> 
   }
 }
 
-function renderText(summary: TokenSummary, expectations: Expectations, diagnoses: readonly Diagnosis[], note: string | undefined, checked = true): string {
+function renderText(
+  summary: TokenSummary,
+  expectations: Expectations,
+  diagnoses: readonly Diagnosis[],
+  note: string | undefined,
+  checked = true,
+): string {
   const lines = ["token (decoded, not verified):"];
   for (const [key, value] of Object.entries(summary)) {
-    const shown = key === "exp" && typeof value === "number" ? `${value} (${new Date(value * 1000).toISOString()})` : Array.isArray(value) ? value.join(", ") : String(value);
+    const shown =
+      key === "exp" && typeof value === "number"
+        ? `${value} (${new Date(value * 1000).toISOString()})`
+        : Array.isArray(value)
+          ? value.join(", ")
+          : String(value);
     lines.push(`  ${key.padEnd(6)} ${shown}`);
   }
   if (!checked) return `${lines.join("\n")}\n`;
-  lines.push(`checked against: ${expectations.source === "policy" ? "the policy" : "the settings (PROBE_API_SCOPE, PROBE_TENANT_ID)"}`);
+  lines.push(
+    `checked against: ${expectations.source === "policy" ? "the policy" : "the settings (PROBE_API_SCOPE, PROBE_TENANT_ID)"}`,
+  );
   if (note) lines.push(`note: ${note}`);
   if (diagnoses.length === 0) lines.push("no problem found");
   for (const d of diagnoses) {

@@ -1,7 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ApiopsFolderError, namedValueMap, readApiopsFolder, scopesFor, type ApiopsFolder } from "../../apiops/folder.js";
+import {
+  ApiopsFolderError,
+  namedValueMap,
+  readApiopsFolder,
+  scopesFor,
+  type ApiopsFolder,
+} from "../../apiops/folder.js";
 import { PolicyError, UsageError } from "../../core/errors.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
 import { composeEffectivePolicy, POLICY_SCOPES, type PolicyScope, type ScopedPolicy } from "../../policy/index.js";
@@ -42,7 +48,8 @@ interface Report {
  * (the message names the file and element). `--tenant-id` defaults to PROBE_TENANT_ID.
  */
 export const policyCommand: Command = {
-  summary: "policy check FILE | --apiops DIR: lint APIM policies (effective per operation) for the mistakes that cause 401s or open gateways",
+  summary:
+    "policy check FILE | --apiops DIR: lint APIM policies (effective per operation) for the mistakes that cause 401s or open gateways",
   usage: USAGE,
   async run(args, io) {
     const [sub, ...rest] = args;
@@ -56,19 +63,24 @@ export const policyCommand: Command = {
     let reports: Report[];
     try {
       if (values.scope !== undefined) {
-        if (positionals.length > 0 || values.apiops !== undefined) throw new UsageError(`give a policy FILE, --apiops DIR or --scope SCOPE=FILE..., one of them\n${USAGE}`);
+        if (positionals.length > 0 || values.apiops !== undefined)
+          throw new UsageError(`give a policy FILE, --apiops DIR or --scope SCOPE=FILE..., one of them\n${USAGE}`);
         reports = [await lintScopes(io, values.scope, values.fragment ?? [], context, namedValues)];
       } else if (values.apiops !== undefined) {
-        if (positionals.length > 0) throw new UsageError(`give either a policy FILE or --apiops DIR, not both\n${USAGE}`);
+        if (positionals.length > 0)
+          throw new UsageError(`give either a policy FILE or --apiops DIR, not both\n${USAGE}`);
         reports = lintFolder(readApiopsFolder(resolve(io.cwd, values.apiops)), context, namedValues, values.product);
       } else {
         const [file, ...extra] = positionals;
-        if (file === undefined || extra.length > 0) throw new UsageError(`expected exactly one policy FILE (or --apiops DIR)\n${USAGE}`);
+        if (file === undefined || extra.length > 0)
+          throw new UsageError(`expected exactly one policy FILE (or --apiops DIR)\n${USAGE}`);
         let xml: string;
         try {
           xml = await readFile(resolve(io.cwd, file), "utf8");
         } catch (error) {
-          io.stderr.write(`apim-smoke policy check: cannot read ${displayPath(file)} (${(error as NodeJS.ErrnoException).code ?? "error"})\n`);
+          io.stderr.write(
+            `apim-smoke policy check: cannot read ${displayPath(file)} (${(error as NodeJS.ErrnoException).code ?? "error"})\n`,
+          );
           return EXIT_USAGE;
         }
         try {
@@ -86,13 +98,23 @@ export const policyCommand: Command = {
       }
       throw error;
     }
-    io.stdout.write(format === "json" ? `${JSON.stringify(values.apiops === undefined ? { file: reports[0]!.subject, findings: reports[0]!.findings } : { reports }, null, 2)}\n` : reports.map((r) => renderReport(r, io.stdout.columns)).join(""));
+    io.stdout.write(
+      format === "json"
+        ? `${JSON.stringify(values.apiops === undefined ? { file: reports[0]!.subject, findings: reports[0]!.findings } : { reports }, null, 2)}\n`
+        : reports.map((r) => renderReport(r, io.stdout.columns)).join(""),
+    );
     return reports.some((r) => r.findings.some((f) => f.severity === "error")) ? EXIT_NOT_OK : EXIT_OK;
   },
 };
 
 /** The effective policy of an ordered list of scope files (`--scope api=apis/orders/policy.xml`), with fragments. */
-async function lintScopes(io: CliIo, scopes: readonly string[], fragments: readonly string[], context: LintContext, namedValues: Record<string, string>): Promise<Report> {
+async function lintScopes(
+  io: CliIo,
+  scopes: readonly string[],
+  fragments: readonly string[],
+  context: LintContext,
+  namedValues: Record<string, string>,
+): Promise<Report> {
   const read = async (option: string, pair: string): Promise<{ name: string; file: string; xml: string }> => {
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new UsageError(`${option} must be NAME=FILE`);
@@ -106,7 +128,8 @@ async function lintScopes(io: CliIo, scopes: readonly string[], fragments: reado
   const scoped: ScopedPolicy[] = [];
   for (const pair of scopes) {
     const { name, file, xml } = await read("--scope", pair);
-    if (!(POLICY_SCOPES as readonly string[]).includes(name)) throw new UsageError(`--scope: the scope must be one of ${POLICY_SCOPES.join(", ")}`);
+    if (!(POLICY_SCOPES as readonly string[]).includes(name))
+      throw new UsageError(`--scope: the scope must be one of ${POLICY_SCOPES.join(", ")}`);
     scoped.push({ scope: name as PolicyScope, file, xml });
   }
   const fragmentMap: Record<string, { file: string; xml: string }> = {};
@@ -114,17 +137,28 @@ async function lintScopes(io: CliIo, scopes: readonly string[], fragments: reado
     const { name, file, xml } = await read("--fragment", pair);
     fragmentMap[name] = { file, xml };
   }
-  return { subject: scoped.map((s) => `${s.scope} ${s.file}`).join(" + "), findings: lintParsedPolicy(composeEffectivePolicy(scoped, fragmentMap, { namedValues }), context) };
+  return {
+    subject: scoped.map((s) => `${s.scope} ${s.file}`).join(" + "),
+    findings: lintParsedPolicy(composeEffectivePolicy(scoped, fragmentMap, { namedValues }), context),
+  };
 }
 
 /** Every HTTP API (current revision) and every operation with its own policy, on its effective policy. */
-function lintFolder(folder: ApiopsFolder, context: LintContext, extraNamedValues: Record<string, string>, product: string | undefined): Report[] {
+function lintFolder(
+  folder: ApiopsFolder,
+  context: LintContext,
+  extraNamedValues: Record<string, string>,
+  product: string | undefined,
+): Report[] {
   const namedValues = { ...namedValueMap(folder), ...extraNamedValues };
   const reports: Report[] = [];
   for (const api of folder.apis) {
     const units = [undefined, ...api.operations.filter((o) => o.policy !== undefined).map((o) => o.name)];
     for (const operation of units) {
-      const { scopes, product: assumed } = scopesFor(folder, api, { ...(operation ? { operation } : {}), ...(product ? { product } : {}) });
+      const { scopes, product: assumed } = scopesFor(folder, api, {
+        ...(operation ? { operation } : {}),
+        ...(product ? { product } : {}),
+      });
       const policy = composeEffectivePolicy(scopes, folder.fragments, { namedValues });
       reports.push({
         subject: operation ? `api ${api.name} operation ${operation}` : `api ${api.name}`,
@@ -136,7 +170,11 @@ function lintFolder(folder: ApiopsFolder, context: LintContext, extraNamedValues
   return reports;
 }
 
-async function readNamedValueOptions(io: CliIo, pairs: readonly string[] | undefined, file: string | undefined): Promise<Record<string, string>> {
+async function readNamedValueOptions(
+  io: CliIo,
+  pairs: readonly string[] | undefined,
+  file: string | undefined,
+): Promise<Record<string, string>> {
   const values: Record<string, string> = {};
   if (file !== undefined) {
     let doc: unknown;
@@ -145,8 +183,10 @@ async function readNamedValueOptions(io: CliIo, pairs: readonly string[] | undef
     } catch {
       throw new UsageError(`--named-values: ${displayPath(file)} cannot be read as a JSON object of name: value`);
     }
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UsageError(`--named-values: ${displayPath(file)} must be a JSON object of name: value`);
-    for (const [name, value] of Object.entries(doc as Record<string, unknown>)) if (typeof value === "string") values[name] = value;
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+      throw new UsageError(`--named-values: ${displayPath(file)} must be a JSON object of name: value`);
+    for (const [name, value] of Object.entries(doc as Record<string, unknown>))
+      if (typeof value === "string") values[name] = value;
   }
   for (const pair of pairs ?? []) {
     const eq = pair.indexOf("=");
@@ -162,12 +202,16 @@ function parseCheckArgs(args: readonly string[]) {
     return parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: true });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) throw new UsageError((error as Error).message, { cause: error });
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))
+      throw new UsageError((error as Error).message, { cause: error });
     throw error;
   }
 }
 
-function lintContext(values: { "token-version"?: string; "tenant-id"?: string; "api-client-id"?: string; "app-id-uri"?: string }, io: CliIo): LintContext {
+function lintContext(
+  values: { "token-version"?: string; "tenant-id"?: string; "api-client-id"?: string; "app-id-uri"?: string },
+  io: CliIo,
+): LintContext {
   const context: LintContext = {};
   const version = values["token-version"];
   if (version !== undefined) {
@@ -191,7 +235,11 @@ function renderReport(report: Report, width: number | undefined): string {
   if (report.findings.length === 0) return `${head}: no findings\n`;
   const lines = report.findings.map((f) => {
     const line = f.line !== undefined && f.line > 0 ? f.line : undefined;
-    const where = f.file ? [f.scope, `${f.file}${line ? `:${line}` : ""}`].filter(Boolean).join(" ") : line ? `line ${line}` : "";
+    const where = f.file
+      ? [f.scope, `${f.file}${line ? `:${line}` : ""}`].filter(Boolean).join(" ")
+      : line
+        ? `line ${line}`
+        : "";
     return [
       wrapText(`${f.code}  ${f.element}${where ? `  (${where})` : ""}`, width, 8, f.severity.padEnd(8)),
       wrapText(f.message, width, 8),

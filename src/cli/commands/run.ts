@@ -25,7 +25,10 @@ export const RUN_OPTIONS = {
 } as const;
 
 /** `--verbose` (every row) or `--quiet` (only what did not pass); neither: the table decides by size. */
-export function toTableView(values: { verbose?: boolean | undefined; quiet?: boolean | undefined }): TableView | undefined {
+export function toTableView(values: {
+  verbose?: boolean | undefined;
+  quiet?: boolean | undefined;
+}): TableView | undefined {
   if (values.verbose && values.quiet) throw new UsageError("--verbose and --quiet: give one");
   return values.verbose ? "full" : values.quiet ? "quiet" : undefined;
 }
@@ -40,10 +43,12 @@ export const runCommand: Command = {
     const format = toFormat(values.format);
     const view = toTableView(values);
     const probes = toProbeNames(values.probe);
-    if (values["changed-since"] !== undefined && values.apiops === undefined) throw new UsageError("--changed-since needs --apiops DIR (the folder whose changes decide what to probe)");
+    if (values["changed-since"] !== undefined && values.apiops === undefined)
+      throw new UsageError("--changed-since needs --apiops DIR (the folder whose changes decide what to probe)");
     // --apiops DIR: the folder the preflight reads, unless PROBE_APIOPS_DIR already names one (the sandbox's copy).
     const apiopsDir = values.apiops === undefined ? undefined : resolve(io.cwd, values.apiops);
-    const withFolder = apiopsDir && !io.env.PROBE_APIOPS_DIR ? { ...io, env: { ...io.env, PROBE_APIOPS_DIR: apiopsDir } } : io;
+    const withFolder =
+      apiopsDir && !io.env.PROBE_APIOPS_DIR ? { ...io, env: { ...io.env, PROBE_APIOPS_DIR: apiopsDir } } : io;
     const { env, config } = await loadCliConfig(withFolder, values);
     await prepareOutputFile(io, "--junit", values.junit);
     let targets = values.target;
@@ -59,7 +64,14 @@ export const runCommand: Command = {
       const { exitCode } = await runAndReport(
         engine,
         config,
-        { format, ...(view ? { view } : {}), ...(targets ? { targets } : {}), ...(probes ? { probes } : {}), ...(values.junit ? { junit: values.junit } : {}), ...(state ? { state } : {}) },
+        {
+          format,
+          ...(view ? { view } : {}),
+          ...(targets ? { targets } : {}),
+          ...(probes ? { probes } : {}),
+          ...(values.junit ? { junit: values.junit } : {}),
+          ...(state ? { state } : {}),
+        },
         io,
         telemetry,
       );
@@ -75,11 +87,18 @@ export const runCommand: Command = {
  * The targets whose API's artifacts changed since `ref` (a post-publish check probes what was just
  * published). A target is its API by `apiopsApi`, else by its name. Says what it chose on stderr.
  */
-function selectChanged(config: ProbeConfig, dir: string, ref: string, io: Parameters<typeof runCommand.run>[1]): string[] {
+function selectChanged(
+  config: ProbeConfig,
+  dir: string,
+  ref: string,
+  io: Parameters<typeof runCommand.run>[1],
+): string[] {
   const folder = readApiopsFolder(dir);
   const changed = changedApis(folder, ref);
   const apiOf = (t: ProbeConfig["targets"][number]) => t.apiops?.api ?? t.name;
-  const selected = changed.all ? config.targets.map((t) => t.name) : config.targets.filter((t) => changed.apis.has(apiOf(t))).map((t) => t.name);
+  const selected = changed.all
+    ? config.targets.map((t) => t.name)
+    : config.targets.filter((t) => changed.apis.has(apiOf(t))).map((t) => t.name);
   io.stderr.write(
     changed.all
       ? `changed since ${ref}: ${changed.because}, which every API shares: probing all ${selected.length} target(s)\n`

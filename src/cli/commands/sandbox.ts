@@ -4,7 +4,16 @@ import { UsageError } from "../../core/errors.js";
 import { CLOUD_NAMES, CLOUDS, isCloudName, type CloudName } from "../../entra/clouds.js";
 import { SECRET_SETTINGS } from "../../core/settings/env-schema.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
-import { ESTATE_KEY_SETTING, isScenarioName, SANDBOX_NAMED_VALUES, SCENARIO_NAMES, SCENARIOS, startSandbox, type Sandbox, type ScenarioName } from "../../sandbox/index.js";
+import {
+  ESTATE_KEY_SETTING,
+  isScenarioName,
+  SANDBOX_NAMED_VALUES,
+  SCENARIO_NAMES,
+  SCENARIOS,
+  startSandbox,
+  type Sandbox,
+  type ScenarioName,
+} from "../../sandbox/index.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT_OK, type CliIo, type Command } from "../io.js";
 
@@ -43,7 +52,10 @@ const SANDBOX_SECRET_SETTINGS = ["IDENTITY_HEADER", ESTATE_KEY_SETTING] as const
 export function envFileText(settings: Readonly<Record<string, string>>): string {
   return Object.entries(settings)
     .map(([name, value]) => {
-      if (/['\n\r]/.test(value)) throw new Error(`sandbox setting ${name} has a quote or line break: no settings-file spelling a shell and Node read alike`);
+      if (/['\n\r]/.test(value))
+        throw new Error(
+          `sandbox setting ${name} has a quote or line break: no settings-file spelling a shell and Node read alike`,
+        );
       return `${name}=${/^[\w./:@%+,=-]*$/.test(value) ? value : `'${value}'`}`;
     })
     .map((line) => `${line}\n`)
@@ -52,7 +64,8 @@ export function envFileText(settings: Readonly<Record<string, string>>): string 
 
 export function toScenario(value: string | undefined): ScenarioName {
   if (value === undefined) return "healthy";
-  if (!isScenarioName(value)) throw new UsageError(`--scenario: not a scenario name; scenarios: ${SCENARIO_NAMES.join(", ")}`);
+  if (!isScenarioName(value))
+    throw new UsageError(`--scenario: not a scenario name; scenarios: ${SCENARIO_NAMES.join(", ")}`);
   return value;
 }
 
@@ -76,7 +89,8 @@ export function toCloud(value: string | undefined): CloudName {
 export function toTokenLifetime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400) throw new UsageError("--token-lifetime must be a whole number of seconds between 1 and 86400");
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400)
+    throw new UsageError("--token-lifetime must be a whole number of seconds between 1 and 86400");
   return seconds;
 }
 
@@ -120,7 +134,8 @@ function reportIngestion(ingestion: Sandbox["ingestion"], io: CliIo): { stop(): 
  */
 export const sandboxCommand: Command = {
   summary: "run the embedded sandbox (Entra tenant, APIM gateway, App Insights ingestion) until Ctrl-C",
-  usage: "usage: apim-smoke sandbox [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--token-lifetime S] [--state-dir DIR]",
+  usage:
+    "usage: apim-smoke sandbox [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--token-lifetime S] [--state-dir DIR]",
   async run(args, io) {
     const values = parseCommandArgs(args, SANDBOX_OPTIONS);
     const scenario = toScenario(values.scenario);
@@ -141,12 +156,12 @@ export const sandboxCommand: Command = {
     let sandbox: Awaited<ReturnType<typeof startSandbox>>;
     try {
       sandbox = await startSandbox({
-      scenario,
-      cloud,
-      stateDir,
-      ...(values.apiops !== undefined ? { apiops: await apiopsOption(io.cwd, values.apiops) } : {}),
-      ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
-      ...(policyXml !== undefined ? { policyXml } : {}),
+        scenario,
+        cloud,
+        stateDir,
+        ...(values.apiops !== undefined ? { apiops: await apiopsOption(io.cwd, values.apiops) } : {}),
+        ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
+        ...(policyXml !== undefined ? { policyXml } : {}),
       });
     } catch (error) {
       await releaseLock();
@@ -161,7 +176,13 @@ export const sandboxCommand: Command = {
       io.stdout.write(
         [
           `sandbox running: scenario ${scenario} (${SCENARIOS[scenario].description})${cloud === "public" ? "" : `, ${CLOUDS[cloud].displayName}`}`,
-          ...(policyXml !== undefined ? [`  API policy       ${values.policy} (named values: ${Object.keys(SANDBOX_NAMED_VALUES).map((n) => `{{${n}}}`).join(", ")})`] : []),
+          ...(policyXml !== undefined
+            ? [
+                `  API policy       ${values.policy} (named values: ${Object.keys(SANDBOX_NAMED_VALUES)
+                  .map((n) => `{{${n}}}`)
+                  .join(", ")})`,
+              ]
+            : []),
           `  Entra tenant     ${sandbox.entra.origin}`,
           `  APIM gateway     ${sandbox.gateway.origin}`,
           `  App Insights     ${sandbox.ingestion.origin}`,

@@ -35,11 +35,13 @@ export const targetsCommand: Command = {
   async run(args, io) {
     const values = parseCommandArgs(args, OPTIONS);
     if (values.apiops === undefined) throw new UsageError("--apiops DIR is required");
-    if (values.gateway === undefined) throw new UsageError("--gateway is required: gateway host names are not in the APIOps artifacts");
+    if (values.gateway === undefined)
+      throw new UsageError("--gateway is required: gateway host names are not in the APIOps artifacts");
     const problem = httpsUrlProblem(values.gateway, { allowPath: false });
     if (problem) throw new UsageError(`--gateway ${problem}`);
     const keySetting = values["subscription-key-setting"] ?? DEFAULT_ESTATE_KEY_SETTING;
-    if (!settingName.safeParse(keySetting).success) throw new UsageError("--subscription-key-setting must be a setting NAME (letters, digits, _)");
+    if (!settingName.safeParse(keySetting).success)
+      throw new UsageError("--subscription-key-setting must be a setting NAME (letters, digits, _)");
     const operations: Record<string, string> = {};
     for (const pair of values.operation ?? []) {
       const eq = pair.indexOf("=");
@@ -64,7 +66,9 @@ export const targetsCommand: Command = {
     for (const note of notes) io.stderr.write(`note: ${note}\n`);
     // An empty estate proves nothing and must not pass a pipeline step as if it did.
     if (targets.length === 0) {
-      io.stderr.write("apim-smoke targets: no target written: no HTTP API of the folder can be probed (see the notes above)\n");
+      io.stderr.write(
+        "apim-smoke targets: no target written: no HTTP API of the folder can be probed (see the notes above)\n",
+      );
       return EXIT_NOT_OK;
     }
     const text = `${JSON.stringify({ targets }, null, 2)}\n`;

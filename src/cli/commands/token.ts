@@ -18,16 +18,25 @@ export const tokenCommand: Command = {
   summary: "acquire the probe's token and print its summary (the token itself only with --raw)",
   usage: "usage: apim-smoke token [--scope SCOPE] [--raw] [--settings-file FILE]",
   async run(args, io) {
-    const values = parseCommandArgs(args, { scope: { type: "string" }, raw: { type: "boolean" }, ...SETTINGS_FILE_OPTIONS });
+    const values = parseCommandArgs(args, {
+      scope: { type: "string" },
+      raw: { type: "boolean" },
+      ...SETTINGS_FILE_OPTIONS,
+    });
     const { config } = await loadCliConfig(io, values);
     const scope = values.scope ?? config.targets[0]?.scope;
     if (!scope) throw new UsageError("--scope is required when no target is configured");
-    if (!clientCredentialsScope.safeParse(scope).success) throw new UsageError("--scope must be the resource followed by /.default");
-    const dispatcher = io.dispatcher ?? createProbeDispatcher({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs });
+    if (!clientCredentialsScope.safeParse(scope).success)
+      throw new UsageError("--scope must be the resource followed by /.default");
+    const dispatcher =
+      io.dispatcher ?? createProbeDispatcher({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs });
     try {
       const token = await createMsalTokenSource(config, { dispatcher }).acquire("probe", scope);
       if (values.raw) io.stdout.write(`${token.accessToken.reveal()}\n`);
-      else io.stdout.write(`${JSON.stringify({ scope, fromCache: token.fromCache, token: summarizeToken(token.accessToken.reveal()) }, null, 2)}\n`);
+      else
+        io.stdout.write(
+          `${JSON.stringify({ scope, fromCache: token.fromCache, token: summarizeToken(token.accessToken.reveal()) }, null, 2)}\n`,
+        );
       return EXIT_OK;
     } catch (error) {
       if (!(error instanceof TokenAcquisitionError || error instanceof TransportError)) throw error;
@@ -42,7 +51,11 @@ export const tokenCommand: Command = {
 };
 
 /** What `run`'s token probe would have observed for this failure: the same diagnosis follows. */
-function tokenObservation(error: TokenAcquisitionError | TransportError, config: ProbeConfig, scope: string): ProbeObservation {
+function tokenObservation(
+  error: TokenAcquisitionError | TransportError,
+  config: ProbeConfig,
+  scope: string,
+): ProbeObservation {
   const status = error instanceof TokenAcquisitionError ? error.details.status : undefined;
   return {
     probe: "token",

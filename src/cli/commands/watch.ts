@@ -9,7 +9,6 @@ import { createCliTelemetry } from "../telemetry.js";
 import { RUN_OPTIONS, toTableView } from "./run.js";
 import { NcrontabSchedule } from "../ncrontab.js";
 
-
 /**
  * `apim-smoke watch --schedule "<6-field NCRONTAB>"`: the run once at start, then on a schedule read
  * as the Functions host reads a timer's (UTC), one engine for the whole watch so MSAL's cache stays
@@ -61,8 +60,14 @@ export const watchCommand: Command = {
       await runOnce();
       if (!io.signal?.aborted) {
         // protect: a tick that comes while the previous run still goes is skipped.
-        job = new Cron(schedule.normalized, { mode: "6-part", timezone: "UTC", domAndDow: true, protect: true }, runOnce);
-        io.stderr.write(`watching: next run at ${job.nextRun()?.toISOString() ?? "never"} (UTC schedule ${expression})\n`);
+        job = new Cron(
+          schedule.normalized,
+          { mode: "6-part", timezone: "UTC", domAndDow: true, protect: true },
+          runOnce,
+        );
+        io.stderr.write(
+          `watching: next run at ${job.nextRun()?.toISOString() ?? "never"} (UTC schedule ${expression})\n`,
+        );
         await new Promise<void>((resolve) => {
           if (!io.signal || io.signal.aborted) return resolve();
           io.signal.addEventListener("abort", () => resolve(), { once: true });

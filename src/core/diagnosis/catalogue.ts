@@ -103,13 +103,15 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "Make the policy's <issuers> (or its openid-config URL) name the tenant and token version the API's app registration issues.",
     variants: {
       version: {
-        summary: "{probe}: v{tokenVersion} token (issuer {receivedIssuer}) but the API expects v{expectedVersion} issuer {expectedIssuer}",
+        summary:
+          "{probe}: v{tokenVersion} token (issuer {receivedIssuer}) but the API expects v{expectedVersion} issuer {expectedIssuer}",
         fix:
           "In the API's app registration manifest set accessTokenAcceptedVersion to {expectedVersion} (null means v1; " +
           "takes a few minutes), then get a new token; or make the policy's openid-config URL and <issuers> v{tokenVersion}.",
       },
       tenant: {
-        summary: "{probe}: token issued by tenant {receivedTenant}, the API expects tenant {expectedTenant} ({expectedIssuer})",
+        summary:
+          "{probe}: token issued by tenant {receivedTenant}, the API expects tenant {expectedTenant} ({expectedIssuer})",
         fix: "Request the token from the API's tenant (PROBE_TENANT_ID), or correct the tenant in the policy's openid-config URL and <issuers>.",
       },
     },
@@ -121,7 +123,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
       "admin consent (an app role assignment), then get a new token. Set 'Assignment required' on the API's enterprise application.",
   },
   "client-not-assigned": {
-    summary: "{probe}: Entra refused the token (AADSTS501051): client {clientId} has no app role on the API, which requires assignment",
+    summary:
+      "{probe}: Entra refused the token (AADSTS501051): client {clientId} has no app role on the API, which requires assignment",
     fix:
       "In the client's app registration add the API's application permission (app role) under API permissions and grant " +
       "admin consent; if the role is missing, create it under the API registration's App roles (allowed member type Applications).",
@@ -139,7 +142,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
       "probe let the probe harvest its own or refresh PROBE_EXPIRED_TOKEN with `apim-smoke token --raw`.",
     variants: {
       "expired-token": {
-        summary: "expired-token passed but proves nothing about expiry: its kid {kid} is no longer in the tenant's keys ({jwksKids})",
+        summary:
+          "expired-token passed but proves nothing about expiry: its kid {kid} is no longer in the tenant's keys ({jwksKids})",
       },
     },
   },
@@ -178,7 +182,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "Set the target's subscription key setting (PROBE_SUBSCRIPTION_KEY) to a key of a subscription that includes this API, or turn off 'Subscription required' on the API if keys are not used.",
   },
   "invalid-subscription-key": {
-    summary: "{probe}: APIM refused the subscription key ({actualStatus}): wrong, regenerated, or its subscription is inactive or not for this API",
+    summary:
+      "{probe}: APIM refused the subscription key ({actualStatus}): wrong, regenerated, or its subscription is inactive or not for this API",
     fix: "Copy a current primary or secondary key of an active subscription scoped to this API or its product into the target's subscription key setting.",
   },
   "subscription-not-required": {
@@ -188,7 +193,7 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "missing-bearer-scheme": {
     summary: "{probe}: the token sent as 'Authorization: Bearer' was not found where the check looks ({evidenceFrom})",
     fix:
-      "Make the policy read the Authorization header with require-scheme=\"Bearer\", and make sure no policy strips or " +
+      'Make the policy read the Authorization header with require-scheme="Bearer", and make sure no policy strips or ' +
       "rewrites Authorization before the backend.",
   },
   "gateway-open": {
@@ -209,7 +214,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     variants: {
       // The caller's trust, not Entra's outage: a private CA or a TLS-inspecting proxy between the probe and Entra.
       "token-endpoint": {
-        summary: "{probe}: the certificate Entra's token endpoint ({authorityHost}) presented is not trusted by the probe (TLS verification failed; not retried)",
+        summary:
+          "{probe}: the certificate Entra's token endpoint ({authorityHost}) presented is not trusted by the probe (TLS verification failed; not retried)",
         fix:
           "A TLS-inspecting proxy or a private CA sits between the probe and {authorityHost}: point NODE_EXTRA_CA_CERTS at that CA's PEM " +
           "(an app setting, or in the settings file) and restart. Never disable verification. Entra, the API and APIM are not at fault.",
@@ -241,7 +247,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "Send the access token (not an ID token or the token response), whole, as 'Authorization: Bearer <token>'.",
   },
   "required-claim-missing": {
-    summary: "{probe}: token claim {claim} does not satisfy the policy (expected {expectedValues}, received {receivedValues})",
+    summary:
+      "{probe}: token claim {claim} does not satisfy the policy (expected {expectedValues}, received {receivedValues})",
     fix: "Either the token is for the wrong client or version (azp is v2, appid v1), or the policy's <required-claims> is stale: align them.",
   },
   "invalid-client-assertion": {
@@ -257,7 +264,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "Compare the target's expected statuses with the API's behaviour; give the target its policy file so a 401 is explained by the exact failing rule.",
   },
   "token-refused": {
-    summary: "{probe}: the gateway refused the token ({actualStatus}) without saying which rule; most likely first: {hypotheses}",
+    summary:
+      "{probe}: the gateway refused the token ({actualStatus}) without saying which rule; most likely first: {hypotheses}",
     fix: "{firstFix} To name the exact rule, give the target the API's policy (PROBE_POLICY_FILE or the targets file's policyFile).",
   },
   "token-endpoint-unavailable": {
@@ -273,7 +281,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
       "that the identity endpoint (IDENTITY_ENDPOINT) is reachable; locally there is none unless you emulate it.",
   },
   "federated-credential-mismatch": {
-    summary: "{probe}: Entra found no federated credential on client {clientId} matching the managed identity's assertion (AADSTS{aadsts})",
+    summary:
+      "{probe}: Entra found no federated credential on client {clientId} matching the managed identity's assertion (AADSTS{aadsts})",
     fix:
       "In the client registration's Certificates & secrets > Federated credentials, the issuer must be " +
       "https://<authority>/{tenant}/v2.0, the subject the managed identity's object (principal) ID, and the audience " +
@@ -296,11 +305,13 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "Set PROBE_AUTHORITY_HOST to the tenant's cloud (login.microsoftonline.us for US Government, login.partner.microsoftonline.cn for China) and PROBE_CLOUD to match.",
   },
   "accepted-open": {
-    summary: "{probe}: got {actualStatus}: the gateway let this request in, and the target accepts the API as open by design ({acceptOpenReason})",
+    summary:
+      "{probe}: got {actualStatus}: the gateway let this request in, and the target accepts the API as open by design ({acceptOpenReason})",
     fix: "Nothing to do while the API is meant to be open. Once it validates tokens (or keys), remove acceptOpen from its target so that a request let in is reported as security again.",
   },
   "subscription-key-header": {
-    summary: "{probe}: APIM found no subscription key ({actualStatus}): this API takes its key in header {expectedKeyHeader}, the probe sent it in {sentKeyHeader}",
+    summary:
+      "{probe}: APIM found no subscription key ({actualStatus}): this API takes its key in header {expectedKeyHeader}, the probe sent it in {sentKeyHeader}",
     fix: "Name the API's key header: subscriptionKeyHeader \"{expectedKeyHeader}\" on the target in the targets file, or PROBE_SUBSCRIPTION_KEY_HEADER={expectedKeyHeader} for the single-target settings (an APIOps folder's apiInformation.json subscriptionKeyParameterNames is read by itself).",
   },
   "audience-unproven": {
@@ -308,7 +319,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "{unprovenFix}",
   },
   "client-not-allowed": {
-    summary: "{probe}: the API's validate-azure-ad-token does not list the caller in client-application-ids ({preflightDetail})",
+    summary:
+      "{probe}: the API's validate-azure-ad-token does not list the caller in client-application-ids ({preflightDetail})",
     fix: "Add the probe's client ID to <client-application-ids> of the API's validate-azure-ad-token (or probe with a client it lists); every caller of the API needs its ID there.",
   },
   "ip-filtered": {
@@ -328,7 +340,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
     fix: "The API is up but slow: look at the backend's latency and APIM's timing in App Insights for request id {requestId}; raise maxLatencyMs only if that is acceptable.",
   },
   "signing-key-rollover": {
-    summary: "token: the tenant's signing keys changed since the last run (new: {addedKids}; gone: {removedKids}); the token was signed with {kid}",
+    summary:
+      "token: the tenant's signing keys changed since the last run (new: {addedKids}; gone: {removedKids}); the token was signed with {kid}",
     fix: "Nothing to do if every API takes its keys from openid-config; a policy with keys pinned in issuer-signing-keys must be updated now (apim-smoke policy check warns about them).",
   },
   "token-drift": {
@@ -340,21 +353,24 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
       "the APIM policy (audiences, issuers, required claims) before the gateway starts refusing callers.",
   },
   "certificate-expiring": {
-    summary: "tls-certificate: {origin} presents {subject}, issued by {issuer}, which expires on {expiresOn}: {daysLeft} days left (under PROBE_CERT_WARN_DAYS, {warnDays})",
+    summary:
+      "tls-certificate: {origin} presents {subject}, issued by {issuer}, which expires on {expiresOn}: {daysLeft} days left (under PROBE_CERT_WARN_DAYS, {warnDays})",
     fix:
       "Renew the gateway's certificate before it expires. For an APIM custom domain: renew it in Key Vault (APIM picks up a new " +
       "version of a Key Vault certificate within 4 hours) or upload the renewed certificate under API Management > Custom domains, " +
       "and check that the domain shows the new expiry. The default *.azure-api.net certificate is Microsoft's to renew.",
   },
   "credential-expiring": {
-    summary: "credential-expiry: {item} expires on {expiresOn}: {daysLeft} days left (under PROBE_CERT_WARN_DAYS, {warnDays})",
+    summary:
+      "credential-expiry: {item} expires on {expiresOn}: {daysLeft} days left (under PROBE_CERT_WARN_DAYS, {warnDays})",
     fix:
       "Rotate it before it expires: Entra admin center > App registrations > the app (client id {clientId}) > Certificates & secrets: " +
       "add a new secret or certificate, store it where the probe reads it ({setting}, a Key Vault secret in Azure), and delete the old " +
       "one once the probe passes with the new. A federated credential (PROBE_CREDENTIAL=managed-identity) has nothing to expire.",
   },
   "config-drift": {
-    summary: "{probe}: the gateway {observed}, but {artifact} promises {promise}: what is published differs from the repository",
+    summary:
+      "{probe}: the gateway {observed}, but {artifact} promises {promise}: what is published differs from the repository",
     fix:
       "Publish the APIOps folder again and check the publisher's log for that artifact (a change made in the portal, or an " +
       "artifact the pipeline skipped, is not in the gateway); then rerun the probe.",
@@ -366,7 +382,8 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
       "shorten PROBE_TIMEOUT_MS so one slow API cannot hold the others. If it recurs with fast APIs, a request never settled: report it.",
   },
   "first-party-scope": {
-    summary: "{probe}: the token is for {resource} (aud {receivedAudience}), one of Microsoft's own resources, not for the API: the target's scope is not the API's",
+    summary:
+      "{probe}: the token is for {resource} (aud {receivedAudience}), one of Microsoft's own resources, not for the API: the target's scope is not the API's",
     fix:
       "Set the target's scope (PROBE_API_SCOPE, or the targets file's scope) to the API's own: its Application ID URI followed by /.default, " +
       "e.g. api://<the API's client id>/.default (the API's app registration, Expose an API). A {resource} token is refused by every API but " +
@@ -381,9 +398,9 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "no-token-validation": {
     summary: "{probe}: got {actualStatus}: the API validates no token at all (no-token got in too)",
     fix:
-      "Add token validation to the API's inbound policy, for this tenant: <validate-azure-ad-token tenant-id=\"{tenant}\"> " +
-      "with <client-application-ids> listing the callers, or <validate-jwt header-name=\"Authorization\" require-scheme=\"Bearer\"> " +
-      "with <openid-config url=\"{openIdConfigUrl}\" />, <audiences> (the API's App ID URI and client ID) and the app role in <required-claims>.",
+      'Add token validation to the API\'s inbound policy, for this tenant: <validate-azure-ad-token tenant-id="{tenant}"> ' +
+      'with <client-application-ids> listing the callers, or <validate-jwt header-name="Authorization" require-scheme="Bearer"> ' +
+      'with <openid-config url="{openIdConfigUrl}" />, <audiences> (the API\'s App ID URI and client ID) and the app role in <required-claims>.',
   },
 };
 
@@ -398,5 +415,7 @@ export const SHARED_VARIANTS: Readonly<Record<string, { summary?: string; fix?: 
 
 /** Fills `{name}` placeholders from evidence; a placeholder without evidence reads `(unknown)`. */
 export function renderTemplate(template: string, evidence: Readonly<Record<string, string>>): string {
-  return template.replace(/\{([A-Za-z]+)\}/g, (_whole, name: string) => (Object.hasOwn(evidence, name) ? evidence[name]! : "(unknown)"));
+  return template.replace(/\{([A-Za-z]+)\}/g, (_whole, name: string) =>
+    Object.hasOwn(evidence, name) ? evidence[name]! : "(unknown)",
+  );
 }

@@ -13,9 +13,14 @@ import { firstPartyResourceOf, type FirstPartyResource } from "../../entra/first
 type Evidence = Record<string, string>;
 
 /** Builds a diagnosis from the catalogue. `render` holds texts only the templates need (not evidence). */
-export function buildDiagnosis(cause: CauseCode, evidence: Evidence, options: { variant?: string; render?: Evidence } = {}): Diagnosis {
+export function buildDiagnosis(
+  cause: CauseCode,
+  evidence: Evidence,
+  options: { variant?: string; render?: Evidence } = {},
+): Diagnosis {
   const entry = CATALOGUE[cause];
-  const variant = options.variant === undefined ? undefined : entry.variants?.[options.variant] ?? SHARED_VARIANTS[options.variant];
+  const variant =
+    options.variant === undefined ? undefined : (entry.variants?.[options.variant] ?? SHARED_VARIANTS[options.variant]);
   const fields = { ...evidence, ...options.render };
   return {
     cause,
@@ -45,15 +50,15 @@ const MISSING_CHECKS: Readonly<Partial<Record<ProbeName, { check: string; fix: s
   },
   "expired-token": {
     check: "expiry",
-    fix: "Remove require-expiration-time=\"false\" from validate-jwt and keep clock-skew at most 300 s.",
+    fix: 'Remove require-expiration-time="false" from validate-jwt and keep clock-skew at most 300 s.',
   },
   "forged-signature": {
     check: "signature",
-    fix: "Remove require-signed-tokens=\"false\" from validate-jwt and take signing keys only from the tenant's openid-config.",
+    fix: 'Remove require-signed-tokens="false" from validate-jwt and take signing keys only from the tenant\'s openid-config.',
   },
   "alg-none": {
     check: "unsigned-token (alg none)",
-    fix: "Remove require-signed-tokens=\"false\" from validate-jwt: unsigned tokens must be refused.",
+    fix: 'Remove require-signed-tokens="false" from validate-jwt: unsigned tokens must be refused.',
   },
   "unassigned-client": {
     check: "role",
@@ -71,8 +76,10 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
   if (o.outcome === "skipped") return undefined;
   if (o.outcome === "pass") return diagnosePass(o);
   // The run's own budget, wherever the request was going: not the endpoint's fault, and not a timeout of it.
-  if (o.transportFailure !== undefined && o.runBudget) return buildDiagnosis("run-budget", base(o), { render: { budgetDetail: "" } });
-  if (o.transportFailure !== undefined) return o.failedAt === "token-endpoint" ? diagnoseTokenEndpointTransport(o) : diagnoseTransport(o);
+  if (o.transportFailure !== undefined && o.runBudget)
+    return buildDiagnosis("run-budget", base(o), { render: { budgetDetail: "" } });
+  if (o.transportFailure !== undefined)
+    return o.failedAt === "token-endpoint" ? diagnoseTokenEndpointTransport(o) : diagnoseTransport(o);
   if (o.tokenFailure !== undefined) return diagnoseTokenFailure(o);
   if (o.outcome === "security") return diagnoseOpenGateway(o);
   if (o.expiring) return buildDiagnosis(o.expiring.cause, { ...base(o), ...o.expiring.evidence });
@@ -85,9 +92,16 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
   }
   // Before any rule-by-rule reading: a token for Graph or ARM fails every rule at once (audience,
   // issuer, version, signature), and each rule's own fix would point somewhere else.
-  const firstParty = o.probe === "valid" && (o.actualStatus === 401 || o.actualStatus === 403) ? firstPartyTokenOf(o, expectations) : undefined;
+  const firstParty =
+    o.probe === "valid" && (o.actualStatus === 401 || o.actualStatus === 403)
+      ? firstPartyTokenOf(o, expectations)
+      : undefined;
   if (firstParty) {
-    return buildDiagnosis("first-party-scope", { ...base(o), resource: firstParty.name, receivedAudience: joinList(asList(o.token!.aud!)) });
+    return buildDiagnosis("first-party-scope", {
+      ...base(o),
+      resource: firstParty.name,
+      receivedAudience: joinList(asList(o.token!.aud!)),
+    });
   }
   return diagnoseAnswer(o, o.actualStatus, expectations);
 }
@@ -96,13 +110,17 @@ export function diagnose(observation: ProbeObservation, expectations?: Expectati
  * The Microsoft first-party resource the probe's token is for, unless the API expects exactly that
  * audience (an API in front of, say, Azure OpenAI that takes the caller's own Cognitive Services token).
  */
-function firstPartyTokenOf(o: ProbeObservation, expectations: Expectations | undefined): FirstPartyResource | undefined {
+function firstPartyTokenOf(
+  o: ProbeObservation,
+  expectations: Expectations | undefined,
+): FirstPartyResource | undefined {
   if (o.token?.aud === undefined) return undefined;
   const audiences = asList(o.token.aud);
   const resource = audiences.map(firstPartyResourceOf).find((r) => r !== undefined);
   if (!resource) return undefined;
   // Only a policy says what the API accepts; audiences derived from the settings are the scope itself.
-  const expected = expectations?.source === "policy" ? (expectations.audiences ?? []).map((a) => firstPartyResourceOf(a)) : [];
+  const expected =
+    expectations?.source === "policy" ? (expectations.audiences ?? []).map((a) => firstPartyResourceOf(a)) : [];
   return expected.includes(resource) ? undefined : resource;
 }
 
@@ -120,7 +138,9 @@ export function diagnoseRun(
   // not require a subscription. APIM refuses an invalid key even then (docs/REFERENCE.md §7).
   const keyless = observations.find((o) => o.probe === "no-subscription-key");
   const wrongKey = observations.find((o) => o.probe === "invalid-subscription-key");
-  const noSubscription = keyless?.outcome === "security" && (wrongKey === undefined || wrongKey.outcome === "security" || wrongKey.outcome === "pass");
+  const noSubscription =
+    keyless?.outcome === "security" &&
+    (wrongKey === undefined || wrongKey.outcome === "security" || wrongKey.outcome === "pass");
   const keyProbes = noSubscription ? [keyless, ...(wrongKey?.outcome === "security" ? [wrongKey] : [])] : [];
   // A request with no token at all got in: nothing validates tokens, so every token probe that got
   // in has that one cause and one fix (add validation), not per-attribute advice for an element
@@ -131,7 +151,12 @@ export function diagnoseRun(
   return observations.map((o) => {
     // What the APIOps folder promises and the gateway does not do: the publish drifted from the repository.
     if (promises?.subscriptionRequired && noSubscription && keyProbes.includes(o) && promises.subscriptionArtifact) {
-      return drift(o, promises.subscriptionArtifact, "subscriptionRequired: true", "let a request without a subscription key in");
+      return drift(
+        o,
+        promises.subscriptionArtifact,
+        "subscriptionRequired: true",
+        "let a request without a subscription key in",
+      );
     }
     if (noValidation && o.outcome === "security" && TOKEN_PROBES.includes(o.probe) && promises?.validationArtifact) {
       return drift(o, promises.validationArtifact, "token validation", "let a request without a token in");
@@ -172,21 +197,26 @@ export interface TenantContext {
   openIdConfigUrl: string;
 }
 
-
 function noTokenValidation(o: ProbeObservation, tenant: TenantContext | undefined): Diagnosis {
   const evidence: Evidence = { ...base(o), missingCheck: "token validation" };
   if (tenant) evidence.tenant = tenant.tenantId;
   return buildDiagnosis("no-token-validation", evidence, {
     render: {
       tenant: tenant?.tenantId ?? "<tenant id>",
-      openIdConfigUrl: tenant?.openIdConfigUrl ?? "https://login.microsoftonline.com/<tenant id>/v2.0/.well-known/openid-configuration",
+      openIdConfigUrl:
+        tenant?.openIdConfigUrl ??
+        "https://login.microsoftonline.com/<tenant id>/v2.0/.well-known/openid-configuration",
     },
   });
 }
 
 function diagnosePass(o: ProbeObservation): Diagnosis | undefined {
   // A changed token outranks a rollover: a rollover alone changes only the kid, and says so below.
-  if (o.probe === "token" && o.tokenDrift && (!o.signingKeyChange || driftKinds(o.tokenDrift).some((k) => k !== "signing-key"))) {
+  if (
+    o.probe === "token" &&
+    o.tokenDrift &&
+    (!o.signingKeyChange || driftKinds(o.tokenDrift).some((k) => k !== "signing-key"))
+  ) {
     return buildDiagnosis("token-drift", {
       ...base(o),
       ...(o.scope !== undefined ? { scope: o.scope } : {}),
@@ -207,22 +237,39 @@ function diagnosePass(o: ProbeObservation): Diagnosis | undefined {
   }
   if (o.probe === "wrong-audience" && o.audienceUnproven) {
     const differences = o.audienceUnproven.differences.join(",");
-    return buildDiagnosis("audience-unproven", { ...base(o), ...(differences ? { differences } : {}) }, {
-      render: { unprovenReason: o.audienceUnproven.reason, unprovenFix: o.audienceUnproven.fix },
-    });
+    return buildDiagnosis(
+      "audience-unproven",
+      { ...base(o), ...(differences ? { differences } : {}) },
+      {
+        render: { unprovenReason: o.audienceUnproven.reason, unprovenFix: o.audienceUnproven.fix },
+      },
+    );
   }
   const kid = o.token?.kid;
   if (o.probe === "expired-token" && o.jwksKids && kid !== undefined && !o.jwksKids.includes(kid)) {
-    return buildDiagnosis("signing-key-unknown", { ...base(o), kid, jwksKids: joinList(o.jwksKids) }, { variant: "expired-token" });
+    return buildDiagnosis(
+      "signing-key-unknown",
+      { ...base(o), kid, jwksKids: joinList(o.jwksKids) },
+      { variant: "expired-token" },
+    );
   }
   return undefined;
 }
 
-const TRANSPORT_CAUSES = { timeout: "timeout", dns: "dns-error", tls: "tls-error", connection: "connection-error" } as const;
+const TRANSPORT_CAUSES = {
+  timeout: "timeout",
+  dns: "dns-error",
+  tls: "tls-error",
+  connection: "connection-error",
+} as const;
 
 function diagnoseTransport(o: ProbeObservation): Diagnosis {
   const kind = o.transportFailure!;
-  return buildDiagnosis(TRANSPORT_CAUSES[kind], { ...base(o), transport: kind }, { render: { transportDetail: `transport ${kind}` } });
+  return buildDiagnosis(
+    TRANSPORT_CAUSES[kind],
+    { ...base(o), transport: kind },
+    { render: { transportDetail: `transport ${kind}` } },
+  );
 }
 
 /** A timeout, reset or DNS failure on the way to Entra's token endpoint: Entra's side or the network's, never the API's. */
@@ -234,7 +281,9 @@ function diagnoseTokenEndpointTransport(o: ProbeObservation): Diagnosis {
   // A certificate the probe does not trust is its own trust configuration, and a retry cannot change it.
   if (kind === "tls") return buildDiagnosis("tls-error", evidence, { variant: "token-endpoint" });
   // The network client retries an Entra 5xx only; a transport failure is reported as it happened.
-  return buildDiagnosis("token-endpoint-unavailable", evidence, { render: { tokenFailure: `transport ${kind}`, retriedNote: "" } });
+  return buildDiagnosis("token-endpoint-unavailable", evidence, {
+    render: { tokenFailure: `transport ${kind}`, retriedNote: "" },
+  });
 }
 
 function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
@@ -251,16 +300,20 @@ function diagnoseTokenFailure(o: ProbeObservation): Diagnosis {
   if (o.scope !== undefined) evidence.scope = o.scope;
   if (o.tenant !== undefined) evidence.tenant = o.tenant;
   if (o.authorityHost !== undefined) evidence.authorityHost = o.authorityHost;
-  if (cause === "federated-credential-mismatch" && o.federatedAudience !== undefined) evidence.federatedAudience = o.federatedAudience;
+  if (cause === "federated-credential-mismatch" && o.federatedAudience !== undefined)
+    evidence.federatedAudience = o.federatedAudience;
   const tokenFailure =
-    failure.aadsts !== undefined ? `AADSTS${failure.aadsts}` : failure.oauthError ?? (failure.status !== undefined ? `HTTP ${failure.status}` : "no answer");
+    failure.aadsts !== undefined
+      ? `AADSTS${failure.aadsts}`
+      : (failure.oauthError ?? (failure.status !== undefined ? `HTTP ${failure.status}` : "no answer"));
   return buildDiagnosis(cause, evidence, {
     render: {
       tokenFailure,
       throttledBy: "the Entra token endpoint",
       retriedNote: failure.retried ? "; it was retried once" : "",
       retryAfter: failure.retryAfterSeconds === undefined ? "" : `, retry after ${failure.retryAfterSeconds} s`,
-      secretSetting: o.secretSetting ?? (o.probe === "unassigned-client" ? "PROBE_UNASSIGNED_CLIENT_SECRET" : "PROBE_CLIENT_SECRET"),
+      secretSetting:
+        o.secretSetting ?? (o.probe === "unassigned-client" ? "PROBE_UNASSIGNED_CLIENT_SECRET" : "PROBE_CLIENT_SECRET"),
     },
   });
 }
@@ -269,7 +322,8 @@ function diagnoseOpenGateway(o: ProbeObservation): Diagnosis {
   const missing = MISSING_CHECKS[o.probe];
   const evidence: Evidence = { ...base(o), missingCheck: missing?.check ?? "refusal" };
   if (o.token) {
-    if (o.probe === "wrong-audience" && o.token.aud !== undefined) evidence.receivedAudience = joinList(asList(o.token.aud));
+    if (o.probe === "wrong-audience" && o.token.aud !== undefined)
+      evidence.receivedAudience = joinList(asList(o.token.aud));
     if (o.probe === "expired-token" && o.token.exp !== undefined) evidence.exp = isoSeconds(o.token.exp);
     if (o.probe === "alg-none" || o.probe === "forged-signature") evidence.alg = o.token.alg ?? "none";
     if (o.probe === "unassigned-client") {
@@ -286,15 +340,25 @@ function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expec
   const evidence = base(o);
   // APIM's own refusals by policy ([A] the policies' pages): named, never "the API is down".
   if (o.answeredBy !== "backend" && o.apimMessage !== undefined) {
-    if (status === 403 && /^Caller IP address .* is not allowed/i.test(o.apimMessage)) return buildDiagnosis("ip-filtered", evidence);
-    if (status === THROTTLED_STATUS && /rate limit is exceeded|out of call volume quota/i.test(o.apimMessage)) return buildDiagnosis("rate-limited", evidence);
+    if (status === 403 && /^Caller IP address .* is not allowed/i.test(o.apimMessage))
+      return buildDiagnosis("ip-filtered", evidence);
+    if (status === THROTTLED_STATUS && /rate limit is exceeded|out of call volume quota/i.test(o.apimMessage))
+      return buildDiagnosis("rate-limited", evidence);
   }
   if (status === THROTTLED_STATUS) {
     return buildDiagnosis("throttled", evidence, {
-      render: { throttledBy: o.answeredBy === "backend" ? "the backend" : "APIM (rate-limit policy or quota)", retryAfter: "" },
+      render: {
+        throttledBy: o.answeredBy === "backend" ? "the backend" : "APIM (rate-limit policy or quota)",
+        retryAfter: "",
+      },
     });
   }
-  if (status === 404 && o.answeredBy !== "backend" && o.apimMessage !== undefined && /resource not found/i.test(o.apimMessage)) {
+  if (
+    status === 404 &&
+    o.answeredBy !== "backend" &&
+    o.apimMessage !== undefined &&
+    /resource not found/i.test(o.apimMessage)
+  ) {
     return buildDiagnosis("api-not-found", evidence);
   }
   if (status >= 500) {
@@ -341,7 +405,11 @@ function subscriptionCause(o: ProbeObservation): CauseCode | undefined {
 }
 
 /** A `valid` call refused for its token: the preflight's rule, a backend's challenge, the token itself. */
-function diagnoseRefusedToken(o: ProbeObservation, evidence: Evidence, expectations: Expectations | undefined): Diagnosis {
+function diagnoseRefusedToken(
+  o: ProbeObservation,
+  evidence: Evidence,
+  expectations: Expectations | undefined,
+): Diagnosis {
   if (o.preflight && !o.preflight.ok) return fromPreflight(o, o.preflight, evidence);
 
   if (o.wwwAuthenticate && o.answeredBy !== "gateway") {
@@ -371,7 +439,10 @@ function diagnoseRefusedToken(o: ProbeObservation, evidence: Evidence, expectati
   if (hypotheses.length > 0) {
     hypotheses.forEach((h, i) => (evidence[`hypothesis${i + 1}`] = `${h.name}: ${h.because}`));
     return buildDiagnosis("token-refused", evidence, {
-      render: { hypotheses: hypotheses.map((h, i) => `${i + 1}) ${h.name}: ${h.because}`).join("; "), firstFix: `Most likely: ${hypotheses[0]!.fix}` },
+      render: {
+        hypotheses: hypotheses.map((h, i) => `${i + 1}) ${h.name}: ${h.because}`).join("; "),
+        firstFix: `Most likely: ${hypotheses[0]!.fix}`,
+      },
     });
   }
   return unexpected(o, evidence);
@@ -403,27 +474,43 @@ function fromPreflight(o: ProbeObservation, preflight: PreflightFailure, evidenc
     source: "policy",
     ...(preflight.expectedAudiences ? { audiences: preflight.expectedAudiences } : {}),
     ...(preflight.expectedIssuers ? { issuers: preflight.expectedIssuers } : {}),
-    ...(preflight.claim === "roles" && preflight.expectedValues ? { roles: { name: "roles", match: "any" as const, values: preflight.expectedValues } } : {}),
+    ...(preflight.claim === "roles" && preflight.expectedValues
+      ? { roles: { name: "roles", match: "any" as const, values: preflight.expectedValues } }
+      : {}),
     ...(preflight.claim !== undefined && preflight.claim !== "roles" && preflight.expectedValues
       ? { claims: [{ name: preflight.claim, match: "any" as const, values: preflight.expectedValues }] }
       : {}),
   };
-  const finding = o.token ? explainToken(o.token, policyExpectations, options(o)).find((f) => f.cause === cause) : undefined;
+  const finding = o.token
+    ? explainToken(o.token, policyExpectations, options(o)).find((f) => f.cause === cause)
+    : undefined;
   if (finding) return fromFinding(o, finding, withRule);
   if (cause === "required-claim-missing" && preflight.claim !== undefined) {
     withRule.claim = preflight.claim;
     if (preflight.expectedValues) withRule.expectedValues = joinList(preflight.expectedValues);
   }
-  return buildDiagnosis(cause, withRule, { variant: "policy-rule", render: { evidenceFrom: `policy rule: ${preflight.detail}` } });
+  return buildDiagnosis(cause, withRule, {
+    variant: "policy-rule",
+    render: { evidenceFrom: `policy rule: ${preflight.detail}` },
+  });
 }
 
 function fromFinding(o: ProbeObservation, finding: TokenFinding, evidence: Evidence): Diagnosis {
-  return buildDiagnosis(finding.cause, { ...evidence, ...finding.evidence }, finding.variant === undefined ? {} : { variant: finding.variant });
+  return buildDiagnosis(
+    finding.cause,
+    { ...evidence, ...finding.evidence },
+    finding.variant === undefined ? {} : { variant: finding.variant },
+  );
 }
 
 function unexpected(o: ProbeObservation, evidence: Evidence): Diagnosis {
-  const parts = [o.apimMessage ? `APIM: ${o.apimMessage}` : undefined, o.requestId ? `request id ${o.requestId}` : undefined].filter(Boolean);
-  return buildDiagnosis("unexpected-status", evidence, { render: { observedSuffix: parts.length > 0 ? ` (${parts.join("; ")})` : "" } });
+  const parts = [
+    o.apimMessage ? `APIM: ${o.apimMessage}` : undefined,
+    o.requestId ? `request id ${o.requestId}` : undefined,
+  ].filter(Boolean);
+  return buildDiagnosis("unexpected-status", evidence, {
+    render: { observedSuffix: parts.length > 0 ? ` (${parts.join("; ")})` : "" },
+  });
 }
 
 /** Evidence every diagnosis carries: what the probe asked and what came back. */

@@ -32,14 +32,19 @@ export interface Expectations {
  * itself compares with), else what the URL's shape implies for a national cloud's host; required claims.
  * An openid-config on any other host, not fetched, implies no issuer: none is guessed.
  */
-export function expectationsFromPolicy(policy: ValidateJwtPolicy, fetched: { configIssuers?: readonly string[] } = {}): Expectations {
+export function expectationsFromPolicy(
+  policy: ValidateJwtPolicy,
+  fetched: { configIssuers?: readonly string[] } = {},
+): Expectations {
   const expectations: Expectations = { source: "policy" };
   const audClaim = policy.requiredClaims.find((claim) => claim.name === "aud" && claim.values.length > 0);
   const audiences = policy.audiences ?? audClaim?.values;
   if (audiences) expectations.audiences = audiences;
   const issuers =
     policy.issuers ??
-    (fetched.configIssuers && fetched.configIssuers.length > 0 ? fetched.configIssuers.filter((i) => !i.includes("{tenantid}")) : undefined) ??
+    (fetched.configIssuers && fetched.configIssuers.length > 0
+      ? fetched.configIssuers.filter((i) => !i.includes("{tenantid}"))
+      : undefined) ??
     policy.openIdConfigUrls.flatMap((url) => {
       const shape = openIdConfigShape(url);
       // Multi-tenant documents (common, organizations) publish {tenantid}: no fixed issuer to compare.
@@ -50,7 +55,8 @@ export function expectationsFromPolicy(policy: ValidateJwtPolicy, fetched: { con
   const roles = policy.requiredClaims.find((claim) => claim.name === "roles" && claim.values.length > 0);
   if (roles) expectations.roles = { name: roles.name, match: roles.match, values: roles.values };
   const others = policy.requiredClaims.filter((claim) => claim.name !== "roles" && claim.name !== "aud");
-  if (others.length > 0) expectations.claims = others.map((claim) => ({ name: claim.name, match: claim.match, values: claim.values }));
+  if (others.length > 0)
+    expectations.claims = others.map((claim) => ({ name: claim.name, match: claim.match, values: claim.values }));
   return expectations;
 }
 
@@ -61,7 +67,12 @@ export function expectationsFromPolicy(policy: ValidateJwtPolicy, fetched: { con
  * Without discovery they are known only when PROBE_TENANT_ID is a GUID (a domain name does not say
  * which tenant id tokens carry).
  */
-export function expectationsFromSettings(settings: { scope?: string; tenantId?: string; cloud?: CloudName; tenantIssuers?: readonly string[] }): Expectations {
+export function expectationsFromSettings(settings: {
+  scope?: string;
+  tenantId?: string;
+  cloud?: CloudName;
+  tenantIssuers?: readonly string[];
+}): Expectations {
   const expectations: Expectations = { source: "settings" };
   const resource = settings.scope?.endsWith("/.default") ? settings.scope.slice(0, -"/.default".length) : undefined;
   if (resource) {
@@ -72,7 +83,10 @@ export function expectationsFromSettings(settings: { scope?: string; tenantId?: 
     expectations.issuers = [...settings.tenantIssuers];
   } else if (settings.tenantId && isGuid(settings.tenantId)) {
     expectations.issuers = settings.cloud
-      ? [issuerFor(1, settings.tenantId, CLOUDS[settings.cloud]), issuerFor(2, settings.tenantId, CLOUDS[settings.cloud])]
+      ? [
+          issuerFor(1, settings.tenantId, CLOUDS[settings.cloud]),
+          issuerFor(2, settings.tenantId, CLOUDS[settings.cloud]),
+        ]
       : issuersInEveryCloud(settings.tenantId);
   }
   return expectations;

@@ -25,7 +25,11 @@ export interface ExplainOptions {
  * (lifetime, key, audience, issuer, roles, other claims). Each finding rests on an observed claim;
  * a check whose claim or expectation is unknown is skipped, not guessed.
  */
-export function explainToken(token: TokenSummary, expectations: Expectations | undefined, options: ExplainOptions = {}): TokenFinding[] {
+export function explainToken(
+  token: TokenSummary,
+  expectations: Expectations | undefined,
+  options: ExplainOptions = {},
+): TokenFinding[] {
   const findings: TokenFinding[] = [];
   const expired = checkExpiry(token, options.at);
   if (expired) findings.push(expired);
@@ -80,7 +84,10 @@ function checkAudience(token: TokenSummary, expectations: Expectations): TokenFi
   if (received.some((aud) => expected.includes(aud))) return undefined;
   // A v2 token names the API by client ID; settings may only know its App ID URI (docs/REFERENCE.md §1).
   const unverifiable =
-    expectations.audienceMayBeClientId === true && tokenVersionOf(token) === 2 && received.length > 0 && received.every(isGuid);
+    expectations.audienceMayBeClientId === true &&
+    tokenVersionOf(token) === 2 &&
+    received.length > 0 &&
+    received.every(isGuid);
   if (unverifiable) return undefined;
   return {
     cause: "audience-mismatch",
@@ -109,18 +116,38 @@ function checkIssuer(token: TokenSummary, expectations: Expectations): TokenFind
     const sameTenant = shapes.filter((shape) => shape.tenant.toLowerCase() === received.tenant.toLowerCase());
     if (sameTenant.length > 0 && sameTenant.every((shape) => shape.version !== received.version)) {
       // The most commonly reported 401: v1 token (sts.windows.net) against a v2 policy, or the reverse.
-      return { cause: "issuer-mismatch", variant: "version", evidence: { ...evidence, tokenVersion: String(received.version), expectedVersion: String(sameTenant[0]!.version) } };
+      return {
+        cause: "issuer-mismatch",
+        variant: "version",
+        evidence: {
+          ...evidence,
+          tokenVersion: String(received.version),
+          expectedVersion: String(sameTenant[0]!.version),
+        },
+      };
     }
     if (sameTenant.length === 0) {
-      return { cause: "issuer-mismatch", variant: "tenant", evidence: { ...evidence, receivedTenant: received.tenant, expectedTenant: joinList([...new Set(shapes.map((s) => s.tenant))]) } };
+      return {
+        cause: "issuer-mismatch",
+        variant: "tenant",
+        evidence: {
+          ...evidence,
+          receivedTenant: received.tenant,
+          expectedTenant: joinList([...new Set(shapes.map((s) => s.tenant))]),
+        },
+      };
     }
   }
   return { cause: "issuer-mismatch", evidence };
 }
 
 /** The claim's values, `undefined` when observed absent, or "unobserved" when we cannot know. */
-function observedClaim(name: string, token: TokenSummary, claims: Readonly<Record<string, unknown>> | undefined): string[] | undefined | "unobserved" {
-  if (claims) return Object.hasOwn(claims, name) ? stringsOf(claims[name]) ?? [] : undefined;
+function observedClaim(
+  name: string,
+  token: TokenSummary,
+  claims: Readonly<Record<string, unknown>> | undefined,
+): string[] | undefined | "unobserved" {
+  if (claims) return Object.hasOwn(claims, name) ? (stringsOf(claims[name]) ?? []) : undefined;
   const version = tokenVersionOf(token);
   // The summary's `client` is azp on v2 tokens and appid on v1 tokens; the other one is absent.
   if (name === "azp" && version !== undefined) return version === 2 && token.client ? [token.client] : undefined;
@@ -134,7 +161,9 @@ function observedClaim(name: string, token: TokenSummary, claims: Readonly<Recor
 function satisfies(claim: ExpectedClaim, received: readonly string[] | undefined): boolean {
   if (received === undefined) return false;
   if (claim.values.length === 0) return true;
-  return claim.match === "all" ? claim.values.every((v) => received.includes(v)) : claim.values.some((v) => received.includes(v));
+  return claim.match === "all"
+    ? claim.values.every((v) => received.includes(v))
+    : claim.values.some((v) => received.includes(v));
 }
 
 function stringsOf(value: unknown): string[] | undefined {

@@ -82,7 +82,12 @@ export interface ProbeObservation {
   /** For `token`: the tenant's signing keys that changed since the previous run (a rollover). */
   signingKeyChange?: { added: readonly string[]; removed: readonly string[] };
   /** For `valid`: the assertion its 2xx answer failed. */
-  assertionFailure?: { cause: "assertion-failed" | "slow-response"; assertion: string; expected: string; received: string };
+  assertionFailure?: {
+    cause: "assertion-failed" | "slow-response";
+    assertion: string;
+    expected: string;
+    received: string;
+  };
   /** For `wrong-audience`: why its refusal does not isolate the audience rule, when it does not. */
   audienceUnproven?: { differences: readonly string[]; reason: string; fix: string };
   /** The target accepts the API as open by design (`acceptOpen`), with its reason: a 2xx here is not a breach. */
@@ -92,9 +97,12 @@ export interface ProbeObservation {
 }
 
 /** What a failure contributes to an observation: the token endpoint's refusal or the transport kind. */
-export function observeError(error: unknown): Pick<ProbeObservation, "tokenFailure" | "transportFailure" | "runBudget"> {
+export function observeError(
+  error: unknown,
+): Pick<ProbeObservation, "tokenFailure" | "transportFailure" | "runBudget"> {
   if (error instanceof TokenAcquisitionError) return { tokenFailure: { ...error.details } };
-  if (error instanceof TransportError) return { transportFailure: error.kind, ...(error.runBudget ? { runBudget: true as const } : {}) };
+  if (error instanceof TransportError)
+    return { transportFailure: error.kind, ...(error.runBudget ? { runBudget: true as const } : {}) };
   return {};
 }
 

@@ -1,4 +1,12 @@
-import { decideCondition, evaluateSourceExpression, evaluateValidateJwt, type ApimPolicy, type EvaluateDeps, type JwtRequest, type ValidateJwtPolicy } from "../../policy/index.js";
+import {
+  decideCondition,
+  evaluateSourceExpression,
+  evaluateValidateJwt,
+  type ApimPolicy,
+  type EvaluateDeps,
+  type JwtRequest,
+  type ValidateJwtPolicy,
+} from "../../policy/index.js";
 import type { PreflightFailure, PreflightOutcome } from "./observation.js";
 
 /**
@@ -21,7 +29,8 @@ export async function preflightAgainstPolicy(
     if (jwt.tokenSource.kind === "value") continue;
     const request = requestCarrying(token, jwt);
     // An expression only APIM's runtime can evaluate (a context variable) does not read our token here.
-    if (jwt.tokenSource.kind === "expression" && !evaluateSourceExpression(jwt.tokenSource, request).evaluable) continue;
+    if (jwt.tokenSource.kind === "expression" && !evaluateSourceExpression(jwt.tokenSource, request).evaluable)
+      continue;
     const decided = jwt.conditions.map((c) => decideCondition(c, { ...request, method: "GET" }));
     if (decided.includes(false)) continue;
     judged = true;
@@ -29,18 +38,24 @@ export async function preflightAgainstPolicy(
     if (failure) {
       const undecided = jwt.conditions.filter((_c, i) => decided[i] === undefined);
       if (undecided.length > 0) failure.dependsOn = undecided;
-      if (jwt.source) failure.checkSource = `${jwt.source.scope} ${jwt.source.file}${jwt.line > 0 ? `:${jwt.line}` : ""}`;
+      if (jwt.source)
+        failure.checkSource = `${jwt.source.scope} ${jwt.source.file}${jwt.line > 0 ? `:${jwt.line}` : ""}`;
       return failure;
     }
   }
   return judged ? { ok: true } : undefined;
 }
 
-async function judge(jwt: ValidateJwtPolicy, request: JwtRequest, deps: EvaluateDeps): Promise<PreflightFailure | undefined> {
+async function judge(
+  jwt: ValidateJwtPolicy,
+  request: JwtRequest,
+  deps: EvaluateDeps,
+): Promise<PreflightFailure | undefined> {
   const outcome = await evaluateValidateJwt(jwt, request, deps);
   if (outcome.ok) return undefined;
   const failure: PreflightFailure = { ok: false, reason: outcome.reason, detail: outcome.detail };
-  if (outcome.alsoFailing && outcome.alsoFailing.length > 0) failure.alsoFailing = outcome.alsoFailing.map((f) => `${f.reason}: ${f.detail}`);
+  if (outcome.alsoFailing && outcome.alsoFailing.length > 0)
+    failure.alsoFailing = outcome.alsoFailing.map((f) => `${f.reason}: ${f.detail}`);
   switch (outcome.reason) {
     case "TokenAudienceNotAllowed":
       if (jwt.audiences) failure.expectedAudiences = jwt.audiences;

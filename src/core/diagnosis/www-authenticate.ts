@@ -28,7 +28,8 @@ export function causeOfBearerChallenge(header: string): { cause: CauseCode; desc
   if (!challenge || challenge.scheme !== "bearer") return undefined;
   const error = challenge.params.error;
   const description = challenge.params.error_description;
-  const withDescription = (cause: CauseCode) => (description ? { cause, description: bounded(description) } : { cause });
+  const withDescription = (cause: CauseCode) =>
+    description ? { cause, description: bounded(description) } : { cause };
   // RFC 6750 §3.1: a challenge without error means the request carried no token at all.
   if (error === undefined) return withDescription("missing-bearer-scheme");
   if (error === "insufficient_scope") return withDescription("missing-role");

@@ -45,7 +45,8 @@ export function createProbeConnections(options: ProbeDispatcherOptions & { now?:
     connect: (connectOptions, callback) =>
       connector(connectOptions, (...args) => {
         const [error, socket] = args;
-        if (error === null && socket instanceof TLSSocket) certificates.record(connectOptions.hostname, Number(connectOptions.port || 443), socket);
+        if (error === null && socket instanceof TLSSocket)
+          certificates.record(connectOptions.hostname, Number(connectOptions.port || 443), socket);
         callback(...args);
       }),
     // Keep-alive shorter than APIM's idle timeout so a reused socket is rarely a dead one.

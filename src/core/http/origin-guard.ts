@@ -14,7 +14,9 @@ export function assertAllowedUrl(url: string, allowedOrigins: ReadonlySet<string
     throw new UnsafeRequestError("refused a request to a malformed URL", { cause: error });
   }
   if (parsed.protocol !== "https:") {
-    throw new UnsafeRequestError(`refused a ${parsed.protocol.replace(":", "")} request to ${parsed.host}: only https is allowed`);
+    throw new UnsafeRequestError(
+      `refused a ${parsed.protocol.replace(":", "")} request to ${parsed.host}: only https is allowed`,
+    );
   }
   if (!allowedOrigins.has(parsed.origin)) {
     throw new UnsafeRequestError(`refused a request to ${parsed.origin}: not a configured origin`);

@@ -1,4 +1,10 @@
-import { checkServerIdentity, connect, type DetailedPeerCertificate, type SecureContext, type TLSSocket } from "node:tls";
+import {
+  checkServerIdentity,
+  connect,
+  type DetailedPeerCertificate,
+  type SecureContext,
+  type TLSSocket,
+} from "node:tls";
 import { toTransportError } from "./transport-error.js";
 
 /** What a server's TLS certificate says about itself, as the probe reports it. Public data only. */
@@ -43,9 +49,11 @@ export class PresentedCertificates {
     if (seen && seen.seenAt >= sinceMs) return seen;
     const url = new URL(origin);
     const port = Number(url.port || 443);
-    const socket = await handshake(url.hostname, port, this.secureContext, timeoutMs, signal).catch((error: unknown) => {
-      throw toTransportError(error, origin, timeoutMs) ?? error;
-    });
+    const socket = await handshake(url.hostname, port, this.secureContext, timeoutMs, signal).catch(
+      (error: unknown) => {
+        throw toTransportError(error, origin, timeoutMs) ?? error;
+      },
+    );
     try {
       this.record(url.hostname, port, socket);
     } finally {
@@ -61,10 +69,17 @@ export function originOf(host: string, port: number): string {
   return port === 443 ? `https://${host}` : `https://${host}:${port}`;
 }
 
-function handshake(host: string, port: number, secureContext: SecureContext, timeoutMs: number, signal: AbortSignal): Promise<TLSSocket> {
+function handshake(
+  host: string,
+  port: number,
+  secureContext: SecureContext,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, ...(isIp(host) ? {} : { servername: host }), secureContext });
-    const abort = (): void => void socket.destroy(Object.assign(new Error("TLS handshake timed out"), { code: "ETIMEDOUT" }));
+    const abort = (): void =>
+      void socket.destroy(Object.assign(new Error("TLS handshake timed out"), { code: "ETIMEDOUT" }));
     const timer = setTimeout(abort, timeoutMs);
     signal.addEventListener("abort", abort, { once: true });
     const done = (): void => {
@@ -93,7 +108,10 @@ function summarize(host: string, peer: DetailedPeerCertificate, seenAt: number):
     seen.add(c);
     chain.push(nameOf(c.subject) ?? "(unnamed)");
   }
-  const dnsNames = (peer.subjectaltname ?? "").split(", ").filter((n) => n.startsWith("DNS:")).map((n) => n.slice(4));
+  const dnsNames = (peer.subjectaltname ?? "")
+    .split(", ")
+    .filter((n) => n.startsWith("DNS:"))
+    .map((n) => n.slice(4));
   return {
     subject: nameOf(peer.subject) ?? dnsNames[0] ?? "(no subject name)",
     issuer: nameOf(peer.issuer) ?? "(unnamed issuer)",

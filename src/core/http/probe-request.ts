@@ -106,7 +106,9 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
       ...(wwwAuthenticate ? { wwwAuthenticate } : {}),
       ...(answeredBy ? { answeredBy } : {}),
       // Assertions show header values they compare: the credentials the request sent are redacted there too.
-      ...(req.keepAnswer ? { body: redactSent(body, secrets), bodyTruncated: truncated, headers: flatHeaders(res.headers, secrets) } : {}),
+      ...(req.keepAnswer
+        ? { body: redactSent(body, secrets), bodyTruncated: truncated, headers: flatHeaders(res.headers, secrets) }
+        : {}),
       ...(read.problem ? { bodyProblem: read.problem } : {}),
     };
   } catch (error) {
@@ -135,7 +137,10 @@ async function readLimited(body: Dispatcher.ResponseData["body"]): Promise<{ tex
  * DECIDED_BODY_GRACE_MS; a body that takes longer, or a connection lost while reading it, is a
  * note, never an error. Whatever is left is discarded.
  */
-async function readDecidedBody(body: Dispatcher.ResponseData["body"], origin: string): Promise<{ text: string; truncated: boolean; problem?: string }> {
+async function readDecidedBody(
+  body: Dispatcher.ResponseData["body"],
+  origin: string,
+): Promise<{ text: string; truncated: boolean; problem?: string }> {
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<"late">((resolve) => {
     timer = setTimeout(() => resolve("late"), DECIDED_BODY_GRACE_MS);
@@ -148,11 +153,19 @@ async function readDecidedBody(body: Dispatcher.ResponseData["body"], origin: st
     const first = await Promise.race([reading, grace]);
     if (first === "late") {
       body.destroy();
-      return { text: "", truncated: true, problem: `the body did not complete within ${DECIDED_BODY_GRACE_MS} ms after the status (not needed for the verdict)` };
+      return {
+        text: "",
+        truncated: true,
+        problem: `the body did not complete within ${DECIDED_BODY_GRACE_MS} ms after the status (not needed for the verdict)`,
+      };
     }
     if ("read" in first) return first.read;
     const transport = toTransportError(first.error, origin);
-    return { text: "", truncated: true, problem: `the body could not be read after the status (${transport?.kind ?? "error"}: ${transport ? "the connection was lost" : "unreadable"})` };
+    return {
+      text: "",
+      truncated: true,
+      problem: `the body could not be read after the status (${transport?.kind ?? "error"}: ${transport ? "the connection was lost" : "unreadable"})`,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -161,7 +174,8 @@ async function readDecidedBody(body: Dispatcher.ResponseData["body"], origin: st
 function flatHeaders(headers: Dispatcher.ResponseData["headers"], secrets: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name.toLowerCase()] = escapeRemoteText(redactSent(Array.isArray(value) ? value.join(", ") : value, secrets));
+    if (value !== undefined)
+      out[name.toLowerCase()] = escapeRemoteText(redactSent(Array.isArray(value) ? value.join(", ") : value, secrets));
   }
   return out;
 }
@@ -179,7 +193,12 @@ export function extractErrorMessage(body: string, sent: readonly string[] = []):
   }
   if (!parsed || typeof parsed !== "object") return undefined;
   const record = parsed as { message?: unknown; error?: { message?: unknown } };
-  const message = typeof record.message === "string" ? record.message : typeof record.error?.message === "string" ? record.error.message : undefined;
+  const message =
+    typeof record.message === "string"
+      ? record.message
+      : typeof record.error?.message === "string"
+        ? record.error.message
+        : undefined;
   if (!message) return undefined;
   // Redact before clipping, so a clipped credential cannot slip past as a prefix.
   const line = escapeRemoteText(redactSent(message, sent).replace(/\s+/g, " ").trim());

@@ -1,6 +1,11 @@
 import { ProbeError, TransportError } from "../errors.js";
 
-const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
+const TIMEOUT_CODES = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT",
+]);
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"]);
 const CONNECTION_CODES = new Set([
   "ECONNREFUSED",
@@ -38,7 +43,8 @@ function kindOf(error: unknown): TransportError["kind"] | undefined {
     if (typeof code !== "string") continue;
     if (TIMEOUT_CODES.has(code)) return "timeout";
     if (DNS_CODES.has(code)) return "dns";
-    if (TLS_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_") || code.startsWith("CERT_")) return "tls";
+    if (TLS_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_") || code.startsWith("CERT_"))
+      return "tls";
     if (CONNECTION_CODES.has(code)) return "connection";
   }
   return undefined;

@@ -27,17 +27,38 @@ export function checkAssertions(assertions: ResponseAssertions, res: ProbeRespon
   const body = res.body ?? "";
   const clipped = res.bodyTruncated === true ? ` (only the first ${Math.round(body.length / 1024)} KiB were read)` : "";
   if (assertions.maxLatencyMs !== undefined && res.durationMs > assertions.maxLatencyMs) {
-    return { cause: "slow-response", assertion: "maxLatencyMs", expected: `at most ${assertions.maxLatencyMs} ms`, received: `${Math.round(res.durationMs)} ms` };
+    return {
+      cause: "slow-response",
+      assertion: "maxLatencyMs",
+      expected: `at most ${assertions.maxLatencyMs} ms`,
+      received: `${Math.round(res.durationMs)} ms`,
+    };
   }
   if (assertions.header !== undefined) {
     const value = res.headers?.[assertions.header.name.toLowerCase()];
-    if (value === undefined) return { cause: "assertion-failed", assertion: `header ${assertions.header.name}`, expected: "present", received: "absent" };
+    if (value === undefined)
+      return {
+        cause: "assertion-failed",
+        assertion: `header ${assertions.header.name}`,
+        expected: "present",
+        received: "absent",
+      };
     if (assertions.header.equals !== undefined && value !== assertions.header.equals) {
-      return { cause: "assertion-failed", assertion: `header ${assertions.header.name}`, expected: JSON.stringify(assertions.header.equals), received: JSON.stringify(clip(value)) };
+      return {
+        cause: "assertion-failed",
+        assertion: `header ${assertions.header.name}`,
+        expected: JSON.stringify(assertions.header.equals),
+        received: JSON.stringify(clip(value)),
+      };
     }
   }
   if (assertions.bodyContains !== undefined && !body.includes(assertions.bodyContains)) {
-    return { cause: "assertion-failed", assertion: "bodyContains", expected: JSON.stringify(assertions.bodyContains), received: `not found${clipped}` };
+    return {
+      cause: "assertion-failed",
+      assertion: "bodyContains",
+      expected: JSON.stringify(assertions.bodyContains),
+      received: `not found${clipped}`,
+    };
   }
   if (assertions.jsonPointer !== undefined) {
     const { pointer, equals } = assertions.jsonPointer;
@@ -45,11 +66,21 @@ export function checkAssertions(assertions: ResponseAssertions, res: ProbeRespon
     try {
       doc = JSON.parse(body);
     } catch {
-      return { cause: "assertion-failed", assertion: `jsonPointer ${pointer}`, expected: JSON.stringify(equals), received: `a body that is not JSON${clipped}` };
+      return {
+        cause: "assertion-failed",
+        assertion: `jsonPointer ${pointer}`,
+        expected: JSON.stringify(equals),
+        received: `a body that is not JSON${clipped}`,
+      };
     }
     const found = resolvePointer(doc, pointer);
     if (!found.ok || found.value !== equals) {
-      return { cause: "assertion-failed", assertion: `jsonPointer ${pointer}`, expected: JSON.stringify(equals), received: found.ok ? escapeRemoteText(clip(JSON.stringify(found.value))) : "no such member" };
+      return {
+        cause: "assertion-failed",
+        assertion: `jsonPointer ${pointer}`,
+        expected: JSON.stringify(equals),
+        received: found.ok ? escapeRemoteText(clip(JSON.stringify(found.value))) : "no such member",
+      };
     }
   }
   return undefined;
@@ -62,8 +93,10 @@ export function resolvePointer(doc: unknown, pointer: string): { ok: true; value
   let current: unknown = doc;
   for (const raw of pointer.slice(1).split("/")) {
     const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
-    if (Array.isArray(current) && /^(0|[1-9]\d*)$/.test(key) && Number(key) < current.length) current = current[Number(key)];
-    else if (current !== null && typeof current === "object" && !Array.isArray(current) && Object.hasOwn(current, key)) current = (current as Record<string, unknown>)[key];
+    if (Array.isArray(current) && /^(0|[1-9]\d*)$/.test(key) && Number(key) < current.length)
+      current = current[Number(key)];
+    else if (current !== null && typeof current === "object" && !Array.isArray(current) && Object.hasOwn(current, key))
+      current = (current as Record<string, unknown>)[key];
     else return { ok: false };
   }
   return { ok: true, value: current };

@@ -16,7 +16,8 @@ export interface AudienceUnproven {
   fix: string;
 }
 
-const OWN_APP_FIX = "Leave PROBE_WRONG_AUDIENCE_SCOPE unset: the probe's own app (<PROBE_CLIENT_ID>/.default) gives a tenant-signed token like the valid one.";
+const OWN_APP_FIX =
+  "Leave PROBE_WRONG_AUDIENCE_SCOPE unset: the probe's own app (<PROBE_CLIENT_ID>/.default) gives a tenant-signed token like the valid one.";
 
 /**
  * Whether the wrong-audience token is, but for its `aud`, a token the gateway accepts, so that its
@@ -52,7 +53,10 @@ export async function audienceIsolation(
       return {
         differences,
         reason: `with the audience rule set aside, the policy still refuses it (${verdict.reason}: ${verdict.detail})`,
-        fix: verdict.reason === "TokenIssuerNotAllowed" ? versionFix(w, valid, config) : fixFor(differences, w, valid, config),
+        fix:
+          verdict.reason === "TokenIssuerNotAllowed"
+            ? versionFix(w, valid, config)
+            : fixFor(differences, w, valid, config),
       };
     }
   }
@@ -96,11 +100,18 @@ function describe(difference: ClaimDifference, w: TokenSummary, valid: TokenSumm
 }
 
 /** The one-time setup that removes the first difference a fix exists for. */
-function fixFor(differences: readonly ClaimDifference[], w: TokenSummary, valid: TokenSummary | undefined, config: ProbeConfig): string {
+function fixFor(
+  differences: readonly ClaimDifference[],
+  w: TokenSummary,
+  valid: TokenSummary | undefined,
+  config: ProbeConfig,
+): string {
   if (differences.includes("issuer") || differences.includes("version")) return versionFix(w, valid, config);
   if (differences.includes("roles")) {
     const missing = (valid?.roles ?? []).filter((r) => !(w.roles ?? []).includes(r));
-    const target = config.wrongAudienceIsOwnApp ? "the probe's own app registration" : `the app behind PROBE_WRONG_AUDIENCE_SCOPE (${config.wrongAudienceScope})`;
+    const target = config.wrongAudienceIsOwnApp
+      ? "the probe's own app registration"
+      : `the app behind PROBE_WRONG_AUDIENCE_SCOPE (${config.wrongAudienceScope})`;
     return (
       `One-time setup: on ${target} define an app role with the value ${missing.join(", ")} (Entra admin center > App registrations > the app > App roles, allowed member types: Applications) ` +
       `and grant it to the probe's service principal (API permissions > Add a permission > My APIs > the app > Application permissions, then Grant admin consent; ` +

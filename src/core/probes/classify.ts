@@ -10,7 +10,11 @@ const isSuccess = (status: number): boolean => status >= 200 && status < 300;
  * An expected list is explicit configuration, so it is checked first: a target that declares 200
  * for `no-subscription-key` (an API without subscriptions) passes on 200.
  */
-export function classifyStatus(probe: ProbeName, expected: readonly number[], status: number): Extract<Outcome, "pass" | "fail" | "security"> {
+export function classifyStatus(
+  probe: ProbeName,
+  expected: readonly number[],
+  status: number,
+): Extract<Outcome, "pass" | "fail" | "security"> {
   if (expected.includes(status)) return "pass";
   if (REJECTING_PROBES.includes(probe) && isSuccess(status)) return "security";
   return "fail";

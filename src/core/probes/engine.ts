@@ -34,7 +34,9 @@ export interface ProbeEngine {
    * `onStateProblem` hears of a state that could not be read or written (the run goes on from
    * memory): per run, so a Functions invocation logs its own problems to its own log.
    */
-  run(options?: RunOptions & { onProgress?: (event: ProgressEvent) => void; onStateProblem?: (problem: string) => void }): Promise<RunReport>;
+  run(
+    options?: RunOptions & { onProgress?: (event: ProgressEvent) => void; onStateProblem?: (problem: string) => void },
+  ): Promise<RunReport>;
   /** Closes the dispatcher if the engine created it. */
   close(): Promise<void>;
 }
@@ -48,18 +50,32 @@ export function createProbeEngine(config: ProbeConfig, options: ProbeEngineOptio
   const ownsDispatcher = !options.dispatcher;
   const now = options.now ?? Date.now;
   // The probe's own connections record the certificates they are shown, for tls-certificate.
-  const connections = options.dispatcher ? undefined : createProbeConnections({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs, now });
+  const connections = options.dispatcher
+    ? undefined
+    : createProbeConnections({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs, now });
   const dispatcher = options.dispatcher ?? connections!.dispatcher;
   const tokens =
     options.tokens ??
-    withSharedAcquisition(createMsalTokenSource(config, { dispatcher, ...(options.managedIdentity ? { managedIdentity: options.managedIdentity } : {}) }), { now });
+    withSharedAcquisition(
+      createMsalTokenSource(config, {
+        dispatcher,
+        ...(options.managedIdentity ? { managedIdentity: options.managedIdentity } : {}),
+      }),
+      { now },
+    );
   // Parsed once: a broken policy file is a start-up SettingsError, not a silent lack of preflight.
   const policies = loadTargetPolicies(config.targets);
   // Preflights fetch the policies' openid-config URLs as written, through the probe's own dispatcher.
   const openIdConfig = createOpenIdConfigResolver({ dispatcher, now });
   // The tenant's v2 metadata on the configured authority: where its signing keys are published.
-  const signingKeys = new SigningKeyWatch(`${config.authorityHost}/${config.tenantId}/v2.0/.well-known/openid-configuration`, openIdConfig);
-  const expiredTokens = new ExpiredTokenStore({ now, ...(options.expiredTokenMarginMs !== undefined ? { marginMs: options.expiredTokenMarginMs } : {}) });
+  const signingKeys = new SigningKeyWatch(
+    `${config.authorityHost}/${config.tenantId}/v2.0/.well-known/openid-configuration`,
+    openIdConfig,
+  );
+  const expiredTokens = new ExpiredTokenStore({
+    now,
+    ...(options.expiredTokenMarginMs !== undefined ? { marginMs: options.expiredTokenMarginMs } : {}),
+  });
   const tokenHistory = new TokenHistory();
   const { state } = options;
   return {

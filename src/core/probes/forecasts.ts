@@ -42,7 +42,8 @@ export async function tlsCertificate(ctx: TargetRunContext): Promise<ProbePartia
   const carrier = ctx.forecasts.certificate;
   if (carrier !== ctx.target.name) return skipped(`checked once per gateway, on target ${carrier ?? "(none)"}`);
   const origin = new URL(ctx.target.url).origin;
-  const certificates = ctx.certificates ?? new PresentedCertificates(probeSecureContext(ctx.config.extraCaPem), ctx.now);
+  const certificates =
+    ctx.certificates ?? new PresentedCertificates(probeSecureContext(ctx.config.extraCaPem), ctx.now);
   const started = ctx.now();
   let presented: PresentedCertificate;
   try {
@@ -51,7 +52,11 @@ export async function tlsCertificate(ctx: TargetRunContext): Promise<ProbePartia
     return errorResult(error);
   }
   const daysLeft = daysUntil(presented.notAfter, ctx.now());
-  const expiry: Expiry = { item: `TLS certificate ${presented.subject} (${new URL(origin).host})`, expiresOn: presented.notAfter, daysLeft };
+  const expiry: Expiry = {
+    item: `TLS certificate ${presented.subject} (${new URL(origin).host})`,
+    expiresOn: presented.notAfter,
+    daysLeft,
+  };
   const durationMs = presented.seenAt >= started ? ctx.now() - started : 0;
   const described = `${presented.subject}, issued by ${presented.issuer}${presented.chain.length > 0 ? ` (chain: ${presented.chain.join(" > ")})` : ""}, valid until ${presented.notAfter}: ${daysLeft} days left`;
   if (daysLeft < ctx.config.certWarnDays) {
@@ -127,7 +132,13 @@ export async function credentialExpiry(ctx: TargetRunContext, graphToken: GraphT
     else notes.push(`the probe's client secret: ${found.note}`);
   }
   if (config.unassignedClient) {
-    const found = await secretOf(graph, config.unassignedClient.clientId, config.unassignedClient.secret, "PROBE_UNASSIGNED_CLIENT_SECRET", ctx.now());
+    const found = await secretOf(
+      graph,
+      config.unassignedClient.clientId,
+      config.unassignedClient.secret,
+      "PROBE_UNASSIGNED_CLIENT_SECRET",
+      ctx.now(),
+    );
     if ("fact" in found) facts.push(found.fact);
     else notes.push(`the unassigned client's secret: ${found.note}`);
   }
@@ -167,7 +178,9 @@ export async function credentialExpiry(ctx: TargetRunContext, graphToken: GraphT
 /** The other credentials' days left, after the one a failure is about. */
 function others(facts: readonly CredentialFact[], soonest: CredentialFact): string {
   const rest = facts.filter((f) => f !== soonest);
-  return rest.length > 0 ? `; ${rest.map((f) => `${f.item}: ${f.daysLeft} days left (${f.expiresOn})`).join("; ")}` : "";
+  return rest.length > 0
+    ? `; ${rest.map((f) => `${f.item}: ${f.daysLeft} days left (${f.expiresOn})`).join("; ")}`
+    : "";
 }
 
 type GraphAnswer = { ok: true; app: GraphApplication } | { ok: false; note: string };
@@ -181,12 +194,22 @@ function graphApplications(ctx: TargetRunContext, graphToken: GraphToken): (appI
     let res;
     try {
       res = await sendProbeRequest(
-        { url, method: "GET", headers: { authorization: `Bearer ${token.token}`, accept: "application/json" }, keepAnswer: true, timeoutMs: ctx.config.timeoutMs, signal: ctx.signal },
+        {
+          url,
+          method: "GET",
+          headers: { authorization: `Bearer ${token.token}`, accept: "application/json" },
+          keepAnswer: true,
+          timeoutMs: ctx.config.timeoutMs,
+          signal: ctx.signal,
+        },
         // The token goes to Graph's origin only, never to a target's.
         { dispatcher: ctx.http.dispatcher, allowedOrigins: new Set([ctx.config.graphUrl]) },
       );
     } catch (error) {
-      return { ok: false, note: `Microsoft Graph did not answer (${error instanceof TransportError ? error.kind : "error"})` };
+      return {
+        ok: false,
+        note: `Microsoft Graph did not answer (${error instanceof TransportError ? error.kind : "error"})`,
+      };
     }
     if (res.status === 401 || res.status === 403) {
       return {
@@ -194,7 +217,8 @@ function graphApplications(ctx: TargetRunContext, graphToken: GraphToken): (appI
         note: `reading it needs the Microsoft Graph application permission ${GRAPH_READ_PERMISSION} (with admin consent) for the probe's client; Graph answered ${res.status}`,
       };
     }
-    if (res.status === 404) return { ok: false, note: `Microsoft Graph knows no application with client id ${appId} (404)` };
+    if (res.status === 404)
+      return { ok: false, note: `Microsoft Graph knows no application with client id ${appId} (404)` };
     if (res.status < 200 || res.status > 299) return { ok: false, note: `Microsoft Graph answered ${res.status}` };
     try {
       return { ok: true, app: JSON.parse(res.body ?? "") as GraphApplication };
@@ -214,7 +238,10 @@ async function secretOf(
 ): Promise<{ fact: CredentialFact } | { note: string }> {
   const answer = await graph(clientId);
   if (!answer.ok) return { note: answer.note };
-  const secrets = (answer.app.passwordCredentials ?? []).filter((c): c is { displayName?: string | null; hint?: string | null; endDateTime: string } => typeof c.endDateTime === "string");
+  const secrets = (answer.app.passwordCredentials ?? []).filter(
+    (c): c is { displayName?: string | null; hint?: string | null; endDateTime: string } =>
+      typeof c.endDateTime === "string",
+  );
   if (secrets.length === 0) return { note: `the app registration ${clientId} has no client secret` };
   const hint = secret.reveal().slice(0, 3);
   const matching = secrets.filter((c) => c.hint === hint);
@@ -222,10 +249,21 @@ async function secretOf(
   const candidates = matching.length > 0 ? matching : secrets;
   const chosen = [...candidates].sort((a, b) => Date.parse(a.endDateTime) - Date.parse(b.endDateTime))[0]!;
   const name = chosen.displayName ? ` "${chosen.displayName}"` : "";
-  const which = matching.length === 0 ? ` (none has the in-use secret's hint; the soonest of ${secrets.length})` : matching.length > 1 ? ` (one of ${matching.length} with the same hint)` : "";
+  const which =
+    matching.length === 0
+      ? ` (none has the in-use secret's hint; the soonest of ${secrets.length})`
+      : matching.length > 1
+        ? ` (one of ${matching.length} with the same hint)`
+        : "";
   const expiresOn = new Date(chosen.endDateTime).toISOString();
   return {
-    fact: { item: `client secret${name} (hint ${chosen.hint ?? "?"}) of ${clientId}${which}`, expiresOn, daysLeft: daysUntil(expiresOn, now), clientId, setting },
+    fact: {
+      item: `client secret${name} (hint ${chosen.hint ?? "?"}) of ${clientId}${which}`,
+      expiresOn,
+      daysLeft: daysUntil(expiresOn, now),
+      clientId,
+      setting,
+    },
   };
 }
 

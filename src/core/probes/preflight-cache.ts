@@ -17,7 +17,12 @@ export class PreflightCache {
 
   constructor(private readonly now: () => number) {}
 
-  verdict(token: string, policy: ApimPolicy, kind: string, judge: () => Promise<PreflightOutcome | undefined>): Promise<PreflightOutcome | undefined> {
+  verdict(
+    token: string,
+    policy: ApimPolicy,
+    kind: string,
+    judge: () => Promise<PreflightOutcome | undefined>,
+  ): Promise<PreflightOutcome | undefined> {
     const key = `${kind}\u0000${token.slice(token.lastIndexOf(".") + 1)}\u0000${this.#policyKey(policy)}`;
     const now = this.now();
     const hit = this.#entries.get(key);
@@ -32,7 +37,10 @@ export class PreflightCache {
   #policyKey(policy: ApimPolicy): string {
     let key = this.#policyKeys.get(policy);
     if (key === undefined) {
-      key = JSON.stringify(policy.tokenChecks.map(({ source: _s, line: _l, notEvaluable: _n, ...check }) => check), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v));
+      key = JSON.stringify(
+        policy.tokenChecks.map(({ source: _s, line: _l, notEvaluable: _n, ...check }) => check),
+        (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v),
+      );
       this.#policyKeys.set(policy, key);
     }
     return key;

@@ -35,5 +35,9 @@ export function errorResult(error: unknown): ProbePartial {
   }
   if (error instanceof ProbeError) return { outcome: "error", message: error.message, cause: error.code };
   // Not ours: say what kind without echoing anything that might carry request data.
-  return { outcome: "error", message: `unexpected ${error instanceof Error ? error.name : "error"}`, cause: "internal" };
+  return {
+    outcome: "error",
+    message: `unexpected ${error instanceof Error ? error.name : "error"}`,
+    cause: "internal",
+  };
 }

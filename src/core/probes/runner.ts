@@ -21,7 +21,15 @@ import type { PresentedCertificates } from "../http/presented-certificates.js";
 import { mapWithConcurrency } from "./pool.js";
 import { DEFAULT_TARGET_CONCURRENCY } from "../settings/defaults.js";
 import { settleWithin } from "./watchdog.js";
-import { expectationsFor, loadTargetPolicies, policyChecks, policyConfigIssuers, tenantIssuers, type FetchedIssuers, type TargetPolicies } from "./target-policy.js";
+import {
+  expectationsFor,
+  loadTargetPolicies,
+  policyChecks,
+  policyConfigIssuers,
+  tenantIssuers,
+  type FetchedIssuers,
+  type TargetPolicies,
+} from "./target-policy.js";
 import { runTargetProbes, type ProbedResult } from "./target-probes.js";
 import { debugEnabled, debugFailure, debugStep, rememberSecrets } from "../debug.js";
 
@@ -29,11 +37,13 @@ import { debugEnabled, debugFailure, debugStep, rememberSecrets } from "../debug
  * Replaces the built-in diagnosis (src/core/diagnosis/ on everything the probes observed, with the
  * cross-probe rules applied per target) by a custom one that sees only the result.
  */
-export type Diagnoser = (result: ProbeResult, context: { target: TargetConfig; config: ProbeConfig }) => Diagnosis | undefined;
+export type Diagnoser = (
+  result: ProbeResult,
+  context: { target: TargetConfig; config: ProbeConfig },
+) => Diagnosis | undefined;
 
 export type ProgressEvent =
-  | { type: "start"; done: 0; total: number }
-  | { type: "result"; result: ProbeResult; done: number; total: number };
+  { type: "start"; done: 0; total: number } | { type: "result"; result: ProbeResult; done: number; total: number };
 
 export interface RunDeps {
   dispatcher: Dispatcher;
@@ -93,7 +103,10 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   // Read while the probes run, needed only to diagnose: the tenant's own issuers, from its discovery
   // documents (cached an hour, as APIM caches them), for targets without a policy.
   const diagnosing = deps.diagnose !== false;
-  const tenantIssuersOnce = diagnosing && targets.some((t) => !policies.get(t.name)?.validateJwt) ? tenantIssuers(config, openIdConfig) : Promise.resolve(undefined);
+  const tenantIssuersOnce =
+    diagnosing && targets.some((t) => !policies.get(t.name)?.validateJwt)
+      ? tenantIssuers(config, openIdConfig)
+      : Promise.resolve(undefined);
 
   let keysObserved = false;
   const preflightCache = deps.preflightCache ?? new PreflightCache(deps.now);
@@ -124,15 +137,22 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         tokens,
         expiredTokens,
         // The key header: the target's own, else its APIOps folder's, else APIM's default.
-        keyHeader: target.subscriptionKeyHeader ?? policy?.folderPromises?.subscriptionKeyHeader ?? DEFAULT_SUBSCRIPTION_KEY_HEADER,
-        expiredTokenMarginMs: expiryMarginMs(policy ? Math.max(0, ...policy.tokenChecks.map((c) => c.clockSkewSeconds)) : undefined),
+        keyHeader:
+          target.subscriptionKeyHeader ??
+          policy?.folderPromises?.subscriptionKeyHeader ??
+          DEFAULT_SUBSCRIPTION_KEY_HEADER,
+        expiredTokenMarginMs: expiryMarginMs(
+          policy ? Math.max(0, ...policy.tokenChecks.map((c) => c.clockSkewSeconds)) : undefined,
+        ),
         now: deps.now,
         signal: budget.signal,
         deadlineMs: startedMs + budgetMs,
         runStartedMs: startedMs,
         forecasts: carriers(target),
         ...(deps.certificates ? { certificates: deps.certificates } : {}),
-        ...(policy && policy.tokenChecks.length > 0 ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now, cache: preflightCache }) } : {}),
+        ...(policy && policy.tokenChecks.length > 0
+          ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now, cache: preflightCache }) }
+          : {}),
       });
       const fetched: FetchedIssuers = jwt
         ? { byTarget: new Map([[target.name, (await policyConfigIssuers(jwt, openIdConfig)) ?? []]]) }
@@ -199,7 +219,16 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
 function debugProbe(result: ProbeResult): void {
   if (!debugEnabled()) return;
   const { target, probe, outcome, actualStatus, durationMs, cause, blockedBy, requestId } = result;
-  debugStep("probe", { target, probe, outcome, actualStatus, durationMs, cause: result.diagnosis?.cause ?? cause, blockedBy, requestId });
+  debugStep("probe", {
+    target,
+    probe,
+    outcome,
+    actualStatus,
+    durationMs,
+    cause: result.diagnosis?.cause ?? cause,
+    blockedBy,
+    requestId,
+  });
 }
 
 /** Each token acquisition's outcome on the debug channel (the source unchanged when it is off). */
@@ -235,18 +264,21 @@ function unsettledResults(
   const entry = CATALOGUE["run-budget"];
   return probes.map((probe) => {
     const evidence = { probe, budgetMs: String(run.budgetMs) };
-    const summary = renderTemplate(entry.summary, { ...evidence, budgetDetail: ` (${run.budgetMs} ms): the request did not settle even after it was aborted` });
+    const summary = renderTemplate(entry.summary, {
+      ...evidence,
+      budgetDetail: ` (${run.budgetMs} ms): the request did not settle even after it was aborted`,
+    });
     return {
-    target: target.name,
-    probe,
-    outcome: "error",
-    expectedStatuses: target.expectedStatuses[probe],
-    durationMs: Math.max(0, run.now() - run.startedMs),
-    message: `error: ${summary}`,
-    startedAt: new Date(run.startedMs).toISOString(),
-    cause: "run-budget",
-    diagnosis: { cause: "run-budget", summary, fix: entry.fix, evidence },
-  } satisfies ProbeResult;
+      target: target.name,
+      probe,
+      outcome: "error",
+      expectedStatuses: target.expectedStatuses[probe],
+      durationMs: Math.max(0, run.now() - run.startedMs),
+      message: `error: ${summary}`,
+      startedAt: new Date(run.startedMs).toISOString(),
+      cause: "run-budget",
+      diagnosis: { cause: "run-budget", summary, fix: entry.fix, evidence },
+    } satisfies ProbeResult;
   });
 }
 
@@ -272,7 +304,10 @@ function diagnoseTarget(
 /** The tenant as a fix names it: the v2 metadata on its cloud's real authority (the sandbox's is loopback). */
 function tenantContext(config: ProbeConfig): TenantContext {
   const host = config.cloud ? CLOUDS[config.cloud].authorityHost : new URL(config.authorityHost).host;
-  return { tenantId: config.tenantId, openIdConfigUrl: `https://${host}/${config.tenantId}/v2.0/.well-known/openid-configuration` };
+  return {
+    tenantId: config.tenantId,
+    openIdConfigUrl: `https://${host}/${config.tenantId}/v2.0/.well-known/openid-configuration`,
+  };
 }
 
 async function tenantIssuersFor(pending: Promise<string[] | undefined>): Promise<FetchedIssuers> {
@@ -284,7 +319,9 @@ async function tenantIssuersFor(pending: Promise<string[] | undefined>): Promise
  * Each forecast is made once: the gateway's certificate by the first target (in configured order)
  * on each origin that runs tls-certificate, the credentials by the first that runs credential-expiry.
  */
-function forecastCarriers(plan: readonly { target: TargetConfig; probes: readonly ProbeName[] }[]): (target: TargetConfig) => ForecastCarriers {
+function forecastCarriers(
+  plan: readonly { target: TargetConfig; probes: readonly ProbeName[] }[],
+): (target: TargetConfig) => ForecastCarriers {
   const byOrigin = new Map<string, string>();
   let credentials: string | undefined;
   for (const { target, probes } of plan) {

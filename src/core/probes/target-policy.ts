@@ -1,10 +1,24 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { expectationsFromPolicy, expectationsFromSettings, preflightAgainstPolicy, type Expectations, type FolderPromises, type PreflightOutcome } from "../diagnosis/index.js";
+import {
+  expectationsFromPolicy,
+  expectationsFromSettings,
+  preflightAgainstPolicy,
+  type Expectations,
+  type FolderPromises,
+  type PreflightOutcome,
+} from "../diagnosis/index.js";
 import { isProductError, SettingsError } from "../errors.js";
 import type { PreflightCache } from "./preflight-cache.js";
 import { namedValueMap, readApiopsFolder, scopesFor, type ApiopsFolder } from "../../apiops/folder.js";
-import { composeEffectivePolicy, parsePolicy, type ApimPolicy, type EvaluateDeps, type SigningKeyResolver, type ValidateJwtPolicy } from "../../policy/index.js";
+import {
+  composeEffectivePolicy,
+  parsePolicy,
+  type ApimPolicy,
+  type EvaluateDeps,
+  type SigningKeyResolver,
+  type ValidateJwtPolicy,
+} from "../../policy/index.js";
 import type { ProbeConfig, TargetConfig } from "../settings/types.js";
 
 /**
@@ -31,7 +45,10 @@ export function loadTargetPolicies(
       try {
         policies.set(target.name, effectivePolicyOf(target.apiops, target.url));
       } catch (error) {
-        problems.push({ setting: target.apiops.setting, problem: error instanceof Error ? error.message : "cannot be read" });
+        problems.push({
+          setting: target.apiops.setting,
+          problem: error instanceof Error ? error.message : "cannot be read",
+        });
       }
       continue;
     }
@@ -48,7 +65,10 @@ export function loadTargetPolicies(
       policies.set(target.name, parsePolicy(xml));
     } catch (error) {
       // PolicyError messages name the element at fault, never a value of the request (safeMessage).
-      problems.push({ setting, problem: isProductError(error) && error.safeMessage ? error.message : "is not a readable APIM policy" });
+      problems.push({
+        setting,
+        problem: isProductError(error) && error.safeMessage ? error.message : "is not a readable APIM policy",
+      });
     }
   }
   if (problems.length > 0) throw new SettingsError(problems);
@@ -64,7 +84,12 @@ export interface FetchedIssuers {
 }
 
 /** What a correct token looks like for this target: its policy's rules, or what the settings imply. */
-export function expectationsFor(target: TargetConfig, config: ProbeConfig, policy: ValidateJwtPolicy | undefined, fetched: FetchedIssuers = {}): Expectations {
+export function expectationsFor(
+  target: TargetConfig,
+  config: ProbeConfig,
+  policy: ValidateJwtPolicy | undefined,
+  fetched: FetchedIssuers = {},
+): Expectations {
   const configIssuers = fetched.byTarget?.get(target.name);
   return policy
     ? expectationsFromPolicy(policy, configIssuers ? { configIssuers } : {})
@@ -84,7 +109,10 @@ export function expectationsFor(target: TargetConfig, config: ProbeConfig, polic
 export async function tenantIssuers(config: ProbeConfig, resolver: SigningKeyResolver): Promise<string[] | undefined> {
   const base = `${config.authorityHost}/${config.tenantId}`;
   try {
-    const docs = await Promise.all([resolver.resolve(`${base}/.well-known/openid-configuration`), resolver.resolve(`${base}/v2.0/.well-known/openid-configuration`)]);
+    const docs = await Promise.all([
+      resolver.resolve(`${base}/.well-known/openid-configuration`),
+      resolver.resolve(`${base}/v2.0/.well-known/openid-configuration`),
+    ]);
     return [...new Set(docs.map((d) => d.issuer))];
   } catch {
     return undefined;
@@ -92,7 +120,10 @@ export async function tenantIssuers(config: ProbeConfig, resolver: SigningKeyRes
 }
 
 /** The issuers of a policy's openid-config documents (undefined when one cannot be fetched). */
-export async function policyConfigIssuers(policy: ValidateJwtPolicy, resolver: SigningKeyResolver): Promise<string[] | undefined> {
+export async function policyConfigIssuers(
+  policy: ValidateJwtPolicy,
+  resolver: SigningKeyResolver,
+): Promise<string[] | undefined> {
   if (policy.issuers !== undefined || policy.openIdConfigUrls.length === 0) return undefined;
   try {
     return (await Promise.all(policy.openIdConfigUrls.map((url) => resolver.resolve(url)))).map((d) => d.issuer);
@@ -118,7 +149,10 @@ export interface PolicyChecks {
  * Policy checks over the engine's resolver: its dispatcher trusts NODE_EXTRA_CA_CERTS and fetches
  * the openid-config URLs as the policy writes them (the sandbox's policy file names its own tenant).
  */
-export function policyChecks(policy: ApimPolicy, deps: { keys: SigningKeyResolver; now: () => number; cache?: PreflightCache }): PolicyChecks {
+export function policyChecks(
+  policy: ApimPolicy,
+  deps: { keys: SigningKeyResolver; now: () => number; cache?: PreflightCache },
+): PolicyChecks {
   const evaluateDeps: EvaluateDeps = { keys: deps.keys, now: deps.now };
   // Everything but the audience rule: a required role the wrong-audience token lacks refuses it
   // whatever its aud, so such a refusal proves nothing about the audience rule and must say so.
@@ -169,17 +203,28 @@ function effectivePolicyOf(apiops: NonNullable<TargetConfig["apiops"]>, url: str
   const api = apiops.api !== undefined ? folder.apis.find((a) => a.name === apiops.api) : apiForUrl(folder, url);
   if (!api) {
     throw new Error(
-      apiops.api !== undefined ? `names API "${apiops.api}", which is not in the APIOps folder` : "the target's URL path matches no API path in the APIOps folder (name it with apiopsApi)",
+      apiops.api !== undefined
+        ? `names API "${apiops.api}", which is not in the APIOps folder`
+        : "the target's URL path matches no API path in the APIOps folder (name it with apiopsApi)",
     );
   }
-  const { scopes } = scopesFor(folder, api, { ...(apiops.operation ? { operation: apiops.operation } : {}), ...(apiops.product ? { product: apiops.product } : {}) });
+  const { scopes } = scopesFor(folder, api, {
+    ...(apiops.operation ? { operation: apiops.operation } : {}),
+    ...(apiops.product ? { product: apiops.product } : {}),
+  });
   const policy = composeEffectivePolicy(scopes, folder.fragments, { namedValues: namedValueMap(folder) });
   const validating = policy.tokenChecks.find((c) => c.conditions.length === 0);
   const folderPromises: FolderPromises = {
     subscriptionRequired: api.subscriptionRequired,
-    ...(api.subscriptionKeyParameterNames?.header ? { subscriptionKeyHeader: api.subscriptionKeyParameterNames.header } : {}),
+    ...(api.subscriptionKeyParameterNames?.header
+      ? { subscriptionKeyHeader: api.subscriptionKeyParameterNames.header }
+      : {}),
     ...(api.informationFile ? { subscriptionArtifact: join(folder.root, api.informationFile) } : {}),
-    ...(validating?.source ? { validationArtifact: `${join(folder.root, validating.source.file)}${validating.line > 0 ? `:${validating.line}` : ""}` } : {}),
+    ...(validating?.source
+      ? {
+          validationArtifact: `${join(folder.root, validating.source.file)}${validating.line > 0 ? `:${validating.line}` : ""}`,
+        }
+      : {}),
   };
   return { ...policy, folderPromises };
 }
@@ -190,7 +235,8 @@ function apiForUrl(folder: ApiopsFolder, url: string): ApiopsFolder["apis"][numb
   let best: { api: ApiopsFolder["apis"][number]; length: number } | undefined;
   for (const api of folder.apis) {
     const path = api.path.split("/").filter(Boolean);
-    if (path.length > segments.length || !path.every((p, i) => p.toLowerCase() === segments[i]!.toLowerCase())) continue;
+    if (path.length > segments.length || !path.every((p, i) => p.toLowerCase() === segments[i]!.toLowerCase()))
+      continue;
     if (!best || path.length > best.length) best = { api, length: path.length };
   }
   return best?.api;

@@ -47,7 +47,10 @@ export interface TargetRunContext {
 }
 
 /** Who asked for a token and for what: evidence of a token failure (never the credential). */
-type TokenRequestFacts = Pick<ProbeObservation, "clientId" | "scope" | "tenant" | "secretSetting" | "authorityHost" | "federatedAudience">;
+type TokenRequestFacts = Pick<
+  ProbeObservation,
+  "clientId" | "scope" | "tenant" | "secretSetting" | "authorityHost" | "federatedAudience"
+>;
 
 type Attempt =
   | { ok: true; token: AcquiredToken; durationMs: number }
@@ -78,8 +81,12 @@ export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbedResu
     return attempt;
   };
   // tls-certificate after the others: it reads the handshake they made.
-  const first = await Promise.all(ctx.probes.filter((p) => p !== "tls-certificate").map((probe) => runProbe(ctx, probe, apiToken, acquire)));
-  const then = ctx.probes.includes("tls-certificate") ? [await runProbe(ctx, "tls-certificate", apiToken, acquire)] : [];
+  const first = await Promise.all(
+    ctx.probes.filter((p) => p !== "tls-certificate").map((probe) => runProbe(ctx, probe, apiToken, acquire)),
+  );
+  const then = ctx.probes.includes("tls-certificate")
+    ? [await runProbe(ctx, "tls-certificate", apiToken, acquire)]
+    : [];
   // In the order the target lists them.
   const byProbe = new Map([...first, ...then].map((p) => [p.result.probe, p]));
   return ctx.probes.map((p) => byProbe.get(p)!);
@@ -91,7 +98,12 @@ async function timedAcquire(ctx: TargetRunContext, client: ClientRole, scope: st
     const token = await ctx.tokens.acquire(client, scope, ctx.signal);
     return { ok: true, token, durationMs: ctx.now() - started };
   } catch (error) {
-    return { ok: false, error: asProbeError(error), durationMs: ctx.now() - started, facts: tokenRequestFacts(ctx, client, scope) };
+    return {
+      ok: false,
+      error: asProbeError(error),
+      durationMs: ctx.now() - started,
+      facts: tokenRequestFacts(ctx, client, scope),
+    };
   }
 }
 
@@ -130,7 +142,10 @@ async function runProbe(
   const expected = ctx.target.expectedStatuses[probe];
   let partial: ProbePartial;
   try {
-    partial = ctx.target.scope === undefined && NEED_API_AUDIENCE.includes(probe) ? scopeUnknown() : await PROBES[probe](ctx, expected, apiToken, acquire);
+    partial =
+      ctx.target.scope === undefined && NEED_API_AUDIENCE.includes(probe)
+        ? scopeUnknown()
+        : await PROBES[probe](ctx, expected, apiToken, acquire);
   } catch (error) {
     partial = errorResult(error);
   }
@@ -157,7 +172,14 @@ type ProbeRun = (
  * Probes that need a token for the API's audience (or to compare with one). Without a scope they
  * are skipped, saying what gives one; the key probes, `valid` (key only) and `no-token` still run.
  */
-const NEED_API_AUDIENCE: readonly ProbeName[] = ["token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"];
+const NEED_API_AUDIENCE: readonly ProbeName[] = [
+  "token",
+  "wrong-audience",
+  "expired-token",
+  "forged-signature",
+  "alg-none",
+  "unassigned-client",
+];
 
 /** The API's scope, for the probes runProbe runs only when the target has one. */
 function apiScope(ctx: TargetRunContext): string {
@@ -176,10 +198,15 @@ function scopeUnknown(): ProbePartial {
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 /** The API token's Authorization header, or none when the target has no scope (a key-only request). */
-const bearerOf = async (ctx: TargetRunContext, apiToken: () => Promise<Attempt>, then: (headers: Record<string, string>, token?: string) => Promise<ProbePartial>): Promise<ProbePartial> =>
+const bearerOf = async (
+  ctx: TargetRunContext,
+  apiToken: () => Promise<Attempt>,
+  then: (headers: Record<string, string>, token?: string) => Promise<ProbePartial>,
+): Promise<ProbePartial> =>
   ctx.target.scope === undefined ? then({}) : withToken(apiToken, (token) => then(bearer(token), token));
 /** The target's subscription key in the header the API takes it in; none when the target has no key. */
-const keyHeader = (ctx: TargetRunContext): Record<string, string> => (ctx.target.subscriptionKey ? { [ctx.keyHeader]: ctx.target.subscriptionKey.reveal() } : {});
+const keyHeader = (ctx: TargetRunContext): Record<string, string> =>
+  ctx.target.subscriptionKey ? { [ctx.keyHeader]: ctx.target.subscriptionKey.reveal() } : {};
 /** A key no subscription has: 32 random hex characters, the shape of a real one. */
 const wrongKey = (): string => randomBytes(16).toString("hex");
 
@@ -201,7 +228,15 @@ const PROBES: Record<ProbeName, ProbeRun> = {
       // Before the call, so the policy's verdict is on the token the gateway is about to judge.
       const preflight = token === undefined ? undefined : await ctx.policy?.preflight(token);
       const note = token === undefined ? "sent with the key only: no scope is known for the API" : undefined;
-      const partial = await call(ctx, "valid", expected, { ...auth, ...keyHeader(ctx) }, token, note, ctx.target.assertions);
+      const partial = await call(
+        ctx,
+        "valid",
+        expected,
+        { ...auth, ...keyHeader(ctx) },
+        token,
+        note,
+        ctx.target.assertions,
+      );
       return preflight ? observe(partial, { preflight }) : partial;
     }),
 
@@ -212,7 +247,9 @@ const PROBES: Record<ProbeName, ProbeRun> = {
 
   "invalid-subscription-key": (ctx, expected, apiToken) => {
     if (!ctx.target.subscriptionKey) return Promise.resolve(skipped("no subscription key configured for this target"));
-    return bearerOf(ctx, apiToken, (auth, token) => call(ctx, "invalid-subscription-key", expected, { ...auth, [ctx.keyHeader]: wrongKey() }, token));
+    return bearerOf(ctx, apiToken, (auth, token) =>
+      call(ctx, "invalid-subscription-key", expected, { ...auth, [ctx.keyHeader]: wrongKey() }, token),
+    );
   },
 
   "no-token": (ctx, expected) => call(ctx, "no-token", expected, keyHeader(ctx)),
@@ -243,7 +280,8 @@ const PROBES: Record<ProbeName, ProbeRun> = {
       source = "a token this process acquired earlier";
     } else if (supplied) {
       const exp = expiresAtMs(supplied.reveal());
-      if (exp === undefined || exp > ctx.now()) return Promise.resolve(skipped("PROBE_EXPIRED_TOKEN has not expired yet (or has no exp)"));
+      if (exp === undefined || exp > ctx.now())
+        return Promise.resolve(skipped("PROBE_EXPIRED_TOKEN has not expired yet (or has no exp)"));
       token = supplied.reveal();
       source = "PROBE_EXPIRED_TOKEN";
     } else {
@@ -283,7 +321,8 @@ const PROBES: Record<ProbeName, ProbeRun> = {
     }),
 
   "unassigned-client": async (ctx, expected, _apiToken, acquire) => {
-    if (!ctx.config.unassignedClient) return skipped("PROBE_UNASSIGNED_CLIENT_ID and PROBE_UNASSIGNED_CLIENT_SECRET are not set");
+    if (!ctx.config.unassignedClient)
+      return skipped("PROBE_UNASSIGNED_CLIENT_ID and PROBE_UNASSIGNED_CLIENT_SECRET are not set");
     const attempt = await acquire("unassigned", apiScope(ctx));
     if (!attempt.ok) {
       const e = attempt.error;
@@ -305,7 +344,10 @@ const PROBES: Record<ProbeName, ProbeRun> = {
   },
 };
 
-async function withToken(apiToken: () => Promise<Attempt>, then: (token: string) => Promise<ProbePartial>): Promise<ProbePartial> {
+async function withToken(
+  apiToken: () => Promise<Attempt>,
+  then: (token: string) => Promise<ProbePartial>,
+): Promise<ProbePartial> {
   const attempt = await apiToken();
   if (!attempt.ok) return blockedBy("token", attempt.error, attempt.facts);
   return then(attempt.token.accessToken.reveal());
@@ -322,7 +364,9 @@ async function call(
 ): Promise<ProbePartial> {
   const token = sentToken ? summarizeToken(sentToken) : undefined;
   const acceptOpen = ctx.target.acceptOpen;
-  const sentKeyHeader = Object.keys(headers).some((h) => h.toLowerCase() === ctx.keyHeader.toLowerCase()) ? ctx.keyHeader : undefined;
+  const sentKeyHeader = Object.keys(headers).some((h) => h.toLowerCase() === ctx.keyHeader.toLowerCase())
+    ? ctx.keyHeader
+    : undefined;
   const send = (): Promise<{ res: ProbeResponse } | { error: unknown }> =>
     sendProbeRequest(
       {
@@ -349,7 +393,8 @@ async function call(
   const transient = "res" in sent ? isTransientStatus(probe, expected, sent.res.status) : isTransientError(sent.error);
   // A token that expired while the first attempt waited would make the retry a different test (a 401
   // for the token, not the API's answer): then the first attempt is the result.
-  const tokenStillValid = token?.exp === undefined || token.exp * 1000 > ctx.now() + RETRY_PAUSE_MS + ctx.config.timeoutMs;
+  const tokenStillValid =
+    token?.exp === undefined || token.exp * 1000 > ctx.now() + RETRY_PAUSE_MS + ctx.config.timeoutMs;
   if (transient && tokenStillValid && (await mayRetry(ctx))) {
     attempts = 2;
     const first = { sent, at };
@@ -365,7 +410,10 @@ async function call(
   const retried = attempts > 1 ? { attempts } : {};
   if ("error" in sent) {
     const partial = errorResult(sent.error);
-    return observe({ ...partial, message: `${partial.message}${retryNote}`, ...retried, ...(token ? { token } : {}) }, { at });
+    return observe(
+      { ...partial, message: `${partial.message}${retryNote}`, ...retried, ...(token ? { token } : {}) },
+      { at },
+    );
   }
   const res = sent.res;
   const statusOutcome = classifyStatus(probe, expected, res.status);
@@ -386,7 +434,11 @@ async function call(
   // Open by design, said so explicitly on the target: reported on every run, never a silent pass.
   const acceptedOpen = statusOutcome === "security" && acceptOpen !== undefined;
   const outcome = acceptedOpen ? "pass" : statusOutcome;
-  const verdict = acceptedOpen ? ": let in, as accepted (acceptOpen)" : outcome === "security" ? ": the gateway let this request in" : "";
+  const verdict = acceptedOpen
+    ? ": let in, as accepted (acceptOpen)"
+    : outcome === "security"
+      ? ": the gateway let this request in"
+      : "";
   const apim = outcome !== "pass" && res.apimMessage ? ` (${res.apimMessage})` : "";
   return {
     outcome,
@@ -475,4 +527,3 @@ function describeToken(token: TokenSummary | undefined): string {
   const aud = Array.isArray(token.aud) ? token.aud.join(",") : token.aud;
   return ` (aud ${aud ?? "?"}, ver ${token.ver ?? "?"}, roles ${token.roles?.join(",") ?? "none"})`;
 }
-

@@ -8,7 +8,12 @@
  * (an aborted request normally rejects at once), then `onExpired()` answers in its place. The
  * abandoned promise is left to settle, or not, on its own: nothing waits for it any more.
  */
-export async function settleWithin<T>(work: Promise<T>, budget: AbortSignal, graceMs: number, onExpired: () => T): Promise<T> {
+export async function settleWithin<T>(
+  work: Promise<T>,
+  budget: AbortSignal,
+  graceMs: number,
+  onExpired: () => T,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let startGrace: (() => void) | undefined;
   const expired = new Promise<T>((resolve) => {

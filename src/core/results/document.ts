@@ -14,7 +14,14 @@ import { OUTCOMES, type ProbeResult, type RunReport } from "./types.js";
 
 export { RESULT_SCHEMA_VERSION };
 
-const DRIFT_KINDS = ["roles-removed", "roles-added", "version", "issuer", "audience", "signing-key"] as const satisfies readonly DriftKind[];
+const DRIFT_KINDS = [
+  "roles-removed",
+  "roles-added",
+  "version",
+  "issuer",
+  "audience",
+  "signing-key",
+] as const satisfies readonly DriftKind[];
 // Every DriftKind listed: a new kind in the type fails the build here until the schema names it.
 const _allDriftKinds: Exclude<DriftKind, (typeof DRIFT_KINDS)[number]> extends never ? true : never = true;
 void _allDriftKinds;
@@ -33,7 +40,10 @@ const tokenSummary = z
     exp: z.number().optional().meta({ description: "Unix seconds." }),
     kid: z.string().optional(),
     alg: z.string().optional(),
-    firstParty: z.literal(true).optional().meta({ description: "The JWT header carries a nonce: a Microsoft first-party token (Graph's)." }),
+    firstParty: z
+      .literal(true)
+      .optional()
+      .meta({ description: "The JWT header carries a nonce: a Microsoft first-party token (Graph's)." }),
   })
   .meta({ description: "What the token said about itself, decoded without verification. Never the token." });
 
@@ -42,19 +52,28 @@ const diagnosis = z
     summary: z.string().meta({ description: "One line with the observed values." }),
     fix: z.string(),
     evidence: z.record(z.string(), z.string()).meta({
-      description: "Observed facts behind the diagnosis. `code` holds the raw code where there is one: Entra's AADSTS code, the transport kind, the OAuth error.",
+      description:
+        "Observed facts behind the diagnosis. `code` holds the raw code where there is one: Entra's AADSTS code, the transport kind, the OAuth error.",
     }),
   })
-  .meta({ description: "Present when the probe did not pass (and on a pass that carries a warning, e.g. audience-unproven)." });
+  .meta({
+    description: "Present when the probe did not pass (and on a pass that carries a warning, e.g. audience-unproven).",
+  });
 
-const causeCode = z.enum(CAUSE_CODES).meta({ description: "The diagnosis code: the one vocabulary alert rules, dashboards and pipelines key on." });
+const causeCode = z
+  .enum(CAUSE_CODES)
+  .meta({ description: "The diagnosis code: the one vocabulary alert rules, dashboards and pipelines key on." });
 
 export const probeResultDocument = z.strictObject({
   target: z.string(),
   probe: z.enum(PROBE_NAMES),
   outcome: z.enum(OUTCOMES),
-  expectedStatuses: z.array(httpStatus).meta({ description: "Statuses that count as a pass; empty for `token` (success is a token)." }),
-  actualStatus: httpStatus.optional().meta({ description: "What the API (for `token`: the token endpoint) answered; absent when nothing answered." }),
+  expectedStatuses: z
+    .array(httpStatus)
+    .meta({ description: "Statuses that count as a pass; empty for `token` (success is a token)." }),
+  actualStatus: httpStatus
+    .optional()
+    .meta({ description: "What the API (for `token`: the token endpoint) answered; absent when nothing answered." }),
   durationMs: z.number().min(0),
   message: z.string(),
   apimMessage: z.string().optional(),
@@ -62,10 +81,10 @@ export const probeResultDocument = z.strictObject({
   token: tokenSummary.optional(),
   startedAt: isoTime,
   cause: causeCode.optional(),
-  evidence: z
-    .strictObject({ code: z.string() })
-    .optional()
-    .meta({ description: "On a result without a diagnosis: the raw code it carries (a pass of unassigned-client: Entra's AADSTS501051)." }),
+  evidence: z.strictObject({ code: z.string() }).optional().meta({
+    description:
+      "On a result without a diagnosis: the raw code it carries (a pass of unassigned-client: Entra's AADSTS501051).",
+  }),
   diagnosis: diagnosis.optional(),
   blockedBy: z.string().optional().meta({ description: "For `blocked`: the prerequisite that failed." }),
   wwwAuthenticate: z.string().optional(),
@@ -85,12 +104,18 @@ const delivery = z.strictObject({
   waiting: z.int().min(0).optional(),
   store: z.string().optional(),
   durationMs: z.number().min(0),
-  problems: z.array(z.strictObject({ reason: z.string(), fix: z.string().optional(), results: z.int().min(0), kept: z.int().min(0) })),
-  damagedState: z.strictObject({ document: z.string(), problem: z.string(), savedAs: z.string(), store: z.string() }).optional(),
+  problems: z.array(
+    z.strictObject({ reason: z.string(), fix: z.string().optional(), results: z.int().min(0), kept: z.int().min(0) }),
+  ),
+  damagedState: z
+    .strictObject({ document: z.string(), problem: z.string(), savedAs: z.string(), store: z.string() })
+    .optional(),
   stateProblem: z.string().optional(),
 });
 
-const byOutcome = z.strictObject(Object.fromEntries(OUTCOMES.map((o) => [o, z.int().min(0)])) as Record<(typeof OUTCOMES)[number], z.ZodInt>);
+const byOutcome = z.strictObject(
+  Object.fromEntries(OUTCOMES.map((o) => [o, z.int().min(0)])) as Record<(typeof OUTCOMES)[number], z.ZodInt>,
+);
 
 export const runDocument = z
   .strictObject({
@@ -101,19 +126,28 @@ export const runDocument = z
     trigger: z.enum(["timer", "http", "cli"]),
     source: z.string().optional(),
     exitCode: z.int().min(0).max(255).optional().meta({
-      description: "The CLI's exit code for this run (see the README's exit codes). Absent in the HTTP trigger's answer, whose status says the same.",
+      description:
+        "The CLI's exit code for this run (see the README's exit codes). Absent in the HTTP trigger's answer, whose status says the same.",
     }),
     results: z.array(probeResultDocument),
     summary: z.strictObject({
       total: z.int().min(0),
       byOutcome,
       ok: z.boolean().meta({ description: "Every probe passed or was skipped, and at least one passed." }),
-      nothingProven: z.boolean().meta({ description: "Every probe was skipped (or none ran): the run proved nothing (exit code 4)." }),
+      nothingProven: z
+        .boolean()
+        .meta({ description: "Every probe was skipped (or none ran): the run proved nothing (exit code 4)." }),
       durationMs: z.number().min(0),
     }),
-    delivery: delivery.optional().meta({ description: "The run's availability results on their way to Application Insights; absent without a connection string." }),
+    delivery: delivery.optional().meta({
+      description:
+        "The run's availability results on their way to Application Insights; absent without a connection string.",
+    }),
   })
-  .meta({ title: "apim-smoke run result", description: "One run of the probe matrix as `apim-smoke run --format json` writes it." });
+  .meta({
+    title: "apim-smoke run result",
+    description: "One run of the probe matrix as `apim-smoke run --format json` writes it.",
+  });
 
 export type RunDocument = z.output<typeof runDocument>;
 export type ProbeResultDocument = z.output<typeof probeResultDocument>;

@@ -23,7 +23,9 @@ export function jsonResult(r: ProbeResult): ProbeResultDocument {
     durationMs: roundMs(durationMs),
     ...(diagnosis ? { cause: diagnosis.cause as CauseCode } : {}),
     ...(!diagnosis && raw ? { evidence: raw } : {}),
-    ...(diagnosis ? { diagnosis: { summary: diagnosis.summary, fix: diagnosis.fix, evidence: { ...diagnosis.evidence, ...raw } } } : {}),
+    ...(diagnosis
+      ? { diagnosis: { summary: diagnosis.summary, fix: diagnosis.fix, evidence: { ...diagnosis.evidence, ...raw } } }
+      : {}),
   };
 }
 

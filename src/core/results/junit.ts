@@ -2,7 +2,12 @@ import { XMLBuilder } from "fast-xml-parser";
 import { formatStatuses } from "../probes/classify.js";
 import type { ProbeResult, RunReport } from "./types.js";
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@_", format: true, suppressEmptyNode: true });
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@_",
+  format: true,
+  suppressEmptyNode: true,
+});
 
 const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3);
 const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();

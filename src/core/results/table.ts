@@ -74,12 +74,23 @@ export const OUTCOME_GLYPH: Record<Outcome, string> = {
  */
 export function renderTable(report: RunReport, options: TableViewOptions): string {
   const width = Math.max(40, options.width ?? DEFAULT_TABLE_WIDTH);
-  const paint = (style: Style, text: string): string => (options.color ? styleText(style, text, { validateStream: false }) : text);
+  const paint = (style: Style, text: string): string =>
+    options.color ? styleText(style, text, { validateStream: false }) : text;
   const targets = [...new Set(report.results.map((r) => r.target))];
-  const view = options.view === undefined || options.view === "auto" ? (targets.length > SUMMARY_VIEW_TARGETS ? "summary" : "full") : options.view;
+  const view =
+    options.view === undefined || options.view === "auto"
+      ? targets.length > SUMMARY_VIEW_TARGETS
+        ? "summary"
+        : "full"
+      : options.view;
   // In the summary, a probe blocked by a failed prerequisite is its B in the matrix: the
   // prerequisite's own row says the cause, once.
-  const shown = view === "full" ? report.results : report.results.filter((r) => !passed(r) && !(view === "summary" && r.outcome === "blocked" && prerequisiteShown(r, report.results)));
+  const shown =
+    view === "full"
+      ? report.results
+      : report.results.filter(
+          (r) => !passed(r) && !(view === "summary" && r.outcome === "blocked" && prerequisiteShown(r, report.results)),
+        );
   const out = [
     ...(view === "summary" ? [...matrixLines(report, targets, width, paint), ...(shown.length > 0 ? [""] : [])] : []),
     ...(shown.length > 0 || view === "full" ? rowLines(shown, width, paint) : []),
@@ -92,7 +103,10 @@ export function renderTable(report: RunReport, options: TableViewOptions): strin
   const where = view === "full" ? "" : ` across ${targets.length} target${targets.length === 1 ? "" : "s"}`;
   const verdict = s.ok ? paint("green", "OK") : paint("red", s.nothingProven ? "NOTHING PROVEN" : "NOT OK");
   const why = s.nothingProven ? "; every probe was skipped, so nothing was proven (see the reasons above)" : "";
-  out.push(...(out.length > 0 ? [""] : []), `${verdict}: ${s.total} probes${where} in ${Math.round(s.durationMs)} ms (${counts || "none"})${why}`);
+  out.push(
+    ...(out.length > 0 ? [""] : []),
+    `${verdict}: ${s.total} probes${where} in ${Math.round(s.durationMs)} ms (${counts || "none"})${why}`,
+  );
   return `${out.join("\n")}\n`;
 }
 
@@ -105,11 +119,27 @@ function prerequisiteShown(r: ProbeResult, results: readonly ProbeResult[]): boo
 }
 
 /** The table rows (header first) of `results`, each followed by its cause and fix once. */
-function rowLines(results: readonly ProbeResult[], width: number, paint: (style: Style, text: string) => string): string[] {
-  const rows = results.map((r) => [r.target, r.probe, r.outcome, expectedColumn(r), actualColumn(r), `${Math.round(r.durationMs)} ms`]);
+function rowLines(
+  results: readonly ProbeResult[],
+  width: number,
+  paint: (style: Style, text: string) => string,
+): string[] {
+  const rows = results.map((r) => [
+    r.target,
+    r.probe,
+    r.outcome,
+    expectedColumn(r),
+    actualColumn(r),
+    `${Math.round(r.durationMs)} ms`,
+  ]);
   const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const cells = (values: readonly string[], outcome?: Outcome): string =>
-    values.map((c, i) => `${i === 2 && outcome ? paint(OUTCOME_STYLE[outcome], c.padEnd(widths[i]!)) : c.padEnd(widths[i]!)}  `).join("");
+    values
+      .map(
+        (c, i) =>
+          `${i === 2 && outcome ? paint(OUTCOME_STYLE[outcome], c.padEnd(widths[i]!)) : c.padEnd(widths[i]!)}  `,
+      )
+      .join("");
   const fixedWidth = widths.reduce((sum, w) => sum + w + 2, 0);
   const out = [paint("bold", `${cells(HEADER)}detail`)];
   const explained = new Set<string>();
@@ -135,9 +165,16 @@ const DETAIL_INDENT = "    ";
  * The summary's matrix: a cell per target (name, then a glyph a probe in the run's probe order),
  * packed in columns as `ls` packs names, so sixty targets take a screen's top third; a legend first.
  */
-function matrixLines(report: RunReport, targets: readonly string[], width: number, paint: (style: Style, text: string) => string): string[] {
+function matrixLines(
+  report: RunReport,
+  targets: readonly string[],
+  width: number,
+  paint: (style: Style, text: string) => string,
+): string[] {
   const probes = PROBE_NAMES.filter((p) => report.results.some((r) => r.probe === p));
-  const byTarget = new Map(targets.map((t) => [t, new Map(report.results.filter((r) => r.target === t).map((r) => [r.probe, r]))]));
+  const byTarget = new Map(
+    targets.map((t) => [t, new Map(report.results.filter((r) => r.target === t).map((r) => [r.probe, r]))]),
+  );
   const nameWidth = Math.max(...targets.map((t) => t.length));
   const cellWidth = nameWidth + 1 + probes.length + 3;
   const columns = Math.max(1, Math.floor((width + 3) / cellWidth));
@@ -187,7 +224,10 @@ function detail(r: ProbeResult): string {
 /** The cause code with its summary, then the fix, each wrapped with a hanging indent; normal weight. */
 function diagnosisLines(d: Diagnosis, width: number): string[] {
   const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();
-  return [...wrap(`-> ${d.cause}: ${oneLine(d.summary)}`, width, "  ", "     "), ...wrap(`fix: ${oneLine(d.fix)}`, width, "     ", "          ")];
+  return [
+    ...wrap(`-> ${d.cause}: ${oneLine(d.summary)}`, width, "  ", "     "),
+    ...wrap(`fix: ${oneLine(d.fix)}`, width, "     ", "          "),
+  ];
 }
 
 /**

@@ -1,7 +1,21 @@
 import { z } from "zod";
 import { CLOUD_NAMES } from "../../entra/clouds.js";
-import { DEFAULT_AUTHORITY_HOST, DEFAULT_CERT_WARN_DAYS, DEFAULT_TARGET_CONCURRENCY, DEFAULT_TIMEOUT_MS } from "./defaults.js";
-import { clientCredentialsScope, clientId, connectionStringProblem, httpMethod, httpsUrl, httpsUrlProblem, subscriptionKeyHeaderName, tenantId } from "./rules.js";
+import {
+  DEFAULT_AUTHORITY_HOST,
+  DEFAULT_CERT_WARN_DAYS,
+  DEFAULT_TARGET_CONCURRENCY,
+  DEFAULT_TIMEOUT_MS,
+} from "./defaults.js";
+import {
+  clientCredentialsScope,
+  clientId,
+  connectionStringProblem,
+  httpMethod,
+  httpsUrl,
+  httpsUrlProblem,
+  subscriptionKeyHeaderName,
+  tenantId,
+} from "./rules.js";
 
 /** Settings whose values are secrets: they are never echoed, whatever is wrong with them. */
 export const SECRET_SETTINGS = [
@@ -12,7 +26,9 @@ export const SECRET_SETTINGS = [
   "PROBE_STATE_KEY",
 ] as const;
 
-const required = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? "is required" : `must be ${what}`) });
+const required = (what: string) => ({
+  error: (iss: { input?: unknown }) => (iss.input === undefined ? "is required" : `must be ${what}`),
+});
 
 export const envSchema = z.object({
   PROBE_TENANT_ID: z.string(required("text")).pipe(tenantId),

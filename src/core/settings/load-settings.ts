@@ -65,11 +65,17 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
   const credential = readCredential(clean, cwd, readTextFile, problems);
 
   if (clean.PROBE_MANAGED_IDENTITY_CLIENT_ID && clean.PROBE_CREDENTIAL !== "managed-identity") {
-    problems.push({ setting: "PROBE_MANAGED_IDENTITY_CLIENT_ID", problem: "is only used with PROBE_CREDENTIAL=managed-identity" });
+    problems.push({
+      setting: "PROBE_MANAGED_IDENTITY_CLIENT_ID",
+      problem: "is only used with PROBE_CREDENTIAL=managed-identity",
+    });
   }
   if (Boolean(clean.PROBE_UNASSIGNED_CLIENT_ID) !== Boolean(clean.PROBE_UNASSIGNED_CLIENT_SECRET)) {
     const missing = clean.PROBE_UNASSIGNED_CLIENT_ID ? "PROBE_UNASSIGNED_CLIENT_SECRET" : "PROBE_UNASSIGNED_CLIENT_ID";
-    problems.push({ setting: missing, problem: "is required when the other PROBE_UNASSIGNED_CLIENT_* setting is set (both or neither)" });
+    problems.push({
+      setting: missing,
+      problem: "is required when the other PROBE_UNASSIGNED_CLIENT_* setting is set (both or neither)",
+    });
   }
 
   const extraCaPem: string[] = [];
@@ -86,8 +92,12 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
 
   const targets = readTargets(clean, cwd, readTextFile, problems);
   const cloud = readCloud(clean, problems);
-  const stateKey = readOrProblem(problems, () => (clean.PROBE_STATE_KEY ? StateKey.fromSetting(new Secret(clean.PROBE_STATE_KEY)) : undefined));
-  const ingestionAuth = readOrProblem(problems, () => ingestionAuthenticationFrom(clean.APPLICATIONINSIGHTS_AUTHENTICATION_STRING));
+  const stateKey = readOrProblem(problems, () =>
+    clean.PROBE_STATE_KEY ? StateKey.fromSetting(new Secret(clean.PROBE_STATE_KEY)) : undefined,
+  );
+  const ingestionAuth = readOrProblem(problems, () =>
+    ingestionAuthenticationFrom(clean.APPLICATIONINSIGHTS_AUTHENTICATION_STRING),
+  );
 
   if (refused.size > 0) {
     const others = problems.filter((p) => !refused.has(p.setting));
@@ -114,14 +124,21 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
     wrongAudienceScope: s.PROBE_WRONG_AUDIENCE_SCOPE ?? defaultWrongAudienceScope(s.PROBE_CLIENT_ID),
     wrongAudienceIsOwnApp: s.PROBE_WRONG_AUDIENCE_SCOPE === undefined,
     ...(s.PROBE_UNASSIGNED_CLIENT_ID && s.PROBE_UNASSIGNED_CLIENT_SECRET
-      ? { unassignedClient: { clientId: s.PROBE_UNASSIGNED_CLIENT_ID, secret: new Secret(s.PROBE_UNASSIGNED_CLIENT_SECRET) } }
+      ? {
+          unassignedClient: {
+            clientId: s.PROBE_UNASSIGNED_CLIENT_ID,
+            secret: new Secret(s.PROBE_UNASSIGNED_CLIENT_SECRET),
+          },
+        }
       : {}),
     ...(s.PROBE_EXPIRED_TOKEN ? { expiredToken: new Secret(s.PROBE_EXPIRED_TOKEN) } : {}),
     ...(stateKey ? { stateKey } : {}),
     certWarnDays: s.PROBE_CERT_WARN_DAYS,
     // Where the probe reads its own app registration's credentials (credential-expiry): the cloud's Graph.
     graphUrl: s.PROBE_GRAPH_URL ? new URL(s.PROBE_GRAPH_URL).origin : `https://${CLOUDS[cloud ?? "public"].graphHost}`,
-    ...(ingestionAuth ? { ingestionAuth: extraCaPem.length > 0 ? { ...ingestionAuth, extraCaPem } : ingestionAuth } : {}),
+    ...(ingestionAuth
+      ? { ingestionAuth: extraCaPem.length > 0 ? { ...ingestionAuth, extraCaPem } : ingestionAuth }
+      : {}),
     timeoutMs: s.PROBE_TIMEOUT_MS,
     ...(s.PROBE_RUN_BUDGET_MS !== undefined ? { runBudgetMs: s.PROBE_RUN_BUDGET_MS } : {}),
     targetConcurrency: s.PROBE_TARGET_CONCURRENCY,
@@ -138,7 +155,8 @@ const KNOWN_NAMES: readonly string[] = [...SETTING_NAMES, ...SETTINGS_READ_ELSEW
 /** Why a secret setting's value cannot be the secret, or undefined (the JWT setting has its own rule). */
 function secretValueProblem(setting: string, value: string): string | undefined {
   if (setting === "PROBE_SUBSCRIPTION_KEY") return keyValueProblem(value);
-  if ((SECRET_SETTINGS as readonly string[]).includes(setting) && setting !== "PROBE_EXPIRED_TOKEN") return controlCharacterProblem(value);
+  if ((SECRET_SETTINGS as readonly string[]).includes(setting) && setting !== "PROBE_EXPIRED_TOKEN")
+    return controlCharacterProblem(value);
   return undefined;
 }
 
@@ -150,7 +168,10 @@ function secretValueProblem(setting: string, value: string): string | undefined 
 function readCloud(env: Record<string, string>, problems: Problem[]): CloudName | undefined {
   const { named, byHost } = cloudsOfSettings(env.PROBE_CLOUD, env.PROBE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST);
   if (named && byHost && named !== byHost) {
-    problems.push({ setting: "PROBE_CLOUD", problem: `is ${named} but PROBE_AUTHORITY_HOST is the ${byHost} cloud's authority; set one of them to match the other` });
+    problems.push({
+      setting: "PROBE_CLOUD",
+      problem: `is ${named} but PROBE_AUTHORITY_HOST is the ${byHost} cloud's authority; set one of them to match the other`,
+    });
   }
   return named ?? byHost;
 }

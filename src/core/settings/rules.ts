@@ -37,7 +37,10 @@ export const DEFAULT_SUBSCRIPTION_KEY_HEADER = "Ocp-Apim-Subscription-Key";
 export const subscriptionKeyHeaderName = z
   .string()
   .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name (letters, digits and !#$%&'*+.^_`|~-)")
-  .refine((n) => !/^(authorization|proxy-authorization|host|connection|content-length|transfer-encoding)$/i.test(n), "must not be a header the probe or HTTP itself sets");
+  .refine(
+    (n) => !/^(authorization|proxy-authorization|host|connection|content-length|transfer-encoding)$/i.test(n),
+    "must not be a header the probe or HTTP itself sets",
+  );
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
@@ -87,7 +90,8 @@ export function connectionStringProblem(value: string): string | undefined {
   for (const part of value.split(";")) {
     if (part.trim() === "") continue;
     const eq = part.indexOf("=");
-    if (eq <= 0) return "must be Key=value pairs separated by ; (copy it from the App Insights resource's Overview page)";
+    if (eq <= 0)
+      return "must be Key=value pairs separated by ; (copy it from the App Insights resource's Overview page)";
     pairs.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
   }
   const ikey = pairs.get("instrumentationkey");
@@ -102,7 +106,8 @@ export function connectionStringProblem(value: string): string | undefined {
     } catch {
       return `has an ${name === "ingestionendpoint" ? "IngestionEndpoint" : "LiveEndpoint"} that is not an absolute URL`;
     }
-    if (url.protocol !== "https:") return `has an ${name === "ingestionendpoint" ? "IngestionEndpoint" : "LiveEndpoint"} that is not https (the exporter sends over https only)`;
+    if (url.protocol !== "https:")
+      return `has an ${name === "ingestionendpoint" ? "IngestionEndpoint" : "LiveEndpoint"} that is not https (the exporter sends over https only)`;
   }
   return undefined;
 }

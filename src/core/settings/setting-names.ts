@@ -13,12 +13,15 @@ const PREFIX = "PROBE_";
 export function editDistance(a: string, b: string): number {
   const s = a.toUpperCase();
   const t = b.toUpperCase();
-  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) =>
+    Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= s.length; i++) {
     for (let j = 1; j <= t.length; j++) {
       const cost = s[i - 1] === t[j - 1] ? 0 : 1;
       let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
       d[i]![j] = best;
     }
   }
@@ -36,9 +39,14 @@ export function closestName(name: string, known: readonly string[]): string | un
   for (const candidate of known) {
     if (candidate === name) return undefined;
     const c = candidate.toUpperCase();
-    const related = c === upper || c.startsWith(`${upper}_`) || upper.startsWith(`${c}_`) || c.replaceAll("_", "") === upper.replaceAll("_", "");
+    const related =
+      c === upper ||
+      c.startsWith(`${upper}_`) ||
+      upper.startsWith(`${c}_`) ||
+      c.replaceAll("_", "") === upper.replaceAll("_", "");
     const distance = related ? 0 : editDistance(name, candidate);
-    if (distance <= Math.max(2, Math.floor(candidate.length / 4)) && (!best || distance < best.distance)) best = { name: candidate, distance };
+    if (distance <= Math.max(2, Math.floor(candidate.length / 4)) && (!best || distance < best.distance))
+      best = { name: candidate, distance };
   }
   return best?.name;
 }
@@ -63,7 +71,11 @@ export function unknownSettingWarnings(present: Iterable<string>, known: readonl
 }
 
 /** A name in `present` that looks like a misspelling of the missing `setting`, or undefined. */
-export function presentNearMiss(setting: string, present: Iterable<string>, known: readonly string[]): string | undefined {
+export function presentNearMiss(
+  setting: string,
+  present: Iterable<string>,
+  known: readonly string[],
+): string | undefined {
   const knownSet = new Set(known);
   for (const name of present) {
     if (knownSet.has(name) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;

@@ -24,7 +24,8 @@ export const KEY_VAULT_REFERENCE_FIX =
 /** Why a present value is not a real value (an unresolved Key Vault reference, a placeholder), or undefined. */
 export function unresolvedValueProblem(value: string): string | undefined {
   if (KEY_VAULT_REFERENCE.test(value)) return `is an unresolved Key Vault reference: ${KEY_VAULT_REFERENCE_FIX}`;
-  if (PLACEHOLDER.test(value)) return "still holds a placeholder <...> from the sample settings file: replace it with the real value";
+  if (PLACEHOLDER.test(value))
+    return "still holds a placeholder <...> from the sample settings file: replace it with the real value";
   return undefined;
 }
 
@@ -34,12 +35,16 @@ export function unresolvedValueProblem(value: string): string | undefined {
  * client, and a key saved from a file often keeps its final newline.
  */
 export function headerValueProblem(value: string): string | undefined {
-  return controlCharacterProblem(value) ?? (/[\u0080-\uffff]/.test(value) ? "contains a non-ASCII character (HTTP header values must be ASCII)" : undefined);
+  return (
+    controlCharacterProblem(value) ??
+    (/[\u0080-\uffff]/.test(value) ? "contains a non-ASCII character (HTTP header values must be ASCII)" : undefined)
+  );
 }
 
 /** Why a secret cannot be what was meant: a line break, NUL or other control character (never part of a real secret). */
 export function controlCharacterProblem(value: string): string | undefined {
-  if (/[\r\n]/.test(value)) return "contains a line break (CR or LF; a value saved from a file often keeps its final newline): remove it";
+  if (/[\r\n]/.test(value))
+    return "contains a line break (CR or LF; a value saved from a file often keeps its final newline): remove it";
   if (value.includes("\0")) return "contains a NUL character";
   // eslint-disable-next-line no-control-regex
   if (/[\x01-\x08\x0b-\x1f\x7f]/.test(value)) return "contains a control character";
@@ -69,5 +74,7 @@ const TRANSPORT_HEADERS = new Set([
 ]);
 
 export function transportHeaderProblem(name: string): string | undefined {
-  return TRANSPORT_HEADERS.has(name.toLowerCase()) ? "must not be a hop-by-hop or framing header (the HTTP client sets it)" : undefined;
+  return TRANSPORT_HEADERS.has(name.toLowerCase())
+    ? "must not be a hop-by-hop or framing header (the HTTP client sets it)"
+    : undefined;
 }

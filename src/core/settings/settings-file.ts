@@ -13,7 +13,9 @@ import { SettingsError } from "../errors.js";
 export function parseSettingsFile(text: string, path: string): Record<string, string> {
   const values: Record<string, string> = {};
   const source = text.replace(/^\uFEFF/, "");
-  const entries = source.trimStart().startsWith("{") ? localSettingsValues(source, path) : Object.entries(parseEnv(source));
+  const entries = source.trimStart().startsWith("{")
+    ? localSettingsValues(source, path)
+    : Object.entries(parseEnv(source));
   for (const [name, value] of entries) if (value !== undefined && value !== "") values[name] = value;
   return values;
 }

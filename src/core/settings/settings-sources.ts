@@ -36,12 +36,16 @@ export function readSettingsEnv(
     try {
       text = (options.readTextFile ?? readUtf8)(path);
     } catch (error) {
-      throw new SettingsError([{ setting: "--settings-file", problem: `cannot read ${displayPath(path)}` }], { cause: error });
+      throw new SettingsError([{ setting: "--settings-file", problem: `cannot read ${displayPath(path)}` }], {
+        cause: error,
+      });
     }
     fromFile = parseSettingsFile(text, displayPath(path));
   }
   const values: Record<string, string> = { ...fromFile };
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") values[k] = v;
-  const extraCaFiles = [...new Set([fromFile.NODE_EXTRA_CA_CERTS, env.NODE_EXTRA_CA_CERTS].filter((f): f is string => Boolean(f)))];
+  const extraCaFiles = [
+    ...new Set([fromFile.NODE_EXTRA_CA_CERTS, env.NODE_EXTRA_CA_CERTS].filter((f): f is string => Boolean(f))),
+  ];
   return { values, extraCaFiles };
 }

@@ -13,54 +13,72 @@ export const targetSchema = z
   .strictObject({
     name: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-' (it becomes part of availability result names)")
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+        "must be 1-64 letters, digits, '.', '_' or '-' (it becomes part of availability result names)",
+      )
       .meta({ description: "Stable name; availability results are named <target>/<probe>." }),
     url: httpsUrl.meta({ description: "The APIM operation to call (https)." }),
     method: httpMethod.optional().meta({ description: "HTTP method, default GET." }),
-    scope: clientCredentialsScope
-      .optional()
-      .meta({
-        description:
-          "Client-credentials scope of the API, e.g. api://<app-id>/.default. Without it the key probes and a key-only valid run, and the token probes are skipped (cause scope-unknown).",
-      }),
+    scope: clientCredentialsScope.optional().meta({
+      description:
+        "Client-credentials scope of the API, e.g. api://<app-id>/.default. Without it the key probes and a key-only valid run, and the token probes are skipped (cause scope-unknown).",
+    }),
     subscriptionKeySetting: settingName
       .optional()
       .meta({ description: "NAME of the setting holding the APIM subscription key (never the key itself)." }),
-    subscriptionKeyHeader: subscriptionKeyHeaderName
-      .optional()
-      .meta({ description: "The header this API takes its subscription key in (APIM's subscriptionKeyParameterNames.header); default Ocp-Apim-Subscription-Key." }),
-    acceptOpen: z
-      .string()
-      .trim()
-      .min(1, "must give the reason the API is open by design")
-      .optional()
-      .meta({
-        description:
-          "The API is open by design, and why (e.g. \"public status endpoint, no data\"): a rejecting probe let in is reported as accepted-open on every run instead of security.",
-      }),
-    policyFile: z.string().min(1).optional().meta({ description: "APIM policy XML for preflight checks, relative to this file." }),
-    apiopsApi: z
+    subscriptionKeyHeader: subscriptionKeyHeaderName.optional().meta({
+      description:
+        "The header this API takes its subscription key in (APIM's subscriptionKeyParameterNames.header); default Ocp-Apim-Subscription-Key.",
+    }),
+    acceptOpen: z.string().trim().min(1, "must give the reason the API is open by design").optional().meta({
+      description:
+        'The API is open by design, and why (e.g. "public status endpoint, no data"): a rejecting probe let in is reported as accepted-open on every run instead of security.',
+    }),
+    policyFile: z
       .string()
       .min(1)
       .optional()
-      .meta({ description: "With PROBE_APIOPS_DIR: the API (its folder name) whose effective policy the preflight uses; default: the API whose path the URL starts with." }),
-    apiopsOperation: z.string().min(1).optional().meta({ description: "With PROBE_APIOPS_DIR: the operation (its folder name) whose policy scope applies." }),
-    apiopsProduct: z.string().min(1).optional().meta({ description: "With PROBE_APIOPS_DIR: the product whose policy applies (the subscription's); default the first that includes the API." }),
+      .meta({ description: "APIM policy XML for preflight checks, relative to this file." }),
+    apiopsApi: z.string().min(1).optional().meta({
+      description:
+        "With PROBE_APIOPS_DIR: the API (its folder name) whose effective policy the preflight uses; default: the API whose path the URL starts with.",
+    }),
+    apiopsOperation: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "With PROBE_APIOPS_DIR: the operation (its folder name) whose policy scope applies." }),
+    apiopsProduct: z.string().min(1).optional().meta({
+      description:
+        "With PROBE_APIOPS_DIR: the product whose policy applies (the subscription's); default the first that includes the API.",
+    }),
     assertions: z
       .strictObject({
         bodyContains: z.string().min(1).optional(),
-        jsonPointer: z.strictObject({ pointer: z.string().regex(/^(\/.*)?$/, "must be an RFC 6901 pointer (/a/0/b)"), equals: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).optional(),
+        jsonPointer: z
+          .strictObject({
+            pointer: z.string().regex(/^(\/.*)?$/, "must be an RFC 6901 pointer (/a/0/b)"),
+            equals: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+          })
+          .optional(),
         header: z.strictObject({ name: z.string().min(1), equals: z.string().optional() }).optional(),
         maxLatencyMs: z.number().int().positive().optional(),
       })
       .optional()
-      .meta({ description: "What the valid probe's 2xx answer must also hold; a 2xx that fails one is cause assertion-failed (or slow-response)." }),
+      .meta({
+        description:
+          "What the valid probe's 2xx answer must also hold; a 2xx that fails one is cause assertion-failed (or slow-response).",
+      }),
     requestHeaders: z
       .record(
         z
           .string()
           .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name")
-          .refine((n) => !/^(authorization|ocp-apim-subscription-key|proxy-authorization)$/i.test(n), "must not be a credential header (the probe sets those)")
+          .refine(
+            (n) => !/^(authorization|ocp-apim-subscription-key|proxy-authorization)$/i.test(n),
+            "must not be a credential header (the probe sets those)",
+          )
           .superRefine((n, ctx) => {
             const problem = transportHeaderProblem(n);
             if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -76,7 +94,10 @@ export const targetSchema = z
     expectedStatuses: z
       .partialRecord(z.enum(STATUS_PROBES), z.array(status).min(1, "must list at least one status"))
       .optional()
-      .meta({ description: "Statuses that count as a pass, per probe; defaults: valid 2xx, unassigned-client 401/403, others 401." }),
+      .meta({
+        description:
+          "Statuses that count as a pass, per probe; defaults: valid 2xx, unassigned-client 401/403, others 401.",
+      }),
     probes: z
       .array(z.enum(PROBE_NAMES, { error: `must be a probe name (${PROBE_NAMES.join(", ")})` }))
       .min(1, "must enable at least one probe")

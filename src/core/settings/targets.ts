@@ -6,7 +6,14 @@ import { PROBE_NAMES, type ProbeName } from "../../probe-matrix/names.js";
 import { DEFAULT_METHOD, DEFAULT_TARGET_NAME, defaultExpectedStatuses } from "./defaults.js";
 import { Secret } from "./secret.js";
 import { keyValueProblem, unresolvedValueProblem } from "./setting-values.js";
-import { findSecretLikeValues, jsonNestingDepth, MAX_TARGETS_FILE_CHARS, MAX_TARGETS_FILE_DEPTH, targetsFileSchema, type TargetsFile } from "./targets-file.js";
+import {
+  findSecretLikeValues,
+  jsonNestingDepth,
+  MAX_TARGETS_FILE_CHARS,
+  MAX_TARGETS_FILE_DEPTH,
+  targetsFileSchema,
+  type TargetsFile,
+} from "./targets-file.js";
 import type { TargetConfig } from "./types.js";
 
 type Problem = { setting: string; problem: string };
@@ -22,13 +29,21 @@ export function readTargets(
   problems: Problem[],
 ): TargetConfig[] {
   const file = env.PROBE_TARGETS_FILE;
-  if (!file && !env.PROBE_API_URL && env.PROBE_APIOPS_DIR && env.PROBE_GATEWAY_URL) return estateTargets(env, cwd, problems);
+  if (!file && !env.PROBE_API_URL && env.PROBE_APIOPS_DIR && env.PROBE_GATEWAY_URL)
+    return estateTargets(env, cwd, problems);
   if (env.PROBE_GATEWAY_URL && (file || env.PROBE_API_URL || !env.PROBE_APIOPS_DIR)) {
-    problems.push({ setting: "PROBE_GATEWAY_URL", problem: "is used only with PROBE_APIOPS_DIR, instead of PROBE_API_URL and PROBE_TARGETS_FILE" });
+    problems.push({
+      setting: "PROBE_GATEWAY_URL",
+      problem: "is used only with PROBE_APIOPS_DIR, instead of PROBE_API_URL and PROBE_TARGETS_FILE",
+    });
   }
   if (!file) {
     for (const setting of ["PROBE_API_URL", "PROBE_API_SCOPE"]) {
-      if (!env[setting]) problems.push({ setting, problem: "is required (or set PROBE_TARGETS_FILE, or PROBE_APIOPS_DIR with PROBE_GATEWAY_URL)" });
+      if (!env[setting])
+        problems.push({
+          setting,
+          problem: "is required (or set PROBE_TARGETS_FILE, or PROBE_APIOPS_DIR with PROBE_GATEWAY_URL)",
+        });
     }
     if (!env.PROBE_API_URL || !env.PROBE_API_SCOPE) return [];
     return [
@@ -38,30 +53,51 @@ export function readTargets(
         method: (env.PROBE_API_METHOD ?? DEFAULT_METHOD).toUpperCase(),
         scope: env.PROBE_API_SCOPE,
         ...(env.PROBE_SUBSCRIPTION_KEY
-          ? { subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY", subscriptionKey: new Secret(env.PROBE_SUBSCRIPTION_KEY) }
+          ? {
+              subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY",
+              subscriptionKey: new Secret(env.PROBE_SUBSCRIPTION_KEY),
+            }
           : {}),
         ...(env.PROBE_SUBSCRIPTION_KEY_HEADER ? { subscriptionKeyHeader: env.PROBE_SUBSCRIPTION_KEY_HEADER } : {}),
-        ...(env.PROBE_POLICY_FILE ? { policyFile: resolve(cwd, env.PROBE_POLICY_FILE), policyFileSetting: "PROBE_POLICY_FILE" } : {}),
-        ...(env.PROBE_APIOPS_DIR && !env.PROBE_POLICY_FILE ? { apiops: { dir: resolve(cwd, env.PROBE_APIOPS_DIR), setting: "PROBE_APIOPS_DIR" } } : {}),
+        ...(env.PROBE_POLICY_FILE
+          ? { policyFile: resolve(cwd, env.PROBE_POLICY_FILE), policyFileSetting: "PROBE_POLICY_FILE" }
+          : {}),
+        ...(env.PROBE_APIOPS_DIR && !env.PROBE_POLICY_FILE
+          ? { apiops: { dir: resolve(cwd, env.PROBE_APIOPS_DIR), setting: "PROBE_APIOPS_DIR" } }
+          : {}),
         expectedStatuses: defaultExpectedStatuses(),
         probes: PROBE_NAMES,
       },
     ];
   }
 
-  for (const setting of ["PROBE_API_URL", "PROBE_API_METHOD", "PROBE_API_SCOPE", "PROBE_SUBSCRIPTION_KEY", "PROBE_SUBSCRIPTION_KEY_HEADER", "PROBE_POLICY_FILE"]) {
-    if (env[setting]) problems.push({ setting, problem: "cannot be combined with PROBE_TARGETS_FILE: put the target in the file" });
+  for (const setting of [
+    "PROBE_API_URL",
+    "PROBE_API_METHOD",
+    "PROBE_API_SCOPE",
+    "PROBE_SUBSCRIPTION_KEY",
+    "PROBE_SUBSCRIPTION_KEY_HEADER",
+    "PROBE_POLICY_FILE",
+  ]) {
+    if (env[setting])
+      problems.push({ setting, problem: "cannot be combined with PROBE_TARGETS_FILE: put the target in the file" });
   }
   const path = resolve(cwd, file);
   let raw: unknown;
   try {
     const text = readTextFile(path);
     if (text.length > MAX_TARGETS_FILE_CHARS) {
-      problems.push({ setting: "PROBE_TARGETS_FILE", problem: `file is ${text.length} characters long, more than the ${MAX_TARGETS_FILE_CHARS} allowed` });
+      problems.push({
+        setting: "PROBE_TARGETS_FILE",
+        problem: `file is ${text.length} characters long, more than the ${MAX_TARGETS_FILE_CHARS} allowed`,
+      });
       return [];
     }
     if (jsonNestingDepth(text, MAX_TARGETS_FILE_DEPTH) > MAX_TARGETS_FILE_DEPTH) {
-      problems.push({ setting: "PROBE_TARGETS_FILE", problem: `file nests arrays or objects more than ${MAX_TARGETS_FILE_DEPTH} levels deep` });
+      problems.push({
+        setting: "PROBE_TARGETS_FILE",
+        problem: `file nests arrays or objects more than ${MAX_TARGETS_FILE_DEPTH} levels deep`,
+      });
       return [];
     }
     raw = JSON.parse(text);
@@ -109,13 +145,17 @@ function estateTargets(env: Record<string, string>, cwd: string, problems: Probl
     return [];
   }
   if (estate.targets.length === 0) {
-    problems.push({ setting: "PROBE_APIOPS_DIR", problem: `no API of the folder can be probed: ${estate.notes[0] ?? "it has no HTTP API"}` });
+    problems.push({
+      setting: "PROBE_APIOPS_DIR",
+      problem: `no API of the folder can be probed: ${estate.notes[0] ?? "it has no HTTP API"}`,
+    });
     return [];
   }
   const key = env.PROBE_SUBSCRIPTION_KEY;
   return estate.targets.map((t) => {
     const expectedStatuses = defaultExpectedStatuses();
-    for (const [probe, statuses] of Object.entries(t.expectedStatuses ?? {})) expectedStatuses[probe as ProbeName] = statuses;
+    for (const [probe, statuses] of Object.entries(t.expectedStatuses ?? {}))
+      expectedStatuses[probe as ProbeName] = statuses;
     return {
       name: t.name,
       url: t.url,
@@ -148,8 +188,14 @@ function toTarget(
     const problem = value === undefined ? undefined : (unresolvedValueProblem(value) ?? keyValueProblem(value));
     if (problem) {
       // PROBE_SUBSCRIPTION_KEY was judged with the other settings already.
-      if (t.subscriptionKeySetting !== "PROBE_SUBSCRIPTION_KEY" && !problems.some((p) => p.setting === t.subscriptionKeySetting)) {
-        problems.push({ setting: t.subscriptionKeySetting, problem: `${problem} (target "${t.name}" takes its subscription key from it)` });
+      if (
+        t.subscriptionKeySetting !== "PROBE_SUBSCRIPTION_KEY" &&
+        !problems.some((p) => p.setting === t.subscriptionKeySetting)
+      ) {
+        problems.push({
+          setting: t.subscriptionKeySetting,
+          problem: `${problem} (target "${t.name}" takes its subscription key from it)`,
+        });
       }
     } else if (value) subscriptionKey = new Secret(value);
     else {
@@ -169,7 +215,12 @@ function toTarget(
     ...(subscriptionKey ? { subscriptionKey } : {}),
     ...(t.subscriptionKeyHeader ? { subscriptionKeyHeader: t.subscriptionKeyHeader } : {}),
     ...(t.acceptOpen ? { acceptOpen: t.acceptOpen } : {}),
-    ...(t.policyFile ? { policyFile: resolve(baseDir, t.policyFile), policyFileSetting: `PROBE_TARGETS_FILE target "${t.name}" policyFile` } : {}),
+    ...(t.policyFile
+      ? {
+          policyFile: resolve(baseDir, t.policyFile),
+          policyFileSetting: `PROBE_TARGETS_FILE target "${t.name}" policyFile`,
+        }
+      : {}),
     ...(env.PROBE_APIOPS_DIR && !t.policyFile
       ? {
           apiops: {
@@ -195,7 +246,9 @@ function stripUndefined<T extends object>(value: T): T {
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(root)";
+  return (
+    path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(root)"
+  );
 }
 
 /** zod's own messages for structural issues do not quote input values; keep them, name unknown keys. */

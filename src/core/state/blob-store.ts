@@ -21,7 +21,8 @@ export type StorageEnv = Readonly<Record<string, string | undefined>>;
 /** The storage connection from the app's settings, undefined when none is configured. */
 export function storageConnectionFrom(env: StorageEnv): StorageConnection | undefined {
   const connectionString = env["AzureWebJobsStorage"]?.trim();
-  if (connectionString) return { kind: "connection-string", connectionString, account: accountOfConnectionString(connectionString) };
+  if (connectionString)
+    return { kind: "connection-string", connectionString, account: accountOfConnectionString(connectionString) };
   const uri = env["AzureWebJobsStorage__blobServiceUri"]?.trim();
   const accountName = env["AzureWebJobsStorage__accountName"]?.trim();
   if (!uri && !accountName) return undefined;
@@ -51,7 +52,10 @@ export function storageConnectionFrom(env: StorageEnv): StorageConnection | unde
  * (`@azure/storage-blob`), with ETag conditions (If-Match, or If-None-Match: * for a new one) so two
  * instances never overwrite each other. The SDK and the credential load on first use.
  */
-export function createBlobStateStore(connection: StorageConnection, options: { credential?: TokenCredential } = {}): StateStore {
+export function createBlobStateStore(
+  connection: StorageConnection,
+  options: { credential?: TokenCredential } = {},
+): StateStore {
   const description = `storage account ${connection.account}, container ${STATE_CONTAINER}`;
   let container: Promise<ContainerClient> | undefined;
   let created = false;
@@ -74,9 +78,13 @@ export function createBlobStateStore(connection: StorageConnection, options: { c
         // at the old length.) The SDK resumes a broken stream with If-Match on this ETag.
         const response = await blob.download(0);
         const body = await streamToBuffer(response.readableStreamBody);
-        if (response.etag === undefined) throw new StateStoreError(description, `cannot read ${name}.json (no ETag in the answer)`);
+        if (response.etag === undefined)
+          throw new StateStoreError(description, `cannot read ${name}.json (no ETag in the answer)`);
         if (response.contentLength !== undefined && body.length !== response.contentLength) {
-          throw new StateStoreError(description, `cannot read ${name}.json (got ${body.length} of ${response.contentLength} bytes)`);
+          throw new StateStoreError(
+            description,
+            `cannot read ${name}.json (got ${body.length} of ${response.contentLength} bytes)`,
+          );
         }
         return { text: body.toString("utf8"), version: response.etag };
       } catch (error) {
@@ -98,7 +106,11 @@ export function createBlobStateStore(connection: StorageConnection, options: { c
         } catch (error) {
           const status = statusOf(error);
           if ((status === 409 || status === 412) && n < 100) continue;
-          throw new StateStoreError(description, `cannot keep a copy of the damaged ${name}.json (${describe(error)})`, { cause: error });
+          throw new StateStoreError(
+            description,
+            `cannot keep a copy of the damaged ${name}.json (${describe(error)})`,
+            { cause: error },
+          );
         }
       }
     },
@@ -132,15 +144,24 @@ export function createBlobStateStore(connection: StorageConnection, options: { c
  * A storage outage must not hold a run (or its telemetry) for the SDK's default minutes of retries:
  * one retry, 10 s a try. What could not be stored is reported, and the next run tries again.
  */
-const CLIENT_OPTIONS = { retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, tryTimeoutInMs: 10_000 } };
+const CLIENT_OPTIONS = {
+  retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, tryTimeoutInMs: 10_000 },
+};
 
-async function openContainer(connection: StorageConnection, credential: TokenCredential | undefined): Promise<ContainerClient> {
+async function openContainer(
+  connection: StorageConnection,
+  credential: TokenCredential | undefined,
+): Promise<ContainerClient> {
   const { BlobServiceClient } = await import("@azure/storage-blob");
   if (connection.kind === "connection-string") {
-    return BlobServiceClient.fromConnectionString(connection.connectionString, CLIENT_OPTIONS).getContainerClient(STATE_CONTAINER);
+    return BlobServiceClient.fromConnectionString(connection.connectionString, CLIENT_OPTIONS).getContainerClient(
+      STATE_CONTAINER,
+    );
   }
   const tokenCredential = credential ?? (await identityCredential(connection.managedIdentityClientId));
-  return new BlobServiceClient(connection.blobServiceUri, tokenCredential, CLIENT_OPTIONS).getContainerClient(STATE_CONTAINER);
+  return new BlobServiceClient(connection.blobServiceUri, tokenCredential, CLIENT_OPTIONS).getContainerClient(
+    STATE_CONTAINER,
+  );
 }
 
 /** The app's managed identity (the one infra/main.json gives Storage Blob Data Owner), else the developer's sign-in. */
@@ -152,7 +173,8 @@ async function identityCredential(clientId: string | undefined): Promise<TokenCr
 async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
   if (stream === undefined) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
-  for await (const chunk of stream as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  for await (const chunk of stream as AsyncIterable<Buffer | string>)
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks);
 }
 
@@ -171,6 +193,8 @@ function statusOf(error: unknown): number | undefined {
 function describe(error: unknown): string {
   const status = statusOf(error);
   const code = (error as { code?: unknown } | null)?.code;
-  const parts = [status === undefined ? undefined : String(status), typeof code === "string" ? code : undefined].filter(Boolean);
+  const parts = [status === undefined ? undefined : String(status), typeof code === "string" ? code : undefined].filter(
+    Boolean,
+  );
   return parts.length > 0 ? parts.join(" ") : error instanceof Error ? error.name : "unknown error";
 }

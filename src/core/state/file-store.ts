@@ -49,7 +49,9 @@ export function createFileStateStore(dir: string): StateStore {
           return copy;
         } catch (error) {
           if ((error as { code?: unknown }).code === "EEXIST" && n < 100) continue;
-          throw new StateStoreError(description, `cannot keep a copy of the damaged ${name}.json (${codeOf(error)})`, { cause: error });
+          throw new StateStoreError(description, `cannot keep a copy of the damaged ${name}.json (${codeOf(error)})`, {
+            cause: error,
+          });
         }
       }
     },
@@ -91,13 +93,22 @@ async function withLock<T>(lockFile: string, description: string, body: () => Pr
       await handle.close();
       break;
     } catch (error) {
-      if ((error as { code?: unknown }).code !== "EEXIST") throw new StateStoreError(description, `cannot lock (${codeOf(error)})`, { cause: error });
-      const age = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if ((error as { code?: unknown }).code !== "EEXIST")
+        throw new StateStoreError(description, `cannot lock (${codeOf(error)})`, { cause: error });
+      const age = await stat(lockFile).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       const gone = age > LOCK_STALE_MS ? undefined : await deadHolder(lockFile);
       if (age > LOCK_STALE_MS) await rm(lockFile, { force: true });
       // Removed only if it still names the dead process: another waiter may have taken it over since.
-      else if (gone !== undefined && (await readFile(lockFile, "utf8").catch(() => "")) === gone) await rm(lockFile, { force: true });
-      else if (Date.now() - started > LOCK_WAIT_MS) throw new StateStoreError(description, `another process holds ${lockFile} for more than ${LOCK_WAIT_MS / 1000} s`);
+      else if (gone !== undefined && (await readFile(lockFile, "utf8").catch(() => "")) === gone)
+        await rm(lockFile, { force: true });
+      else if (Date.now() - started > LOCK_WAIT_MS)
+        throw new StateStoreError(
+          description,
+          `another process holds ${lockFile} for more than ${LOCK_WAIT_MS / 1000} s`,
+        );
       else await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
     }
   }

@@ -42,7 +42,10 @@ interface OutboxDocument {
 }
 
 /** What a delivery did with each result it claimed or produced. */
-export type DeliveryVerdict = { kind: "accepted" } | { kind: "refused"; reason: string; fix?: string } | { kind: "retry"; reason: string; fix?: string };
+export type DeliveryVerdict =
+  | { kind: "accepted" }
+  | { kind: "refused"; reason: string; fix?: string }
+  | { kind: "retry"; reason: string; fix?: string };
 
 /** What `admit` found: the earlier results this delivery now holds, those too old to send, and a damaged document set aside. */
 export interface Admission {
@@ -88,29 +91,33 @@ export class Outbox {
   async admit(delivery: string, fresh: readonly AvailabilityItem[]): Promise<Admission> {
     const now = this.now();
     const found: { damaged?: DamagedDocument } = {};
-    const outcome = await this.update<{ claimed: KeptResult[]; tooOld: KeptResult[] }>((doc) => {
-      const tooOld: KeptResult[] = [];
-      const claimed: KeptResult[] = [];
-      const results: KeptResult[] = [];
-      const claim = { by: delivery, at: now, ...SELF };
-      for (const r of doc.results) {
-        if (!isFree(r, now)) results.push(r);
-        else if (now - Date.parse(r.item.time) > OUTBOX_MAX_AGE_MS) tooOld.push(r);
-        else {
-          const mine = { ...r, claim };
-          claimed.push(mine);
-          results.push(mine);
+    const outcome = await this.update<{ claimed: KeptResult[]; tooOld: KeptResult[] }>(
+      (doc) => {
+        const tooOld: KeptResult[] = [];
+        const claimed: KeptResult[] = [];
+        const results: KeptResult[] = [];
+        const claim = { by: delivery, at: now, ...SELF };
+        for (const r of doc.results) {
+          if (!isFree(r, now)) results.push(r);
+          else if (now - Date.parse(r.item.time) > OUTBOX_MAX_AGE_MS) tooOld.push(r);
+          else {
+            const mine = { ...r, claim };
+            claimed.push(mine);
+            results.push(mine);
+          }
         }
-      }
-      const known = new Set(results.map((r) => r.item.id));
-      for (const item of fresh) {
-        if (known.has(item.id)) continue;
-        known.add(item.id);
-        results.push({ item, attempts: 0, lastReason: "not sent yet", claim });
-      }
-      if (claimed.length === 0 && tooOld.length === 0 && fresh.length === 0) return { unchanged: { claimed: [], tooOld: [] } };
-      return { next: { version: OUTBOX_FORMAT_VERSION, results }, result: { claimed: sortByTime(claimed), tooOld } };
-    }, (d) => (found.damaged = d));
+        const known = new Set(results.map((r) => r.item.id));
+        for (const item of fresh) {
+          if (known.has(item.id)) continue;
+          known.add(item.id);
+          results.push({ item, attempts: 0, lastReason: "not sent yet", claim });
+        }
+        if (claimed.length === 0 && tooOld.length === 0 && fresh.length === 0)
+          return { unchanged: { claimed: [], tooOld: [] } };
+        return { next: { version: OUTBOX_FORMAT_VERSION, results }, result: { claimed: sortByTime(claimed), tooOld } };
+      },
+      (d) => (found.damaged = d),
+    );
     return found.damaged ? { ...outcome, damaged: found.damaged } : outcome;
   }
 
@@ -130,26 +137,37 @@ export class Outbox {
    */
   async release(delivery: string, verdicts: ReadonlyMap<string, DeliveryVerdict>): Promise<Release> {
     const found: { damaged?: DamagedDocument } = {};
-    const outcome = await this.update((doc) => {
-      const results: KeptResult[] = [];
-      for (const kept of doc.results) {
-        if (kept.claim?.by !== delivery) {
-          results.push(kept);
-          continue;
+    const outcome = await this.update(
+      (doc) => {
+        const results: KeptResult[] = [];
+        for (const kept of doc.results) {
+          if (kept.claim?.by !== delivery) {
+            results.push(kept);
+            continue;
+          }
+          const verdict = verdicts.get(kept.item.id);
+          if (isFinal(verdict)) continue;
+          const { claim: _released, ...rest } = kept;
+          results.push(
+            verdict?.kind === "retry" ? { ...rest, attempts: kept.attempts + 1, lastReason: verdict.reason } : rest,
+          );
         }
-        const verdict = verdicts.get(kept.item.id);
-        if (isFinal(verdict)) continue;
-        const { claim: _released, ...rest } = kept;
-        results.push(verdict?.kind === "retry" ? { ...rest, attempts: kept.attempts + 1, lastReason: verdict.reason } : rest);
-      }
-      const { kept, evicted } = applyCap(results, this.maxItems);
-      return { next: { version: OUTBOX_FORMAT_VERSION, results: kept }, result: { pending: kept.length, evicted } };
-    }, (d) => (found.damaged = d));
+        const { kept, evicted } = applyCap(results, this.maxItems);
+        return { next: { version: OUTBOX_FORMAT_VERSION, results: kept }, result: { pending: kept.length, evicted } };
+      },
+      (d) => (found.damaged = d),
+    );
     return found.damaged ? { ...outcome, damaged: found.damaged } : outcome;
   }
 
-  private update<R>(change: (doc: OutboxDocument) => { next: OutboxDocument; result: R } | { unchanged: R }, onDamaged?: (d: DamagedDocument) => void): Promise<R> {
-    return updateDocument(this.store, DOCUMENT, OUTBOX_CODEC, change, { now: this.now, ...(onDamaged ? { onDamaged } : {}) });
+  private update<R>(
+    change: (doc: OutboxDocument) => { next: OutboxDocument; result: R } | { unchanged: R },
+    onDamaged?: (d: DamagedDocument) => void,
+  ): Promise<R> {
+    return updateDocument(this.store, DOCUMENT, OUTBOX_CODEC, change, {
+      now: this.now,
+      ...(onDamaged ? { onDamaged } : {}),
+    });
   }
 }
 
@@ -229,8 +247,10 @@ const OUTBOX_CODEC: DocumentCodec<OutboxDocument> = {
       return "not JSON (truncated or garbage)";
     }
     const doc = value as { version?: unknown; results?: unknown } | null;
-    if (typeof doc !== "object" || doc === null || !Array.isArray(doc.results)) return "not an outbox document (no results list)";
-    if (doc.version !== OUTBOX_FORMAT_VERSION) return `format version ${JSON.stringify(doc.version) ?? "missing"}; this release reads version ${OUTBOX_FORMAT_VERSION}`;
+    if (typeof doc !== "object" || doc === null || !Array.isArray(doc.results))
+      return "not an outbox document (no results list)";
+    if (doc.version !== OUTBOX_FORMAT_VERSION)
+      return `format version ${JSON.stringify(doc.version) ?? "missing"}; this release reads version ${OUTBOX_FORMAT_VERSION}`;
     const unreadable = doc.results.filter((r) => !isKeptResult(r)).length;
     return unreadable > 0 ? `${unreadable} of ${doc.results.length} results unreadable` : undefined;
   },

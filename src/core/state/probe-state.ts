@@ -74,7 +74,8 @@ export class ProbeState {
     for (const entry of doc.entries) {
       if (entry.keyId !== this.key.id) continue;
       const token = this.key.open(entry.sealed, entry.scope);
-      if (token !== undefined) entries.push({ scope: entry.scope, slot: entry.slot, expMs: entry.expMs, token: new Secret(token) });
+      if (token !== undefined)
+        entries.push({ scope: entry.scope, slot: entry.slot, expMs: entry.expMs, token: new Secret(token) });
     }
     into.restore(entries);
   }
@@ -84,36 +85,58 @@ export class ProbeState {
     if (!key) return;
     const mine = from.entries();
     const now = this.now();
-    await updateDocument(this.store, "expired-tokens", HARVEST_CODEC, (doc) => {
-      const sealed = new Map<string, SealedEntry>();
-      // Another instance's tokens for scopes this process does not hold stay; this process's replace them.
-      for (const entry of doc.entries) sealed.set(`${entry.slot} ${entry.scope}`, entry);
-      for (const entry of mine) {
-        const at = `${entry.slot} ${entry.scope}`;
-        const previous = sealed.get(at);
-        if (previous?.keyId === key.id && previous.expMs === entry.expMs) continue;
-        sealed.set(at, { scope: entry.scope, slot: entry.slot, expMs: entry.expMs, keyId: key.id, sealed: key.seal(entry.token.reveal(), entry.scope) });
-      }
-      const entries = [...sealed.values()].filter((e) => e.keyId === key.id && e.expMs + HARVEST_KEEP_PAST_EXP_MS > now);
-      if (sameEntries(entries, doc.entries)) return { unchanged: undefined };
-      return { next: { version: 1 as const, entries }, result: undefined };
-    }, this.updates);
+    await updateDocument(
+      this.store,
+      "expired-tokens",
+      HARVEST_CODEC,
+      (doc) => {
+        const sealed = new Map<string, SealedEntry>();
+        // Another instance's tokens for scopes this process does not hold stay; this process's replace them.
+        for (const entry of doc.entries) sealed.set(`${entry.slot} ${entry.scope}`, entry);
+        for (const entry of mine) {
+          const at = `${entry.slot} ${entry.scope}`;
+          const previous = sealed.get(at);
+          if (previous?.keyId === key.id && previous.expMs === entry.expMs) continue;
+          sealed.set(at, {
+            scope: entry.scope,
+            slot: entry.slot,
+            expMs: entry.expMs,
+            keyId: key.id,
+            sealed: key.seal(entry.token.reveal(), entry.scope),
+          });
+        }
+        const entries = [...sealed.values()].filter(
+          (e) => e.keyId === key.id && e.expMs + HARVEST_KEEP_PAST_EXP_MS > now,
+        );
+        if (sameEntries(entries, doc.entries)) return { unchanged: undefined };
+        return { next: { version: 1 as const, entries }, result: undefined };
+      },
+      this.updates,
+    );
   }
 
   async loadTokenHistory(into: TokenHistory): Promise<void> {
     const doc = TOKENS_CODEC.parse((await this.store.read("tokens"))?.text);
-    into.begin(new Map(Object.entries(doc.byClientAndScope).map(([key, { seenAt: _seenAt, ...shape }]) => [key, shape])));
+    into.begin(
+      new Map(Object.entries(doc.byClientAndScope).map(([key, { seenAt: _seenAt, ...shape }]) => [key, shape])),
+    );
   }
 
   async saveTokenHistory(from: TokenHistory): Promise<void> {
     const seen = from.seen();
     if (seen.size === 0) return;
     const seenAt = new Date(this.now()).toISOString();
-    await updateDocument(this.store, "tokens", TOKENS_CODEC, (doc) => {
-      const byClientAndScope = { ...doc.byClientAndScope };
-      for (const [key, shape] of seen) byClientAndScope[key] = { ...shape, seenAt };
-      return { next: { version: 1 as const, byClientAndScope }, result: undefined };
-    }, this.updates);
+    await updateDocument(
+      this.store,
+      "tokens",
+      TOKENS_CODEC,
+      (doc) => {
+        const byClientAndScope = { ...doc.byClientAndScope };
+        for (const [key, shape] of seen) byClientAndScope[key] = { ...shape, seenAt };
+        return { next: { version: 1 as const, byClientAndScope }, result: undefined };
+      },
+      this.updates,
+    );
   }
 }
 
@@ -144,13 +167,20 @@ function damageOf(text: string, field: string, valid: (value: unknown) => boolea
   }
   const doc = value as Record<string, unknown> | null;
   if (typeof doc !== "object" || doc === null || !valid(doc[field])) return `not the document expected (no ${field})`;
-  if (doc["version"] !== 1) return `format version ${JSON.stringify(doc["version"]) ?? "missing"}; this release reads version 1`;
+  if (doc["version"] !== 1)
+    return `format version ${JSON.stringify(doc["version"]) ?? "missing"}; this release reads version 1`;
   return undefined;
 }
 
 function isSealedEntry(value: unknown): value is SealedEntry {
   const e = value as Partial<SealedEntry> | null;
-  return typeof e?.scope === "string" && (e.slot === "pending" || e.slot === "current") && typeof e.expMs === "number" && typeof e.keyId === "string" && typeof e.sealed === "string";
+  return (
+    typeof e?.scope === "string" &&
+    (e.slot === "pending" || e.slot === "current") &&
+    typeof e.expMs === "number" &&
+    typeof e.keyId === "string" &&
+    typeof e.sealed === "string"
+  );
 }
 
 const TOKENS_CODEC: DocumentCodec<TokensDocument> = {
@@ -161,7 +191,8 @@ const TOKENS_CODEC: DocumentCodec<TokensDocument> = {
       const kept: TokensDocument["byClientAndScope"] = {};
       for (const [key, shape] of Object.entries(byClientAndScope as Record<string, unknown>)) {
         const s = shape as Partial<TokenShape & { seenAt: string }> | null;
-        if (Array.isArray(s?.roles) && typeof s.seenAt === "string") kept[key] = { ...s, roles: s.roles.filter((r): r is string => typeof r === "string"), seenAt: s.seenAt };
+        if (Array.isArray(s?.roles) && typeof s.seenAt === "string")
+          kept[key] = { ...s, roles: s.roles.filter((r): r is string => typeof r === "string"), seenAt: s.seenAt };
       }
       return { version: 1, byClientAndScope: kept };
     },

@@ -25,7 +25,12 @@ export class StateKey {
   static fromSetting(value: Secret): StateKey {
     const text = value.reveal().trim();
     if (text.length < MIN_LENGTH) {
-      throw new SettingsError([{ setting: SETTING, problem: `must be at least ${MIN_LENGTH} characters of random text (for instance the output of openssl rand -base64 32)` }]);
+      throw new SettingsError([
+        {
+          setting: SETTING,
+          problem: `must be at least ${MIN_LENGTH} characters of random text (for instance the output of openssl rand -base64 32)`,
+        },
+      ]);
     }
     return new StateKey(Buffer.from(hkdfSync("sha256", text, "apim-smoke-probe", "probe state tokens v1", 32)));
   }

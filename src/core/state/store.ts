@@ -98,7 +98,10 @@ export async function updateDocument<T, R>(
     const [next, result] = "unchanged" in outcome ? [current, outcome.unchanged] : [outcome.next, outcome.result];
     if (await store.write(name, codec.serialize(next), stored?.version)) return result;
   }
-  throw new StateStoreError(store.description, `${name} kept changing under this run (${UPDATE_ATTEMPTS} attempts); is another probe writing the same state?`);
+  throw new StateStoreError(
+    store.description,
+    `${name} kept changing under this run (${UPDATE_ATTEMPTS} attempts); is another probe writing the same state?`,
+  );
 }
 
 /**

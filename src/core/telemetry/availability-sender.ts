@@ -71,7 +71,11 @@ export const DELIVERY_CHUNK = 512;
  * flush() does not say. The client is built on first use, with its own providers
  * (`useGlobalProviders: false`) so nothing else in the process is instrumented.
  */
-export function createAvailabilitySender(options: SenderOptions, endpoint: string, logger: TelemetryLogger): AvailabilitySender {
+export function createAvailabilitySender(
+  options: SenderOptions,
+  endpoint: string,
+  logger: TelemetryLogger,
+): AvailabilitySender {
   const flushTimeoutMs = options.flushTimeoutMs ?? DEFAULTS.flushTimeoutMs;
   const observer = createIngestionObserver();
   // Each item's own time, by id, for the record processor that stamps it (recordTimes below).
@@ -87,7 +91,12 @@ export function createAvailabilitySender(options: SenderOptions, endpoint: strin
   };
 
   /** Sends one chunk and waits for ingestion's verdict on each of its items, within `waitMs`. */
-  async function deliverChunk(sdk: TelemetryClient, items: readonly AvailabilityItem[], waitMs: number, log: TelemetryLogger): Promise<Map<string, DeliveryVerdict>> {
+  async function deliverChunk(
+    sdk: TelemetryClient,
+    items: readonly AvailabilityItem[],
+    waitMs: number,
+    log: TelemetryLogger,
+  ): Promise<Map<string, DeliveryVerdict>> {
     const ids = items.map((item) => item.id);
     try {
       for (const item of items) {
@@ -120,7 +129,12 @@ export function createAvailabilitySender(options: SenderOptions, endpoint: strin
       const verdict = seen.get(id);
       if (verdict === undefined) verdicts.set(id, { kind: "retry", ...none });
       else if (verdict.accepted) verdicts.set(id, { kind: "accepted" });
-      else verdicts.set(id, { kind: verdict.retriable ? "retry" : "refused", reason: verdict.reason, ...(verdict.fix ? { fix: verdict.fix } : {}) });
+      else
+        verdicts.set(id, {
+          kind: verdict.retriable ? "retry" : "refused",
+          reason: verdict.reason,
+          ...(verdict.fix ? { fix: verdict.fix } : {}),
+        });
     }
     return verdicts;
   }
@@ -140,7 +154,9 @@ export function createAvailabilitySender(options: SenderOptions, endpoint: strin
       const chunkVerdicts =
         left > 0
           ? await deliverChunk(sdk, chunk, left, log)
-          : allRetry(chunk, { reason: `not sent to ingestion at ${endpoint}: the delivery's ${flushTimeoutMs} ms ran out before this part of the run` });
+          : allRetry(chunk, {
+              reason: `not sent to ingestion at ${endpoint}: the delivery's ${flushTimeoutMs} ms ran out before this part of the run`,
+            });
       for (const [id, verdict] of chunkVerdicts) verdicts.set(id, verdict);
       await afterChunk(chunkVerdicts);
     }
@@ -156,7 +172,9 @@ export function createAvailabilitySender(options: SenderOptions, endpoint: strin
       try {
         await (await client).shutdown();
       } catch (error) {
-        logger.warn("Availability telemetry shutdown failed", { error: error instanceof Error ? error.name : "unknown" });
+        logger.warn("Availability telemetry shutdown failed", {
+          error: error instanceof Error ? error.name : "unknown",
+        });
       }
     },
   };
@@ -172,7 +190,8 @@ async function buildClient(
   const { resourceFromAttributes } = await import("@opentelemetry/resources");
   disableBackgroundTelemetry();
 
-  const credential = options.credential ?? (options.ingestionAuth ? await ingestionCredential(options.ingestionAuth) : undefined);
+  const credential =
+    options.credential ?? (options.ingestionAuth ? await ingestionCredential(options.ingestionAuth) : undefined);
   const client = new ai.TelemetryClient(options.connectionString, { useGlobalProviders: false });
   // The shim merges these over its defaults (shim-config.js parseConfig), replacing
   // azureMonitorExporterOptions as a whole: hence the connection string again here.
@@ -195,7 +214,9 @@ async function buildClient(
   };
   client.initialize();
   if (!stopRemoteConfigurationPolling()) {
-    logger.warn("Could not stop the Azure Monitor exporter's remote configuration polling (settings.sdk.monitor.azure.com)");
+    logger.warn(
+      "Could not stop the Azure Monitor exporter's remote configuration polling (settings.sdk.monitor.azure.com)",
+    );
   }
   return client;
 }

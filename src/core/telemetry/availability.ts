@@ -55,7 +55,12 @@ export function toAvailabilityItems(
   return { items, skipped };
 }
 
-export function toAvailabilityItem(run: RunReport, result: ProbeResult, runLocation: string, id: string): AvailabilityItem {
+export function toAvailabilityItem(
+  run: RunReport,
+  result: ProbeResult,
+  runLocation: string,
+  id: string,
+): AvailabilityItem {
   const durationMs = Number.isFinite(result.durationMs) && result.durationMs > 0 ? result.durationMs : 0;
   return {
     id,

@@ -64,7 +64,8 @@ export function describeDelivery(outcome: TelemetryOutcome, keepHint = "kept now
       .map(([o, n]) => `${o}=${n}`)
       .join(" ")})`;
   }
-  if (outcome.outbox?.pending !== undefined && outcome.outbox.pending > 0) line += `; ${outcome.outbox.pending} waiting in the outbox`;
+  if (outcome.outbox?.pending !== undefined && outcome.outbox.pending > 0)
+    line += `; ${outcome.outbox.pending} waiting in the outbox`;
   return line;
 }
 
@@ -79,6 +80,7 @@ export function deliveryProblemLines(outcome: TelemetryOutcome): string[] {
   if (damaged) {
     lines.push(`state: ${describeDamaged(damaged)} and a new outbox was started`);
   }
-  if (outcome.outbox?.problem !== undefined) lines.push(`state: the outbox could not be updated: ${outcome.outbox.problem}`);
+  if (outcome.outbox?.problem !== undefined)
+    lines.push(`state: the outbox could not be updated: ${outcome.outbox.problem}`);
   return lines;
 }

@@ -27,16 +27,29 @@ export function ingestionAuthenticationFrom(value: string | undefined): Ingestio
     if (at > 0) fields.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim());
   }
   if (fields.get("authorization")?.toUpperCase() !== "AAD") {
-    throw new SettingsError([{ setting: SETTING, problem: "must start with Authorization=AAD (optionally ;ClientId=<user-assigned identity's client id>)" }]);
+    throw new SettingsError([
+      {
+        setting: SETTING,
+        problem: "must start with Authorization=AAD (optionally ;ClientId=<user-assigned identity's client id>)",
+      },
+    ]);
   }
   const clientId = fields.get("clientid");
   if (clientId !== undefined && !GUID.test(clientId)) {
-    throw new SettingsError([{ setting: SETTING, problem: "ClientId must be the client id (a GUID) of the app's user-assigned managed identity" }]);
+    throw new SettingsError([
+      {
+        setting: SETTING,
+        problem: "ClientId must be the client id (a GUID) of the app's user-assigned managed identity",
+      },
+    ]);
   }
   return clientId ? { managedIdentityClientId: clientId } : {};
 }
 
 /** The app's managed identity, for Azure Monitor's audience (the exporter asks for the scope itself). */
 export async function ingestionCredential(auth: IngestionAuthentication): Promise<TokenCredential> {
-  return managedIdentityCredential({ ...(auth.managedIdentityClientId ? { clientId: auth.managedIdentityClientId } : {}), extraCaPem: auth.extraCaPem ?? [] });
+  return managedIdentityCredential({
+    ...(auth.managedIdentityClientId ? { clientId: auth.managedIdentityClientId } : {}),
+    extraCaPem: auth.extraCaPem ?? [],
+  });
 }

@@ -64,7 +64,12 @@ export function createIngestionObserver(): IngestionObserver {
         const refused = refusedIndexes(response.bodyAsText);
         for (const [index, id] of ids) {
           const error =
-            refused === undefined ? { reason: `ingestion at ${host} answered ${response.status} with an unreadable body`, retriable: response.status === 206 } : refused.get(index);
+            refused === undefined
+              ? {
+                  reason: `ingestion at ${host} answered ${response.status} with an unreadable body`,
+                  retriable: response.status === 206,
+                }
+              : refused.get(index);
           verdicts.set(id, error === undefined ? { accepted: true } : { accepted: false, ...error });
         }
       } else {
@@ -112,7 +117,8 @@ export function createIngestionObserver(): IngestionObserver {
 /** `index in the batch -> baseData.id` for the AvailabilityData items of a `/track` body. */
 function availabilityIdsByIndex(body: unknown): Map<number, string> {
   const ids = new Map<number, string>();
-  const text = typeof body === "string" ? body : body instanceof Uint8Array ? Buffer.from(body).toString("utf8") : undefined;
+  const text =
+    typeof body === "string" ? body : body instanceof Uint8Array ? Buffer.from(body).toString("utf8") : undefined;
   if (text === undefined) return ids;
   let items: unknown;
   try {
@@ -123,13 +129,16 @@ function availabilityIdsByIndex(body: unknown): Map<number, string> {
   if (!Array.isArray(items)) return ids;
   items.forEach((item: unknown, index) => {
     const data = (item as { data?: { baseType?: unknown; baseData?: { id?: unknown } } } | null)?.data;
-    if (data?.baseType === "AvailabilityData" && typeof data.baseData?.id === "string") ids.set(index, data.baseData.id);
+    if (data?.baseType === "AvailabilityData" && typeof data.baseData?.id === "string")
+      ids.set(index, data.baseData.id);
   });
   return ids;
 }
 
 /** `index -> reason` for the items ingestion refused; undefined when its answer cannot be read. */
-function refusedIndexes(bodyAsText: string | null | undefined): Map<number, { reason: string; retriable: boolean }> | undefined {
+function refusedIndexes(
+  bodyAsText: string | null | undefined,
+): Map<number, { reason: string; retriable: boolean }> | undefined {
   const refused = new Map<number, { reason: string; retriable: boolean }>();
   try {
     const body = JSON.parse(bodyAsText ?? "") as TrackResponseBody;
@@ -137,7 +146,10 @@ function refusedIndexes(bodyAsText: string | null | undefined): Map<number, { re
       if (typeof error.index === "number") {
         // Ingestion's own text about our envelope; it never echoes a secret we did not send.
         const reason = `refused ${error.statusCode ?? "?"}: ${String(error.message ?? "").slice(0, 200)}`;
-        refused.set(error.index, { reason, retriable: typeof error.statusCode === "number" && isRetriableStatus(error.statusCode) });
+        refused.set(error.index, {
+          reason,
+          retriable: typeof error.statusCode === "number" && isRetriableStatus(error.statusCode),
+        });
       }
     }
   } catch {

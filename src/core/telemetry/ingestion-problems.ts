@@ -26,20 +26,40 @@ const TLS_CODES = new Set([
   "ERR_TLS_CERT_ALTNAME_INVALID",
 ]);
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME"]);
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+]);
 
 /** What ingestion's HTTP status (after the exporter's in-memory retries) means, and what to do. */
 export function statusProblem(host: string, status: number): IngestionProblem {
   const reason = `ingestion at ${host} answered ${status}`;
   if (status === 401 || status === 403) return { reason, fix: AUTH_FIX };
   if (status === 400) {
-    return { reason, fix: "ingestion refused the whole batch: check InstrumentationKey and IngestionEndpoint in APPLICATIONINSIGHTS_CONNECTION_STRING (copy the connection string from the Application Insights resource's Overview)" };
+    return {
+      reason,
+      fix: "ingestion refused the whole batch: check InstrumentationKey and IngestionEndpoint in APPLICATIONINSIGHTS_CONNECTION_STRING (copy the connection string from the Application Insights resource's Overview)",
+    };
   }
-  if (status === 404) return { reason, fix: "the endpoint has no /v2.1/track: check IngestionEndpoint in APPLICATIONINSIGHTS_CONNECTION_STRING" };
+  if (status === 404)
+    return {
+      reason,
+      fix: "the endpoint has no /v2.1/track: check IngestionEndpoint in APPLICATIONINSIGHTS_CONNECTION_STRING",
+    };
   if (status === 429 || status === 439) {
-    return { reason, fix: "ingestion throttled the resource or its daily cap was reached: check the Application Insights resource's daily cap (Usage and estimated costs)" };
+    return {
+      reason,
+      fix: "ingestion throttled the resource or its daily cap was reached: check the Application Insights resource's daily cap (Usage and estimated costs)",
+    };
   }
-  if (status === 408 || status >= 500) return { reason, fix: "ingestion failed on its side; results kept in the state are sent again by the next run" };
+  if (status === 408 || status >= 500)
+    return { reason, fix: "ingestion failed on its side; results kept in the state are sent again by the next run" };
   return { reason };
 }
 
@@ -58,13 +78,20 @@ export function transportProblem(host: string, code: string): IngestionProblem {
       fix: `${host} does not resolve: check IngestionEndpoint in APPLICATIONINSIGHTS_CONNECTION_STRING, and the DNS zone when ingestion goes through a private link (Azure Monitor Private Link Scope)`,
     };
   }
-  if (NETWORK_CODES.has(code)) return { reason, fix: `check outbound HTTPS from this host to ${host} (firewall, network security group, proxy, private endpoint) and that it is the IngestionEndpoint of APPLICATIONINSIGHTS_CONNECTION_STRING` };
+  if (NETWORK_CODES.has(code))
+    return {
+      reason,
+      fix: `check outbound HTTPS from this host to ${host} (firewall, network security group, proxy, private endpoint) and that it is the IngestionEndpoint of APPLICATIONINSIGHTS_CONNECTION_STRING`,
+    };
   return { reason };
 }
 
 /** No verdict within the delivery's time: the results are kept (when there is a state) and sent again. */
 export function noAnswerProblem(host: string, waitedMs: number): IngestionProblem {
-  return { reason: `no answer from ingestion at ${host} within ${waitedMs} ms`, fix: `check that ${host} is reachable from this host and answers (a proxy that holds requests)` };
+  return {
+    reason: `no answer from ingestion at ${host} within ${waitedMs} ms`,
+    fix: `check that ${host} is reachable from this host and answers (a proxy that holds requests)`,
+  };
 }
 
 /**

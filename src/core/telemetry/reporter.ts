@@ -112,7 +112,8 @@ const noopLogger: TelemetryLogger = { info: () => undefined, warn: () => undefin
  */
 export function createAvailabilityReporter(options: AvailabilityReporterOptions): AvailabilityReporter {
   validateConnectionString(options.connectionString);
-  if (options.runLocation.trim() === "") throw new TypeError("createAvailabilityReporter: runLocation must not be empty");
+  if (options.runLocation.trim() === "")
+    throw new TypeError("createAvailabilityReporter: runLocation must not be empty");
   const logger = options.logger ?? noopLogger;
   const newId = options.newId ?? randomUUID;
   const endpoint = ingestionHost(options.connectionString);
@@ -121,7 +122,11 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
 
-  async function reportNow(run: RunReport, log: TelemetryLogger, outbox: Outbox | undefined): Promise<TelemetryOutcome> {
+  async function reportNow(
+    run: RunReport,
+    log: TelemetryLogger,
+    outbox: Outbox | undefined,
+  ): Promise<TelemetryOutcome> {
     const started = performance.now();
     const { items, skipped } = toAvailabilityItems(run, options.runLocation, newId);
     if (items.length === 0 && !outbox) return { tracked: 0, accepted: 0, skipped, notAccepted: [] };
@@ -129,7 +134,13 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     // Kept before sent: this run's results are in the outbox, held by this delivery, before any is sent.
     const admitted = outbox ? await admit(outbox, run.runId, items, log) : undefined;
     const earlier = admitted?.claimed ?? [];
-    if (items.length === 0 && earlier.length === 0 && admitted?.damaged === undefined && admitted?.problem === undefined && (admitted?.tooOld ?? 0) === 0) {
+    if (
+      items.length === 0 &&
+      earlier.length === 0 &&
+      admitted?.damaged === undefined &&
+      admitted?.problem === undefined &&
+      (admitted?.tooOld ?? 0) === 0
+    ) {
       return { tracked: 0, accepted: 0, skipped, notAccepted: [] };
     }
     let storeProblem = admitted?.problem;
@@ -176,7 +187,10 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
       }
     }
     if (storeProblem !== undefined && outbox) {
-      log.warn("Availability results could not be kept for a later run", { store: outbox.description, error: storeProblem });
+      log.warn("Availability results could not be kept for a later run", {
+        store: outbox.description,
+        error: storeProblem,
+      });
     }
     const evictedIds = new Set(released?.evicted.map((k) => k.item.id));
     // Kept: admitted before sending, not accepted for a reason that may pass, not evicted. (When only the
@@ -197,7 +211,13 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
         ...(evicted ? { evicted: true } : {}),
       });
     }
-    const outcome: TelemetryOutcome = { tracked: items.length, accepted: items.length - notAccepted.length, skipped, notAccepted, endpoint };
+    const outcome: TelemetryOutcome = {
+      tracked: items.length,
+      accepted: items.length - notAccepted.length,
+      skipped,
+      notAccepted,
+      endpoint,
+    };
     if (notAccepted.length > 0) {
       log.warn("Some availability results were not accepted by ingestion", {
         runId: run.runId,
@@ -205,16 +225,21 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
         tracked: outcome.tracked,
         accepted: outcome.accepted,
         kept: notAccepted.filter((r) => r.kept).length,
-        notAccepted: notAccepted.map((item) => `${item.name}: ${item.reason}${item.kept ? " (kept for a later run)" : ""}`),
+        notAccepted: notAccepted.map(
+          (item) => `${item.name}: ${item.reason}${item.kept ? " (kept for a later run)" : ""}`,
+        ),
         fixes: [...new Set(notAccepted.map((r) => r.fix).filter((f): f is string => f !== undefined))],
       });
     }
     if (released && released.evicted.length > 0) {
-      log.warn("The outbox is full: availability results were evicted and are lost (passes first, security findings last)", {
-        store: outbox?.description,
-        evicted: released.evicted.length,
-        byOutcome: countByOutcome(released.evicted.map((k) => k.item)),
-      });
+      log.warn(
+        "The outbox is full: availability results were evicted and are lost (passes first, security findings last)",
+        {
+          store: outbox?.description,
+          evicted: released.evicted.length,
+          byOutcome: countByOutcome(released.evicted.map((k) => k.item)),
+        },
+      );
     }
     outcome.deliveryMs = Math.round(performance.now() - started);
     if (!outbox) return outcome;
@@ -223,9 +248,16 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
       ...outcome,
       outbox: {
         description: outbox.description,
-        earlier: { delivered: earlier.filter((k) => verdicts.get(k.item.id)?.kind === "accepted").length, refused: refusedEarlier.length, tooOld: admitted?.tooOld ?? 0 },
+        earlier: {
+          delivered: earlier.filter((k) => verdicts.get(k.item.id)?.kind === "accepted").length,
+          refused: refusedEarlier.length,
+          tooOld: admitted?.tooOld ?? 0,
+        },
         ...(released ? { pending: released.pending } : {}),
-        evicted: { total: released?.evicted.length ?? 0, byOutcome: countByOutcome(released?.evicted.map((k) => k.item) ?? []) },
+        evicted: {
+          total: released?.evicted.length ?? 0,
+          byOutcome: countByOutcome(released?.evicted.map((k) => k.item) ?? []),
+        },
         ...(damaged ? { damaged } : {}),
         ...(storeProblem !== undefined ? { problem: storeProblem } : {}),
       },
@@ -242,7 +274,10 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
     try {
       const { claimed, tooOld, damaged } = await outbox.admit(delivery, items);
       if (damaged) {
-        log.warn(`The outbox in ${damaged.store} was damaged (${damaged.problem}): a copy is kept as ${damaged.savedAs}, and a new outbox started`, { ...damaged });
+        log.warn(
+          `The outbox in ${damaged.store} was damaged (${damaged.problem}): a copy is kept as ${damaged.savedAs}, and a new outbox started`,
+          { ...damaged },
+        );
       }
       if (tooOld.length > 0) {
         log.warn("Availability results kept too long to be accepted were dropped", {
@@ -252,7 +287,10 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
       return { claimed, tooOld: tooOld.length, ...(damaged ? { damaged } : {}) };
     } catch (error) {
       const problem = errorText(error);
-      log.warn("Availability results could not be kept before sending, and those of earlier runs could not be read", { store: outbox.description, error: problem });
+      log.warn("Availability results could not be kept before sending, and those of earlier runs could not be read", {
+        store: outbox.description,
+        error: problem,
+      });
       return { claimed: [], tooOld: 0, problem };
     }
   }
@@ -260,11 +298,13 @@ export function createAvailabilityReporter(options: AvailabilityReporterOptions)
   return {
     report(run, reportOptions) {
       const log = reportOptions?.logger ?? logger;
-      const next = queue.then(() => reportNow(run, log, reportOptions?.outbox)).catch((error: unknown) => {
-        // reportNow handles its own failures; this is the last guard of "report() never throws".
-        log.warn("Availability telemetry failed", { error: error instanceof Error ? error.name : "unknown" });
-        return { tracked: 0, accepted: 0, skipped: 0, notAccepted: [] } satisfies TelemetryOutcome;
-      });
+      const next = queue
+        .then(() => reportNow(run, log, reportOptions?.outbox))
+        .catch((error: unknown) => {
+          // reportNow handles its own failures; this is the last guard of "report() never throws".
+          log.warn("Availability telemetry failed", { error: error instanceof Error ? error.name : "unknown" });
+          return { tracked: 0, accepted: 0, skipped: 0, notAccepted: [] } satisfies TelemetryOutcome;
+        });
       queue = next;
       return next;
     },
@@ -284,7 +324,8 @@ function validateConnectionString(connectionString: string): void {
   }
   const problems: { setting: string; problem: string }[] = [];
   const ikey = fields.get("instrumentationkey");
-  if (ikey === undefined || !GUID.test(ikey)) problems.push({ setting: CONNECTION_STRING_SETTING, problem: "InstrumentationKey must be a GUID" });
+  if (ikey === undefined || !GUID.test(ikey))
+    problems.push({ setting: CONNECTION_STRING_SETTING, problem: "InstrumentationKey must be a GUID" });
   const endpoint = fields.get("ingestionendpoint");
   if (endpoint !== undefined && !endpoint.toLowerCase().startsWith("https://")) {
     // The exporter only speaks https (docs/REFERENCE.md §4) and would silently rewrite http:// to https://.

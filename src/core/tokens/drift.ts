@@ -42,7 +42,8 @@ export function tokenDrift(previous: TokenShape, current: TokenShape): TokenDrif
     rolesRemoved: previous.roles.filter((r) => !current.roles.includes(r)),
     rolesAdded: current.roles.filter((r) => !previous.roles.includes(r)),
   };
-  const changed = (from: string | undefined, to: string | undefined) => (from === to ? undefined : { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+  const changed = (from: string | undefined, to: string | undefined) =>
+    from === to ? undefined : { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
   const version = changed(previous.ver, current.ver);
   const issuer = changed(previous.iss, current.iss);
   const audience = changed(previous.aud, current.aud);

@@ -17,7 +17,10 @@ export const UNKNOWN_POLICY_CLOCK_SKEW_MS = 300_000;
 
 /** The margin past `exp` for a target: the policy's clock-skew when known, plus our clock margin. */
 export function expiryMarginMs(policyClockSkewSeconds: number | undefined): number {
-  return (policyClockSkewSeconds === undefined ? UNKNOWN_POLICY_CLOCK_SKEW_MS : policyClockSkewSeconds * 1000) + HOST_CLOCK_MARGIN_MS;
+  return (
+    (policyClockSkewSeconds === undefined ? UNKNOWN_POLICY_CLOCK_SKEW_MS : policyClockSkewSeconds * 1000) +
+    HOST_CLOCK_MARGIN_MS
+  );
 }
 
 interface Kept {
@@ -62,7 +65,8 @@ export class ExpiredTokenStore {
     const expMs = expiresAtMs(token.reveal());
     if (expMs === undefined) return;
     const entry = this.#byScope.get(scope) ?? {};
-    if (entry.pending === undefined && entry.current?.token.reveal() !== token.reveal()) entry.pending = { token, expMs };
+    if (entry.pending === undefined && entry.current?.token.reveal() !== token.reveal())
+      entry.pending = { token, expMs };
     this.#byScope.set(scope, entry);
   }
 

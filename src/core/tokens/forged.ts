@@ -49,7 +49,9 @@ async function sign(validToken: string): Promise<string> {
   const [, payload] = parts(validToken);
   const header = decodeProtectedHeader(validToken);
   const alg = typeof header.alg === "string" && RSA_ALGS.has(header.alg) ? header.alg : "RS256";
-  return new CompactSign(Buffer.from(payload, "base64url")).setProtectedHeader({ ...header, alg }).sign(await forgeryPrivateKey());
+  return new CompactSign(Buffer.from(payload, "base64url"))
+    .setProtectedHeader({ ...header, alg })
+    .sign(await forgeryPrivateKey());
 }
 
 /** The valid token's claims under `{"alg":"none","typ":"JWT"}` with an empty signature (RFC 7519 section 6). */

@@ -8,10 +8,15 @@ import { getCACertificates } from "node:tls";
  * before the process started; given in a settings file, it must be handed over, or this one leg
  * alone would refuse a private CA (or the sandbox's) that the others accept.
  */
-export async function managedIdentityCredential(options: { clientId?: string; extraCaPem?: readonly string[] }): Promise<TokenCredential> {
+export async function managedIdentityCredential(options: {
+  clientId?: string;
+  extraCaPem?: readonly string[];
+}): Promise<TokenCredential> {
   const { ManagedIdentityCredential } = await import("@azure/identity");
   const extra = options.extraCaPem ?? [];
   // `ca` replaces the default roots for these requests: keep them, add the extra ones.
   const tls = extra.length > 0 ? { tlsOptions: { ca: [...getCACertificates("default"), ...extra] } } : {};
-  return options.clientId ? new ManagedIdentityCredential({ clientId: options.clientId, ...tls }) : new ManagedIdentityCredential(tls);
+  return options.clientId
+    ? new ManagedIdentityCredential({ clientId: options.clientId, ...tls })
+    : new ManagedIdentityCredential(tls);
 }

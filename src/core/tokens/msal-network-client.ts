@@ -70,7 +70,12 @@ export function createMsalNetworkClient(deps: {
   allowedOrigins: ReadonlySet<string>;
   timeoutMs: number;
 }): NetworkModule {
-  async function send<T>(method: "GET" | "POST", url: string, options?: { headers?: Record<string, string>; body?: string }, timeout?: number): Promise<NetworkResponse<T>> {
+  async function send<T>(
+    method: "GET" | "POST",
+    url: string,
+    options?: { headers?: Record<string, string>; body?: string },
+    timeout?: number,
+  ): Promise<NetworkResponse<T>> {
     const observation = tokenCallObservation.getStore();
     let target: URL;
     try {
@@ -111,7 +116,8 @@ export function createMsalNetworkClient(deps: {
       ({ res, text } = await once());
     }
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+    for (const [k, v] of Object.entries(res.headers))
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
     if (observation) {
       observation.status = res.statusCode;
       const retryAfter = Number(headers["retry-after"]);

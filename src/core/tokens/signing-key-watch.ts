@@ -16,7 +16,10 @@ export interface SigningKeyChange {
 export class SigningKeyWatch {
   #known: Set<string> | undefined;
 
-  constructor(private readonly metadataUrl: string, private readonly resolver: SigningKeyResolver) {}
+  constructor(
+    private readonly metadataUrl: string,
+    private readonly resolver: SigningKeyResolver,
+  ) {}
 
   /** The change since the previous observation; undefined the first time, when unchanged, or when the keys cannot be read. */
   async observe(tokenKid: string | undefined): Promise<SigningKeyChange | undefined> {

@@ -15,7 +15,8 @@ export function summarizeToken(token: string): TokenSummary | undefined {
     if (typeof claims.iss === "string") summary.iss = claims.iss;
     if (typeof claims.ver === "string") summary.ver = claims.ver;
     // v2 tokens name the caller in azp, v1 tokens in appid (docs/REFERENCE.md §1).
-    const client = typeof claims.azp === "string" ? claims.azp : typeof claims.appid === "string" ? claims.appid : undefined;
+    const client =
+      typeof claims.azp === "string" ? claims.azp : typeof claims.appid === "string" ? claims.appid : undefined;
     if (client) summary.client = client;
     if (Array.isArray(claims.roles)) summary.roles = claims.roles.filter((r): r is string => typeof r === "string");
     if (typeof claims.scp === "string") summary.scp = claims.scp;

@@ -72,15 +72,25 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
     if (config.credential.kind !== "managed-identity") throw new TypeError("not a managed-identity credential");
     if (!managedIdentity) {
       const id = config.credential.managedIdentityClientId;
-      managedIdentity = await managedIdentityCredential({ ...(id ? { clientId: id } : {}), extraCaPem: config.extraCaPem });
+      managedIdentity = await managedIdentityCredential({
+        ...(id ? { clientId: id } : {}),
+        extraCaPem: config.extraCaPem,
+      });
     }
     let result: { token: string } | null;
     try {
       result = await managedIdentity.getToken(exchangeScope);
     } catch (error) {
-      throw new TokenAcquisitionError(`the managed identity could not get its token for ${exchangeAudience}`, { oauthError: "managed_identity_unavailable" }, { cause: error });
+      throw new TokenAcquisitionError(
+        `the managed identity could not get its token for ${exchangeAudience}`,
+        { oauthError: "managed_identity_unavailable" },
+        { cause: error },
+      );
     }
-    if (!result) throw new TokenAcquisitionError(`the managed identity returned no token for ${exchangeAudience}`, { oauthError: "managed_identity_unavailable" });
+    if (!result)
+      throw new TokenAcquisitionError(`the managed identity returned no token for ${exchangeAudience}`, {
+        oauthError: "managed_identity_unavailable",
+      });
     return result.token;
   }
 
@@ -99,7 +109,11 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
           : c.kind === "certificate"
             ? {
                 clientId: config.clientId,
-                clientCertificate: { thumbprintSha256: c.thumbprintSha256, privateKey: c.privateKey.reveal(), x5c: c.certificatePem },
+                clientCertificate: {
+                  thumbprintSha256: c.thumbprintSha256,
+                  privateKey: c.privateKey.reveal(),
+                  x5c: c.certificatePem,
+                },
               }
             : { clientId: config.clientId, clientAssertion: federatedAssertion };
     }
@@ -115,15 +129,21 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
       const attempt = tokenCallObservation.run(observed, () => app.acquireTokenByClientCredential({ scopes: [scope] }));
       try {
         // One deadline for the whole acquisition (discovery + token request), like any API request.
-        const result = await raceAbort(attempt, [
-          { signal: AbortSignal.timeout(config.timeoutMs), why: `no token within ${config.timeoutMs} ms from` },
-          ...(signal ? [{ signal, why: "the run budget was exhausted calling" }] : []),
-        ], config.authorityHost);
+        const result = await raceAbort(
+          attempt,
+          [
+            { signal: AbortSignal.timeout(config.timeoutMs), why: `no token within ${config.timeoutMs} ms from` },
+            ...(signal ? [{ signal, why: "the run budget was exhausted calling" }] : []),
+          ],
+          config.authorityHost,
+        );
         if (!result?.accessToken) throw new TokenAcquisitionError(`token request for ${scope} returned no token`, {});
         // Every probe after this one reads or re-signs the token's claims: a token that is not a JWT
         // is named here, where it came from, not as a TypeError in the forged-token probes.
         if (!summarizeToken(result.accessToken)) {
-          throw new TokenAcquisitionError(`token request for ${scope} returned an access token that is not a JWT`, { oauthError: TOKEN_NOT_JWT });
+          throw new TokenAcquisitionError(`token request for ${scope} returned an access token that is not a JWT`, {
+            oauthError: TOKEN_NOT_JWT,
+          });
         }
         return { accessToken: new Secret(result.accessToken), fromCache: result.fromCache ?? false };
       } catch (error) {
@@ -134,12 +154,20 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
   };
 }
 
-function raceAbort<T>(promise: Promise<T>, deadlines: { signal: AbortSignal; why: string }[], origin: string): Promise<T> {
+function raceAbort<T>(
+  promise: Promise<T>,
+  deadlines: { signal: AbortSignal; why: string }[],
+  origin: string,
+): Promise<T> {
   const fired = deadlines.find((d) => d.signal.aborted);
-  if (fired) return Promise.reject(new TransportError(`timeout: ${fired.why} ${origin}`, "timeout", { cause: fired.signal.reason }));
+  if (fired)
+    return Promise.reject(
+      new TransportError(`timeout: ${fired.why} ${origin}`, "timeout", { cause: fired.signal.reason }),
+    );
   return new Promise<T>((resolve, reject) => {
     const listeners = deadlines.map((d) => {
-      const onAbort = () => reject(new TransportError(`timeout: ${d.why} ${origin}`, "timeout", { cause: d.signal.reason }));
+      const onAbort = () =>
+        reject(new TransportError(`timeout: ${d.why} ${origin}`, "timeout", { cause: d.signal.reason }));
       d.signal.addEventListener("abort", onAbort, { once: true });
       return () => d.signal.removeEventListener("abort", onAbort);
     });

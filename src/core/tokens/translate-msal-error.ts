@@ -26,7 +26,11 @@ export function translateMsalError(error: unknown, observed: TokenCallObservatio
   const status = error instanceof ServerError && error.status !== undefined ? error.status : observed.status;
   const retry = observed.retryAfterSeconds !== undefined ? { retryAfterSeconds: observed.retryAfterSeconds } : {};
   // Entra's own failure (HTML or JSON 5xx): say so plainly; MSAL would call a non-JSON one a network or parsing error.
-  if (status !== undefined && status >= 500 && !(error instanceof ServerError && (error.errorNo || AADSTS.test(error.errorMessage)))) {
+  if (
+    status !== undefined &&
+    status >= 500 &&
+    !(error instanceof ServerError && (error.errorNo || AADSTS.test(error.errorMessage)))
+  ) {
     return new TokenAcquisitionError(
       `Entra's token endpoint answered ${status}${observed.nonJsonBody ? " with a non-JSON body" : ""} for ${scope}${observed.retried ? " (also on the retry)" : ""}`,
       { oauthError: "server_error", status, ...retry, ...(observed.retried ? { retried: true as const } : {}) },
@@ -34,7 +38,11 @@ export function translateMsalError(error: unknown, observed: TokenCallObservatio
     );
   }
   if (status === 429) {
-    return new TokenAcquisitionError(`token request for ${scope} was throttled (429)`, { oauthError: "throttled", status, ...retry }, { cause: error });
+    return new TokenAcquisitionError(
+      `token request for ${scope} was throttled (429)`,
+      { oauthError: "throttled", status, ...retry },
+      { cause: error },
+    );
   }
   if (error instanceof ServerError) {
     const errorNo = error.errorNo ? Number(error.errorNo) : Number(AADSTS.exec(error.errorMessage)?.[1]);
@@ -54,5 +62,9 @@ export function translateMsalError(error: unknown, observed: TokenCallObservatio
       { cause: error },
     );
   }
-  return new TokenAcquisitionError(`token request for ${scope} failed${status ? ` (${status})` : ""}`, status ? { status } : {}, { cause: error });
+  return new TokenAcquisitionError(
+    `token request for ${scope} failed${status ? ` (${status})` : ""}`,
+    status ? { status } : {},
+    { cause: error },
+  );
 }

@@ -86,7 +86,11 @@ export function createProbeRuntime(env: SettingsEnv): ProbeRuntime {
       }
       // PROBE_RUN_BUDGET_MS can shorten the run, never lengthen it past what the host and the HTTP front end allow.
       const runBudgetMs = Math.min(options.runBudgetMs ?? RUN_BUDGET_MS, config.runBudgetMs ?? RUN_BUDGET_MS);
-      const report = await engine.run({ ...options, runBudgetMs, onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`) });
+      const report = await engine.run({
+        ...options,
+        runBudgetMs,
+        onStateProblem: (problem) => logger.warn(`Probe state: ${problem}`),
+      });
       for (const damaged of state?.takeDamaged() ?? []) logger.warn(`Probe state: ${describeDamaged(damaged)}`);
       if (!reporter) return { report };
       const telemetry = await reporter.report(report, { logger, ...(state ? { outbox: state.outbox } : {}) });

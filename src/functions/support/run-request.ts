@@ -17,17 +17,24 @@ const runRequestSchema = z.strictObject({
 export type RunRequest = z.infer<typeof runRequestSchema>;
 
 export type RunRequestParse =
-  | { ok: true; request: RunRequest }
-  | { ok: false; status: 400 | 413 | 415; message: string };
+  { ok: true; request: RunRequest } | { ok: false; status: 400 | 413 | 415; message: string };
 
 /** Parses the trigger's body: empty means "everything"; names are checked against `knownTargets`. */
-export function parseRunRequest(body: string, contentType: string | null, knownTargets: readonly string[]): RunRequestParse {
+export function parseRunRequest(
+  body: string,
+  contentType: string | null,
+  knownTargets: readonly string[],
+): RunRequestParse {
   if (Buffer.byteLength(body, "utf8") > MAX_RUN_REQUEST_BYTES) {
     return { ok: false, status: 413, message: `Request body is larger than ${MAX_RUN_REQUEST_BYTES} bytes.` };
   }
   if (body.trim() === "") return { ok: true, request: {} };
   if (contentType !== null && !/^application\/json\b/i.test(contentType)) {
-    return { ok: false, status: 415, message: `Content-Type must be application/json, got "${contentType.slice(0, 100)}".` };
+    return {
+      ok: false,
+      status: 415,
+      message: `Content-Type must be application/json, got "${contentType.slice(0, 100)}".`,
+    };
   }
 
   let json: unknown;

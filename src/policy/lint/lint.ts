@@ -3,24 +3,41 @@ import { conditionProblem } from "../conditions.js";
 import { parsePolicy, type ParsePolicyOptions } from "../parse.js";
 import type { ApimPolicy, CheckInput, InboundStep, ValidateJwtPolicy } from "../types.js";
 import type { LintContext, LintFinding } from "./findings.js";
-import { acceptedEntraShapes, acceptedVersion, audienceKind, callerRestriction, entraOpenIdConfig, entraPremise, multiTenantConfig, tenantRestriction, UNKNOWN_TENANT } from "./premises.js";
+import {
+  acceptedEntraShapes,
+  acceptedVersion,
+  audienceKind,
+  callerRestriction,
+  entraOpenIdConfig,
+  entraPremise,
+  multiTenantConfig,
+  tenantRestriction,
+  UNKNOWN_TENANT,
+} from "./premises.js";
 
 /** [A] validate-jwt: clock-skew defaults to 0 s; more than 5 minutes keeps stolen or stale tokens alive. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 
 /** Findings that say a rule is missing (rather than wrong): met when any check of the policy has the rule. */
-const ABSENCE_CODES: ReadonlySet<LintFinding["code"]> = new Set(["no-audience-check", "no-role-claim", "no-issuer-check", "no-signing-keys"]);
-
+const ABSENCE_CODES: ReadonlySet<LintFinding["code"]> = new Set([
+  "no-audience-check",
+  "no-role-claim",
+  "no-issuer-check",
+  "no-signing-keys",
+]);
 
 /**
  * Lints a policy document for the mistakes people troubleshooting APIM token validation report. Parses with the shared
  * parser, so a document the gateway would refuse throws its PolicyError (naming the element) here too.
  * Findings come in document order of the checks below; none repeats.
  */
-export function lintPolicy(xml: string, context: LintContext = {}, parseOptions: ParsePolicyOptions = {}): LintFinding[] {
+export function lintPolicy(
+  xml: string,
+  context: LintContext = {},
+  parseOptions: ParsePolicyOptions = {},
+): LintFinding[] {
   return lintParsedPolicy(parsePolicy(xml, parseOptions), context);
 }
-
 
 /** A finding before the check's element, line and scope are stamped on it. */
 type Draft = Omit<LintFinding, "line" | "scope" | "file">;
@@ -91,7 +108,8 @@ export function lintParsedPolicy(policy: ApimPolicy, context: LintContext = {}):
       code: "no-validate-jwt",
       severity: "error",
       element: "policies/inbound",
-      message: "no validate-jwt or validate-azure-ad-token: the gateway lets any caller with a subscription key (or none) through without a token",
+      message:
+        "no validate-jwt or validate-azure-ad-token: the gateway lets any caller with a subscription key (or none) through without a token",
       fix: "Add validate-azure-ad-token (with client-application-ids) or validate-jwt (with openid-config, <audiences>, <issuers> and the app role in required-claims) to the API's inbound policy.",
     });
     return findings;
@@ -105,9 +123,15 @@ export function lintParsedPolicy(policy: ApimPolicy, context: LintContext = {}):
   // APIM applies every check in turn, so a rule that one check lacks but another (unconditional)
   // one has is in force: an "absent rule" finding stands only when no check has the rule.
   const perCheck = policy.tokenChecks.map((check) => lintCheck(check, surroundings));
-  const unconditional = policy.tokenChecks.map((check, i) => ({ check, found: perCheck[i]! })).filter(({ check }) => check.conditions.length === 0);
+  const unconditional = policy.tokenChecks
+    .map((check, i) => ({ check, found: perCheck[i]! }))
+    .filter(({ check }) => check.conditions.length === 0);
   for (const found of perCheck) {
-    findings.push(...found.filter((f) => !ABSENCE_CODES.has(f.code) || unconditional.every((u) => u.found.some((g) => g.code === f.code))));
+    findings.push(
+      ...found.filter(
+        (f) => !ABSENCE_CODES.has(f.code) || unconditional.every((u) => u.found.some((g) => g.code === f.code)),
+      ),
+    );
   }
   // Each check is linted on its own; the same finding from two checks is said once. Findings about
   // the document itself (a condition, a scope) stand each at its own place.
@@ -141,9 +165,15 @@ class NotJudged {
     const unresolved = this.check.unresolvedInputs.filter((u) => inputs.has(u.input));
     const kinds = new Set(unresolved.map((u) => u.kind));
     const resolvers = [
-      kinds.has("named value") ? "give the named values with --named-value NAME=VALUE, --named-values FILE, or --apiops DIR (the folder holds the non-secret ones)" : undefined,
-      kinds.has("expression") ? "policy expressions are evaluated only by APIM at run time: the probe's live calls judge them" : undefined,
-      kinds.has("certificate") ? "certificates uploaded to API Management are not in the policy: the probe's live calls judge them" : undefined,
+      kinds.has("named value")
+        ? "give the named values with --named-value NAME=VALUE, --named-values FILE, or --apiops DIR (the folder holds the non-secret ones)"
+        : undefined,
+      kinds.has("expression")
+        ? "policy expressions are evaluated only by APIM at run time: the probe's live calls judge them"
+        : undefined,
+      kinds.has("certificate")
+        ? "certificates uploaded to API Management are not in the policy: the probe's live calls judge them"
+        : undefined,
     ].filter((r) => r !== undefined);
     return {
       code: "not-judged",
@@ -160,7 +190,12 @@ function lintCheck(check: ValidateJwtPolicy, around: Surroundings): LintFinding[
   const entra = entraPremise(check);
   const found =
     check.element === "validate-azure-ad-token"
-      ? [...lintTenant(check, around, entra), ...lintClientApplications(check, around, notJudged), ...lintAudiences(check, around, entra, notJudged), ...lintCallers(check, around, entra, notJudged)]
+      ? [
+          ...lintTenant(check, around, entra),
+          ...lintClientApplications(check, around, notJudged),
+          ...lintAudiences(check, around, entra, notJudged),
+          ...lintCallers(check, around, entra, notJudged),
+        ]
       : [
           ...lintSignatureAndLifetime(check, notJudged),
           ...lintTokenSource(check),
@@ -169,7 +204,8 @@ function lintCheck(check: ValidateJwtPolicy, around: Surroundings): LintFinding[
           ...lintCallers(check, around, entra, notJudged),
         ];
   // Said within any-tenant-accepted already: every tenant's users, not just this one's.
-  if (found.some((f) => f.code === "any-tenant-accepted")) found.splice(0, found.length, ...found.filter((f) => f.code !== "first-party-audience"));
+  if (found.some((f) => f.code === "any-tenant-accepted"))
+    found.splice(0, found.length, ...found.filter((f) => f.code !== "first-party-audience"));
   const extra: Draft[] = [];
   // Entra rolls its signing keys over (learn.microsoft.com/entra/identity-platform/signing-key-rollover);
   // a key copied into the policy stops verifying then. Another token service's pinned key is its own business.
@@ -196,11 +232,25 @@ function lintCheck(check: ValidateJwtPolicy, around: Surroundings): LintFinding[
   const judged = notJudged.finding();
   if (judged) extra.push(judged);
   // A note about an input the not-judged finding already names is said once, there.
-  const covered = new Set(check.unresolvedInputs.filter((u) => notJudged.rules.size > 0 && [...notJudged.rules.values()].some((s) => s.has(u.input))).map((u) => u.path));
+  const covered = new Set(
+    check.unresolvedInputs
+      .filter((u) => notJudged.rules.size > 0 && [...notJudged.rules.values()].some((s) => s.has(u.input)))
+      .map((u) => u.path),
+  );
   for (const note of check.notEvaluable) {
     const path = note.split(": ")[0]!;
-    if (covered.has(path) || [...covered].some((c) => path === `${c.replace(/\/[^/]+$/, "")}` && /no literal/.test(note))) continue;
-    extra.push({ code: "not-evaluable-offline", severity: "info", element: path, message: note, fix: "Nothing to change in the policy; the probe's live calls judge what cannot be judged offline." });
+    if (
+      covered.has(path) ||
+      [...covered].some((c) => path === `${c.replace(/\/[^/]+$/, "")}` && /no literal/.test(note))
+    )
+      continue;
+    extra.push({
+      code: "not-evaluable-offline",
+      severity: "info",
+      element: path,
+      message: note,
+      fix: "Nothing to change in the policy; the probe's live calls judge what cannot be judged offline.",
+    });
   }
   return [...found, ...extra].map((f) => ({
     ...f,
@@ -218,7 +268,10 @@ function lintTenant(check: ValidateJwtPolicy, around: Surroundings, entra: strin
 function anyTenant(check: ValidateJwtPolicy, around: Surroundings, entra: string | undefined): Draft[] {
   const config = multiTenantConfig(check);
   if (config === undefined || entra === undefined) return [];
-  const restricted = check.issuers !== undefined || check.unresolvedInputs.some((u) => u.input === "issuers") || tenantRestriction(check, around.policy);
+  const restricted =
+    check.issuers !== undefined ||
+    check.unresolvedInputs.some((u) => u.input === "issuers") ||
+    tenantRestriction(check, around.policy);
   if (restricted) return [];
   const firstParty = (check.audiences ?? []).filter((a) => audienceKind(a) === "first-party");
   return [
@@ -265,16 +318,20 @@ function lintSignatureAndLifetime(jwt: ValidateJwtPolicy, notJudged: NotJudged):
       code: "unsigned-tokens-allowed",
       severity: "error",
       element: "validate-jwt/@require-signed-tokens",
-      message: "require-signed-tokens=\"false\": unsigned tokens (alg none) are accepted, so anyone can mint one",
+      message: 'require-signed-tokens="false": unsigned tokens (alg none) are accepted, so anyone can mint one',
       fix: "Remove require-signed-tokens (default true).",
     });
-  } else if (jwt.openIdConfigUrls.length === 0 && jwt.issuerSigningKeys.length === 0 && notJudged.visible("no-signing-keys", "openid-config", "signing-keys")) {
+  } else if (
+    jwt.openIdConfigUrls.length === 0 &&
+    jwt.issuerSigningKeys.length === 0 &&
+    notJudged.visible("no-signing-keys", "openid-config", "signing-keys")
+  ) {
     findings.push({
       code: "no-signing-keys",
       severity: "error",
       element: "validate-jwt",
       message: "neither openid-config nor issuer-signing-keys: no key can verify a token, so every call is refused",
-      fix: "Add <openid-config url=\"https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration\" />.",
+      fix: 'Add <openid-config url="https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration" />.',
     });
   }
   if (!jwt.requireExpirationTime) {
@@ -282,7 +339,7 @@ function lintSignatureAndLifetime(jwt: ValidateJwtPolicy, notJudged: NotJudged):
       code: "expiration-not-required",
       severity: "error",
       element: "validate-jwt/@require-expiration-time",
-      message: "require-expiration-time=\"false\": a token without exp never expires",
+      message: 'require-expiration-time="false": a token without exp never expires',
       fix: "Remove require-expiration-time (default true).",
     });
   }
@@ -307,7 +364,7 @@ function lintTokenSource(jwt: ValidateJwtPolicy): Draft[] {
         severity: "warning",
         element: "validate-jwt/@query-parameter-name",
         message: `the token is read from query parameter ${source.name}: URLs end up in logs and browser history`,
-        fix: "Read it from the Authorization header: header-name=\"Authorization\" require-scheme=\"Bearer\".",
+        fix: 'Read it from the Authorization header: header-name="Authorization" require-scheme="Bearer".',
       },
     ];
   }
@@ -320,7 +377,8 @@ function lintTokenSource(jwt: ValidateJwtPolicy): Draft[] {
         // Info: the token is still validated in full; only its scheme is not insisted on.
         severity: "info",
         element: "validate-jwt/@require-scheme",
-        message: "header-name=\"Authorization\" without require-scheme: a bare token is accepted as well as 'Bearer <token>' (it is still validated in full)",
+        message:
+          "header-name=\"Authorization\" without require-scheme: a bare token is accepted as well as 'Bearer <token>' (it is still validated in full)",
         fix: "Add require-scheme=\"Bearer\" so callers must send 'Authorization: Bearer <token>'.",
       },
     ];
@@ -339,25 +397,39 @@ function lintTokenSource(jwt: ValidateJwtPolicy): Draft[] {
   return [];
 }
 
-function lintIssuers(jwt: ValidateJwtPolicy, around: Surroundings, entra: string | undefined, notJudged: NotJudged): Draft[] {
+function lintIssuers(
+  jwt: ValidateJwtPolicy,
+  around: Surroundings,
+  entra: string | undefined,
+  notJudged: NotJudged,
+): Draft[] {
   const { context } = around;
   const findings: Draft[] = [...anyTenant(jwt, around, entra)];
   const configShapes = jwt.openIdConfigUrls.map(entraOpenIdConfig).filter((s) => s !== undefined);
   const accepted = acceptedEntraShapes(jwt);
   const element = accepted.from === "issuers" ? "validate-jwt/issuers" : "validate-jwt/openid-config";
 
-  if (jwt.issuers === undefined && jwt.openIdConfigUrls.length === 0 && notJudged.visible("no-issuer-check", "issuers", "openid-config")) {
+  if (
+    jwt.issuers === undefined &&
+    jwt.openIdConfigUrls.length === 0 &&
+    notJudged.visible("no-issuer-check", "issuers", "openid-config")
+  ) {
     findings.push({
       code: "no-issuer-check",
       // Info: with keys in the policy itself, whoever holds the key is the issuer; the issuer claim adds little.
       severity: "info",
       element: "validate-jwt",
-      message: "no <issuers> and no openid-config: the token's issuer claim is not checked (the inline keys decide who can sign)",
+      message:
+        "no <issuers> and no openid-config: the token's issuer claim is not checked (the inline keys decide who can sign)",
       fix: "Add <issuers> with the token service's issuer (for Entra ID: https://login.microsoftonline.com/{tenant}/v2.0, or the v1 issuer if the API issues v1 tokens).",
     });
   }
 
-  if (jwt.issuers !== undefined && configShapes.length > 0 && notJudged.visible("openid-config-issuer-mismatch", "issuers", "openid-config")) {
+  if (
+    jwt.issuers !== undefined &&
+    configShapes.length > 0 &&
+    notJudged.visible("openid-config-issuer-mismatch", "issuers", "openid-config")
+  ) {
     const listed = new Set(accepted.shapes.map((s) => s.version));
     const stale = configShapes.filter((s) => listed.size > 0 && !listed.has(s.version));
     if (stale.length > 0) {
@@ -384,8 +456,15 @@ function lintIssuers(jwt: ValidateJwtPolicy, around: Surroundings, entra: string
     });
   }
 
-  const tenants = new Set(accepted.shapes.map((s) => s.tenant.toLowerCase()).filter((t) => !isMultiTenantAlias(t) && t !== UNKNOWN_TENANT));
-  if (context.tenantId !== undefined && isGuid(context.tenantId) && tenants.size > 0 && !tenants.has(context.tenantId.toLowerCase())) {
+  const tenants = new Set(
+    accepted.shapes.map((s) => s.tenant.toLowerCase()).filter((t) => !isMultiTenantAlias(t) && t !== UNKNOWN_TENANT),
+  );
+  if (
+    context.tenantId !== undefined &&
+    isGuid(context.tenantId) &&
+    tenants.size > 0 &&
+    !tenants.has(context.tenantId.toLowerCase())
+  ) {
     findings.push({
       code: "tenant-mismatch",
       severity: "error",
@@ -401,7 +480,12 @@ function versionIssuer(version: TokenVersion): string {
   return version === 1 ? "sts.windows.net" : "login.microsoftonline.com/.../v2.0";
 }
 
-function lintAudiences(jwt: ValidateJwtPolicy, around: Surroundings, entra: string | undefined, notJudged: NotJudged): Draft[] {
+function lintAudiences(
+  jwt: ValidateJwtPolicy,
+  around: Surroundings,
+  entra: string | undefined,
+  notJudged: NotJudged,
+): Draft[] {
   const { context } = around;
   const audClaim = jwt.requiredClaims.find((c) => c.name === "aud" && c.values.length > 0);
   const audiences = jwt.audiences ?? audClaim?.values;
@@ -415,7 +499,14 @@ function lintAudiences(jwt: ValidateJwtPolicy, around: Surroundings, entra: stri
         // An error where any app of an Entra tenant gets in; a warning where the caller is pinned
         // (only that caller's tokens for other resources pass) or the issuer is not a shared one.
         // With only inline keys of another issuer, whoever holds the key mints the tokens: info.
-        severity: entra !== undefined ? (restricted === undefined ? "error" : "warning") : jwt.openIdConfigUrls.length > 0 ? "warning" : "info",
+        severity:
+          entra !== undefined
+            ? restricted === undefined
+              ? "error"
+              : "warning"
+            : jwt.openIdConfigUrls.length > 0
+              ? "warning"
+              : "info",
         element: "validate-jwt",
         message:
           entra !== undefined
@@ -438,7 +529,8 @@ function lintAudiences(jwt: ValidateJwtPolicy, around: Surroundings, entra: stri
       // v2 tokens always carry the API's client ID as aud (learn.microsoft.com/entra/identity-platform/access-token-claims-reference): none would pass.
       if (context.tokenVersion === 2) severity = "error";
     }
-    if (context.appIdUri !== undefined && !audiences.includes(context.appIdUri) && version !== 2) missing.push(`the App ID URI ${context.appIdUri}`);
+    if (context.appIdUri !== undefined && !audiences.includes(context.appIdUri) && version !== 2)
+      missing.push(`the App ID URI ${context.appIdUri}`);
   } else {
     const guids = audiences.filter(isGuid);
     // v2 tokens carry the client ID and nothing else; v1 tokens the identifier the client asked for.
@@ -458,11 +550,17 @@ function lintAudiences(jwt: ValidateJwtPolicy, around: Surroundings, entra: stri
   ];
 }
 
-function lintCallers(jwt: ValidateJwtPolicy, around: Surroundings, entra: string | undefined, notJudged: NotJudged): Draft[] {
+function lintCallers(
+  jwt: ValidateJwtPolicy,
+  around: Surroundings,
+  entra: string | undefined,
+  notJudged: NotJudged,
+): Draft[] {
   const findings: Draft[] = [];
   if (entra === undefined) return findings;
   const hasValues = (name: string) => jwt.requiredClaims.some((c) => c.name === name && c.values.length > 0);
-  const audiences = jwt.audiences ?? jwt.requiredClaims.find((c) => c.name === "aud" && c.values.length > 0)?.values ?? [];
+  const audiences =
+    jwt.audiences ?? jwt.requiredClaims.find((c) => c.name === "aud" && c.values.length > 0)?.values ?? [];
   // App roles belong to the API's own app registration; a Microsoft resource's token has none of ours.
   const ownApp = audiences.length > 0 && audiences.every((a) => audienceKind(a) === "app-registration");
   if (!hasValues("roles") && notJudged.visible("no-role-claim", "required-claims", "audiences") && ownApp) {
@@ -474,14 +572,19 @@ function lintCallers(jwt: ValidateJwtPolicy, around: Surroundings, entra: string
       message: restricted
         ? `no required roles claim; callers are restricted by ${restricted} instead`
         : "no required roles claim: any app in the tenant can get a token for the API and call it unless the API's enterprise application has 'Assignment required'",
-      fix: "Require the app role: <claim name=\"roles\" match=\"any\"><value>{role}</value></claim>, and set 'Assignment required' on the API's enterprise application.",
+      fix: 'Require the app role: <claim name="roles" match="any"><value>{role}</value></claim>, and set \'Assignment required\' on the API\'s enterprise application.',
       premise: `${entra}; the audience is an app registration's`,
     });
   }
   // A Microsoft resource's audience (ARM, Azure AI) with nothing else pinning the caller: every user
   // and app of the tenant can get such a token. validate-azure-ad-token says so as client-application-ids-missing.
   const firstParty = audiences.length > 0 && audiences.every((a) => audienceKind(a) === "first-party");
-  if (jwt.element === "validate-jwt" && firstParty && callerRestriction(jwt, around.policy) === undefined && notJudged.visible("first-party-audience", "required-claims")) {
+  if (
+    jwt.element === "validate-jwt" &&
+    firstParty &&
+    callerRestriction(jwt, around.policy) === undefined &&
+    notJudged.visible("first-party-audience", "required-claims")
+  ) {
     findings.push({
       code: "first-party-audience",
       severity: "warning",
@@ -520,12 +623,15 @@ function coveredChecks(steps: readonly InboundStep[]): Set<ValidateJwtPolicy> {
       (s) =>
         s.kind === "token-check" ||
         (s.kind === "return-response" && (s.status === 401 || s.status === 403)) ||
-        (s.kind === "choose" && s.branches.some((b) => b.condition === undefined) && s.branches.every((b) => guards(b.steps))),
+        (s.kind === "choose" &&
+          s.branches.some((b) => b.condition === undefined) &&
+          s.branches.every((b) => guards(b.steps))),
     );
   const visit = (list: readonly InboundStep[]) => {
     for (const step of list) {
       if (step.kind !== "choose") continue;
-      const complete = step.branches.some((b) => b.condition === undefined) && step.branches.every((b) => guards(b.steps));
+      const complete =
+        step.branches.some((b) => b.condition === undefined) && step.branches.every((b) => guards(b.steps));
       if (complete) for (const check of checksIn(step.branches.flatMap((b) => b.steps))) covered.add(check);
       for (const branch of step.branches) visit(branch.steps);
     }
@@ -535,7 +641,9 @@ function coveredChecks(steps: readonly InboundStep[]): Set<ValidateJwtPolicy> {
 }
 
 function checksIn(steps: readonly InboundStep[]): ValidateJwtPolicy[] {
-  return steps.flatMap((s) => (s.kind === "token-check" ? [s.check] : s.kind === "choose" ? checksIn(s.branches.flatMap((b) => b.steps)) : []));
+  return steps.flatMap((s) =>
+    s.kind === "token-check" ? [s.check] : s.kind === "choose" ? checksIn(s.branches.flatMap((b) => b.steps)) : [],
+  );
 }
 
 /** `<when condition>`s that are not valid expressions or that no request can satisfy. */
@@ -551,7 +659,7 @@ function conditionFindings(steps: readonly InboundStep[]): LintFinding[] {
           severity: "warning",
           element: "choose/when/@condition",
           message: `condition ${clip(branch.condition!)} ${problem}; the branch it guards does not run as written`,
-          fix: "Correct the expression (C# inside @(...)); the request method is upper case and compared exactly, e.g. @(context.Request.Method == \"POST\").",
+          fix: 'Correct the expression (C# inside @(...)); the request method is upper case and compared exactly, e.g. @(context.Request.Method == "POST").',
           ...(branch.line > 0 ? { line: branch.line } : {}),
           ...(step.source ? { scope: step.source.scope, file: step.source.file } : {}),
         });

@@ -78,7 +78,8 @@ export function entraIssuer(issuer: string): IssuerShape | undefined {
   }
 }
 
-const written = (check: ValidateJwtPolicy, input: CheckInput) => check.unresolvedInputs.filter((u) => u.input === input).map((u) => u.written);
+const written = (check: ValidateJwtPolicy, input: CheckInput) =>
+  check.unresolvedInputs.filter((u) => u.input === input).map((u) => u.written);
 
 /**
  * Why this check validates Entra ID tokens, or undefined when nothing says so (another token
@@ -86,18 +87,28 @@ const written = (check: ValidateJwtPolicy, input: CheckInput) => check.unresolve
  */
 export function entraPremise(check: ValidateJwtPolicy): string | undefined {
   if (check.element === "validate-azure-ad-token") return "validate-azure-ad-token (Entra ID tokens only)";
-  const config = [...check.openIdConfigUrls, ...written(check, "openid-config")].find((u) => entraOpenIdConfig(u) !== undefined);
+  const config = [...check.openIdConfigUrls, ...written(check, "openid-config")].find(
+    (u) => entraOpenIdConfig(u) !== undefined,
+  );
   if (config !== undefined) return `Entra ID issuer (openid-config ${config})`;
   const issuer = [...(check.issuers ?? []), ...written(check, "issuers")].find((i) => entraIssuer(i) !== undefined);
   return issuer === undefined ? undefined : `Entra ID issuer (${issuer})`;
 }
 
 /** The Entra issuer shapes (version, tenant) the check accepts: its `<issuers>` when listed, else its metadata. */
-export function acceptedEntraShapes(check: ValidateJwtPolicy): { shapes: IssuerShape[]; from: "issuers" | "openid-config" } {
+export function acceptedEntraShapes(check: ValidateJwtPolicy): {
+  shapes: IssuerShape[];
+  from: "issuers" | "openid-config";
+} {
   // An issuer written with a named value still shows its version: https://sts.windows.net/{{tenant}}/ is v1.
   const issuers = [...(check.issuers ?? []), ...written(check, "issuers")];
   if (issuers.length > 0) return { shapes: issuers.map(entraIssuer).filter((s) => s !== undefined), from: "issuers" };
-  return { shapes: [...check.openIdConfigUrls, ...written(check, "openid-config")].map(entraOpenIdConfig).filter((s) => s !== undefined), from: "openid-config" };
+  return {
+    shapes: [...check.openIdConfigUrls, ...written(check, "openid-config")]
+      .map(entraOpenIdConfig)
+      .filter((s) => s !== undefined),
+    from: "openid-config",
+  };
 }
 
 /** The token version the check accepts, when its issuers (or metadata) name exactly one. */
@@ -122,7 +133,11 @@ const CALLER_CLAIMS = ["roles", "azp", "appid", "groups", "scp", "oid", "sub", "
  * a required caller claim with values, or a `<choose>` condition reading a caller claim.
  */
 export function callerRestriction(check: ValidateJwtPolicy, policy: ApimPolicy): string | undefined {
-  if (check.clientApplicationIds !== undefined || check.unresolvedInputs.some((u) => u.input === "client-application-ids")) return "client-application-ids";
+  if (
+    check.clientApplicationIds !== undefined ||
+    check.unresolvedInputs.some((u) => u.input === "client-application-ids")
+  )
+    return "client-application-ids";
   const required = check.requiredClaims.find((c) => CALLER_CLAIMS.includes(c.name) && c.values.length > 0);
   if (required) return `required claim ${required.name}`;
   const inCondition = policy.claimsCheckedInConditions.find((c) => CALLER_CLAIMS.includes(c));
@@ -131,5 +146,8 @@ export function callerRestriction(check: ValidateJwtPolicy, policy: ApimPolicy):
 
 /** Whether a required claim or a `<choose>` condition pins the tenant (`tid` or `iss`). */
 export function tenantRestriction(check: ValidateJwtPolicy, policy: ApimPolicy): boolean {
-  return check.requiredClaims.some((c) => (c.name === "tid" || c.name === "iss") && c.values.length > 0) || policy.claimsCheckedInConditions.some((c) => c === "tid" || c === "iss");
+  return (
+    check.requiredClaims.some((c) => (c.name === "tid" || c.name === "iss") && c.values.length > 0) ||
+    policy.claimsCheckedInConditions.some((c) => c === "tid" || c === "iss")
+  );
 }

@@ -21,7 +21,12 @@ export class AccessLimits {
     this.#now = now;
   }
 
-  refusal(api: string, r: AccessRestriction, callerIp: string, headers: { get(name: string): string | null }): Refusal | undefined {
+  refusal(
+    api: string,
+    r: AccessRestriction,
+    callerIp: string,
+    headers: { get(name: string): string | null },
+  ): Refusal | undefined {
     switch (r.name) {
       case "ip-filter":
         return ipFilter(r, normaliseIp(callerIp));
@@ -47,14 +52,21 @@ export class AccessLimits {
     const message = r.name.startsWith("quota")
       ? `Out of call volume quota. Quota will be replenished in ${new Date(retryAfter * 1000).toISOString().slice(11, 19)}.`
       : `Rate limit is exceeded. Try again in ${retryAfter} seconds.`;
-    return { status: 429, message, reason: r.name === "quota" || r.name === "quota-by-key" ? "QuotaExceeded" : "RateLimitExceeded", headers: { "retry-after": String(retryAfter) } };
+    return {
+      status: 429,
+      message,
+      reason: r.name === "quota" || r.name === "quota-by-key" ? "QuotaExceeded" : "RateLimitExceeded",
+      headers: { "retry-after": String(retryAfter) },
+    };
   }
 }
 
 function ipFilter(r: AccessRestriction, ip: string): Refusal | undefined {
   const listed = (r.addresses ?? []).some((entry) => matches(entry, ip));
   const allowed = (r.attributes.action ?? "allow") === "allow" ? listed : !listed;
-  return allowed ? undefined : { status: 403, message: `Caller IP address ${ip} is not allowed. Access denied.`, reason: "CallerIpNotAllowed" };
+  return allowed
+    ? undefined
+    : { status: 403, message: `Caller IP address ${ip} is not allowed. Access denied.`, reason: "CallerIpNotAllowed" };
 }
 
 function checkHeader(r: AccessRestriction, headers: { get(name: string): string | null }): Refusal | undefined {
@@ -62,7 +74,11 @@ function checkHeader(r: AccessRestriction, headers: { get(name: string): string 
   if (!name) return undefined;
   if (headers.get(name) !== null) return undefined;
   const status = Number(r.attributes["failed-check-httpcode"] ?? 401);
-  return { status: Number.isFinite(status) ? status : 401, message: r.attributes["failed-check-error-message"] ?? "Unauthorized", reason: "HeaderValueNotAllowed" };
+  return {
+    status: Number.isFinite(status) ? status : 401,
+    message: r.attributes["failed-check-error-message"] ?? "Unauthorized",
+    reason: "HeaderValueNotAllowed",
+  };
 }
 
 function normaliseIp(ip: string): string {

@@ -78,7 +78,12 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
       sendJson(
         res,
         behaviour.status,
-        { type: "about:blank", title: "Backend error", status: behaviour.status, detail: `backend programmed to answer ${behaviour.status}` },
+        {
+          type: "about:blank",
+          title: "Backend error",
+          status: behaviour.status,
+          detail: `backend programmed to answer ${behaviour.status}`,
+        },
         "application/problem+json",
       );
       return;
@@ -97,7 +102,8 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
       subscriptionKeyForwarded: header(req, "ocp-apim-subscription-key") !== undefined,
     };
     const scheme = authorization?.split(/\s+/)[0];
-    if (authorization !== undefined && scheme !== undefined && authorization.includes(" ")) echo.authorizationScheme = scheme;
+    if (authorization !== undefined && scheme !== undefined && authorization.includes(" "))
+      echo.authorizationScheme = scheme;
     const body = behaviour.paddingBytes ? { ...echo, padding: "x".repeat(behaviour.paddingBytes) } : echo;
     if (behaviour.bodyFault) sendFaultyBody(res, behaviour.bodyFault, JSON.stringify(body), closing.signal);
     else sendJson(res, 200, body);
@@ -105,7 +111,8 @@ export async function startBackend(options: BackendOptions = {}): Promise<Sandbo
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, { type: "about:blank", title: "Backend failure", status: 500 }, "application/problem+json");
+      if (!res.headersSent)
+        sendJson(res, 500, { type: "about:blank", title: "Backend failure", status: 500 }, "application/problem+json");
       else res.destroy();
     });
   };
@@ -143,7 +150,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 function dropUndefined<T extends Record<string, string | undefined>>(value: T): Partial<Record<keyof T, string>> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, string>>;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<
+    Record<keyof T, string>
+  >;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, contentType = "application/json"): void {

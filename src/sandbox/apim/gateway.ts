@@ -45,9 +45,12 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
   const definitions = published.map((api) => api.definition);
   const policies = new Map(published.map((api) => [api.definition.name, api.policy]));
 
-  const backendTls = options.tls.caPem === undefined ? undefined : { certPem: options.tls.certPem, keyPem: options.tls.keyPem };
+  const backendTls =
+    options.tls.caPem === undefined ? undefined : { certPem: options.tls.certPem, keyPem: options.tls.keyPem };
   const backend = await startBackend(backendTls === undefined ? {} : { tls: backendTls });
-  const dispatcher: Dispatcher = new Agent(options.tls.caPem === undefined ? {} : { connect: { ca: options.tls.caPem } });
+  const dispatcher: Dispatcher = new Agent(
+    options.tls.caPem === undefined ? {} : { connect: { ca: options.tls.caPem } },
+  );
   const records: GatewayRequestRecord[] = [];
   const limits = new AccessLimits(now);
   const sockets = new Set<Duplex>();
@@ -95,7 +98,13 @@ export async function startApimGateway(options: GatewayOptions): Promise<ApimGat
         res.writeHead(inbound.status, { "content-length": 0 });
         res.end();
       } else sendApimError(res, inbound.status, inbound.message, inbound.headers);
-      record({ ...base, api: api.name, status: inbound.status, reason: inbound.reason, ...(inbound.detail ? { detail: inbound.detail } : {}) });
+      record({
+        ...base,
+        api: api.name,
+        status: inbound.status,
+        reason: inbound.reason,
+        ...(inbound.detail ? { detail: inbound.detail } : {}),
+      });
       return;
     }
 
@@ -184,7 +193,11 @@ function publish(apis: readonly ApiDefinition[]): PublishedApi[] {
     if (paths.has(path)) throw new TypeError(`apis[${index}].path "${definition.path}" is used twice`);
     paths.add(path);
     // The gateway enforces exactly what it was given: a named value without a value is refused here.
-    const policy = definition.policy ?? (definition.policyXml === undefined ? undefined : parsePolicy(definition.policyXml, { requireNamedValues: true }));
+    const policy =
+      definition.policy ??
+      (definition.policyXml === undefined
+        ? undefined
+        : parsePolicy(definition.policyXml, { requireNamedValues: true }));
     return { definition, policy };
   });
 }

@@ -1,4 +1,10 @@
-import { decideCondition, evaluateValidateJwt, type ConditionRequest, type EvaluateDeps, type InboundStep } from "../../policy/index.js";
+import {
+  decideCondition,
+  evaluateValidateJwt,
+  type ConditionRequest,
+  type EvaluateDeps,
+  type InboundStep,
+} from "../../policy/index.js";
 import type { AccessLimits } from "./access-limits.js";
 
 /** What the inbound section comes to for one request: on to the backend, or the gateway's own answer. */
@@ -39,7 +45,14 @@ export async function runInbound(
     switch (step.kind) {
       case "token-check": {
         const outcome = await evaluateValidateJwt(step.check, request, context.deps);
-        if (!outcome.ok) return { pass: false, status: outcome.status, message: outcome.message, reason: outcome.reason, detail: outcome.detail };
+        if (!outcome.ok)
+          return {
+            pass: false,
+            status: outcome.status,
+            message: outcome.message,
+            reason: outcome.reason,
+            detail: outcome.detail,
+          };
         break;
       }
       case "restriction": {
@@ -48,7 +61,12 @@ export async function runInbound(
         break;
       }
       case "return-response":
-        return { pass: false, status: step.status ?? 200, reason: "ReturnResponse", detail: `<return-response> at line ${step.line}` };
+        return {
+          pass: false,
+          status: step.status ?? 200,
+          reason: "ReturnResponse",
+          detail: `<return-response> at line ${step.line}`,
+        };
       case "choose": {
         let taken: readonly InboundStep[] | undefined;
         for (const branch of step.branches) {

@@ -12,7 +12,8 @@ export const MESSAGES = {
   notFound: "Resource not found",
   missingKey:
     "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
-  invalidKey: "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+  invalidKey:
+    "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
   // What APIM answers when forward-request cannot reach the backend (unconfirmed wording).
   backendFailure: "Internal server error",
 } as const;

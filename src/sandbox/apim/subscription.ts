@@ -5,8 +5,7 @@ export const DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key";
 export const DEFAULT_KEY_QUERY = "subscription-key";
 
 export type SubscriptionCheck =
-  | { ok: true }
-  | { ok: false; reason: "SubscriptionKeyNotFound" | "SubscriptionKeyInvalid"; wwwAuthenticate: string };
+  { ok: true } | { ok: false; reason: "SubscriptionKeyNotFound" | "SubscriptionKeyInvalid"; wwwAuthenticate: string };
 
 /**
  * APIM checks the subscription key before any inbound policy: header first, then query parameter
@@ -26,7 +25,8 @@ export function checkSubscription(
   const key = headers.get(headerName) ?? url.searchParams.get(queryName);
   const apiPath = api.path.replace(/^\/+/, "");
   const wwwAuthenticate = `AzureApiManagementKey realm="https://${host}/${apiPath}",name="${headerName}",type="header"`;
-  if (key === null || key === "") return api.subscriptionRequired ? { ok: false, reason: "SubscriptionKeyNotFound", wwwAuthenticate } : { ok: true };
+  if (key === null || key === "")
+    return api.subscriptionRequired ? { ok: false, reason: "SubscriptionKeyNotFound", wwwAuthenticate } : { ok: true };
   if (!api.subscriptionKeys.some((candidate) => sameKey(candidate, key))) {
     return { ok: false, reason: "SubscriptionKeyInvalid", wwwAuthenticate };
   }

@@ -30,7 +30,10 @@ export interface IssuedToken {
  * Resource lookup as Entra does it: by App ID URI (case-insensitive, trailing slash ignored) or by the
  * application's client-id GUID. Returns the app and which form the request used.
  */
-export function findResource(model: TenantModel, resource: string): { app: AppRegistration; byUri: boolean } | undefined {
+export function findResource(
+  model: TenantModel,
+  resource: string,
+): { app: AppRegistration; byUri: boolean } | undefined {
   const key = normaliseResource(resource);
   for (const app of model.apps) {
     if (app.appIdUri !== undefined && normaliseResource(app.appIdUri) === key) return { app, byUri: true };
@@ -93,7 +96,8 @@ export async function signAccessToken(params: {
   Object.assign(claims, { sub: caller.objectId, tid: tenantId, uti: opaque(16), ver: version });
 
   const header = { typ: "JWT", alg: "RS256", ...(version === "1.0" ? { x5t: key.x5t } : {}), kid: key.kid };
-  if (params.firstPartyFormat) return { accessToken: await firstPartyToken(claims, header, key), version, aud, iat, exp };
+  if (params.firstPartyFormat)
+    return { accessToken: await firstPartyToken(claims, header, key), version, aud, iat, exp };
   const accessToken = await new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey);
   return { accessToken, version, aud, iat, exp };
 }
@@ -103,9 +107,15 @@ export async function signAccessToken(params: {
  * and the signature covers a header holding the nonce's SHA-256 instead, so validating the token
  * as it is, with the tenant's published key, fails. Only the resource knows to hash the nonce back.
  */
-async function firstPartyToken(claims: Record<string, unknown>, header: Record<string, string>, key: SigningKey): Promise<string> {
+async function firstPartyToken(
+  claims: Record<string, unknown>,
+  header: Record<string, string>,
+  key: SigningKey,
+): Promise<string> {
   const nonce = opaque(32);
-  const signed = await new SignJWT(claims).setProtectedHeader({ ...header, nonce: createHash("sha256").update(nonce).digest("hex") } as never).sign(key.privateKey);
+  const signed = await new SignJWT(claims)
+    .setProtectedHeader({ ...header, nonce: createHash("sha256").update(nonce).digest("hex") } as never)
+    .sign(key.privateKey);
   const [, payload, signature] = signed.split(".");
   return `${Buffer.from(JSON.stringify({ ...header, nonce })).toString("base64url")}.${payload}.${signature}`;
 }

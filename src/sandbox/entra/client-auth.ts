@@ -53,7 +53,10 @@ export async function authenticateClient(
     try {
       iss = decodeJwt(credentials.assertion).iss;
     } catch {
-      return refuse(700027, "Client assertion failed signature validation. Reason - The assertion is not a well-formed JWT.");
+      return refuse(
+        700027,
+        "Client assertion failed signature validation. Reason - The assertion is not a well-formed JWT.",
+      );
     }
     // A certificate assertion is issued by the client itself; anything else claims to be federated.
     return iss === app.clientId
@@ -61,7 +64,10 @@ export async function authenticateClient(
       : verifyFederatedAssertion(app, credentials.assertion, ctx);
   }
   if (credentials.secret !== undefined) return verifySecret(app, credentials.secret, ctx.nowMs);
-  return refuse(7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+  return refuse(
+    7000218,
+    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+  );
 }
 
 function verifySecret(app: AppRegistration, secret: string, nowMs: number): AuthenticatedClient | Refusal {
@@ -136,7 +142,10 @@ async function verifyFederatedAssertion(
   // an external issuer's keys would have to be fetched from the internet.
   const tenantId = ctx.model.tenantId;
   if (iss !== v2Issuer(tenantId, ctx.model.cloud) && iss !== v1Issuer(tenantId, ctx.model.cloud)) {
-    return refuse(700027, `Client assertion failed signature validation. Reason - The sandbox cannot fetch the keys of issuer '${iss}'.`);
+    return refuse(
+      700027,
+      `Client assertion failed signature validation. Reason - The sandbox cannot fetch the keys of issuer '${iss}'.`,
+    );
   }
   let verified: { sub?: string | undefined; aud?: string | string[] | undefined };
   try {
@@ -182,10 +191,16 @@ function assertionRefusal(error: unknown): Refusal {
     if (error.claim === "iss" || error.claim === "sub") {
       return refuse(700021, "Client assertion application identifier doesn't match 'client_id' parameter.");
     }
-    return refuse(700027, `Client assertion failed signature validation. Reason - The '${error.claim}' claim is not valid.`);
+    return refuse(
+      700027,
+      `Client assertion failed signature validation. Reason - The '${error.claim}' claim is not valid.`,
+    );
   }
   if (error instanceof joseErrors.JWKSNoMatchingKey) {
     return refuse(700027, "Client assertion failed signature validation. Reason - The key was not found.");
   }
-  return refuse(700027, "Client assertion failed signature validation. Reason - The provided signature value did not match the expected signature value.");
+  return refuse(
+    700027,
+    "Client assertion failed signature validation. Reason - The provided signature value did not match the expected signature value.",
+  );
 }

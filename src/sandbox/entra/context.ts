@@ -51,4 +51,5 @@ export interface EmulatorContext {
  * `opaque-token` stands for a token endpoint that is not Entra's (a proxy or an identity provider
  * that issues reference tokens): 200 with an access token that is not a JWT.
  */
-export type TokenEndpointOutage = { kind: "html-5xx"; status: number } | { kind: "no-answer" } | { kind: "opaque-token" };
+export type TokenEndpointOutage =
+  { kind: "html-5xx"; status: number } | { kind: "no-answer" } | { kind: "opaque-token" };

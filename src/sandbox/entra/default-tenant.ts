@@ -49,7 +49,9 @@ export interface DefaultTenant {
  * The sandbox's default tenant, from the fixed ids in src/sandbox/identities.ts. Secrets and the
  * probe's certificate are generated per call and returned only here, for the sandbox's settings.
  */
-export async function createDefaultTenant(options: { now?: () => number; cloud?: CloudName } = {}): Promise<DefaultTenant> {
+export async function createDefaultTenant(
+  options: { now?: () => number; cloud?: CloudName } = {},
+): Promise<DefaultTenant> {
   const now = options.now ?? Date.now;
   const cloud = CLOUDS[options.cloud ?? "public"];
   const expiresAt = new Date(now() + 180 * 24 * 3600 * 1000).toISOString();
@@ -104,7 +106,9 @@ export async function createDefaultTenant(options: { now?: () => number; cloud?:
         accessTokenAcceptedVersion: 1,
         firstPartyTokenFormat: true,
         // What credential-expiry needs to read the probe's own registration (granted to the probe below).
-        appRoles: [{ id: APPLICATION_READ_ALL.id, value: APPLICATION_READ_ALL.value, allowedMemberTypes: ["Application"] }],
+        appRoles: [
+          { id: APPLICATION_READ_ALL.id, value: APPLICATION_READ_ALL.value, allowedMemberTypes: ["Application"] },
+        ],
       },
       {
         // Entra-authenticated ingestion's audience: Azure resources take v1 tokens.

@@ -70,7 +70,23 @@ function cloudInstance(cloud: CloudName): Record<string, string> {
 }
 
 const claimsSupported = [
-  "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host",
-  "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash",
-  "c_hash", "email",
+  "sub",
+  "iss",
+  "cloud_instance_name",
+  "cloud_instance_host_name",
+  "cloud_graph_host_name",
+  "msgraph_host",
+  "aud",
+  "exp",
+  "iat",
+  "auth_time",
+  "acr",
+  "nonce",
+  "preferred_username",
+  "name",
+  "tid",
+  "ver",
+  "at_hash",
+  "c_hash",
+  "email",
 ];

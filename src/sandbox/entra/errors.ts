@@ -65,7 +65,10 @@ export function isRefusal(value: unknown): value is Refusal {
 
 /** `2026-11-22 00:09:17Z`: the timestamp format of Entra's error bodies. */
 function entraTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  return new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 /**
@@ -73,7 +76,11 @@ function entraTimestamp(ms: number): string {
  * with the Trace ID, Correlation ID and Timestamp lines. The correlation id echoes the client's
  * `client-request-id` when it sent one, as Entra does.
  */
-export function sendRefusal(res: ServerResponse, refusal: Refusal, context: { now: number; correlationId?: string | undefined }): void {
+export function sendRefusal(
+  res: ServerResponse,
+  refusal: Refusal,
+  context: { now: number; correlationId?: string | undefined },
+): void {
   const { error, status } = AADSTS[refusal.aadsts];
   const traceId = randomUUID();
   const correlationId = context.correlationId ?? randomUUID();

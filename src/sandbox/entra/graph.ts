@@ -7,10 +7,18 @@ import { sendJson } from "./http.js";
 import { sameId } from "./model.js";
 
 /** Microsoft Graph's app role that reads every app registration (its id in Graph's service principal). */
-export const APPLICATION_READ_ALL = { id: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30", value: "Application.Read.All" } as const;
+export const APPLICATION_READ_ALL = {
+  id: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+  value: "Application.Read.All",
+} as const;
 
 /** Graph permissions that may read an application's credentials (graph/api/application-get). */
-const READ_ROLES = new Set([APPLICATION_READ_ALL.value, "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]);
+const READ_ROLES = new Set([
+  APPLICATION_READ_ALL.value,
+  "Application.ReadWrite.All",
+  "Directory.Read.All",
+  "Directory.ReadWrite.All",
+]);
 
 const APPLICATION_BY_APP_ID = /^\/v1\.0\/applications\(appId='([^']+)'\)$/;
 
@@ -25,7 +33,12 @@ export function isGraphApplicationPath(pathname: string): boolean {
  * (the header's nonce hashed back before the signature is checked, as only Graph can), carrying an
  * application permission that reads applications; otherwise Graph's 401 or 403.
  */
-export async function handleGraphApplicationRequest(url: URL, req: IncomingMessage, res: ServerResponse, ctx: EmulatorContext): Promise<void> {
+export async function handleGraphApplicationRequest(
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: EmulatorContext,
+): Promise<void> {
   const appId = APPLICATION_BY_APP_ID.exec(decodeURIComponent(url.pathname))?.[1] ?? "";
   const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
   const model = ctx.model();
@@ -39,7 +52,13 @@ export async function handleGraphApplicationRequest(url: URL, req: IncomingMessa
     return graphError(res, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
   }
   const app = model.apps.find((a) => sameId(a.clientId, appId));
-  if (!app) return graphError(res, 404, "Request_ResourceNotFound", `Resource '${appId}' does not exist or one of its queried reference-property objects are not present.`);
+  if (!app)
+    return graphError(
+      res,
+      404,
+      "Request_ResourceNotFound",
+      `Resource '${appId}' does not exist or one of its queried reference-property objects are not present.`,
+    );
   sendJson(res, 200, {
     "@odata.context": `${ctx.origin}/v1.0/$metadata#applications(passwordCredentials,keyCredentials)/$entity`,
     passwordCredentials: app.secrets.map((s) => ({
@@ -66,13 +85,19 @@ export async function handleGraphApplicationRequest(url: URL, req: IncomingMessa
 }
 
 /** The claims of a Graph-format token this tenant signed for Graph and that has not expired; undefined otherwise. */
-async function verifiedGraphClaims(token: string, ctx: EmulatorContext, audience: string): Promise<Record<string, unknown> | undefined> {
+async function verifiedGraphClaims(
+  token: string,
+  ctx: EmulatorContext,
+  audience: string,
+): Promise<Record<string, unknown> | undefined> {
   try {
     const header = decodeProtectedHeader(token) as Record<string, unknown>;
     const nonce = header["nonce"];
     if (typeof nonce !== "string") return undefined;
     // The signature covers the header with the nonce's SHA-256 (access-token.ts firstPartyToken).
-    const signedHeader = Buffer.from(JSON.stringify({ ...header, nonce: createHash("sha256").update(nonce).digest("hex") })).toString("base64url");
+    const signedHeader = Buffer.from(
+      JSON.stringify({ ...header, nonce: createHash("sha256").update(nonce).digest("hex") }),
+    ).toString("base64url");
     const [, payload = "", signature = ""] = token.split(".");
     await compactVerify(`${signedHeader}.${payload}.${signature}`, createLocalJWKSet(await ctx.keys.jwks()));
     const claims = decodeJwt(token);
@@ -85,5 +110,11 @@ async function verifiedGraphClaims(token: string, ctx: EmulatorContext, audience
 }
 
 function graphError(res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { error: { code, message, innerError: { date: new Date().toISOString().slice(0, 19), "request-id": "00000000-0000-0000-0000-000000000000" } } });
+  sendJson(res, status, {
+    error: {
+      code,
+      message,
+      innerError: { date: new Date().toISOString().slice(0, 19), "request-id": "00000000-0000-0000-0000-000000000000" },
+    },
+  });
 }

@@ -50,18 +50,30 @@ export async function handleManagedIdentityRequest(
   };
 
   if (headerValue(req, "x-identity-header") !== ctx.identityHeader) {
-    return fail(401, "unauthorized_client", "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.");
+    return fail(
+      401,
+      "unauthorized_client",
+      "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.",
+    );
   }
   if (url.searchParams.get("api-version") !== API_VERSION) {
     return fail(400, "invalid_request", `api-version must be ${API_VERSION}.`);
   }
   if (resource === "") return fail(400, "invalid_request", "The 'resource' query parameter is required.");
   if (clientId === undefined) {
-    return fail(400, "invalid_request", "No system-assigned managed identity is enabled; pass client_id of a user-assigned identity.");
+    return fail(
+      400,
+      "invalid_request",
+      "No system-assigned managed identity is enabled; pass client_id of a user-assigned identity.",
+    );
   }
   const identity = model.managedIdentities.find((mi) => sameId(mi.clientId, clientId));
   if (identity === undefined) {
-    return fail(400, "invalid_request", `No user-assigned managed identity with client_id ${clientId} is assigned to this app.`);
+    return fail(
+      400,
+      "invalid_request",
+      `No user-assigned managed identity with client_id ${clientId} is assigned to this app.`,
+    );
   }
 
   const audience = audienceOf(model, resource, identity.clientId);

@@ -115,7 +115,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case "unrecognized_keys":
       return "unknown key";
     case "invalid_type":
-      return issue.input === undefined ? "is required" : `must be ${issue.expected === "union" ? "one of the allowed values" : `a ${issue.expected}`}`;
+      return issue.input === undefined
+        ? "is required"
+        : `must be ${issue.expected === "union" ? "one of the allowed values" : `a ${issue.expected}`}`;
     case "too_small":
       if (issue.origin === "string") return "must not be empty";
       if (issue.origin === "array") return `must have at least ${Number(issue.minimum)} item(s)`;
@@ -159,7 +161,8 @@ function findInconsistency(model: TenantModel): Problem | undefined {
     }
     const roleIds = new Set<string>();
     for (const [j, role] of app.appRoles.entries()) {
-      if (roleIds.has(role.id.toLowerCase())) return { path: `apps[${i}].appRoles[${j}].id`, problem: "duplicate app role id" };
+      if (roleIds.has(role.id.toLowerCase()))
+        return { path: `apps[${i}].appRoles[${j}].id`, problem: "duplicate app role id" };
       roleIds.add(role.id.toLowerCase());
     }
     for (const [j, cert] of app.certificates.entries()) {
@@ -176,7 +179,10 @@ function findInconsistency(model: TenantModel): Problem | undefined {
   }
   for (const [i, ra] of model.roleAssignments.entries()) {
     if (!clientIds.has(ra.clientId.toLowerCase())) {
-      return { path: `roleAssignments[${i}].clientId`, problem: `no app or managed identity has client id ${ra.clientId}` };
+      return {
+        path: `roleAssignments[${i}].clientId`,
+        problem: `no app or managed identity has client id ${ra.clientId}`,
+      };
     }
     const resource = model.apps.find((a) => sameId(a.clientId, ra.resourceClientId));
     if (resource === undefined) {
@@ -184,10 +190,16 @@ function findInconsistency(model: TenantModel): Problem | undefined {
     }
     const role = resource.appRoles.find((r) => sameId(r.id, ra.roleId));
     if (role === undefined) {
-      return { path: `roleAssignments[${i}].roleId`, problem: `app ${resource.displayName} has no app role ${ra.roleId}` };
+      return {
+        path: `roleAssignments[${i}].roleId`,
+        problem: `app ${resource.displayName} has no app role ${ra.roleId}`,
+      };
     }
     if (!role.allowedMemberTypes.includes("Application")) {
-      return { path: `roleAssignments[${i}].roleId`, problem: `app role ${role.value} does not allow member type Application` };
+      return {
+        path: `roleAssignments[${i}].roleId`,
+        problem: `app role ${role.value} does not allow member type Application`,
+      };
     }
   }
   return undefined;

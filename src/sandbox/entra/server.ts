@@ -109,7 +109,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     route(req, res, ctx).catch(() => {
       // Nothing about the request is logged (it may carry a secret); the client sees a bare 500.
-      if (!res.headersSent) sendJson(res, 500, { error: "server_error", error_description: "Sandbox Entra emulator failure." });
+      if (!res.headersSent)
+        sendJson(res, 500, { error: "server_error", error_description: "Sandbox Entra emulator failure." });
       else res.destroy();
     });
   });
@@ -168,7 +169,8 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: EmulatorCon
   const tenantInDocs = known ? tenantId : "{tenantid}";
   const discoveryPaths: Record<string, () => Promise<unknown>> = {
     ".well-known/openid-configuration": () => Promise.resolve(v1Metadata(ctx.origin, tenantInDocs, ctx.model().cloud)),
-    "v2.0/.well-known/openid-configuration": () => Promise.resolve(v2Metadata(ctx.origin, tenantInDocs, ctx.model().cloud)),
+    "v2.0/.well-known/openid-configuration": () =>
+      Promise.resolve(v2Metadata(ctx.origin, tenantInDocs, ctx.model().cloud)),
     "discovery/keys": () => {
       ctx.rollOverDueKeys();
       return ctx.keys.jwks();

@@ -27,7 +27,13 @@ export async function handleTokenRequest(
   ctx: EmulatorContext,
 ): Promise<void> {
   const nowMs = ctx.now();
-  const record: TokenRequestRecord = { at: new Date(nowMs).toISOString(), endpoint: version, tenant, status: 0, outcome: "refused" };
+  const record: TokenRequestRecord = {
+    at: new Date(nowMs).toISOString(),
+    endpoint: version,
+    tenant,
+    status: 0,
+    outcome: "refused",
+  };
   const correlationId = headerValue(req, "client-request-id");
   const refuseWith = (refusal: Refusal): void => {
     const { error, status } = AADSTS[refusal.aadsts];
@@ -49,14 +55,23 @@ export async function handleTokenRequest(
     req.resume();
     ctx.record({ ...record, status: outage.status, outcome: "outage" });
     res.writeHead(outage.status, { "content-type": "text/html; charset=utf-8" });
-    res.end("<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>");
+    res.end(
+      "<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>",
+    );
     return;
   }
   if (outage?.kind === "opaque-token") {
     req.resume();
     ctx.record({ ...record, status: 200, outcome: "outage" });
     res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store, no-cache" });
-    res.end(JSON.stringify({ token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: "opaque-reference-token-0f3c9a" }));
+    res.end(
+      JSON.stringify({
+        token_type: "Bearer",
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: "opaque-reference-token-0f3c9a",
+      }),
+    );
     return;
   }
   if (outage?.kind === "no-answer") {
@@ -174,7 +189,12 @@ export async function handleTokenRequest(
   const headers = { ...NO_STORE, "x-ms-request-id": randomUUID() };
   // v2 answers numbers; v1 answers strings plus expires_on, not_before and resource (docs/REFERENCE.md §1).
   if (version === "v2") {
-    sendJson(res, 200, { token_type: "Bearer", expires_in: expiresIn, ext_expires_in: expiresIn, access_token: issued.accessToken }, headers);
+    sendJson(
+      res,
+      200,
+      { token_type: "Bearer", expires_in: expiresIn, ext_expires_in: expiresIn, access_token: issued.accessToken },
+      headers,
+    );
   } else {
     sendJson(
       res,
@@ -219,7 +239,10 @@ function resourceFromScope(scope: string): string | Refusal {
   }
   const resource = only.slice(0, -DEFAULT_SUFFIX.length);
   if (resource === "") {
-    return refuse(70011, `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`);
+    return refuse(
+      70011,
+      `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`,
+    );
   }
   return resource;
 }

@@ -9,7 +9,9 @@ export function decodeTrackBody(raw: Buffer, contentEncoding: string | undefined
   let text: string;
   try {
     // Trust the magic bytes as well as the header: some senders gzip without saying so.
-    const gzipped = contentEncoding?.toLowerCase().includes("gzip") === true || (raw[0] === GZIP_MAGIC[0] && raw[1] === GZIP_MAGIC[1]);
+    const gzipped =
+      contentEncoding?.toLowerCase().includes("gzip") === true ||
+      (raw[0] === GZIP_MAGIC[0] && raw[1] === GZIP_MAGIC[1]);
     text = (gzipped ? gunzipSync(raw) : raw).toString("utf8");
   } catch {
     return { ok: false, message: "body is not valid gzip" };

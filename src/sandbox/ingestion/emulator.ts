@@ -121,7 +121,13 @@ export async function startIngestionEmulator(options: IngestionEmulatorOptions):
   const authenticate = async (authorization: string | undefined): Promise<BearerVerdict> => {
     if (!options.verifyBearer) return { ok: true };
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
-    if (token === undefined) return { ok: false, status: 401, message: "Local authentication is disabled for this resource: send an Entra ID bearer token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING)" };
+    if (token === undefined)
+      return {
+        ok: false,
+        status: 401,
+        message:
+          "Local authentication is disabled for this resource: send an Entra ID bearer token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING)",
+      };
     return options.verifyBearer(token);
   };
 
@@ -138,7 +144,14 @@ export async function startIngestionEmulator(options: IngestionEmulatorOptions):
         if (body === undefined) return sendJson(res, 413, trackFailure(0, 413, "payload too large"));
         const verdict = await authenticate(req.headers.authorization);
         if (!verdict.ok) {
-          requests.push({ path, status: verdict.status, itemsReceived: 0, itemsAccepted: 0, faulted: false, receivedAt: now() });
+          requests.push({
+            path,
+            status: verdict.status,
+            itemsReceived: 0,
+            itemsAccepted: 0,
+            faulted: false,
+            receivedAt: now(),
+          });
           return sendJson(res, verdict.status, trackFailure(0, verdict.status, verdict.message));
         }
         handleTrack(path, body, req.headers["content-encoding"], res);
@@ -161,7 +174,8 @@ export async function startIngestionEmulator(options: IngestionEmulatorOptions):
       const { status, retryAfterSeconds } = fault;
       fault = fault.times > 1 ? { ...fault, times: fault.times - 1 } : undefined;
       requests.push({ path, status, itemsReceived: items.length, itemsAccepted: 0, faulted: true, receivedAt });
-      const headers: Record<string, string> = retryAfterSeconds === undefined ? {} : { "Retry-After": String(retryAfterSeconds) };
+      const headers: Record<string, string> =
+        retryAfterSeconds === undefined ? {} : { "Retry-After": String(retryAfterSeconds) };
       const answer: TrackResponse = {
         itemsReceived: items.length,
         itemsAccepted: 0,
@@ -193,7 +207,14 @@ export async function startIngestionEmulator(options: IngestionEmulatorOptions):
     const itemsAccepted = items.length - errors.length;
     // 200 all accepted, 206 some (or some refused only transiently), 400 none valid (docs/REFERENCE.md §4).
     const status = errors.length === 0 ? 200 : itemsAccepted > 0 || retriableErrors > 0 ? 206 : 400;
-    requests.push({ path, status, itemsReceived: items.length, itemsAccepted, faulted: retriableErrors > 0, receivedAt });
+    requests.push({
+      path,
+      status,
+      itemsReceived: items.length,
+      itemsAccepted,
+      faulted: retriableErrors > 0,
+      receivedAt,
+    });
     sendJson(res, status, { itemsReceived: items.length, itemsAccepted, errors } satisfies TrackResponse);
     for (const wake of waiters) wake();
   }
@@ -221,7 +242,11 @@ export async function startIngestionEmulator(options: IngestionEmulatorOptions):
     requests: () => [...requests],
     other: () => [...other],
     setFault(next) {
-      if (next !== undefined && "partial" in next && !(Number.isInteger(next.partial.rejectEvery) && next.partial.rejectEvery >= 1)) {
+      if (
+        next !== undefined &&
+        "partial" in next &&
+        !(Number.isInteger(next.partial.rejectEvery) && next.partial.rejectEvery >= 1)
+      ) {
         throw new TypeError("setFault: partial.rejectEvery must be an integer >= 1");
       }
       if (next !== undefined && "status" in next && !(Number.isInteger(next.times) && next.times >= 1)) {
@@ -296,6 +321,10 @@ function trackFailure(itemsReceived: number, statusCode: number, message: string
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }

@@ -23,13 +23,25 @@ export function entraIngestionVerifier(auth: EntraIngestionAuth): (token: string
     let oid: unknown;
     try {
       const config = await auth.keys.resolve(auth.metadataUrl);
-      const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [...config.keys] }), { issuer: auth.issuer, audience: auth.audience });
+      const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [...config.keys] }), {
+        issuer: auth.issuer,
+        audience: auth.audience,
+      });
       oid = payload["oid"];
     } catch {
-      return { ok: false, status: 401, message: "The Entra ID token is not valid for Azure Monitor ingestion (signature, issuer, audience or lifetime)" };
+      return {
+        ok: false,
+        status: 401,
+        message:
+          "The Entra ID token is not valid for Azure Monitor ingestion (signature, issuer, audience or lifetime)",
+      };
     }
     if (typeof oid !== "string" || !auth.publishers.includes(oid)) {
-      return { ok: false, status: 403, message: "The identity lacks the Monitoring Metrics Publisher role on this Application Insights resource" };
+      return {
+        ok: false,
+        status: 403,
+        message: "The identity lacks the Monitoring Metrics Publisher role on this Application Insights resource",
+      };
     }
     return { ok: true };
   };

@@ -62,9 +62,7 @@ export interface AvailabilityEnvelope extends Envelope {
 
 export const AVAILABILITY_ENVELOPE_NAME = "Microsoft.ApplicationInsights.Availability";
 
-export type EnvelopeCheck =
-  | { ok: true; envelope: Envelope; availability: boolean }
-  | { ok: false; message: string };
+export type EnvelopeCheck = { ok: true; envelope: Envelope; availability: boolean } | { ok: false; message: string };
 
 /**
  * Validates one item of a `/track` batch. AvailabilityData items are checked field by field; other
@@ -81,7 +79,11 @@ export function checkEnvelope(item: unknown): EnvelopeCheck {
   }
   const data = availabilityDataSchema.safeParse(envelope.data.baseData);
   if (!data.success) return { ok: false, message: describe(data.error, "data.baseData") };
-  return { ok: true, envelope: { ...envelope, data: { baseType: "AvailabilityData", baseData: data.data } }, availability: true };
+  return {
+    ok: true,
+    envelope: { ...envelope, data: { baseType: "AvailabilityData", baseData: data.data } },
+    availability: true,
+  };
 }
 
 function describe(error: z.ZodError, prefix?: string): string {

@@ -49,7 +49,10 @@ export async function createSandboxCa(): Promise<SandboxCa> {
 
   return {
     certPem: caCert.toString("pem"),
-    async issueServerCertificate(hosts: readonly string[] = DEFAULT_HOSTS, options: { validDays?: number } = {}): Promise<ServerCertificate> {
+    async issueServerCertificate(
+      hosts: readonly string[] = DEFAULT_HOSTS,
+      options: { validDays?: number } = {},
+    ): Promise<ServerCertificate> {
       if (hosts.length === 0) throw new TypeError("issueServerCertificate: hosts must not be empty");
       const serverKeys = await cachedRsaKeyPair("sandbox-server");
       const issuedAt = Date.now();
@@ -64,10 +67,7 @@ export async function createSandboxCa(): Promise<SandboxCa> {
         signingKey: caKeys.privateKey,
         extensions: [
           new x509.BasicConstraintsExtension(false, undefined, true),
-          new x509.KeyUsagesExtension(
-            x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
-            true,
-          ),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
           // Node checks the SAN, not the CN; an IP literal only matches an `ip` SAN entry.
           new x509.SubjectAlternativeNameExtension(

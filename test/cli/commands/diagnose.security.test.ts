@@ -5,12 +5,18 @@ import { describe, expect, it } from "vitest";
 import { diagnoseCommand } from "../../../src/cli/commands/diagnose.js";
 import type { CliIo } from "../../../src/cli/io.js";
 
-const TOKEN = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJhdWQiOiJhcGk6Ly9vcmRlcnMtYXBpIn0.c2lnbmF0dXJlLW5vdC1yZWFsLWJ1dC1sb25n";
+const TOKEN =
+  "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJhdWQiOiJhcGk6Ly9vcmRlcnMtYXBpIn0.c2lnbmF0dXJlLW5vdC1yZWFsLWJ1dC1sb25n";
 
 function fakeIo() {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { env: {}, cwd: mkdtempSync(join(tmpdir(), "diagnose-sec-")), stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } };
+  const io: CliIo = {
+    env: {},
+    cwd: mkdtempSync(join(tmpdir(), "diagnose-sec-")),
+    stdout: { write: (s: string) => out.push(s) },
+    stderr: { write: (s: string) => err.push(s) },
+  };
   return { io, all: () => out.join("") + err.join(""), stderr: () => err.join("") };
 }
 

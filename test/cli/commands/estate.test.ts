@@ -12,12 +12,22 @@ const ESTATE = new URL("../../fixtures/apiops/contoso", import.meta.url).pathnam
 const dir = mkdtempSync(join(tmpdir(), "estate-cli-"));
 writeFileSync(
   join(dir, "nv.json"),
-  JSON.stringify({ "tenant-id": "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", "api-client-id": "3f9a2c71-5d84-4b0e-a6c3-8e1f7b2d9045", "api-app-id-uri": "api://orders-api", "api-role": "Api.Access" }),
+  JSON.stringify({
+    "tenant-id": "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47",
+    "api-client-id": "3f9a2c71-5d84-4b0e-a6c3-8e1f7b2d9045",
+    "api-app-id-uri": "api://orders-api",
+    "api-role": "Api.Access",
+  }),
 );
 
 async function cli(argv: string[]) {
   const out = { stdout: "", stderr: "" };
-  const io: CliIo = { env: {}, cwd: dir, stdout: { write: (s: string) => (out.stdout += s) }, stderr: { write: (s: string) => (out.stderr += s) } };
+  const io: CliIo = {
+    env: {},
+    cwd: dir,
+    stdout: { write: (s: string) => (out.stdout += s) },
+    stderr: { write: (s: string) => (out.stderr += s) },
+  };
   return { code: await runCli(argv, io), ...out };
 }
 
@@ -30,11 +40,24 @@ interface Target {
 
 describe("apim-smoke targets --apiops", () => {
   it("one target per HTTP API whose operation the folder gives, with a scope where it gives one; the rest said on stderr, one line each", async () => {
-    const { code, stdout, stderr } = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net"]);
+    const { code, stdout, stderr } = await cli([
+      "targets",
+      "--apiops",
+      ESTATE,
+      "--gateway",
+      "https://contoso.azure-api.net",
+    ]);
     expect(code).toBe(0);
     const { targets } = JSON.parse(stdout) as { targets: Target[] };
     expect(targets).toEqual([
-      { name: "orders", url: "https://contoso.azure-api.net/orders/health", method: "GET", scope: "api://orders-api/.default", subscriptionKeySetting: "APIM_SUBSCRIPTION_KEY", apiopsApi: "orders" },
+      {
+        name: "orders",
+        url: "https://contoso.azure-api.net/orders/health",
+        method: "GET",
+        scope: "api://orders-api/.default",
+        subscriptionKeySetting: "APIM_SUBSCRIPTION_KEY",
+        apiopsApi: "orders",
+      },
       // No audience in its policy: a target all the same; its token probes skip until a scope is given.
       {
         name: "status",
@@ -47,17 +70,39 @@ describe("apim-smoke targets --apiops", () => {
     ]);
     const notes = stderr.trim().split("\n");
     expect(notes).toEqual([
-      expect.stringMatching(/^note: api inventory: no GET operation without path parameters in apis\/inventory\/specification\.json/),
+      expect.stringMatching(
+        /^note: api inventory: no GET operation without path parameters in apis\/inventory\/specification\.json/,
+      ),
       "note: api legacy-billing: a soap API; only HTTP APIs are probed",
-      expect.stringMatching(/^note: api status: no audience in its effective policy to derive the scope from; its token probes will be skipped until --scope/),
-      expect.stringMatching(/^note: api status: its effective policy validates no token; the token probes expect a refusal and report security until it does\. If the API is open by design, add "acceptOpen"/),
+      expect.stringMatching(
+        /^note: api status: no audience in its effective policy to derive the scope from; its token probes will be skipped until --scope/,
+      ),
+      expect.stringMatching(
+        /^note: api status: its effective policy validates no token; the token probes expect a refusal and report security until it does\. If the API is open by design, add "acceptOpen"/,
+      ),
     ]);
   });
 
   it("writes no expected 2xx for a rejecting token probe, whatever the folder says; exits 1 when no target can be written", async () => {
-    const { stdout } = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net", "--scope", "api://orders-api/.default"]);
+    const { stdout } = await cli([
+      "targets",
+      "--apiops",
+      ESTATE,
+      "--gateway",
+      "https://contoso.azure-api.net",
+      "--scope",
+      "api://orders-api/.default",
+    ]);
     for (const t of (JSON.parse(stdout) as { targets: Target[] }).targets) {
-      for (const probe of ["no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client", "invalid-subscription-key"]) {
+      for (const probe of [
+        "no-token",
+        "wrong-audience",
+        "expired-token",
+        "forged-signature",
+        "alg-none",
+        "unassigned-client",
+        "invalid-subscription-key",
+      ]) {
         expect(t.expectedStatuses?.[probe], `${t.name} ${probe}`).toBeUndefined();
       }
     }
@@ -71,7 +116,19 @@ describe("apim-smoke targets --apiops", () => {
 
   it("--scope and --operation fill the gaps; expected statuses follow the folder; the file loads as a targets file", async () => {
     const out = join(dir, "estate.targets.json");
-    const { code } = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net", "--scope", "api://orders-api/.default", "--operation", "inventory=/items/widget-1", "--out", out]);
+    const { code } = await cli([
+      "targets",
+      "--apiops",
+      ESTATE,
+      "--gateway",
+      "https://contoso.azure-api.net",
+      "--scope",
+      "api://orders-api/.default",
+      "--operation",
+      "inventory=/items/widget-1",
+      "--out",
+      out,
+    ]);
     expect(code).toBe(0);
     const { targets } = JSON.parse(readFileSync(out, "utf8")) as { targets: Target[] };
     expect(targets.map((t) => t.name)).toEqual(["inventory", "orders", "status"]);
@@ -80,7 +137,13 @@ describe("apim-smoke targets --apiops", () => {
     // which is never expected: its token probes expect a refusal until acceptOpen says otherwise.
     expect(targets[2]!.expectedStatuses).toEqual({ "no-subscription-key": [200, 201, 202, 203, 204, 205, 206] });
     const config = loadSettings(
-      { PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62", PROBE_CLIENT_SECRET: "s", PROBE_TARGETS_FILE: out, APIM_SUBSCRIPTION_KEY: "k" },
+      {
+        PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47",
+        PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62",
+        PROBE_CLIENT_SECRET: "s",
+        PROBE_TARGETS_FILE: out,
+        APIM_SUBSCRIPTION_KEY: "k",
+      },
       { cwd: dir },
     );
     expect(config.targets).toHaveLength(3);
@@ -95,22 +158,62 @@ describe("apim-smoke targets --apiops", () => {
 
 describe("apim-smoke coverage --apiops", () => {
   it("names where each operation's token is validated, and exits 1 for the API reachable without one", async () => {
-    writeFileSync(join(dir, "targets.json"), JSON.stringify({ targets: [{ name: "orders", url: "https://contoso.azure-api.net/orders/health", apiopsApi: "orders" }] }));
-    const { code, stdout } = await cli(["coverage", "--apiops", ESTATE, "--targets", "targets.json", "--format", "json"]);
+    writeFileSync(
+      join(dir, "targets.json"),
+      JSON.stringify({
+        targets: [{ name: "orders", url: "https://contoso.azure-api.net/orders/health", apiopsApi: "orders" }],
+      }),
+    );
+    const { code, stdout } = await cli([
+      "coverage",
+      "--apiops",
+      ESTATE,
+      "--targets",
+      "targets.json",
+      "--format",
+      "json",
+    ]);
     expect(code).toBe(1);
-    const { rows } = JSON.parse(stdout) as { rows: { api: string; operation: string; probed: boolean; tokenValidation: string[]; subscriptionRequired: boolean; rateLimited: boolean }[] };
+    const { rows } = JSON.parse(stdout) as {
+      rows: {
+        api: string;
+        operation: string;
+        probed: boolean;
+        tokenValidation: string[];
+        subscriptionRequired: boolean;
+        rateLimited: boolean;
+      }[];
+    };
     const health = rows.find((r) => r.operation === "GET /health")!;
     expect(health).toMatchObject({ api: "orders", probed: true, subscriptionRequired: true });
-    expect(health.tokenValidation).toEqual(["global policy.xml:6", `fragment require-role ${join("policy fragments", "require-role", "policy.xml")}:2`]);
-    expect(rows.find((r) => r.api === "status")).toMatchObject({ tokenValidation: [], subscriptionRequired: false, rateLimited: true, probed: false });
+    expect(health.tokenValidation).toEqual([
+      "global policy.xml:6",
+      `fragment require-role ${join("policy fragments", "require-role", "policy.xml")}:2`,
+    ]);
+    expect(rows.find((r) => r.api === "status")).toMatchObject({
+      tokenValidation: [],
+      subscriptionRequired: false,
+      rateLimited: true,
+      probed: false,
+    });
   });
 });
 
 describe("PROBE_APIOPS_DIR with PROBE_GATEWAY_URL: the estate straight from the deployed folder", () => {
   it("every probeable API becomes a target with its effective policy; a gateway URL alone is refused", () => {
-    const base = { PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47", PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62", PROBE_CLIENT_SECRET: "s" };
+    const base = {
+      PROBE_TENANT_ID: "7d3c2f4e-1a6b-4c59-9e2d-5b8f0a1c3e47",
+      PROBE_CLIENT_ID: "c2a8e5f1-7b39-4d06-8e4a-1f5c9b3d7a62",
+      PROBE_CLIENT_SECRET: "s",
+    };
     const config = loadSettings(
-      { ...base, PROBE_APIOPS_DIR: ESTATE, PROBE_GATEWAY_URL: "https://contoso.azure-api.net", PROBE_API_SCOPE: "api://orders-api/.default", PROBE_SUBSCRIPTION_KEY: "k" },
+      {
+        ...base,
+        PROBE_APIOPS_DIR: ESTATE,
+        PROBE_GATEWAY_URL: "https://contoso.azure-api.net",
+        PROBE_API_SCOPE: "api://orders-api/.default",
+        PROBE_SUBSCRIPTION_KEY: "k",
+      },
       { cwd: dir },
     );
     expect(config.targets.map((t) => [t.name, t.url, t.apiops?.api])).toEqual([
@@ -118,7 +221,17 @@ describe("PROBE_APIOPS_DIR with PROBE_GATEWAY_URL: the estate straight from the 
       ["status", "https://contoso.azure-api.net/status/ping", "status"],
     ]);
     expect(config.targets[1]!.expectedStatuses["no-token"]).toEqual([401]);
-    expect(() => loadSettings({ ...base, PROBE_API_URL: "https://contoso.azure-api.net/x", PROBE_API_SCOPE: "api://x/.default", PROBE_GATEWAY_URL: "https://contoso.azure-api.net" }, { cwd: dir })).toThrow(/PROBE_GATEWAY_URL/);
+    expect(() =>
+      loadSettings(
+        {
+          ...base,
+          PROBE_API_URL: "https://contoso.azure-api.net/x",
+          PROBE_API_SCOPE: "api://x/.default",
+          PROBE_GATEWAY_URL: "https://contoso.azure-api.net",
+        },
+        { cwd: dir },
+      ),
+    ).toThrow(/PROBE_GATEWAY_URL/);
   });
 });
 
@@ -128,13 +241,30 @@ describe("versioned APIs and the apiops-cli operations layout", () => {
     const estate = join(dir, "versioned");
     rmSync(estate, { recursive: true, force: true });
     cpSync(ESTATE, estate, { recursive: true });
-    for (const [name, scheme] of [["orders-v", "Segment"], ["orders-q", "Query"]] as const) {
+    for (const [name, scheme] of [
+      ["orders-v", "Segment"],
+      ["orders-q", "Query"],
+    ] as const) {
       mkdirSync(join(estate, "apis", name, "operations", "get-health"), { recursive: true });
-      writeFileSync(join(estate, "apis", name, "apiInformation.json"), JSON.stringify({ properties: { path: name, apiVersion: "v2", apiVersionSetId: `/apiVersionSets/${name}-set`, isCurrent: true } }));
-      writeFileSync(join(estate, "apis", name, "policy.xml"), readFileSync(join(estate, "apis", "orders", "policy.xml"), "utf8"));
-      writeFileSync(join(estate, "apis", name, "operations", "get-health", "operationInformation.json"), JSON.stringify({ properties: { method: "GET", urlTemplate: "/health" } }));
+      writeFileSync(
+        join(estate, "apis", name, "apiInformation.json"),
+        JSON.stringify({
+          properties: { path: name, apiVersion: "v2", apiVersionSetId: `/apiVersionSets/${name}-set`, isCurrent: true },
+        }),
+      );
+      writeFileSync(
+        join(estate, "apis", name, "policy.xml"),
+        readFileSync(join(estate, "apis", "orders", "policy.xml"), "utf8"),
+      );
+      writeFileSync(
+        join(estate, "apis", name, "operations", "get-health", "operationInformation.json"),
+        JSON.stringify({ properties: { method: "GET", urlTemplate: "/health" } }),
+      );
       mkdirSync(join(estate, "version sets", `${name}-set`), { recursive: true });
-      writeFileSync(join(estate, "version sets", `${name}-set`, "versionSetInformation.json"), JSON.stringify({ properties: { versioningScheme: scheme, versionQueryName: "api-version" } }));
+      writeFileSync(
+        join(estate, "version sets", `${name}-set`, "versionSetInformation.json"),
+        JSON.stringify({ properties: { versioningScheme: scheme, versionQueryName: "api-version" } }),
+      );
     }
     const { stdout } = await cli(["targets", "--apiops", estate, "--gateway", "https://contoso.azure-api.net"]);
     const urls = Object.fromEntries((JSON.parse(stdout) as { targets: Target[] }).targets.map((t) => [t.name, t.url]));
@@ -146,12 +276,18 @@ describe("versioned APIs and the apiops-cli operations layout", () => {
 describe("policy check on an ordered list of scope files", () => {
   it("--scope global=... --scope api=... --fragment id=...: the effective policy, each finding with its file", async () => {
     const { code, stdout } = await cli([
-      "policy", "check",
-      "--scope", `global=${join(ESTATE, "policy.xml")}`,
-      "--scope", `product=${join(ESTATE, "products/partners/policy.xml")}`,
-      "--scope", `api=${join(ESTATE, "apis/orders/policy.xml")}`,
-      "--fragment", `require-role=${join(ESTATE, "policy fragments/require-role/policy.xml")}`,
-      "--named-values", join(dir, "nv.json"),
+      "policy",
+      "check",
+      "--scope",
+      `global=${join(ESTATE, "policy.xml")}`,
+      "--scope",
+      `product=${join(ESTATE, "products/partners/policy.xml")}`,
+      "--scope",
+      `api=${join(ESTATE, "apis/orders/policy.xml")}`,
+      "--fragment",
+      `require-role=${join(ESTATE, "policy fragments/require-role/policy.xml")}`,
+      "--named-values",
+      join(dir, "nv.json"),
     ]);
     expect(stdout).toContain("no findings");
     expect(code).toBe(0);
@@ -167,15 +303,36 @@ describe("the apiops-cli layout gives the same estate", () => {
     renameSync(join(cliLayout, "named values"), join(cliLayout, "namedValues"));
     renameSync(join(cliLayout, "policy fragments"), join(cliLayout, "policyFragments"));
     rmSync(join(cliLayout, "products", "partners", "apis"), { recursive: true });
-    writeFileSync(join(cliLayout, "products", "partners", "apis.json"), JSON.stringify([{ name: "orders" }, { name: "inventory" }]));
-    const extractor = await cli(["targets", "--apiops", ESTATE, "--gateway", "https://contoso.azure-api.net", "--scope", "api://orders-api/.default"]);
-    const apiopsCli = await cli(["targets", "--apiops", cliLayout, "--gateway", "https://contoso.azure-api.net", "--scope", "api://orders-api/.default"]);
+    writeFileSync(
+      join(cliLayout, "products", "partners", "apis.json"),
+      JSON.stringify([{ name: "orders" }, { name: "inventory" }]),
+    );
+    const extractor = await cli([
+      "targets",
+      "--apiops",
+      ESTATE,
+      "--gateway",
+      "https://contoso.azure-api.net",
+      "--scope",
+      "api://orders-api/.default",
+    ]);
+    const apiopsCli = await cli([
+      "targets",
+      "--apiops",
+      cliLayout,
+      "--gateway",
+      "https://contoso.azure-api.net",
+      "--scope",
+      "api://orders-api/.default",
+    ]);
     expect(apiopsCli.stdout).toBe(extractor.stdout);
     const coverage = await cli(["coverage", "--apiops", cliLayout, "--format", "json"]);
     expect(coverage.code).toBe(1);
     const rows = (JSON.parse(coverage.stdout) as { rows: { api: string; tokenValidation: string[] }[] }).rows;
     expect(rows.filter((r) => r.tokenValidation.length === 0).map((r) => r.api)).toEqual(["status"]);
-    expect(rows.find((r) => r.api === "orders")!.tokenValidation[1]).toMatch(/^fragment require-role policyFragments\/require-role\/policy\.xml:2$/);
+    expect(rows.find((r) => r.api === "orders")!.tokenValidation[1]).toMatch(
+      /^fragment require-role policyFragments\/require-role\/policy\.xml:2$/,
+    );
   });
 });
 
@@ -185,7 +342,10 @@ describe("every HTTP API of a folder in the APIOps sample's shape becomes a targ
     const root = join(dir, "sample-shape");
     const api = (name: string, info: Record<string, unknown>) => {
       mkdirSync(join(root, "apis", name), { recursive: true });
-      writeFileSync(join(root, "apis", name, "apiInformation.json"), JSON.stringify({ properties: { displayName: name, protocols: ["https"], ...info } }));
+      writeFileSync(
+        join(root, "apis", name, "apiInformation.json"),
+        JSON.stringify({ properties: { displayName: name, protocols: ["https"], ...info } }),
+      );
       return join(root, "apis", name);
     };
     const wadl = api("catalog-wadl", { path: "catalog", subscriptionRequired: true });
@@ -199,10 +359,20 @@ describe("every HTTP API of a folder in the APIOps sample's shape becomes a targ
   </resources>
 </application>`,
     );
-    const v1 = api("catalog-v1", { path: "catalog-versioned/v1", apiVersion: "v1", apiVersionSetId: "/apiVersionSets/catalog-set" });
-    writeFileSync(join(v1, "specification.yaml"), "openapi: 3.0.1\ninfo: { title: c, version: v1 }\npaths:\n  /version:\n    get: { operationId: get-version }\n");
+    const v1 = api("catalog-v1", {
+      path: "catalog-versioned/v1",
+      apiVersion: "v1",
+      apiVersionSetId: "/apiVersionSets/catalog-set",
+    });
+    writeFileSync(
+      join(v1, "specification.yaml"),
+      "openapi: 3.0.1\ninfo: { title: c, version: v1 }\npaths:\n  /version:\n    get: { operationId: get-version }\n",
+    );
     mkdirSync(join(root, "version sets", "catalog-set"), { recursive: true });
-    writeFileSync(join(root, "version sets", "catalog-set", "versionSetInformation.json"), JSON.stringify({ properties: { versioningScheme: "Segment" } }));
+    writeFileSync(
+      join(root, "version sets", "catalog-set", "versionSetInformation.json"),
+      JSON.stringify({ properties: { versioningScheme: "Segment" } }),
+    );
     const { code, stdout } = await cli(["targets", "--apiops", root, "--gateway", "https://contoso.azure-api.net"]);
     expect(code).toBe(0);
     const urls = Object.fromEntries((JSON.parse(stdout) as { targets: Target[] }).targets.map((t) => [t.name, t.url]));

@@ -16,7 +16,13 @@ const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 function fakeIo(env: Record<string, string> = {}, cwd = FIXTURES) {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { env, cwd, stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) }, now: () => NOW };
+  const io: CliIo = {
+    env,
+    cwd,
+    stdout: { write: (s: string) => out.push(s) },
+    stderr: { write: (s: string) => err.push(s) },
+    now: () => NOW,
+  };
   return { io, stdout: () => out.join(""), stderr: () => err.join("") };
 }
 
@@ -36,7 +42,13 @@ describe("apim-smoke policy check", () => {
     const { io, stdout } = fakeIo();
     expect(await policyCommand.run(["check", "broken/unsigned-tokens-allowed.xml", "--format", "json"], io)).toBe(1);
     const parsed = JSON.parse(stdout()) as { findings: { code: string; severity: string; element: string }[] };
-    expect(parsed.findings).toEqual([expect.objectContaining({ code: "unsigned-tokens-allowed", severity: "error", element: "validate-jwt/@require-signed-tokens" })]);
+    expect(parsed.findings).toEqual([
+      expect.objectContaining({
+        code: "unsigned-tokens-allowed",
+        severity: "error",
+        element: "validate-jwt/@require-signed-tokens",
+      }),
+    ]);
   });
 
   it("takes the tenant from PROBE_TENANT_ID", async () => {
@@ -58,7 +70,9 @@ describe("apim-smoke policy check", () => {
   it("refuses a missing file argument or subcommand as usage errors", async () => {
     await expect(policyCommand.run(["check"], fakeIo().io)).rejects.toBeInstanceOf(UsageError);
     await expect(policyCommand.run(["lint", "x.xml"], fakeIo().io)).rejects.toBeInstanceOf(UsageError);
-    await expect(policyCommand.run(["check", "x.xml", "--token-version", "3"], fakeIo().io)).rejects.toBeInstanceOf(UsageError);
+    await expect(policyCommand.run(["check", "x.xml", "--token-version", "3"], fakeIo().io)).rejects.toBeInstanceOf(
+      UsageError,
+    );
   });
 });
 
@@ -71,9 +85,25 @@ describe("apim-smoke diagnose", () => {
     const { privateKey } = await generateKeyPair("RS256");
     const sign = (claims: Record<string, unknown>, exp: number) =>
       new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "key-1" }).setExpirationTime(exp).sign(privateKey);
-    v1Token = await sign({ aud: ORDERS_API.appIdUri, iss: `https://sts.windows.net/${T}/`, ver: "1.0", appid: PROBE_CLIENT.clientId, tid: T }, NOW / 1000 - 600);
+    v1Token = await sign(
+      {
+        aud: ORDERS_API.appIdUri,
+        iss: `https://sts.windows.net/${T}/`,
+        ver: "1.0",
+        appid: PROBE_CLIENT.clientId,
+        tid: T,
+      },
+      NOW / 1000 - 600,
+    );
     goodToken = await sign(
-      { aud: ORDERS_API.clientId, iss: `https://login.microsoftonline.com/${T}/v2.0`, ver: "2.0", azp: PROBE_CLIENT.clientId, roles: [ORDERS_API.role], tid: T },
+      {
+        aud: ORDERS_API.clientId,
+        iss: `https://login.microsoftonline.com/${T}/v2.0`,
+        ver: "2.0",
+        azp: PROBE_CLIENT.clientId,
+        roles: [ORDERS_API.role],
+        tid: T,
+      },
       NOW / 1000 + 3600,
     );
     dir = mkdtempSync(join(tmpdir(), "diagnose-"));
@@ -84,7 +114,10 @@ describe("apim-smoke diagnose", () => {
 
   it("explains a v1, expired, role-less token against seed 003's policy, without printing it", async () => {
     const { io, stdout } = fakeIo({}, dir);
-    const code = await diagnoseCommand.run(["--token-file", "v1.jwt", "--policy", join(FIXTURES, "seed-003-entra-jwt.xml"), "--format", "json"], io);
+    const code = await diagnoseCommand.run(
+      ["--token-file", "v1.jwt", "--policy", join(FIXTURES, "seed-003-entra-jwt.xml"), "--format", "json"],
+      io,
+    );
     expect(code).toBe(1);
     const parsed = JSON.parse(stdout()) as { diagnoses: { cause: string; evidence: Record<string, string> }[] };
     expect(parsed.diagnoses.map((d) => d.cause)).toEqual(["token-expired", "issuer-mismatch", "missing-role"]);
@@ -102,7 +135,9 @@ describe("apim-smoke diagnose", () => {
 
   it("exits 0 for a good token", async () => {
     const { io, stdout } = fakeIo({ PROBE_API_SCOPE: `${ORDERS_API.appIdUri}/.default`, PROBE_TENANT_ID: T }, dir);
-    expect(await diagnoseCommand.run(["--token-file", "good.jwt", "--policy", join(FIXTURES, "seed-003-entra-jwt.xml")], io)).toBe(0);
+    expect(
+      await diagnoseCommand.run(["--token-file", "good.jwt", "--policy", join(FIXTURES, "seed-003-entra-jwt.xml")], io),
+    ).toBe(0);
     expect(stdout()).toContain("no problem found");
     expect(stdout()).not.toContain(goodToken.split(".")[2]);
   });

@@ -10,7 +10,12 @@ const ESTATE = new URL("../../fixtures/apiops/contoso", import.meta.url).pathnam
 
 async function cli(argv: string[], columns?: number) {
   let stdout = "";
-  const io: CliIo = { env: {}, cwd: FIXTURES, stdout: { write: (s: string) => (stdout += s), ...(columns ? { columns, isTTY: true } : {}) }, stderr: { write: () => undefined } };
+  const io: CliIo = {
+    env: {},
+    cwd: FIXTURES,
+    stdout: { write: (s: string) => (stdout += s), ...(columns ? { columns, isTTY: true } : {}) },
+    stderr: { write: () => undefined },
+  };
   return { code: await runCli(argv, io), stdout };
 }
 
@@ -22,14 +27,23 @@ describe("policy check, text output", () => {
   });
 
   it("gives the scope, file and line in an effective policy", async () => {
-    const { stdout } = await cli(["policy", "check", "--scope", `global=${join(FIXTURES, "judged/global-guards.xml")}`, "--scope", `api=${join(FIXTURES, "judged/api-own-check-without-base.xml")}`]);
+    const { stdout } = await cli([
+      "policy",
+      "check",
+      "--scope",
+      `global=${join(FIXTURES, "judged/global-guards.xml")}`,
+      "--scope",
+      `api=${join(FIXTURES, "judged/api-own-check-without-base.xml")}`,
+    ]);
     expect(stdout).toContain(`(api ${join(FIXTURES, "judged/api-own-check-without-base.xml")})`);
     expect(stdout).toMatch(/ip-filter \(global .*global-guards\.xml:9\)/);
   });
 
   it("says the premise an Entra finding rests on", async () => {
     const { stdout } = await cli(["policy", "check", "judged/aad-token-own-app.xml"]);
-    expect(stdout).toMatch(/^ {8}premise: validate-azure-ad-token \(Entra ID tokens only\); the audience is an app registration's$/m);
+    expect(stdout).toMatch(
+      /^ {8}premise: validate-azure-ad-token \(Entra ID tokens only\); the audience is an app registration's$/m,
+    );
   });
 
   it("follows the terminal's width, and leaves lines whole without a terminal", async () => {

@@ -44,9 +44,23 @@ function obs(over: Partial<ProbeObservation> = {}): ProbeObservation {
   return { probe: "valid", outcome: "fail", expectedStatuses: [200], at: NOW, ...over };
 }
 const refusedValid = (over: Partial<ProbeObservation> = {}) =>
-  obs({ actualStatus: 401, apimMessage: "Unauthorized. Access token is missing or invalid.", answeredBy: "gateway", requestId: "req-1", token: V2_TOKEN, ...over });
+  obs({
+    actualStatus: 401,
+    apimMessage: "Unauthorized. Access token is missing or invalid.",
+    answeredBy: "gateway",
+    requestId: "req-1",
+    token: V2_TOKEN,
+    ...over,
+  });
 const blocked = (aadsts: number, over: Partial<ProbeObservation> = {}) =>
-  obs({ outcome: "blocked", tokenFailure: { aadsts, oauthError: "invalid_client", status: 401 }, clientId: PROBE_CLIENT.clientId, scope: `${ORDERS_API.appIdUri}/.default`, tenant: T, ...over });
+  obs({
+    outcome: "blocked",
+    tokenFailure: { aadsts, oauthError: "invalid_client", status: 401 },
+    clientId: PROBE_CLIENT.clientId,
+    scope: `${ORDERS_API.appIdUri}/.default`,
+    tenant: T,
+    ...over,
+  });
 
 interface Case {
   name: string;
@@ -61,10 +75,19 @@ const CASES: Case[] = [
     name: "preflight: audience not allowed",
     observation: refusedValid({
       token: { ...V2_TOKEN, aud: "api://billing-api" },
-      preflight: { ok: false, reason: "TokenAudienceNotAllowed", detail: "audience expected [..] received ..", expectedAudiences: [ORDERS_API.appIdUri, ORDERS_API.clientId] },
+      preflight: {
+        ok: false,
+        reason: "TokenAudienceNotAllowed",
+        detail: "audience expected [..] received ..",
+        expectedAudiences: [ORDERS_API.appIdUri, ORDERS_API.clientId],
+      },
     }),
     cause: "audience-mismatch",
-    evidence: { receivedAudience: "api://billing-api", expectedAudience: `${ORDERS_API.appIdUri}, ${ORDERS_API.clientId}`, preflightReason: "TokenAudienceNotAllowed" },
+    evidence: {
+      receivedAudience: "api://billing-api",
+      expectedAudience: `${ORDERS_API.appIdUri}, ${ORDERS_API.clientId}`,
+      preflightReason: "TokenAudienceNotAllowed",
+    },
   },
   {
     name: "no preflight: token audience vs the policy's audiences",
@@ -110,10 +133,21 @@ const CASES: Case[] = [
     name: "preflight: roles claim missing",
     observation: refusedValid({
       token: { ...V2_TOKEN, roles: undefined },
-      preflight: { ok: false, reason: "TokenClaimNotFound", detail: "claim roles missing", claim: "roles", expectedValues: [ORDERS_API.role] },
+      preflight: {
+        ok: false,
+        reason: "TokenClaimNotFound",
+        detail: "claim roles missing",
+        claim: "roles",
+        expectedValues: [ORDERS_API.role],
+      },
     }),
     cause: "missing-role",
-    evidence: { expectedRole: ORDERS_API.role, receivedRoles: "none", client: PROBE_CLIENT.clientId, preflightReason: "TokenClaimNotFound" },
+    evidence: {
+      expectedRole: ORDERS_API.role,
+      receivedRoles: "none",
+      client: PROBE_CLIENT.clientId,
+      preflightReason: "TokenClaimNotFound",
+    },
   },
   {
     name: "no preflight: roles vs the policy's required role",
@@ -124,11 +158,21 @@ const CASES: Case[] = [
   },
   {
     name: "backend that validates tokens: insufficient_scope",
-    observation: refusedValid({ actualStatus: 403, answeredBy: "backend", apimMessage: undefined, wwwAuthenticate: 'Bearer error="insufficient_scope"' }),
+    observation: refusedValid({
+      actualStatus: 403,
+      answeredBy: "backend",
+      apimMessage: undefined,
+      wwwAuthenticate: 'Bearer error="insufficient_scope"',
+    }),
     cause: "missing-role",
     evidence: { wwwAuthenticate: 'Bearer error="insufficient_scope"', actualStatus: "403" },
   },
-  { name: "AADSTS501051", observation: blocked(501051), cause: "client-not-assigned", evidence: { aadsts: "501051", clientId: PROBE_CLIENT.clientId } },
+  {
+    name: "AADSTS501051",
+    observation: blocked(501051),
+    cause: "client-not-assigned",
+    evidence: { aadsts: "501051", clientId: PROBE_CLIENT.clientId },
+  },
   {
     name: "token past exp",
     observation: refusedValid({ token: { ...V2_TOKEN, exp: NOW_S - 120 } }),
@@ -137,27 +181,66 @@ const CASES: Case[] = [
   },
   {
     name: "backend challenge: token expired",
-    observation: refusedValid({ answeredBy: "backend", apimMessage: undefined, wwwAuthenticate: `Bearer error="invalid_token", error_description="The token expired at '01/01/2025 11:00:00'"` }),
+    observation: refusedValid({
+      answeredBy: "backend",
+      apimMessage: undefined,
+      wwwAuthenticate: `Bearer error="invalid_token", error_description="The token expired at '01/01/2025 11:00:00'"`,
+    }),
     cause: "token-expired",
   },
   {
     name: "preflight: signing key not found",
-    observation: refusedValid({ jwksKids: ["key-2", "key-3"], preflight: { ok: false, reason: "TokenSignatureKeyNotFound", detail: "signing key kid key-1 not found" } }),
+    observation: refusedValid({
+      jwksKids: ["key-2", "key-3"],
+      preflight: { ok: false, reason: "TokenSignatureKeyNotFound", detail: "signing key kid key-1 not found" },
+    }),
     cause: "signing-key-unknown",
     evidence: { kid: "key-1", jwksKids: "key-2, key-3" },
   },
   {
     name: "expired-token passed with a rotated-away key",
-    observation: obs({ probe: "expired-token", outcome: "pass", expectedStatuses: [401], actualStatus: 401, token: { ...V2_TOKEN, exp: NOW_S - 86_400 }, jwksKids: ["key-2"] }),
+    observation: obs({
+      probe: "expired-token",
+      outcome: "pass",
+      expectedStatuses: [401],
+      actualStatus: 401,
+      token: { ...V2_TOKEN, exp: NOW_S - 86_400 },
+      jwksKids: ["key-2"],
+    }),
     cause: "signing-key-unknown",
     evidence: { kid: "key-1", jwksKids: "key-2" },
   },
-  { name: "AADSTS7000215 on the token probe", observation: blocked(7000215, { probe: "token", outcome: "fail", expectedStatuses: [] }), cause: "invalid-client-secret", evidence: { aadsts: "7000215", tokenStatus: "401" } },
-  { name: "AADSTS7000222", observation: blocked(7000222), cause: "client-secret-expired", evidence: { aadsts: "7000222" } },
-  { name: "AADSTS700016", observation: blocked(700016), cause: "unknown-client", evidence: { aadsts: "700016", tenant: T } },
-  { name: "AADSTS500011", observation: blocked(500011), cause: "unknown-resource", evidence: { scope: `${ORDERS_API.appIdUri}/.default` } },
+  {
+    name: "AADSTS7000215 on the token probe",
+    observation: blocked(7000215, { probe: "token", outcome: "fail", expectedStatuses: [] }),
+    cause: "invalid-client-secret",
+    evidence: { aadsts: "7000215", tokenStatus: "401" },
+  },
+  {
+    name: "AADSTS7000222",
+    observation: blocked(7000222),
+    cause: "client-secret-expired",
+    evidence: { aadsts: "7000222" },
+  },
+  {
+    name: "AADSTS700016",
+    observation: blocked(700016),
+    cause: "unknown-client",
+    evidence: { aadsts: "700016", tenant: T },
+  },
+  {
+    name: "AADSTS500011",
+    observation: blocked(500011),
+    cause: "unknown-resource",
+    evidence: { scope: `${ORDERS_API.appIdUri}/.default` },
+  },
   { name: "AADSTS70011", observation: blocked(70011), cause: "invalid-scope", evidence: { aadsts: "70011" } },
-  { name: "AADSTS1002012 (no /.default)", observation: blocked(1002012, { scope: ORDERS_API.appIdUri }), cause: "invalid-scope", evidence: { aadsts: "1002012", scope: ORDERS_API.appIdUri } },
+  {
+    name: "AADSTS1002012 (no /.default)",
+    observation: blocked(1002012, { scope: ORDERS_API.appIdUri }),
+    cause: "invalid-scope",
+    evidence: { aadsts: "1002012", scope: ORDERS_API.appIdUri },
+  },
   { name: "AADSTS90002", observation: blocked(90002), cause: "unknown-tenant", evidence: { aadsts: "90002" } },
   {
     name: "token endpoint 429",
@@ -165,21 +248,52 @@ const CASES: Case[] = [
     cause: "throttled",
     evidence: { tokenStatus: "429", retryAfterSeconds: "60" },
   },
-  { name: "API 429", observation: refusedValid({ actualStatus: 429, apimMessage: "Too many requests." }), cause: "throttled", evidence: { actualStatus: "429" } },
-  { name: "APIM rate-limit", observation: refusedValid({ actualStatus: 429, apimMessage: "Rate limit is exceeded. Try again in 12 seconds." }), cause: "rate-limited", evidence: { actualStatus: "429" } },
-  { name: "APIM ip-filter", observation: refusedValid({ actualStatus: 403, apimMessage: "Caller IP address 198.51.100.4 is not allowed. Access denied." }), cause: "ip-filtered", evidence: { actualStatus: "403" } },
+  {
+    name: "API 429",
+    observation: refusedValid({ actualStatus: 429, apimMessage: "Too many requests." }),
+    cause: "throttled",
+    evidence: { actualStatus: "429" },
+  },
+  {
+    name: "APIM rate-limit",
+    observation: refusedValid({ actualStatus: 429, apimMessage: "Rate limit is exceeded. Try again in 12 seconds." }),
+    cause: "rate-limited",
+    evidence: { actualStatus: "429" },
+  },
+  {
+    name: "APIM ip-filter",
+    observation: refusedValid({
+      actualStatus: 403,
+      apimMessage: "Caller IP address 198.51.100.4 is not allowed. Access denied.",
+    }),
+    cause: "ip-filtered",
+    evidence: { actualStatus: "403" },
+  },
   {
     name: "preflight: several rules fail; the first decides, the others are listed",
     observation: refusedValid({
       token: { ...V2_TOKEN, roles: undefined },
-      preflight: { ok: false, reason: "TokenClaimNotFound", detail: "claim roles missing", claim: "roles", expectedValues: [ORDERS_API.role], alsoFailing: ["TokenClaimValueNotAllowed: client-application-ids expected [x] received y"] },
+      preflight: {
+        ok: false,
+        reason: "TokenClaimNotFound",
+        detail: "claim roles missing",
+        claim: "roles",
+        expectedValues: [ORDERS_API.role],
+        alsoFailing: ["TokenClaimValueNotAllowed: client-application-ids expected [x] received y"],
+      },
     }),
     cause: "missing-role",
     evidence: { alsoFailing: "TokenClaimValueNotAllowed: client-application-ids expected [x] received y" },
   },
   {
     name: "token acquired after the tenant rolled its signing keys over",
-    observation: obs({ probe: "token", outcome: "pass", expectedStatuses: [], token: V2_TOKEN, signingKeyChange: { added: ["key-2"], removed: ["key-0"] } }),
+    observation: obs({
+      probe: "token",
+      outcome: "pass",
+      expectedStatuses: [],
+      token: V2_TOKEN,
+      signingKeyChange: { added: ["key-2"], removed: ["key-0"] },
+    }),
     cause: "signing-key-rollover",
     evidence: { addedKids: "key-2", removedKids: "key-0", kid: "key-1" },
   },
@@ -191,7 +305,14 @@ const CASES: Case[] = [
       expectedStatuses: [],
       expiring: {
         cause: "certificate-expiring",
-        evidence: { origin: "https://api.contoso.com", subject: "api.contoso.com", issuer: "Contoso CA", expiresOn: "2026-12-11T00:00:00.000Z", daysLeft: "10", warnDays: "30" },
+        evidence: {
+          origin: "https://api.contoso.com",
+          subject: "api.contoso.com",
+          issuer: "Contoso CA",
+          expiresOn: "2026-12-11T00:00:00.000Z",
+          daysLeft: "10",
+          warnDays: "30",
+        },
       },
     }),
     cause: "certificate-expiring",
@@ -205,7 +326,14 @@ const CASES: Case[] = [
       expectedStatuses: [],
       expiring: {
         cause: "credential-expiring",
-        evidence: { item: "client secret (hint Abc) of c2a8", expiresOn: "2026-12-08T00:00:00.000Z", daysLeft: "7", warnDays: "30", clientId: "c2a8", setting: "PROBE_CLIENT_SECRET" },
+        evidence: {
+          item: "client secret (hint Abc) of c2a8",
+          expiresOn: "2026-12-08T00:00:00.000Z",
+          daysLeft: "7",
+          warnDays: "30",
+          clientId: "c2a8",
+          setting: "PROBE_CLIENT_SECRET",
+        },
       },
     }),
     cause: "credential-expiring",
@@ -224,35 +352,70 @@ const CASES: Case[] = [
       signingKeyChange: { added: ["key-2"], removed: [] },
     }),
     cause: "token-drift",
-    evidence: { scope: "api://orders/.default", drift: "roles removed: Orders.Read; version 1.0 -> 2.0", driftKinds: "roles-removed,version" },
+    evidence: {
+      scope: "api://orders/.default",
+      drift: "roles removed: Orders.Read; version 1.0 -> 2.0",
+      driftKinds: "roles-removed,version",
+    },
   },
   {
     name: "valid's 200 fails an assertion",
-    observation: obs({ actualStatus: 200, assertionFailure: { cause: "assertion-failed", assertion: "bodyContains", expected: '"ok"', received: "not found" } }),
+    observation: obs({
+      actualStatus: 200,
+      assertionFailure: {
+        cause: "assertion-failed",
+        assertion: "bodyContains",
+        expected: '"ok"',
+        received: "not found",
+      },
+    }),
     cause: "assertion-failed",
     evidence: { assertion: "bodyContains", received: "not found" },
   },
   {
     name: "valid's 200 too slow",
-    observation: obs({ actualStatus: 200, requestId: "req-9", assertionFailure: { cause: "slow-response", assertion: "maxLatencyMs", expected: "at most 100 ms", received: "340 ms" } }),
+    observation: obs({
+      actualStatus: 200,
+      requestId: "req-9",
+      assertionFailure: {
+        cause: "slow-response",
+        assertion: "maxLatencyMs",
+        expected: "at most 100 ms",
+        received: "340 ms",
+      },
+    }),
     cause: "slow-response",
     evidence: { expected: "at most 100 ms", received: "340 ms" },
   },
   {
     name: "validate-azure-ad-token without the probe's client",
-    observation: refusedValid({ preflight: { ok: false, reason: "TokenClaimValueNotAllowed", detail: "client-application-ids expected [x] received y", claim: "client-application-ids", expectedValues: ["x"] } }),
+    observation: refusedValid({
+      preflight: {
+        ok: false,
+        reason: "TokenClaimValueNotAllowed",
+        detail: "client-application-ids expected [x] received y",
+        claim: "client-application-ids",
+        expectedValues: ["x"],
+      },
+    }),
     cause: "client-not-allowed",
     evidence: { preflightDetail: "client-application-ids expected [x] received y" },
   },
   {
     name: "valid without a key on a keyed API",
-    observation: refusedValid({ apimMessage: "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API." }),
+    observation: refusedValid({
+      apimMessage:
+        "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+    }),
     cause: "missing-subscription-key",
     evidence: { actualStatus: "401" },
   },
   {
     name: "valid with a wrong key",
-    observation: refusedValid({ apimMessage: "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription." }),
+    observation: refusedValid({
+      apimMessage:
+        "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+    }),
     cause: "invalid-subscription-key",
   },
   {
@@ -263,7 +426,14 @@ const CASES: Case[] = [
   },
   {
     name: "preflight: scheme required is not Bearer",
-    observation: refusedValid({ preflight: { ok: false, reason: "TokenNotPresent", detail: "scheme expected JWT received Bearer", requireScheme: "JWT" } }),
+    observation: refusedValid({
+      preflight: {
+        ok: false,
+        reason: "TokenNotPresent",
+        detail: "scheme expected JWT received Bearer",
+        requireScheme: "JWT",
+      },
+    }),
     cause: "missing-bearer-scheme",
     evidence: { preflightReason: "TokenNotPresent" },
   },
@@ -273,78 +443,204 @@ const CASES: Case[] = [
     cause: "missing-bearer-scheme",
     evidence: { wwwAuthenticate: "Bearer" },
   },
-  { name: "backend 500", observation: refusedValid({ actualStatus: 500, answeredBy: "backend", apimMessage: undefined }), cause: "backend-error", evidence: { answeredBy: "backend", actualStatus: "500" } },
-  { name: "gateway 500", observation: refusedValid({ actualStatus: 500, answeredBy: "gateway", apimMessage: "Internal server error" }), cause: "gateway-error", evidence: { answeredBy: "gateway" } },
-  { name: "timeout", observation: obs({ outcome: "error", transportFailure: "timeout" }), cause: "timeout", evidence: { transport: "timeout" } },
-  { name: "tls", observation: obs({ outcome: "error", transportFailure: "tls" }), cause: "tls-error", evidence: { transport: "tls" } },
-  { name: "dns", observation: obs({ outcome: "error", transportFailure: "dns" }), cause: "dns-error", evidence: { transport: "dns" } },
-  { name: "connection", observation: obs({ outcome: "error", transportFailure: "connection" }), cause: "connection-error", evidence: { transport: "connection" } },
-  { name: "APIM 404", observation: refusedValid({ actualStatus: 404, apimMessage: "Resource not found" }), cause: "api-not-found", evidence: { actualStatus: "404" } },
+  {
+    name: "backend 500",
+    observation: refusedValid({ actualStatus: 500, answeredBy: "backend", apimMessage: undefined }),
+    cause: "backend-error",
+    evidence: { answeredBy: "backend", actualStatus: "500" },
+  },
+  {
+    name: "gateway 500",
+    observation: refusedValid({ actualStatus: 500, answeredBy: "gateway", apimMessage: "Internal server error" }),
+    cause: "gateway-error",
+    evidence: { answeredBy: "gateway" },
+  },
+  {
+    name: "timeout",
+    observation: obs({ outcome: "error", transportFailure: "timeout" }),
+    cause: "timeout",
+    evidence: { transport: "timeout" },
+  },
+  {
+    name: "tls",
+    observation: obs({ outcome: "error", transportFailure: "tls" }),
+    cause: "tls-error",
+    evidence: { transport: "tls" },
+  },
+  {
+    name: "dns",
+    observation: obs({ outcome: "error", transportFailure: "dns" }),
+    cause: "dns-error",
+    evidence: { transport: "dns" },
+  },
+  {
+    name: "connection",
+    observation: obs({ outcome: "error", transportFailure: "connection" }),
+    cause: "connection-error",
+    evidence: { transport: "connection" },
+  },
+  {
+    name: "APIM 404",
+    observation: refusedValid({ actualStatus: 404, apimMessage: "Resource not found" }),
+    cause: "api-not-found",
+    evidence: { actualStatus: "404" },
+  },
   {
     name: "preflight: signature invalid",
-    observation: refusedValid({ preflight: { ok: false, reason: "TokenSignatureInvalid", detail: "signature (RS256, kid key-1) verified by none of 1 usable keys" } }),
+    observation: refusedValid({
+      preflight: {
+        ok: false,
+        reason: "TokenSignatureInvalid",
+        detail: "signature (RS256, kid key-1) verified by none of 1 usable keys",
+      },
+    }),
     cause: "signature-invalid",
     evidence: { preflightReason: "TokenSignatureInvalid" },
   },
-  { name: "preflight: not a JWT", observation: refusedValid({ preflight: { ok: false, reason: "JwtInvalid", detail: "token is not a compact JWS" } }), cause: "token-invalid" },
+  {
+    name: "preflight: not a JWT",
+    observation: refusedValid({ preflight: { ok: false, reason: "JwtInvalid", detail: "token is not a compact JWS" } }),
+    cause: "token-invalid",
+  },
   {
     name: "preflight: azp required, v1 token has appid",
     observation: refusedValid({
       token: { ...V2_TOKEN, ver: "1.0", iss: V1_ISS },
-      preflight: { ok: false, reason: "TokenClaimNotFound", detail: "claim azp missing", claim: "azp", expectedValues: [PROBE_CLIENT.clientId] },
+      preflight: {
+        ok: false,
+        reason: "TokenClaimNotFound",
+        detail: "claim azp missing",
+        claim: "azp",
+        expectedValues: [PROBE_CLIENT.clientId],
+      },
     }),
     cause: "required-claim-missing",
     evidence: { claim: "azp", expectedValues: PROBE_CLIENT.clientId, receivedValues: "none", tokenVersion: "1" },
   },
-  { name: "AADSTS700027", observation: blocked(700027), cause: "invalid-client-assertion", evidence: { aadsts: "700027" } },
-  { name: "unknown AADSTS code", observation: blocked(50049), cause: "token-request-failed", evidence: { aadsts: "50049" } },
+  {
+    name: "AADSTS700027",
+    observation: blocked(700027),
+    cause: "invalid-client-assertion",
+    evidence: { aadsts: "700027" },
+  },
+  {
+    name: "unknown AADSTS code",
+    observation: blocked(50049),
+    cause: "token-request-failed",
+    evidence: { aadsts: "50049" },
+  },
   // The codes of Entra's error reference a client-credentials caller meets.
-  { name: "AADSTS700211", observation: blocked(700211, { federatedAudience: "api://AzureADTokenExchange" }), cause: "federated-credential-mismatch", evidence: { aadsts: "700211", federatedAudience: "api://AzureADTokenExchange" } },
-  { name: "AADSTS70021", observation: blocked(70021, { federatedAudience: "api://AzureADTokenExchangeUSGov" }), cause: "federated-credential-mismatch", evidence: { aadsts: "70021" } },
-  { name: "AADSTS7000112", observation: blocked(7000112), cause: "application-disabled", evidence: { aadsts: "7000112" } },
-  { name: "AADSTS7000229", observation: blocked(7000229), cause: "client-service-principal-missing", evidence: { aadsts: "7000229", tenant: T } },
+  {
+    name: "AADSTS700211",
+    observation: blocked(700211, { federatedAudience: "api://AzureADTokenExchange" }),
+    cause: "federated-credential-mismatch",
+    evidence: { aadsts: "700211", federatedAudience: "api://AzureADTokenExchange" },
+  },
+  {
+    name: "AADSTS70021",
+    observation: blocked(70021, { federatedAudience: "api://AzureADTokenExchangeUSGov" }),
+    cause: "federated-credential-mismatch",
+    evidence: { aadsts: "70021" },
+  },
+  {
+    name: "AADSTS7000112",
+    observation: blocked(7000112),
+    cause: "application-disabled",
+    evidence: { aadsts: "7000112" },
+  },
+  {
+    name: "AADSTS7000229",
+    observation: blocked(7000229),
+    cause: "client-service-principal-missing",
+    evidence: { aadsts: "7000229", tenant: T },
+  },
   { name: "AADSTS65001", observation: blocked(65001), cause: "consent-required", evidence: { aadsts: "65001" } },
-  { name: "AADSTS90038", observation: blocked(90038, { authorityHost: "https://login.microsoftonline.com" }), cause: "wrong-cloud", evidence: { aadsts: "90038", authorityHost: "https://login.microsoftonline.com" } },
+  {
+    name: "AADSTS90038",
+    observation: blocked(90038, { authorityHost: "https://login.microsoftonline.com" }),
+    cause: "wrong-cloud",
+    evidence: { aadsts: "90038", authorityHost: "https://login.microsoftonline.com" },
+  },
   {
     name: "HTML 503 from the token endpoint",
-    observation: obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503 }, authorityHost: "https://login.microsoftonline.com", tenant: T }),
+    observation: obs({
+      probe: "token",
+      expectedStatuses: [],
+      tokenFailure: { oauthError: "server_error", status: 503 },
+      authorityHost: "https://login.microsoftonline.com",
+      tenant: T,
+    }),
     cause: "token-endpoint-unavailable",
     evidence: { tokenStatus: "503", oauthError: "server_error" },
   },
   {
     name: "timeout at the token endpoint",
-    observation: obs({ probe: "token", outcome: "error", expectedStatuses: [], transportFailure: "timeout", failedAt: "token-endpoint", authorityHost: "https://login.microsoftonline.com" }),
+    observation: obs({
+      probe: "token",
+      outcome: "error",
+      expectedStatuses: [],
+      transportFailure: "timeout",
+      failedAt: "token-endpoint",
+      authorityHost: "https://login.microsoftonline.com",
+    }),
     cause: "token-endpoint-unavailable",
     evidence: { transport: "timeout", endpoint: "token endpoint" },
   },
   {
     name: "an access token that is not a JWT",
-    observation: obs({ probe: "token", outcome: "fail", expectedStatuses: [], tokenFailure: { oauthError: "access_token_not_jwt" }, authorityHost: "https://login.example.net" }),
+    observation: obs({
+      probe: "token",
+      outcome: "fail",
+      expectedStatuses: [],
+      tokenFailure: { oauthError: "access_token_not_jwt" },
+      authorityHost: "https://login.example.net",
+    }),
     cause: "token-not-jwt",
     evidence: { oauthError: "access_token_not_jwt", authorityHost: "https://login.example.net" },
   },
   {
     name: "managed identity endpoint down",
-    observation: obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "managed_identity_unavailable" } }),
+    observation: obs({
+      probe: "token",
+      expectedStatuses: [],
+      tokenFailure: { oauthError: "managed_identity_unavailable" },
+    }),
     cause: "managed-identity-unavailable",
     evidence: { oauthError: "managed_identity_unavailable" },
   },
   {
     name: "no policy, v1 token refused: ranked hypotheses, token version first",
-    observation: refusedValid({ token: { ...V2_TOKEN, iss: V1_ISS, ver: "1.0", aud: ORDERS_API.appIdUri, roles: undefined } }),
+    observation: refusedValid({
+      token: { ...V2_TOKEN, iss: V1_ISS, ver: "1.0", aud: ORDERS_API.appIdUri, roles: undefined },
+    }),
     expectations: expectationsFromSettings({ scope: `${ORDERS_API.appIdUri}/.default`, tenantId: T }),
     cause: "token-refused",
-    evidence: { hypothesis1: expect.stringMatching(/^token-version: /) as unknown as string, hypothesis2: expect.stringMatching(/^missing-role: /) as unknown as string },
+    evidence: {
+      hypothesis1: expect.stringMatching(/^token-version: /) as unknown as string,
+      hypothesis2: expect.stringMatching(/^missing-role: /) as unknown as string,
+    },
   },
   {
     name: "wrong-audience refused, but its token was a Graph token",
-    observation: obs({ probe: "wrong-audience", outcome: "pass", expectedStatuses: [401], actualStatus: 401, audienceUnproven: { differences: ["token-format"], reason: "first-party format", fix: "leave it unset" } }),
+    observation: obs({
+      probe: "wrong-audience",
+      outcome: "pass",
+      expectedStatuses: [401],
+      actualStatus: 401,
+      audienceUnproven: { differences: ["token-format"], reason: "first-party format", fix: "leave it unset" },
+    }),
     cause: "audience-unproven",
     evidence: { actualStatus: "401" },
   },
   {
     name: "no-token let in, but the target accepts the API as open by design",
-    observation: obs({ probe: "no-token", outcome: "pass", expectedStatuses: [401], actualStatus: 200, acceptedOpen: "public status endpoint, no data" }),
+    observation: obs({
+      probe: "no-token",
+      outcome: "pass",
+      expectedStatuses: [401],
+      actualStatus: 200,
+      acceptedOpen: "public status endpoint, no data",
+    }),
     cause: "accepted-open",
     evidence: { actualStatus: "200", acceptOpenReason: "public status endpoint, no data" },
   },
@@ -356,8 +652,10 @@ const CASES: Case[] = [
       expectedStatuses: [200],
       actualStatus: 401,
       sentKeyHeader: "Ocp-Apim-Subscription-Key",
-      apimMessage: "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
-      wwwAuthenticate: 'AzureApiManagementKey realm="https://contoso.azure-api.net/billing",name="X-Billing-Key",type="header"',
+      apimMessage:
+        "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+      wwwAuthenticate:
+        'AzureApiManagementKey realm="https://contoso.azure-api.net/billing",name="X-Billing-Key",type="header"',
     }),
     cause: "subscription-key-header",
     evidence: { expectedKeyHeader: "X-Billing-Key", sentKeyHeader: "Ocp-Apim-Subscription-Key" },
@@ -388,30 +686,65 @@ describe("diagnose", () => {
 
   // run-budget is the runner's watchdog answering for probes that never settled (test/e2e/watchdog.test.ts).
   it("has a case for every cause code but subscription-not-required, gateway-open, no-token-validation and config-drift (tested below)", () => {
-    const covered = new Set<string>([...CASES.map((c) => c.cause), "subscription-not-required", "gateway-open", "no-token-validation", "config-drift", "run-budget"]);
+    const covered = new Set<string>([
+      ...CASES.map((c) => c.cause),
+      "subscription-not-required",
+      "gateway-open",
+      "no-token-validation",
+      "config-drift",
+      "run-budget",
+    ]);
     expect(CAUSE_CODES.filter((code) => !covered.has(code))).toEqual([]);
   });
 
   it("a certificate the probe does not trust at the token endpoint is its trust configuration: NODE_EXTRA_CA_CERTS, never 'retried'", () => {
-    const diagnosis = diagnose(obs({ probe: "token", outcome: "error", expectedStatuses: [], transportFailure: "tls", failedAt: "token-endpoint", authorityHost: "https://login.microsoftonline.com" }));
+    const diagnosis = diagnose(
+      obs({
+        probe: "token",
+        outcome: "error",
+        expectedStatuses: [],
+        transportFailure: "tls",
+        failedAt: "token-endpoint",
+        authorityHost: "https://login.microsoftonline.com",
+      }),
+    );
     expect(diagnosis?.cause).toBe("tls-error");
     expect(diagnosis?.fix).toContain("NODE_EXTRA_CA_CERTS");
     expect(`${diagnosis?.summary} ${diagnosis?.fix}`).not.toMatch(/transient|Microsoft's side|retried once/);
   });
 
   it("says 'retried' only where a retry happened", () => {
-    const timeout = diagnose(obs({ probe: "token", outcome: "error", expectedStatuses: [], transportFailure: "timeout", failedAt: "token-endpoint" }));
+    const timeout = diagnose(
+      obs({
+        probe: "token",
+        outcome: "error",
+        expectedStatuses: [],
+        transportFailure: "timeout",
+        failedAt: "token-endpoint",
+      }),
+    );
     expect(timeout?.cause).toBe("token-endpoint-unavailable");
     expect(timeout?.summary).not.toMatch(/retried/);
-    const once = diagnose(obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503 } }));
+    const once = diagnose(
+      obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503 } }),
+    );
     expect(once?.summary).not.toMatch(/retried/);
-    const twice = diagnose(obs({ probe: "token", expectedStatuses: [], tokenFailure: { oauthError: "server_error", status: 503, retried: true } }));
+    const twice = diagnose(
+      obs({
+        probe: "token",
+        expectedStatuses: [],
+        tokenFailure: { oauthError: "server_error", status: 503, retried: true },
+      }),
+    );
     expect(twice?.summary).toMatch(/it was retried once/);
   });
 
   it("a first-party audience the API expects (a gateway in front of Azure OpenAI) is not first-party-scope", () => {
     const expectations: Expectations = { source: "policy", audiences: ["https://cognitiveservices.azure.com"] };
-    const diagnosis = diagnose(refusedValid({ token: { ...V2_TOKEN, aud: "https://cognitiveservices.azure.com", roles: undefined } }), expectations);
+    const diagnosis = diagnose(
+      refusedValid({ token: { ...V2_TOKEN, aud: "https://cognitiveservices.azure.com", roles: undefined } }),
+      expectations,
+    );
     expect(diagnosis?.cause).not.toBe("first-party-scope");
   });
 
@@ -426,11 +759,18 @@ describe("diagnose", () => {
     ["unassigned-client", "role"],
   ];
   it.each(OPEN)("%s got 200 -> gateway-open, missing %s", (probe, missingCheck) => {
-    const token: TokenSummary = { ...V2_TOKEN, client: UNASSIGNED_CLIENT.clientId, roles: undefined, aud: "https://graph.microsoft.com" };
+    const token: TokenSummary = {
+      ...V2_TOKEN,
+      client: UNASSIGNED_CLIENT.clientId,
+      roles: undefined,
+      aud: "https://graph.microsoft.com",
+    };
     const diagnosis = diagnose(obs({ probe, outcome: "security", expectedStatuses: [401], actualStatus: 200, token }));
     expect(diagnosis).toMatchObject({ cause: "gateway-open", evidence: { probe, missingCheck, actualStatus: "200" } });
-    if (probe === "wrong-audience") expect(diagnosis?.evidence).toMatchObject({ receivedAudience: "https://graph.microsoft.com" });
-    if (probe === "unassigned-client") expect(diagnosis?.evidence).toMatchObject({ client: UNASSIGNED_CLIENT.clientId, receivedRoles: "none" });
+    if (probe === "wrong-audience")
+      expect(diagnosis?.evidence).toMatchObject({ receivedAudience: "https://graph.microsoft.com" });
+    if (probe === "unassigned-client")
+      expect(diagnosis?.evidence).toMatchObject({ client: UNASSIGNED_CLIENT.clientId, receivedRoles: "none" });
   });
 
   it("names the accessTokenAcceptedVersion fix for a v1/v2 issuer mismatch", () => {
@@ -440,16 +780,26 @@ describe("diagnose", () => {
 
   it("returns nothing for pass and skipped", () => {
     expect(diagnose(obs({ outcome: "pass", actualStatus: 200, token: V2_TOKEN }))).toBeUndefined();
-    expect(diagnose(obs({ probe: "expired-token", outcome: "pass", actualStatus: 401, token: V2_TOKEN, jwksKids: ["key-1"] }))).toBeUndefined();
+    expect(
+      diagnose(
+        obs({ probe: "expired-token", outcome: "pass", actualStatus: 401, token: V2_TOKEN, jwksKids: ["key-1"] }),
+      ),
+    ).toBeUndefined();
     expect(diagnose(obs({ outcome: "skipped" }))).toBeUndefined();
   });
 
   it("does not call a v2 token's client-ID audience a mismatch when settings only know the App ID URI", () => {
     const settings = expectationsFromSettings({ scope: `${ORDERS_API.appIdUri}/.default`, tenantId: T });
     // Not a mismatch; but the likely cause when a policy lists only the App ID URI.
-    expect(diagnose(refusedValid(), settings)).toMatchObject({ cause: "token-refused", evidence: { hypothesis1: expect.stringMatching(/^audience-form: /) as unknown } });
+    expect(diagnose(refusedValid(), settings)).toMatchObject({
+      cause: "token-refused",
+      evidence: { hypothesis1: expect.stringMatching(/^audience-form: /) as unknown },
+    });
     const v1 = { ...V2_TOKEN, ver: "1.0", iss: V1_ISS, aud: "api://someone-else" };
-    expect(diagnose(refusedValid({ token: v1 }), settings)).toMatchObject({ cause: "audience-mismatch", evidence: { expectedAudience: ORDERS_API.appIdUri, expectedFrom: "settings" } });
+    expect(diagnose(refusedValid({ token: v1 }), settings)).toMatchObject({
+      cause: "audience-mismatch",
+      evidence: { expectedAudience: ORDERS_API.appIdUri, expectedFrom: "settings" },
+    });
   });
 
   it("never puts a token in a diagnosis", () => {
@@ -463,8 +813,16 @@ describe("diagnoseRun", () => {
     obs({ probe, outcome: status < 300 ? "security" : "pass", expectedStatuses: [401], actualStatus: status });
 
   it("both key probes in: subscription-not-required on both", () => {
-    const diagnoses = diagnoseRun([obs({ outcome: "pass", actualStatus: 200 }), keyProbe("no-subscription-key", 200), keyProbe("invalid-subscription-key", 200)]);
-    expect(diagnoses.map((d) => d?.cause)).toEqual([undefined, "subscription-not-required", "subscription-not-required"]);
+    const diagnoses = diagnoseRun([
+      obs({ outcome: "pass", actualStatus: 200 }),
+      keyProbe("no-subscription-key", 200),
+      keyProbe("invalid-subscription-key", 200),
+    ]);
+    expect(diagnoses.map((d) => d?.cause)).toEqual([
+      undefined,
+      "subscription-not-required",
+      "subscription-not-required",
+    ]);
     expect(diagnoses[1]?.evidence).toMatchObject({ probe: "no-subscription-key", actualStatus: "200" });
   });
 
@@ -479,17 +837,36 @@ describe("diagnoseRun", () => {
   });
 
   it("config-drift when the folder promises what the gateway does not do, naming the artifact", () => {
-    const promises = { subscriptionRequired: true, subscriptionArtifact: "apis/orders/apiInformation.json", validationArtifact: "policy.xml:6" };
-    const diagnoses = diagnoseRun([keyProbe("no-subscription-key", 200), keyProbe("invalid-subscription-key", 401), keyProbe("no-token", 200)], undefined, undefined, promises);
+    const promises = {
+      subscriptionRequired: true,
+      subscriptionArtifact: "apis/orders/apiInformation.json",
+      validationArtifact: "policy.xml:6",
+    };
+    const diagnoses = diagnoseRun(
+      [keyProbe("no-subscription-key", 200), keyProbe("invalid-subscription-key", 401), keyProbe("no-token", 200)],
+      undefined,
+      undefined,
+      promises,
+    );
     expect(diagnoses.map((d) => d?.cause)).toEqual(["config-drift", undefined, "config-drift"]);
-    expect(diagnoses[0]!.evidence).toMatchObject({ artifact: "apis/orders/apiInformation.json", promise: "subscriptionRequired: true" });
+    expect(diagnoses[0]!.evidence).toMatchObject({
+      artifact: "apis/orders/apiInformation.json",
+      promise: "subscriptionRequired: true",
+    });
     expect(diagnoses[2]!.evidence).toMatchObject({ artifact: "policy.xml:6", promise: "token validation" });
     expect(diagnoses[0]!.summary).not.toContain("(unknown)");
   });
 
   it("no-token in: no-token-validation on every token probe that got in, one fix with the tenant's values", () => {
-    const tenant = { tenantId: T, openIdConfigUrl: `https://login.microsoftonline.us/${T}/v2.0/.well-known/openid-configuration` };
-    const diagnoses = diagnoseRun([keyProbe("no-token", 200), keyProbe("alg-none", 200), keyProbe("no-subscription-key", 401)], undefined, tenant);
+    const tenant = {
+      tenantId: T,
+      openIdConfigUrl: `https://login.microsoftonline.us/${T}/v2.0/.well-known/openid-configuration`,
+    };
+    const diagnoses = diagnoseRun(
+      [keyProbe("no-token", 200), keyProbe("alg-none", 200), keyProbe("no-subscription-key", 401)],
+      undefined,
+      tenant,
+    );
     expect(diagnoses.map((d) => d?.cause)).toEqual(["no-token-validation", "no-token-validation", undefined]);
     expect(diagnoses[0]!.fix).toBe(diagnoses[1]!.fix);
     expect(diagnoses[0]!.fix).toContain(tenant.openIdConfigUrl);
@@ -512,7 +889,10 @@ describe("observationFromResult", () => {
   it.each([
     [{ cause: "AADSTS7000215" }, "invalid-client-secret"],
     [{ cause: "timeout", outcome: "error" as const }, "timeout"],
-    [{ cause: "AADSTS501051", probe: "token" as const, outcome: "fail" as const, actualStatus: 400 }, "client-not-assigned"],
+    [
+      { cause: "AADSTS501051", probe: "token" as const, outcome: "fail" as const, actualStatus: 400 },
+      "client-not-assigned",
+    ],
   ])("turns the engine's cause %j back into %s", (over, cause) => {
     expect(diagnose(observationFromResult(result(over)))?.cause).toBe(cause);
   });

@@ -29,7 +29,15 @@ beforeAll(async () => {
 });
 
 async function token(claims: Record<string, unknown>): Promise<string> {
-  return new SignJWT({ aud: ORDERS_API.clientId, iss: V2_ISS, ver: "2.0", azp: PROBE_CLIENT.clientId, roles: [ORDERS_API.role], tid: T, ...claims })
+  return new SignJWT({
+    aud: ORDERS_API.clientId,
+    iss: V2_ISS,
+    ver: "2.0",
+    azp: PROBE_CLIENT.clientId,
+    roles: [ORDERS_API.role],
+    tid: T,
+    ...claims,
+  })
     .setProtectedHeader({ alg: "RS256", kid: "key-1" })
     .setIssuedAt(NOW / 1000 - 60)
     .setExpirationTime(NOW / 1000 + 3600)
@@ -44,7 +52,12 @@ describe("preflightAgainstPolicy", () => {
   });
 
   it.each([
-    [{ aud: "api://billing-api" }, "TokenAudienceNotAllowed", "audience-mismatch", { expectedAudiences: [ORDERS_API.appIdUri, ORDERS_API.clientId] }],
+    [
+      { aud: "api://billing-api" },
+      "TokenAudienceNotAllowed",
+      "audience-mismatch",
+      { expectedAudiences: [ORDERS_API.appIdUri, ORDERS_API.clientId] },
+    ],
     [{ iss: V1_ISS, ver: "1.0" }, "TokenIssuerNotAllowed", "issuer-mismatch", { expectedIssuers: [V2_ISS] }],
     [{ roles: undefined }, "TokenClaimNotFound", "missing-role", { claim: "roles", expectedValues: [ORDERS_API.role] }],
     [{ roles: ["Other"] }, "TokenClaimValueNotAllowed", "missing-role", { claim: "roles" }],
@@ -70,15 +83,30 @@ describe("preflightAgainstPolicy", () => {
       .setProtectedHeader({ alg: "RS256", kid: "rotated-away" })
       .setExpirationTime(NOW / 1000 + 3600)
       .sign(privateKey);
-    expect(await preflightAgainstPolicy(jwt, POLICY, deps())).toMatchObject({ ok: false, reason: "TokenSignatureKeyNotFound" });
+    expect(await preflightAgainstPolicy(jwt, POLICY, deps())).toMatchObject({
+      ok: false,
+      reason: "TokenSignatureKeyNotFound",
+    });
   });
 
   it("says which scheme the policy wants when it is not Bearer", async () => {
-    const policy = parsePolicy(`<validate-jwt header-name="Authorization" require-scheme="JWT"><openid-config url="${V2_CONFIG}" /></validate-jwt>`);
-    expect(await preflightAgainstPolicy(await token({}), policy, deps())).toMatchObject({ ok: false, reason: "TokenNotPresent", requireScheme: "JWT" });
+    const policy = parsePolicy(
+      `<validate-jwt header-name="Authorization" require-scheme="JWT"><openid-config url="${V2_CONFIG}" /></validate-jwt>`,
+    );
+    expect(await preflightAgainstPolicy(await token({}), policy, deps())).toMatchObject({
+      ok: false,
+      reason: "TokenNotPresent",
+      requireScheme: "JWT",
+    });
   });
 
   it("has nothing to check without validate-jwt", async () => {
-    expect(await preflightAgainstPolicy(await token({}), parsePolicy("<policies><inbound><base /></inbound></policies>"), deps())).toBeUndefined();
+    expect(
+      await preflightAgainstPolicy(
+        await token({}),
+        parsePolicy("<policies><inbound><base /></inbound></policies>"),
+        deps(),
+      ),
+    ).toBeUndefined();
   });
 });

@@ -12,7 +12,9 @@ export interface LoopbackServer {
 }
 
 /** A real HTTPS server on 127.0.0.1 port 0 with a certificate from a throw-away CA. */
-export async function startLoopbackHttps(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LoopbackServer> {
+export async function startLoopbackHttps(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<LoopbackServer> {
   const ca = await createSandboxCa();
   const { certPem, keyPem } = await ca.issueServerCertificate();
   const requests: LoopbackServer["requests"] = [];

@@ -75,7 +75,13 @@ describe("sendProbeRequest treats the answer's text as data", () => {
 
   const send = (path: string) =>
     sendProbeRequest(
-      { url: `${hostile.origin}${path}`, method: "GET", headers: { "ocp-apim-subscription-key": KEY }, timeoutMs: 5_000, keepAnswer: true },
+      {
+        url: `${hostile.origin}${path}`,
+        method: "GET",
+        headers: { "ocp-apim-subscription-key": KEY },
+        timeoutMs: 5_000,
+        keepAnswer: true,
+      },
       { dispatcher: createProbeDispatcher({ extraCaPem: [hostile.caPem] }), allowedOrigins: new Set([hostile.origin]) },
     );
 

@@ -39,7 +39,10 @@ const deps = () => ({
 
 describe("sendProbeRequest", () => {
   it("captures APIM's message, the request id and WWW-Authenticate on a refusal", async () => {
-    const res = await sendProbeRequest({ url: `${api.origin}/denied`, method: "GET", headers: {}, timeoutMs: 5_000 }, deps());
+    const res = await sendProbeRequest(
+      { url: `${api.origin}/denied`, method: "GET", headers: {}, timeoutMs: 5_000 },
+      deps(),
+    );
     expect(res).toMatchObject({
       status: 401,
       apimMessage: "Access denied due to missing subscription key.",
@@ -49,7 +52,10 @@ describe("sendProbeRequest", () => {
   });
 
   it("takes x-ms-request-id and ignores `message` in success bodies", async () => {
-    const res = await sendProbeRequest({ url: `${api.origin}/ok`, method: "GET", headers: {}, timeoutMs: 5_000 }, deps());
+    const res = await sendProbeRequest(
+      { url: `${api.origin}/ok`, method: "GET", headers: {}, timeoutMs: 5_000 },
+      deps(),
+    );
     expect(res.status).toBe(200);
     expect(res.requestId).toBe("ms-9");
     expect(res.apimMessage).toBeUndefined();
@@ -67,16 +73,22 @@ describe("sendProbeRequest", () => {
 
   it("refuses http and unconfigured origins before sending", async () => {
     await expect(
-      sendProbeRequest({ url: api.origin.replace("https:", "http:"), method: "GET", headers: {}, timeoutMs: 1_000 }, deps()),
+      sendProbeRequest(
+        { url: api.origin.replace("https:", "http:"), method: "GET", headers: {}, timeoutMs: 1_000 },
+        deps(),
+      ),
     ).rejects.toMatchObject({ code: "APIM_SMOKE_UNSAFE_REQUEST" });
-    await expect(sendProbeRequest({ url: `${elsewhere.origin}/x`, method: "GET", headers: {}, timeoutMs: 1_000 }, deps())).rejects.toBeInstanceOf(
-      UnsafeRequestError,
-    );
+    await expect(
+      sendProbeRequest({ url: `${elsewhere.origin}/x`, method: "GET", headers: {}, timeoutMs: 1_000 }, deps()),
+    ).rejects.toBeInstanceOf(UnsafeRequestError);
   });
 
   it("ends a hung request at its deadline with TransportError timeout", async () => {
     const started = Date.now();
-    const error = await sendProbeRequest({ url: `${api.origin}/hang`, method: "GET", headers: {}, timeoutMs: 300 }, deps()).catch((e: unknown) => e);
+    const error = await sendProbeRequest(
+      { url: `${api.origin}/hang`, method: "GET", headers: {}, timeoutMs: 300 },
+      deps(),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransportError);
     expect(error).toMatchObject({ code: "APIM_SMOKE_TRANSPORT", kind: "timeout" });
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -84,7 +96,9 @@ describe("sendProbeRequest", () => {
 
   it("reports an untrusted certificate as TransportError tls", async () => {
     const untrusting = { ...deps(), dispatcher: createProbeDispatcher() };
-    await expect(sendProbeRequest({ url: `${api.origin}/ok`, method: "GET", headers: {}, timeoutMs: 5_000 }, untrusting)).rejects.toMatchObject({
+    await expect(
+      sendProbeRequest({ url: `${api.origin}/ok`, method: "GET", headers: {}, timeoutMs: 5_000 }, untrusting),
+    ).rejects.toMatchObject({
       kind: "tls",
     });
   });
@@ -93,7 +107,9 @@ describe("sendProbeRequest", () => {
     const closed = await startLoopbackHttps((_q, r) => r.end());
     await closed.close();
     const d = { ...deps(), allowedOrigins: new Set([closed.origin]) };
-    await expect(sendProbeRequest({ url: `${closed.origin}/`, method: "GET", headers: {}, timeoutMs: 5_000 }, d)).rejects.toMatchObject({
+    await expect(
+      sendProbeRequest({ url: `${closed.origin}/`, method: "GET", headers: {}, timeoutMs: 5_000 }, d),
+    ).rejects.toMatchObject({
       kind: "connection",
     });
   });

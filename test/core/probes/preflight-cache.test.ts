@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { PreflightCache } from "../../../src/core/probes/preflight-cache.js";
 import { parsePolicy } from "../../../src/policy/index.js";
 
-const policyXml = (aud: string) => `<validate-jwt header-name="Authorization"><audiences><audience>${aud}</audience></audiences></validate-jwt>`;
+const policyXml = (aud: string) =>
+  `<validate-jwt header-name="Authorization"><audiences><audience>${aud}</audience></audiences></validate-jwt>`;
 
 describe("PreflightCache", () => {
   it("judges a token once per policy content for a few seconds; other content or later, again", async () => {

@@ -38,8 +38,14 @@ let gatewayNow: () => number = Date.now;
 async function gateway(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (mode === "hang") return;
   if (mode === "hang-then-deny" && seen++ === 0) return;
-  if (mode === "hang-then-deny") return void res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ statusCode: 401, message: "Invalid JWT." }));
-  const deny = (message: string): void => void res.writeHead(401, { "content-type": "application/json", "apim-request-id": "rid-1" }).end(JSON.stringify({ statusCode: 401, message }));
+  if (mode === "hang-then-deny")
+    return void res
+      .writeHead(401, { "content-type": "application/json" })
+      .end(JSON.stringify({ statusCode: 401, message: "Invalid JWT." }));
+  const deny = (message: string): void =>
+    void res
+      .writeHead(401, { "content-type": "application/json", "apim-request-id": "rid-1" })
+      .end(JSON.stringify({ statusCode: 401, message }));
   if (mode === "open") return void res.writeHead(200).end("{}");
   const key = req.headers["ocp-apim-subscription-key"];
   if (!key) return deny("Access denied due to missing subscription key.");
@@ -61,7 +67,6 @@ async function gateway(req: IncomingMessage, res: ServerResponse): Promise<void>
   res.writeHead(200).end("{}");
 }
 
-
 let api: LoopbackServer;
 beforeAll(async () => {
   api = await startLoopbackHttps((req, res) => void gateway(req, res));
@@ -77,7 +82,18 @@ function target(over: Partial<TargetConfig> = {}): TargetConfig {
     subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY",
     subscriptionKey: new Secret(KEY),
     expectedStatuses: defaultExpectedStatuses(),
-    probes: ["token", "valid", "no-subscription-key", "invalid-subscription-key", "no-token", "wrong-audience", "expired-token", "forged-signature", "alg-none", "unassigned-client"],
+    probes: [
+      "token",
+      "valid",
+      "no-subscription-key",
+      "invalid-subscription-key",
+      "no-token",
+      "wrong-audience",
+      "expired-token",
+      "forged-signature",
+      "alg-none",
+      "unassigned-client",
+    ],
     ...over,
   };
 }
@@ -109,22 +125,42 @@ function tokens(options: { probeError?: Error; unassigned?: "refused" | "token" 
         if ((options.unassigned ?? "refused") === "refused") {
           throw new TokenAcquisitionError("refused", { aadsts: 501051, oauthError: "invalid_grant", status: 400 });
         }
-        return { accessToken: new Secret(await new SignJWT({ aud: "api://orders-api" }).setProtectedHeader({ alg: "RS256", kid: "tenant-kid" }).setExpirationTime("1h").sign(tenantKeys.privateKey)), fromCache: false };
+        return {
+          accessToken: new Secret(
+            await new SignJWT({ aud: "api://orders-api" })
+              .setProtectedHeader({ alg: "RS256", kid: "tenant-kid" })
+              .setExpirationTime("1h")
+              .sign(tenantKeys.privateKey),
+          ),
+          fromCache: false,
+        };
       }
       return { accessToken: new Secret(await token(scope.replace("/.default", ""))), fromCache: false };
     },
   };
 }
 
-const byProbe = (results: ProbeResult[]) => Object.fromEntries(results.map((r) => [r.probe, r])) as Record<ProbeName, ProbeResult>;
+const byProbe = (results: ProbeResult[]) =>
+  Object.fromEntries(results.map((r) => [r.probe, r])) as Record<ProbeName, ProbeResult>;
 
 describe("runProbes", () => {
   it("a strict gateway: every probe passes, expired-token is skipped until one has aged", async () => {
     mode = "strict";
-    const report = await runProbes(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() });
+    const report = await runProbes(config(), {
+      dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+      now: Date.now,
+      tokens: tokens(),
+    });
     const r = byProbe(report.results);
     expect(r.valid).toMatchObject({ outcome: "pass", actualStatus: 200 });
-    for (const p of ["no-subscription-key", "invalid-subscription-key", "no-token", "wrong-audience", "forged-signature", "alg-none"] as const) {
+    for (const p of [
+      "no-subscription-key",
+      "invalid-subscription-key",
+      "no-token",
+      "wrong-audience",
+      "forged-signature",
+      "alg-none",
+    ] as const) {
       expect(r[p], p).toMatchObject({ outcome: "pass", actualStatus: 401, requestId: "rid-1" });
     }
     expect(r["no-subscription-key"].apimMessage).toContain("missing subscription key");
@@ -138,10 +174,22 @@ describe("runProbes", () => {
 
   it("a fail-open gateway: every rejecting probe that got in is security, valid still passes", async () => {
     mode = "open";
-    const report = await runProbes(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens({ unassigned: "token" }) });
+    const report = await runProbes(config(), {
+      dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+      now: Date.now,
+      tokens: tokens({ unassigned: "token" }),
+    });
     const r = byProbe(report.results);
     expect(r.valid.outcome).toBe("pass");
-    for (const p of ["no-subscription-key", "invalid-subscription-key", "no-token", "wrong-audience", "forged-signature", "alg-none", "unassigned-client"] as const) {
+    for (const p of [
+      "no-subscription-key",
+      "invalid-subscription-key",
+      "no-token",
+      "wrong-audience",
+      "forged-signature",
+      "alg-none",
+      "unassigned-client",
+    ] as const) {
       expect(r[p].outcome, p).toBe("security");
     }
     expect(report.summary.ok).toBe(false);
@@ -149,7 +197,15 @@ describe("runProbes", () => {
 
   it("a role-less token that gets a 403 passes unassigned-client", async () => {
     mode = "strict";
-    const report = await runProbes(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens({ unassigned: "token" }) }, { probes: ["unassigned-client"] });
+    const report = await runProbes(
+      config(),
+      {
+        dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+        now: Date.now,
+        tokens: tokens({ unassigned: "token" }),
+      },
+      { probes: ["unassigned-client"] },
+    );
     expect(report.results).toHaveLength(1);
     expect(report.results[0]).toMatchObject({ probe: "unassigned-client", outcome: "pass", actualStatus: 403 });
   });
@@ -157,10 +213,21 @@ describe("runProbes", () => {
   it("a refused token blocks the token-dependent probes with its AADSTS code and runs the others", async () => {
     mode = "strict";
     const error = new TokenAcquisitionError("refused", { aadsts: 7000215, oauthError: "invalid_client", status: 401 });
-    const report = await runProbes(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens({ probeError: error }) });
+    const report = await runProbes(config(), {
+      dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+      now: Date.now,
+      tokens: tokens({ probeError: error }),
+    });
     const r = byProbe(report.results);
     expect(r.token).toMatchObject({ outcome: "fail", cause: "AADSTS7000215", actualStatus: 401 });
-    for (const p of ["valid", "no-subscription-key", "invalid-subscription-key", "wrong-audience", "forged-signature", "alg-none"] as const) {
+    for (const p of [
+      "valid",
+      "no-subscription-key",
+      "invalid-subscription-key",
+      "wrong-audience",
+      "forged-signature",
+      "alg-none",
+    ] as const) {
       expect(r[p], p).toMatchObject({ outcome: "blocked", cause: "AADSTS7000215" });
     }
     expect(r["no-token"].outcome).toBe("pass");
@@ -170,7 +237,11 @@ describe("runProbes", () => {
   it("a token endpoint that cannot be reached is an error for token, blocked for the rest", async () => {
     const report = await runProbes(
       config(),
-      { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens({ probeError: new TransportError("dns", "dns") }) },
+      {
+        dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+        now: Date.now,
+        tokens: tokens({ probeError: new TransportError("dns", "dns") }),
+      },
       { probes: ["token", "valid"] },
     );
     expect(byProbe(report.results).token).toMatchObject({ outcome: "error", cause: "dns" });
@@ -221,7 +292,12 @@ describe("runProbes", () => {
     let clock = Date.now();
     const store = new ExpiredTokenStore({ now: () => clock, marginMs: 60_000 });
     gatewayNow = () => clock;
-    const deps = { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: () => clock, tokens: tokens(), expiredTokens: store };
+    const deps = {
+      dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+      now: () => clock,
+      tokens: tokens(),
+      expiredTokens: store,
+    };
     const first = await runProbes(config(), deps, { probes: ["valid", "expired-token"] });
     expect(byProbe(first.results)["expired-token"].outcome).toBe("skipped");
     clock += 3600_000 + 61_000;
@@ -230,21 +306,38 @@ describe("runProbes", () => {
     expect(second.results[0]!.message).toContain("acquired earlier");
 
     gatewayNow = Date.now;
-    const supplied = await runProbes(config({ expiredToken: new Secret(await token("api://orders-api", nowS() - 600)) }), { ...deps, now: Date.now, expiredTokens: new ExpiredTokenStore({ now: Date.now }) }, { probes: ["expired-token"] });
+    const supplied = await runProbes(
+      config({ expiredToken: new Secret(await token("api://orders-api", nowS() - 600)) }),
+      { ...deps, now: Date.now, expiredTokens: new ExpiredTokenStore({ now: Date.now }) },
+      { probes: ["expired-token"] },
+    );
     expect(supplied.results[0]).toMatchObject({ outcome: "pass", actualStatus: 401 });
     expect(supplied.results[0]!.message).toContain("PROBE_EXPIRED_TOKEN");
   });
 
   it("skips the key probes without a key and unassigned-client without its client", async () => {
     mode = "strict";
-    const cfg = config({ unassignedClient: undefined, targets: [target({ subscriptionKey: undefined, subscriptionKeySetting: undefined })] });
+    const cfg = config({
+      unassignedClient: undefined,
+      targets: [target({ subscriptionKey: undefined, subscriptionKeySetting: undefined })],
+    });
     delete cfg.unassignedClient;
-    const report = await runProbes(cfg, { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() }, { probes: ["no-subscription-key", "invalid-subscription-key", "unassigned-client"] });
+    const report = await runProbes(
+      cfg,
+      { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() },
+      { probes: ["no-subscription-key", "invalid-subscription-key", "unassigned-client"] },
+    );
     for (const r of report.results) expect(r.outcome).toBe("skipped");
   });
 
   it("refuses an unknown --target name", async () => {
-    await expect(runProbes(config(), { dispatcher: createProbeDispatcher(), now: Date.now, tokens: tokens() }, { targets: ["nope"] })).rejects.toMatchObject({ code: "APIM_SMOKE_USAGE" });
+    await expect(
+      runProbes(
+        config(),
+        { dispatcher: createProbeDispatcher(), now: Date.now, tokens: tokens() },
+        { targets: ["nope"] },
+      ),
+    ).rejects.toMatchObject({ code: "APIM_SMOKE_USAGE" });
   });
 
   it("attaches an injected diagnosis and reports progress", async () => {

@@ -27,9 +27,15 @@ function problemsOf(action: () => unknown): { setting: string; problem: string }
 
 describe("PROBE_POLICY_FILE", () => {
   it("names the single target's policy, resolved from the working directory", () => {
-    writeFileSync(join(dir, "api.xml"), `<validate-jwt header-name="Authorization"><audiences><audience>x</audience></audiences></validate-jwt>`);
+    writeFileSync(
+      join(dir, "api.xml"),
+      `<validate-jwt header-name="Authorization"><audiences><audience>x</audience></audiences></validate-jwt>`,
+    );
     const config = loadSettings({ ...ENV, PROBE_POLICY_FILE: "api.xml" }, { cwd: dir });
-    expect(config.targets[0]).toMatchObject({ policyFile: join(dir, "api.xml"), policyFileSetting: "PROBE_POLICY_FILE" });
+    expect(config.targets[0]).toMatchObject({
+      policyFile: join(dir, "api.xml"),
+      policyFileSetting: "PROBE_POLICY_FILE",
+    });
     expect(loadTargetPolicies(config.targets).get("default")?.validateJwt?.audiences).toEqual(["x"]);
   });
 
@@ -37,7 +43,9 @@ describe("PROBE_POLICY_FILE", () => {
     // Not a policy document at all (what is still refused): an unclosed element.
     writeFileSync(join(dir, "broken.xml"), `<validate-jwt header-name="Authorization"><audiences></validate-jwt>`);
     const missing = loadSettings({ ...ENV, PROBE_POLICY_FILE: "nope.xml" }, { cwd: dir });
-    expect(problemsOf(() => loadTargetPolicies(missing.targets))).toEqual([{ setting: "PROBE_POLICY_FILE", problem: expect.stringContaining("cannot read") as unknown }]);
+    expect(problemsOf(() => loadTargetPolicies(missing.targets))).toEqual([
+      { setting: "PROBE_POLICY_FILE", problem: expect.stringContaining("cannot read") as unknown },
+    ]);
     const broken = loadSettings({ ...ENV, PROBE_POLICY_FILE: "broken.xml" }, { cwd: dir });
     const [problem] = problemsOf(() => loadTargetPolicies(broken.targets));
     expect(problem?.setting).toBe("PROBE_POLICY_FILE");
@@ -45,9 +53,21 @@ describe("PROBE_POLICY_FILE", () => {
   });
 
   it("cannot be combined with PROBE_TARGETS_FILE, whose targets name their own policyFile", () => {
-    writeFileSync(join(dir, "targets.json"), JSON.stringify({ targets: [{ name: "a", url: ENV.PROBE_API_URL, scope: ENV.PROBE_API_SCOPE }] }));
+    writeFileSync(
+      join(dir, "targets.json"),
+      JSON.stringify({ targets: [{ name: "a", url: ENV.PROBE_API_URL, scope: ENV.PROBE_API_SCOPE }] }),
+    );
     const problems = problemsOf(() =>
-      loadSettings({ ...ENV, PROBE_API_URL: undefined, PROBE_API_SCOPE: undefined, PROBE_TARGETS_FILE: "targets.json", PROBE_POLICY_FILE: "api.xml" }, { cwd: dir }),
+      loadSettings(
+        {
+          ...ENV,
+          PROBE_API_URL: undefined,
+          PROBE_API_SCOPE: undefined,
+          PROBE_TARGETS_FILE: "targets.json",
+          PROBE_POLICY_FILE: "api.xml",
+        },
+        { cwd: dir },
+      ),
     );
     expect(problems.map((p) => p.setting)).toContain("PROBE_POLICY_FILE");
   });
@@ -56,12 +76,24 @@ describe("PROBE_POLICY_FILE", () => {
 describe("a targets file's policyFile", () => {
   it("may be an absolute path under a generated folder name: paths are not mistaken for secrets", () => {
     const generated = mkdtempSync(join(tmpdir(), "k8Zq3xW9pLm2Tv7R-"));
-    writeFileSync(join(generated, "api.xml"), "<validate-jwt header-name=\"Authorization\" />");
+    writeFileSync(join(generated, "api.xml"), '<validate-jwt header-name="Authorization" />');
     writeFileSync(
       join(dir, "abs-targets.json"),
-      JSON.stringify({ targets: [{ name: "a", url: ENV.PROBE_API_URL, scope: ENV.PROBE_API_SCOPE, policyFile: join(generated, "Xk29aPq81Zm4Lw7Rt5Vb3Nc6.xml") }] }),
+      JSON.stringify({
+        targets: [
+          {
+            name: "a",
+            url: ENV.PROBE_API_URL,
+            scope: ENV.PROBE_API_SCOPE,
+            policyFile: join(generated, "Xk29aPq81Zm4Lw7Rt5Vb3Nc6.xml"),
+          },
+        ],
+      }),
     );
-    const config = loadSettings({ ...ENV, PROBE_API_URL: undefined, PROBE_API_SCOPE: undefined, PROBE_TARGETS_FILE: "abs-targets.json" }, { cwd: dir });
+    const config = loadSettings(
+      { ...ENV, PROBE_API_URL: undefined, PROBE_API_SCOPE: undefined, PROBE_TARGETS_FILE: "abs-targets.json" },
+      { cwd: dir },
+    );
     expect(config.targets[0]?.policyFileSetting).toBe('PROBE_TARGETS_FILE target "a" policyFile');
   });
 });

@@ -13,6 +13,8 @@ describe("settleWithin", () => {
     const budget = new AbortController();
     budget.abort();
     await expect(settleWithin(Promise.resolve("work"), budget.signal, 1_000, () => "watchdog")).resolves.toBe("work");
-    await expect(settleWithin(Promise.reject(new Error("boom")), new AbortController().signal, 10, () => "watchdog")).rejects.toThrow("boom");
+    await expect(
+      settleWithin(Promise.reject(new Error("boom")), new AbortController().signal, 10, () => "watchdog"),
+    ).rejects.toThrow("boom");
   });
 });

@@ -13,24 +13,73 @@ import type { ProbeName } from "../../../src/probe-matrix/names.js";
 const schemaPath = RUN_RESULT_SCHEMA_PATH;
 
 function result(target: string, probe: ProbeName, outcome: Outcome, extra: Partial<ProbeResult> = {}): ProbeResult {
-  return { target, probe, outcome, expectedStatuses: [401], durationMs: 12.345678, message: `${probe} <&> "msg"`, startedAt: "2026-01-01T00:00:00.000Z", ...extra };
+  return {
+    target,
+    probe,
+    outcome,
+    expectedStatuses: [401],
+    durationMs: 12.345678,
+    message: `${probe} <&> "msg"`,
+    startedAt: "2026-01-01T00:00:00.000Z",
+    ...extra,
+  };
 }
 
-const invalidSecret = { cause: "invalid-client-secret", summary: "Entra refused the client secret", fix: "Use the secret's Value, not its Secret ID.", evidence: { tenant: "t" } };
+const invalidSecret = {
+  cause: "invalid-client-secret",
+  summary: "Entra refused the client secret",
+  fix: "Use the secret's Value, not its Secret ID.",
+  evidence: { tenant: "t" },
+};
 const results = [
-  result("orders", "valid", "pass", { expectedStatuses: [200, 201], actualStatus: 200, token: { aud: "api://orders", roles: ["Probe"], ver: "2.0" } }),
-  result("orders", "no-token", "security", { actualStatus: 200, diagnosis: { cause: "no-token-validation", summary: "nothing validates tokens", fix: "add validate-jwt" } }),
+  result("orders", "valid", "pass", {
+    expectedStatuses: [200, 201],
+    actualStatus: 200,
+    token: { aud: "api://orders", roles: ["Probe"], ver: "2.0" },
+  }),
+  result("orders", "no-token", "security", {
+    actualStatus: 200,
+    diagnosis: { cause: "no-token-validation", summary: "nothing validates tokens", fix: "add validate-jwt" },
+  }),
   result("orders", "wrong-audience", "pass", {
     actualStatus: 401,
-    diagnosis: { cause: "audience-unproven", summary: "the token differed in more than its audience", fix: "Give the probe's app the API's accessTokenAcceptedVersion" },
+    diagnosis: {
+      cause: "audience-unproven",
+      summary: "the token differed in more than its audience",
+      fix: "Give the probe's app the API's accessTokenAcceptedVersion",
+    },
   }),
-  result("orders", "unassigned-client", "pass", { expectedStatuses: [401, 403], cause: "AADSTS501051", message: "refused by Entra as expected: AADSTS501051" }),
-  result("billing", "token", "fail", { expectedStatuses: [], actualStatus: 401, cause: "AADSTS7000215", diagnosis: invalidSecret }),
-  result("billing", "valid", "blocked", { cause: "AADSTS7000215", blockedBy: "token", diagnosis: invalidSecret, durationMs: 0 }),
-  result("billing", "alg-none", "error", { cause: "timeout", attempts: 2, diagnosis: { cause: "timeout", summary: "no answer in 2 s", fix: "check the backend" } }),
+  result("orders", "unassigned-client", "pass", {
+    expectedStatuses: [401, 403],
+    cause: "AADSTS501051",
+    message: "refused by Entra as expected: AADSTS501051",
+  }),
+  result("billing", "token", "fail", {
+    expectedStatuses: [],
+    actualStatus: 401,
+    cause: "AADSTS7000215",
+    diagnosis: invalidSecret,
+  }),
+  result("billing", "valid", "blocked", {
+    cause: "AADSTS7000215",
+    blockedBy: "token",
+    diagnosis: invalidSecret,
+    durationMs: 0,
+  }),
+  result("billing", "alg-none", "error", {
+    cause: "timeout",
+    attempts: 2,
+    diagnosis: { cause: "timeout", summary: "no answer in 2 s", fix: "check the backend" },
+  }),
   result("billing", "expired-token", "skipped"),
 ];
-const report: RunReport = { runId: "run-1", startedAt: "2026-01-01T00:00:00.000Z", trigger: "cli", results, summary: summarize(results, 99) };
+const report: RunReport = {
+  runId: "run-1",
+  startedAt: "2026-01-01T00:00:00.000Z",
+  trigger: "cli",
+  results,
+  summary: summarize(results, 99),
+};
 
 describe("schema/run-result.schema.json", () => {
   it("is the JSON Schema of the document as the code defines it (UPDATE_SCHEMA=1 rewrites it)", () => {
@@ -42,7 +91,9 @@ describe("schema/run-result.schema.json", () => {
   it("forbids unknown properties and names the cause vocabulary", () => {
     const schema = JSON.stringify(runDocumentJsonSchema());
     expect(schema).toContain('"additionalProperties":false');
-    const causes = (runDocumentJsonSchema() as { properties: { results: { items: { properties: { cause: { enum: string[] } } } } } }).properties.results.items.properties.cause.enum;
+    const causes = (
+      runDocumentJsonSchema() as { properties: { results: { items: { properties: { cause: { enum: string[] } } } } } }
+    ).properties.results.items.properties.cause.enum;
     expect(schema).toContain('"additionalProperties":false');
     expect(causes).toContain("client-not-assigned");
     expect(causes.filter((c) => c.startsWith("AADSTS"))).toEqual([]);
@@ -56,7 +107,9 @@ describe("the JSON document", () => {
     const validator = publishedSchemaValidator();
     expect(validator.safeParse(doc).error?.issues).toBeUndefined();
     expect(validator.safeParse({ ...doc, extra: 1 }).success).toBe(false);
-    expect(validator.safeParse({ ...doc, results: [{ ...doc.results[3], cause: "AADSTS7000215" }] }).success).toBe(false);
+    expect(validator.safeParse({ ...doc, results: [{ ...doc.results[3], cause: "AADSTS7000215" }] }).success).toBe(
+      false,
+    );
     expect(runDocument.safeParse(doc).success).toBe(true);
   });
 
@@ -70,7 +123,10 @@ describe("the JSON document", () => {
     const byProbe = Object.fromEntries(doc.results.map((r) => [`${r.target}/${r.probe}`, r]));
     expect(byProbe["orders/unassigned-client"]).not.toHaveProperty("cause");
     expect(byProbe["orders/unassigned-client"]?.evidence).toEqual({ code: "AADSTS501051" });
-    expect(byProbe["billing/token"]).toMatchObject({ cause: "invalid-client-secret", diagnosis: { evidence: { code: "AADSTS7000215" } } });
+    expect(byProbe["billing/token"]).toMatchObject({
+      cause: "invalid-client-secret",
+      diagnosis: { evidence: { code: "AADSTS7000215" } },
+    });
     expect(byProbe["billing/alg-none"]?.diagnosis?.evidence).not.toHaveProperty("code");
     expect(JSON.stringify(doc.results.map((r) => r.cause))).not.toContain("AADSTS");
   });
@@ -90,7 +146,17 @@ describe("the JUnit report", () => {
 
   it("one testcase per probe, classname the target, the cause code and fix in <failure>; no raw cause", () => {
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml) as {
-      testsuites: { testsuite: { name: string; testcase: { name: string; classname: string; failure?: { message: string; "#text": string }; error?: { message: string; "#text": string } }[] }[] };
+      testsuites: {
+        testsuite: {
+          name: string;
+          testcase: {
+            name: string;
+            classname: string;
+            failure?: { message: string; "#text": string };
+            error?: { message: string; "#text": string };
+          }[];
+        }[];
+      };
     };
     const cases = doc.testsuites.testsuite.flatMap((s) => s.testcase);
     expect(cases.map((c) => `${c.classname}/${c.name}`)).toEqual(results.map((r) => `${r.target}/${r.probe}`));

@@ -8,7 +8,16 @@ import type { Outcome, ProbeResult, RunReport } from "../../../src/core/results/
 import type { ProbeName } from "../../../src/probe-matrix/names.js";
 
 function result(target: string, probe: ProbeName, outcome: Outcome, extra: Partial<ProbeResult> = {}): ProbeResult {
-  return { target, probe, outcome, expectedStatuses: [401], durationMs: 12, message: `${probe} <&> "msg"`, startedAt: "2026-01-01T00:00:00.000Z", ...extra };
+  return {
+    target,
+    probe,
+    outcome,
+    expectedStatuses: [401],
+    durationMs: 12,
+    message: `${probe} <&> "msg"`,
+    startedAt: "2026-01-01T00:00:00.000Z",
+    ...extra,
+  };
 }
 
 const results = [
@@ -19,7 +28,13 @@ const results = [
   result("billing", "valid", "blocked", { cause: "AADSTS7000215" }),
   result("billing", "expired-token", "skipped"),
 ];
-const report: RunReport = { runId: "run-1", startedAt: "2026-01-01T00:00:00.000Z", trigger: "cli", results, summary: summarize(results, 99) };
+const report: RunReport = {
+  runId: "run-1",
+  startedAt: "2026-01-01T00:00:00.000Z",
+  trigger: "cli",
+  results,
+  summary: summarize(results, 99),
+};
 
 describe("summarize", () => {
   it("counts every outcome; ok only when all passed or skipped", () => {
@@ -52,7 +67,13 @@ describe("renderJunit", () => {
   it("one testsuite per target, one testcase per probe, failure/error/skipped by outcome", () => {
     const xml = renderJunit(report);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml) as {
-      testsuites: { tests: string; failures: string; errors: string; skipped: string; testsuite: { name: string; testcase: Record<string, unknown>[] }[] };
+      testsuites: {
+        tests: string;
+        failures: string;
+        errors: string;
+        skipped: string;
+        testsuite: { name: string; testcase: Record<string, unknown>[] }[];
+      };
     };
     expect(doc.testsuites).toMatchObject({ tests: "6", failures: "2", errors: "2" });
     expect(doc.testsuites).not.toHaveProperty("skipped");

@@ -12,7 +12,11 @@ const issuerMismatch: Diagnosis = {
   summary: `valid: v1 token (issuer ${V1_ISSUER}) but the API expects v2 issuer ${V2_ISSUER}`,
   fix: "In the API's app registration manifest set accessTokenAcceptedVersion to 2, then get a new token",
 };
-const noValidation: Diagnosis = { cause: "no-token-validation", summary: "no-token got in: nothing validates tokens", fix: "Add validate-jwt to the API's inbound policy" };
+const noValidation: Diagnosis = {
+  cause: "no-token-validation",
+  summary: "no-token got in: nothing validates tokens",
+  fix: "Add validate-jwt to the API's inbound policy",
+};
 
 function result(target: string, probe: ProbeName, outcome: Outcome, diagnosis?: Diagnosis): ProbeResult {
   return {
@@ -20,9 +24,16 @@ function result(target: string, probe: ProbeName, outcome: Outcome, diagnosis?: 
     probe,
     outcome,
     expectedStatuses: probe === "valid" ? [200] : [401],
-    ...(outcome === "pass" ? { actualStatus: probe === "valid" ? 200 : 401 } : outcome === "security" ? { actualStatus: 200 } : outcome === "fail" ? { actualStatus: 401 } : {}),
+    ...(outcome === "pass"
+      ? { actualStatus: probe === "valid" ? 200 : 401 }
+      : outcome === "security"
+        ? { actualStatus: 200 }
+        : outcome === "fail"
+          ? { actualStatus: 401 }
+          : {}),
     durationMs: 12,
-    message: outcome === "fail" ? "expected 2xx, got 401 (Unauthorized. Access token is missing or invalid.)" : "as expected",
+    message:
+      outcome === "fail" ? "expected 2xx, got 401 (Unauthorized. Access token is missing or invalid.)" : "as expected",
     startedAt: "2026-01-01T00:00:00.000Z",
     ...(diagnosis ? { diagnosis } : {}),
   };
@@ -39,7 +50,13 @@ function sixtyTargets(): RunReport {
       else results.push(result(target, probe, probe === "expired-token" ? "skipped" : "pass"));
     }
   }
-  return { runId: "r", startedAt: "2026-01-01T00:00:00.000Z", trigger: "cli", results, summary: summarize(results, 5000) };
+  return {
+    runId: "r",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    trigger: "cli",
+    results,
+    summary: summarize(results, 5000),
+  };
 }
 
 const report = sixtyTargets();
@@ -67,7 +84,9 @@ describe("the table a person reads", () => {
 
   it("--verbose shows every row; --quiet only the rows that did not pass and the final line", () => {
     const full = renderTable(report, { color: false, width: 100, view: "full" });
-    expect(full.split("\n").filter((l) => /^api-\d\d-orders\s+\S+\s+(pass|skipped|fail|security)/.test(l))).toHaveLength(720);
+    expect(
+      full.split("\n").filter((l) => /^api-\d\d-orders\s+\S+\s+(pass|skipped|fail|security)/.test(l)),
+    ).toHaveLength(720);
     const quiet = renderTable(report, { color: false, width: 100, view: "quiet" }).trimEnd().split("\n");
     expect(quiet.filter((l) => /^api-\d\d-orders\s/.test(l))).toHaveLength(3);
     expect(quiet.join("\n")).not.toContain("api-00-orders");
@@ -76,13 +95,23 @@ describe("the table a person reads", () => {
   });
 
   it("in the summary, probes blocked by a failed token are B in the matrix, the token's row says why once", () => {
-    const secret: Diagnosis = { cause: "invalid-client-secret", summary: "Entra refused the client secret", fix: "Use the secret's Value" };
+    const secret: Diagnosis = {
+      cause: "invalid-client-secret",
+      summary: "Entra refused the client secret",
+      fix: "Use the secret's Value",
+    };
     const results = report.results.map((r) =>
       r.target !== "api-50-orders" || r.outcome === "skipped"
         ? r
         : r.probe === "token"
           ? { ...r, outcome: "fail" as const, diagnosis: secret }
-          : { ...r, outcome: "blocked" as const, blockedBy: "token", diagnosis: secret, message: "blocked by token: invalid-client-secret" },
+          : {
+              ...r,
+              outcome: "blocked" as const,
+              blockedBy: "token",
+              diagnosis: secret,
+              message: "blocked by token: invalid-client-secret",
+            },
     );
     const blocked = { ...report, results, summary: summarize(results, 1) };
     const text = renderTable(blocked, { color: false, width: 100 });
@@ -92,7 +121,9 @@ describe("the table a person reads", () => {
     expect(text.match(/-> invalid-client-secret/g)).toHaveLength(1);
     // Four failing targets, two causes wrapped over several lines each: still one 50-line screen.
     expect(text.trimEnd().split("\n").length).toBeLessThanOrEqual(50);
-    expect(renderTable(blocked, { color: false, width: 100, view: "full" })).toMatch(/^api-50-orders\s+valid\s+blocked/m);
+    expect(renderTable(blocked, { color: false, width: 100, view: "full" })).toMatch(
+      /^api-50-orders\s+valid\s+blocked/m,
+    );
   });
 
   it("a few targets: every row, as before", () => {
@@ -108,23 +139,29 @@ describe("the table a person reads", () => {
     for (const line of causeAndFix) expect(line).not.toContain(`${ESC}[2m`);
   });
 
-  it.each([40, 60, 80, 100, 160])("at width %i, URLs are never broken inside; one layout rule for the detail", (width) => {
-    const lines = plain(renderTable(report, { color: true, width, view: "quiet" })).split("\n");
-    for (const url of [V1_ISSUER, V2_ISSUER]) expect(lines.some((l) => l.includes(url))).toBe(true);
-    // The detail starts on the row or, when the row leaves no room for its first word, under it at the detail indent.
-    const row = lines.findIndex((l) => /^api-23-orders\s+valid\s+fail/.test(l));
-    const detailStart = `${lines[row]}\n${lines[row + 1]}`;
-    expect(detailStart).toMatch(/fail\s.*(expected|\n {4}expected)/s);
-    // Wrapped lines never exceed the width, except a URL longer than the width, which stands alone at the margin
-    // (the rows and the final line are one line each, for grep).
-    for (const line of lines) if (line.length > width && !/^(api-|target|OK|NOT OK)/.test(line)) expect(line).toMatch(/^https:\/\/\S+$/);
-  });
+  it.each([40, 60, 80, 100, 160])(
+    "at width %i, URLs are never broken inside; one layout rule for the detail",
+    (width) => {
+      const lines = plain(renderTable(report, { color: true, width, view: "quiet" })).split("\n");
+      for (const url of [V1_ISSUER, V2_ISSUER]) expect(lines.some((l) => l.includes(url))).toBe(true);
+      // The detail starts on the row or, when the row leaves no room for its first word, under it at the detail indent.
+      const row = lines.findIndex((l) => /^api-23-orders\s+valid\s+fail/.test(l));
+      const detailStart = `${lines[row]}\n${lines[row + 1]}`;
+      expect(detailStart).toMatch(/fail\s.*(expected|\n {4}expected)/s);
+      // Wrapped lines never exceed the width, except a URL longer than the width, which stands alone at the margin
+      // (the rows and the final line are one line each, for grep).
+      for (const line of lines)
+        if (line.length > width && !/^(api-|target|OK|NOT OK)/.test(line)) expect(line).toMatch(/^https:\/\/\S+$/);
+    },
+  );
 });
 
 describe("the progress line", () => {
   it("counts passed, failed and security so far, not the last probe's name", () => {
     const line = renderProgress({ done: 37, total: 144, passed: 30, failed: 6, security: 1 });
     expect(line).toContain("37/144 probes: 30 passed, 6 failed, 1 security");
-    expect(describeProgress({ done: 0, total: 12, passed: 0, failed: 0, security: 0 })).toBe("0/12 probes: 0 passed, 0 failed, 0 security");
+    expect(describeProgress({ done: 0, total: 12, passed: 0, failed: 0, security: 0 })).toBe(
+      "0/12 probes: 0 passed, 0 failed, 0 security",
+    );
   });
 });

@@ -33,7 +33,8 @@ function problemsOf(env: Record<string, string | undefined>): { setting: string;
   } catch (error) {
     expect(error).toBeInstanceOf(SettingsError);
     const e = error as SettingsError;
-    for (const canary of [CANARY_SECRET, CANARY_KEY, CANARY_UNASSIGNED, "eyJhbGciOi"]) expect(e.message).not.toContain(canary);
+    for (const canary of [CANARY_SECRET, CANARY_KEY, CANARY_UNASSIGNED, "eyJhbGciOi"])
+      expect(e.message).not.toContain(canary);
     return [...e.problems];
   }
   throw new Error("expected a SettingsError");
@@ -52,7 +53,11 @@ describe("loadSettings: valid", () => {
       credential: { kind: "secret" },
     });
     expect(config.targets).toHaveLength(1);
-    expect(config.targets[0]).toMatchObject({ name: "default", method: "GET", subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY" });
+    expect(config.targets[0]).toMatchObject({
+      name: "default",
+      method: "GET",
+      subscriptionKeySetting: "PROBE_SUBSCRIPTION_KEY",
+    });
     expect(config.targets[0]!.expectedStatuses["no-token"]).toEqual([401]);
     // Secrets never print, even when the whole config is dumped.
     const dumped = `${JSON.stringify(config)} ${inspect(config, { depth: 10 })}`;
@@ -62,7 +67,10 @@ describe("loadSettings: valid", () => {
 
   it("treats empty values as unset and reads a .env-style file under the environment", () => {
     const envFile = file("probe.env", `PROBE_API_METHOD=post\nPROBE_TIMEOUT_MS=2500\nPROBE_RUN_LOCATION=from-file\n`);
-    const { values: env } = readSettingsEnv({ ...VALID, PROBE_RUN_LOCATION: "from-env", PROBE_EXPIRED_TOKEN: "" }, { envFile, cwd: dir });
+    const { values: env } = readSettingsEnv(
+      { ...VALID, PROBE_RUN_LOCATION: "from-env", PROBE_EXPIRED_TOKEN: "" },
+      { envFile, cwd: dir },
+    );
     const config = loadSettings(env, { cwd: dir });
     expect(config.targets[0]!.method).toBe("POST");
     expect(config.timeoutMs).toBe(2500);
@@ -100,7 +108,8 @@ describe("loadSettings: valid", () => {
   });
 });
 
-const targetsFile = (targets: unknown): string => file(`t-${Math.random().toString(36).slice(2)}.json`, JSON.stringify({ targets }));
+const targetsFile = (targets: unknown): string =>
+  file(`t-${Math.random().toString(36).slice(2)}.json`, JSON.stringify({ targets }));
 const T = { name: "orders", url: "https://contoso.azure-api.net/o", scope: "api://orders/.default" };
 const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...NO_TARGET } = VALID;
 
@@ -111,44 +120,136 @@ describe("loadSettings: every bad setting is named", () => {
     ["missing client id", { ...VALID, PROBE_CLIENT_ID: undefined }, "PROBE_CLIENT_ID"],
     ["client id not a GUID", { ...VALID, PROBE_CLIENT_ID: "smoke-probe" }, "PROBE_CLIENT_ID"],
     ["http authority", { ...VALID, PROBE_AUTHORITY_HOST: "http://login.microsoftonline.com" }, "PROBE_AUTHORITY_HOST"],
-    ["authority with a path", { ...VALID, PROBE_AUTHORITY_HOST: "https://login.microsoftonline.com/tenant" }, "PROBE_AUTHORITY_HOST"],
+    [
+      "authority with a path",
+      { ...VALID, PROBE_AUTHORITY_HOST: "https://login.microsoftonline.com/tenant" },
+      "PROBE_AUTHORITY_HOST",
+    ],
     ["no credential", { ...VALID, PROBE_CLIENT_SECRET: undefined }, "PROBE_CLIENT_SECRET"],
     ["two credentials", { ...VALID, PROBE_CREDENTIAL: "managed-identity" }, "PROBE_CREDENTIAL"],
-    ["unknown credential kind", { ...VALID, PROBE_CLIENT_SECRET: undefined, PROBE_CREDENTIAL: "password" }, "PROBE_CREDENTIAL"],
-    ["MI client id without MI", { ...VALID, PROBE_MANAGED_IDENTITY_CLIENT_ID: "d84f2b6a-1c93-4e57-b0a8-5e3d7f9c1b26" }, "PROBE_MANAGED_IDENTITY_CLIENT_ID"],
-    ["missing certificate file", { ...VALID, PROBE_CLIENT_SECRET: undefined, PROBE_CLIENT_CERTIFICATE_PATH: "nope.pem" }, "PROBE_CLIENT_CERTIFICATE_PATH"],
-    ["certificate without key", { ...VALID, PROBE_CLIENT_SECRET: undefined, PROBE_CLIENT_CERTIFICATE_PATH: file("c.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n") }, "PROBE_CLIENT_CERTIFICATE_PATH"],
+    [
+      "unknown credential kind",
+      { ...VALID, PROBE_CLIENT_SECRET: undefined, PROBE_CREDENTIAL: "password" },
+      "PROBE_CREDENTIAL",
+    ],
+    [
+      "MI client id without MI",
+      { ...VALID, PROBE_MANAGED_IDENTITY_CLIENT_ID: "d84f2b6a-1c93-4e57-b0a8-5e3d7f9c1b26" },
+      "PROBE_MANAGED_IDENTITY_CLIENT_ID",
+    ],
+    [
+      "missing certificate file",
+      { ...VALID, PROBE_CLIENT_SECRET: undefined, PROBE_CLIENT_CERTIFICATE_PATH: "nope.pem" },
+      "PROBE_CLIENT_CERTIFICATE_PATH",
+    ],
+    [
+      "certificate without key",
+      {
+        ...VALID,
+        PROBE_CLIENT_SECRET: undefined,
+        PROBE_CLIENT_CERTIFICATE_PATH: file("c.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+      },
+      "PROBE_CLIENT_CERTIFICATE_PATH",
+    ],
     ["missing API URL", { ...VALID, PROBE_API_URL: undefined }, "PROBE_API_URL"],
     ["http API URL", { ...VALID, PROBE_API_URL: "http://contoso.azure-api.net/orders" }, "PROBE_API_URL"],
-    ["key in the API URL", { ...VALID, PROBE_API_URL: `https://contoso.azure-api.net/o?subscription-key=${CANARY_KEY}` }, "PROBE_API_URL"],
+    [
+      "key in the API URL",
+      { ...VALID, PROBE_API_URL: `https://contoso.azure-api.net/o?subscription-key=${CANARY_KEY}` },
+      "PROBE_API_URL",
+    ],
     ["bad method", { ...VALID, PROBE_API_METHOD: "FETCH" }, "PROBE_API_METHOD"],
     ["missing scope", { ...VALID, PROBE_API_SCOPE: undefined }, "PROBE_API_SCOPE"],
     ["scope without /.default", { ...VALID, PROBE_API_SCOPE: "api://orders-api/Api.Access" }, "PROBE_API_SCOPE"],
-    ["wrong-audience scope without /.default", { ...VALID, PROBE_WRONG_AUDIENCE_SCOPE: "https://graph.microsoft.com" }, "PROBE_WRONG_AUDIENCE_SCOPE"],
-    ["unassigned id without secret", { ...VALID, PROBE_UNASSIGNED_CLIENT_ID: "a5d1f8c3-9e27-4b64-8a0d-2c6e4f1b7d93" }, "PROBE_UNASSIGNED_CLIENT_SECRET"],
-    ["unassigned secret without id", { ...VALID, PROBE_UNASSIGNED_CLIENT_SECRET: CANARY_UNASSIGNED }, "PROBE_UNASSIGNED_CLIENT_ID"],
+    [
+      "wrong-audience scope without /.default",
+      { ...VALID, PROBE_WRONG_AUDIENCE_SCOPE: "https://graph.microsoft.com" },
+      "PROBE_WRONG_AUDIENCE_SCOPE",
+    ],
+    [
+      "unassigned id without secret",
+      { ...VALID, PROBE_UNASSIGNED_CLIENT_ID: "a5d1f8c3-9e27-4b64-8a0d-2c6e4f1b7d93" },
+      "PROBE_UNASSIGNED_CLIENT_SECRET",
+    ],
+    [
+      "unassigned secret without id",
+      { ...VALID, PROBE_UNASSIGNED_CLIENT_SECRET: CANARY_UNASSIGNED },
+      "PROBE_UNASSIGNED_CLIENT_ID",
+    ],
     ["expired token not a JWT", { ...VALID, PROBE_EXPIRED_TOKEN: "eyJhbGciOi-not-a-jwt" }, "PROBE_EXPIRED_TOKEN"],
     ["state key too short to seal tokens", { ...VALID, PROBE_STATE_KEY: "canary-short-key" }, "PROBE_STATE_KEY"],
-    ["authentication string without Authorization=AAD", { ...VALID, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "ClientId=d84f2b6a-1c93-4e57-b0a8-5e3d7f9c1b26" }, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"],
-    ["authentication string with a ClientId that is not a GUID", { ...VALID, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "Authorization=AAD;ClientId=probe" }, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"],
+    [
+      "authentication string without Authorization=AAD",
+      { ...VALID, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "ClientId=d84f2b6a-1c93-4e57-b0a8-5e3d7f9c1b26" },
+      "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    ],
+    [
+      "authentication string with a ClientId that is not a GUID",
+      { ...VALID, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "Authorization=AAD;ClientId=probe" },
+      "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    ],
     ["timeout not a number", { ...VALID, PROBE_TIMEOUT_MS: "soon" }, "PROBE_TIMEOUT_MS"],
     ["timeout too small", { ...VALID, PROBE_TIMEOUT_MS: "5" }, "PROBE_TIMEOUT_MS"],
     ["timeout past the HTTP trigger's 230 s", { ...VALID, PROBE_TIMEOUT_MS: "300000" }, "PROBE_TIMEOUT_MS"],
     ["run location too long", { ...VALID, PROBE_RUN_LOCATION: "x".repeat(3000) }, "PROBE_RUN_LOCATION"],
     ["unreadable CA file", { ...VALID, NODE_EXTRA_CA_CERTS: "missing-ca.pem" }, "NODE_EXTRA_CA_CERTS"],
     ["targets file missing", { ...NO_TARGET, PROBE_TARGETS_FILE: "missing.json" }, "PROBE_TARGETS_FILE"],
-    ["targets file not JSON", { ...NO_TARGET, PROBE_TARGETS_FILE: file("bad.json", "{targets:") }, "PROBE_TARGETS_FILE"],
-    ["targets file plus PROBE_API_URL", { ...VALID, PROBE_SUBSCRIPTION_KEY: undefined, PROBE_API_SCOPE: undefined, PROBE_TARGETS_FILE: targetsFile([T]) }, "PROBE_API_URL"],
+    [
+      "targets file not JSON",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: file("bad.json", "{targets:") },
+      "PROBE_TARGETS_FILE",
+    ],
+    [
+      "targets file plus PROBE_API_URL",
+      { ...VALID, PROBE_SUBSCRIPTION_KEY: undefined, PROBE_API_SCOPE: undefined, PROBE_TARGETS_FILE: targetsFile([T]) },
+      "PROBE_API_URL",
+    ],
     ["no targets", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([]) }, "PROBE_TARGETS_FILE targets"],
-    ["target with http url", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, url: "http://x.example/o" }]) }, "PROBE_TARGETS_FILE targets[0].url"],
-    ["target name with a slash", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, name: "a/b" }]) }, "PROBE_TARGETS_FILE targets[0].name"],
-    ["duplicate target names", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([T, T]) }, "PROBE_TARGETS_FILE targets[1].name"],
-    ["unknown probe", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, probes: ["valid", "sql-injection"] }]) }, "PROBE_TARGETS_FILE targets[0].probes[1]"],
-    ["expected status out of range", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, expectedStatuses: { valid: [2000] } }]) }, "PROBE_TARGETS_FILE targets[0].expectedStatuses.valid[0]"],
-    ["key value inline", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, subscriptionKeySetting: CANARY_KEY }]) }, "PROBE_TARGETS_FILE targets[0].subscriptionKeySetting"],
-    ["secret under an unknown property", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, clientSecret: CANARY_SECRET }]) }, "PROBE_TARGETS_FILE targets[0].clientSecret"],
-    ["unknown property", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, subscriptionKey: "see-vault" }]) }, "PROBE_TARGETS_FILE targets[0]"],
-    ["referenced key setting missing", { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, subscriptionKeySetting: "ORDERS_KEY" }]) }, "ORDERS_KEY"],
+    [
+      "target with http url",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, url: "http://x.example/o" }]) },
+      "PROBE_TARGETS_FILE targets[0].url",
+    ],
+    [
+      "target name with a slash",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, name: "a/b" }]) },
+      "PROBE_TARGETS_FILE targets[0].name",
+    ],
+    [
+      "duplicate target names",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([T, T]) },
+      "PROBE_TARGETS_FILE targets[1].name",
+    ],
+    [
+      "unknown probe",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, probes: ["valid", "sql-injection"] }]) },
+      "PROBE_TARGETS_FILE targets[0].probes[1]",
+    ],
+    [
+      "expected status out of range",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, expectedStatuses: { valid: [2000] } }]) },
+      "PROBE_TARGETS_FILE targets[0].expectedStatuses.valid[0]",
+    ],
+    [
+      "key value inline",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, subscriptionKeySetting: CANARY_KEY }]) },
+      "PROBE_TARGETS_FILE targets[0].subscriptionKeySetting",
+    ],
+    [
+      "secret under an unknown property",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, clientSecret: CANARY_SECRET }]) },
+      "PROBE_TARGETS_FILE targets[0].clientSecret",
+    ],
+    [
+      "unknown property",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, subscriptionKey: "see-vault" }]) },
+      "PROBE_TARGETS_FILE targets[0]",
+    ],
+    [
+      "referenced key setting missing",
+      { ...NO_TARGET, PROBE_TARGETS_FILE: targetsFile([{ ...T, subscriptionKeySetting: "ORDERS_KEY" }]) },
+      "ORDERS_KEY",
+    ],
   ])("%s", (_name, env, setting) => {
     const problems = problemsOf(env);
     expect(problems.map((p) => p.setting)).toContain(setting);
@@ -158,12 +259,24 @@ describe("loadSettings: every bad setting is named", () => {
   it("lists every problem at once", () => {
     const problems = problemsOf({ PROBE_CLIENT_SECRET: CANARY_SECRET, PROBE_TIMEOUT_MS: "x" });
     expect(problems.map((p) => p.setting)).toEqual(
-      expect.arrayContaining(["PROBE_TENANT_ID", "PROBE_CLIENT_ID", "PROBE_API_URL", "PROBE_API_SCOPE", "PROBE_TIMEOUT_MS"]),
+      expect.arrayContaining([
+        "PROBE_TENANT_ID",
+        "PROBE_CLIENT_ID",
+        "PROBE_API_URL",
+        "PROBE_API_SCOPE",
+        "PROBE_TIMEOUT_MS",
+      ]),
     );
   });
 
   it("never echoes a secret-bearing value, whatever is wrong with it", () => {
-    const problems = problemsOf({ ...VALID, PROBE_TENANT_ID: CANARY_SECRET, PROBE_CLIENT_ID: CANARY_KEY, PROBE_EXPIRED_TOKEN: CANARY_UNASSIGNED, PROBE_STATE_KEY: "canary-short" });
+    const problems = problemsOf({
+      ...VALID,
+      PROBE_TENANT_ID: CANARY_SECRET,
+      PROBE_CLIENT_ID: CANARY_KEY,
+      PROBE_EXPIRED_TOKEN: CANARY_UNASSIGNED,
+      PROBE_STATE_KEY: "canary-short",
+    });
     expect(problems.map((p) => p.setting)).toContain("PROBE_STATE_KEY");
     expect(JSON.stringify(problems)).not.toMatch(/canary|0123456789abcdef/i);
   });
@@ -179,20 +292,41 @@ describe("loadSettings: values that are not values", () => {
     ["PROBE_STATE_KEY", KV_URI],
     ["PROBE_UNASSIGNED_CLIENT_SECRET", KV_NAMES],
     ["PROBE_EXPIRED_TOKEN", KV_URI],
-  ])("an unresolved Key Vault reference in %s is refused, naming the role and the portal's status", (setting, reference) => {
-    const env = { ...VALID, [setting]: reference, ...(setting === "PROBE_UNASSIGNED_CLIENT_SECRET" ? { PROBE_UNASSIGNED_CLIENT_ID: "5b1e9c3a-8d27-4f60-a4b9-2c7e1f0d8a53" } : {}) };
-    const problems = problemsOf(env);
-    // Only the reference is reported for this setting, not what its text fails besides.
-    const own = problems.filter((p) => p.setting === setting);
-    expect(own).toHaveLength(1);
-    expect(own[0]!.problem).toMatch(/unresolved Key Vault reference/);
-    expect(own[0]!.problem).toContain("Key Vault Secrets User");
-    expect(own[0]!.problem).toContain("Environment variables");
-    expect(JSON.stringify(problems)).not.toContain("probe-kv");
-  });
+  ])(
+    "an unresolved Key Vault reference in %s is refused, naming the role and the portal's status",
+    (setting, reference) => {
+      const env = {
+        ...VALID,
+        [setting]: reference,
+        ...(setting === "PROBE_UNASSIGNED_CLIENT_SECRET"
+          ? { PROBE_UNASSIGNED_CLIENT_ID: "5b1e9c3a-8d27-4f60-a4b9-2c7e1f0d8a53" }
+          : {}),
+      };
+      const problems = problemsOf(env);
+      // Only the reference is reported for this setting, not what its text fails besides.
+      const own = problems.filter((p) => p.setting === setting);
+      expect(own).toHaveLength(1);
+      expect(own[0]!.problem).toMatch(/unresolved Key Vault reference/);
+      expect(own[0]!.problem).toContain("Key Vault Secrets User");
+      expect(own[0]!.problem).toContain("Environment variables");
+      expect(JSON.stringify(problems)).not.toContain("probe-kv");
+    },
+  );
 
   it("a reference in a setting a targets file names for its key is refused too", () => {
-    const targets = file("kv-targets.json", JSON.stringify({ targets: [{ name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, subscriptionKeySetting: "ORDERS_KEY" }] }));
+    const targets = file(
+      "kv-targets.json",
+      JSON.stringify({
+        targets: [
+          {
+            name: "orders",
+            url: VALID.PROBE_API_URL,
+            scope: VALID.PROBE_API_SCOPE,
+            subscriptionKeySetting: "ORDERS_KEY",
+          },
+        ],
+      }),
+    );
     const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
     const problems = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets, ORDERS_KEY: KV_NAMES });
     expect(problems.map((p) => p.setting)).toEqual(["ORDERS_KEY"]);
@@ -202,7 +336,9 @@ describe("loadSettings: values that are not values", () => {
   it("the sample settings file's placeholders are refused for every setting", () => {
     const sample = JSON.parse(readFileSync("local.settings.sample.json", "utf8")) as { Values: Record<string, string> };
     const problems = problemsOf(sample.Values);
-    const placeholders = Object.entries(sample.Values).filter(([name, v]) => /<[^>]+>/.test(v) && name !== "PROBE_SCHEDULE").map(([name]) => name);
+    const placeholders = Object.entries(sample.Values)
+      .filter(([name, v]) => /<[^>]+>/.test(v) && name !== "PROBE_SCHEDULE")
+      .map(([name]) => name);
     expect(placeholders.length).toBeGreaterThan(5);
     for (const name of placeholders) {
       const own = problems.filter((p) => p.setting === name);
@@ -235,14 +371,22 @@ describe("loadSettings: values that are not values", () => {
     ["a non-ASCII value", { "X-Tenant": "Zürich" }, "requestHeaders.X-Tenant", /non-ASCII/],
     ["transfer-encoding", { "Transfer-Encoding": "chunked" }, "requestHeaders", /hop-by-hop/],
     ["connection", { connection: "close" }, "requestHeaders", /hop-by-hop/],
-  ])("a targets file's requestHeaders with %s is refused, naming the target", (_what, requestHeaders, where, message) => {
-    const targets = file("header-targets.json", JSON.stringify({ targets: [{ name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, requestHeaders }] }));
-    const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
-    const problems = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets });
-    expect(problems).toHaveLength(1);
-    expect(problems[0]!.setting).toContain(`PROBE_TARGETS_FILE targets[0].${where}`);
-    expect(problems[0]!.problem).toMatch(message);
-  });
+  ])(
+    "a targets file's requestHeaders with %s is refused, naming the target",
+    (_what, requestHeaders, where, message) => {
+      const targets = file(
+        "header-targets.json",
+        JSON.stringify({
+          targets: [{ name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, requestHeaders }],
+        }),
+      );
+      const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
+      const problems = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]!.setting).toContain(`PROBE_TARGETS_FILE targets[0].${where}`);
+      expect(problems[0]!.problem).toMatch(message);
+    },
+  );
 });
 
 describe("loadSettings: typos are never silent", () => {
@@ -259,10 +403,30 @@ describe("loadSettings: typos are never silent", () => {
   });
 
   it("known names, names read elsewhere and key settings a targets file names are not warned about", () => {
-    expect(loadSettings({ ...VALID, PROBE_SCHEDULE: "0 */5 * * * *", PROBE_STATE_DIR: "/tmp/x", OTHER_SETTING: "1" }, { cwd: dir }).settingWarnings).toBeUndefined();
-    const targets = file("named-key.json", JSON.stringify({ targets: [{ name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, subscriptionKeySetting: "PROBE_ORDERS_KEY" }] }));
+    expect(
+      loadSettings(
+        { ...VALID, PROBE_SCHEDULE: "0 */5 * * * *", PROBE_STATE_DIR: "/tmp/x", OTHER_SETTING: "1" },
+        { cwd: dir },
+      ).settingWarnings,
+    ).toBeUndefined();
+    const targets = file(
+      "named-key.json",
+      JSON.stringify({
+        targets: [
+          {
+            name: "orders",
+            url: VALID.PROBE_API_URL,
+            scope: VALID.PROBE_API_SCOPE,
+            subscriptionKeySetting: "PROBE_ORDERS_KEY",
+          },
+        ],
+      }),
+    );
     const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
-    expect(loadSettings({ ...rest, PROBE_TARGETS_FILE: targets, PROBE_ORDERS_KEY: CANARY_KEY }, { cwd: dir }).settingWarnings).toBeUndefined();
+    expect(
+      loadSettings({ ...rest, PROBE_TARGETS_FILE: targets, PROBE_ORDERS_KEY: CANARY_KEY }, { cwd: dir })
+        .settingWarnings,
+    ).toBeUndefined();
   });
 
   it("an unknown name far from every known one is still warned about", () => {
@@ -274,17 +438,27 @@ describe("loadSettings: typos are never silent", () => {
   it("a missing required setting names the near-miss that is set", () => {
     const { PROBE_TENANT_ID: tenant, PROBE_API_SCOPE: scope, ...rest } = VALID;
     const problems = problemsOf({ ...rest, PROBE_TENANTID: tenant, PROBE_API_SCOPES: scope });
-    expect(problems.find((p) => p.setting === "PROBE_TENANT_ID")?.problem).toMatch(/is required.*PROBE_TENANTID is set/);
-    expect(problems.find((p) => p.setting === "PROBE_API_SCOPE")?.problem).toMatch(/is required.*PROBE_API_SCOPES is set/);
+    expect(problems.find((p) => p.setting === "PROBE_TENANT_ID")?.problem).toMatch(
+      /is required.*PROBE_TENANTID is set/,
+    );
+    expect(problems.find((p) => p.setting === "PROBE_API_SCOPE")?.problem).toMatch(
+      /is required.*PROBE_API_SCOPES is set/,
+    );
   });
 });
 
 describe("loadSettings: the run's budget and concurrency", () => {
   it("are settable and bounded", () => {
-    expect(loadSettings({ ...VALID, PROBE_RUN_BUDGET_MS: "60000", PROBE_TARGET_CONCURRENCY: "8" }, { cwd: dir })).toMatchObject({ runBudgetMs: 60_000, targetConcurrency: 8 });
+    expect(
+      loadSettings({ ...VALID, PROBE_RUN_BUDGET_MS: "60000", PROBE_TARGET_CONCURRENCY: "8" }, { cwd: dir }),
+    ).toMatchObject({ runBudgetMs: 60_000, targetConcurrency: 8 });
     expect(loadSettings(VALID, { cwd: dir })).toMatchObject({ targetConcurrency: 4 });
     expect(loadSettings(VALID, { cwd: dir }).runBudgetMs).toBeUndefined();
-    expect(problemsOf({ ...VALID, PROBE_RUN_BUDGET_MS: "600000" }).map((p) => p.setting)).toEqual(["PROBE_RUN_BUDGET_MS"]);
-    expect(problemsOf({ ...VALID, PROBE_TARGET_CONCURRENCY: "0" }).map((p) => p.setting)).toEqual(["PROBE_TARGET_CONCURRENCY"]);
+    expect(problemsOf({ ...VALID, PROBE_RUN_BUDGET_MS: "600000" }).map((p) => p.setting)).toEqual([
+      "PROBE_RUN_BUDGET_MS",
+    ]);
+    expect(problemsOf({ ...VALID, PROBE_TARGET_CONCURRENCY: "0" }).map((p) => p.setting)).toEqual([
+      "PROBE_TARGET_CONCURRENCY",
+    ]);
   });
 });

@@ -22,7 +22,8 @@ interface AppSetting {
   secret: boolean;
   default: string | null;
 }
-const appSettings = (JSON.parse(readFileSync("infra/app-settings.json", "utf8")) as { settings: AppSetting[] }).settings;
+const appSettings = (JSON.parse(readFileSync("infra/app-settings.json", "utf8")) as { settings: AppSetting[] })
+  .settings;
 const sample = JSON.parse(readFileSync("local.settings.sample.json", "utf8")) as { Values: Record<string, string> };
 const readme = readFileSync("README.md", "utf8");
 
@@ -39,7 +40,12 @@ describe("the settings contract", () => {
   });
 
   it("marks as secret exactly the settings the code treats as secret", () => {
-    expect(appSettings.filter((s) => s.secret).map((s) => s.name).sort()).toEqual([...SECRET_SETTINGS].sort());
+    expect(
+      appSettings
+        .filter((s) => s.secret)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([...SECRET_SETTINGS].sort());
   });
 
   it("local.settings.sample.json and README.md name every setting", () => {

@@ -33,7 +33,9 @@ function item(outcome: string, minutesAgo = 1): AvailabilityItem {
   };
 }
 
-const onDisk = (dir: string): { version: number; results: { item: { id: string }; attempts: number; claim?: unknown }[] } =>
+const onDisk = (
+  dir: string,
+): { version: number; results: { item: { id: string }; attempts: number; claim?: unknown }[] } =>
   JSON.parse(readFileSync(join(dir, "outbox.json"), "utf8")) as never;
 
 const retry = (reason = "ingestion at x answered 503"): DeliveryVerdict => ({ kind: "retry", reason });
@@ -51,9 +53,17 @@ describe("kept before sent", () => {
     await outbox.settle("run-1", new Map([[fresh[0]!.id, { kind: "accepted" }]]));
     expect(onDisk(dir).results.map((r) => r.item.id)).toEqual([fresh[1]!.id, fresh[2]!.id]);
 
-    const released = await outbox.release("run-1", new Map([[fresh[1]!.id, { kind: "refused", reason: "400" }], [fresh[2]!.id, retry()]]));
+    const released = await outbox.release(
+      "run-1",
+      new Map([
+        [fresh[1]!.id, { kind: "refused", reason: "400" }],
+        [fresh[2]!.id, retry()],
+      ]),
+    );
     expect(released).toEqual({ pending: 1, evicted: [] });
-    expect(onDisk(dir).results).toMatchObject([{ item: { id: fresh[2]!.id }, attempts: 1, lastReason: "ingestion at x answered 503" }]);
+    expect(onDisk(dir).results).toMatchObject([
+      { item: { id: fresh[2]!.id }, attempts: 1, lastReason: "ingestion at x answered 503" },
+    ]);
     expect(onDisk(dir).results[0]!.claim).toBeUndefined();
   });
 
@@ -111,28 +121,38 @@ describe("a damaged outbox", () => {
     ["not an outbox", '{"hello":"world"}', /not an outbox document/],
   ];
 
-  it.each(cases)("is set aside when %s: a copy named with the time keeps every byte, the caller is told, a new outbox starts", async (_kind, text, problem) => {
-    const dir = stateDir();
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "outbox.json"), text);
-    const at = Date.parse("2026-12-03T11:20:00.000Z");
-    const outbox = new Outbox(createFileStateStore(dir), () => at);
-    const fresh = item("pass");
-    const admitted = await outbox.admit("run-1", [fresh]);
-    expect(admitted.damaged).toMatchObject({ document: "outbox.json", problem: expect.stringMatching(problem) as unknown, savedAs: "outbox.damaged-2026-12-03T11-20-00.000Z.json" });
-    expect(admitted.damaged!.store).toContain("state dir");
-    expect(readFileSync(join(dir, admitted.damaged!.savedAs), "utf8")).toBe(text);
-    expect(onDisk(dir).results.map((r) => r.item.id)).toEqual([fresh.id]);
-    // Once: the next update reads a sound document.
-    expect((await outbox.admit("run-2", [])).damaged).toBeUndefined();
-    expect(readdirSync(dir).filter((f) => f.includes("damaged"))).toHaveLength(1);
-  });
+  it.each(cases)(
+    "is set aside when %s: a copy named with the time keeps every byte, the caller is told, a new outbox starts",
+    async (_kind, text, problem) => {
+      const dir = stateDir();
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "outbox.json"), text);
+      const at = Date.parse("2026-12-03T11:20:00.000Z");
+      const outbox = new Outbox(createFileStateStore(dir), () => at);
+      const fresh = item("pass");
+      const admitted = await outbox.admit("run-1", [fresh]);
+      expect(admitted.damaged).toMatchObject({
+        document: "outbox.json",
+        problem: expect.stringMatching(problem) as unknown,
+        savedAs: "outbox.damaged-2026-12-03T11-20-00.000Z.json",
+      });
+      expect(admitted.damaged!.store).toContain("state dir");
+      expect(readFileSync(join(dir, admitted.damaged!.savedAs), "utf8")).toBe(text);
+      expect(onDisk(dir).results.map((r) => r.item.id)).toEqual([fresh.id]);
+      // Once: the next update reads a sound document.
+      expect((await outbox.admit("run-2", [])).damaged).toBeUndefined();
+      expect(readdirSync(dir).filter((f) => f.includes("damaged"))).toHaveLength(1);
+    },
+  );
 
   it("keeps the readable results of a document with some unreadable ones, and a copy of the whole", async () => {
     const dir = stateDir();
     mkdirSync(dir, { recursive: true });
     const good = item("fail");
-    const text = JSON.stringify({ version: 1, results: [{ item: good, attempts: 1, lastReason: "503" }, { item: { id: 5 } }] });
+    const text = JSON.stringify({
+      version: 1,
+      results: [{ item: good, attempts: 1, lastReason: "503" }, { item: { id: 5 } }],
+    });
     writeFileSync(join(dir, "outbox.json"), text);
     const admitted = await new Outbox(createFileStateStore(dir)).admit("run-1", []);
     expect(admitted.damaged?.problem).toBe("1 of 2 results unreadable");

@@ -1,12 +1,26 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, request as httpRequest, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBlobStateStore, createFileStateStore, storageConnectionFrom, type StateStore } from "../../../src/core/state/index.js";
+import {
+  createBlobStateStore,
+  createFileStateStore,
+  storageConnectionFrom,
+  type StateStore,
+} from "../../../src/core/state/index.js";
 import { updateDocument, jsonCodec } from "../../../src/core/state/store.js";
 import { startAzurite, type Azurite } from "../../support/azurite.js";
 
@@ -29,7 +43,10 @@ const stores: [string, () => StateStore][] = [
       return createFileStateStore(join(dir, "state"));
     },
   ],
-  ["blob storage through Azurite", () => createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString })!)],
+  [
+    "blob storage through Azurite",
+    () => createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString })!),
+  ],
 ];
 
 describe.each(stores)("the state store in %s", (_kind, makeStore) => {
@@ -61,9 +78,18 @@ describe.each(stores)("the state store in %s", (_kind, makeStore) => {
     expect(await store.setAside(name, "copy one", at)).toBe(`${name}.damaged-2026-12-03T11-20-00.000Z.json`);
     expect(await store.setAside(name, "copy two", at)).toBe(`${name}.damaged-2026-12-03T11-20-00.000Z-1.json`);
 
-    const codec = { ...jsonCodec<{ n: number[] }>((v) => v as { n: number[] }, () => ({ n: [] })), damage: (text: string) => (text.endsWith("}") ? undefined : "truncated") };
+    const codec = {
+      ...jsonCodec<{ n: number[] }>(
+        (v) => v as { n: number[] },
+        () => ({ n: [] }),
+      ),
+      damage: (text: string) => (text.endsWith("}") ? undefined : "truncated"),
+    };
     const damaged: string[] = [];
-    await updateDocument(store, name, codec, (doc) => ({ next: { n: [...doc.n, 1] }, result: undefined }), { onDamaged: (d) => damaged.push(d.savedAs), now: () => at.getTime() + 1000 });
+    await updateDocument(store, name, codec, (doc) => ({ next: { n: [...doc.n, 1] }, result: undefined }), {
+      onDamaged: (d) => damaged.push(d.savedAs),
+      now: () => at.getTime() + 1000,
+    });
     expect(damaged).toEqual([`${name}.damaged-2026-12-03T11-20-01.000Z.json`]);
     expect((await store.read(name))?.text).toBe('{"n":[1]}');
   });
@@ -71,8 +97,15 @@ describe.each(stores)("the state store in %s", (_kind, makeStore) => {
   it("updateDocument applies concurrent changes one after the other, none lost", async () => {
     const store = makeStore();
     const name = `counter-${Math.random().toString(36).slice(2, 8)}`;
-    const codec = jsonCodec<{ n: number[] }>((v) => v as { n: number[] }, () => ({ n: [] }));
-    await Promise.all([1, 2, 3].map((i) => updateDocument(store, name, codec, (doc) => ({ next: { n: [...doc.n, i] }, result: undefined }))));
+    const codec = jsonCodec<{ n: number[] }>(
+      (v) => v as { n: number[] },
+      () => ({ n: [] }),
+    );
+    await Promise.all(
+      [1, 2, 3].map((i) =>
+        updateDocument(store, name, codec, (doc) => ({ next: { n: [...doc.n, i] }, result: undefined })),
+      ),
+    );
     const final = codec.parse((await store.read(name))?.text);
     expect([...final.n].sort()).toEqual([1, 2, 3]);
   });
@@ -82,7 +115,11 @@ describe.each(stores)("the state store in %s", (_kind, makeStore) => {
  * A plain HTTP proxy in front of Azurite that can run something before it forwards a request: the
  * way to put a second run's write exactly between two requests of the first.
  */
-async function startInterposingProxy(target: string): Promise<{ endpoint: string; before: (hook: ((req: IncomingMessage) => Promise<void>) | undefined) => void; close: () => Promise<void> }> {
+async function startInterposingProxy(target: string): Promise<{
+  endpoint: string;
+  before: (hook: ((req: IncomingMessage) => Promise<void>) | undefined) => void;
+  close: () => Promise<void>;
+}> {
   const upstream = new URL(target);
   let hook: ((req: IncomingMessage) => Promise<void>) | undefined;
   const server = createServer((req, res) => {
@@ -90,10 +127,13 @@ async function startInterposingProxy(target: string): Promise<{ endpoint: string
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       await hook?.(req);
-      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const forward = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       forward.on("error", () => res.destroy());
       forward.end(Buffer.concat(chunks));
     })();
@@ -112,10 +152,20 @@ describe("a read-modify-write of blob state is one conditional cycle", () => {
     const proxy = await startInterposingProxy(azurite.blobEndpoint);
     try {
       const direct = createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString })!);
-      const throughProxy = createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString.replace(azurite.blobEndpoint, proxy.endpoint) })!);
+      const throughProxy = createBlobStateStore(
+        storageConnectionFrom({
+          AzureWebJobsStorage: azurite.connectionString.replace(azurite.blobEndpoint, proxy.endpoint),
+        })!,
+      );
       const name = `interleave-${Math.random().toString(36).slice(2, 8)}`;
-      const codec = jsonCodec<{ runs: string[] }>((v) => v as { runs: string[] }, () => ({ runs: [] }));
-      const add = (run: string) => (doc: { runs: string[] }) => ({ next: { runs: [...doc.runs, run] }, result: undefined });
+      const codec = jsonCodec<{ runs: string[] }>(
+        (v) => v as { runs: string[] },
+        () => ({ runs: [] }),
+      );
+      const add = (run: string) => (doc: { runs: string[] }) => ({
+        next: { runs: [...doc.runs, run] },
+        result: undefined,
+      });
       await updateDocument(direct, name, codec, add("first run, long ago"));
 
       let seen = 0;
@@ -130,7 +180,11 @@ describe("a read-modify-write of blob state is one conditional cycle", () => {
 
       expect(seen).toBeGreaterThanOrEqual(2);
       const final = codec.parse((await direct.read(name))?.text);
-      expect([...final.runs].sort()).toEqual(["first run, long ago", "the other run, which made the document longer", "this run"]);
+      expect([...final.runs].sort()).toEqual([
+        "first run, long ago",
+        "the other run, which made the document longer",
+        "this run",
+      ]);
     } finally {
       await proxy.close();
     }
@@ -173,22 +227,36 @@ describe("the state dir's lock", () => {
 describe("AzureWebJobsStorage as the Functions host reads it", () => {
   it("takes a connection string, or the identity-based settings the ARM template sets", () => {
     expect(storageConnectionFrom({})).toBeUndefined();
-    expect(storageConnectionFrom({ AzureWebJobsStorage: "UseDevelopmentStorage=true" })).toMatchObject({ kind: "connection-string", account: "devstoreaccount1 (Azurite)" });
+    expect(storageConnectionFrom({ AzureWebJobsStorage: "UseDevelopmentStorage=true" })).toMatchObject({
+      kind: "connection-string",
+      account: "devstoreaccount1 (Azurite)",
+    });
     expect(
       storageConnectionFrom({
         AzureWebJobsStorage__accountName: "stprobe123",
         AzureWebJobsStorage__credential: "managedidentity",
         AzureWebJobsStorage__clientId: "11111111-2222-3333-4444-555555555555",
       }),
-    ).toEqual({ kind: "identity", blobServiceUri: "https://stprobe123.blob.core.windows.net", account: "stprobe123", managedIdentityClientId: "11111111-2222-3333-4444-555555555555" });
+    ).toEqual({
+      kind: "identity",
+      blobServiceUri: "https://stprobe123.blob.core.windows.net",
+      account: "stprobe123",
+      managedIdentityClientId: "11111111-2222-3333-4444-555555555555",
+    });
   });
 
   it("refuses a blob service URI that is not https, naming the setting", () => {
-    expect(() => storageConnectionFrom({ AzureWebJobsStorage__blobServiceUri: "http://stprobe.blob.core.windows.net" })).toThrow(/AzureWebJobsStorage__blobServiceUri: must be an https/);
+    expect(() =>
+      storageConnectionFrom({ AzureWebJobsStorage__blobServiceUri: "http://stprobe.blob.core.windows.net" }),
+    ).toThrow(/AzureWebJobsStorage__blobServiceUri: must be an https/);
   });
 
   it("names the account, never the key, when the storage cannot be reached", async () => {
-    const store = createBlobStateStore(storageConnectionFrom({ AzureWebJobsStorage: azurite.connectionString.replace(/127\.0\.0\.1:\d+/, "127.0.0.1:9") })!);
+    const store = createBlobStateStore(
+      storageConnectionFrom({
+        AzureWebJobsStorage: azurite.connectionString.replace(/127\.0\.0\.1:\d+/, "127.0.0.1:9"),
+      })!,
+    );
     const error = await store.read("outbox").then(
       () => undefined,
       (e: unknown) => e as Error,

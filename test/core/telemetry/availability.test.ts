@@ -21,7 +21,13 @@ describe("toAvailabilityItems", () => {
   it("clips fields to the ingestion limits and keeps the message on one line", () => {
     const run = sampleRun();
     run.results = [
-      result({ probe: "valid", outcome: "fail", target: "t".repeat(2000), message: `line1\r\nline2\n${"m".repeat(9000)}`, requestId: "r".repeat(9000) }),
+      result({
+        probe: "valid",
+        outcome: "fail",
+        target: "t".repeat(2000),
+        message: `line1\r\nline2\n${"m".repeat(9000)}`,
+        requestId: "r".repeat(9000),
+      }),
     ];
     const [item] = toAvailabilityItems(run, "l".repeat(3000), ids).items;
     expect(item!.name).toHaveLength(1024);
@@ -34,15 +40,34 @@ describe("toAvailabilityItems", () => {
   it("builds a message when the result has none and omits empty properties", () => {
     const run = sampleRun();
     run.source = "";
-    run.results = [result({ probe: "no-token", outcome: "error", expectedStatuses: [401], message: "", diagnosis: { cause: "TIMEOUT", summary: "", fix: "" } })];
+    run.results = [
+      result({
+        probe: "no-token",
+        outcome: "error",
+        expectedStatuses: [401],
+        message: "",
+        diagnosis: { cause: "TIMEOUT", summary: "", fix: "" },
+      }),
+    ];
     const [item] = toAvailabilityItems(run, "loc", ids).items;
     expect(item!.message).toBe("error: expected 401, got no answer; cause TIMEOUT");
-    expect(Object.keys(item!.properties).sort()).toEqual(["cause", "expectedStatus", "outcome", "probe", "runId", "target", "trigger"]);
+    expect(Object.keys(item!.properties).sort()).toEqual([
+      "cause",
+      "expectedStatus",
+      "outcome",
+      "probe",
+      "runId",
+      "target",
+      "trigger",
+    ]);
   });
 
   it("treats a negative or non-finite duration as zero", () => {
     const run = sampleRun();
-    run.results = [result({ probe: "valid", outcome: "pass", durationMs: Number.NaN }), result({ probe: "valid", outcome: "pass", durationMs: -5 })];
+    run.results = [
+      result({ probe: "valid", outcome: "pass", durationMs: Number.NaN }),
+      result({ probe: "valid", outcome: "pass", durationMs: -5 }),
+    ];
     expect(toAvailabilityItems(run, "loc", ids).items.map((i) => i.durationMs)).toEqual([0, 0]);
   });
 });

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Agent } from "undici";
 import { SettingsError } from "../../../src/core/errors.js";
-import { createAvailabilityReporter, preloadTelemetry, type AvailabilityReporter, type TelemetryLogger } from "../../../src/core/telemetry/index.js";
+import {
+  createAvailabilityReporter,
+  preloadTelemetry,
+  type AvailabilityReporter,
+  type TelemetryLogger,
+} from "../../../src/core/telemetry/index.js";
 import { checkEnvelope, type IngestionEmulator } from "../../../src/sandbox/ingestion/index.js";
 import { startTrustedEmulator } from "../../sandbox/ingestion/fixtures.js";
 import { startPlainIngestion } from "../../support/plain-ingestion.js";
@@ -9,8 +14,21 @@ import { DELIVERY_CHUNK } from "../../../src/core/telemetry/index.js";
 import { bigRun, CANARY, sampleRun } from "./run-reports.js";
 
 const PUBLISHED_PROPERTIES = [
-  "target", "probe", "outcome", "expectedStatus", "actualStatus", "trigger", "source", "runId", "cause",
-  "requestId", "tokenAudience", "tokenIssuer", "tokenVersion", "tokenRoles", "tokenKid",
+  "target",
+  "probe",
+  "outcome",
+  "expectedStatus",
+  "actualStatus",
+  "trigger",
+  "source",
+  "runId",
+  "cause",
+  "requestId",
+  "tokenAudience",
+  "tokenIssuer",
+  "tokenVersion",
+  "tokenRoles",
+  "tokenKid",
 ];
 
 let emulator: IngestionEmulator;
@@ -23,7 +41,9 @@ function recordingLogger(): TelemetryLogger & { warnings: { message: string; fie
   return { warnings, info: () => undefined, warn: (message, fields) => void warnings.push({ message, fields }) };
 }
 
-function reporter(options: { logger?: TelemetryLogger; flushTimeoutMs?: number; maxRetries?: number; connectionString?: string } = {}): AvailabilityReporter {
+function reporter(
+  options: { logger?: TelemetryLogger; flushTimeoutMs?: number; maxRetries?: number; connectionString?: string } = {},
+): AvailabilityReporter {
   const created = createAvailabilityReporter({
     connectionString: options.connectionString ?? emulator.connectionString(),
     runLocation: "sandbox-eu",
@@ -64,7 +84,12 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     for (const envelope of sent) expect(checkEnvelope(envelope)).toMatchObject({ ok: true, availability: true });
 
     const byName = new Map(sent.map((e) => [e.data.baseData.name, e]));
-    expect([...byName.keys()].sort()).toEqual(["orders/forged-signature", "orders/no-token", "orders/valid", "orders/wrong-audience"]);
+    expect([...byName.keys()].sort()).toEqual([
+      "orders/forged-signature",
+      "orders/no-token",
+      "orders/valid",
+      "orders/wrong-audience",
+    ]);
     expect(byName.get("orders/valid")!.data.baseData.success).toBe(true);
     expect(byName.get("orders/no-token")!.data.baseData.success).toBe(false);
     expect(byName.get("orders/wrong-audience")!.data.baseData.success).toBe(false);
@@ -92,17 +117,27 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     });
 
     const security = byName.get("orders/no-token")!.data.baseData;
-    expect(security.properties).toMatchObject({ outcome: "security", expectedStatus: "401,403", actualStatus: "200", cause: "gateway-open" });
+    expect(security.properties).toMatchObject({
+      outcome: "security",
+      expectedStatus: "401,403",
+      actualStatus: "200",
+      cause: "gateway-open",
+    });
     // Expected vs actual, then the diagnosis' code, summary and fix, in one line.
-    expect(security.message).toMatch(/^expected 401,403, got 200: .* \[gateway-open\] A request without a token got 200: .* Fix: Add validate-jwt/);
+    expect(security.message).toMatch(
+      /^expected 401,403, got 200: .* \[gateway-open\] A request without a token got 200: .* Fix: Add validate-jwt/,
+    );
     const blocked = byName.get("orders/wrong-audience")!.data.baseData;
     expect(blocked.properties).not.toHaveProperty("actualStatus");
-    expect(blocked.message).toBe("blocked: no token for the wrong audience second line [TOKEN_ACQUISITION_FAILED] s Fix: f");
+    expect(blocked.message).toBe(
+      "blocked: no token for the wrong audience second line [TOKEN_ACQUISITION_FAILED] s Fix: f",
+    );
     expect(byName.get("orders/forged-signature")!.data.baseData.duration).toBe("1.01:01:01.001");
     expect(byName.get("orders/forged-signature")!.data.baseData.properties?.["tokenAudience"]).toBe("a1,a2");
 
     for (const envelope of sent) {
-      for (const key of Object.keys(envelope.data.baseData.properties ?? {})) expect(PUBLISHED_PROPERTIES).toContain(key);
+      for (const key of Object.keys(envelope.data.baseData.properties ?? {}))
+        expect(PUBLISHED_PROPERTIES).toContain(key);
       expect(envelope.tags?.["ai.cloud.role"]).toBe("probe-tests");
     }
   });
@@ -152,9 +187,16 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
 
     expect(outcome.tracked).toBe(4);
     expect(outcome.accepted).toBe(0);
-    expect(outcome.notAccepted.map((n) => n.name).sort()).toEqual(["orders/forged-signature", "orders/no-token", "orders/valid", "orders/wrong-audience"]);
+    expect(outcome.notAccepted.map((n) => n.name).sort()).toEqual([
+      "orders/forged-signature",
+      "orders/no-token",
+      "orders/valid",
+      "orders/wrong-audience",
+    ]);
     // Each names the ingestion host and the status, and what to do about it.
-    expect(outcome.notAccepted.every((n) => n.reason === `ingestion at ${new URL(emulator.origin).host} answered 503`)).toBe(true);
+    expect(
+      outcome.notAccepted.every((n) => n.reason === `ingestion at ${new URL(emulator.origin).host} answered 503`),
+    ).toBe(true);
     expect(outcome.notAccepted[0]?.fix).toMatch(/next run/);
     expect(outcome.endpoint).toBe(new URL(emulator.origin).host);
     expect(logger.warnings.some((w) => w.fields?.["runId"] === "run-503")).toBe(true);
@@ -179,7 +221,9 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     await closed.emulator.close();
     await closed.agent.close();
 
-    const outcome = await reporter({ connectionString, maxRetries: 0, flushTimeoutMs: 5_000 }).report(sampleRun("run-down"));
+    const outcome = await reporter({ connectionString, maxRetries: 0, flushTimeoutMs: 5_000 }).report(
+      sampleRun("run-down"),
+    );
     expect(outcome.accepted).toBe(0);
     expect(outcome.notAccepted).toHaveLength(4);
   });
@@ -189,13 +233,21 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     try {
       plain.failWith(401);
       const logger = recordingLogger();
-      const refused = createAvailabilityReporter({ connectionString: plain.connectionString, runLocation: "x", trustedCaPem: plain.caPem, maxRetries: 0, logger });
+      const refused = createAvailabilityReporter({
+        connectionString: plain.connectionString,
+        runLocation: "x",
+        trustedCaPem: plain.caPem,
+        maxRetries: 0,
+        logger,
+      });
       reporters.push(refused);
       const outcome = await refused.report(sampleRun("run-401"));
       expect(outcome.accepted).toBe(0);
       const host = new URL(plain.origin).host;
       expect(outcome.notAccepted.every((n) => n.reason === `ingestion at ${host} answered 401`)).toBe(true);
-      expect(outcome.notAccepted[0]?.fix).toMatch(/APPLICATIONINSIGHTS_AUTHENTICATION_STRING.*Monitoring Metrics Publisher/);
+      expect(outcome.notAccepted[0]?.fix).toMatch(
+        /APPLICATIONINSIGHTS_AUTHENTICATION_STRING.*Monitoring Metrics Publisher/,
+      );
       // The log says it too, fix included (the Functions log gets this logger).
       expect(JSON.stringify(logger.warnings)).toContain("Monitoring Metrics Publisher");
     } finally {
@@ -214,28 +266,37 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     const outcome = await untrusting.report(sampleRun("run-untrusted"));
     expect(outcome.accepted).toBe(0);
     const reason = outcome.notAccepted[0]?.reason ?? "";
-    expect(reason).toMatch(new RegExp(`^not sent to ingestion at ${new URL(emulator.origin).host.replace(/\./g, "\\.")}: [A-Z_]+`));
+    expect(reason).toMatch(
+      new RegExp(`^not sent to ingestion at ${new URL(emulator.origin).host.replace(/\./g, "\\.")}: [A-Z_]+`),
+    );
     expect(reason).not.toBe(`not sent to ingestion at ${new URL(emulator.origin).host}: REQUEST_SEND_ERROR`);
     expect(outcome.notAccepted[0]?.fix).toMatch(/NODE_EXTRA_CA_CERTS/);
   });
 
-  it("delivers every one of a 3 000-result run, exactly once, in batches the SDK's queue can hold", { timeout: 120_000 }, async () => {
-    const run = bigRun("run-3000", 3_000);
-    const before = emulator.requests().length;
-    const started = performance.now();
-    const outcome = await reporter({ flushTimeoutMs: 90_000 }).report(run);
-    const elapsed = performance.now() - started;
-    expect(outcome).toMatchObject({ tracked: 3_000, accepted: 3_000, notAccepted: [] });
-    const ids = ofRun("run-3000").map((e) => e.data.baseData.id);
-    expect(ids).toHaveLength(3_000);
-    expect(new Set(ids).size).toBe(3_000);
-    // One POST per chunk of DELIVERY_CHUNK, never more items in one than the exporter's batch.
-    const posts = emulator.requests().slice(before).filter((r) => r.path.endsWith("/track"));
-    expect(posts.length).toBeGreaterThanOrEqual(Math.ceil(3_000 / DELIVERY_CHUNK));
-    expect(Math.max(...posts.map((p) => p.itemsReceived))).toBeLessThanOrEqual(DELIVERY_CHUNK);
-    expect(outcome.deliveryMs).toBeGreaterThan(0);
-    expect(outcome.deliveryMs).toBeLessThanOrEqual(Math.ceil(elapsed) + 1);
-  });
+  it(
+    "delivers every one of a 3 000-result run, exactly once, in batches the SDK's queue can hold",
+    { timeout: 120_000 },
+    async () => {
+      const run = bigRun("run-3000", 3_000);
+      const before = emulator.requests().length;
+      const started = performance.now();
+      const outcome = await reporter({ flushTimeoutMs: 90_000 }).report(run);
+      const elapsed = performance.now() - started;
+      expect(outcome).toMatchObject({ tracked: 3_000, accepted: 3_000, notAccepted: [] });
+      const ids = ofRun("run-3000").map((e) => e.data.baseData.id);
+      expect(ids).toHaveLength(3_000);
+      expect(new Set(ids).size).toBe(3_000);
+      // One POST per chunk of DELIVERY_CHUNK, never more items in one than the exporter's batch.
+      const posts = emulator
+        .requests()
+        .slice(before)
+        .filter((r) => r.path.endsWith("/track"));
+      expect(posts.length).toBeGreaterThanOrEqual(Math.ceil(3_000 / DELIVERY_CHUNK));
+      expect(Math.max(...posts.map((p) => p.itemsReceived))).toBeLessThanOrEqual(DELIVERY_CHUNK);
+      expect(outcome.deliveryMs).toBeGreaterThan(0);
+      expect(outcome.deliveryMs).toBeLessThanOrEqual(Math.ceil(elapsed) + 1);
+    },
+  );
 
   it("reports nothing for a run whose probes were all skipped", async () => {
     const run = sampleRun("run-skipped");
@@ -246,6 +307,8 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
   it("refuses a connection string without a GUID key or with an http endpoint", () => {
     const bad = (connectionString: string) => () => createAvailabilityReporter({ connectionString, runLocation: "x" });
     expect(bad("IngestionEndpoint=https://127.0.0.1/")).toThrow(SettingsError);
-    expect(bad("InstrumentationKey=5e1c7a94-2b3d-4f68-9a0e-7c4d2b8f1a36;IngestionEndpoint=http://127.0.0.1/")).toThrow(SettingsError);
+    expect(bad("InstrumentationKey=5e1c7a94-2b3d-4f68-9a0e-7c4d2b8f1a36;IngestionEndpoint=http://127.0.0.1/")).toThrow(
+      SettingsError,
+    );
   });
 });

@@ -31,7 +31,15 @@ export function sampleRun(runId = "run-0001"): RunReport {
       durationMs: 1234.5,
       message: "200 as expected",
       requestId: "req-valid-1",
-      token: { aud: "api://orders-api", iss: "https://sts.windows.net/t/", ver: "1.0", roles: ["Api.Access", "Api.Read"], kid: "kid-1", client: CANARY, exp: 1 },
+      token: {
+        aud: "api://orders-api",
+        iss: "https://sts.windows.net/t/",
+        ver: "1.0",
+        roles: ["Api.Access", "Api.Read"],
+        kid: "kid-1",
+        client: CANARY,
+        exp: 1,
+      },
       apimMessage: CANARY,
     }),
     result({
@@ -65,7 +73,13 @@ export function sampleRun(runId = "run-0001"): RunReport {
       message: `expected 401, got 500; backend echoed Bearer ${FAKE_JWT}`,
       token: { aud: ["a1", "a2"] },
     }),
-    result({ probe: "expired-token", outcome: "skipped", expectedStatuses: [401], durationMs: 0, message: "no expired token yet" }),
+    result({
+      probe: "expired-token",
+      outcome: "skipped",
+      expectedStatuses: [401],
+      durationMs: 0,
+      message: "no expired token yet",
+    }),
   ];
   return {
     runId,
@@ -104,5 +118,11 @@ export function bigRun(runId: string, n: number, startedAt = new Date(Date.now()
   }
   const byOutcome = { pass: 0, fail: 0, security: 0, error: 0, blocked: 0, skipped: 0 };
   for (const r of results) byOutcome[r.outcome] += 1;
-  return { runId, startedAt, trigger: "timer", results, summary: { total: n, byOutcome, ok: false, nothingProven: false, durationMs: 1 } };
+  return {
+    runId,
+    startedAt,
+    trigger: "timer",
+    results,
+    summary: { total: n, byOutcome, ok: false, nothingProven: false, durationMs: 1 },
+  };
 }

@@ -8,7 +8,10 @@ import { summarizeToken } from "../../../src/core/tokens/summary.js";
 const tenantKeys = await generateKeyPair("RS256");
 
 async function tenantToken(claims: Record<string, unknown>, expSeconds: number): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: "RS256", typ: "JWT", kid: "tenant-kid-1", x5t: "tenant-kid-1" }).setExpirationTime(expSeconds).sign(tenantKeys.privateKey);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: "tenant-kid-1", x5t: "tenant-kid-1" })
+    .setExpirationTime(expSeconds)
+    .sign(tenantKeys.privateKey);
 }
 
 const V2_CLAIMS = {
@@ -28,7 +31,9 @@ describe("forged tokens", () => {
     expect(decodeJwt(forged)).toEqual(decodeJwt(valid));
     expect(forged.split(".")[2]).not.toBe(valid.split(".")[2]);
     await expect(jwtVerify(valid, tenantKeys.publicKey)).resolves.toBeDefined();
-    await expect(jwtVerify(forged, tenantKeys.publicKey)).rejects.toMatchObject({ code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
+    await expect(jwtVerify(forged, tenantKeys.publicKey)).rejects.toMatchObject({
+      code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+    });
   });
 
   it("forged-signature signs once per token, however many targets share it", async () => {
@@ -65,7 +70,10 @@ describe("summarizeToken", () => {
   });
 
   it("v1: client from appid; roles absent stays absent", async () => {
-    const token = await tenantToken({ aud: "api://orders-api", iss: "https://sts.windows.net/t/", ver: "1.0", appid: "abc" }, 2_000_000_000);
+    const token = await tenantToken(
+      { aud: "api://orders-api", iss: "https://sts.windows.net/t/", ver: "1.0", appid: "abc" },
+      2_000_000_000,
+    );
     const summary = summarizeToken(token);
     expect(summary).toMatchObject({ client: "abc", ver: "1.0" });
     expect(summary).not.toHaveProperty("roles");

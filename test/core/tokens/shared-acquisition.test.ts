@@ -17,7 +17,8 @@ function countingSource(answer: () => Promise<"token" | Error>): TokenSource & {
   return source;
 }
 
-const notAssigned = () => new TokenAcquisitionError("refused", { aadsts: 501051, oauthError: "invalid_grant", status: 400 });
+const notAssigned = () =>
+  new TokenAcquisitionError("refused", { aadsts: 501051, oauthError: "invalid_grant", status: 400 });
 
 describe("withSharedAcquisition", () => {
   it("shares one request among concurrent callers for the same client and scope", async () => {
@@ -38,7 +39,10 @@ describe("withSharedAcquisition", () => {
     let clock = 0;
     const source = countingSource(() => Promise.resolve(notAssigned()));
     const shared = withSharedAcquisition(source, { now: () => clock });
-    for (let i = 0; i < 5; i++) await expect(shared.acquire("unassigned", "api://a/.default")).rejects.toMatchObject({ details: { aadsts: 501051 } });
+    for (let i = 0; i < 5; i++)
+      await expect(shared.acquire("unassigned", "api://a/.default")).rejects.toMatchObject({
+        details: { aadsts: 501051 },
+      });
     expect(source.calls).toBe(1);
     clock += REFUSAL_MEMORY_MS;
     await expect(shared.acquire("unassigned", "api://a/.default")).rejects.toBeInstanceOf(TokenAcquisitionError);

@@ -61,24 +61,38 @@ function config(): ProbeConfig {
     graphUrl: "https://graph.microsoft.com",
     extraCaPem: [],
     targets: [
-      { name: "t", url: "https://127.0.0.1:1/x", method: "GET", scope: "api://orders-api/.default", expectedStatuses: defaultExpectedStatuses(), probes: ["token"] },
+      {
+        name: "t",
+        url: "https://127.0.0.1:1/x",
+        method: "GET",
+        scope: "api://orders-api/.default",
+        expectedStatuses: defaultExpectedStatuses(),
+        probes: ["token"],
+      },
     ],
   };
 }
 
 describe("the client secret only goes to the configured authority", () => {
-  it.each(["foreign-token-endpoint", "redirecting-token-endpoint"] as const)("%s: nothing reaches another origin", async (m) => {
-    mode = m;
-    const source = createMsalTokenSource(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [entra.caPem, elsewhere.caPem] }) });
-    const error = await source.acquire("probe", "api://orders-api/.default").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProbeError);
-    expect(elsewhere.requests).toEqual([]);
-    expect(String((error as Error).message)).not.toContain(SECRET);
-  });
+  it.each(["foreign-token-endpoint", "redirecting-token-endpoint"] as const)(
+    "%s: nothing reaches another origin",
+    async (m) => {
+      mode = m;
+      const source = createMsalTokenSource(config(), {
+        dispatcher: createProbeDispatcher({ extraCaPem: [entra.caPem, elsewhere.caPem] }),
+      });
+      const error = await source.acquire("probe", "api://orders-api/.default").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProbeError);
+      expect(elsewhere.requests).toEqual([]);
+      expect(String((error as Error).message)).not.toContain(SECRET);
+    },
+  );
 
   it("a token endpoint on another origin is reported as the refusal it is, not as a network error", async () => {
     mode = "foreign-token-endpoint";
-    const source = createMsalTokenSource(config(), { dispatcher: createProbeDispatcher({ extraCaPem: [entra.caPem, elsewhere.caPem] }) });
+    const source = createMsalTokenSource(config(), {
+      dispatcher: createProbeDispatcher({ extraCaPem: [entra.caPem, elsewhere.caPem] }),
+    });
     const error = await source.acquire("probe", "api://orders-api/.default").catch((e: unknown) => e);
     expect((error as ProbeError).code).toBe("APIM_SMOKE_UNSAFE_REQUEST");
     expect((error as Error).message).toContain(elsewhere.origin);

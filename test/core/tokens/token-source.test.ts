@@ -67,12 +67,19 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   const scope = new URLSearchParams(body).get("scope") ?? "";
-  const token = await new SignJWT({ aud: scope.replace("/.default", ""), azp: CLIENT, ver: "2.0", roles: ["Api.Access"] })
+  const token = await new SignJWT({
+    aud: scope.replace("/.default", ""),
+    azp: CLIENT,
+    ver: "2.0",
+    roles: ["Api.Access"],
+  })
     .setProtectedHeader({ alg: "RS256", kid: "k1" })
     .setIssuedAt()
     .setExpirationTime("1h")
     .sign(keys.privateKey);
-  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: token }));
+  res
+    .writeHead(200, { "content-type": "application/json" })
+    .end(JSON.stringify({ token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: token }));
 }
 
 beforeAll(async () => {
@@ -98,7 +105,14 @@ function config(secret = "canary-client-secret-1"): ProbeConfig {
     graphUrl: "https://graph.microsoft.com",
     extraCaPem: [],
     targets: [
-      { name: "t", url: "https://127.0.0.1:1/x", method: "GET", scope: "api://orders-api/.default", expectedStatuses: defaultExpectedStatuses(), probes: ["token"] },
+      {
+        name: "t",
+        url: "https://127.0.0.1:1/x",
+        method: "GET",
+        scope: "api://orders-api/.default",
+        expectedStatuses: defaultExpectedStatuses(),
+        probes: ["token"],
+      },
     ],
   };
 }
@@ -122,7 +136,11 @@ describe("createMsalTokenSource", () => {
     const source = createMsalTokenSource(config("bad-canary-secret"), { dispatcher: dispatcher() });
     const error = await source.acquire("probe", "api://orders-api/.default").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenAcquisitionError);
-    expect((error as TokenAcquisitionError).details).toMatchObject({ aadsts: 7000215, oauthError: "invalid_client", status: 401 });
+    expect((error as TokenAcquisitionError).details).toMatchObject({
+      aadsts: 7000215,
+      oauthError: "invalid_client",
+      status: 401,
+    });
     expect((error as Error).message).not.toContain("bad-canary-secret");
   });
 
@@ -130,14 +148,21 @@ describe("createMsalTokenSource", () => {
     answer = "plain-429";
     const source = createMsalTokenSource(config(), { dispatcher: dispatcher() });
     const error = await source.acquire("probe", "api://orders-api/.default").catch((e: unknown) => e);
-    expect((error as TokenAcquisitionError).details).toMatchObject({ oauthError: "throttled", status: 429, retryAfterSeconds: 60 });
+    expect((error as TokenAcquisitionError).details).toMatchObject({
+      oauthError: "throttled",
+      status: 429,
+      retryAfterSeconds: 60,
+    });
   });
 
   it("ends a hung token endpoint at the deadline as TransportError timeout", async () => {
     answer = "hang";
     const started = Date.now();
     const source = createMsalTokenSource({ ...config(), timeoutMs: 400 }, { dispatcher: dispatcher() });
-    await expect(source.acquire("probe", "api://orders-api/.default")).rejects.toMatchObject({ code: "APIM_SMOKE_TRANSPORT", kind: "timeout" });
+    await expect(source.acquire("probe", "api://orders-api/.default")).rejects.toMatchObject({
+      code: "APIM_SMOKE_TRANSPORT",
+      kind: "timeout",
+    });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
@@ -155,7 +180,10 @@ describe("createMsalTokenSource", () => {
   });
 
   it("refuses an http authority before any request", async () => {
-    const source = createMsalTokenSource({ ...config(), authorityHost: entra.origin.replace("https:", "http:") }, { dispatcher: dispatcher() });
+    const source = createMsalTokenSource(
+      { ...config(), authorityHost: entra.origin.replace("https:", "http:") },
+      { dispatcher: dispatcher() },
+    );
     await expect(source.acquire("probe", "api://orders-api/.default")).rejects.toBeDefined();
     expect(tokenRequests).toBe(0);
   });

@@ -44,7 +44,15 @@ export function v2Claims(nowMs: number, overrides: Record<string, unknown> = {})
 
 export function v1Claims(nowMs: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const { azp: _azp, azpacr: _azpacr, ...rest } = v2Claims(nowMs);
-  return { ...rest, aud: ORDERS_API.appIdUri, iss: V1_ISSUER, appid: PROBE_CLIENT.clientId, appidacr: "1", ver: "1.0", ...overrides };
+  return {
+    ...rest,
+    aud: ORDERS_API.appIdUri,
+    iss: V1_ISSUER,
+    appid: PROBE_CLIENT.clientId,
+    appidacr: "1",
+    ver: "1.0",
+    ...overrides,
+  };
 }
 
 export async function mintToken(

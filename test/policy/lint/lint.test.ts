@@ -2,13 +2,23 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PolicyError } from "../../../src/core/errors.js";
-import { LINT_CODES, lintPolicy, type LintCode, type LintContext, type LintSeverity } from "../../../src/policy/lint/index.js";
+import {
+  LINT_CODES,
+  lintPolicy,
+  type LintCode,
+  type LintContext,
+  type LintSeverity,
+} from "../../../src/policy/lint/index.js";
 import { ORDERS_API, SANDBOX_TENANT_ID } from "../../../src/sandbox/identities.js";
 
 const FIXTURES = join(import.meta.dirname, "../../fixtures/policies");
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), "utf8");
 
-const API_CONTEXT: LintContext = { tenantId: SANDBOX_TENANT_ID, apiClientId: ORDERS_API.clientId, appIdUri: ORDERS_API.appIdUri };
+const API_CONTEXT: LintContext = {
+  tenantId: SANDBOX_TENANT_ID,
+  apiClientId: ORDERS_API.clientId,
+  appIdUri: ORDERS_API.appIdUri,
+};
 const OTHER_TENANT = "11111111-2222-4333-8444-555555555555";
 
 interface Case {
@@ -21,7 +31,12 @@ interface Case {
 
 const CASES: Case[] = [
   { name: "seed 003 as written is clean", file: "seed-003-entra-jwt.xml", expected: {} },
-  { name: "seed 003 with the registration's facts is clean", file: "seed-003-entra-jwt.xml", context: { ...API_CONTEXT, tokenVersion: 2 }, expected: {} },
+  {
+    name: "seed 003 with the registration's facts is clean",
+    file: "seed-003-entra-jwt.xml",
+    context: { ...API_CONTEXT, tokenVersion: 2 },
+    expected: {},
+  },
   {
     name: "seed 003 against an API that still issues v1 tokens",
     file: "seed-003-entra-jwt.xml",
@@ -44,12 +59,33 @@ const CASES: Case[] = [
     name: "seed 002 against v1 tokens: azp is never there",
     file: "seed-002-aud-azp.xml",
     context: { tokenVersion: 1 },
-    expected: { "no-role-claim": "info", "no-require-scheme": "info", "token-version-mismatch": "error", "client-claim-version": "error" },
+    expected: {
+      "no-role-claim": "info",
+      "no-require-scheme": "info",
+      "token-version-mismatch": "error",
+      "client-claim-version": "error",
+    },
   },
-  { name: "no validate-jwt, but <base />: inherited, maybe", file: "broken/no-validate-jwt.xml", expected: { "validation-inherited": "info" } },
-  { name: "no validate-jwt and no <base />", file: "broken/no-validation-no-base.xml", expected: { "no-validate-jwt": "error" } },
-  { name: "unsigned tokens allowed", file: "broken/unsigned-tokens-allowed.xml", expected: { "unsigned-tokens-allowed": "error" } },
-  { name: "expiration not required", file: "broken/expiration-not-required.xml", expected: { "expiration-not-required": "error" } },
+  {
+    name: "no validate-jwt, but <base />: inherited, maybe",
+    file: "broken/no-validate-jwt.xml",
+    expected: { "validation-inherited": "info" },
+  },
+  {
+    name: "no validate-jwt and no <base />",
+    file: "broken/no-validation-no-base.xml",
+    expected: { "no-validate-jwt": "error" },
+  },
+  {
+    name: "unsigned tokens allowed",
+    file: "broken/unsigned-tokens-allowed.xml",
+    expected: { "unsigned-tokens-allowed": "error" },
+  },
+  {
+    name: "expiration not required",
+    file: "broken/expiration-not-required.xml",
+    expected: { "expiration-not-required": "error" },
+  },
   { name: "clock-skew 900 s", file: "broken/large-clock-skew.xml", expected: { "large-clock-skew": "warning" } },
   // Info: the token is still validated in full.
   { name: "no require-scheme", file: "broken/no-require-scheme.xml", expected: { "no-require-scheme": "info" } },
@@ -58,7 +94,11 @@ const CASES: Case[] = [
     file: "broken/v1-openid-config-v2-issuers.xml",
     expected: { "openid-config-issuer-mismatch": "error" },
   },
-  { name: "client ID only with v2 metadata: complete for v2 tokens", file: "broken/client-id-only-audience.xml", expected: {} },
+  {
+    name: "client ID only with v2 metadata: complete for v2 tokens",
+    file: "broken/client-id-only-audience.xml",
+    expected: {},
+  },
   {
     name: "client ID only, but the registration's App ID URI is known and the tokens may be v1",
     file: "broken/client-id-only-audience.xml",
@@ -72,7 +112,11 @@ const CASES: Case[] = [
     expected: { "audience-incomplete": "error" },
   },
   // The required role narrows the callers (a token for another resource carries that resource's roles): a warning.
-  { name: "no audiences, roles required", file: "broken/no-audiences.xml", expected: { "no-audience-check": "warning" } },
+  {
+    name: "no audiences, roles required",
+    file: "broken/no-audiences.xml",
+    expected: { "no-audience-check": "warning" },
+  },
   { name: "no role claim", file: "broken/no-role-claim.xml", expected: { "no-role-claim": "warning" } },
 ];
 
@@ -94,7 +138,11 @@ describe("lintPolicy", () => {
   });
 
   it("accepts clock-skew of exactly 300 s and flags 301 s", () => {
-    const policy = (skew: number) => fixture("seed-003-entra-jwt.xml").replace('require-scheme="Bearer"', `require-scheme="Bearer" clock-skew="${skew}"`);
+    const policy = (skew: number) =>
+      fixture("seed-003-entra-jwt.xml").replace(
+        'require-scheme="Bearer"',
+        `require-scheme="Bearer" clock-skew="${skew}"`,
+      );
     expect(lintPolicy(policy(300))).toEqual([]);
     expect(lintPolicy(policy(301)).map((f) => f.code)).toEqual(["large-clock-skew"]);
   });
@@ -108,13 +156,18 @@ describe("lintPolicy", () => {
   });
 
   it("flags a token read from the query string", () => {
-    const xml = fixture("seed-003-entra-jwt.xml").replace('header-name="Authorization"', 'query-parameter-name="access_token"').replace(' require-scheme="Bearer"', "");
+    const xml = fixture("seed-003-entra-jwt.xml")
+      .replace('header-name="Authorization"', 'query-parameter-name="access_token"')
+      .replace(' require-scheme="Bearer"', "");
     expect(lintPolicy(xml).map((f) => f.code)).toEqual(["token-in-query"]);
   });
 
   it("reads a misspelt element and says it was ignored, rather than refusing the document", () => {
     const findings = lintPolicy(fixture("broken/unknown-element.xml"));
-    expect(findings.find((f) => f.code === "not-evaluable-offline")).toMatchObject({ element: "validate-jwt/audience", line: 2 });
+    expect(findings.find((f) => f.code === "not-evaluable-offline")).toMatchObject({
+      element: "validate-jwt/audience",
+      line: 2,
+    });
     expect(findings.map((f) => f.code)).toContain("no-audience-check");
   });
 
@@ -140,6 +193,9 @@ describe("signing keys pinned in the policy", () => {
   <issuer-signing-keys><key id="k1" n="sXch6nQw0ONpr6kzqWz3uJ4FQH4ns0hHsBVmRDe3Ukjk" e="AQAB" /></issuer-signing-keys>
   <audiences><audience>api://orders-api</audience></audiences>
 </validate-jwt>`;
-    expect(lintPolicy(xml).find((f) => f.code === "signing-keys-pinned")).toMatchObject({ severity: "warning", element: "validate-jwt/issuer-signing-keys" });
+    expect(lintPolicy(xml).find((f) => f.code === "signing-keys-pinned")).toMatchObject({
+      severity: "warning",
+      element: "validate-jwt/issuer-signing-keys",
+    });
   });
 });

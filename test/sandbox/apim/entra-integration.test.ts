@@ -5,7 +5,13 @@ import { createOpenIdConfigResolver, METADATA_TTL_MS } from "../../../src/policy
 import { startApimGateway, type ApimGateway } from "../../../src/sandbox/apim/index.js";
 import { createDefaultTenant, type DefaultTenant } from "../../../src/sandbox/entra/default-tenant.js";
 import { startEntraEmulator, type EntraEmulator } from "../../../src/sandbox/entra/server.js";
-import { GRAPH, ORDERS_API, ORDERS_OPERATION_PATH, PROBE_CLIENT, SANDBOX_TENANT_ID } from "../../../src/sandbox/identities.js";
+import {
+  GRAPH,
+  ORDERS_API,
+  ORDERS_OPERATION_PATH,
+  PROBE_CLIENT,
+  SANDBOX_TENANT_ID,
+} from "../../../src/sandbox/identities.js";
 import { createSandboxCa } from "../../../src/sandbox/tls/ca.js";
 
 /**
@@ -32,14 +38,27 @@ beforeAll(async () => {
   const openIdConfig = createOpenIdConfigResolver({
     dispatcher,
     now: () => Date.now() + resolverOffsetMs,
-    rewriteUrl: (url) => (url.hostname === "login.microsoftonline.com" ? new URL(`${url.pathname}${url.search}`, entra.origin) : url),
+    rewriteUrl: (url) =>
+      url.hostname === "login.microsoftonline.com" ? new URL(`${url.pathname}${url.search}`, entra.origin) : url,
   });
   gateway = await startApimGateway({
     tls: { ...tls, caPem: ca.certPem },
     openIdConfig,
     apis: [
-      { name: "orders", path: "/orders", subscriptionRequired: true, subscriptionKeys: [KEY], policyXml: fixture("seed-003-entra-jwt.xml") },
-      { name: "seed-002", path: "/seed-002", subscriptionRequired: true, subscriptionKeys: [KEY], policyXml: fixture("seed-002-aud-azp.xml") },
+      {
+        name: "orders",
+        path: "/orders",
+        subscriptionRequired: true,
+        subscriptionKeys: [KEY],
+        policyXml: fixture("seed-003-entra-jwt.xml"),
+      },
+      {
+        name: "seed-002",
+        path: "/seed-002",
+        subscriptionRequired: true,
+        subscriptionKeys: [KEY],
+        policyXml: fixture("seed-002-aud-azp.xml"),
+      },
     ],
   });
 });
@@ -78,13 +97,19 @@ const lastReason = () => gateway.requests().at(-1)?.reason;
 describe("gateway + emulated Entra tenant", () => {
   it("accepts the probe's token under seed 003 and seed 002", async () => {
     const token = await tokenFor(`${ORDERS_API.appIdUri}/.default`);
-    expect(await call(ORDERS_OPERATION_PATH, token)).toMatchObject({ status: 200, body: { api: "orders", path: "/health" } });
+    expect(await call(ORDERS_OPERATION_PATH, token)).toMatchObject({
+      status: 200,
+      body: { api: "orders", path: "/health" },
+    });
     expect((await call("/seed-002/health", token)).status).toBe(200);
   });
 
   it("refuses a Graph token for its signature, not its audience: why the wrong-audience default is the probe's own app", async () => {
     const token = await tokenFor(`${GRAPH.appIdUri}/.default`);
-    expect(await call(ORDERS_OPERATION_PATH, token)).toEqual({ status: 401, body: { statusCode: 401, message: "Invalid JWT." } });
+    expect(await call(ORDERS_OPERATION_PATH, token)).toEqual({
+      status: 401,
+      body: { statusCode: 401, message: "Invalid JWT." },
+    });
     // Graph's first-party format fails signature validation before any claim is looked at, so a
     // gateway without an audience rule would refuse it all the same.
     expect(lastReason()).toBe("TokenSignatureInvalid");

@@ -40,12 +40,28 @@ beforeAll(async () => {
   gateway = await startApimGateway({
     tls: { ...openId.tls, caPem: openId.caPem },
     now: () => NOW,
-    openIdConfig: createOpenIdConfigResolver({ dispatcher: openId.dispatcher, now: () => NOW, rewriteUrl: openId.rewriteUrl }),
+    openIdConfig: createOpenIdConfigResolver({
+      dispatcher: openId.dispatcher,
+      now: () => NOW,
+      rewriteUrl: openId.rewriteUrl,
+    }),
     apis: [
-      { name: "orders", path: ORDERS_API_PATH, subscriptionRequired: true, subscriptionKeys: [KEY], policyXml: fixture("seed-003-entra-jwt.xml") },
+      {
+        name: "orders",
+        path: ORDERS_API_PATH,
+        subscriptionRequired: true,
+        subscriptionKeys: [KEY],
+        policyXml: fixture("seed-003-entra-jwt.xml"),
+      },
       { name: "orders-v2", path: `${ORDERS_API_PATH}/v2`, subscriptionRequired: false, subscriptionKeys: [] },
       { name: "open", path: "/open", subscriptionRequired: true, subscriptionKeys: [KEY] },
-      { name: "keyless", path: "/keyless", subscriptionRequired: false, subscriptionKeys: [], policyXml: fixture("seed-003-entra-jwt.xml") },
+      {
+        name: "keyless",
+        path: "/keyless",
+        subscriptionRequired: false,
+        subscriptionKeys: [],
+        policyXml: fixture("seed-003-entra-jwt.xml"),
+      },
       {
         name: "legacy",
         path: "/legacy",
@@ -71,7 +87,12 @@ async function call(path: string, headers: Record<string, string> = {}, method: 
     ...(method === "POST" ? { body: '{"ping":true}' } : {}),
   });
   const text = await response.body.text();
-  return { status: response.statusCode, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown>,
+  };
 }
 
 const withKey = (token?: string): Record<string, string> => ({
@@ -100,7 +121,12 @@ describe("APIM gateway: the probe matrix", () => {
       subscriptionKeyForwarded: true,
       forwarded: { for: "127.0.0.1", proto: "https", host: new URL(gateway.origin).host },
     });
-    expect(lastRecord()).toMatchObject({ api: "orders", path: ORDERS_OPERATION_PATH, status: 200, requestId: response.headers[REQUEST_ID_HEADER] });
+    expect(lastRecord()).toMatchObject({
+      api: "orders",
+      path: ORDERS_OPERATION_PATH,
+      status: 200,
+      requestId: response.headers[REQUEST_ID_HEADER],
+    });
     expect(lastRecord().reason).toBeUndefined();
   });
 
@@ -117,7 +143,10 @@ describe("APIM gateway: the probe matrix", () => {
   });
 
   it("invalid-subscription-key: the invalid-key body", async () => {
-    const response = await call(ORDERS_OPERATION_PATH, { "ocp-apim-subscription-key": "wrong", authorization: `Bearer ${good}` });
+    const response = await call(ORDERS_OPERATION_PATH, {
+      "ocp-apim-subscription-key": "wrong",
+      authorization: `Bearer ${good}`,
+    });
     expect(response.status).toBe(401);
     expect(response.json()).toEqual({ statusCode: 401, message: APIM_MESSAGES.invalidKey });
     expect(response.headers["www-authenticate"]).toContain('name="Ocp-Apim-Subscription-Key"');
@@ -125,7 +154,9 @@ describe("APIM gateway: the probe matrix", () => {
   });
 
   it("accepts the key in the subscription-key query parameter and does not forward it", async () => {
-    const response = await call(`${ORDERS_OPERATION_PATH}?subscription-key=${KEY}&y=2`, { authorization: `Bearer ${good}` });
+    const response = await call(`${ORDERS_OPERATION_PATH}?subscription-key=${KEY}&y=2`, {
+      authorization: `Bearer ${good}`,
+    });
     expect(response.status).toBe(200);
     expect((response.json() as { query: string }).query).toBe("?y=2");
   });
@@ -138,10 +169,22 @@ describe("APIM gateway: the probe matrix", () => {
   });
 
   const refusals: { probe: string; token: () => Promise<string> | string; reason: string }[] = [
-    { probe: "wrong-audience", token: () => mintToken(published, v2Claims(NOW, { aud: GRAPH.appIdUri })), reason: "TokenAudienceNotAllowed" },
+    {
+      probe: "wrong-audience",
+      token: () => mintToken(published, v2Claims(NOW, { aud: GRAPH.appIdUri })),
+      reason: "TokenAudienceNotAllowed",
+    },
     { probe: "expired-token", token: () => mintToken(published, v2Claims(NOW - 4000_000)), reason: "TokenExpired" },
-    { probe: "forged-signature", token: () => mintToken(forger, v2Claims(NOW), { kid: "published-kid" }), reason: "TokenSignatureInvalid" },
-    { probe: "forged-signature (unknown kid)", token: () => mintToken(forger, v2Claims(NOW)), reason: "TokenSignatureKeyNotFound" },
+    {
+      probe: "forged-signature",
+      token: () => mintToken(forger, v2Claims(NOW), { kid: "published-kid" }),
+      reason: "TokenSignatureInvalid",
+    },
+    {
+      probe: "forged-signature (unknown kid)",
+      token: () => mintToken(forger, v2Claims(NOW)),
+      reason: "TokenSignatureKeyNotFound",
+    },
     { probe: "alg-none", token: () => unsignedToken(v2Claims(NOW)), reason: "TokenSignatureInvalid" },
     {
       probe: "unassigned-client (no roles)",
@@ -151,7 +194,11 @@ describe("APIM gateway: the probe matrix", () => {
       },
       reason: "TokenClaimNotFound",
     },
-    { probe: "v1 token against v2 openid-config", token: () => mintToken(published, v1Claims(NOW)), reason: "TokenIssuerNotAllowed" },
+    {
+      probe: "v1 token against v2 openid-config",
+      token: () => mintToken(published, v1Claims(NOW)),
+      reason: "TokenIssuerNotAllowed",
+    },
   ];
 
   it.each(refusals)("$probe: 401 Invalid JWT. ($reason)", async ({ token, reason }) => {
@@ -188,7 +235,11 @@ describe("APIM gateway: the probe matrix", () => {
   });
 
   it("forwards a POST body", async () => {
-    const response = await call(ORDERS_OPERATION_PATH, { ...withKey(good), "content-type": "application/json" }, "POST");
+    const response = await call(
+      ORDERS_OPERATION_PATH,
+      { ...withKey(good), "content-type": "application/json" },
+      "POST",
+    );
     expect(response.status).toBe(200);
     expect(response.json()).toMatchObject({ method: "POST" });
   });
@@ -205,7 +256,10 @@ describe("APIM gateway: seed 002 with custom subscription key names", () => {
   it("takes the key from the configured header and query parameter", async () => {
     expect((await call("/legacy/x", { "x-api-key": LEGACY_KEY, authorization: `Bearer ${good}` })).status).toBe(200);
     expect((await call(`/legacy/x?apikey=${LEGACY_KEY}`, { authorization: `Bearer ${good}` })).status).toBe(200);
-    const missing = await call("/legacy/x", { "ocp-apim-subscription-key": LEGACY_KEY, authorization: `Bearer ${good}` });
+    const missing = await call("/legacy/x", {
+      "ocp-apim-subscription-key": LEGACY_KEY,
+      authorization: `Bearer ${good}`,
+    });
     expect(missing.status).toBe(401);
     expect(missing.json()).toEqual({ statusCode: 401, message: APIM_MESSAGES.missingKey });
     expect(missing.headers["www-authenticate"]).toContain('name="X-Api-Key"');

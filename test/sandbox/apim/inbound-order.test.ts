@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOpenIdConfigResolver } from "../../../src/policy/index.js";
 import { startApimGateway, type ApimGateway } from "../../../src/sandbox/apim/index.js";
 import { ORDERS_API } from "../../../src/sandbox/identities.js";
-import { createSigningKey, mintToken, startOpenIdTestServer, V2_OPENID_URL, v2Claims, type OpenIdTestServer } from "../../policy/helpers/issuer.js";
+import {
+  createSigningKey,
+  mintToken,
+  startOpenIdTestServer,
+  V2_OPENID_URL,
+  v2Claims,
+  type OpenIdTestServer,
+} from "../../policy/helpers/issuer.js";
 
 // APIM runs inbound policies in document order, each to completion, and a <choose> runs exactly one
 // branch ([A] api-management-howto-policies.md, choose-policy.md). A request validate-jwt refuses
@@ -16,17 +23,28 @@ let good: string;
 
 const jwt = (audience: string = ORDERS_API.clientId) =>
   `<validate-jwt header-name="Authorization" require-scheme="Bearer"><openid-config url="${V2_OPENID_URL}" /><audiences><audience>${audience}</audience></audiences></validate-jwt>`;
-const policy = (inbound: string) => `<policies><inbound>${inbound}</inbound><backend><forward-request /></backend></policies>`;
+const policy = (inbound: string) =>
+  `<policies><inbound>${inbound}</inbound><backend><forward-request /></backend></policies>`;
 
 beforeAll(async () => {
   const key = await createSigningKey("published-kid");
   openId = await startOpenIdTestServer([key.publicJwk]);
   good = await mintToken(key, v2Claims(NOW));
-  const api = (name: string, inbound: string) => ({ name, path: `/${name}`, subscriptionRequired: false, subscriptionKeys: [], policyXml: policy(inbound) });
+  const api = (name: string, inbound: string) => ({
+    name,
+    path: `/${name}`,
+    subscriptionRequired: false,
+    subscriptionKeys: [],
+    policyXml: policy(inbound),
+  });
   gateway = await startApimGateway({
     tls: { ...openId.tls, caPem: openId.caPem },
     now: () => NOW,
-    openIdConfig: createOpenIdConfigResolver({ dispatcher: openId.dispatcher, now: () => NOW, rewriteUrl: openId.rewriteUrl }),
+    openIdConfig: createOpenIdConfigResolver({
+      dispatcher: openId.dispatcher,
+      now: () => NOW,
+      rewriteUrl: openId.rewriteUrl,
+    }),
     apis: [
       api("jwt-then-rate-limit", `${jwt()}<rate-limit calls="2" renewal-period="60" />`),
       api("jwt-then-ip-filter", `${jwt()}<ip-filter action="allow"><address>10.1.2.3</address></ip-filter>`),
@@ -56,7 +74,11 @@ afterAll(async () => {
 });
 
 async function call(path: string, headers: Record<string, string> = {}, method = "GET") {
-  const response = await request(`${gateway.origin}${path}`, { method: method as "GET", headers, dispatcher: openId.dispatcher });
+  const response = await request(`${gateway.origin}${path}`, {
+    method: method as "GET",
+    headers,
+    dispatcher: openId.dispatcher,
+  });
   await response.body.dump();
   const records = gateway.requests();
   return { status: response.statusCode, record: records[records.length - 1]! };
@@ -76,7 +98,10 @@ describe("sandbox gateway: inbound policies in document order", () => {
 
   it("an ip-filter after validate-jwt: 401 for a request without a token, 403 for a valid one", async () => {
     expect((await call("/jwt-then-ip-filter/x")).record).toMatchObject({ status: 401, reason: "TokenNotPresent" });
-    expect((await call("/jwt-then-ip-filter/x", bearer())).record).toMatchObject({ status: 403, reason: "CallerIpNotAllowed" });
+    expect((await call("/jwt-then-ip-filter/x", bearer())).record).toMatchObject({
+      status: 403,
+      reason: "CallerIpNotAllowed",
+    });
   });
 
   it("an ip-filter before validate-jwt answers first", async () => {
@@ -86,13 +111,19 @@ describe("sandbox gateway: inbound policies in document order", () => {
 
 describe("sandbox gateway: <choose> runs exactly one branch", () => {
   it("a branch's <return-response> answers there and then", async () => {
-    expect((await call("/choose-return/x", { "x-legacy": "1", ...bearer() })).record).toMatchObject({ status: 410, reason: "ReturnResponse" });
+    expect((await call("/choose-return/x", { "x-legacy": "1", ...bearer() })).record).toMatchObject({
+      status: 410,
+      reason: "ReturnResponse",
+    });
     expect((await call("/choose-return/x", bearer())).status).toBe(200);
   });
 
   it("the first condition that holds decides; later branches do not run", async () => {
     expect((await call("/choose-one-branch/x", { "x-debug": "1", ...bearer() })).status).toBe(200);
-    expect((await call("/choose-one-branch/x", { "x-debug": "1", ...bearer() }, "POST")).record).toMatchObject({ status: 401, reason: "TokenAudienceNotAllowed" });
+    expect((await call("/choose-one-branch/x", { "x-debug": "1", ...bearer() }, "POST")).record).toMatchObject({
+      status: 401,
+      reason: "TokenAudienceNotAllowed",
+    });
   });
 
   it("a condition the request does not decide is never taken as 'every branch': the sandbox says it cannot evaluate it", async () => {

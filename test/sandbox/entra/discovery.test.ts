@@ -57,7 +57,12 @@ describe("Entra emulator discovery and keys", () => {
     expect(v2.length).toBeGreaterThanOrEqual(2);
     expect(new Set(v2.map((k) => k.kid)).size).toBe(v2.length);
     for (const k of v2) {
-      expect(k).toMatchObject({ kty: "RSA", use: "sig", e: "AQAB", issuer: `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0` });
+      expect(k).toMatchObject({
+        kty: "RSA",
+        use: "sig",
+        e: "AQAB",
+        issuer: `https://login.microsoftonline.com/${SANDBOX_TENANT_ID}/v2.0`,
+      });
       expect(k.kid).toBe(k.x5t);
       expect(k.x5c).toHaveLength(1);
     }
@@ -84,7 +89,10 @@ describe("Entra emulator discovery and keys", () => {
 
     const jwks = createRemoteJWKSet(new URL(`${t.authority}/discovery/v2.0/keys`), {
       [customFetch]: (url: string, init: RequestInit) =>
-        undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: t.dispatcher }) as unknown as Promise<Response>,
+        undiciFetch(url, {
+          ...(init as Parameters<typeof undiciFetch>[1]),
+          dispatcher: t.dispatcher,
+        }) as unknown as Promise<Response>,
     });
     await expect(jwtVerify(old, jwks)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
 
@@ -115,7 +123,9 @@ describe("Entra emulator token lifetime and clock", () => {
       const { payload } = await verifyWithDiscovery(t, accessToken, "v2", { currentDate: new Date(nowMs + 1000) });
       expect(payload.iat).toBe(nowMs / 1000);
       expect(payload.exp).toBe(nowMs / 1000 + 2);
-      await expect(verifyWithDiscovery(t, accessToken, "v2", { currentDate: new Date(nowMs + 3000) })).rejects.toBeInstanceOf(errors.JWTExpired);
+      await expect(
+        verifyWithDiscovery(t, accessToken, "v2", { currentDate: new Date(nowMs + 3000) }),
+      ).rejects.toBeInstanceOf(errors.JWTExpired);
 
       // The same clock decides secret expiry: the default tenant's secrets expire after 180 days.
       nowMs += 181 * 24 * 3600 * 1000;

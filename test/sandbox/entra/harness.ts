@@ -17,7 +17,9 @@ export interface TestTenant {
   close(): Promise<void>;
 }
 
-export async function startTestTenant(options: { tokenLifetimeSeconds?: number; now?: () => number } = {}): Promise<TestTenant> {
+export async function startTestTenant(
+  options: { tokenLifetimeSeconds?: number; now?: () => number } = {},
+): Promise<TestTenant> {
   const ca = await createSandboxCa();
   const tls = await ca.issueServerCertificate();
   const tenant = await createDefaultTenant(options.now === undefined ? {} : { now: options.now });
@@ -53,7 +55,11 @@ export class RecordingMsalNetworkClient implements INetworkModule {
     return this.send<T>("POST", url, options);
   }
 
-  private async send<T>(method: "GET" | "POST", url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+  private async send<T>(
+    method: "GET" | "POST",
+    url: string,
+    options?: NetworkRequestOptions,
+  ): Promise<NetworkResponse<T>> {
     this.urls.push(url);
     const res = await request(url, {
       method,
@@ -118,7 +124,10 @@ export async function verifyWithDiscovery(
   const metadata = (await get(t, `${t.authority}/${path}`)).json as { issuer: string; jwks_uri: string };
   const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri), {
     [customFetch]: (url: string, init: RequestInit) =>
-      undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: t.dispatcher }) as unknown as Promise<Response>,
+      undiciFetch(url, {
+        ...(init as Parameters<typeof undiciFetch>[1]),
+        dispatcher: t.dispatcher,
+      }) as unknown as Promise<Response>,
   });
   return jwtVerify(token, jwks, {
     issuer: metadata.issuer,

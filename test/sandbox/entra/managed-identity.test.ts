@@ -1,7 +1,12 @@
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { ManagedIdentityCredential } from "@azure/identity";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ORDERS_API, PROBE_MANAGED_IDENTITY, SANDBOX_TENANT_ID, TOKEN_EXCHANGE_AUDIENCE } from "../../../src/sandbox/identities.js";
+import {
+  ORDERS_API,
+  PROBE_MANAGED_IDENTITY,
+  SANDBOX_TENANT_ID,
+  TOKEN_EXCHANGE_AUDIENCE,
+} from "../../../src/sandbox/identities.js";
 import { get, startTestTenant, verifyWithDiscovery, type TestTenant } from "./harness.js";
 
 /**
@@ -13,7 +18,10 @@ import { get, startTestTenant, verifyWithDiscovery, type TestTenant } from "./ha
  */
 describe("managed-identity endpoint (App Service protocol)", () => {
   let t: TestTenant;
-  const savedEnv = { IDENTITY_ENDPOINT: process.env["IDENTITY_ENDPOINT"], IDENTITY_HEADER: process.env["IDENTITY_HEADER"] };
+  const savedEnv = {
+    IDENTITY_ENDPOINT: process.env["IDENTITY_ENDPOINT"],
+    IDENTITY_HEADER: process.env["IDENTITY_HEADER"],
+  };
   const savedCa = getCACertificates("default");
 
   beforeAll(async () => {
@@ -58,7 +66,11 @@ describe("managed-identity endpoint (App Service protocol)", () => {
     const res = await get(t, url, { "x-identity-header": t.emulator.identityHeader });
     expect(res.status).toBe(200);
     expect(Object.keys(res.json).sort()).toEqual(["access_token", "client_id", "expires_on", "resource", "token_type"]);
-    expect(res.json).toMatchObject({ resource: TOKEN_EXCHANGE_AUDIENCE, token_type: "Bearer", client_id: PROBE_MANAGED_IDENTITY.clientId });
+    expect(res.json).toMatchObject({
+      resource: TOKEN_EXCHANGE_AUDIENCE,
+      token_type: "Bearer",
+      client_id: PROBE_MANAGED_IDENTITY.clientId,
+    });
     expect(res.json["expires_on"]).toMatch(/^\d{10}$/);
   });
 
@@ -67,7 +79,9 @@ describe("managed-identity endpoint (App Service protocol)", () => {
     const withId = `${base}&client_id=${PROBE_MANAGED_IDENTITY.clientId}`;
     expect((await get(t, withId)).status).toBe(401);
     expect((await get(t, withId, { "x-identity-header": "nope" })).status).toBe(401);
-    const unknown = await get(t, `${base}&client_id=0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e`, { "x-identity-header": t.emulator.identityHeader });
+    const unknown = await get(t, `${base}&client_id=0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e`, {
+      "x-identity-header": t.emulator.identityHeader,
+    });
     expect(unknown.status).toBe(400);
     const noResource = await get(
       t,

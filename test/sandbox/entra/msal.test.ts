@@ -46,7 +46,9 @@ describe("Entra emulator with MSAL Node", () => {
       scopes: [`${ORDERS_API.appIdUri}/.default`],
     });
     expect(result?.accessToken).toBeTruthy();
-    const { payload, protectedHeader } = await verifyWithDiscovery(t, result!.accessToken, "v2", { audience: ORDERS_API.clientId });
+    const { payload, protectedHeader } = await verifyWithDiscovery(t, result!.accessToken, "v2", {
+      audience: ORDERS_API.clientId,
+    });
     expect(protectedHeader).toMatchObject({ typ: "JWT", alg: "RS256" });
     expect(protectedHeader.kid).toBeTruthy();
     expect(protectedHeader.x5t).toBeUndefined();
@@ -76,7 +78,9 @@ describe("Entra emulator with MSAL Node", () => {
     // what makes a Graph token useless for proving any other API's audience rule.
     const protectedHeader = decodeProtectedHeader(result!.accessToken);
     expect(typeof protectedHeader.nonce).toBe("string");
-    await expect(verifyWithDiscovery(t, result!.accessToken, "v1", { audience: GRAPH.appIdUri })).rejects.toMatchObject({ code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
+    await expect(verifyWithDiscovery(t, result!.accessToken, "v1", { audience: GRAPH.appIdUri })).rejects.toMatchObject(
+      { code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" },
+    );
     const payload = decodeJwt(result!.accessToken);
     expect(protectedHeader.x5t).toBe(protectedHeader.kid);
     expect(payload).toMatchObject({
@@ -114,15 +118,23 @@ describe("Entra emulator with MSAL Node", () => {
       expect(res.status).toBe(200);
       return res.json["access_token"] as string;
     };
-    const result = await app({ clientAssertion }).acquireTokenByClientCredential({ scopes: [`${ORDERS_API.appIdUri}/.default`] });
+    const result = await app({ clientAssertion }).acquireTokenByClientCredential({
+      scopes: [`${ORDERS_API.appIdUri}/.default`],
+    });
     const { payload } = await verifyWithDiscovery(t, result!.accessToken, "v2");
     expect(payload).toMatchObject({ azp: PROBE_CLIENT.clientId, oid: PROBE_CLIENT.objectId, roles: [ORDERS_API.role] });
-    expect(t.emulator.tokenRequests().at(-1)).toMatchObject({ authMethod: "federated", outcome: "issued", tokenVersion: "2.0" });
+    expect(t.emulator.tokenRequests().at(-1)).toMatchObject({
+      authMethod: "federated",
+      outcome: "issued",
+      tokenVersion: "2.0",
+    });
   });
 
   it("refuses a federated assertion for the wrong client (no matching federated credential)", async () => {
     const url = `${t.emulator.identityEndpoint}?api-version=2019-08-01&resource=api://AzureADTokenExchange&client_id=${PROBE_MANAGED_IDENTITY.clientId}`;
-    const miToken = (await get(t, url, { "x-identity-header": t.emulator.identityHeader })).json["access_token"] as string;
+    const miToken = (await get(t, url, { "x-identity-header": t.emulator.identityHeader })).json[
+      "access_token"
+    ] as string;
     const error = await app({ clientAssertion: miToken }, UNASSIGNED_CLIENT.clientId)
       .acquireTokenByClientCredential({ scopes: [`${ORDERS_API.appIdUri}/.default`] })
       .catch((e: unknown) => e);

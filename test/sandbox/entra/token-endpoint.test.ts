@@ -9,7 +9,15 @@ import {
   SANDBOX_TENANT_ID,
   UNASSIGNED_CLIENT,
 } from "../../../src/sandbox/identities.js";
-import { entraErrorOf, get, postForm, startTestTenant, verifyWithDiscovery, type RawResponse, type TestTenant } from "./harness.js";
+import {
+  entraErrorOf,
+  get,
+  postForm,
+  startTestTenant,
+  verifyWithDiscovery,
+  type RawResponse,
+  type TestTenant,
+} from "./harness.js";
 
 /** Raw HTTP against the token endpoints: the documented wire format, no client library in between. */
 describe("Entra emulator token endpoints", () => {
@@ -36,7 +44,9 @@ describe("Entra emulator token endpoints", () => {
     expect(body.error).toBe(error);
     expect(body.code).toBe(code);
     expect(body.description.startsWith(`AADSTS${code}: `)).toBe(true);
-    expect(body.description).toMatch(/Trace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+    expect(body.description).toMatch(
+      /Trace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/,
+    );
     expect(res.json).toMatchObject({
       timestamp: expect.any(String) as unknown,
       trace_id: expect.any(String) as unknown,
@@ -73,7 +83,12 @@ describe("Entra emulator token endpoints", () => {
     });
     expect(res.status).toBe(200);
     const body = res.json as Record<string, string>;
-    expect(body).toMatchObject({ token_type: "Bearer", expires_in: "3900", ext_expires_in: "3900", resource: ORDERS_API.appIdUri });
+    expect(body).toMatchObject({
+      token_type: "Bearer",
+      expires_in: "3900",
+      ext_expires_in: "3900",
+      resource: ORDERS_API.appIdUri,
+    });
     expect(Number(body["expires_on"]) - Number(body["not_before"])).toBe(3900);
     // orders-api accepts v2 tokens: the v1 endpoint still issues a v2 token (docs/REFERENCE.md §1).
     const { payload } = await verifyWithDiscovery(t, body["access_token"]!, "v2", { audience: ORDERS_API.clientId });
@@ -93,7 +108,9 @@ describe("Entra emulator token endpoints", () => {
   });
 
   it("accepts the secret through HTTP Basic", async () => {
-    const basic = Buffer.from(`${encodeURIComponent(PROBE_CLIENT.clientId)}:${encodeURIComponent(secret())}`).toString("base64");
+    const basic = Buffer.from(`${encodeURIComponent(PROBE_CLIENT.clientId)}:${encodeURIComponent(secret())}`).toString(
+      "base64",
+    );
     const res = await postForm(
       t,
       v2,
@@ -104,7 +121,12 @@ describe("Entra emulator token endpoints", () => {
   });
 
   it("AADSTS7000215 for the secret's id sent as its value", async () => {
-    expectEntraError(await postForm(t, v2, v2Form({ client_secret: t.tenant.probeClient.secret.id })), 401, "invalid_client", 7000215);
+    expectEntraError(
+      await postForm(t, v2, v2Form({ client_secret: t.tenant.probeClient.secret.id })),
+      401,
+      "invalid_client",
+      7000215,
+    );
   });
 
   it("AADSTS7000222 for an expired secret", async () => {
@@ -121,15 +143,30 @@ describe("Entra emulator token endpoints", () => {
   });
 
   it("AADSTS700016 for an unknown client", async () => {
-    expectEntraError(await postForm(t, v2, v2Form({ client_id: "0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e" })), 400, "unauthorized_client", 700016);
+    expectEntraError(
+      await postForm(t, v2, v2Form({ client_id: "0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e" })),
+      400,
+      "unauthorized_client",
+      700016,
+    );
   });
 
   it("AADSTS500011 for an unknown resource", async () => {
-    expectEntraError(await postForm(t, v2, v2Form({ scope: "api://no-such-api/.default" })), 400, "invalid_resource", 500011);
+    expectEntraError(
+      await postForm(t, v2, v2Form({ scope: "api://no-such-api/.default" })),
+      400,
+      "invalid_resource",
+      500011,
+    );
   });
 
   it("AADSTS1002012 for a scope without /.default, AADSTS70011 for two scopes", async () => {
-    expectEntraError(await postForm(t, v2, v2Form({ scope: `${ORDERS_API.appIdUri}/Api.Access` })), 400, "invalid_scope", 1002012);
+    expectEntraError(
+      await postForm(t, v2, v2Form({ scope: `${ORDERS_API.appIdUri}/Api.Access` })),
+      400,
+      "invalid_scope",
+      1002012,
+    );
     expectEntraError(
       await postForm(t, v2, v2Form({ scope: `${ORDERS_API.appIdUri}/.default ${GRAPH.appIdUri}/.default` })),
       400,
@@ -162,7 +199,11 @@ describe("Entra emulator token endpoints", () => {
     const model = structuredClone(t.tenant.model);
     model.apps.find((a) => a.clientId === ORDERS_API.clientId)!.assignmentRequired = false;
     t.emulator.setModel(model);
-    const res = await postForm(t, v2, v2Form({ client_id: UNASSIGNED_CLIENT.clientId, client_secret: t.tenant.unassignedClient.secret.value }));
+    const res = await postForm(
+      t,
+      v2,
+      v2Form({ client_id: UNASSIGNED_CLIENT.clientId, client_secret: t.tenant.unassignedClient.secret.value }),
+    );
     const { payload } = await verifyWithDiscovery(t, res.json["access_token"] as string, "v2");
     expect(payload.azp).toBe(UNASSIGNED_CLIENT.clientId);
     expect("roles" in payload).toBe(false);
@@ -170,12 +211,18 @@ describe("Entra emulator token endpoints", () => {
 
   describe("certificate assertions", () => {
     const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-    async function assertion(options: { key?: CryptoKey; exp?: number; aud?: string; thumbprint?: string } = {}): Promise<string> {
+    async function assertion(
+      options: { key?: CryptoKey; exp?: number; aud?: string; thumbprint?: string } = {},
+    ): Promise<string> {
       const { certificate } = t.tenant.probeClient;
       const key = options.key ?? (await importPKCS8(certificate.keyPem, "PS256"));
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ jti: crypto.randomUUID() })
-        .setProtectedHeader({ alg: "PS256", typ: "JWT", "x5t#S256": options.thumbprint ?? Buffer.from(certificate.thumbprintSha256, "hex").toString("base64url") })
+        .setProtectedHeader({
+          alg: "PS256",
+          typ: "JWT",
+          "x5t#S256": options.thumbprint ?? Buffer.from(certificate.thumbprintSha256, "hex").toString("base64url"),
+        })
         .setIssuer(PROBE_CLIENT.clientId)
         .setSubject(PROBE_CLIENT.clientId)
         .setAudience(options.aud ?? v2)
@@ -200,12 +247,27 @@ describe("Entra emulator token endpoints", () => {
 
     it("AADSTS700027 for an assertion signed by another key or naming an unknown certificate", async () => {
       const { privateKey } = await generateKeyPair("PS256");
-      expectEntraError(await postForm(t, v2, form(await assertion({ key: privateKey }))), 401, "invalid_client", 700027);
-      expectEntraError(await postForm(t, v2, form(await assertion({ thumbprint: "AAAA" }))), 401, "invalid_client", 700027);
+      expectEntraError(
+        await postForm(t, v2, form(await assertion({ key: privateKey }))),
+        401,
+        "invalid_client",
+        700027,
+      );
+      expectEntraError(
+        await postForm(t, v2, form(await assertion({ thumbprint: "AAAA" }))),
+        401,
+        "invalid_client",
+        700027,
+      );
     });
 
     it("AADSTS700027 for an assertion whose audience is not the token endpoint", async () => {
-      expectEntraError(await postForm(t, v2, form(await assertion({ aud: "https://example.test/token" }))), 401, "invalid_client", 700027);
+      expectEntraError(
+        await postForm(t, v2, form(await assertion({ aud: "https://example.test/token" }))),
+        401,
+        "invalid_client",
+        700027,
+      );
     });
 
     it("AADSTS700024 for an expired assertion", async () => {
@@ -239,7 +301,9 @@ describe("Entra emulator token endpoints", () => {
       aadsts: 7000215,
       error: "invalid_client",
     });
-    expect(records.some((r) => r.outcome === "issued" && r.tokenVersion === "2.0" && r.roles?.includes(ORDERS_API.role))).toBe(true);
+    expect(
+      records.some((r) => r.outcome === "issued" && r.tokenVersion === "2.0" && r.roles?.includes(ORDERS_API.role)),
+    ).toBe(true);
     const serialized = JSON.stringify(records);
     expect(serialized).not.toContain(secret());
     expect(serialized).not.toContain(t.tenant.unassignedClient.secret.value);
@@ -247,7 +311,12 @@ describe("Entra emulator token endpoints", () => {
   });
 
   it("refuses a tenant model change that is invalid and keeps the old model", async () => {
-    expect(() => t.emulator.setModel({ ...t.tenant.model, managedIdentities: [{ clientId: PROBE_MANAGED_IDENTITY.clientId } as { clientId: string; principalId: string }] })).toThrow(
+    expect(() =>
+      t.emulator.setModel({
+        ...t.tenant.model,
+        managedIdentities: [{ clientId: PROBE_MANAGED_IDENTITY.clientId } as { clientId: string; principalId: string }],
+      }),
+    ).toThrow(
       expect.objectContaining({ code: "APIM_SMOKE_TENANT_MODEL", path: "managedIdentities[0].principalId" }) as Error,
     );
     expect((await postForm(t, v2, v2Form())).status).toBe(200);

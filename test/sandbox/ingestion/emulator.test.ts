@@ -20,18 +20,30 @@ describe("ingestion emulator /track", () => {
   it("accepts a JSON array on /v2.1/track and /v2/track and answers 200 with the counts", async () => {
     const before = emulator.availability().length;
     const one = await postTrack(emulator, agent, JSON.stringify([availabilityEnvelope({ baseData: { id: "a1" } })]));
-    const two = await postTrack(emulator, agent, JSON.stringify([availabilityEnvelope({ baseData: { id: "a2" } })]), { path: "/v2/track" });
+    const two = await postTrack(emulator, agent, JSON.stringify([availabilityEnvelope({ baseData: { id: "a2" } })]), {
+      path: "/v2/track",
+    });
 
     expect(one.status).toBe(200);
     expect(one.json).toEqual({ itemsReceived: 1, itemsAccepted: 1, errors: [] });
     expect(two.status).toBe(200);
-    expect(emulator.availability().slice(before).map((e) => e.data.baseData.id)).toEqual(["a1", "a2"]);
+    expect(
+      emulator
+        .availability()
+        .slice(before)
+        .map((e) => e.data.baseData.id),
+    ).toEqual(["a1", "a2"]);
   });
 
   it("accepts gzip and newline-delimited bodies", async () => {
     const before = emulator.availability().length;
-    const gz = await postTrack(emulator, agent, JSON.stringify([availabilityEnvelope({ baseData: { id: "gz" } })]), { gzip: true });
-    const ndjson = [availabilityEnvelope({ baseData: { id: "nd1" } }), availabilityEnvelope({ baseData: { id: "nd2" } })]
+    const gz = await postTrack(emulator, agent, JSON.stringify([availabilityEnvelope({ baseData: { id: "gz" } })]), {
+      gzip: true,
+    });
+    const ndjson = [
+      availabilityEnvelope({ baseData: { id: "nd1" } }),
+      availabilityEnvelope({ baseData: { id: "nd2" } }),
+    ]
       .map((e) => JSON.stringify(e))
       .join("\n");
     const nd = await postTrack(emulator, agent, ndjson);
@@ -39,7 +51,12 @@ describe("ingestion emulator /track", () => {
 
     expect([gz.status, nd.status, ndGz.status]).toEqual([200, 200, 200]);
     expect((nd.json as TrackResponse).itemsAccepted).toBe(2);
-    expect(emulator.availability().slice(before).map((e) => e.data.baseData.id)).toEqual(["gz", "nd1", "nd2", "nd1", "nd2"]);
+    expect(
+      emulator
+        .availability()
+        .slice(before)
+        .map((e) => e.data.baseData.id),
+    ).toEqual(["gz", "nd1", "nd2", "nd1", "nd2"]);
   });
 
   it("refuses invalid items per index and answers 206 when some are valid", async () => {
@@ -81,9 +98,15 @@ describe("ingestion emulator /track", () => {
     const key = "11111111-2222-4333-8444-555555555555";
     const unknown = await postTrack(emulator, agent, JSON.stringify([availabilityEnvelope({ iKey: key })]));
     expect(unknown.status).toBe(400);
-    expect((unknown.json as TrackResponse).errors[0]).toMatchObject({ index: 0, statusCode: 400, message: "Invalid instrumentation key" });
+    expect((unknown.json as TrackResponse).errors[0]).toMatchObject({
+      index: 0,
+      statusCode: 400,
+      message: "Invalid instrumentation key",
+    });
 
-    expect(emulator.connectionString(key)).toBe(`InstrumentationKey=${key};IngestionEndpoint=${emulator.origin}/;LiveEndpoint=${emulator.origin}/`);
+    expect(emulator.connectionString(key)).toBe(
+      `InstrumentationKey=${key};IngestionEndpoint=${emulator.origin}/;LiveEndpoint=${emulator.origin}/`,
+    );
     const known = await postTrack(emulator, agent, JSON.stringify([availabilityEnvelope({ iKey: key })]));
     expect(known.status).toBe(200);
   });
@@ -99,7 +122,12 @@ describe("ingestion emulator /track", () => {
     expect(first.headers["retry-after"]).toBe("7");
     expect((first.json as TrackResponse).itemsAccepted).toBe(0);
     expect(emulator.availability().filter((e) => e.data.baseData.id === "throttled")).toHaveLength(1);
-    expect(emulator.requests().slice(-3).map((r) => r.faulted)).toEqual([true, true, false]);
+    expect(
+      emulator
+        .requests()
+        .slice(-3)
+        .map((r) => r.faulted),
+    ).toEqual([true, true, false]);
   });
 
   it("answers 206 with retriable per-item errors under a partial fault", async () => {

@@ -1,7 +1,11 @@
 import { gzipSync } from "node:zlib";
 import { Agent, request } from "undici";
 import { createSandboxCa } from "../../../src/sandbox/tls/ca.js";
-import { SANDBOX_INSTRUMENTATION_KEY, startIngestionEmulator, type IngestionEmulator } from "../../../src/sandbox/ingestion/index.js";
+import {
+  SANDBOX_INSTRUMENTATION_KEY,
+  startIngestionEmulator,
+  type IngestionEmulator,
+} from "../../../src/sandbox/ingestion/index.js";
 
 /** An emulator on a certificate from the sandbox CA, and an undici agent that trusts only that CA. */
 export async function startTrustedEmulator(): Promise<{ emulator: IngestionEmulator; caPem: string; agent: Agent }> {
@@ -11,7 +15,9 @@ export async function startTrustedEmulator(): Promise<{ emulator: IngestionEmula
   return { emulator, caPem: ca.certPem, agent: new Agent({ connect: { ca: ca.certPem } }) };
 }
 
-export function availabilityEnvelope(overrides: { iKey?: string; time?: string; baseData?: Record<string, unknown> } = {}): Record<string, unknown> {
+export function availabilityEnvelope(
+  overrides: { iKey?: string; time?: string; baseData?: Record<string, unknown> } = {},
+): Record<string, unknown> {
   return {
     ver: 1,
     name: "Microsoft.ApplicationInsights.Availability",

@@ -76,9 +76,13 @@ describe("sandbox CA", () => {
       const path = await writeCaFile(ca, dir);
       expect(await readFile(path, "utf8")).toBe(ca.certPem);
       const script = `require("node:https").get("https://127.0.0.1:${port}/", (r) => { console.log(r.statusCode); r.resume(); }).on("error", (e) => { console.log(e.code); });`;
-      const withCa = await run(process.execPath, ["-e", script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: path } });
+      const withCa = await run(process.execPath, ["-e", script], {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: path },
+      });
       expect(withCa.stdout.trim()).toBe("200");
-      const withoutCa = await run(process.execPath, ["-e", script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: "" } });
+      const withoutCa = await run(process.execPath, ["-e", script], {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: "" },
+      });
       expect(withoutCa.stdout.trim()).not.toBe("200");
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { defaultExpectedStatuses } from "../src/core/settings/defaults.js";
 import type { ProbeName } from "../src/probe-matrix/names.js";
 
 /**
- * A Postman collection (v2.1) that does what the seed's Postman workflow does, scaled to our matrix:
+ * A Postman collection (v2.1) that does what a team's hand-made Postman workflow does, scaled to our matrix:
  * client-credentials token requests to the v2 token endpoint (for the API, for the wrong audience, and
  * for the unassigned client), then per target the same API requests as the engine's matrix with the
  * same expected statuses. Secrets are `{{variables}}` filled from the environment at run time; the

@@ -25,8 +25,8 @@ import {
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/policies/${name}`, import.meta.url), "utf8");
-const seed003 = parsePolicy(fixture("seed-003-entra-jwt.xml")).validateJwt!;
-const seed002 = parsePolicy(fixture("seed-002-aud-azp.xml")).validateJwt!;
+const recommended = parsePolicy(fixture("recommended-entra-jwt.xml")).validateJwt!;
+const audAzp = parsePolicy(fixture("aud-azp-required-claims.xml")).validateJwt!;
 
 let server: OpenIdTestServer;
 let published: SigningKey;
@@ -57,9 +57,9 @@ function expectFailure(outcome: JwtValidationOutcome, reason: string, status = 4
   expect(outcome).toMatchObject({ ok: false, reason, status, message });
 }
 
-describe("evaluateValidateJwt against seed 003 (v2 openid-config, audiences, roles any)", () => {
+describe("evaluateValidateJwt against the recommended policy (v2 openid-config, audiences, roles any)", () => {
   it("accepts a good v2 token and returns its claims", async () => {
-    const outcome = await evaluate(seed003, bearer(await mintToken(published, v2Claims(NOW))));
+    const outcome = await evaluate(recommended, bearer(await mintToken(published, v2Claims(NOW))));
     expect(outcome.ok).toBe(true);
     if (outcome.ok) {
       expect(outcome.claims.azp).toBe(PROBE_CLIENT.clientId);
@@ -69,81 +69,84 @@ describe("evaluateValidateJwt against seed 003 (v2 openid-config, audiences, rol
 
   it("accepts the scheme case-insensitively", async () => {
     const token = await mintToken(published, v2Claims(NOW));
-    expect((await evaluate(seed003, { authorization: `bearer ${token}` })).ok).toBe(true);
+    expect((await evaluate(recommended, { authorization: `bearer ${token}` })).ok).toBe(true);
   });
 
   it("refuses a request without a token: TokenNotPresent, 'JWT not present.'", async () => {
-    expectFailure(await evaluate(seed003, {}), "TokenNotPresent", 401, "JWT not present.");
+    expectFailure(await evaluate(recommended, {}), "TokenNotPresent", 401, "JWT not present.");
   });
 
   it("refuses the wrong scheme without echoing the credential", async () => {
     const token = await mintToken(published, v2Claims(NOW));
-    const basic = await evaluate(seed003, { authorization: `Basic ${token}` });
+    const basic = await evaluate(recommended, { authorization: `Basic ${token}` });
     expectFailure(basic, "TokenNotPresent", 401, "JWT not present.");
     expect(basic.ok || basic.detail).toContain("received Basic");
-    const bare = await evaluate(seed003, { authorization: token });
+    const bare = await evaluate(recommended, { authorization: token });
     expectFailure(bare, "TokenNotPresent", 401, "JWT not present.");
     expect(bare.ok || bare.detail).not.toContain(token.slice(0, 20));
   });
 
   it("refuses a token for another audience (Graph) and names both audiences", async () => {
-    const outcome = await evaluate(seed003, bearer(await mintToken(published, v2Claims(NOW, { aud: GRAPH.appIdUri }))));
+    const outcome = await evaluate(
+      recommended,
+      bearer(await mintToken(published, v2Claims(NOW, { aud: GRAPH.appIdUri }))),
+    );
     expectFailure(outcome, "TokenAudienceNotAllowed");
     expect(outcome.ok || outcome.detail).toContain(GRAPH.appIdUri);
     expect(outcome.ok || outcome.detail).toContain(ORDERS_API.appIdUri);
   });
 
   it("refuses a v1 token against the v2 openid-config issuer", async () => {
-    const outcome = await evaluate(seed003, bearer(await mintToken(published, v1Claims(NOW))));
+    const outcome = await evaluate(recommended, bearer(await mintToken(published, v1Claims(NOW))));
     expectFailure(outcome, "TokenIssuerNotAllowed");
     expect(outcome.ok || outcome.detail).toContain(V1_ISSUER);
   });
 
   it("accepts the same v1 token against the v1 openid-config", async () => {
-    const v1Policy = { ...seed003, openIdConfigUrls: [V1_OPENID_URL] };
+    const v1Policy = { ...recommended, openIdConfigUrls: [V1_OPENID_URL] };
     expect((await evaluate(v1Policy, bearer(await mintToken(published, v1Claims(NOW))))).ok).toBe(true);
   });
 
   it("refuses an expired token, and accepts it within clock-skew", async () => {
     const claims = v2Claims(NOW - 3960_000); // exp = NOW - 60 s
     const token = await mintToken(published, claims);
-    expectFailure(await evaluate(seed003, bearer(token)), "TokenExpired");
-    expect((await evaluate({ ...seed003, clockSkewSeconds: 120 }, bearer(token))).ok).toBe(true);
-    expectFailure(await evaluate({ ...seed003, clockSkewSeconds: 30 }, bearer(token)), "TokenExpired");
+    expectFailure(await evaluate(recommended, bearer(token)), "TokenExpired");
+    expect((await evaluate({ ...recommended, clockSkewSeconds: 120 }, bearer(token))).ok).toBe(true);
+    expectFailure(await evaluate({ ...recommended, clockSkewSeconds: 30 }, bearer(token)), "TokenExpired");
   });
 
   it("refuses a token signed by an unpublished key under the published kid: TokenSignatureInvalid", async () => {
     const token = await mintToken(forger, v2Claims(NOW), { kid: published.kid });
-    expectFailure(await evaluate(seed003, bearer(token)), "TokenSignatureInvalid");
+    expectFailure(await evaluate(recommended, bearer(token)), "TokenSignatureInvalid");
   });
 
   it("refuses a token whose kid is not published: TokenSignatureKeyNotFound", async () => {
     const token = await mintToken(forger, v2Claims(NOW));
-    const outcome = await evaluate(seed003, bearer(token));
+    const outcome = await evaluate(recommended, bearer(token));
     expectFailure(outcome, "TokenSignatureKeyNotFound");
     expect(outcome.ok || outcome.detail).toContain("forger-kid");
   });
 
   it("refuses alg none while require-signed-tokens is true (the default)", async () => {
-    expectFailure(await evaluate(seed003, bearer(unsignedToken(v2Claims(NOW)))), "TokenSignatureInvalid");
+    expectFailure(await evaluate(recommended, bearer(unsignedToken(v2Claims(NOW)))), "TokenSignatureInvalid");
   });
 
   it("accepts alg none only when require-signed-tokens is false, and still checks the claims", async () => {
-    const lax = { ...seed003, requireSignedTokens: false };
+    const lax = { ...recommended, requireSignedTokens: false };
     expect((await evaluate(lax, bearer(unsignedToken(v2Claims(NOW))))).ok).toBe(true);
     expectFailure(await evaluate(lax, bearer(unsignedToken(v1Claims(NOW)))), "TokenIssuerNotAllowed");
   });
 
   it("refuses a token without the role (absent roles claim): TokenClaimNotFound", async () => {
     const { roles: _roles, ...claims } = v2Claims(NOW, { azp: UNASSIGNED_CLIENT.clientId });
-    expectFailure(await evaluate(seed003, bearer(await mintToken(published, claims))), "TokenClaimNotFound");
+    expectFailure(await evaluate(recommended, bearer(await mintToken(published, claims))), "TokenClaimNotFound");
   });
 
   it("match any accepts one of the roles; match all needs every one", async () => {
     const token = await mintToken(published, v2Claims(NOW, { roles: [ORDERS_API.role] }));
     const values = [ORDERS_API.role, "Api.Admin"];
-    const any = { ...seed003, requiredClaims: [{ name: "roles", match: "any" as const, values }] };
-    const all = { ...seed003, requiredClaims: [{ name: "roles", match: "all" as const, values }] };
+    const any = { ...recommended, requiredClaims: [{ name: "roles", match: "any" as const, values }] };
+    const all = { ...recommended, requiredClaims: [{ name: "roles", match: "all" as const, values }] };
     expect((await evaluate(any, bearer(token))).ok).toBe(true);
     const outcome = await evaluate(all, bearer(token));
     expectFailure(outcome, "TokenClaimValueNotAllowed");
@@ -153,7 +156,7 @@ describe("evaluateValidateJwt against seed 003 (v2 openid-config, audiences, rol
   it("splits a string claim on the separator", async () => {
     const token = await mintToken(published, v2Claims(NOW, { scp: "Orders.Read Orders.Write" }));
     const policy = {
-      ...seed003,
+      ...recommended,
       requiredClaims: [{ name: "scp", match: "all" as const, separator: " ", values: ["Orders.Write"] }],
     };
     expect((await evaluate(policy, bearer(token))).ok).toBe(true);
@@ -167,43 +170,43 @@ describe("evaluateValidateJwt against seed 003 (v2 openid-config, audiences, rol
   });
 
   it("refuses a malformed token: JwtInvalid", async () => {
-    expectFailure(await evaluate(seed003, bearer("not-a-jwt")), "JwtInvalid");
+    expectFailure(await evaluate(recommended, bearer("not-a-jwt")), "JwtInvalid");
   });
 
   it("refuses a token without exp unless require-expiration-time is false", async () => {
     const { exp: _exp, ...claims } = v2Claims(NOW);
     const token = await mintToken(published, claims);
-    expectFailure(await evaluate(seed003, bearer(token)), "JwtInvalid");
-    expect((await evaluate({ ...seed003, requireExpirationTime: false }, bearer(token))).ok).toBe(true);
+    expectFailure(await evaluate(recommended, bearer(token)), "JwtInvalid");
+    expect((await evaluate({ ...recommended, requireExpirationTime: false }, bearer(token))).ok).toBe(true);
   });
 
   it("refuses a token that is not yet valid (nbf) unless within clock-skew", async () => {
     const token = await mintToken(published, v2Claims(NOW, { nbf: NOW / 1000 + 60 }));
-    expectFailure(await evaluate(seed003, bearer(token)), "JwtInvalid");
-    expect((await evaluate({ ...seed003, clockSkewSeconds: 90 }, bearer(token))).ok).toBe(true);
+    expectFailure(await evaluate(recommended, bearer(token)), "JwtInvalid");
+    expect((await evaluate({ ...recommended, clockSkewSeconds: 90 }, bearer(token))).ok).toBe(true);
   });
 });
 
-describe("evaluateValidateJwt against seed 002 (required-claims aud any, azp any)", () => {
-  it("accepts the probe client's v2 token and answers the seed's message otherwise", async () => {
-    expect((await evaluate(seed002, bearer(await mintToken(published, v2Claims(NOW))))).ok).toBe(true);
+describe("evaluateValidateJwt against the aud/azp policy (required-claims aud any, azp any)", () => {
+  it("accepts the probe client's v2 token and answers the policy's message otherwise", async () => {
+    expect((await evaluate(audAzp, bearer(await mintToken(published, v2Claims(NOW))))).ok).toBe(true);
     const stranger = await mintToken(published, v2Claims(NOW, { azp: UNASSIGNED_CLIENT.clientId }));
     expectFailure(
-      await evaluate(seed002, bearer(stranger)),
+      await evaluate(audAzp, bearer(stranger)),
       "TokenClaimValueNotAllowed",
       401,
       "Unauthorized. Invalid token.",
     );
-    expectFailure(await evaluate(seed002, {}), "TokenNotPresent", 401, "Unauthorized. Invalid token.");
+    expectFailure(await evaluate(audAzp, {}), "TokenNotPresent", 401, "Unauthorized. Invalid token.");
   });
 
   it("accepts a token without the scheme when require-scheme is not set", async () => {
-    expect((await evaluate(seed002, { authorization: await mintToken(published, v2Claims(NOW)) })).ok).toBe(true);
+    expect((await evaluate(audAzp, { authorization: await mintToken(published, v2Claims(NOW)) })).ok).toBe(true);
   });
 
   it("refuses a v1 token: its aud is the App ID URI, not the GUID", async () => {
     expectFailure(
-      await evaluate(seed002, bearer(await mintToken(published, v1Claims(NOW)))),
+      await evaluate(audAzp, bearer(await mintToken(published, v1Claims(NOW)))),
       "TokenIssuerNotAllowed",
       401,
       "Unauthorized. Invalid token.",
@@ -290,7 +293,7 @@ describe("evaluateValidateJwt: token sources, inline keys, algorithms", () => {
 
   it("never puts the token in the detail", async () => {
     const token = await mintToken(forger, v2Claims(NOW, { aud: GRAPH.appIdUri }));
-    for (const policy of [seed003, seed002]) {
+    for (const policy of [recommended, audAzp]) {
       const outcome = await evaluate(policy, bearer(token));
       expect(outcome.ok).toBe(false);
       expect(JSON.stringify(outcome)).not.toContain(token.split(".")[2]!);

@@ -128,8 +128,8 @@ describe("parsePolicy: valid documents", () => {
     );
   });
 
-  it("loads seed 003 as written", () => {
-    const { validateJwt } = parsePolicy(fixture("seed-003-entra-jwt.xml"));
+  it("loads the recommended policy as written", () => {
+    const { validateJwt } = parsePolicy(fixture("recommended-entra-jwt.xml"));
     expect(validateJwt).toMatchObject({
       tokenSource: { kind: "header", name: "Authorization" },
       requireScheme: "Bearer",
@@ -143,8 +143,8 @@ describe("parsePolicy: valid documents", () => {
     expect(validateJwt?.failedValidationErrorMessage).toBeUndefined();
   });
 
-  it("loads seed 002 (reconstructed)", () => {
-    const { validateJwt } = parsePolicy(fixture("seed-002-aud-azp.xml"));
+  it("loads the aud/azp policy", () => {
+    const { validateJwt } = parsePolicy(fixture("aud-azp-required-claims.xml"));
     expect(validateJwt).toMatchObject({
       failedValidationHttpCode: 401,
       failedValidationErrorMessage: "Unauthorized. Invalid token.",

@@ -28,11 +28,11 @@ function fakeIo(env: Record<string, string> = {}, cwd = FIXTURES) {
 
 describe("apim-smoke policy check", () => {
   it.each([
-    ["seed-003-entra-jwt.xml", [], 0],
+    ["recommended-entra-jwt.xml", [], 0],
     ["broken/no-validate-jwt.xml", [], 0],
     ["broken/no-validation-no-base.xml", [], 1],
     ["broken/no-role-claim.xml", [], 0],
-    ["seed-003-entra-jwt.xml", ["--token-version", "1"], 1],
+    ["recommended-entra-jwt.xml", ["--token-version", "1"], 1],
   ] as const)("%s %j exits %i", async (file, flags, code) => {
     const { io } = fakeIo();
     expect(await policyCommand.run(["check", file, ...flags], io)).toBe(code);
@@ -53,7 +53,7 @@ describe("apim-smoke policy check", () => {
 
   it("takes the tenant from PROBE_TENANT_ID", async () => {
     const { io, stdout } = fakeIo({ PROBE_TENANT_ID: "11111111-2222-4333-8444-555555555555" });
-    expect(await policyCommand.run(["check", "seed-003-entra-jwt.xml", "--format", "json"], io)).toBe(1);
+    expect(await policyCommand.run(["check", "recommended-entra-jwt.xml", "--format", "json"], io)).toBe(1);
     expect(stdout()).toContain('"tenant-mismatch"');
   });
 
@@ -112,10 +112,10 @@ describe("apim-smoke diagnose", () => {
     writeFileSync(join(dir, "junk.jwt"), "not a token");
   });
 
-  it("explains a v1, expired, role-less token against seed 003's policy, without printing it", async () => {
+  it("explains a v1, expired, role-less token against the recommended policy, without printing it", async () => {
     const { io, stdout } = fakeIo({}, dir);
     const code = await diagnoseCommand.run(
-      ["--token-file", "v1.jwt", "--policy", join(FIXTURES, "seed-003-entra-jwt.xml"), "--format", "json"],
+      ["--token-file", "v1.jwt", "--policy", join(FIXTURES, "recommended-entra-jwt.xml"), "--format", "json"],
       io,
     );
     expect(code).toBe(1);
@@ -136,7 +136,10 @@ describe("apim-smoke diagnose", () => {
   it("exits 0 for a good token", async () => {
     const { io, stdout } = fakeIo({ PROBE_API_SCOPE: `${ORDERS_API.appIdUri}/.default`, PROBE_TENANT_ID: T }, dir);
     expect(
-      await diagnoseCommand.run(["--token-file", "good.jwt", "--policy", join(FIXTURES, "seed-003-entra-jwt.xml")], io),
+      await diagnoseCommand.run(
+        ["--token-file", "good.jwt", "--policy", join(FIXTURES, "recommended-entra-jwt.xml")],
+        io,
+      ),
     ).toBe(0);
     expect(stdout()).toContain("no problem found");
     expect(stdout()).not.toContain(goodToken.split(".")[2]);

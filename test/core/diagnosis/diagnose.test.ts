@@ -33,12 +33,12 @@ const V2_TOKEN: TokenSummary = {
   alg: "RS256",
 };
 
-const SEED_003_POLICY = `<validate-jwt header-name="Authorization" require-scheme="Bearer">
+const RECOMMENDED_POLICY = `<validate-jwt header-name="Authorization" require-scheme="Bearer">
   <openid-config url="https://login.microsoftonline.com/${T}/v2.0/.well-known/openid-configuration" />
   <audiences><audience>${ORDERS_API.appIdUri}</audience><audience>${ORDERS_API.clientId}</audience></audiences>
   <required-claims><claim name="roles" match="any"><value>${ORDERS_API.role}</value></claim></required-claims>
 </validate-jwt>`;
-const POLICY: Expectations = expectationsFromPolicy(parsePolicy(SEED_003_POLICY).validateJwt!);
+const POLICY: Expectations = expectationsFromPolicy(parsePolicy(RECOMMENDED_POLICY).validateJwt!);
 
 function obs(over: Partial<ProbeObservation> = {}): ProbeObservation {
   return { probe: "valid", outcome: "fail", expectedStatuses: [200], at: NOW, ...over };

@@ -30,34 +30,34 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: "seed 003 as written is clean", file: "seed-003-entra-jwt.xml", expected: {} },
+  { name: "the recommended policy as written is clean", file: "recommended-entra-jwt.xml", expected: {} },
   {
-    name: "seed 003 with the registration's facts is clean",
-    file: "seed-003-entra-jwt.xml",
+    name: "the recommended policy with the registration's facts is clean",
+    file: "recommended-entra-jwt.xml",
     context: { ...API_CONTEXT, tokenVersion: 2 },
     expected: {},
   },
   {
-    name: "seed 003 against an API that still issues v1 tokens",
-    file: "seed-003-entra-jwt.xml",
+    name: "the recommended policy against an API that still issues v1 tokens",
+    file: "recommended-entra-jwt.xml",
     context: { tokenVersion: 1 },
     expected: { "token-version-mismatch": "error" },
   },
   {
-    name: "seed 003 for another tenant",
-    file: "seed-003-entra-jwt.xml",
+    name: "the recommended policy for another tenant",
+    file: "recommended-entra-jwt.xml",
     context: { tenantId: OTHER_TENANT },
     expected: { "tenant-mismatch": "error" },
   },
   {
     // v2 metadata: v2 tokens carry the client ID as aud, so the client ID alone is complete.
-    name: "seed 002: aud via required claim with the client ID only (v2), azp instead of roles, no scheme",
-    file: "seed-002-aud-azp.xml",
+    name: "the aud/azp policy: aud via required claim with the client ID only (v2), azp instead of roles, no scheme",
+    file: "aud-azp-required-claims.xml",
     expected: { "no-role-claim": "info", "no-require-scheme": "info" },
   },
   {
-    name: "seed 002 against v1 tokens: azp is never there",
-    file: "seed-002-aud-azp.xml",
+    name: "the aud/azp policy against v1 tokens: azp is never there",
+    file: "aud-azp-required-claims.xml",
     context: { tokenVersion: 1 },
     expected: {
       "no-role-claim": "info",
@@ -139,7 +139,7 @@ describe("lintPolicy", () => {
 
   it("accepts clock-skew of exactly 300 s and flags 301 s", () => {
     const policy = (skew: number) =>
-      fixture("seed-003-entra-jwt.xml").replace(
+      fixture("recommended-entra-jwt.xml").replace(
         'require-scheme="Bearer"',
         `require-scheme="Bearer" clock-skew="${skew}"`,
       );
@@ -156,7 +156,7 @@ describe("lintPolicy", () => {
   });
 
   it("flags a token read from the query string", () => {
-    const xml = fixture("seed-003-entra-jwt.xml")
+    const xml = fixture("recommended-entra-jwt.xml")
       .replace('header-name="Authorization"', 'query-parameter-name="access_token"')
       .replace(' require-scheme="Bearer"', "");
     expect(lintPolicy(xml).map((f) => f.code)).toEqual(["token-in-query"]);

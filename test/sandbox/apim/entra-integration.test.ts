@@ -15,7 +15,7 @@ import {
 import { createSandboxCa } from "../../../src/sandbox/tls/ca.js";
 
 /**
- * The gateway with the seed policies, against the emulated Entra tenant: its discovery documents,
+ * The gateway with the two policies, against the emulated Entra tenant: its discovery documents,
  * its JWKS and the tokens its client-credentials endpoint issues. The policies keep Azure's real
  * openid-config URLs; the resolver sends login.microsoftonline.com to the emulator.
  */
@@ -50,14 +50,14 @@ beforeAll(async () => {
         path: "/orders",
         subscriptionRequired: true,
         subscriptionKeys: [KEY],
-        policyXml: fixture("seed-003-entra-jwt.xml"),
+        policyXml: fixture("recommended-entra-jwt.xml"),
       },
       {
-        name: "seed-002",
-        path: "/seed-002",
+        name: "aud-azp",
+        path: "/aud-azp",
         subscriptionRequired: true,
         subscriptionKeys: [KEY],
-        policyXml: fixture("seed-002-aud-azp.xml"),
+        policyXml: fixture("aud-azp-required-claims.xml"),
       },
     ],
   });
@@ -95,13 +95,13 @@ async function call(path: string, token: string) {
 const lastReason = () => gateway.requests().at(-1)?.reason;
 
 describe("gateway + emulated Entra tenant", () => {
-  it("accepts the probe's token under seed 003 and seed 002", async () => {
+  it("accepts the probe's token under the recommended and the aud/azp policies", async () => {
     const token = await tokenFor(`${ORDERS_API.appIdUri}/.default`);
     expect(await call(ORDERS_OPERATION_PATH, token)).toMatchObject({
       status: 200,
       body: { api: "orders", path: "/health" },
     });
-    expect((await call("/seed-002/health", token)).status).toBe(200);
+    expect((await call("/aud-azp/health", token)).status).toBe(200);
   });
 
   it("refuses a Graph token for its signature, not its audience: why the wrong-audience default is the probe's own app", async () => {

@@ -51,7 +51,7 @@ beforeAll(async () => {
         path: ORDERS_API_PATH,
         subscriptionRequired: true,
         subscriptionKeys: [KEY],
-        policyXml: fixture("seed-003-entra-jwt.xml"),
+        policyXml: fixture("recommended-entra-jwt.xml"),
       },
       { name: "orders-v2", path: `${ORDERS_API_PATH}/v2`, subscriptionRequired: false, subscriptionKeys: [] },
       { name: "open", path: "/open", subscriptionRequired: true, subscriptionKeys: [KEY] },
@@ -60,7 +60,7 @@ beforeAll(async () => {
         path: "/keyless",
         subscriptionRequired: false,
         subscriptionKeys: [],
-        policyXml: fixture("seed-003-entra-jwt.xml"),
+        policyXml: fixture("recommended-entra-jwt.xml"),
       },
       {
         name: "legacy",
@@ -69,7 +69,7 @@ beforeAll(async () => {
         subscriptionKeys: [LEGACY_KEY],
         subscriptionKeyHeaderName: "X-Api-Key",
         subscriptionKeyQueryParamName: "apikey",
-        policyXml: fixture("seed-002-aud-azp.xml"),
+        policyXml: fixture("aud-azp-required-claims.xml"),
       },
     ],
   });
@@ -252,7 +252,7 @@ describe("APIM gateway: the probe matrix", () => {
   });
 });
 
-describe("APIM gateway: seed 002 with custom subscription key names", () => {
+describe("APIM gateway: the aud/azp policy with custom subscription key names", () => {
   it("takes the key from the configured header and query parameter", async () => {
     expect((await call("/legacy/x", { "x-api-key": LEGACY_KEY, authorization: `Bearer ${good}` })).status).toBe(200);
     expect((await call(`/legacy/x?apikey=${LEGACY_KEY}`, { authorization: `Bearer ${good}` })).status).toBe(200);
@@ -265,7 +265,7 @@ describe("APIM gateway: seed 002 with custom subscription key names", () => {
     expect(missing.headers["www-authenticate"]).toContain('name="X-Api-Key"');
   });
 
-  it("answers the seed's message when azp is not the allowed client", async () => {
+  it("answers the policy's message when azp is not the allowed client", async () => {
     const stranger = await mintToken(published, v2Claims(NOW, { azp: UNASSIGNED_CLIENT.clientId }));
     const response = await call("/legacy/x", { "x-api-key": LEGACY_KEY, authorization: `Bearer ${stranger}` });
     expect(response.status).toBe(401);

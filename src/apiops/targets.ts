@@ -85,9 +85,6 @@ export function targetsFromFolder(
       );
     }
     const versioned = versionedPath(folder, api);
-    // An API path that already ends in its version segment (as some folders write it) gets it once.
-    if (versioned.segment !== undefined && api.path.replace(/\/+$/, "").split("/").pop() === versioned.segment)
-      delete versioned.segment;
     if (versioned.note) notes.push(`api ${api.name}: ${versioned.note}`);
     const expected: Record<string, number[]> = {};
     // The folder says the API takes calls without a key; the token check (when there is one) still stands.
@@ -147,6 +144,8 @@ function versionedPath(folder: ApiopsFolder, api: ApiopsApi): { segment?: string
     return {
       note: `version ${version} goes in header ${typeof set?.versionHeaderName === "string" ? set.versionHeaderName : "(unnamed)"}, which a targets file cannot send; the unversioned path is probed`,
     };
+  // An API path that already ends in its version segment (as some folders write it) gets it once.
+  if (api.path.replace(/\/+$/, "").split("/").pop() === version) return {};
   return { segment: version };
 }
 

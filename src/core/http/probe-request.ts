@@ -164,7 +164,7 @@ async function readDecidedBody(
     return {
       text: "",
       truncated: true,
-      problem: `the body could not be read after the status (${transport?.kind ?? "error"}: ${transport ? "the connection was lost" : "unreadable"})`,
+      problem: `the body could not be read after the status (${transport?.kind ?? "unreadable"})`,
     };
   } finally {
     clearTimeout(timer);

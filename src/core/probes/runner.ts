@@ -18,7 +18,7 @@ import { createMsalTokenSource, type TokenSource } from "../tokens/token-source.
 import type { ProbeName } from "../../probe-matrix/names.js";
 import type { ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
-import { mapWithConcurrency } from "./pool.js";
+import pLimit from "p-limit";
 import { DEFAULT_TARGET_CONCURRENCY } from "../settings/defaults.js";
 import { settleWithin } from "./watchdog.js";
 import {
@@ -30,7 +30,7 @@ import {
   type FetchedIssuers,
   type TargetPolicies,
 } from "./target-policy.js";
-import { runTargetProbes, type ProbedResult } from "./target-probes.js";
+import { runTargetProbes, type ProbedResult, type ProbeLanes } from "./target-probes.js";
 import { debugEnabled, debugFailure, debugStep, rememberSecrets } from "../debug.js";
 
 /**
@@ -77,7 +77,10 @@ export interface RunOptions {
   trigger?: RunReport["trigger"];
   source?: string;
   runId?: string;
-  /** Targets in flight at once. Default 4. */
+  /**
+   * Targets in flight at once in each lane (requests the gateway decides; requests that reach the
+   * backend). Default 4.
+   */
   targetConcurrency?: number;
   /**
    * Wall-clock budget of the whole run, ms; when it runs out every request still in flight is
@@ -124,6 +127,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
   deps.onProgress?.({ type: "start", done: 0, total });
   debugStep("run start", { targets: plan.map((p) => p.target.name), probes: total, concurrency, budgetMs });
   let done = 0;
+  const lanes: ProbeLanes = { gateway: pLimit(concurrency), backend: pLimit(concurrency) };
   try {
     const probeTarget = async ({ target, probes }: (typeof plan)[number]): Promise<ProbeResult[]> => {
       debugStep("target start", { target: target.name, probes });
@@ -149,6 +153,7 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         deadlineMs: startedMs + budgetMs,
         runStartedMs: startedMs,
         forecasts: carriers(target),
+        lanes,
         ...(deps.certificates ? { certificates: deps.certificates } : {}),
         ...(policy && policy.tokenChecks.length > 0
           ? { policy: policyChecks(policy, { keys: openIdConfig, now: deps.now, cache: preflightCache }) }
@@ -184,18 +189,21 @@ export async function runProbes(config: ProbeConfig, deps: RunDeps, options: Run
         return result;
       });
     };
-    const perTarget = await mapWithConcurrency(plan, concurrency, async (item) => {
-      const settled = await settleWithin(probeTarget(item), budget.signal, WATCHDOG_GRACE_MS, () =>
-        unsettledResults(item, { budgetMs, startedMs, now: deps.now }).map((result) => {
-          done++;
-          debugProbe(result);
-          deps.onProgress?.({ type: "result", result, done, total });
-          return result;
-        }),
-      );
-      debugStep("target end", { target: item.target.name, outcomes: settled.map((r) => `${r.probe}:${r.outcome}`) });
-      return settled;
-    });
+    // Every target starts at once; the lanes decide which of its requests go when.
+    const perTarget = await Promise.all(
+      plan.map(async (item) => {
+        const settled = await settleWithin(probeTarget(item), budget.signal, WATCHDOG_GRACE_MS, () =>
+          unsettledResults(item, { budgetMs, startedMs, now: deps.now }).map((result) => {
+            done++;
+            debugProbe(result);
+            deps.onProgress?.({ type: "result", result, done, total });
+            return result;
+          }),
+        );
+        debugStep("target end", { target: item.target.name, outcomes: settled.map((r) => `${r.probe}:${r.outcome}`) });
+        return settled;
+      }),
+    );
     const results = perTarget.flat();
     const report: RunReport = {
       runId: options.runId ?? randomUUID(),

@@ -17,6 +17,7 @@ import type { ProbeName } from "../../probe-matrix/names.js";
 import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";
+import type { LimitFunction } from "p-limit";
 
 /** AADSTS501051: the client has no role on a resource that requires assignment (docs/REFERENCE.md §2). */
 export const AADSTS_NOT_ASSIGNED = 501051;
@@ -44,6 +45,20 @@ export interface TargetRunContext {
   certificates?: PresentedCertificates;
   /** Which targets carry this target's forecasts (each is made once per gateway, once per run). */
   forecasts: ForecastCarriers;
+  /** Where this target's probes wait for their turn (shared by every target of the run). */
+  lanes: ProbeLanes;
+}
+
+/**
+ * The run's two queues, each as wide as the target concurrency. A request the gateway should refuse
+ * on its own (no key, a forged token...) never waits behind one that waits on a slow backend: a hung
+ * backend costs the `valid` probes their time, not the refusals of the targets queued after it.
+ */
+export interface ProbeLanes {
+  /** Token requests and the requests the gateway decides alone, one target at a time per slot. */
+  gateway: LimitFunction;
+  /** The requests expected to reach the backend (an expected 2xx, or a target open by design). */
+  backend: LimitFunction;
 }
 
 /** Who asked for a token and for what: evidence of a token failure (never the credential). */
@@ -62,7 +77,10 @@ export interface ProbedResult {
   observation: ProbeObservation;
 }
 
-/** Runs the selected probes of one target concurrently. The API token is acquired once and shared. */
+/**
+ * Runs the selected probes of one target concurrently, the ones that wait on the backend in the
+ * backend lane and the rest in the gateway lane. The API token is acquired once and shared.
+ */
 export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbedResult[]> {
   const memo = new Map<string, Promise<Attempt>>();
   const acquire = (client: ClientRole, scope: string): Promise<Attempt> => {
@@ -80,16 +98,32 @@ export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbedResu
     if (attempt.ok) ctx.expiredTokens.remember(scope, attempt.token.accessToken);
     return attempt;
   };
-  // tls-certificate after the others: it reads the handshake they made.
-  const first = await Promise.all(
-    ctx.probes.filter((p) => p !== "tls-certificate").map((probe) => runProbe(ctx, probe, apiToken, acquire)),
-  );
-  const then = ctx.probes.includes("tls-certificate")
-    ? [await runProbe(ctx, "tls-certificate", apiToken, acquire)]
-    : [];
+  const run = (probe: ProbeName): Promise<ProbedResult> => runProbe(ctx, probe, apiToken, acquire);
+  const forwarded = ctx.probes.filter((p) => waitsOnBackend(ctx.target, p));
+  const decided = ctx.probes.filter((p) => !forwarded.includes(p) && p !== "tls-certificate");
+  const [atGateway, atBackend] = await Promise.all([
+    ctx.lanes.gateway(async () => {
+      const first = await Promise.all(decided.map(run));
+      // tls-certificate after the others: it reads the handshake they made.
+      return ctx.probes.includes("tls-certificate") ? [...first, await run("tls-certificate")] : first;
+    }),
+    forwarded.length === 0 ? [] : ctx.lanes.backend(() => Promise.all(forwarded.map(run))),
+  ]);
   // In the order the target lists them.
-  const byProbe = new Map([...first, ...then].map((p) => [p.result.probe, p]));
+  const byProbe = new Map([...atGateway, ...atBackend].map((p) => [p.result.probe, p]));
   return ctx.probes.map((p) => byProbe.get(p)!);
+}
+
+/** Probes that send no request to the API: they never wait on its backend. */
+const NO_API_REQUEST: readonly ProbeName[] = ["token", "tls-certificate", "credential-expiry"];
+
+/**
+ * Whether a probe's answer has to come from the backend: it is expected in (a 2xx), or the target is
+ * open by design so every request is let in. The rest are answered by the gateway's own policy.
+ */
+function waitsOnBackend(target: TargetConfig, probe: ProbeName): boolean {
+  if (NO_API_REQUEST.includes(probe)) return false;
+  return target.acceptOpen !== undefined || target.expectedStatuses[probe].some((s) => s >= 200 && s < 300);
 }
 
 async function timedAcquire(ctx: TargetRunContext, client: ClientRole, scope: string): Promise<Attempt> {
@@ -197,18 +231,65 @@ function scopeUnknown(): ProbePartial {
 }
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
-/** The API token's Authorization header, or none when the target has no scope (a key-only request). */
-const bearerOf = async (
-  ctx: TargetRunContext,
-  apiToken: () => Promise<Attempt>,
-  then: (headers: Record<string, string>, token?: string) => Promise<ProbePartial>,
-): Promise<ProbePartial> =>
-  ctx.target.scope === undefined ? then({}) : withToken(apiToken, (token) => then(bearer(token), token));
 /** The target's subscription key in the header the API takes it in; none when the target has no key. */
 const keyHeader = (ctx: TargetRunContext): Record<string, string> =>
   ctx.target.subscriptionKey ? { [ctx.keyHeader]: ctx.target.subscriptionKey.reveal() } : {};
 /** A key no subscription has: 32 random hex characters, the shape of a real one. */
 const wrongKey = (): string => randomBytes(16).toString("hex");
+
+/** What one request of a probe carries: its headers, and the token among them (summarised on the result, never kept). */
+interface Credentials {
+  headers: Record<string, string>;
+  token?: string;
+}
+
+/** The same credentials again, made from a fresh token: for a retry the first token would not outlive. */
+type Renew = () => Promise<Credentials>;
+
+/**
+ * Credentials made from a token of `client` for `scope`, with the way to make them again from a fresh
+ * one. The fresh token comes from the token source itself, past this target's memo: MSAL hands out a
+ * new token once the cached one is within minutes of its expiry.
+ */
+function renewable(
+  ctx: TargetRunContext,
+  client: ClientRole,
+  scope: string,
+  make: (token: string) => Credentials | Promise<Credentials>,
+): Renew {
+  return async () => make((await ctx.tokens.acquire(client, scope, ctx.signal)).accessToken.reveal());
+}
+
+/**
+ * Sends with the API token plus `more` headers, or with `more` alone when the target has no scope
+ * (a key-only request).
+ */
+const withApiToken = (
+  ctx: TargetRunContext,
+  apiToken: () => Promise<Attempt>,
+  more: () => Record<string, string>,
+  then: (credentials: Credentials, renew?: Renew) => Promise<ProbePartial>,
+): Promise<ProbePartial> => {
+  if (ctx.target.scope === undefined) return then({ headers: more() });
+  const make = (token: string): Credentials => ({ headers: { ...bearer(token), ...more() }, token });
+  return withToken(apiToken, (token) => then(make(token), renewable(ctx, "probe", ctx.target.scope!, make)));
+};
+
+/** A token derived from the API token (re-signed or unsigned), sent with the key; renewed from a fresh API token. */
+const withDerivedToken = (
+  ctx: TargetRunContext,
+  probe: ProbeName,
+  expected: readonly number[],
+  apiToken: () => Promise<Attempt>,
+  derive: (token: string) => string | Promise<string>,
+): Promise<ProbePartial> =>
+  withToken(apiToken, async (token) => {
+    const make = async (from: string): Promise<Credentials> => {
+      const derived = await derive(from);
+      return { headers: { ...bearer(derived), ...keyHeader(ctx) }, token: derived };
+    };
+    return call(ctx, probe, expected, await make(token), { renew: renewable(ctx, "probe", apiScope(ctx), make) });
+  });
 
 const PROBES: Record<ProbeName, ProbeRun> = {
   token: async (ctx, _expected, apiToken) => {
@@ -224,41 +305,53 @@ const PROBES: Record<ProbeName, ProbeRun> = {
   },
 
   valid: (ctx, expected, apiToken) =>
-    bearerOf(ctx, apiToken, async (auth, token) => {
-      // Before the call, so the policy's verdict is on the token the gateway is about to judge.
-      const preflight = token === undefined ? undefined : await ctx.policy?.preflight(token);
-      const note = token === undefined ? "sent with the key only: no scope is known for the API" : undefined;
-      const partial = await call(
-        ctx,
-        "valid",
-        expected,
-        { ...auth, ...keyHeader(ctx) },
-        token,
-        note,
-        ctx.target.assertions,
-      );
-      return preflight ? observe(partial, { preflight }) : partial;
-    }),
+    withApiToken(
+      ctx,
+      apiToken,
+      () => keyHeader(ctx),
+      async (credentials, renew) => {
+        // Before the call, so the policy's verdict is on the token the gateway is about to judge.
+        const preflight = credentials.token === undefined ? undefined : await ctx.policy?.preflight(credentials.token);
+        const partial = await call(ctx, "valid", expected, credentials, {
+          ...(credentials.token === undefined ? { note: "sent with the key only: no scope is known for the API" } : {}),
+          ...(ctx.target.assertions ? { assertions: ctx.target.assertions } : {}),
+          ...(renew ? { renew } : {}),
+        });
+        return preflight ? observe(partial, { preflight }) : partial;
+      },
+    ),
 
   "no-subscription-key": (ctx, expected, apiToken) => {
     if (!ctx.target.subscriptionKey) return Promise.resolve(skipped("no subscription key configured for this target"));
-    return bearerOf(ctx, apiToken, (auth, token) => call(ctx, "no-subscription-key", expected, auth, token));
+    return withApiToken(
+      ctx,
+      apiToken,
+      () => ({}),
+      (credentials, renew) => call(ctx, "no-subscription-key", expected, credentials, renew ? { renew } : {}),
+    );
   },
 
   "invalid-subscription-key": (ctx, expected, apiToken) => {
     if (!ctx.target.subscriptionKey) return Promise.resolve(skipped("no subscription key configured for this target"));
-    return bearerOf(ctx, apiToken, (auth, token) =>
-      call(ctx, "invalid-subscription-key", expected, { ...auth, [ctx.keyHeader]: wrongKey() }, token),
+    return withApiToken(
+      ctx,
+      apiToken,
+      () => ({ [ctx.keyHeader]: wrongKey() }),
+      (credentials, renew) => call(ctx, "invalid-subscription-key", expected, credentials, renew ? { renew } : {}),
     );
   },
 
-  "no-token": (ctx, expected) => call(ctx, "no-token", expected, keyHeader(ctx)),
+  "no-token": (ctx, expected) => call(ctx, "no-token", expected, { headers: keyHeader(ctx) }),
 
   "wrong-audience": async (ctx, expected, apiToken, acquire) => {
-    const attempt = await acquire("probe", ctx.config.wrongAudienceScope);
+    const scope = ctx.config.wrongAudienceScope;
+    const attempt = await acquire("probe", scope);
     if (!attempt.ok) return blockedBy("wrong-audience token", attempt.error, attempt.facts);
     const token = attempt.token.accessToken.reveal();
-    const partial = await call(ctx, "wrong-audience", expected, { ...bearer(token), ...keyHeader(ctx) }, token);
+    const make = (t: string): Credentials => ({ headers: { ...bearer(t), ...keyHeader(ctx) }, token: t });
+    const partial = await call(ctx, "wrong-audience", expected, make(token), {
+      renew: renewable(ctx, "probe", scope, make),
+    });
     // A refusal proves the aud check only if nothing else about the token was wrong.
     const valid = await apiToken();
     const unproven = await audienceIsolation(
@@ -291,26 +384,24 @@ const PROBES: Record<ProbeName, ProbeRun> = {
         ),
       );
     }
-    return call(ctx, "expired-token", expected, { ...bearer(token), ...keyHeader(ctx) }, token, `sent ${source}`).then(
-      async (partial) => {
-        // A refused expired token proves expiry is checked only if its key is still published.
-        const jwksKids = await ctx.policy?.publishedKids(partial.token?.kid);
-        return jwksKids ? observe(partial, { jwksKids }) : partial;
-      },
-    );
+    // Expired on purpose: nothing to renew, a retry sends it as it is.
+    return call(
+      ctx,
+      "expired-token",
+      expected,
+      { headers: { ...bearer(token), ...keyHeader(ctx) }, token },
+      { note: `sent ${source}` },
+    ).then(async (partial) => {
+      // A refused expired token proves expiry is checked only if its key is still published.
+      const jwksKids = await ctx.policy?.publishedKids(partial.token?.kid);
+      return jwksKids ? observe(partial, { jwksKids }) : partial;
+    });
   },
 
   "forged-signature": (ctx, expected, apiToken) =>
-    withToken(apiToken, async (token) => {
-      const forged = await forgeSignature(token);
-      return call(ctx, "forged-signature", expected, { ...bearer(forged), ...keyHeader(ctx) }, forged);
-    }),
+    withDerivedToken(ctx, "forged-signature", expected, apiToken, forgeSignature),
 
-  "alg-none": (ctx, expected, apiToken) =>
-    withToken(apiToken, (token) => {
-      const unsigned = algNoneToken(token);
-      return call(ctx, "alg-none", expected, { ...bearer(unsigned), ...keyHeader(ctx) }, unsigned);
-    }),
+  "alg-none": (ctx, expected, apiToken) => withDerivedToken(ctx, "alg-none", expected, apiToken, algNoneToken),
 
   "tls-certificate": (ctx) => tlsCertificate(ctx),
 
@@ -339,8 +430,10 @@ const PROBES: Record<ProbeName, ProbeRun> = {
       }
       return blockedBy("unassigned client's token", e, attempt.facts);
     }
-    const token = attempt.token.accessToken.reveal();
-    return call(ctx, "unassigned-client", expected, { ...bearer(token), ...keyHeader(ctx) }, token);
+    const make = (t: string): Credentials => ({ headers: { ...bearer(t), ...keyHeader(ctx) }, token: t });
+    return call(ctx, "unassigned-client", expected, make(attempt.token.accessToken.reveal()), {
+      renew: renewable(ctx, "unassigned", apiScope(ctx), make),
+    });
   },
 };
 
@@ -353,21 +446,27 @@ async function withToken(
   return then(attempt.token.accessToken.reveal());
 }
 
+interface CallOptions {
+  /** Said after the verdict ("sent PROBE_EXPIRED_TOKEN"). */
+  note?: string;
+  /** Checked on the answer when its status passes (the valid probe's). */
+  assertions?: ResponseAssertions;
+  /** Absent where nothing ages: no token at all, or a token expired on purpose. */
+  renew?: Renew;
+}
+
+type Sent = { res: ProbeResponse } | { error: unknown };
+
 async function call(
   ctx: TargetRunContext,
   probe: ProbeName,
   expected: readonly number[],
-  headers: Record<string, string>,
-  sentToken?: string,
-  note?: string,
-  assertions?: ResponseAssertions,
+  first: Credentials,
+  options: CallOptions = {},
 ): Promise<ProbePartial> {
-  const token = sentToken ? summarizeToken(sentToken) : undefined;
+  const { note, assertions } = options;
   const acceptOpen = ctx.target.acceptOpen;
-  const sentKeyHeader = Object.keys(headers).some((h) => h.toLowerCase() === ctx.keyHeader.toLowerCase())
-    ? ctx.keyHeader
-    : undefined;
-  const send = (): Promise<{ res: ProbeResponse } | { error: unknown }> =>
+  const send = ({ headers }: Credentials): Promise<Sent> =>
     sendProbeRequest(
       {
         url: ctx.target.url,
@@ -386,27 +485,36 @@ async function call(
       (res) => ({ res }),
       (error: unknown) => ({ error }),
     );
-  let at = ctx.now();
+  let attempt = { credentials: first, at: ctx.now(), sent: await send(first) };
   let attempts = 1;
-  let sent = await send();
   let retryNote = "";
-  const transient = "res" in sent ? isTransientStatus(probe, expected, sent.res.status) : isTransientError(sent.error);
-  // A token that expired while the first attempt waited would make the retry a different test (a 401
-  // for the token, not the API's answer): then the first attempt is the result.
-  const tokenStillValid =
-    token?.exp === undefined || token.exp * 1000 > ctx.now() + RETRY_PAUSE_MS + ctx.config.timeoutMs;
-  if (transient && tokenStillValid && (await mayRetry(ctx))) {
-    attempts = 2;
-    const first = { sent, at };
-    at = ctx.now();
-    sent = await send();
-    // A retry that fails differently never hides the first failure: the first attempt's cause stays.
-    const retryPassed = "res" in sent && classifyStatus(probe, expected, sent.res.status) === "pass";
-    if (!retryPassed && attemptSummary(first.sent) !== attemptSummary(sent)) {
-      retryNote = `; the retry ${attemptSummary(sent)}`;
-      ({ sent, at } = first);
+  const transient =
+    "res" in attempt.sent
+      ? isTransientStatus(probe, expected, attempt.sent.res.status)
+      : isTransientError(attempt.sent.error);
+  if (transient && (await mayRetry(ctx))) {
+    const again = await credentialsForRetry(ctx, first, options.renew);
+    if ("notRetried" in again) {
+      retryNote = `; not retried: ${again.notRetried}`;
+    } else {
+      attempts = 2;
+      const firstAttempt = attempt;
+      attempt = { credentials: again, at: ctx.now(), sent: await send(again) };
+      // A retry that fails differently never hides the first failure: the first attempt's cause stays.
+      const retryPassed = "res" in attempt.sent && classifyStatus(probe, expected, attempt.sent.res.status) === "pass";
+      if (!retryPassed && attemptSummary(firstAttempt.sent) !== attemptSummary(attempt.sent)) {
+        retryNote = `; the retry ${attemptSummary(attempt.sent)}`;
+        attempt = firstAttempt;
+      }
     }
   }
+  const { sent, at } = attempt;
+  const token = attempt.credentials.token ? summarizeToken(attempt.credentials.token) : undefined;
+  const sentKeyHeader = Object.keys(attempt.credentials.headers).some(
+    (h) => h.toLowerCase() === ctx.keyHeader.toLowerCase(),
+  )
+    ? ctx.keyHeader
+    : undefined;
   const retried = attempts > 1 ? { attempts } : {};
   if ("error" in sent) {
     const partial = errorResult(sent.error);
@@ -457,6 +565,28 @@ async function call(
       ...(sentKeyHeader ? { sentKeyHeader } : {}),
     },
   };
+}
+
+/**
+ * What a retry sends: the first attempt's credentials while their token outlives a whole request,
+ * else the same credentials from a fresh token. Sending the old token once it has expired would
+ * make the retry another test (the gateway refusing the token, not answering for the API).
+ */
+async function credentialsForRetry(
+  ctx: TargetRunContext,
+  first: Credentials,
+  renew: Renew | undefined,
+): Promise<Credentials | { notRetried: string }> {
+  const exp = first.token ? summarizeToken(first.token)?.exp : undefined;
+  if (!renew || exp === undefined || exp * 1000 > ctx.now() + ctx.config.timeoutMs) return first;
+  try {
+    return await renew();
+  } catch (error) {
+    const why = error instanceof ProbeError ? causeOf(error) : "error";
+    return {
+      notRetried: `its token expires before a second request would end, and a fresh one could not be had (${why})`,
+    };
+  }
 }
 
 /**

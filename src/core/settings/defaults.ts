@@ -35,5 +35,5 @@ export const DEFAULT_CERT_WARN_DAYS = 30;
 /** PROBE_SCHEDULE's documented default: every 5 minutes (6-field NCRONTAB, UTC), for the timer and `watch`. */
 export const DEFAULT_SCHEDULE = "0 */5 * * * *";
 
-/** PROBE_TARGET_CONCURRENCY's default: targets probed at once. */
+/** PROBE_TARGET_CONCURRENCY's default: targets probed at once in each lane. */
 export const DEFAULT_TARGET_CONCURRENCY = 4;

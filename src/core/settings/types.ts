@@ -89,7 +89,7 @@ export interface ProbeConfig {
   timeoutMs: number;
   /** PROBE_RUN_BUDGET_MS: the whole run's budget, ms; unset, the edge decides (Functions 8 min, CLI per wave of targets). */
   runBudgetMs?: number;
-  /** PROBE_TARGET_CONCURRENCY: targets probed at once (default 4). */
+  /** PROBE_TARGET_CONCURRENCY: targets probed at once in each lane, gateway-decided and backend-bound (default 4). */
   targetConcurrency?: number;
   runLocation?: string;
   /**

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenAcquisitionError, TransportError } from "../../../src/core/errors.js";
 import { createProbeDispatcher } from "../../../src/core/http/dispatcher.js";
@@ -19,7 +20,14 @@ const tenantKeys = await generateKeyPair("RS256");
 const nowS = () => Math.floor(Date.now() / 1000);
 
 async function token(aud: string, expS = nowS() + 3600): Promise<string> {
-  return new SignJWT({ aud, azp: "probe", ver: "2.0", roles: aud === "api://orders-api" ? ["Api.Access"] : undefined })
+  return new SignJWT({
+    aud,
+    azp: "probe",
+    ver: "2.0",
+    roles: aud === "api://orders-api" ? ["Api.Access"] : undefined,
+    // Two tokens issued in the same second differ, as Entra's do (uti).
+    uti: randomUUID(),
+  })
     .setProtectedHeader({ alg: "RS256", kid: "tenant-kid" })
     .setExpirationTime(expS)
     .sign(tenantKeys.privateKey);
@@ -30,13 +38,24 @@ async function token(aud: string, expS = nowS() + 3600): Promise<string> {
  * role like APIM + validate-jwt would (signature itself is judged by alg + the forged marker);
  * `open` lets everything through (fail-open); `hang` never answers.
  */
-let mode: "strict" | "open" | "hang" | "hang-then-deny" = "strict";
-/** Requests the gateway has seen (hang-then-deny hangs the first, refuses the others). */
+let mode: "strict" | "open" | "hang" | "hang-then-deny" | "unavailable-once" | "hung-backend" = "strict";
+/**
+ * Requests the gateway has seen (hang-then-deny hangs the first, refuses the others;
+ * unavailable-once answers the first 503 after calling `onUnavailable`, then is strict).
+ */
 let seen = 0;
+let onUnavailable: () => void = () => undefined;
+/** The bearer tokens the gateway was sent, in order. */
+const tokensSeen: string[] = [];
 /** The gateway's clock, so a test can age tokens for both sides at once. */
 let gatewayNow: () => number = Date.now;
 async function gateway(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (mode === "hang") return;
+  if (req.headers.authorization) tokensSeen.push(req.headers.authorization);
+  if (mode === "unavailable-once" && seen++ === 0) {
+    onUnavailable();
+    return void res.writeHead(503, { "content-type": "application/json" }).end('{"statusCode":503}');
+  }
   if (mode === "hang-then-deny" && seen++ === 0) return;
   if (mode === "hang-then-deny")
     return void res
@@ -64,6 +83,8 @@ async function gateway(req: IncomingMessage, res: ServerResponse): Promise<void>
   } catch {
     return deny("Invalid JWT.");
   }
+  // Past the gateway's checks: a backend that never answers.
+  if (mode === "hung-backend") return;
   res.writeHead(200).end("{}");
 }
 
@@ -117,7 +138,9 @@ function config(over: Partial<ProbeConfig> = {}): ProbeConfig {
 }
 
 /** Tokens without Entra: the probe's client gets its audiences; the unassigned one gets AADSTS501051 or a role-less token. */
-function tokens(options: { probeError?: Error; unassigned?: "refused" | "token" } = {}): TokenSource {
+function tokens(
+  options: { probeError?: Error; unassigned?: "refused" | "token"; now?: () => number; lifetimeS?: number } = {},
+): TokenSource {
   return {
     async acquire(client, scope) {
       if (client === "probe" && options.probeError) throw options.probeError;
@@ -135,7 +158,9 @@ function tokens(options: { probeError?: Error; unassigned?: "refused" | "token" 
           fromCache: false,
         };
       }
-      return { accessToken: new Secret(await token(scope.replace("/.default", ""))), fromCache: false };
+      const issuedS = Math.floor((options.now ?? Date.now)() / 1000);
+      const exp = issuedS + (options.lifetimeS ?? 3600);
+      return { accessToken: new Secret(await token(scope.replace("/.default", ""), exp)), fromCache: false };
     },
   };
 }
@@ -271,6 +296,101 @@ describe("runProbes", () => {
     expect(report.results[0]).toMatchObject({ outcome: "error", cause: "timeout", attempts: 2 });
     expect(report.results[0]!.message).toContain("the retry got 401");
     expect(report.results[0]!.diagnosis?.cause).toBe("timeout");
+  });
+
+  it("a retry whose token expired while the first attempt waited is sent with a fresh token, and passes", async () => {
+    mode = "unavailable-once";
+    seen = 0;
+    tokensSeen.length = 0;
+    let clock = Date.now();
+    gatewayNow = () => clock;
+    // The first answer comes after the token's 60 s life: only a fresh token can be judged for the API.
+    onUnavailable = () => (clock += 120_000);
+    try {
+      const report = await runProbes(
+        config({ timeoutMs: 2_000 }),
+        {
+          dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+          now: () => clock,
+          tokens: tokens({ now: () => clock, lifetimeS: 60 }),
+        },
+        { probes: ["valid"], runBudgetMs: 600_000 },
+      );
+      expect(report.results[0]).toMatchObject({ outcome: "pass", actualStatus: 200, attempts: 2 });
+      expect(tokensSeen).toHaveLength(2);
+      expect(tokensSeen[1]).not.toBe(tokensSeen[0]);
+      expect(report.results[0]!.token!.exp! * 1000).toBeGreaterThan(clock);
+    } finally {
+      gatewayNow = Date.now;
+      onUnavailable = () => undefined;
+    }
+  });
+
+  it("a retry of the derived tokens (forged, alg-none) is made from a fresh token too", async () => {
+    mode = "unavailable-once";
+    seen = 0;
+    tokensSeen.length = 0;
+    let clock = Date.now();
+    gatewayNow = () => clock;
+    onUnavailable = () => (clock += 120_000);
+    try {
+      const report = await runProbes(
+        config({ timeoutMs: 2_000 }),
+        {
+          dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+          now: () => clock,
+          tokens: tokens({ now: () => clock, lifetimeS: 60 }),
+        },
+        { probes: ["forged-signature"], runBudgetMs: 600_000 },
+      );
+      expect(report.results[0]).toMatchObject({ outcome: "pass", actualStatus: 401, attempts: 2 });
+      const exps = tokensSeen.map((h) => decodeJwt(h.slice("Bearer ".length)).exp!);
+      expect(exps).toHaveLength(2);
+      // Refused for its signature, not for having expired: the retried forgery is of a live token.
+      expect(exps[1]! * 1000).toBeGreaterThan(clock);
+    } finally {
+      gatewayNow = Date.now;
+      onUnavailable = () => undefined;
+    }
+  });
+
+  it("expired-token is retried with the same expired token: it is expired on purpose", async () => {
+    mode = "unavailable-once";
+    seen = 0;
+    tokensSeen.length = 0;
+    const expired = await token("api://orders-api", nowS() - 600);
+    const report = await runProbes(
+      config({ expiredToken: new Secret(expired) }),
+      {
+        dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
+        now: Date.now,
+        tokens: tokens(),
+        expiredTokens: new ExpiredTokenStore({ now: Date.now }),
+      },
+      { probes: ["expired-token"], runBudgetMs: 60_000 },
+    );
+    expect(report.results[0]).toMatchObject({ outcome: "pass", actualStatus: 401, attempts: 2 });
+    expect(tokensSeen).toEqual([`Bearer ${expired}`, `Bearer ${expired}`]);
+  });
+
+  it("a hung backend does not starve the refusals of the targets queued behind it", async () => {
+    mode = "hung-backend";
+    const names = ["t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"];
+    const probes: ProbeName[] = ["valid", "no-token", "no-subscription-key", "alg-none"];
+    const report = await runProbes(
+      config({ timeoutMs: 3_000, targets: names.map((name) => target({ name, probes })) }),
+      { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() },
+      // Two targets at a time, and a budget that covers fewer than two backend timeouts: waiting
+      // for each target's valid probe before the next target would never reach t5..t8.
+      { targetConcurrency: 2, runBudgetMs: 5_000 },
+    );
+    for (const r of report.results.filter((x) => x.probe !== "valid")) {
+      expect(r, `${r.target} ${r.probe}`).toMatchObject({ outcome: "pass", actualStatus: 401 });
+    }
+    for (const r of report.results.filter((x) => x.probe === "valid")) {
+      expect(r.outcome, r.target).toBe("error");
+      expect(["timeout", "run-budget"], r.target).toContain(r.cause);
+    }
   });
 
   it("the run budget cuts every request still in flight: cause run-budget, not the API's timeout", async () => {

@@ -127,6 +127,29 @@ describe("apim-smoke run", () => {
     expect((await cli(["run", "--env-file", "probe.env", "--settings-file", "probe.env"], {})).code).toBe(2);
   });
 
+  it("run --settings-file with Entra-authenticated ingestion: the file's IDENTITY_ENDPOINT reaches the managed identity, lent for the run only", async () => {
+    const entraOnly = await startSandbox({ scenario: "entra-ingestion" });
+    try {
+      const envFile = join(dir, "entra-ingestion.env");
+      writeFileSync(
+        envFile,
+        Object.entries(entraOnly.settings)
+          .map(([k, v]) => `${k}=${v}`)
+          .join("\n"),
+      );
+      expect(process.env.IDENTITY_ENDPOINT).toBeUndefined();
+      const { code, stderr } = await cli(["run", "--settings-file", "entra-ingestion.env", "--probe", "valid"], {});
+      expect(stderr).toContain("availability: 1/1 results accepted");
+      expect(code).toBe(0);
+      expect(entraOnly.ingestion.availability()).toHaveLength(1);
+      // The process's environment is as it was.
+      expect(process.env.IDENTITY_ENDPOINT).toBeUndefined();
+      expect(process.env.IDENTITY_HEADER).toBeUndefined();
+    } finally {
+      await entraOnly.close();
+    }
+  });
+
   it("many targets: the summary by default (a line per target), every row with --verbose, only the final line with --quiet", async () => {
     const {
       PROBE_API_URL: url,

@@ -97,6 +97,28 @@ describe("apim-smoke demo (npm start)", () => {
     expect(process.env.IDENTITY_ENDPOINT).toBeUndefined();
   });
 
+  it("exits 3 when results were lost, as run does (the managed identity the shell names cannot be reached)", async () => {
+    const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
+    // The process's own IDENTITY_ENDPOINT wins over the sandbox's, as the host's would: here, one that
+    // refuses connections, so ingestion gets no token, answers 401, and every result is lost.
+    process.env.IDENTITY_ENDPOINT = "http://127.0.0.1:9/msi/token";
+    process.env.IDENTITY_HEADER = "unused";
+    try {
+      expect(await runCli(["demo", "--scenario", "entra-ingestion", "--format", "json"], io)).toBe(3);
+    } finally {
+      delete process.env.IDENTITY_ENDPOINT;
+      delete process.env.IDENTITY_HEADER;
+    }
+    expect(out.stderr).toMatch(/availability: 0\/12 results accepted/);
+    // Named as what it is: the identity gave no token (not "no answer from ingestion"), and the fix.
+    expect(out.stderr).toContain("the managed identity (client id");
+    expect(out.stderr).toContain("gave no token");
+    expect(out.stderr).toContain("IDENTITY_ENDPOINT and IDENTITY_HEADER");
+    expect(out.stderr).not.toContain("no answer from ingestion");
+    expect(out.stderr).toContain("sandbox ingestion accepted 0 availability results");
+    expect(JSON.parse(out.stdout)).toMatchObject({ summary: { ok: true }, exitCode: 3 });
+  });
+
   it("shows what a failure looks like with --scenario, exit 1", async () => {
     const { io, out } = captureIo(mkdtempSync(join(tmpdir(), "cli-demo-")));
     expect(await runCli(["demo", "--scenario", "fail-open"], io)).toBe(1);

@@ -6,6 +6,7 @@ import { parseCommandArgs, toFormat } from "../args.js";
 import type { Command } from "../io.js";
 import { runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
+import { lendIdentityEndpoint } from "../identity-endpoint.js";
 import { apiopsOption, readPolicyOption, toCloud, toScenario } from "./sandbox.js";
 
 /**
@@ -76,14 +77,3 @@ export const demoCommand: Command = {
     }
   },
 };
-
-/** Sets IDENTITY_ENDPOINT/IDENTITY_HEADER from `settings` where the process has none; returns the undo. */
-function lendIdentityEndpoint(settings: Readonly<Record<string, string | undefined>>): () => void {
-  const lent = (["IDENTITY_ENDPOINT", "IDENTITY_HEADER"] as const).filter(
-    (k) => settings[k] !== undefined && process.env[k] === undefined,
-  );
-  for (const k of lent) process.env[k] = settings[k];
-  return () => {
-    for (const k of lent) delete process.env[k];
-  };
-}

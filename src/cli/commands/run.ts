@@ -10,6 +10,7 @@ import { loadCliConfig, SETTINGS_FILE_OPTIONS } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { cliState, createCliEngine } from "../engine.js";
 import { createCliTelemetry } from "../telemetry.js";
+import { lendIdentityEndpoint } from "../identity-endpoint.js";
 
 export const RUN_OPTIONS = {
   target: { type: "string", multiple: true },
@@ -58,6 +59,7 @@ export const runCommand: Command = {
       targets = [...(targets ?? []), ...selected].filter((t, i, all) => all.indexOf(t) === i);
     }
     const state = cliState(values["state-dir"], env, config, io);
+    const restoreIdentity = lendIdentityEndpoint(env);
     const engine = createCliEngine(config, io, state);
     const telemetry = createCliTelemetry(env, config);
     try {
@@ -79,6 +81,7 @@ export const runCommand: Command = {
     } finally {
       await telemetry?.close();
       await engine.close();
+      restoreIdentity();
     }
   },
 };

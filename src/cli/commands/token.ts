@@ -8,6 +8,7 @@ import { createMsalTokenSource } from "../../core/tokens/token-source.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT_NOT_OK, EXIT_OK, type Command } from "../io.js";
 import { loadCliConfig, SETTINGS_FILE_OPTIONS } from "../load-config.js";
+import { lendIdentityEndpoint } from "../identity-endpoint.js";
 
 /**
  * `apim-smoke token [--scope S] [--raw]`: acquire the probe's token and print its decoded summary
@@ -23,13 +24,14 @@ export const tokenCommand: Command = {
       raw: { type: "boolean" },
       ...SETTINGS_FILE_OPTIONS,
     });
-    const { config } = await loadCliConfig(io, values);
+    const { env, config } = await loadCliConfig(io, values);
     const scope = values.scope ?? config.targets[0]?.scope;
     if (!scope) throw new UsageError("--scope is required when no target is configured");
     if (!clientCredentialsScope.safeParse(scope).success)
       throw new UsageError("--scope must be the resource followed by /.default");
     const dispatcher =
       io.dispatcher ?? createProbeDispatcher({ extraCaPem: config.extraCaPem, connectTimeoutMs: config.timeoutMs });
+    const restoreIdentity = lendIdentityEndpoint(env);
     try {
       const token = await createMsalTokenSource(config, { dispatcher }).acquire("probe", scope);
       if (values.raw) io.stdout.write(`${token.accessToken.reveal()}\n`);
@@ -45,6 +47,7 @@ export const tokenCommand: Command = {
       if (d) io.stderr.write(`  -> ${d.cause}: ${d.summary}\n     fix: ${d.fix}\n`);
       return EXIT_NOT_OK;
     } finally {
+      restoreIdentity();
       if (!io.dispatcher) await dispatcher.close();
     }
   },

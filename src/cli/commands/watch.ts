@@ -6,6 +6,7 @@ import { loadCliConfig } from "../load-config.js";
 import { prepareOutputFile, runAndReport } from "../run-report.js";
 import { cliState, createCliEngine } from "../engine.js";
 import { createCliTelemetry } from "../telemetry.js";
+import { lendIdentityEndpoint } from "../identity-endpoint.js";
 import { RUN_OPTIONS, toTableView } from "./run.js";
 import { NcrontabSchedule } from "../ncrontab.js";
 
@@ -29,6 +30,7 @@ export const watchCommand: Command = {
     const schedule = new NcrontabSchedule(expression);
     let job: Cron | undefined;
     const state = cliState(values["state-dir"], env, config, io);
+    const restoreIdentity = lendIdentityEndpoint(env);
     const engine = createCliEngine(config, io, state);
     const telemetry = createCliTelemetry(env, config);
     const options = {
@@ -77,6 +79,7 @@ export const watchCommand: Command = {
       job?.stop();
       await telemetry?.close();
       await engine.close();
+      restoreIdentity();
     }
     return EXIT_OK;
   },

@@ -4,6 +4,7 @@ import type { DeliveryVerdict } from "../state/outbox.js";
 import type { AvailabilityItem } from "./availability.js";
 import { ingestionCredential, type IngestionAuthentication } from "./ingestion-auth.js";
 import { noAnswerProblem, type IngestionProblem } from "./ingestion-problems.js";
+import { observeIngestionToken, type IngestionTokenCredential } from "./ingestion-token.js";
 import { createIngestionObserver, type IngestionObserver } from "./ingestion-observer.js";
 import { disableBackgroundTelemetry, loadApplicationInsights, stopRemoteConfigurationPolling } from "./sdk.js";
 
@@ -81,9 +82,18 @@ export function createAvailabilitySender(
   // Each item's own time, by id, for the record processor that stamps it (recordTimes below).
   const times = new Map<string, number>();
   let client: Promise<TelemetryClient> | undefined;
+  const auth = options.ingestionAuth;
+  const given = options.credential;
+  const credential: IngestionTokenCredential | undefined =
+    given || auth
+      ? observeIngestionToken(() => (given ? Promise.resolve(given) : ingestionCredential(auth!)), {
+          host: endpoint,
+          ...(auth?.managedIdentityClientId ? { clientId: auth.managedIdentityClientId } : {}),
+        })
+      : undefined;
 
   const ensureClient = (): Promise<TelemetryClient> => {
-    client ??= buildClient(options, observer, times, logger).catch((error: unknown) => {
+    client ??= buildClient(options, credential, observer, times, logger).catch((error: unknown) => {
       client = undefined;
       throw error;
     });
@@ -115,7 +125,8 @@ export function createAvailabilitySender(
       }
       const started = Date.now();
       await withTimeout(sdk.flush(), waitMs);
-      await observer.settled(ids, Math.max(0, waitMs - (Date.now() - started)));
+      // A chunk whose token could not be had never went out: there is no verdict to wait for.
+      if (!credential?.problem()) await observer.settled(ids, Math.max(0, waitMs - (Date.now() - started)));
     } catch (error) {
       log.warn("Availability telemetry flush failed", { error: error instanceof Error ? error.name : "unknown" });
     } finally {
@@ -124,7 +135,8 @@ export function createAvailabilitySender(
     const seen = observer.verdicts(ids);
     observer.forget(ids);
     const verdicts = new Map<string, DeliveryVerdict>();
-    const none = noAnswerProblem(endpoint, flushTimeoutMs);
+    // No answer at all: the identity that gave no token, when it was that, else the wait.
+    const none = credential?.problem() ?? noAnswerProblem(endpoint, flushTimeoutMs);
     for (const id of ids) {
       const verdict = seen.get(id);
       if (verdict === undefined) verdicts.set(id, { kind: "retry", ...none });
@@ -182,6 +194,7 @@ export function createAvailabilitySender(
 
 async function buildClient(
   options: SenderOptions,
+  credential: TokenCredential | undefined,
   observer: IngestionObserver,
   times: ReadonlyMap<string, number>,
   logger: TelemetryLogger,
@@ -190,8 +203,6 @@ async function buildClient(
   const { resourceFromAttributes } = await import("@opentelemetry/resources");
   disableBackgroundTelemetry();
 
-  const credential =
-    options.credential ?? (options.ingestionAuth ? await ingestionCredential(options.ingestionAuth) : undefined);
   const client = new ai.TelemetryClient(options.connectionString, { useGlobalProviders: false });
   // The shim merges these over its defaults (shim-config.js parseConfig), replacing
   // azureMonitorExporterOptions as a whole: hence the connection string again here.

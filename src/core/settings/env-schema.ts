@@ -78,7 +78,7 @@ export const envSchema = z.object({
     .min(1, "must be at least 1")
     .max(32, "must be at most 32")
     .default(DEFAULT_TARGET_CONCURRENCY),
-  PROBE_RUN_LOCATION: z.string().max(2024, "must be at most 2024 characters (App Insights limit)").optional(),
+  PROBE_RUN_LOCATION: z.string().max(1024, "must be at most 1024 characters (App Insights limit)").optional(),
   PROBE_POLICY_FILE: z.string().optional(),
   PROBE_TARGETS_FILE: z.string().optional(),
   PROBE_APIOPS_DIR: z.string().optional(),

@@ -20,7 +20,7 @@ export interface AvailabilityItem {
 
 // Ingestion limits (docs/REFERENCE.md §4). The exporter truncates too, but by bytes and not for every field.
 const MAX_NAME = 1024;
-const MAX_RUN_LOCATION = 2024;
+const MAX_RUN_LOCATION = 1024;
 const MAX_MESSAGE = 8192;
 const MAX_PROPERTY_VALUE = 8192;
 

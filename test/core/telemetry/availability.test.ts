@@ -31,7 +31,7 @@ describe("toAvailabilityItems", () => {
     ];
     const [item] = toAvailabilityItems(run, "l".repeat(3000), ids).items;
     expect(item!.name).toHaveLength(1024);
-    expect(item!.runLocation).toHaveLength(2024);
+    expect(item!.runLocation).toHaveLength(1024);
     expect(item!.message).toHaveLength(8192);
     expect(item!.message.startsWith("line1 line2 m")).toBe(true);
     expect(item!.properties["requestId"]).toHaveLength(8192);

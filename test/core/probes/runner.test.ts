@@ -298,13 +298,16 @@ describe("runProbes", () => {
     expect(report.results[0]!.diagnosis?.cause).toBe("timeout");
   });
 
-  it("a retry whose token expired while the first attempt waited is sent with a fresh token, and passes", async () => {
+  /**
+   * One probe against a gateway whose first answer is a 503 that comes after the 60 s token's life,
+   * on a clock the engine, the token source and the gateway share: only a fresh token can be judged.
+   */
+  async function retriedAcrossExpiry(probe: ProbeName): Promise<{ result: ProbeResult; clockMs: number }> {
     mode = "unavailable-once";
     seen = 0;
     tokensSeen.length = 0;
     let clock = Date.now();
     gatewayNow = () => clock;
-    // The first answer comes after the token's 60 s life: only a fresh token can be judged for the API.
     onUnavailable = () => (clock += 120_000);
     try {
       const report = await runProbes(
@@ -314,44 +317,30 @@ describe("runProbes", () => {
           now: () => clock,
           tokens: tokens({ now: () => clock, lifetimeS: 60 }),
         },
-        { probes: ["valid"], runBudgetMs: 600_000 },
+        { probes: [probe], runBudgetMs: 600_000 },
       );
-      expect(report.results[0]).toMatchObject({ outcome: "pass", actualStatus: 200, attempts: 2 });
-      expect(tokensSeen).toHaveLength(2);
-      expect(tokensSeen[1]).not.toBe(tokensSeen[0]);
-      expect(report.results[0]!.token!.exp! * 1000).toBeGreaterThan(clock);
+      return { result: report.results[0]!, clockMs: clock };
     } finally {
       gatewayNow = Date.now;
       onUnavailable = () => undefined;
     }
+  }
+
+  it("a retry whose token expired while the first attempt waited is sent with a fresh token, and passes", async () => {
+    const { result, clockMs } = await retriedAcrossExpiry("valid");
+    expect(result).toMatchObject({ outcome: "pass", actualStatus: 200, attempts: 2 });
+    expect(tokensSeen).toHaveLength(2);
+    expect(tokensSeen[1]).not.toBe(tokensSeen[0]);
+    expect(result.token!.exp! * 1000).toBeGreaterThan(clockMs);
   });
 
-  it("a retry of the derived tokens (forged, alg-none) is made from a fresh token too", async () => {
-    mode = "unavailable-once";
-    seen = 0;
-    tokensSeen.length = 0;
-    let clock = Date.now();
-    gatewayNow = () => clock;
-    onUnavailable = () => (clock += 120_000);
-    try {
-      const report = await runProbes(
-        config({ timeoutMs: 2_000 }),
-        {
-          dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }),
-          now: () => clock,
-          tokens: tokens({ now: () => clock, lifetimeS: 60 }),
-        },
-        { probes: ["forged-signature"], runBudgetMs: 600_000 },
-      );
-      expect(report.results[0]).toMatchObject({ outcome: "pass", actualStatus: 401, attempts: 2 });
-      const exps = tokensSeen.map((h) => decodeJwt(h.slice("Bearer ".length)).exp!);
-      expect(exps).toHaveLength(2);
-      // Refused for its signature, not for having expired: the retried forgery is of a live token.
-      expect(exps[1]! * 1000).toBeGreaterThan(clock);
-    } finally {
-      gatewayNow = Date.now;
-      onUnavailable = () => undefined;
-    }
+  it("a retry of a derived token (a forgery) is made from a fresh token too", async () => {
+    const { result, clockMs } = await retriedAcrossExpiry("forged-signature");
+    expect(result).toMatchObject({ outcome: "pass", actualStatus: 401, attempts: 2 });
+    const exps = tokensSeen.map((h) => decodeJwt(h.slice("Bearer ".length)).exp!);
+    expect(exps).toHaveLength(2);
+    // Refused for its signature, not for having expired: the retried forgery is of a live token.
+    expect(exps[1]! * 1000).toBeGreaterThan(clockMs);
   });
 
   it("expired-token is retried with the same expired token: it is expired on purpose", async () => {

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   let size: number;
   try {
     for (const file of [...contents.app, ...contents.dependencies])
-      await zip.add({ name: file.name, data: readFileSync(file.path) });
+      zip.add({ name: file.name, data: readFileSync(file.path) });
     size = await zip.close();
   } catch (error) {
     await zip.abort();

@@ -86,43 +86,76 @@ describe("the package's contents", () => {
   });
 });
 
+/** The general-purpose flags of every central-directory record (PKWARE APPNOTE 4.3.12), read from the bytes. */
+function centralFlags(zip: Buffer): number[] {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const flags: number[] = [];
+  let at = zip.readUInt32LE(end + 16);
+  for (let i = 0; i < zip.readUInt16LE(end + 10); i++) {
+    expect(zip.readUInt32LE(at)).toBe(0x02014b50);
+    flags.push(zip.readUInt16LE(at + 8));
+    at += 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return flags;
+}
+
 describe("the zip writer", () => {
-  it("writes an archive Info-ZIP's unzip tests clean and extracts byte for byte, stored and deflated alike", async () => {
+  const entries = [
+    { name: "a.txt", data: Buffer.from("x") },
+    { name: "dir/b.js", data: Buffer.from("export const b = 1;\n".repeat(200)) },
+    { name: "dir/ü.json", data: Buffer.from(JSON.stringify({ ok: true })) },
+    { name: "empty", data: Buffer.alloc(0) },
+  ];
+  const build = async (name: string): Promise<Buffer> => {
+    const zip = await createZip(join(root, name));
+    for (const entry of entries) zip.add(entry);
+    expect(await zip.close()).toBe(readFileSync(join(root, name)).length);
+    return readFileSync(join(root, name));
+  };
+
+  it("writes an archive Info-ZIP's unzip tests clean and extracts byte for byte", async () => {
+    await build("out.zip");
     const file = join(root, "out.zip");
-    const zip = await createZip(file);
-    const entries = [
-      { name: "a.txt", data: Buffer.from("x") },
-      { name: "dir/b.js", data: Buffer.from("export const b = 1;\n".repeat(200)) },
-      { name: "dir/ü.json", data: Buffer.from(JSON.stringify({ ok: true })) },
-      { name: "empty", data: Buffer.alloc(0) },
-    ];
-    for (const entry of entries) await zip.add(entry);
-    const size = await zip.close();
-    expect(size).toBe(readFileSync(file).length);
     await promisify(execFile)("unzip", ["-tq", file]);
     const out = join(root, "out");
     await promisify(execFile)("unzip", ["-q", file, "-d", out]);
     for (const entry of entries) expect(readFileSync(join(out, entry.name)).equals(entry.data), entry.name).toBe(true);
   });
 
-  it("gives the same bytes for the same entries (no timestamps of the moment)", async () => {
-    const build = async (name: string): Promise<Buffer> => {
-      const zip = await createZip(join(root, name));
-      await zip.add({ name: "x.js", data: Buffer.from("1") });
-      await zip.close();
-      return readFileSync(join(root, name));
-    };
-    expect((await build("one.zip")).equals(await build("two.zip"))).toBe(true);
+  it("deflates every entry as a regular rw-r--r-- file with a UTF-8 name", async () => {
+    const zip = await build("out.zip");
+    // zipinfo's short format: mode, version, origin system, size, type, method, date, time, name.
+    const { stdout } = await promisify(execFile)("zipinfo", [join(root, "out.zip")]);
+    const listed = stdout
+      .split("\n")
+      .filter((line) => line.endsWith(" a.txt") || line.includes(" dir/") || line.endsWith(" empty"));
+    expect(listed).toHaveLength(entries.length);
+    for (const line of listed) expect(line).toMatch(/^-rw-r--r-- .* unx .* defN 80-Jan-02 00:00 /);
+    expect(listed.some((line) => line.endsWith(" dir/ü.json"))).toBe(true);
+    // Bit 11: the name is UTF-8.
+    expect(centralFlags(zip).map((flags) => flags & (1 << 11))).toEqual(entries.map(() => 1 << 11));
+  });
+
+  it("gives the same bytes for the same entries, at any moment and in any time zone", async () => {
+    const zone = process.env.TZ;
+    try {
+      process.env.TZ = "UTC";
+      const one = await build("one.zip");
+      const utcMidnight = new Date(1980, 0, 2).getTime();
+      process.env.TZ = "Pacific/Auckland";
+      const two = await build("two.zip");
+      expect(new Date(1980, 0, 2).getTime(), "the time zone changed").not.toBe(utcMidnight);
+      expect(one.equals(two)).toBe(true);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
   });
 
   it("refuses names that would land outside the folder it is unzipped into", async () => {
     const zip = await createZip(join(root, "bad.zip"));
-    await expect(zip.add({ name: "../evil.js", data: Buffer.from("") })).rejects.toThrow(
-      /not a relative forward-slash path/,
-    );
-    await expect(zip.add({ name: "/abs.js", data: Buffer.from("") })).rejects.toThrow(
-      /not a relative forward-slash path/,
-    );
+    for (const name of ["../evil.js", "/abs.js", "dir\\win.js"])
+      expect(() => zip.add({ name, data: Buffer.from("") })).toThrow(/not a relative forward-slash path/);
     await zip.abort();
   });
 });

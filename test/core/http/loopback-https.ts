@@ -35,3 +35,13 @@ export async function startLoopbackHttps(
       }),
   };
 }
+
+/**
+ * Whether the client hung up before the server answered: resolves when the response closes, to
+ * true when it closed unfinished (the client aborted the request or dropped its connection), to
+ * false when the server's answer was complete. For a handler that never answers, it settles only
+ * when the client gives up.
+ */
+export function closedBeforeAnswer(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => res.once("close", () => resolve(!res.writableFinished)));
+}

@@ -12,7 +12,7 @@ import { Secret } from "../../../src/core/settings/secret.js";
 import type { ProbeConfig, TargetConfig } from "../../../src/core/settings/types.js";
 import { ExpiredTokenStore } from "../../../src/core/tokens/expired-token-store.js";
 import type { TokenSource } from "../../../src/core/tokens/token-source.js";
-import { startLoopbackHttps, type LoopbackServer } from "../http/loopback-https.js";
+import { closedBeforeAnswer, startLoopbackHttps, type LoopbackServer } from "../http/loopback-https.js";
 
 const KEY = "0123456789abcdef0123456789abcdef";
 const API_SCOPE = "api://orders-api/.default";
@@ -49,8 +49,10 @@ let onUnavailable: () => void = () => undefined;
 const tokensSeen: string[] = [];
 /** The gateway's clock, so a test can age tokens for both sides at once. */
 let gatewayNow: () => number = Date.now;
+/** For each request the `hang` gateway got: whether the client hung up on it before it was answered. */
+const hungUp: Promise<boolean>[] = [];
 async function gateway(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (mode === "hang") return;
+  if (mode === "hang") return void hungUp.push(closedBeforeAnswer(res));
   if (req.headers.authorization) tokensSeen.push(req.headers.authorization);
   if (mode === "unavailable-once" && seen++ === 0) {
     onUnavailable();
@@ -273,16 +275,26 @@ describe("runProbes", () => {
     expect(byProbe(report.results).valid).toMatchObject({ outcome: "blocked", cause: "dns" });
   });
 
+  // Without a deadline the requests would run into the budget (cause run-budget), and without that
+  // never settle: the suite's test timeout is the hang guard.
   it("a hung API ends at the deadline as error/timeout, within the run budget", async () => {
     mode = "hang";
-    const started = Date.now();
+    hungUp.length = 0;
     const report = await runProbes(
       config({ timeoutMs: 400 }),
       { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() },
-      { probes: ["valid", "no-token"], runBudgetMs: 5_000 },
+      // A budget far past two attempts at the deadline: ended by the budget would say run-budget.
+      { probes: ["valid", "no-token"], runBudgetMs: 20_000 },
     );
-    expect(Date.now() - started).toBeLessThan(3_000);
-    for (const r of report.results) expect(r).toMatchObject({ outcome: "error", cause: "timeout" });
+    expect(report.results).toHaveLength(2);
+    for (const r of report.results) {
+      expect(r, r.probe).toMatchObject({ outcome: "error", cause: "timeout", attempts: 2 });
+      expect(r.message, r.probe).toContain("no answer within 400 ms");
+      // Both attempts waited out the deadline, no less.
+      expect(r.durationMs, r.probe).toBeGreaterThanOrEqual(2 * 400);
+    }
+    // Every attempt was aborted, not abandoned: the gateway saw all four hung up on, unanswered.
+    expect(await Promise.all(hungUp)).toEqual([true, true, true, true]);
   });
 
   it("a retry that fails differently (the first attempt timed out, the retry got 401) keeps the first attempt's cause", async () => {
@@ -384,14 +396,20 @@ describe("runProbes", () => {
 
   it("the run budget cuts every request still in flight: cause run-budget, not the API's timeout", async () => {
     mode = "hang";
-    const started = Date.now();
+    hungUp.length = 0;
     const report = await runProbes(
       config({ timeoutMs: 10_000 }),
       { dispatcher: createProbeDispatcher({ extraCaPem: [api.caPem] }), now: Date.now, tokens: tokens() },
       { probes: ["valid"], runBudgetMs: 300 },
     );
-    expect(Date.now() - started).toBeLessThan(3_000);
     expect(report.results[0]).toMatchObject({ outcome: "error", cause: "run-budget" });
+    // Cut by the budget's abort, which settled the request: not the watchdog answering for a request
+    // that ignored the abort (and would have run on to its own 10 s deadline).
+    expect(report.results[0]!.message).toContain("the run budget was exhausted");
+    expect(report.results[0]!.message).not.toContain("did not settle");
+    expect(report.results[0]!.attempts).toBeUndefined();
+    // The gateway saw the one request hung up on, unanswered: the budget aborted it.
+    expect(await Promise.all(hungUp)).toEqual([true]);
     expect(report.results[0]!.diagnosis?.cause).toBe("run-budget");
     expect(report.results[0]!.diagnosis?.fix).toContain("PROBE_RUN_BUDGET_MS");
   });

@@ -40,7 +40,9 @@ export function parseValidateAzureAdToken(element: XmlElement): ValidateJwtPolic
   noteUnknownAttributes(element, VALIDATE_AAD, VALIDATE_AAD_ATTRIBUTES, notes);
   const a = element.attributes;
   if (a["tenant-id"] === undefined) throw new PolicyError(at("tenant-id"), "is required");
-  const tenant = tenantName(notes.literal(a["tenant-id"], at("tenant-id"), "tenant-id"));
+  // Required, a tenant ID or URL (learn.microsoft.com/azure/api-management/validate-azure-ad-token-policy):
+  // a blank one names no tenant, and the metadata URLs built from it would have none.
+  const tenant = tenantName(nonEmpty(notes.literal(a["tenant-id"], at("tenant-id"), "tenant-id"), at("tenant-id")));
   const endpoint = authenticationHost(
     notes.literal(a["authentication-endpoint"], at("authentication-endpoint")),
     at("authentication-endpoint"),

@@ -1,5 +1,6 @@
 import { PolicyError } from "./errors.js";
-import { policyFromRoot, substituteNamedValues, type ParsePolicyOptions } from "./parse.js";
+import { substituteNamedValues } from "./named-values.js";
+import { policyFromRoot, type ParsePolicyOptions } from "./parse.js";
 import type { ApimPolicy, DroppedInheritance } from "./types.js";
 import { parseXmlRoot, type XmlElement } from "./xml.js";
 

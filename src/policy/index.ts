@@ -1,6 +1,8 @@
 // The public surface of src/policy, export by export. The sandbox gateway and the engine's preflight
 // both go through it, so there is one evaluator.
-export { parsePolicy, parseValidateAzureAdToken, parseValidateJwt } from "./parse.js";
+export { parsePolicy } from "./parse.js";
+export { parseValidateAzureAdToken } from "./parse-validate-azure-ad-token.js";
+export { parseValidateJwt } from "./parse-validate-jwt.js";
 export { conditionProblem, decideCondition } from "./conditions.js";
 export { evaluateSourceExpression } from "./token-expression.js";
 export { validatesOnEveryPath } from "./paths.js";

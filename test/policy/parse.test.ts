@@ -212,6 +212,17 @@ describe("parsePolicy: only what is not a policy document is refused, naming the
       xml: jwt(AUTH, "<issuer-signing-keys><key>not base64!</key></issuer-signing-keys>"),
       element: "validate-jwt/issuer-signing-keys/key",
     },
+    // An empty tenant-id names no tenant: the metadata URLs would read https://login.microsoftonline.com//...
+    {
+      name: "empty tenant-id",
+      xml: '<validate-azure-ad-token tenant-id=""><client-application-ids><application-id>a</application-id></client-application-ids></validate-azure-ad-token>',
+      element: "validate-azure-ad-token/@tenant-id",
+    },
+    {
+      name: "blank tenant-id",
+      xml: '<validate-azure-ad-token tenant-id="  "><client-application-ids><application-id>a</application-id></client-application-ids></validate-azure-ad-token>',
+      element: "validate-azure-ad-token/@tenant-id",
+    },
   ];
 
   it.each(cases)("$name -> $element", ({ xml, element }) => {

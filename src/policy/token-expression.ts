@@ -1,4 +1,5 @@
 import type { JwtRequest, TokenSource } from "./types.js";
+import { clip } from "./parse-values.js";
 
 type ExpressionSource = Extract<TokenSource, { kind: "expression" }>;
 
@@ -79,9 +80,4 @@ function apply(step: RegExpExecArray, value: string): string | undefined {
 
 function unescape(text: string): string {
   return text.replace(/\\(.)/g, "$1");
-}
-
-function clip(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length > 80 ? `${line.slice(0, 80)}...` : line;
 }

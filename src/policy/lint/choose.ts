@@ -4,6 +4,7 @@ import { conditionProblem } from "../conditions.js";
 import type { InboundStep, ValidateJwtPolicy } from "../types.js";
 import type { LintFinding } from "./findings.js";
 import type { Draft, Surroundings } from "./rule.js";
+import { clip } from "../parse-values.js";
 
 /** A check that applies only on some branches, with nothing unconditional standing in for it. */
 export function conditionalValidationFindings(check: ValidateJwtPolicy, around: Surroundings): Draft[] {
@@ -76,9 +77,4 @@ export function conditionFindings(steps: readonly InboundStep[]): LintFinding[] 
     }
   }
   return findings;
-}
-
-function clip(value: string): string {
-  const line = value.replace(/\s+/g, " ").trim();
-  return line.length > 80 ? `${line.slice(0, 80)}...` : line;
 }

@@ -54,6 +54,7 @@ export function isBase64Url(value: string): boolean {
   return /^[A-Za-z0-9_-]+$/.test(value);
 }
 
+/** A document's text as a message quotes it: on one line, cut at 80 characters. */
 export function clip(value: string): string {
   const line = value.replace(/\s+/g, " ").trim();
   return line.length > 80 ? `${line.slice(0, 80)}...` : line;

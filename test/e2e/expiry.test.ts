@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createProbeConnections, probeSecureContext } from "../../src/core/http/dispatcher.js";
 import { PresentedCertificates } from "../../src/core/http/presented-certificates.js";
@@ -5,6 +8,7 @@ import { toAvailabilityItems } from "../../src/core/telemetry/availability.js";
 import { GRAPH } from "../../src/sandbox/identities.js";
 import { APPLICATION_READ_ALL } from "../../src/sandbox/entra/graph.js";
 import { expiryFindings, rowsFromRunReport } from "../infra/rules.js";
+import { startLoopbackHttps } from "../core/http/loopback-https.js";
 import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
 // Forecasts of what expires, end to end against the sandbox over TLS.
@@ -152,6 +156,62 @@ describe("credential-expiry", () => {
       expiry: { item: expect.stringContaining("client certificate") as string },
     });
     expect(sandbox.entra.tokenRequests().filter((r) => r.resource === "https://graph.microsoft.com")).toEqual([]);
+  });
+
+  it("shows a secret's name from an independently written Microsoft Graph as data, its control characters escaped", async () => {
+    const sandbox = await openSandbox();
+    const hint = sandbox.settings["PROBE_CLIENT_SECRET"]!.slice(0, 3);
+    const graph = await startLoopbackHttps((req, res) => {
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          passwordCredentials: [
+            {
+              displayName: "ci\u001b]0;pwned\u0007\u001b[2J\u202eterces",
+              hint,
+              endDateTime: new Date(Date.now() + 90 * 86_400_000).toISOString(),
+            },
+          ],
+          keyCredentials: [],
+        }),
+      );
+    });
+    const caDir = await mkdtemp(join(tmpdir(), "independent-graph-"));
+    try {
+      const caFile = join(caDir, "ca.pem");
+      await writeFile(caFile, `${sandbox.caPem.trim()}\n${graph.caPem.trim()}\n`);
+      const config = settingsOf(sandbox, {
+        PROBE_GRAPH_URL: graph.origin,
+        NODE_EXTRA_CA_CERTS: caFile,
+        PROBE_UNASSIGNED_CLIENT_ID: undefined,
+        PROBE_UNASSIGNED_CLIENT_SECRET: undefined,
+      });
+      const report = await runOnce(config, {}, ["credential-expiry"]);
+      const expiry = resultOf(report, "credential-expiry");
+      expect(graph.requests.map((r) => r.url)).toHaveLength(1);
+      expect(expiry.outcome).toBe("pass");
+      expect(expiry.message).toContain('client secret "ci\\x1b]0;pwned\\x07\\x1b[2J\\u202eterces"');
+      // eslint-disable-next-line no-control-regex
+      expect(JSON.stringify(report)).not.toMatch(/\\u001b|\\u0007|\u202e/);
+    } finally {
+      await graph.close();
+      await rm(caDir, { recursive: true, force: true });
+    }
+  });
+
+  it("is skipped naming NODE_EXTRA_CA_CERTS when Microsoft Graph's certificate is not trusted, not as silence", async () => {
+    const sandbox = await openSandbox();
+    const graph = await startLoopbackHttps((req, res) => res.writeHead(500).end());
+    try {
+      const config = settingsOf(sandbox, { PROBE_GRAPH_URL: graph.origin });
+      const report = await runOnce(config, {}, ["credential-expiry"]);
+      const expiry = resultOf(report, "credential-expiry");
+      expect(expiry.outcome).toBe("skipped");
+      expect(expiry.message).toContain(
+        `the probe's client secret: the TLS handshake with Microsoft Graph at ${graph.origin} failed (tls): behind a TLS-inspecting proxy or a private CA, add that CA to NODE_EXTRA_CA_CERTS`,
+      );
+    } finally {
+      await graph.close();
+    }
   });
 
   it("is skipped for a federated credential: nothing of it expires", async () => {

@@ -190,7 +190,6 @@ describe("credential-expiry", () => {
       expect(graph.requests.map((r) => r.url)).toHaveLength(1);
       expect(expiry.outcome).toBe("pass");
       expect(expiry.message).toContain('client secret "ci\\x1b]0;pwned\\x07\\x1b[2J\\u202eterces"');
-      // eslint-disable-next-line no-control-regex
       expect(JSON.stringify(report)).not.toMatch(/\\u001b|\\u0007|\u202e/);
     } finally {
       await graph.close();

@@ -313,6 +313,47 @@ describe("loadSettings: values that are not values", () => {
     },
   );
 
+  it.each([
+    ["PROBE_CLIENT_SECRET", "@Microsoft.AppConfiguration(Endpoint=https://probe-config.azconfig.io; Key=probe-secret)"],
+    [
+      "PROBE_SUBSCRIPTION_KEY",
+      " @microsoft.appconfiguration ( Endpoint=https://probe-config.azconfig.io; Key=k; Label=prod)",
+    ],
+    [
+      "APPLICATIONINSIGHTS_CONNECTION_STRING",
+      "@Microsoft.AppConfiguration(Endpoint=https://probe-config.azconfig.io; Key=ai)",
+    ],
+  ])(
+    "an unresolved App Configuration reference in %s is refused, naming its own role, not sent",
+    (setting, reference) => {
+      const own = problemsOf({ ...VALID, [setting]: reference }).filter((p) => p.setting === setting);
+      expect(own).toHaveLength(1);
+      expect(own[0]!.problem).toMatch(/unresolved App Configuration reference/);
+      expect(own[0]!.problem).toContain("App Configuration Data Reader");
+      expect(own[0]!.problem).toContain("app-service-configuration-references");
+      expect(JSON.stringify(own)).not.toContain("probe-config");
+    },
+  );
+
+  it.each([
+    ["PROBE_CLIENT_SECRET", "a trailing space", `${CANARY_SECRET} `],
+    ["PROBE_CLIENT_SECRET", "a leading tab", `\t${CANARY_SECRET}`],
+    ["PROBE_UNASSIGNED_CLIENT_SECRET", "a trailing space", `${CANARY_UNASSIGNED} `],
+  ])(
+    "a client secret (%s) with %s is refused at start, not sent to Entra as a wrong secret",
+    (setting, _what, value) => {
+      const problems = problemsOf({
+        ...VALID,
+        PROBE_UNASSIGNED_CLIENT_ID: "5b1e9c3a-8d27-4f60-a4b9-2c7e1f0d8a53",
+        PROBE_UNASSIGNED_CLIENT_SECRET: CANARY_UNASSIGNED,
+        [setting]: value,
+      });
+      expect(problems.map((p) => p.setting)).toEqual([setting]);
+      expect(problems[0]!.problem).toMatch(/starts or ends with a space/);
+      expect(JSON.stringify(problems)).not.toContain(value.trim());
+    },
+  );
+
   it("a reference in a setting a targets file names for its key is refused too", () => {
     const targets = file(
       "kv-targets.json",

@@ -282,6 +282,34 @@ describe("loadSettings: every bad setting is named", () => {
   });
 });
 
+describe("a JSON file that does not parse names the parser's reason and where, never a piece of its text", () => {
+  const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
+
+  it("a targets file with a trailing comma", () => {
+    const targets = file("comma-targets.json", `{"targets": [\n  {"name": "orders", "url": "${CANARY_SECRET}",}\n]}`);
+    const problems = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets });
+    expect(problems).toEqual([
+      {
+        setting: "PROBE_TARGETS_FILE",
+        problem: expect.stringMatching(/^file is not valid JSON: .*\(line 2 column \d+\)$/) as string,
+      },
+    ]);
+  });
+
+  it("an unexpected token: the reason, not the text V8 quotes after it", () => {
+    const targets = file("token-targets.json", `{"targets": ${CANARY_SECRET}}`);
+    const [problem] = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets });
+    expect(problem!.problem).toBe("file is not valid JSON: Unexpected token");
+    expect(problem!.problem).not.toContain("canary");
+  });
+
+  it("a local.settings.json with a trailing comma", () => {
+    const path = file("comma.settings.json", `{"Values": {\n  "PROBE_CLIENT_SECRET": "${CANARY_SECRET}",\n}}`);
+    expect(() => readSettingsEnv({}, { envFile: path })).toThrow(/not valid JSON.*: .*\(line 3 column \d+\)/);
+    expect(() => readSettingsEnv({}, { envFile: path })).not.toThrow(/canary/i);
+  });
+});
+
 describe("loadSettings: values that are not values", () => {
   const KV_URI = "@Microsoft.KeyVault(SecretUri=https://probe-kv.vault.azure.net/secrets/probe-secret/)";
   const KV_NAMES = "@Microsoft.KeyVault(VaultName=probe-kv;SecretName=subscription-key)";

@@ -1,4 +1,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,6 +8,7 @@ import { createProbeConnections, probeSecureContext } from "../../src/core/http/
 import { PresentedCertificates } from "../../src/core/http/presented-certificates.js";
 import { toAvailabilityItems } from "../../src/core/telemetry/availability.js";
 import { GRAPH } from "../../src/sandbox/identities.js";
+import { createSandboxCa } from "../../src/sandbox/tls/ca.js";
 import { APPLICATION_READ_ALL } from "../../src/sandbox/entra/graph.js";
 import { expiryFindings, rowsFromRunReport } from "../infra/rules.js";
 import { startLoopbackHttps } from "../core/http/loopback-https.js";
@@ -79,6 +82,23 @@ describe("tls-certificate", () => {
       expect(seen.namesHost).toBe(true);
     } finally {
       await dispatcher.close();
+    }
+  });
+
+  it("shows the names a certificate carries as data: an escape sequence in its subject never reaches the terminal", async () => {
+    const ca = await createSandboxCa();
+    const { certPem, keyPem } = await ca.issueServerCertificate(["evil\u001b[2J.example", "127.0.0.1"]);
+    const server = createHttpsServer({ cert: certPem, key: keyPem }, (_req, res) => res.end());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const certificates = new PresentedCertificates(probeSecureContext([ca.certPem]));
+      const seen = await certificates.of(origin, Date.now(), 5000, new AbortController().signal);
+      expect(seen.subject).toBe("evil\\x1b[2J.example");
+      expect(JSON.stringify(seen)).not.toContain("\\u001b");
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 

@@ -464,6 +464,9 @@ describe("loadSettings: typos are never silent", () => {
     ["PROBE_CERT_WARN_DAY", "60", "PROBE_CERT_WARN_DAYS"],
     ["PROBE_RUN_LOCATON", "westeurope", "PROBE_RUN_LOCATION"],
     ["probe_timeout_ms", "5000", "PROBE_TIMEOUT_MS"],
+    // The setting the probe's own TLS fix names, and the connection string: a typo would be silent.
+    ["NODE_EXTRA_CA_CERT", "/etc/ssl/proxy-ca.pem", "NODE_EXTRA_CA_CERTS"],
+    ["APPLICATIONINSIGHTS_CONNECTIONSTRING", "InstrumentationKey=x", "APPLICATIONINSIGHTS_CONNECTION_STRING"],
   ])("%s is warned about with the closest known name", (name, value, known) => {
     const config = loadSettings({ ...VALID, [name]: value }, { cwd: dir });
     expect(config.settingWarnings).toHaveLength(1);
@@ -474,7 +477,16 @@ describe("loadSettings: typos are never silent", () => {
   it("known names, names read elsewhere and key settings a targets file names are not warned about", () => {
     expect(
       loadSettings(
-        { ...VALID, PROBE_SCHEDULE: "0 */5 * * * *", PROBE_STATE_DIR: "/tmp/x", OTHER_SETTING: "1" },
+        {
+          ...VALID,
+          PROBE_SCHEDULE: "0 */5 * * * *",
+          PROBE_STATE_DIR: "/tmp/x",
+          OTHER_SETTING: "1",
+          // The environment's own names, near none of the probe's.
+          NODE_OPTIONS: "--max-old-space-size=512",
+          REGION_NAMES: "x",
+          APPSETTING_APPLICATIONINSIGHTS_CONNECTION_STRING: "x",
+        },
         { cwd: dir },
       ).settingWarnings,
     ).toBeUndefined();

@@ -458,6 +458,29 @@ describe("loadSettings: values that are not values", () => {
   );
 });
 
+describe("a subscription key header the HTTP client owns is refused at start", () => {
+  it.each(["Upgrade", "Expect", "Keep-Alive", "TE", "Trailer", "Connection", "Authorization"])(
+    "PROBE_SUBSCRIPTION_KEY_HEADER=%s, and a targets file's subscriptionKeyHeader",
+    (name) => {
+      const own = problemsOf({ ...VALID, PROBE_SUBSCRIPTION_KEY_HEADER: name });
+      expect(own.map((p) => p.setting)).toEqual(["PROBE_SUBSCRIPTION_KEY_HEADER"]);
+      expect(own[0]!.problem).toMatch(/must not be a header the probe or HTTP itself sets/);
+      const targets = file(
+        "key-header-targets.json",
+        JSON.stringify({
+          targets: [
+            { name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, subscriptionKeyHeader: name },
+          ],
+        }),
+      );
+      const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
+      expect(problemsOf({ ...rest, PROBE_TARGETS_FILE: targets }).map((p) => p.setting)).toEqual([
+        "PROBE_TARGETS_FILE targets[0].subscriptionKeyHeader",
+      ]);
+    },
+  );
+});
+
 describe("loadSettings: typos are never silent", () => {
   it.each([
     ["PROBE_TIMEOUT", "5000", "PROBE_TIMEOUT_MS"],

@@ -40,7 +40,7 @@ export function coverageOf(
   const namedValues = namedValueMap(folder);
   const rows: CoverageRow[] = [];
   for (const api of folder.apis) {
-    const spec = readSpecification(join(folder.root, api.folder));
+    const spec = readSpecification(join(folder.root, api.folder), folder.root);
     const operations = spec.operations && spec.operations.length > 0 ? spec.operations : [undefined];
     for (const op of operations) {
       const opFolder =

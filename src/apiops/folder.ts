@@ -81,7 +81,7 @@ export function readApiopsFolder(root: string): ApiopsFolder {
  * is refused, not read: the folder is often a pull request's checkout, and its files end up in
  * messages and in what the probe sends. Every failure names the file.
  */
-function readInside(root: string, path: string): string {
+export function readInside(root: string, path: string): string {
   try {
     const real = realpathSync(path);
     const realRoot = realpathSync(root);
@@ -113,12 +113,39 @@ export class ApiopsFolderError extends ProbeError {
   }
 }
 
-function subfolders(path: string): string[] {
+/**
+ * The folders in `path`, sorted. A symbolic link to a folder inside `root` counts as one; a link that
+ * leads outside it is refused, naming it, rather than skipped without a word or read.
+ */
+function subfolders(root: string, path: string): string[] {
   if (!existsSync(path)) return [];
-  return readdirSync(path, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort();
+  const names: string[] = [];
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory()) names.push(entry.name);
+    else if (entry.isSymbolicLink() && isFolderInside(root, join(path, entry.name))) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+/** Whether the link `path` leads to a folder inside `root`; a folder outside it is an error naming the link. */
+function isFolderInside(root: string, path: string): boolean {
+  let real: string;
+  try {
+    real = realpathSync(path);
+    if (!statSync(real).isDirectory()) return false;
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    const why = typeof code === "string" ? ` (${code})` : "";
+    throw new ApiopsFolderError(path, `is a symbolic link that cannot be followed${why}`, { cause });
+  }
+  const realRoot = realpathSync(root);
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+    throw new ApiopsFolderError(
+      path,
+      "is a symbolic link to a folder outside the folder: refused (copy the folder into it)",
+    );
+  }
+  return true;
 }
 
 /** `{ "properties": {...} }` (the ARM shape the extractor writes) or the properties themselves. */
@@ -149,7 +176,7 @@ function readApis(
 ): ApiopsApi[] {
   const dir = join(root, "apis");
   const byName = new Map<string, { folder: string; info: Record<string, unknown> }[]>();
-  for (const folder of subfolders(dir)) {
+  for (const folder of subfolders(root, dir)) {
     const name = folder.split(";rev=")[0]!;
     const info = readProperties(join(dir, folder, "apiInformation.json"), root) ?? {};
     byName.set(name, [...(byName.get(name) ?? []), { folder, info }]);
@@ -162,7 +189,7 @@ function readApis(
       revisions[0]!;
     const folder = join(dir, current.folder);
     const info = current.info;
-    const operations = [...subfolders(join(folder, "operations"))].map((op) => {
+    const operations = [...subfolders(root, join(folder, "operations"))].map((op) => {
       const policy = policyAt(join(folder, "operations", op, "policy.xml"), "operation");
       return { name: op, ...(policy ? { policy } : {}) };
     });
@@ -194,9 +221,9 @@ function readProducts(
   policyAt: (p: string, s: ScopedPolicy["scope"]) => ScopedPolicy | undefined,
 ): ApiopsProduct[] {
   const dir = join(root, "products");
-  return subfolders(dir).map((name) => {
+  return subfolders(root, dir).map((name) => {
     const info = readProperties(join(dir, name, "productInformation.json"), root) ?? {};
-    const apis = new Set<string>(subfolders(join(dir, name, "apis")));
+    const apis = new Set<string>(subfolders(root, join(dir, name, "apis")));
     // apiops-cli: products/<p>/apis.json, a list of names (or of objects with a name).
     const list = join(dir, name, "apis.json");
     if (existsSync(list)) {
@@ -226,7 +253,7 @@ function readNamedValues(root: string): ApiopsNamedValue[] {
   const values: ApiopsNamedValue[] = [];
   for (const dirName of ["named values", "namedValues"]) {
     const dir = join(root, dirName);
-    for (const name of subfolders(dir)) {
+    for (const name of subfolders(root, dir)) {
       const info = readProperties(join(dir, name, "namedValueInformation.json"), root) ?? {};
       const keyVault = typeof info.keyVault === "object" && info.keyVault !== null;
       const value = str(info.value);
@@ -246,7 +273,7 @@ function readFragments(root: string, rel: (p: string) => string): Record<string,
   const fragments: Record<string, PolicyFragment> = {};
   for (const dirName of ["policy fragments", "policyFragments"]) {
     const dir = join(root, dirName);
-    for (const name of subfolders(dir)) {
+    for (const name of subfolders(root, dir)) {
       const file = join(dir, name, "policy.xml");
       if (existsSync(file)) fragments[name] = { file: rel(file), xml: readInside(root, file) };
     }

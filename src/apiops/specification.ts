@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { XMLParser } from "fast-xml-parser";
+import { readInside } from "./folder.js";
 import type * as Yaml from "yaml";
 
 type YamlModule = typeof Yaml;
@@ -30,13 +31,15 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
  * it) with its operations in document order; `specification.wsdl`, `.wadl` and `.graphql` are named
  * for what they are. YAML through the `yaml` package (a well-kept parser; JSON is YAML too).
  */
-export function readSpecification(apiFolder: string): SpecificationRead {
+export function readSpecification(apiFolder: string, root: string): SpecificationRead {
   for (const name of ["specification.yaml", "specification.yml", "specification.json"]) {
     const file = join(apiFolder, name);
     if (!existsSync(file)) continue;
+    // Read as every file of the folder is: a link that leaves it is refused, naming the file.
+    const text = readInside(root, file);
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(file, "utf8"));
+      doc = parseYaml(text);
     } catch {
       return { kind: "none", file };
     }
@@ -60,7 +63,7 @@ export function readSpecification(apiFolder: string): SpecificationRead {
   }
   const wadl = join(apiFolder, "specification.wadl");
   if (existsSync(wadl)) {
-    const operations = wadlOperations(readFileSync(wadl, "utf8"));
+    const operations = wadlOperations(readInside(root, wadl));
     return operations ? { kind: "wadl", file: wadl, operations } : { kind: "wadl", file: wadl };
   }
   for (const kind of ["wsdl", "graphql"] as const) {
@@ -68,24 +71,22 @@ export function readSpecification(apiFolder: string): SpecificationRead {
     if (existsSync(file)) return { kind, file };
   }
   // apiops-cli: without a specification, each operation's operationInformation.json holds its method and template.
-  const fromOperations = operationsFromInformation(apiFolder);
+  const fromOperations = operationsFromInformation(apiFolder, root);
   return fromOperations.length > 0
     ? { kind: "openapi", file: join(apiFolder, "operations"), operations: fromOperations }
     : { kind: "none" };
 }
 
-function operationsFromInformation(apiFolder: string): SpecOperation[] {
+function operationsFromInformation(apiFolder: string, root: string): SpecOperation[] {
   const dir = join(apiFolder, "operations");
   if (!existsSync(dir)) return [];
   const operations: SpecOperation[] = [];
   for (const name of readdirSync(dir).sort()) {
     const file = join(dir, name, "operationInformation.json");
     if (!existsSync(file)) continue;
+    const text = readInside(root, file);
     try {
-      const doc = JSON.parse(readFileSync(file, "utf8")) as { properties?: Record<string, unknown> } & Record<
-        string,
-        unknown
-      >;
+      const doc = JSON.parse(text) as { properties?: Record<string, unknown> } & Record<string, unknown>;
       const info = doc.properties ?? doc;
       if (typeof info.method === "string" && typeof info.urlTemplate === "string")
         operations.push({ method: info.method.toUpperCase(), path: info.urlTemplate, operationId: name });

@@ -49,7 +49,7 @@ export function targetsFromFolder(
       notes.push(`api ${api.name}: a ${api.apiType} API; only HTTP APIs are probed`);
       continue;
     }
-    const spec = readSpecification(join(folder.root, api.folder));
+    const spec = readSpecification(join(folder.root, api.folder), folder.root);
     const override = options.operations?.[api.name];
     const operation = override ?? probeOperation(spec)?.path;
     if (operation === undefined) {

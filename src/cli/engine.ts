@@ -1,4 +1,6 @@
 import { resolve } from "node:path";
+import { SettingsError } from "../core/errors.js";
+import { unresolvedValueProblem } from "../core/settings/setting-values.js";
 import { createProbeEngine, type ProbeEngine } from "../core/probes/engine.js";
 import { stateInFolder, type ProbeState } from "../core/state/index.js";
 import type { ProbeConfig } from "../core/settings/types.js";
@@ -19,6 +21,10 @@ export function cliState(
 ): ProbeState | undefined {
   const dir = option ?? env[STATE_DIR_SETTING];
   if (dir === undefined || dir.trim() === "") return undefined;
+  // A placeholder left from an example would otherwise become a folder of that name.
+  const problem = unresolvedValueProblem(dir);
+  if (problem)
+    throw new SettingsError([{ setting: option === undefined ? STATE_DIR_SETTING : "--state-dir", problem }]);
   const state = stateInFolder(resolve(io.cwd, dir), config, io.now);
   if (!state.keepsTokens) {
     io.stderr.write(

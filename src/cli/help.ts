@@ -46,7 +46,8 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
   },
   {
     code: EXIT_OUTPUT_FILE,
-    meaning: "an output file (--junit FILE) cannot be written; the results were shown and sent first",
+    meaning:
+      "an output file (--junit FILE) cannot be written: a folder or an unwritable place is refused before any probe runs; a write that fails after the run comes after the results were shown and sent",
   },
   {
     code: 9,

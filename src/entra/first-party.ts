@@ -9,6 +9,8 @@ export interface FirstPartyResource {
   name: string;
   /** Hosts of the resource's App ID URI (`https://{host}` or `https://{host}/`). */
   hosts: readonly string[];
+  /** Host suffixes of per-account audiences (`https://{account}.blob.core.windows.net`). */
+  hostSuffixes?: readonly string[];
   /** Its application (client) id, which a v2 token carries as `aud` (where we know it). */
   appId?: string;
 }
@@ -37,10 +39,19 @@ export const FIRST_PARTY_RESOURCES: readonly FirstPartyResource[] = [
     hosts: ["vault.azure.net", "vault.usgovcloudapi.net", "vault.azure.cn"],
     appId: "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
   },
-  { name: "Azure Storage", hosts: ["storage.azure.com"], appId: "e406a681-f3d4-42a8-90b6-c2b029497af1" },
+  {
+    name: "Azure Storage",
+    hosts: ["storage.azure.com"],
+    // A token for one account's service only (the Azure SDKs' "service account audience"), in each cloud.
+    hostSuffixes: ["blob", "queue", "table", "file", "dfs"].flatMap((service) =>
+      ["core.windows.net", "core.usgovcloudapi.net", "core.chinacloudapi.cn"].map((suffix) => `.${service}.${suffix}`),
+    ),
+    appId: "e406a681-f3d4-42a8-90b6-c2b029497af1",
+  },
   {
     name: "Azure AI services (Cognitive Services)",
-    hosts: ["cognitiveservices.azure.com", "ai.azure.com"],
+    // Public, Azure Government and Azure operated by 21Vianet (the Azure SDKs' cloud audiences).
+    hosts: ["cognitiveservices.azure.com", "ai.azure.com", "cognitiveservices.azure.us", "cognitiveservices.azure.cn"],
     appId: "7d312290-28c8-473c-a0ed-8e53749b6d6d",
   },
   {
@@ -69,5 +80,8 @@ export function firstPartyResourceOf(scopeOrAudience: string): FirstPartyResourc
     return undefined;
   }
   if (url.protocol !== "https:" || (url.pathname !== "/" && url.pathname !== "")) return undefined;
-  return FIRST_PARTY_RESOURCES.find((r) => r.hosts.includes(url.hostname.toLowerCase()));
+  const host = url.hostname.toLowerCase();
+  return FIRST_PARTY_RESOURCES.find(
+    (r) => r.hosts.includes(host) || (r.hostSuffixes ?? []).some((suffix) => host.endsWith(suffix)),
+  );
 }

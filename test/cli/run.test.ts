@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
@@ -230,6 +230,19 @@ describe("apim-smoke run", () => {
     expect(stderr).toContain("PROBE_API_URL");
     expect(stderr).toContain("PROBE_TIMEOUT_MS");
     expectNoSecrets(stdout, stderr);
+  });
+
+  it("a placeholder left in PROBE_STATE_DIR is refused (exit 2), not made a folder of that name", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "cli-state-placeholder-"));
+    const { code, stderr } = await cli(
+      ["run", "--probe", "no-token"],
+      { ...settings(), PROBE_STATE_DIR: "<state-dir>" },
+      false,
+      cwd,
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/PROBE_STATE_DIR: still holds a placeholder/);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it("a misspelt setting is warned about on stderr with the closest known name; the run goes on", async () => {

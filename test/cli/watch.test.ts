@@ -122,4 +122,12 @@ describe("apim-smoke watch", () => {
     expect(await runCli(["watch", "--schedule", "0 0 0 L * *"], refused.io)).toBe(2);
     expect(refused.out.stderr).toContain("L (last) is Quartz syntax");
   });
+
+  it("a PROBE_SCHEDULE it cannot read is named as that setting, not as --schedule (exit 2)", async () => {
+    const refused = capture();
+    refused.io = { ...refused.io, env: { ...refused.io.env, PROBE_SCHEDULE: "0 */5 * * *" } };
+    expect(await runCli(["watch", "--probe", "no-token"], refused.io)).toBe(2);
+    expect(refused.out.stderr).toMatch(/Invalid setting PROBE_SCHEDULE: must have 6 fields/);
+    expect(refused.out.stderr).not.toContain("--schedule");
+  });
 });

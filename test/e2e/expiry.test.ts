@@ -1,10 +1,17 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createProbeConnections, probeSecureContext } from "../../src/core/http/dispatcher.js";
 import { PresentedCertificates } from "../../src/core/http/presented-certificates.js";
 import { toAvailabilityItems } from "../../src/core/telemetry/availability.js";
 import { GRAPH } from "../../src/sandbox/identities.js";
+import { createSandboxCa } from "../../src/sandbox/tls/ca.js";
 import { APPLICATION_READ_ALL } from "../../src/sandbox/entra/graph.js";
 import { expiryFindings, rowsFromRunReport } from "../infra/rules.js";
+import { startLoopbackHttps } from "../core/http/loopback-https.js";
 import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
 // Forecasts of what expires, end to end against the sandbox over TLS.
@@ -75,6 +82,23 @@ describe("tls-certificate", () => {
       expect(seen.namesHost).toBe(true);
     } finally {
       await dispatcher.close();
+    }
+  });
+
+  it("shows the names a certificate carries as data: an escape sequence in its subject never reaches the terminal", async () => {
+    const ca = await createSandboxCa();
+    const { certPem, keyPem } = await ca.issueServerCertificate(["evil\u001b[2J.example", "127.0.0.1"]);
+    const server = createHttpsServer({ cert: certPem, key: keyPem }, (_req, res) => res.end());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const certificates = new PresentedCertificates(probeSecureContext([ca.certPem]));
+      const seen = await certificates.of(origin, Date.now(), 5000, new AbortController().signal);
+      expect(seen.subject).toBe("evil\\x1b[2J.example");
+      expect(JSON.stringify(seen)).not.toContain("\\u001b");
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 
@@ -152,6 +176,61 @@ describe("credential-expiry", () => {
       expiry: { item: expect.stringContaining("client certificate") as string },
     });
     expect(sandbox.entra.tokenRequests().filter((r) => r.resource === "https://graph.microsoft.com")).toEqual([]);
+  });
+
+  it("shows a secret's name from an independently written Microsoft Graph as data, its control characters escaped", async () => {
+    const sandbox = await openSandbox();
+    const hint = sandbox.settings["PROBE_CLIENT_SECRET"]!.slice(0, 3);
+    const graph = await startLoopbackHttps((req, res) => {
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          passwordCredentials: [
+            {
+              displayName: "ci\u001b]0;pwned\u0007\u001b[2J\u202eterces",
+              hint,
+              endDateTime: new Date(Date.now() + 90 * 86_400_000).toISOString(),
+            },
+          ],
+          keyCredentials: [],
+        }),
+      );
+    });
+    const caDir = await mkdtemp(join(tmpdir(), "independent-graph-"));
+    try {
+      const caFile = join(caDir, "ca.pem");
+      await writeFile(caFile, `${sandbox.caPem.trim()}\n${graph.caPem.trim()}\n`);
+      const config = settingsOf(sandbox, {
+        PROBE_GRAPH_URL: graph.origin,
+        NODE_EXTRA_CA_CERTS: caFile,
+        PROBE_UNASSIGNED_CLIENT_ID: undefined,
+        PROBE_UNASSIGNED_CLIENT_SECRET: undefined,
+      });
+      const report = await runOnce(config, {}, ["credential-expiry"]);
+      const expiry = resultOf(report, "credential-expiry");
+      expect(graph.requests.map((r) => r.url)).toHaveLength(1);
+      expect(expiry.outcome).toBe("pass");
+      expect(expiry.message).toContain('client secret "ci\\x1b]0;pwned\\x07\\x1b[2J\\u202eterces"');
+      expect(JSON.stringify(report)).not.toMatch(/\\u001b|\\u0007|\u202e/);
+    } finally {
+      await graph.close();
+      await rm(caDir, { recursive: true, force: true });
+    }
+  });
+
+  it("is skipped naming NODE_EXTRA_CA_CERTS when Microsoft Graph's certificate is not trusted, not as silence", async () => {
+    const sandbox = await openSandbox();
+    const graph = await startLoopbackHttps((req, res) => res.writeHead(500).end());
+    try {
+      const config = settingsOf(sandbox, { PROBE_GRAPH_URL: graph.origin });
+      const report = await runOnce(config, {}, ["credential-expiry"]);
+      const expiry = resultOf(report, "credential-expiry");
+      expect(expiry.outcome).toBe("skipped");
+      expect(expiry.message).toContain(
+        `the probe's client secret: the TLS handshake with Microsoft Graph at ${graph.origin} failed (tls): behind a TLS-inspecting proxy or a private CA, add that CA to NODE_EXTRA_CA_CERTS`,
+      );
+    } finally {
+      await graph.close();
+    }
   });
 
   it("is skipped for a federated credential: nothing of it expires", async () => {

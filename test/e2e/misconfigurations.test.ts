@@ -1,4 +1,10 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, request } from "undici";
 import { describe, expect, it } from "vitest";
+import type { Sandbox } from "../../src/sandbox/index.js";
+import { startLoopbackHttps } from "../core/http/loopback-https.js";
 import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
 const startSandbox = sandboxPerTest();
@@ -58,5 +64,75 @@ describe("a token endpoint that answers with something other than a JWT", () => 
       expect(resultOf(report, probe).message, probe).not.toMatch(/unexpected|TypeError/);
     }
     expect(JSON.stringify(report)).not.toContain("opaque-reference-token");
+  });
+});
+
+/**
+ * A token endpoint that is not Entra's: a proxy of its own (own server, own certificate) in front of
+ * the sandbox's tenant that passes everything through, its own origin in place of the tenant's, and
+ * alters the access token of every token answer with `alter`.
+ */
+async function tokenProxy(sandbox: Sandbox, alter: (token: string) => string) {
+  const upstream = sandbox.settings["PROBE_AUTHORITY_HOST"]!;
+  const agent = new Agent({ connect: { ca: sandbox.caPem } });
+  let origin = "";
+  const proxy = await startLoopbackHttps((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      void (async () => {
+        const { host: _host, ...headers } = req.headers as Record<string, string>;
+        const answer = await request(`${upstream}${req.url ?? "/"}`, {
+          method: (req.method ?? "GET") as "GET",
+          headers,
+          body: chunks.length > 0 ? Buffer.concat(chunks) : null,
+          dispatcher: agent,
+        });
+        let text = (await answer.body.text()).replaceAll(upstream, origin);
+        if (new URL(req.url ?? "/", origin).pathname.endsWith("/token") && answer.statusCode === 200) {
+          const body = JSON.parse(text) as { access_token: string };
+          text = JSON.stringify({ ...body, access_token: alter(body.access_token) });
+        }
+        res.writeHead(answer.statusCode, { "content-type": "application/json; charset=utf-8" }).end(text);
+      })();
+    });
+  });
+  origin = proxy.origin;
+  const dir = await mkdtemp(join(tmpdir(), "token-proxy-"));
+  await writeFile(join(dir, "ca.pem"), `${sandbox.caPem.trim()}\n${proxy.caPem.trim()}\n`);
+  return {
+    settings: { PROBE_AUTHORITY_HOST: origin, NODE_EXTRA_CA_CERTS: join(dir, "ca.pem"), PROBE_CLOUD: undefined },
+    close: async () => {
+      await proxy.close();
+      await agent.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe("a token endpoint whose JWT cannot travel as a header (a trailing newline, a space)", () => {
+  it.each([
+    ["a trailing newline", (t: string) => `${t}\n`],
+    ["a space inside", (t: string) => `${t.slice(0, 20)} ${t.slice(20)}`],
+  ])("%s: named at the token probe (token-not-jwt), never 'unexpected InvalidArgumentError'", async (_what, alter) => {
+    const sandbox = await startSandbox();
+    const proxy = await tokenProxy(sandbox, alter);
+    try {
+      const report = await runOnce(settingsOf(sandbox, proxy.settings), {}, [
+        "token",
+        "valid",
+        "wrong-audience",
+        "forged-signature",
+      ]);
+      expect(resultOf(report, "token").diagnosis?.cause).toBe("token-not-jwt");
+      for (const probe of ["valid", "wrong-audience", "forged-signature"] as const) {
+        expect(resultOf(report, probe).outcome, probe).toBe("blocked");
+        expect(resultOf(report, probe).message, probe).not.toMatch(/unexpected|InvalidArgumentError/);
+      }
+      // It got as far as the tenant: the token endpoint answered through the proxy.
+      expect(sandbox.entra.tokenRequests().length).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
   });
 });

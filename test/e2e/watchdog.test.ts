@@ -1,7 +1,8 @@
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createProbeEngine } from "../../src/core/probes/engine.js";
 import { Secret } from "../../src/core/settings/secret.js";
-import { sandboxPerTest, settingsOf } from "./support.js";
+import { resultOf, runOnce, sandboxPerTest, settingsOf } from "./support.js";
 
 const startSandbox = sandboxPerTest();
 
@@ -30,4 +31,29 @@ describe("the run's watchdog", () => {
       await engine.close();
     }
   }, 30_000);
+
+  it("a gateway that accepts TCP and never completes TLS: its probes time out at their own deadline, the others keep their verdicts", async () => {
+    const sandbox = await startSandbox();
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const config = settingsOf(sandbox, {
+        PROBE_API_URL: `https://127.0.0.1:${(silent.address() as AddressInfo).port}/orders/health`,
+        PROBE_POLICY_FILE: undefined,
+        PROBE_TIMEOUT_MS: "1000",
+        PROBE_RUN_BUDGET_MS: "20000",
+      });
+      const report = await runOnce(config);
+      // Probes that never reach the gateway are not lost with it.
+      for (const probe of ["token", "unassigned-client", "credential-expiry"] as const)
+        expect(resultOf(report, probe).outcome, probe).toBe("pass");
+      for (const probe of ["valid", "no-token", "no-subscription-key", "forged-signature"] as const)
+        expect(resultOf(report, probe), probe).toMatchObject({ outcome: "error", cause: "timeout" });
+      expect(report.results.filter((r) => r.cause === "run-budget")).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  }, 60_000);
 });

@@ -13,7 +13,7 @@ import {
 import type { Diagnosis, TokenSummary } from "../../core/results/types.js";
 import { readSettingsEnv } from "../../core/settings/settings-sources.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
-import { summarizeToken } from "../../core/tokens/summary.js";
+import { escapedStrings, summarizeToken } from "../../core/tokens/summary.js";
 import { parsePolicy } from "../../policy/index.js";
 import { parseCommandArgs } from "../args.js";
 import { chooseSettingsFile, SETTINGS_FILE_OPTIONS } from "../load-config.js";
@@ -55,7 +55,8 @@ export const diagnoseCommand: Command = {
     let claims: Record<string, unknown>;
     try {
       decodeProtectedHeader(token);
-      claims = decodeJwt(token);
+      // Shown as data: a token from elsewhere may carry terminal control in its claims.
+      claims = escapedStrings(decodeJwt(token));
     } catch {
       io.stderr.write(
         `apim-smoke diagnose: --token-file ${displayPath(tokenFile)} does not hold a JWT (header.payload.signature)\n`,

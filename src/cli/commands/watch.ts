@@ -1,4 +1,5 @@
 import { Cron } from "croner";
+import { SettingsError, UsageError } from "../../core/errors.js";
 import { DEFAULT_SCHEDULE } from "../../core/settings/defaults.js";
 import { parseCommandArgs, toFormat, toProbeNames } from "../args.js";
 import { EXIT_OK, type Command } from "../io.js";
@@ -27,7 +28,7 @@ export const watchCommand: Command = {
     const { env, config } = await loadCliConfig(io, values);
     await prepareOutputFile(io, "--junit", values.junit);
     const expression = values.schedule ?? env.PROBE_SCHEDULE ?? DEFAULT_SCHEDULE;
-    const schedule = new NcrontabSchedule(expression);
+    const schedule = scheduleOf(expression, values.schedule === undefined && env.PROBE_SCHEDULE !== undefined);
     let job: Cron | undefined;
     const state = cliState(values["state-dir"], env, config, io);
     const restoreIdentity = lendIdentityEndpoint(env);
@@ -84,3 +85,15 @@ export const watchCommand: Command = {
     return EXIT_OK;
   },
 };
+
+/** The schedule; one from PROBE_SCHEDULE that cannot be read is named as that setting, not as --schedule. */
+function scheduleOf(expression: string, fromSetting: boolean): NcrontabSchedule {
+  try {
+    return new NcrontabSchedule(expression);
+  } catch (error) {
+    if (!fromSetting || !(error instanceof UsageError)) throw error;
+    throw new SettingsError([{ setting: "PROBE_SCHEDULE", problem: error.message.replace(/^--schedule /, "") }], {
+      cause: error,
+    });
+  }
+}

@@ -5,6 +5,7 @@ import {
   type SecureContext,
   type TLSSocket,
 } from "node:tls";
+import { escapeRemoteText } from "./remote-text.js";
 import { toTransportError } from "./transport-error.js";
 
 /** What a server's TLS certificate says about itself, as the probe reports it. Public data only. */
@@ -111,7 +112,7 @@ function summarize(host: string, peer: DetailedPeerCertificate, seenAt: number):
   const dnsNames = (peer.subjectaltname ?? "")
     .split(", ")
     .filter((n) => n.startsWith("DNS:"))
-    .map((n) => n.slice(4));
+    .map((n) => escapeRemoteText(n.slice(4)));
   return {
     subject: nameOf(peer.subject) ?? dnsNames[0] ?? "(no subject name)",
     issuer: nameOf(peer.issuer) ?? "(unnamed issuer)",
@@ -122,8 +123,12 @@ function summarize(host: string, peer: DetailedPeerCertificate, seenAt: number):
   };
 }
 
+/** A certificate's CN and O as the server sent them: remote text, shown escaped (escapeRemoteText). */
 function nameOf(name: DetailedPeerCertificate["subject"] | undefined): string | undefined {
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const first = (v: string | string[] | undefined) => {
+    const value = Array.isArray(v) ? v[0] : v;
+    return value === undefined ? undefined : escapeRemoteText(value);
+  };
   const cn = first(name?.CN);
   const org = first(name?.O);
   if (cn === undefined) return org;

@@ -65,19 +65,23 @@ export const DECIDED_BODY_GRACE_MS = 1_000;
 export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promise<ProbeResponse> {
   const url = assertAllowedUrl(req.url, deps.allowedOrigins);
   const signals = [AbortSignal.timeout(req.timeoutMs), ...(req.signal ? [req.signal] : [])];
+  const signal = AbortSignal.any(signals);
   // Durations come from the monotonic, sub-millisecond clock: they are what the Availability pane
   // charts, and a wall-clock step (NTP, or an injected test clock) mid-request must not bend them.
   const started = performance.now();
   try {
-    const res = await request(url, {
-      dispatcher: deps.dispatcher,
-      method: req.method,
-      headers: req.headers,
-      ...(req.body !== undefined ? { body: req.body } : {}),
-      signal: AbortSignal.any(signals),
-      headersTimeout: req.timeoutMs,
-      bodyTimeout: req.timeoutMs,
-    });
+    const res = await settledByAbort(
+      request(url, {
+        dispatcher: deps.dispatcher,
+        method: req.method,
+        headers: req.headers,
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        signal,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      }),
+      signal,
+    );
     // The verdict is taken on the status line: a fail-open gateway whose body then trickles, hangs or
     // resets has still let the caller in, and that must not turn into a timeout that is retried.
     const decided = req.statusDecides?.(res.statusCode) === true;
@@ -114,6 +118,43 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
   } catch (error) {
     throw toTransportError(error, url.origin, req.timeoutMs) ?? error;
   }
+}
+
+/**
+ * `pending`, or the signal's reason as soon as it aborts. undici does not abort a request that waits
+ * for its connection (a host that accepts TCP and never completes the TLS handshake): such a request
+ * settles only at the connect timeout, and requests queued behind it on the same origin one connect
+ * timeout after another. The probe's deadline is its own, whatever the transport does; an answer that
+ * still arrives afterwards is discarded.
+ */
+function settledByAbort(
+  pending: Promise<Dispatcher.ResponseData>,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  return new Promise((resolve, reject) => {
+    let abandoned = false;
+    const onAbort = (): void => {
+      abandoned = true;
+      reject(asError(signal.reason));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (res) => {
+        signal.removeEventListener("abort", onAbort);
+        if (abandoned) res.body.destroy();
+        else resolve(res);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(asError(error));
+      },
+    );
+  });
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason), { cause: reason });
 }
 
 async function readLimited(body: Dispatcher.ResponseData["body"]): Promise<{ text: string; truncated: boolean }> {

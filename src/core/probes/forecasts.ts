@@ -4,6 +4,7 @@ import { TransportError, type ProbeError } from "../errors.js";
 import { probeSecureContext } from "../http/dispatcher.js";
 import { PresentedCertificates, type PresentedCertificate } from "../http/presented-certificates.js";
 import { sendProbeRequest } from "../http/probe-request.js";
+import { escapeRemoteText } from "../http/remote-text.js";
 import type { Expiry } from "../results/types.js";
 import type { Secret } from "../settings/secret.js";
 import { causeOf, errorResult, skipped, type ProbePartial } from "./probe-partial.js";
@@ -206,9 +207,14 @@ function graphApplications(ctx: TargetRunContext, graphToken: GraphToken): (appI
         { dispatcher: ctx.http.dispatcher, allowedOrigins: new Set([ctx.config.graphUrl]) },
       );
     } catch (error) {
+      const kind = error instanceof TransportError ? error.kind : "error";
+      // A failed handshake is an answer the probe would not trust, not silence: name the trust fix.
       return {
         ok: false,
-        note: `Microsoft Graph did not answer (${error instanceof TransportError ? error.kind : "error"})`,
+        note:
+          kind === "tls"
+            ? `the TLS handshake with Microsoft Graph at ${ctx.config.graphUrl} failed (tls): behind a TLS-inspecting proxy or a private CA, add that CA to NODE_EXTRA_CA_CERTS (a PEM file)`
+            : `Microsoft Graph did not answer (${kind})`,
       };
     }
     if (res.status === 401 || res.status === 403) {
@@ -248,7 +254,8 @@ async function secretOf(
   // Two secrets with the same first characters cannot be told apart: the sooner one is assumed.
   const candidates = matching.length > 0 ? matching : secrets;
   const chosen = [...candidates].sort((a, b) => Date.parse(a.endDateTime) - Date.parse(b.endDateTime))[0]!;
-  const name = chosen.displayName ? ` "${chosen.displayName}"` : "";
+  // Graph's text (a secret's name, its hint) is remote text on its way to the terminal, JUnit and App Insights.
+  const name = chosen.displayName ? ` "${escapeRemoteText(chosen.displayName)}"` : "";
   const which =
     matching.length === 0
       ? ` (none has the in-use secret's hint; the soonest of ${secrets.length})`
@@ -258,7 +265,7 @@ async function secretOf(
   const expiresOn = new Date(chosen.endDateTime).toISOString();
   return {
     fact: {
-      item: `client secret${name} (hint ${chosen.hint ?? "?"}) of ${clientId}${which}`,
+      item: `client secret${name} (hint ${chosen.hint ? escapeRemoteText(chosen.hint) : "?"}) of ${clientId}${which}`,
       expiresOn,
       daysLeft: daysUntil(expiresOn, now),
       clientId,

@@ -8,7 +8,12 @@ import { DEFAULT_AUTHORITY_HOST, defaultWrongAudienceScope } from "./defaults.js
 import { envSchema, SECRET_SETTINGS, SETTING_NAMES } from "./env-schema.js";
 import { Secret } from "./secret.js";
 import { presentNearMiss, SETTINGS_READ_ELSEWHERE, unknownSettingWarnings } from "./setting-names.js";
-import { controlCharacterProblem, keyValueProblem, unresolvedValueProblem } from "./setting-values.js";
+import {
+  clientSecretProblem,
+  controlCharacterProblem,
+  keyValueProblem,
+  unresolvedValueProblem,
+} from "./setting-values.js";
 import { readUtf8, type SettingsEnv } from "./settings-sources.js";
 import { readTargets } from "./targets.js";
 import type { ProbeConfig } from "./types.js";
@@ -155,6 +160,8 @@ const KNOWN_NAMES: readonly string[] = [...SETTING_NAMES, ...SETTINGS_READ_ELSEW
 /** Why a secret setting's value cannot be the secret, or undefined (the JWT setting has its own rule). */
 function secretValueProblem(setting: string, value: string): string | undefined {
   if (setting === "PROBE_SUBSCRIPTION_KEY") return keyValueProblem(value);
+  if (setting === "PROBE_CLIENT_SECRET" || setting === "PROBE_UNASSIGNED_CLIENT_SECRET")
+    return clientSecretProblem(value);
   if ((SECRET_SETTINGS as readonly string[]).includes(setting) && setting !== "PROBE_EXPIRED_TOKEN")
     return controlCharacterProblem(value);
   return undefined;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { transportHeaderProblem } from "./setting-values.js";
 
 /**
  * Field rules shared by the settings and the targets file. Every message is written here, by us,
@@ -38,8 +39,8 @@ export const subscriptionKeyHeaderName = z
   .string()
   .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name (letters, digits and !#$%&'*+.^_`|~-)")
   .refine(
-    (n) => !/^(authorization|proxy-authorization|host|connection|content-length|transfer-encoding)$/i.test(n),
-    "must not be a header the probe or HTTP itself sets",
+    (n) => !/^(authorization|proxy-authorization)$/i.test(n) && transportHeaderProblem(n) === undefined,
+    "must not be a header the probe or HTTP itself sets (Authorization, or a hop-by-hop or framing header)",
   );
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;

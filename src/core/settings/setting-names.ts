@@ -59,7 +59,12 @@ export function unknownSettingWarnings(present: Iterable<string>, known: readonl
   const knownSet = new Set(known);
   const warnings: string[] = [];
   for (const name of [...present].sort()) {
-    if (!name.toUpperCase().startsWith(PREFIX) || knownSet.has(name)) continue;
+    if (knownSet.has(name)) continue;
+    if (!name.toUpperCase().startsWith(PREFIX)) {
+      const meant = misspeltOtherName(name, known);
+      if (meant) warnings.push(`setting ${name} is not read by the probe and is ignored: did you mean ${meant}?`);
+      continue;
+    }
     const guess = closestName(name, known);
     warnings.push(
       guess
@@ -68,6 +73,21 @@ export function unknownSettingWarnings(present: Iterable<string>, known: readonl
     );
   }
   return warnings;
+}
+
+/**
+ * The long non-`PROBE_*` name the app reads (NODE_EXTRA_CA_CERTS, APPLICATIONINSIGHTS_*) that `name`
+ * misspells by one or two characters, or undefined. `NODE_EXTRA_CA_CERT` would leave the proxy's CA
+ * untrusted while the fix the probe gives names the setting the user believes they set. Other names
+ * of the environment are not the probe's business; a name differing only in case is not warned about
+ * (Windows environments are case-insensitive).
+ */
+function misspeltOtherName(name: string, known: readonly string[]): string | undefined {
+  for (const candidate of known) {
+    if (candidate.startsWith(PREFIX) || candidate.length < 15 || name.toUpperCase() === candidate) continue;
+    if (editDistance(name, candidate) <= 2) return candidate;
+  }
+  return undefined;
 }
 
 /** A name in `present` that looks like a misspelling of the missing `setting`, or undefined. */

@@ -12,6 +12,13 @@
  */
 const KEY_VAULT_REFERENCE = /^\s*@Microsoft\.KeyVault\s*\(/i;
 
+/**
+ * `@Microsoft.AppConfiguration(Endpoint=...; Key=...)`: App Service resolves these the same way, from
+ * an App Configuration store, and leaves the text in place when it cannot.
+ * https://learn.microsoft.com/azure/app-service/app-service-configuration-references
+ */
+const APP_CONFIGURATION_REFERENCE = /^\s*@Microsoft\.AppConfiguration\s*\(/i;
+
 /** The sample settings file's placeholders: `<tenant-guid>`, `https://<apim-name>.azure-api.net/...`. */
 const PLACEHOLDER = /<[^<>\r\n]{1,200}>/;
 
@@ -21,9 +28,18 @@ export const KEY_VAULT_REFERENCE_FIX =
   "(the Function App's Settings > Environment variables: the setting's source shows the error), then restart the app. " +
   "See https://learn.microsoft.com/azure/app-service/app-service-key-vault-references";
 
-/** Why a present value is not a real value (an unresolved Key Vault reference, a placeholder), or undefined. */
+export const APP_CONFIGURATION_REFERENCE_FIX =
+  "App Service could not resolve it, so the app sees the reference text instead of the value. Give the app's managed identity " +
+  "the App Configuration Data Reader role on the store (and Key Vault Secrets User on the vault when the key-value is itself a " +
+  "Key Vault reference), check the reference's status in the portal (the Function App's Settings > Environment variables: " +
+  "the setting's source shows the error), then restart the app. " +
+  "See https://learn.microsoft.com/azure/app-service/app-service-configuration-references";
+
+/** Why a present value is not a real value (an unresolved Key Vault or App Configuration reference, a placeholder), or undefined. */
 export function unresolvedValueProblem(value: string): string | undefined {
   if (KEY_VAULT_REFERENCE.test(value)) return `is an unresolved Key Vault reference: ${KEY_VAULT_REFERENCE_FIX}`;
+  if (APP_CONFIGURATION_REFERENCE.test(value))
+    return `is an unresolved App Configuration reference: ${APP_CONFIGURATION_REFERENCE_FIX}`;
   if (PLACEHOLDER.test(value))
     return "still holds a placeholder <...> from the sample settings file: replace it with the real value";
   return undefined;
@@ -49,6 +65,20 @@ export function controlCharacterProblem(value: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   if (/[\x01-\x08\x0b-\x1f\x7f]/.test(value)) return "contains a control character";
   return undefined;
+}
+
+/**
+ * Why an Entra client secret cannot be the one meant, or undefined: a control character, or a space at
+ * either end (a secret Entra generates has none; one pasted into a portal field often keeps one), which
+ * Entra would refuse as a wrong secret (AADSTS7000215) and send the reader after the wrong fix.
+ */
+export function clientSecretProblem(value: string): string | undefined {
+  return (
+    controlCharacterProblem(value) ??
+    (value.trim() !== value
+      ? "starts or ends with a space (a secret Entra generates has none; a pasted value often keeps one): remove it"
+      : undefined)
+  );
 }
 
 /** Why a subscription key (a header value that must match exactly) cannot be used, or undefined. */

@@ -20,6 +20,20 @@ export function parseSettingsFile(text: string, path: string): Record<string, st
   return values;
 }
 
+/**
+ * The JSON parser's own reason, where it is in the text ("Expected double-quoted property name in JSON
+ * at position 21 (line 3 column 5)"), without any piece of the text V8 quotes (the unexpected token,
+ * the text around it): that piece may hold a secret. Empty when there is nothing to add.
+ */
+export function jsonSyntaxReason(error: unknown): string {
+  if (!(error instanceof SyntaxError)) return "";
+  const reason = error.message
+    .split(/,\s*(?:\.\.\.)?"|"/)[0]!
+    .replace(/\s*'[^']*'/g, "")
+    .trim();
+  return reason.length > 0 && reason.length <= 200 ? `: ${reason}` : "";
+}
+
 function localSettingsValues(text: string, path: string): [string, string | undefined][] {
   const fail = (problem: string): never => {
     throw new SettingsError([{ setting: "--settings-file", problem: `${path} ${problem}` }]);
@@ -27,8 +41,10 @@ function localSettingsValues(text: string, path: string): [string, string | unde
   let doc: unknown;
   try {
     doc = JSON.parse(text);
-  } catch {
-    return fail("starts with { but is not valid JSON (a local.settings.json, or a NAME=value file)");
+  } catch (error) {
+    return fail(
+      `starts with { but is not valid JSON (a local.settings.json, or a NAME=value file)${jsonSyntaxReason(error)}`,
+    );
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return fail("is not a JSON object");
   const { IsEncrypted, Values } = doc as { IsEncrypted?: unknown; Values?: unknown };

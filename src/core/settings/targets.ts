@@ -5,6 +5,7 @@ import { targetsFromFolder } from "../../apiops/targets.js";
 import { PROBE_NAMES, type ProbeName } from "../../probe-matrix/names.js";
 import { DEFAULT_METHOD, DEFAULT_TARGET_NAME, defaultExpectedStatuses } from "./defaults.js";
 import { Secret } from "./secret.js";
+import { jsonSyntaxReason } from "./settings-file.js";
 import { keyValueProblem, unresolvedValueProblem } from "./setting-values.js";
 import {
   findSecretLikeValues,
@@ -104,7 +105,8 @@ export function readTargets(
   } catch (error) {
     problems.push({
       setting: "PROBE_TARGETS_FILE",
-      problem: error instanceof SyntaxError ? "file is not valid JSON" : "file cannot be read",
+      problem:
+        error instanceof SyntaxError ? `file is not valid JSON${jsonSyntaxReason(error)}` : "file cannot be read",
     });
     return [];
   }

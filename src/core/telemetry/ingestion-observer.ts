@@ -1,4 +1,5 @@
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from "@azure/core-rest-pipeline";
+import { escapeRemoteText } from "../http/remote-text.js";
 import { statusProblem, transportProblem } from "./ingestion-problems.js";
 
 /** What ingestion finally said about one availability item, keyed by its `baseData.id`; a refusal names the host, the status or error, and the fix. */
@@ -144,8 +145,9 @@ function refusedIndexes(
     const body = JSON.parse(bodyAsText ?? "") as TrackResponseBody;
     for (const error of body.errors ?? []) {
       if (typeof error.index === "number") {
-        // Ingestion's own text about our envelope; it never echoes a secret we did not send.
-        const reason = `refused ${error.statusCode ?? "?"}: ${String(error.message ?? "").slice(0, 200)}`;
+        // Ingestion's own text about our envelope; it never echoes a secret we did not send, but it is
+        // remote text on its way to the terminal and the log: control characters shown escaped.
+        const reason = `refused ${error.statusCode ?? "?"}: ${escapeRemoteText(String(error.message ?? "").slice(0, 200))}`;
         refused.set(error.index, {
           reason,
           retriable: typeof error.statusCode === "number" && isRetriableStatus(error.statusCode),

@@ -1,4 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
+import { escapeRemoteText } from "../http/remote-text.js";
 import type { TokenSummary } from "../results/types.js";
 
 /**
@@ -8,8 +9,10 @@ import type { TokenSummary } from "../results/types.js";
  */
 export function summarizeToken(token: string): TokenSummary | undefined {
   try {
-    const claims = decodeJwt(token);
-    const header = decodeProtectedHeader(token);
+    // Claims are the issuer's text (a proxy's, or a token pasted from elsewhere for `diagnose`): shown
+    // in the table, JUnit and App Insights, so their control characters are escaped here, where they enter.
+    const claims = escapedStrings(decodeJwt(token));
+    const header = escapedStrings(decodeProtectedHeader(token));
     const summary: TokenSummary = {};
     if (typeof claims.aud === "string" || Array.isArray(claims.aud)) summary.aud = claims.aud;
     if (typeof claims.iss === "string") summary.iss = claims.iss;
@@ -28,6 +31,20 @@ export function summarizeToken(token: string): TokenSummary | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `record` with its string values, and the strings of its arrays, shown escaped (escapeRemoteText). */
+export function escapedStrings<T extends object>(record: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(record)) {
+    out[name] =
+      typeof value === "string"
+        ? escapeRemoteText(value)
+        : Array.isArray(value)
+          ? value.map((v: unknown) => (typeof v === "string" ? escapeRemoteText(v) : v))
+          : value;
+  }
+  return out as T;
 }
 
 /** `exp` in ms, or undefined when the token has none or cannot be decoded. */

@@ -140,7 +140,9 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
         if (!result?.accessToken) throw new TokenAcquisitionError(`token request for ${scope} returned no token`, {});
         // Every probe after this one reads or re-signs the token's claims: a token that is not a JWT
         // is named here, where it came from, not as a TypeError in the forged-token probes.
-        if (!summarizeToken(result.accessToken)) {
+        // Its compact form too: it travels as `Authorization: Bearer <token>`, and a newline or a space
+        // in it (a proxy or a non-Entra issuer appending one) would be refused by the HTTP client.
+        if (!JWS_COMPACT.test(result.accessToken) || !summarizeToken(result.accessToken)) {
           throw new TokenAcquisitionError(`token request for ${scope} returned an access token that is not a JWT`, {
             oauthError: TOKEN_NOT_JWT,
           });
@@ -153,6 +155,9 @@ export function createMsalTokenSource(config: ProbeConfig, deps: MsalTokenSource
     },
   };
 }
+
+/** A JWS in compact serialization (RFC 7515 section 7.1): three base64url parts, nothing else. */
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 function raceAbort<T>(
   promise: Promise<T>,

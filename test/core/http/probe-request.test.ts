@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransportError, UnsafeRequestError } from "../../../src/core/errors.js";
 import { createProbeDispatcher } from "../../../src/core/http/dispatcher.js";
@@ -100,6 +101,30 @@ describe("sendProbeRequest", () => {
     // The request was aborted, not abandoned: the server saw its one request hung up on, unanswered.
     expect(await Promise.all(hungUp)).toEqual([true]);
   });
+
+  it("ends at its deadline a request whose TLS handshake never completes, also queued behind another (undici does not abort a connect)", async () => {
+    // A host that accepts TCP and never speaks TLS: a black-holing firewall, a proxy, a wrong port.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const origin = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    // The connect timeout far beyond the deadline: only the probe's own deadline can end these requests.
+    const d = { dispatcher: createProbeDispatcher({ connectTimeoutMs: 120_000 }), allowedOrigins: new Set([origin]) };
+    try {
+      const errors = await Promise.all(
+        [1, 2, 3].map((n) =>
+          sendProbeRequest({ url: `${origin}/${n}`, method: "GET", headers: {}, timeoutMs: 300 }, d).catch(
+            (e: unknown) => e,
+          ),
+        ),
+      );
+      for (const error of errors) expect(error).toMatchObject({ code: "APIM_SMOKE_TRANSPORT", kind: "timeout" });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      await d.dispatcher.destroy();
+    }
+  }, 20_000);
 
   it("reports an untrusted certificate as TransportError tls", async () => {
     const untrusting = { ...deps(), dispatcher: createProbeDispatcher() };

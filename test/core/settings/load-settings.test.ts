@@ -282,6 +282,34 @@ describe("loadSettings: every bad setting is named", () => {
   });
 });
 
+describe("a JSON file that does not parse names the parser's reason and where, never a piece of its text", () => {
+  const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
+
+  it("a targets file with a trailing comma", () => {
+    const targets = file("comma-targets.json", `{"targets": [\n  {"name": "orders", "url": "${CANARY_SECRET}",}\n]}`);
+    const problems = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets });
+    expect(problems).toEqual([
+      {
+        setting: "PROBE_TARGETS_FILE",
+        problem: expect.stringMatching(/^file is not valid JSON: .*\(line 2 column \d+\)$/) as string,
+      },
+    ]);
+  });
+
+  it("an unexpected token: the reason, not the text V8 quotes after it", () => {
+    const targets = file("token-targets.json", `{"targets": ${CANARY_SECRET}}`);
+    const [problem] = problemsOf({ ...rest, PROBE_TARGETS_FILE: targets });
+    expect(problem!.problem).toBe("file is not valid JSON: Unexpected token");
+    expect(problem!.problem).not.toContain("canary");
+  });
+
+  it("a local.settings.json with a trailing comma", () => {
+    const path = file("comma.settings.json", `{"Values": {\n  "PROBE_CLIENT_SECRET": "${CANARY_SECRET}",\n}}`);
+    expect(() => readSettingsEnv({}, { envFile: path })).toThrow(/not valid JSON.*: .*\(line 3 column \d+\)/);
+    expect(() => readSettingsEnv({}, { envFile: path })).not.toThrow(/canary/i);
+  });
+});
+
 describe("loadSettings: values that are not values", () => {
   const KV_URI = "@Microsoft.KeyVault(SecretUri=https://probe-kv.vault.azure.net/secrets/probe-secret/)";
   const KV_NAMES = "@Microsoft.KeyVault(VaultName=probe-kv;SecretName=subscription-key)";
@@ -310,6 +338,47 @@ describe("loadSettings: values that are not values", () => {
       expect(own[0]!.problem).toContain("Key Vault Secrets User");
       expect(own[0]!.problem).toContain("Environment variables");
       expect(JSON.stringify(problems)).not.toContain("probe-kv");
+    },
+  );
+
+  it.each([
+    ["PROBE_CLIENT_SECRET", "@Microsoft.AppConfiguration(Endpoint=https://probe-config.azconfig.io; Key=probe-secret)"],
+    [
+      "PROBE_SUBSCRIPTION_KEY",
+      " @microsoft.appconfiguration ( Endpoint=https://probe-config.azconfig.io; Key=k; Label=prod)",
+    ],
+    [
+      "APPLICATIONINSIGHTS_CONNECTION_STRING",
+      "@Microsoft.AppConfiguration(Endpoint=https://probe-config.azconfig.io; Key=ai)",
+    ],
+  ])(
+    "an unresolved App Configuration reference in %s is refused, naming its own role, not sent",
+    (setting, reference) => {
+      const own = problemsOf({ ...VALID, [setting]: reference }).filter((p) => p.setting === setting);
+      expect(own).toHaveLength(1);
+      expect(own[0]!.problem).toMatch(/unresolved App Configuration reference/);
+      expect(own[0]!.problem).toContain("App Configuration Data Reader");
+      expect(own[0]!.problem).toContain("app-service-configuration-references");
+      expect(JSON.stringify(own)).not.toContain("probe-config");
+    },
+  );
+
+  it.each([
+    ["PROBE_CLIENT_SECRET", "a trailing space", `${CANARY_SECRET} `],
+    ["PROBE_CLIENT_SECRET", "a leading tab", `\t${CANARY_SECRET}`],
+    ["PROBE_UNASSIGNED_CLIENT_SECRET", "a trailing space", `${CANARY_UNASSIGNED} `],
+  ])(
+    "a client secret (%s) with %s is refused at start, not sent to Entra as a wrong secret",
+    (setting, _what, value) => {
+      const problems = problemsOf({
+        ...VALID,
+        PROBE_UNASSIGNED_CLIENT_ID: "5b1e9c3a-8d27-4f60-a4b9-2c7e1f0d8a53",
+        PROBE_UNASSIGNED_CLIENT_SECRET: CANARY_UNASSIGNED,
+        [setting]: value,
+      });
+      expect(problems.map((p) => p.setting)).toEqual([setting]);
+      expect(problems[0]!.problem).toMatch(/starts or ends with a space/);
+      expect(JSON.stringify(problems)).not.toContain(value.trim());
     },
   );
 
@@ -389,12 +458,38 @@ describe("loadSettings: values that are not values", () => {
   );
 });
 
+describe("a subscription key header the HTTP client owns is refused at start", () => {
+  it.each(["Upgrade", "Expect", "Keep-Alive", "TE", "Trailer", "Connection", "Authorization"])(
+    "PROBE_SUBSCRIPTION_KEY_HEADER=%s, and a targets file's subscriptionKeyHeader",
+    (name) => {
+      const own = problemsOf({ ...VALID, PROBE_SUBSCRIPTION_KEY_HEADER: name });
+      expect(own.map((p) => p.setting)).toEqual(["PROBE_SUBSCRIPTION_KEY_HEADER"]);
+      expect(own[0]!.problem).toMatch(/must not be a header the probe or HTTP itself sets/);
+      const targets = file(
+        "key-header-targets.json",
+        JSON.stringify({
+          targets: [
+            { name: "orders", url: VALID.PROBE_API_URL, scope: VALID.PROBE_API_SCOPE, subscriptionKeyHeader: name },
+          ],
+        }),
+      );
+      const { PROBE_API_URL: _u, PROBE_API_SCOPE: _s, PROBE_SUBSCRIPTION_KEY: _k, ...rest } = VALID;
+      expect(problemsOf({ ...rest, PROBE_TARGETS_FILE: targets }).map((p) => p.setting)).toEqual([
+        "PROBE_TARGETS_FILE targets[0].subscriptionKeyHeader",
+      ]);
+    },
+  );
+});
+
 describe("loadSettings: typos are never silent", () => {
   it.each([
     ["PROBE_TIMEOUT", "5000", "PROBE_TIMEOUT_MS"],
     ["PROBE_CERT_WARN_DAY", "60", "PROBE_CERT_WARN_DAYS"],
     ["PROBE_RUN_LOCATON", "westeurope", "PROBE_RUN_LOCATION"],
     ["probe_timeout_ms", "5000", "PROBE_TIMEOUT_MS"],
+    // The setting the probe's own TLS fix names, and the connection string: a typo would be silent.
+    ["NODE_EXTRA_CA_CERT", "/etc/ssl/proxy-ca.pem", "NODE_EXTRA_CA_CERTS"],
+    ["APPLICATIONINSIGHTS_CONNECTIONSTRING", "InstrumentationKey=x", "APPLICATIONINSIGHTS_CONNECTION_STRING"],
   ])("%s is warned about with the closest known name", (name, value, known) => {
     const config = loadSettings({ ...VALID, [name]: value }, { cwd: dir });
     expect(config.settingWarnings).toHaveLength(1);
@@ -405,7 +500,16 @@ describe("loadSettings: typos are never silent", () => {
   it("known names, names read elsewhere and key settings a targets file names are not warned about", () => {
     expect(
       loadSettings(
-        { ...VALID, PROBE_SCHEDULE: "0 */5 * * * *", PROBE_STATE_DIR: "/tmp/x", OTHER_SETTING: "1" },
+        {
+          ...VALID,
+          PROBE_SCHEDULE: "0 */5 * * * *",
+          PROBE_STATE_DIR: "/tmp/x",
+          OTHER_SETTING: "1",
+          // The environment's own names, near none of the probe's.
+          NODE_OPTIONS: "--max-old-space-size=512",
+          REGION_NAMES: "x",
+          APPSETTING_APPLICATIONINSIGHTS_CONNECTION_STRING: "x",
+        },
         { cwd: dir },
       ).settingWarnings,
     ).toBeUndefined();

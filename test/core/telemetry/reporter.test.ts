@@ -10,6 +10,7 @@ import {
 import { checkEnvelope, type IngestionEmulator } from "../../../src/sandbox/ingestion/index.js";
 import { startTrustedEmulator } from "../../sandbox/ingestion/fixtures.js";
 import { startPlainIngestion } from "../../support/plain-ingestion.js";
+import { startLoopbackHttps } from "../http/loopback-https.js";
 import { DELIVERY_CHUNK } from "../../../src/core/telemetry/index.js";
 import { bigRun, CANARY, sampleRun } from "./run-reports.js";
 
@@ -213,6 +214,46 @@ describe("availability reporter against the emulated ingestion endpoint", () => 
     expect(outcome.notAccepted).toHaveLength(2);
     expect(outcome.notAccepted.every((n) => n.reason.startsWith("refused 500"))).toBe(true);
     expect(ofRun("run-206")).toHaveLength(2);
+  });
+
+  it("shows ingestion's own refusal text as data: an escape sequence in it never reaches the terminal or the log", async () => {
+    const refusing = await startLoopbackHttps((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(206, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            itemsReceived: 4,
+            itemsAccepted: 0,
+            errors: [0, 1, 2, 3].map((index) => ({
+              index,
+              statusCode: 400,
+              message: "bad\u001b[2J\u009b31m\r\nforged line",
+            })),
+          }),
+        );
+      });
+    });
+    try {
+      const logger = recordingLogger();
+      const sender = createAvailabilityReporter({
+        connectionString: `InstrumentationKey=3b9f6c1e-5d2a-4e87-9c04-7a1b8e6d2f53;IngestionEndpoint=${refusing.origin}/`,
+        runLocation: "x",
+        trustedCaPem: refusing.caPem,
+        maxRetries: 0,
+        logger,
+      });
+      reporters.push(sender);
+      const outcome = await sender.report(sampleRun("run-escapes"));
+      expect(outcome.accepted).toBe(0);
+      expect(outcome.notAccepted).toHaveLength(4);
+      for (const n of outcome.notAccepted) {
+        expect(n.reason).toBe("refused 400: bad\\x1b[2J\\x9b31m  forged line");
+      }
+      // eslint-disable-next-line no-control-regex
+      expect(JSON.stringify(logger.warnings)).not.toMatch(/\\u001b|\\u009b|\x1b|\x9b/);
+    } finally {
+      await refusing.close();
+    }
   });
 
   it("does not throw when ingestion is unreachable", async () => {

@@ -79,6 +79,27 @@ describe("summarizeToken", () => {
     expect(summary).not.toHaveProperty("roles");
   });
 
+  it("shows the claims of a token from elsewhere as data: control characters escaped, never terminal control", async () => {
+    const token = await new SignJWT({
+      ...V2_CLAIMS,
+      aud: "api://x\u001b[2J",
+      iss: "https://issuer\u001b]0;title\u0007/",
+      roles: ["Api.Access", "Admin\u202e"],
+      scp: "a\r\nb",
+    })
+      .setProtectedHeader({ alg: "RS256", kid: "k\u009b31m" })
+      .setExpirationTime(2_000_000_000)
+      .sign(tenantKeys.privateKey);
+    const summary = summarizeToken(token)!;
+    expect(summary).toMatchObject({
+      aud: "api://x\\x1b[2J",
+      iss: "https://issuer\\x1b]0;title\\x07/",
+      roles: ["Api.Access", "Admin\\u202e"],
+      scp: "a  b",
+      kid: "k\\x9b31m",
+    });
+  });
+
   it("undefined for something that is not a JWT", () => {
     expect(summarizeToken("not-a-token")).toBeUndefined();
   });

@@ -124,7 +124,7 @@ describe("parsePolicy: valid documents", () => {
     expect(validateJwt?.issuerSigningKeys[0]).toMatchObject({ kind: "symmetric" });
     expect(parsePolicy(xml).unresolvedNamedValues).toEqual(["jwt-signing-key"]);
     expect(() => parsePolicy(xml, { requireNamedValues: true })).toThrow(
-      /named value \{\{jwt-signing-key\}\} is not defined/,
+      /named value \{\{jwt-signing-key\}\} has no value/,
     );
   });
 

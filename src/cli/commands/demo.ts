@@ -66,12 +66,16 @@ export const demoCommand: Command = {
         const { exitCode } = await runAndReport(engine, config, { format }, io, telemetry);
         const received = sandbox.ingestion.availability().length;
         io.stderr.write(`sandbox ingestion accepted ${received} availability result${received === 1 ? "" : "s"}\n`);
-        if (policyXml === undefined)
-          io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
-        else
+        if (policyXml !== undefined)
           io.stderr.write(
             `the gateway enforced your policy ${values.policy}: every probe should pass if it is right\n`,
           );
+        else if (apiops !== undefined)
+          // The scenario's expectation is about its own API, which a folder replaces.
+          io.stderr.write(
+            `the gateway enforced the effective policies of ${values.apiops}: every probe of an API should pass if its policies are right\n`,
+          );
+        else io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
         // The run's own exit code, the one its JSON carries (3 when the sandbox's ingestion refused results).
         return exitCode;
       } finally {

@@ -219,6 +219,11 @@ describe("parsePolicy: only what is not a policy document is refused, naming the
     expect(error.code).toBe("APIM_SMOKE_POLICY");
     expect(error.element).toBe(element);
   });
+
+  it("a document cut short names the elements left open, not the XML validator's internals", () => {
+    const error = policyError("<policies>\n  <inbound>\n    <base />\n");
+    expect(error.problem).toBe("malformed XML: the document ends before <policies>, <inbound> are closed");
+  });
 });
 
 describe("parsePolicy: what APIM stores and exports is read, and what cannot be judged offline is noted", () => {

@@ -309,6 +309,10 @@ describe("loadSettings: values that are not values", () => {
       expect(own[0]!.problem).toMatch(/unresolved Key Vault reference/);
       expect(own[0]!.problem).toContain("Key Vault Secrets User");
       expect(own[0]!.problem).toContain("Environment variables");
+      // A settings file for the CLI is never resolved by anyone: say what to put there instead.
+      expect(own[0]!.problem).toContain(
+        "for the CLI (a settings file, a pipeline's variables) give the secret's value itself",
+      );
       expect(JSON.stringify(problems)).not.toContain("probe-kv");
     },
   );

@@ -398,3 +398,28 @@ describe("demo --apiops on a folder whose policy uses a Key Vault named value", 
     expect(refused.stderr).not.toContain("APIM_SMOKE_");
   });
 });
+
+describe("targets --apiops: why a scope could not be derived", () => {
+  it("names only the named values that stand for an audience, not a backend key elsewhere in the policy", async () => {
+    const folder = join(dir, "scope-notes");
+    cpSync(ESTATE, folder, { recursive: true });
+    // status validates no token, and sets a backend key from a secret named value.
+    writeFileSync(
+      join(folder, "apis/status/policy.xml"),
+      '<policies><inbound><set-header name="x-functions-key" exists-action="override"><value>{{backend-api-key}}</value></set-header></inbound><backend><forward-request /></backend></policies>',
+    );
+    let { stderr } = await cli(["targets", "--apiops", folder, "--gateway", "https://contoso.azure-api.net"]);
+    expect(stderr).toMatch(
+      /^note: api status: no audience in its effective policy to derive the scope from; its token/m,
+    );
+    // Its audience is a secret named value: that one is named.
+    writeFileSync(
+      join(folder, "apis/status/policy.xml"),
+      '<policies><inbound><validate-jwt header-name="Authorization"><openid-config url="https://login.microsoftonline.com/{{tenant-id}}/v2.0/.well-known/openid-configuration" /><audiences><audience>{{backend-api-key}}</audience></audiences></validate-jwt></inbound><backend><forward-request /></backend></policies>',
+    );
+    ({ stderr } = await cli(["targets", "--apiops", folder, "--gateway", "https://contoso.azure-api.net"]));
+    expect(stderr).toContain(
+      "note: api status: no audience in its effective policy to derive the scope from (its audiences are named values without a value: backend-api-key)",
+    );
+  });
+});

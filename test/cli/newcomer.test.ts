@@ -160,6 +160,13 @@ describe("--junit FILE", () => {
     expect(out.stdout).toBe("");
   });
 
+  it("a folder given as the file is said to be one, with what to give instead", async () => {
+    mkdirSync(join(dir, "reports-folder"), { recursive: true });
+    const { io, out } = capture(settings());
+    expect(await runCli(["run", "--junit", "reports-folder"], io)).toBe(5);
+    expect(out.stderr).toContain("--junit: cannot write reports-folder (EISDIR: it is a folder; name a file");
+  });
+
   it("gives each suite a time within the run's total", async () => {
     const { io } = capture(settings());
     await runCli(["run", "--junit", "times.xml"], io);

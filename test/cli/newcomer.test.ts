@@ -201,7 +201,7 @@ describe("token and diagnose give cause and fix like run", () => {
     writeFileSync(join(dir, "diag.env"), `PROBE_POLICY_FILE=${sandbox.policyFile}\n`);
     const { io, out } = capture({});
     expect(await runCli(["diagnose", "--token-file", "token.txt", "--env-file", "diag.env"], io)).toBe(0);
-    expect(out.stdout).toContain("checked against: the policy");
+    expect(out.stdout).toContain(`checked against: the policy (PROBE_POLICY_FILE ${sandbox.policyFile})`);
   });
 });
 

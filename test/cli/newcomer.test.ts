@@ -145,6 +145,24 @@ describe("settings validated before the first request", () => {
   });
 });
 
+describe("a mistyped command", () => {
+  it.each([
+    ["policy-check", "policy check"],
+    ["--run", "run"],
+  ])("%s: exit 2 and the command it stands for, never the argument itself", async (typed, meant) => {
+    const { io, out } = capture({});
+    expect(await runCli([typed, "x.xml"], io)).toBe(2);
+    expect(out.stderr).toContain(`did you mean: apim-smoke ${meant}?`);
+    expect(out.stderr).not.toContain(typed);
+  });
+
+  it("an argument like no command (a pasted token) gets no guess", async () => {
+    const { io, out } = capture({});
+    expect(await runCli(["eyJ0eXAiOiJKV1QifQ.e30.sig"], io)).toBe(2);
+    expect(out.stderr).not.toContain("did you mean");
+  });
+});
+
 describe("--junit FILE", () => {
   it("creates a missing folder", async () => {
     const { io } = capture(settings());

@@ -75,10 +75,17 @@ export function targetsFromFolder(
     }
     const scope = scopeFrom(policy) ?? options.scope;
     if (scope === undefined) {
-      const secret =
-        policy.unresolvedNamedValues.length > 0
-          ? ` (named values without a value: ${policy.unresolvedNamedValues.join(", ")})`
-          : "";
+      // Only the named values that stand for an audience kept the scope hidden; others (a backend
+      // key in a set-header) have nothing to do with it.
+      const hidden = [
+        ...new Set(
+          policy.tokenChecks
+            .flatMap((c) => c.unresolvedInputs)
+            .filter((u) => u.input === "audiences" && u.kind === "named value")
+            .flatMap((u) => [...u.written.matchAll(/\{\{([^{}]+)\}\}/g)].map((m) => m[1]!.trim())),
+        ),
+      ];
+      const secret = hidden.length > 0 ? ` (its audiences are named values without a value: ${hidden.join(", ")})` : "";
       // The key probes and a key-only valid still prove something; the token probes say what they lack.
       notes.push(
         `api ${api.name}: no audience in its effective policy to derive the scope from${secret}; its token probes will be skipped until --scope (or PROBE_API_SCOPE) gives one`,

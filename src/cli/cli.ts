@@ -58,8 +58,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const command = COMMANDS[name];
   if (!command) {
+    const meant = meantCommand(name);
     io.stderr.write(
-      `apim-smoke: the first argument is not a command (it is not repeated here, in case it was a pasted secret)\n${usage()}`,
+      `apim-smoke: the first argument is not a command (it is not repeated here, in case it was a pasted secret)${meant ? `; did you mean: apim-smoke ${meant}?` : ""}\n${usage()}`,
     );
     return EXIT_USAGE;
   }
@@ -83,4 +84,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`apim-smoke ${name}: unexpected ${error instanceof Error ? error.name : "error"}\n`);
     return EXIT_NOT_OK;
   }
+}
+
+/**
+ * The command a mistyped first argument stands for, if one plainly does: `policy-check` or
+ * `policycheck` for `policy check`, `--run` or `Run` for `run`. Only a command's own spelling is
+ * said back, never the argument (which may have been a pasted secret).
+ */
+function meantCommand(arg: string): string | undefined {
+  const words = arg
+    .toLowerCase()
+    .replace(/^-+/, "")
+    .split(/[-_\s]+/)
+    .filter(Boolean);
+  const joined = words.join("");
+  if (joined === "policycheck") return "policy check";
+  return Object.keys(COMMANDS).find((name) => joined === name || (words.length > 1 && words[0] === name));
 }

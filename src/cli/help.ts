@@ -125,6 +125,16 @@ const APIOPS_SANDBOX: OptionHelp = {
   description: "publish every HTTP API of an APIOps folder on the sandbox gateway",
   default: "one API, orders",
 };
+const NAMED_VALUES_SANDBOX: readonly OptionHelp[] = [
+  {
+    option: "--named-value NAME=VALUE",
+    description:
+      "a value for {{NAME}} in your policy or folder (repeatable): a secret or Key Vault named value, which an APIOps folder does not hold",
+    default:
+      "none (the folder's, and the sandbox's tenant-id, api-client-id, api-app-id-uri, api-role, probe-client-id)",
+  },
+  { option: "--named-values FILE", description: "named values as a JSON object of name: value", default: "none" },
+];
 
 export const COMMAND_OPTIONS: Readonly<Record<string, readonly OptionHelp[]>> = {
   run: [
@@ -176,12 +186,13 @@ export const COMMAND_OPTIONS: Readonly<Record<string, readonly OptionHelp[]>> = 
     SETTINGS_FILE,
     ENV_FILE,
   ],
-  demo: [SCENARIO, CLOUD, POLICY, APIOPS_SANDBOX, FORMAT],
+  demo: [SCENARIO, CLOUD, POLICY, APIOPS_SANDBOX, ...NAMED_VALUES_SANDBOX, FORMAT],
   sandbox: [
     SCENARIO,
     CLOUD,
     POLICY,
     APIOPS_SANDBOX,
+    ...NAMED_VALUES_SANDBOX,
     {
       option: "--token-lifetime S",
       description: "lifetime of the tokens the emulated tenant issues, in seconds (1-86400)",

@@ -36,6 +36,8 @@ export interface SettingsFileChoice {
   file?: string;
   /** The option (or discovery) that named it, for messages: `--settings-file`, `--env-file`, `./.env`. */
   option: string;
+  /** Nothing given and nothing found: no option, no PROBE_* setting in the environment, no file here. */
+  noneFound?: true;
 }
 
 /**
@@ -61,7 +63,7 @@ export function chooseSettingsFile(
   if (Object.keys(io.env).some((name) => name.startsWith("PROBE_") && io.env[name]))
     return { option: "the environment" };
   const found = SETTINGS_FILES_FOUND_IN_CWD.find((name) => existsSync(join(io.cwd, name)));
-  if (found === undefined) return { option: "the environment" };
+  if (found === undefined) return { option: "the environment", noneFound: true };
   io.stderr.write(`settings: read ./${found} (no --settings-file given and no PROBE_* setting in the environment)\n`);
   return { file: found, option: `./${found}` };
 }
@@ -74,7 +76,12 @@ export async function loadCliConfig(
   io: CliIo,
   values: { "settings-file"?: string | undefined; "env-file"?: string | undefined },
 ): Promise<{ env: Record<string, string>; config: ProbeConfig }> {
-  const { file, option } = chooseSettingsFile(values, io);
+  const { file, option, noneFound } = chooseSettingsFile(values, io);
+  // Every required setting will be reported missing: say first where none was found.
+  if (noneFound)
+    io.stderr.write(
+      `settings: none found (no --settings-file given, no PROBE_* setting in the environment, no ./${SETTINGS_FILES_FOUND_IN_CWD.join(" or ./")} here)\n`,
+    );
   if (file !== undefined) await waitForFile(io, file, option);
   const { values: settings, extraCaFiles } = readSettingsEnv(io.env, {
     cwd: io.cwd,

@@ -121,9 +121,21 @@ export class OutputFileError extends ProbeError {
     options?: { cause?: unknown },
   ) {
     const reason = (options?.cause as { code?: unknown } | undefined)?.code;
-    super(`${option}: cannot write ${displayPath(path)}${typeof reason === "string" ? ` (${reason})` : ""}`, options);
+    const said =
+      typeof reason === "string" ? (OS_REASONS[reason] ? `${reason}: ${OS_REASONS[reason]}` : reason) : undefined;
+    super(`${option}: cannot write ${displayPath(path)}${said ? ` (${said})` : ""}`, options);
   }
 }
+
+/** The operating system's reasons a report file cannot be written, said for people. */
+const OS_REASONS: Readonly<Record<string, string>> = {
+  EISDIR: "it is a folder; name a file, e.g. reports/probe-results.xml",
+  ENOTDIR: "part of the path is a file, not a folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+};
 
 /**
  * The probe's state store (the state dir, or the Function app's storage account) cannot be read or

@@ -54,7 +54,10 @@ export function composeEffectivePolicy(
     } catch (error) {
       // A folder has many policy files: the message names the one at fault.
       if (error instanceof PolicyError)
-        throw new PolicyError(`${file}: ${error.element}`, error.problem, { cause: error });
+        throw new PolicyError(`${file}: ${error.element}`, error.problem, {
+          cause: error,
+          ...(error.namedValue !== undefined ? { namedValue: error.namedValue } : {}),
+        });
       throw error;
     }
   };

@@ -25,10 +25,17 @@ export class PolicyError extends PolicyLibraryError {
     readonly element: string,
     /** What is wrong with it, without the element (to say it again for another place). */
     readonly problem: string,
-    options?: { cause?: unknown },
+    options?: {
+      cause?: unknown;
+      /** The `{{named value}}` without a value that is the problem, for a caller that can give one. */
+      namedValue?: string;
+    },
   ) {
     super(`Policy ${element}: ${problem}`, options);
+    if (options?.namedValue !== undefined) this.namedValue = options.namedValue;
   }
+
+  readonly namedValue?: string;
 }
 
 /** An openid-config document or its JWKS could not be fetched or is not usable. */

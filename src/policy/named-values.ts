@@ -17,7 +17,12 @@ export function substituteNamedValues(
       const name = rawName.trim();
       const found = Object.hasOwn(namedValues, name) ? namedValues[name] : undefined;
       if (found !== undefined) return found;
-      if (strict) throw new PolicyError(at, `named value {{${name}}} is not defined`);
+      if (strict)
+        throw new PolicyError(
+          at,
+          `named value {{${name}}} has no value (not defined, or a secret or Key Vault named value, whose value an APIOps folder does not hold)`,
+          { namedValue: name },
+        );
       unresolved.add(name);
       return whole;
     });

@@ -73,8 +73,7 @@ export function parseXmlRoot(xml: string): XmlElement {
   const { protectedXml, restore } = protectExpressions(xml);
   const validation = XMLValidator.validate(protectedXml);
   if (validation !== true) {
-    const { msg, line, col } = validation.err;
-    throw new PolicyError("xml", `malformed XML at line ${line}, column ${col}: ${msg}`);
+    throw new PolicyError("xml", malformed(validation.err));
   }
   const lines = new StartTagLines(protectedXml);
   let parsed: unknown;
@@ -248,4 +247,24 @@ function textOf(content: unknown): string {
     .map((node) => String(node[TEXT]))
     .join("")
     .trim();
+}
+
+/**
+ * The validator's complaint in the policy's terms. A document cut short (several elements never
+ * closed) comes from it as a serialized list of tag names at line 1, column 1: said as the
+ * elements left open instead.
+ */
+function malformed(err: { code: string; msg: string; line: number; col: number }): string {
+  const open = err.code === "InvalidXml" ? /^Invalid '(\[[\s\S]*\])' found\.$/.exec(err.msg) : null;
+  if (open) {
+    let tags: unknown;
+    try {
+      tags = JSON.parse(open[1]!);
+    } catch {
+      tags = undefined;
+    }
+    if (Array.isArray(tags) && tags.every((t) => typeof t === "string"))
+      return `malformed XML: the document ends before ${tags.map((t) => `<${t}>`).join(", ")} ${tags.length === 1 ? "is" : "are"} closed`;
+  }
+  return `malformed XML at line ${err.line}, column ${err.col}: ${err.msg}`;
 }

@@ -9,8 +9,9 @@ import { openIdConfigOnEmulator } from "./entra-hosts.js";
  * Publishes an APIOps folder on the sandbox gateway: every HTTP API (current revision) at
  * its path, with its effective policy (global, product, API, fragments) and named values, so a
  * user tries their real repository offline. The named values that name Entra identities are set to
- * the sandbox's (its tenant issues the tokens); a named value without a value (a secret) that a
- * policy uses stops the start, naming it.
+ * the sandbox's (its tenant issues the tokens); the caller gives the values of secret and Key Vault
+ * named values (the folder does not hold them), and one without a value that a policy uses stops the
+ * start, naming it.
  *
  * It also writes the copy the probe reads as PROBE_APIOPS_DIR: the same folder with its Entra
  * metadata URLs pointing at the emulated tenant, as the sandbox's policy file does for
@@ -20,7 +21,10 @@ export async function publishApiopsFolder(
   dir: string,
   options: {
     subscriptionKey: string;
+    /** What the gateway substitutes, besides the folder's own. */
     namedValues: Readonly<Record<string, string>>;
+    /** The sandbox's Entra identities, also written into the probe's copy (never a value the caller gave). */
+    identityNamedValues: Readonly<Record<string, string>>;
     entraOrigin: string;
     copyTo: string;
   },
@@ -46,7 +50,7 @@ export async function publishApiopsFolder(
       }),
     }));
   await cp(dir, options.copyTo, { recursive: true });
-  await rewriteForProbe(options.copyTo, options);
+  await rewriteForProbe(options.copyTo, { namedValues: options.identityNamedValues, entraOrigin: options.entraOrigin });
   return { apis, probeFolder: options.copyTo };
 }
 

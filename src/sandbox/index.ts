@@ -44,9 +44,15 @@ export interface SandboxOptions {
   /**
    * Your own API policy (APIM policy XML) instead of the scenario's, to try it offline. It may use the
    * named values in SANDBOX_NAMED_VALUES (`{{tenant-id}}`, ...) where your tenant's values would be;
-   * any other `{{named value}}` is refused at start, naming it.
+   * any other `{{named value}}` not in `namedValues` is refused at start, naming it.
    */
   policyXml?: string;
+  /**
+   * Values for the named values your policy or APIOps folder uses that the sandbox cannot know: a
+   * secret or Key Vault named value (APIM resolves it at run time; an APIOps folder does not hold its
+   * value). The sandbox's own (SANDBOX_NAMED_VALUES) win: its tenant issues the tokens.
+   */
+  namedValues?: Readonly<Record<string, string>>;
   /**
    * The national cloud the tenant emulates (default public): its issuers in tokens and discovery
    * documents, its federated-credential audience, Graph's host, and the scenario policies' URLs.
@@ -69,9 +75,16 @@ export const SANDBOX_NAMED_VALUES: Readonly<Record<string, string>> = {
   "probe-client-id": PROBE_CLIENT.clientId,
 };
 
-/** Fills the sandbox's named values in; others stay for the policy parser to refuse by name. */
-function withNamedValues(policyXml: string): string {
-  return policyXml.replace(/\{\{([A-Za-z0-9._-]+)\}\}/g, (whole, name: string) => SANDBOX_NAMED_VALUES[name] ?? whole);
+/** A value as XML text or attribute text, so the policy around it still parses. */
+function escapeXml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Fills the named values in; others stay for the policy parser to refuse by name. */
+function withNamedValues(policyXml: string, namedValues: Readonly<Record<string, string>>): string {
+  return policyXml.replace(/\{\{([A-Za-z0-9._-]+)\}\}/g, (whole, name: string) =>
+    Object.hasOwn(namedValues, name) ? escapeXml(namedValues[name]!) : whole,
+  );
 }
 
 export interface Sandbox {
@@ -151,13 +164,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       },
     });
 
+    const namedValues = { ...options.namedValues, ...SANDBOX_NAMED_VALUES };
     const apis: ApiDefinition[] = [];
     const estate =
       options.apiops === undefined
         ? undefined
         : await publishApiopsFolder(options.apiops, {
             subscriptionKey,
-            namedValues: SANDBOX_NAMED_VALUES,
+            namedValues,
+            identityNamedValues: SANDBOX_NAMED_VALUES,
             entraOrigin: entra.origin,
             copyTo: join(stateDir, "apiops"),
           });
@@ -175,7 +190,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         scenarioApi.policyXml === undefined
           ? scenarioApi
           : { ...scenarioApi, policyXml: forCloud(scenarioApi.policyXml, cloud) };
-      apis.push(options.policyXml === undefined ? api : { ...api, policyXml: withNamedValues(options.policyXml) });
+      apis.push(
+        options.policyXml === undefined ? api : { ...api, policyXml: withNamedValues(options.policyXml, namedValues) },
+      );
     }
     // The gateway's own certificate when the scenario says how long it lives (the expiring custom domain).
     const gatewayTls =

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import { COMMANDS } from "../../src/cli/commands/index.js";
 import { EXIT_CODES } from "../../src/cli/help.js";
+import { CAUSE_CODES } from "../../src/core/diagnosis/index.js";
 import type { CliIo } from "../../src/cli/io.js";
 
 const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
@@ -48,5 +49,12 @@ describe("exit codes in the README", () => {
     const section = readme.slice(readme.indexOf("### Exit codes"));
     const rows = [...section.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]));
     expect(rows).toEqual(EXIT_CODES.map((e) => e.code));
+  });
+});
+
+describe("cause codes in the README", () => {
+  it("the cause code table names every code a result can carry", () => {
+    const table = readme.slice(readme.indexOf("| cause codes | from |"), readme.indexOf("Offline tools:"));
+    expect(CAUSE_CODES.filter((code) => !table.includes(`\`${code}\``))).toEqual([]);
   });
 });

@@ -145,6 +145,24 @@ describe("settings validated before the first request", () => {
   });
 });
 
+describe("a mistyped command", () => {
+  it.each([
+    ["policy-check", "policy check"],
+    ["--run", "run"],
+  ])("%s: exit 2 and the command it stands for, never the argument itself", async (typed, meant) => {
+    const { io, out } = capture({});
+    expect(await runCli([typed, "x.xml"], io)).toBe(2);
+    expect(out.stderr).toContain(`did you mean: apim-smoke ${meant}?`);
+    expect(out.stderr).not.toContain(typed);
+  });
+
+  it("an argument like no command (a pasted token) gets no guess", async () => {
+    const { io, out } = capture({});
+    expect(await runCli(["eyJ0eXAiOiJKV1QifQ.e30.sig"], io)).toBe(2);
+    expect(out.stderr).not.toContain("did you mean");
+  });
+});
+
 describe("--junit FILE", () => {
   it("creates a missing folder", async () => {
     const { io } = capture(settings());
@@ -158,6 +176,13 @@ describe("--junit FILE", () => {
     expect(await runCli(["run", "--junit", "not-a-folder/probe.xml"], io)).toBe(5);
     expect(out.stderr).toContain("--junit: cannot write not-a-folder/probe.xml");
     expect(out.stdout).toBe("");
+  });
+
+  it("a folder given as the file is said to be one, with what to give instead", async () => {
+    mkdirSync(join(dir, "reports-folder"), { recursive: true });
+    const { io, out } = capture(settings());
+    expect(await runCli(["run", "--junit", "reports-folder"], io)).toBe(5);
+    expect(out.stderr).toContain("--junit: cannot write reports-folder (EISDIR: it is a folder; name a file");
   });
 
   it("gives each suite a time within the run's total", async () => {
@@ -194,7 +219,7 @@ describe("token and diagnose give cause and fix like run", () => {
     writeFileSync(join(dir, "diag.env"), `PROBE_POLICY_FILE=${sandbox.policyFile}\n`);
     const { io, out } = capture({});
     expect(await runCli(["diagnose", "--token-file", "token.txt", "--env-file", "diag.env"], io)).toBe(0);
-    expect(out.stdout).toContain("checked against: the policy");
+    expect(out.stdout).toContain(`checked against: the policy (PROBE_POLICY_FILE ${sandbox.policyFile})`);
   });
 });
 

@@ -206,6 +206,15 @@ describe("apim-smoke run", () => {
     },
   );
 
+  it("no settings anywhere: says where it looked before naming what is missing", async () => {
+    const here = mkdtempSync(join(tmpdir(), "cli-cwd-no-settings-"));
+    const { code, stderr } = await cli(["run"], {}, false, here);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      /^settings: none found \(no --settings-file given, no PROBE_\* setting in the environment, no \.\/local\.settings\.json or \.\/\.env here\)\n.*PROBE_TENANT_ID: is required/s,
+    );
+  });
+
   it.each([
     [["run", "--format", "yaml"], "--format"],
     [["run", "--probe", "sql-injection"], "--probe"],

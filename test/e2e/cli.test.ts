@@ -48,7 +48,7 @@ describe("apim-smoke run against the sandbox", () => {
       const { code, stderr } = await cli(["run", "--format", "json", "--junit", "/dev/full"], { ...sandbox.settings });
       expect(stderr).toMatch(/availability: 11\/11 results accepted/);
       expect(sandbox.ingestion.availability()).toHaveLength(11);
-      expect(stderr).toContain("--junit: cannot write /dev/full (ENOSPC)");
+      expect(stderr).toContain("--junit: cannot write /dev/full (ENOSPC: no space left on the device)");
       expect(code).toBe(5);
     },
   );

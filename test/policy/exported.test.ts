@@ -263,6 +263,11 @@ describe("the effective policy, as APIM composes it", () => {
     // The file that drops it, and what is lost, by scope, file and line.
     expect(findings[0]).toMatchObject({ scope: "api", file: join("apis", "status", "policy.xml") });
     expect(findings[0]!.message).toMatch(/drops validate-jwt \(global policy\.xml:\d+\)/);
+    // The API-level error names the same cause and fix, never "add a validate-jwt" beside the dropped one.
+    expect(findings[1]!.message).toContain(`api ${join("apis", "status", "policy.xml")} drops the enclosing scope's`);
+    expect(findings[1]!.fix).toBe(
+      `Put <base /> first in the inbound section of ${join("apis", "status", "policy.xml")}, so the enclosing scope's token validation applies.`,
+    );
   });
 
   it("reads the apiops-cli layout the same way (namedValues/, policyFragments/, products/<p>/apis.json)", async () => {

@@ -124,7 +124,7 @@ describe("parsePolicy: valid documents", () => {
     expect(validateJwt?.issuerSigningKeys[0]).toMatchObject({ kind: "symmetric" });
     expect(parsePolicy(xml).unresolvedNamedValues).toEqual(["jwt-signing-key"]);
     expect(() => parsePolicy(xml, { requireNamedValues: true })).toThrow(
-      /named value \{\{jwt-signing-key\}\} is not defined/,
+      /named value \{\{jwt-signing-key\}\} has no value/,
     );
   });
 
@@ -229,6 +229,11 @@ describe("parsePolicy: only what is not a policy document is refused, naming the
     const error = policyError(xml);
     expect(error.code).toBe("APIM_SMOKE_POLICY");
     expect(error.element).toBe(element);
+  });
+
+  it("a document cut short names the elements left open, not the XML validator's internals", () => {
+    const error = policyError("<policies>\n  <inbound>\n    <base />\n");
+    expect(error.problem).toBe("malformed XML: the document ends before <policies>, <inbound> are closed");
   });
 });
 

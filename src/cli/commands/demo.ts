@@ -7,7 +7,8 @@ import type { Command } from "../io.js";
 import { runAndReport } from "../run-report.js";
 import { createCliTelemetry } from "../telemetry.js";
 import { lendIdentityEndpoint } from "../identity-endpoint.js";
-import { apiopsOption, readPolicyOption, toCloud, toScenario } from "./sandbox.js";
+import { readNamedValueOptions } from "./policy-check.js";
+import { apiopsOption, namedValueHint, readPolicyOption, toCloud, toScenario } from "./sandbox.js";
 
 /**
  * The sandbox issues short-lived tokens in the demo so that the probe can harvest a real,
@@ -23,7 +24,7 @@ const DEMO_EXPIRED_MARGIN_MS = 500;
 export const demoCommand: Command = {
   summary: "start the sandbox in-process and run the whole matrix against it (npm start)",
   usage:
-    "usage: apim-smoke demo [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--format table|json]",
+    "usage: apim-smoke demo [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--named-value NAME=VALUE]... [--named-values FILE] [--format table|json]",
   async run(args, io) {
     const values = parseCommandArgs(args, {
       scenario: { type: "string" },
@@ -31,18 +32,24 @@ export const demoCommand: Command = {
       format: { type: "string" },
       policy: { type: "string" },
       apiops: { type: "string" },
+      "named-value": { type: "string", multiple: true },
+      "named-values": { type: "string" },
     });
     const scenario = toScenario(values.scenario);
     const cloud = toCloud(values.cloud);
     const format = toFormat(values.format);
     const policyXml = await readPolicyOption(io.cwd, values.policy);
     const apiops = values.apiops === undefined ? undefined : await apiopsOption(io.cwd, values.apiops);
+    const namedValues = await readNamedValueOptions(io, values["named-value"], values["named-values"]);
     const sandbox = await startSandbox({
       scenario,
       cloud,
       ...(apiops ? { apiops } : {}),
       tokenLifetimeSeconds: DEMO_TOKEN_LIFETIME_SECONDS,
       ...(policyXml !== undefined ? { policyXml } : {}),
+      namedValues,
+    }).catch((error: unknown) => {
+      throw namedValueHint(error);
     });
     // The managed identity's endpoint is the process's environment to @azure/identity, as App Service
     // sets it; the in-process sandbox's is in its settings: lend it for the demo, as the host would.
@@ -59,12 +66,16 @@ export const demoCommand: Command = {
         const { exitCode } = await runAndReport(engine, config, { format }, io, telemetry);
         const received = sandbox.ingestion.availability().length;
         io.stderr.write(`sandbox ingestion accepted ${received} availability result${received === 1 ? "" : "s"}\n`);
-        if (policyXml === undefined)
-          io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
-        else
+        if (policyXml !== undefined)
           io.stderr.write(
             `the gateway enforced your policy ${values.policy}: every probe should pass if it is right\n`,
           );
+        else if (apiops !== undefined)
+          // The scenario's expectation is about its own API, which a folder replaces.
+          io.stderr.write(
+            `the gateway enforced the effective policies of ${values.apiops}: every probe of an API should pass if its policies are right\n`,
+          );
+        else io.stderr.write(`expected for "${scenario}": ${SCENARIOS[scenario].expectation}\n`);
         // The run's own exit code, the one its JSON carries (3 when the sandbox's ingestion refused results).
         return exitCode;
       } finally {

@@ -128,7 +128,16 @@ export const diagnoseCommand: Command = {
         `${JSON.stringify({ token: summary, expectations, ...(note ? { note } : {}), diagnoses }, null, 2)}\n`,
       );
     } else {
-      io.stdout.write(renderText(summary, expectations, diagnoses, note));
+      io.stdout.write(
+        renderText(
+          summary,
+          expectations,
+          diagnoses,
+          note,
+          true,
+          policyFile ? `${policyOption} ${displayPath(policyFile)}` : undefined,
+        ),
+      );
     }
     return diagnoses.length === 0 ? EXIT_OK : EXIT_NOT_OK;
   },
@@ -148,6 +157,8 @@ function renderText(
   diagnoses: readonly Diagnosis[],
   note: string | undefined,
   checked = true,
+  /** Where the policy came from, e.g. `--policy api.xml` or `PROBE_POLICY_FILE /path/api.xml`. */
+  policyFrom?: string,
 ): string {
   const lines = ["token (decoded, not verified):"];
   for (const [key, value] of Object.entries(summary)) {
@@ -161,7 +172,7 @@ function renderText(
   }
   if (!checked) return `${lines.join("\n")}\n`;
   lines.push(
-    `checked against: ${expectations.source === "policy" ? "the policy" : "the settings (PROBE_API_SCOPE, PROBE_TENANT_ID)"}`,
+    `checked against: ${expectations.source === "policy" ? `the policy${policyFrom ? ` (${policyFrom})` : ""}` : "the settings (PROBE_API_SCOPE, PROBE_TENANT_ID)"}`,
   );
   if (note) lines.push(`note: ${note}`);
   if (diagnoses.length === 0) lines.push("no problem found");

@@ -170,7 +170,8 @@ function lintFolder(
   return reports;
 }
 
-async function readNamedValueOptions(
+/** `--named-value NAME=VALUE`... and `--named-values FILE`: values are never repeated back (one may be a secret). */
+export async function readNamedValueOptions(
   io: CliIo,
   pairs: readonly string[] | undefined,
   file: string | undefined,

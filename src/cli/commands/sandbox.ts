@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { UsageError } from "../../core/errors.js";
+import { PolicyError, UsageError } from "../../core/errors.js";
 import { CLOUD_NAMES, CLOUDS, isCloudName, type CloudName } from "../../entra/clouds.js";
 import { SECRET_SETTINGS } from "../../core/settings/env-schema.js";
 import { displayPath } from "../../core/settings/looks-like-secret.js";
@@ -16,6 +16,7 @@ import {
 } from "../../sandbox/index.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT_OK, type CliIo, type Command } from "../io.js";
+import { readNamedValueOptions } from "./policy-check.js";
 
 export const SANDBOX_OPTIONS = {
   scenario: { type: "string" },
@@ -24,7 +25,22 @@ export const SANDBOX_OPTIONS = {
   "state-dir": { type: "string" },
   policy: { type: "string" },
   apiops: { type: "string" },
+  "named-value": { type: "string", multiple: true },
+  "named-values": { type: "string" },
 } as const;
+
+/**
+ * A named value the sandbox has no value for (a secret or Key Vault one: APIM resolves it at run time,
+ * an APIOps folder does not hold it) is the user's to give: a usage error saying how, never a value.
+ */
+export function namedValueHint(error: unknown): unknown {
+  if (error instanceof PolicyError && error.namedValue !== undefined)
+    return new UsageError(
+      `${error.message}: give the sandbox a value for it with --named-value ${error.namedValue}=VALUE (or --named-values FILE)`,
+      { cause: error },
+    );
+  return error;
+}
 
 /** `--policy FILE`: the user's own API policy for the sandbox gateway; unreadable is a usage error. */
 export async function readPolicyOption(cwd: string, file: string | undefined): Promise<string | undefined> {
@@ -135,13 +151,14 @@ function reportIngestion(ingestion: Sandbox["ingestion"], io: CliIo): { stop(): 
 export const sandboxCommand: Command = {
   summary: "run the embedded sandbox (Entra tenant, APIM gateway, App Insights ingestion) until Ctrl-C",
   usage:
-    "usage: apim-smoke sandbox [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--token-lifetime S] [--state-dir DIR]",
+    "usage: apim-smoke sandbox [--scenario NAME] [--cloud public|usgov|china] [--policy FILE | --apiops DIR] [--named-value NAME=VALUE]... [--named-values FILE] [--token-lifetime S] [--state-dir DIR]",
   async run(args, io) {
     const values = parseCommandArgs(args, SANDBOX_OPTIONS);
     const scenario = toScenario(values.scenario);
     const cloud = toCloud(values.cloud);
     const tokenLifetimeSeconds = toTokenLifetime(values["token-lifetime"]);
     const policyXml = await readPolicyOption(io.cwd, values.policy);
+    const namedValues = await readNamedValueOptions(io, values["named-value"], values["named-values"]);
     // resolve, not join: `--state-dir /abs/path` is that path, not one under the current folder.
     const stateDir = resolve(io.cwd, values["state-dir"] ?? ".sandbox");
     await mkdir(stateDir, { recursive: true });
@@ -162,10 +179,11 @@ export const sandboxCommand: Command = {
         ...(values.apiops !== undefined ? { apiops: await apiopsOption(io.cwd, values.apiops) } : {}),
         ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
         ...(policyXml !== undefined ? { policyXml } : {}),
+        namedValues,
       });
     } catch (error) {
       await releaseLock();
-      throw error;
+      throw namedValueHint(error);
     }
     try {
       // Written whole, then renamed into place: a reader waiting for the file never sees half of it.

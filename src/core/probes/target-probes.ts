@@ -370,7 +370,7 @@ const PROBES: Record<ProbeName, ProbeRun> = {
     let source: string;
     if (harvested) {
       token = harvested.reveal();
-      source = "a token this process acquired earlier";
+      source = "a token the probe acquired earlier (this process or, from the state, an earlier one)";
     } else if (supplied) {
       const exp = expiresAtMs(supplied.reveal());
       if (exp === undefined || exp > ctx.now())
@@ -380,7 +380,8 @@ const PROBES: Record<ProbeName, ProbeRun> = {
     } else {
       return Promise.resolve(
         skipped(
-          `no expired token yet: the first token this process acquired has not aged past exp + ${Math.round(ctx.expiredTokenMarginMs / 1000)} s (the policy's clock-skew and ours); set PROBE_EXPIRED_TOKEN to probe now`,
+          `no expired token yet: a token this process acquired is sent once it is past exp + ${Math.round(ctx.expiredTokenMarginMs / 1000)} s (the policy's clock-skew and ours); ` +
+            "set PROBE_EXPIRED_TOKEN to probe now, or let later runs use this one: with PROBE_STATE_KEY and a state store (the CLI's --state-dir) it outlives the process",
         ),
       );
     }

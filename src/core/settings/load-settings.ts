@@ -114,11 +114,19 @@ export function loadSettings(env: SettingsEnv, options: LoadSettingsOptions = {}
     const nearMiss = presentNearMiss(p.setting, Object.keys(clean), KNOWN_NAMES);
     if (nearMiss) p.problem += `; ${nearMiss} is set: is it misspelt?`;
   }
-  if (problems.length > 0 || !parsed.success || !credential) {
-    throw new SettingsError(problems.length > 0 ? problems : [{ setting: "settings", problem: "are invalid" }]);
-  }
   const referenced = targets.flatMap((t) => (t.subscriptionKeySetting ? [t.subscriptionKeySetting] : []));
   const settingWarnings = unknownSettingWarnings(Object.keys(clean), [...KNOWN_NAMES, ...referenced]);
+  if (problems.length > 0 || !parsed.success || !credential) {
+    // A misspelt optional setting is said with the problems, so one round of fixes covers it too
+    // (one already named as the near miss of a missing setting is not said twice).
+    const ignored = settingWarnings
+      .map((warning) => /^setting (\S+) (.*)$/.exec(warning))
+      .filter((m): m is RegExpExecArray => m !== null && !problems.some((p) => p.problem.includes(`; ${m[1]} is set`)))
+      .map((m) => ({ setting: m[1]!, problem: m[2]! }));
+    throw new SettingsError(
+      problems.length > 0 ? [...problems, ...ignored] : [{ setting: "settings", problem: "are invalid" }],
+    );
+  }
   const s = parsed.data;
   return {
     tenantId: s.PROBE_TENANT_ID,

@@ -26,7 +26,9 @@ export const KEY_VAULT_REFERENCE_FIX =
   "App Service could not resolve it, so the app sees the reference text instead of the secret. Give the app's managed identity " +
   "the Key Vault Secrets User role on the vault (or a Get secrets access policy), check the reference's status in the portal " +
   "(the Function App's Settings > Environment variables: the setting's source shows the error), then restart the app. " +
-  "See https://learn.microsoft.com/azure/app-service/app-service-key-vault-references";
+  "See https://learn.microsoft.com/azure/app-service/app-service-key-vault-references. " +
+  "Only App Service resolves references: for the CLI (a settings file, a pipeline's variables) give the secret's value itself, " +
+  "e.g. from az keyvault secret show --vault-name <vault> --name <secret> --query value -o tsv.";
 
 export const APP_CONFIGURATION_REFERENCE_FIX =
   "App Service could not resolve it, so the app sees the reference text instead of the value. Give the app's managed identity " +

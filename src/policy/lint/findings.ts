@@ -33,6 +33,8 @@ export const LINT_CODES = [
   "base-dropped",
   "invalid-condition",
   "first-party-audience",
+  // A value still as a documentation example writes it.
+  "placeholder-left",
 ] as const;
 
 export type LintCode = (typeof LINT_CODES)[number];

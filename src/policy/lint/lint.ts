@@ -9,6 +9,7 @@ import type { LintContext, LintFinding } from "./findings.js";
 import { lintIssuers, lintTenant } from "./tenants-and-issuers.js";
 import { droppedInheritanceFindings, missingValidationFinding } from "./missing-validation.js";
 import { NotJudged, notJudgedFindings, unresolvedNamedValueFindings } from "./not-judged.js";
+import { placeholderFindings } from "./placeholders.js";
 import { entraPremise } from "./premises.js";
 import type { Draft, Surroundings } from "./rule.js";
 import { lintSignatureAndLifetime, pinnedKeyFindings } from "./signature-and-lifetime.js";
@@ -95,6 +96,7 @@ function lintCheck(check: ValidateJwtPolicy, around: Surroundings): LintFinding[
   if (found.some((f) => f.code === "any-tenant-accepted"))
     found.splice(0, found.length, ...found.filter((f) => f.code !== "first-party-audience"));
   const extra: Draft[] = [
+    ...placeholderFindings(check),
     ...pinnedKeyFindings(check, entra),
     ...conditionalValidationFindings(check, around),
     ...notJudgedFindings(check, notJudged),

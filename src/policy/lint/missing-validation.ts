@@ -41,13 +41,21 @@ export function missingValidationFinding(policy: ApimPolicy): LintFinding {
       fix: "Lint the effective policy of each operation: apim-smoke policy check --apiops DIR. An API scope's policy should say <base /> and validate tokens (validate-azure-ad-token or validate-jwt).",
     };
   }
+  // An enclosing scope does validate, but a scope without <base /> drops it: the fix is <base />,
+  // not another validate-jwt (base-dropped names the file).
+  const dropping = policy.droppedInheritance.filter((d) => d.lost.some((l) => l.kind === "token-check"));
   return {
     code: "no-validate-jwt",
     severity: "error",
     element: "policies/inbound",
     message:
-      "no validate-jwt or validate-azure-ad-token: the gateway lets any caller with a subscription key (or none) through without a token",
-    fix: "Add validate-azure-ad-token (with client-application-ids) or validate-jwt (with openid-config, <audiences>, <issuers> and the app role in required-claims) to the API's inbound policy.",
+      dropping.length > 0
+        ? `no validate-jwt or validate-azure-ad-token is left in the effective policy: ${dropping.map((d) => `${d.scope} ${d.file}`).join(", ")} drops the enclosing scope's (base-dropped); the gateway lets any caller with a subscription key (or none) through without a token`
+        : "no validate-jwt or validate-azure-ad-token: the gateway lets any caller with a subscription key (or none) through without a token",
+    fix:
+      dropping.length > 0
+        ? `Put <base /> first in the inbound section of ${dropping.map((d) => d.file).join(", ")}, so the enclosing scope's token validation applies.`
+        : "Add validate-azure-ad-token (with client-application-ids) or validate-jwt (with openid-config, <audiences>, <issuers> and the app role in required-claims) to the API's inbound policy.",
   };
 }
 

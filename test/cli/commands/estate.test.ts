@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -380,5 +380,46 @@ describe("every HTTP API of a folder in the APIOps sample's shape becomes a targ
       "catalog-wadl": "https://contoso.azure-api.net/catalog/health",
       "catalog-v1": "https://contoso.azure-api.net/catalog-versioned/v1/version",
     });
+  });
+});
+
+describe("demo --apiops on a folder whose policy uses a Key Vault named value", () => {
+  it("exits 2 naming the named value and how to give it (--named-value), not an internal error code", async () => {
+    const folder = join(dir, "kv-estate");
+    cpSync(ESTATE, folder, { recursive: true });
+    writeFileSync(
+      join(folder, "apis/status/policy.xml"),
+      '<policies><inbound><set-header name="x-functions-key" exists-action="override"><value>{{backend-api-key}}</value></set-header></inbound><backend><forward-request /></backend></policies>',
+    );
+    const refused = await cli(["demo", "--apiops", folder]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("{{backend-api-key}}");
+    expect(refused.stderr).toContain("--named-value backend-api-key=VALUE");
+    expect(refused.stderr).not.toContain("APIM_SMOKE_");
+  });
+});
+
+describe("targets --apiops: why a scope could not be derived", () => {
+  it("names only the named values that stand for an audience, not a backend key elsewhere in the policy", async () => {
+    const folder = join(dir, "scope-notes");
+    cpSync(ESTATE, folder, { recursive: true });
+    // status validates no token, and sets a backend key from a secret named value.
+    writeFileSync(
+      join(folder, "apis/status/policy.xml"),
+      '<policies><inbound><set-header name="x-functions-key" exists-action="override"><value>{{backend-api-key}}</value></set-header></inbound><backend><forward-request /></backend></policies>',
+    );
+    let { stderr } = await cli(["targets", "--apiops", folder, "--gateway", "https://contoso.azure-api.net"]);
+    expect(stderr).toMatch(
+      /^note: api status: no audience in its effective policy to derive the scope from; its token/m,
+    );
+    // Its audience is a secret named value: that one is named.
+    writeFileSync(
+      join(folder, "apis/status/policy.xml"),
+      '<policies><inbound><validate-jwt header-name="Authorization"><openid-config url="https://login.microsoftonline.com/{{tenant-id}}/v2.0/.well-known/openid-configuration" /><audiences><audience>{{backend-api-key}}</audience></audiences></validate-jwt></inbound><backend><forward-request /></backend></policies>',
+    );
+    ({ stderr } = await cli(["targets", "--apiops", folder, "--gateway", "https://contoso.azure-api.net"]));
+    expect(stderr).toContain(
+      "note: api status: no audience in its effective policy to derive the scope from (its audiences are named values without a value: backend-api-key)",
+    );
   });
 });

@@ -337,6 +337,10 @@ describe("loadSettings: values that are not values", () => {
       expect(own[0]!.problem).toMatch(/unresolved Key Vault reference/);
       expect(own[0]!.problem).toContain("Key Vault Secrets User");
       expect(own[0]!.problem).toContain("Environment variables");
+      // A settings file for the CLI is never resolved by anyone: say what to put there instead.
+      expect(own[0]!.problem).toContain(
+        "for the CLI (a settings file, a pipeline's variables) give the secret's value itself",
+      );
       expect(JSON.stringify(problems)).not.toContain("probe-kv");
     },
   );
@@ -495,6 +499,18 @@ describe("loadSettings: typos are never silent", () => {
     expect(config.settingWarnings).toHaveLength(1);
     expect(config.settingWarnings![0]).toContain(`${name} is not read`);
     expect(config.settingWarnings![0]).toContain(`did you mean ${known}?`);
+  });
+
+  it("a misspelt optional setting is named beside the problems that stop the start, not only once they are fixed", () => {
+    const problems = problemsOf({ ...VALID, PROBE_SUBSCRIPTION_KEY: "key\n", PROBE_TIMEOUT: "5000" });
+    expect(problems.map((p) => p.setting)).toEqual(["PROBE_SUBSCRIPTION_KEY", "PROBE_TIMEOUT"]);
+    expect(problems[1]!.problem).toBe("is not read by the probe and is ignored: did you mean PROBE_TIMEOUT_MS?");
+    // The near miss of a missing required setting is said once, on the missing one.
+    const { PROBE_API_URL, ...withoutUrl } = VALID;
+    expect(PROBE_API_URL).toBeDefined();
+    const missing = problemsOf({ ...withoutUrl, PROBE_API_UR: VALID.PROBE_API_URL });
+    expect(missing.map((p) => p.setting)).toEqual(["PROBE_API_URL"]);
+    expect(missing[0]!.problem).toContain("PROBE_API_UR is set: is it misspelt?");
   });
 
   it("known names, names read elsewhere and key settings a targets file names are not warned about", () => {

@@ -48,6 +48,11 @@ const NAMED = {
 
 const CASES: Case[] = [
   {
+    name: "Microsoft's reference example pasted with its {placeholders}: an error at each, never read as values",
+    file: "docs-placeholders-left.xml",
+    expected: { "placeholder-left": "error", "audience-incomplete": "warning", "no-role-claim": "warning" },
+  },
+  {
     name: "Entra form with every input a named value: not judged, never an error",
     file: "entra-named-values.xml",
     expected: {},
@@ -266,5 +271,25 @@ describe("validatesOnEveryPath: one <choose> branch runs, and a missing <otherwi
   ])("%s: %s", (file, expected) => {
     const xml = readFileSync(join(FIXTURES, "..", file), "utf8");
     expect(validatesOnEveryPath(parsePolicy(xml).inbound)).toBe(expected);
+  });
+});
+
+describe("placeholders left from Microsoft's examples", () => {
+  it("names each one and where it stands; named values and expressions are not placeholders", () => {
+    const findings = lintPolicy(fixture("docs-placeholders-left.xml")).filter((f) => f.code === "placeholder-left");
+    expect(findings.map((f) => f.element)).toEqual([
+      "validate-jwt/openid-config/@url",
+      "validate-jwt/audiences/audience",
+      "validate-jwt/issuers/issuer",
+      "validate-jwt/required-claims/claim[@name=aud]/value",
+    ]);
+    expect(findings[0]!.message).toMatch(/^\{tenant-id-or-domain\} in https:\/\/login\.microsoftonline\.com\//);
+    expect(findings[0]!.message).toContain("every token is refused");
+    const clean = fixture("docs-placeholders-left.xml")
+      .replace("{tenant-id-or-domain}", "{{tenant-id}}")
+      .replace("{audience-value - (ex:api://guid)}", '@{ return "api://orders"; }')
+      .replace("{issuer-value - (ex: https://sts.windows.net/{tenant id}/)}", "https://sts.windows.net/{{tenant-id}}/")
+      .replace("{backend-app-client-id}", "{{api-client-id}}");
+    expect(lintPolicy(clean).filter((f) => f.code === "placeholder-left")).toEqual([]);
   });
 });

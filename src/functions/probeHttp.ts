@@ -3,6 +3,7 @@ import { debugFailure } from "../core/debug.js";
 import { isProductError } from "../core/errors.js";
 import { renderJson } from "../core/results/json.js";
 import { invocationLogger, logRunSummary } from "./support/invocation-logger.js";
+import { functionsNodeVersionProblem } from "./support/node-version.js";
 
 /**
  * Status when the run finished but not every probe passed: 4xx so that `curl --fail` and pipeline
@@ -29,6 +30,11 @@ export async function probeHttp(request: HttpRequest, context: InvocationContext
       ...problem(405, `Method ${request.method} is not allowed; use POST.`),
       headers: { allow: "POST", "content-type": "application/json; charset=utf-8" },
     };
+  }
+  const tooOld = functionsNodeVersionProblem(process.versions.node);
+  if (tooOld) {
+    context.error(tooOld);
+    return problem(500, tooOld);
   }
   // Imported on the first invocation, not while the worker indexes the app: the probe runtime (MSAL,
   // undici, zod, the telemetry SDK) would block the worker's event loop for up to seconds.

@@ -1,6 +1,7 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { DEFAULT_SCHEDULE } from "../core/settings/defaults.js";
 import { invocationLogger, logRunSummary } from "./support/invocation-logger.js";
+import { functionsNodeVersionProblem } from "./support/node-version.js";
 
 /** `%PROBE_SCHEDULE%` when the app setting exists (the host fails to index a missing one), else the documented default. */
 export function timerSchedule(env: Readonly<Record<string, string | undefined>>): string {
@@ -12,6 +13,11 @@ export async function probeTimer(timer: Timer, context: InvocationContext): Prom
   if (timer.isPastDue) {
     // A late run still runs: skipping it would leave a gap that looks like a dead probe.
     context.warn(`probe schedule is past due (last ${timer.scheduleStatus?.last ?? "unknown"}); running now`);
+  }
+  const tooOld = functionsNodeVersionProblem(process.versions.node);
+  if (tooOld) {
+    context.error(tooOld);
+    throw new Error(tooOld);
   }
   // Imported on the first run, not while the worker indexes the app (see probeHttp.ts).
   const { sharedProbeRuntime } = await import("./support/probe-runtime.js");

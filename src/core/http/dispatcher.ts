@@ -1,4 +1,6 @@
-import { createSecureContext, getCACertificates, TLSSocket, type SecureContext } from "node:tls";
+// A namespace import: a named import of getCACertificates (Node.js 22.15) would fail to link on an
+// older Node.js, before the app could say which version it needs.
+import * as tls from "node:tls";
 import { Agent, buildConnector, type Dispatcher } from "undici";
 import { PresentedCertificates } from "./presented-certificates.js";
 
@@ -14,8 +16,10 @@ export interface ProbeDispatcherOptions {
 }
 
 /** The probe's trust store: Node's default roots plus the extra CAs, as one context every connection shares. */
-export function probeSecureContext(extraCaPem: readonly string[] = []): SecureContext {
-  return createSecureContext(extraCaPem.length > 0 ? { ca: [...getCACertificates("default"), ...extraCaPem] } : {});
+export function probeSecureContext(extraCaPem: readonly string[] = []): tls.SecureContext {
+  return tls.createSecureContext(
+    extraCaPem.length > 0 ? { ca: [...tls.getCACertificates("default"), ...extraCaPem] } : {},
+  );
 }
 
 /**
@@ -45,7 +49,7 @@ export function createProbeConnections(options: ProbeDispatcherOptions & { now?:
     connect: (connectOptions, callback) =>
       connector(connectOptions, (...args) => {
         const [error, socket] = args;
-        if (error === null && socket instanceof TLSSocket)
+        if (error === null && socket instanceof tls.TLSSocket)
           certificates.record(connectOptions.hostname, Number(connectOptions.port || 443), socket);
         callback(...args);
       }),

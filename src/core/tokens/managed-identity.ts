@@ -1,5 +1,7 @@
 import type { TokenCredential } from "@azure/identity";
-import { getCACertificates } from "node:tls";
+// A namespace import: a named import of getCACertificates (Node.js 22.15) would fail to link on an
+// older Node.js, before the app could say which version it needs.
+import * as tls from "node:tls";
 
 /**
  * The app's managed identity (@azure/identity), trusting the same CAs as every other leg of the
@@ -15,8 +17,8 @@ export async function managedIdentityCredential(options: {
   const { ManagedIdentityCredential } = await import("@azure/identity");
   const extra = options.extraCaPem ?? [];
   // `ca` replaces the default roots for these requests: keep them, add the extra ones.
-  const tls = extra.length > 0 ? { tlsOptions: { ca: [...getCACertificates("default"), ...extra] } } : {};
+  const trust = extra.length > 0 ? { tlsOptions: { ca: [...tls.getCACertificates("default"), ...extra] } } : {};
   return options.clientId
-    ? new ManagedIdentityCredential({ clientId: options.clientId, ...tls })
-    : new ManagedIdentityCredential(tls);
+    ? new ManagedIdentityCredential({ clientId: options.clientId, ...trust })
+    : new ManagedIdentityCredential(trust);
 }

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SettingsError, UsageError } from "../core/errors.js";
+import { UsageError } from "../core/errors.js";
 import { loadSettings } from "../core/settings/load-settings.js";
 import { readSettingsEnv } from "../core/settings/settings-sources.js";
 import type { ProbeConfig } from "../core/settings/types.js";
@@ -10,9 +10,10 @@ import type { CliIo } from "./io.js";
 import { displayPath } from "../core/settings/looks-like-secret.js";
 
 /**
- * How long `--settings-file` waits for a file that is not there yet. `apim-smoke sandbox ... &`
- * returns control at once and writes its settings file a few seconds later, once the tenant, gateway
- * and ingestion listen; the README's next line is `run --settings-file .sandbox/sandbox.env`.
+ * How long `--settings-file` waits for a sandbox's settings file that is not there yet.
+ * `apim-smoke sandbox ... &` returns control at once and writes its settings file a few seconds
+ * later, once the tenant, gateway and ingestion listen; the README's next line is
+ * `run --settings-file .sandbox/sandbox.env`.
  */
 export const SETTINGS_FILE_WAIT_MS = 30_000;
 
@@ -92,11 +93,19 @@ export async function loadCliConfig(
   return { env: settings, config };
 }
 
-/** Waits, bounded, for `file` to exist; says so once on stderr; throws naming it when time is up. */
+/** The file `apim-smoke sandbox` writes its settings to, in its --state-dir. */
+const SANDBOX_SETTINGS_FILE = "sandbox.env";
+
+/**
+ * Waits, bounded, for `file` to exist when it is a sandbox's settings file (which the sandbox writes
+ * a few seconds after it was started in the background); says so once on stderr. Any other file
+ * that is not there is a mistyped path: named at once, not after half a minute.
+ */
 async function waitForFile(io: CliIo, file: string, option: string, timeoutMs = SETTINGS_FILE_WAIT_MS): Promise<void> {
   const path = resolve(io.cwd, file);
   // The process's own clock, not io.now: a test's frozen probe clock must not make this wait forever.
-  const deadline = performance.now() + timeoutMs;
+  const started = performance.now();
+  const awaitsSandbox = basename(path) === SANDBOX_SETTINGS_FILE;
   let announced = false;
   for (;;) {
     try {
@@ -105,16 +114,18 @@ async function waitForFile(io: CliIo, file: string, option: string, timeoutMs = 
     } catch {
       // not there (yet)
     }
-    if (performance.now() >= deadline || io.signal?.aborted) {
-      throw new SettingsError([
-        {
-          setting: option,
-          problem: `${displayPath(path)} does not exist (waited ${Math.round(timeoutMs / 1000)} s; is \`apim-smoke sandbox\` running?)`,
-        },
-      ]);
+    const waitedMs = performance.now() - started;
+    if (!awaitsSandbox || waitedMs >= timeoutMs || io.signal?.aborted) {
+      throw new UsageError(
+        awaitsSandbox
+          ? `${option}: ${displayPath(path)} does not exist (waited ${Math.round(waitedMs / 1000)} s for \`apim-smoke sandbox\` to write it; is it running, with this --state-dir?)`
+          : `${option}: ${displayPath(path)} does not exist`,
+      );
     }
     if (!announced) {
-      io.stderr.write(`waiting for ${displayPath(file)} (up to ${Math.round(timeoutMs / 1000)} s)...\n`);
+      io.stderr.write(
+        `waiting for ${displayPath(file)} (up to ${Math.round(timeoutMs / 1000)} s, while \`apim-smoke sandbox\` starts)...\n`,
+      );
       announced = true;
     }
     await sleep(100);

@@ -118,6 +118,15 @@ describe("--env-file", () => {
     expect(JSON.parse(out.stdout)).toMatchObject({ summary: { ok: true } });
   });
 
+  it("a mistyped settings file (not a sandbox's) is named at once as the option's problem, not waited for", async () => {
+    const { io, out } = capture({});
+    expect(await runCli(["run", "--settings-file", "prbe.env"], io)).toBe(2);
+    expect(out.stderr).toContain("--settings-file: ");
+    expect(out.stderr).toContain("prbe.env does not exist");
+    expect(out.stderr).not.toContain("waiting for");
+    expect(out.stderr).not.toContain("Invalid setting");
+  });
+
   it("keeps the sandbox CA from the file when the shell already sets NODE_EXTRA_CA_CERTS", async () => {
     writeFileSync(
       join(dir, "with-ca.env"),

@@ -394,13 +394,31 @@ function renamedKeyHeader(o: ProbeObservation): { expectedKeyHeader: string; sen
 }
 
 function subscriptionCause(o: ProbeObservation): CauseCode | undefined {
-  const message = o.apimMessage ?? "";
-  if (/missing subscription key/i.test(message)) return "missing-subscription-key";
-  if (/invalid subscription key/i.test(message)) return "invalid-subscription-key";
+  const refusal = subscriptionKeyRefusal(o);
+  if (refusal === "missing") return "missing-subscription-key";
+  if (refusal === "invalid") return "invalid-subscription-key";
   // APIM's key challenge without its documented message (custom error handling): the key is at fault.
-  if (o.wwwAuthenticate && parseChallenge(o.wwwAuthenticate)?.scheme === "azureapimanagementkey") {
+  if (refusal === "challenge") {
     return o.probe === "no-subscription-key" ? "missing-subscription-key" : "invalid-subscription-key";
   }
+  return undefined;
+}
+
+/**
+ * Whether a refusal is APIM's subscription key check: its documented message (missing or invalid
+ * key), else its key challenge (`WWW-Authenticate: AzureApiManagementKey`). APIM checks the key
+ * before any policy runs (https://learn.microsoft.com/azure/api-management/api-management-subscriptions:
+ * calls without a valid key are rejected immediately), so such a refusal never reached validate-jwt.
+ */
+export function subscriptionKeyRefusal(answer: {
+  apimMessage?: string;
+  wwwAuthenticate?: string;
+}): "missing" | "invalid" | "challenge" | undefined {
+  const message = answer.apimMessage ?? "";
+  if (/missing subscription key/i.test(message)) return "missing";
+  if (/invalid subscription key/i.test(message)) return "invalid";
+  if (answer.wwwAuthenticate && parseChallenge(answer.wwwAuthenticate)?.scheme === "azureapimanagementkey")
+    return "challenge";
   return undefined;
 }
 

@@ -13,7 +13,8 @@ import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartia
 import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
-import type { ProbeName } from "../../probe-matrix/names.js";
+import { TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
+import { subscriptionKeyRefusal } from "../diagnosis/diagnose.js";
 import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";
@@ -458,6 +459,16 @@ interface CallOptions {
 
 type Sent = { res: ProbeResponse } | { error: unknown };
 
+/** The check each token probe's refusal is meant to prove, as its message names it. */
+const TOKEN_CHECKS: Readonly<Partial<Record<ProbeName, string>>> = {
+  "no-token": "token's presence",
+  "wrong-audience": "audience",
+  "expired-token": "expiry",
+  "forged-signature": "signature",
+  "alg-none": "unsigned-token",
+  "unassigned-client": "role",
+};
+
 async function call(
   ctx: TargetRunContext,
   probe: ProbeName,
@@ -542,12 +553,17 @@ async function call(
   }
   // Open by design, said so explicitly on the target: reported on every run, never a silent pass.
   const acceptedOpen = statusOutcome === "security" && acceptOpen !== undefined;
-  const outcome = acceptedOpen ? "pass" : statusOutcome;
+  // A token probe refused by the subscription key check: APIM refuses a bad key before any policy
+  // runs, so the token was never judged and the expected status proves nothing about it.
+  const keyRefused = statusOutcome === "pass" && TOKEN_PROBES.includes(probe) && subscriptionKeyRefusal(res);
+  const outcome = acceptedOpen ? "pass" : keyRefused ? "fail" : statusOutcome;
   const verdict = acceptedOpen
     ? ": let in, as accepted (acceptOpen)"
     : outcome === "security"
       ? ": the gateway let this request in"
-      : "";
+      : keyRefused
+        ? ` from the subscription key check, before any token check: nothing is proved about the ${TOKEN_CHECKS[probe] ?? "token"} check`
+        : "";
   const apim = outcome !== "pass" && res.apimMessage ? ` (${res.apimMessage})` : "";
   return {
     outcome,

@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { describe, expect, it } from "vitest";
+import type { ProbeName } from "../../src/probe-matrix/names.js";
+import { loadSettings } from "../../src/core/settings/load-settings.js";
+import { independentGatewayPerTest, resultOf, runOnce, sandboxPerTest } from "./support.js";
+
+/** The gateway's current key: not the one the sandbox's settings give the probe. */
+const CURRENT_KEY = "9f2c4e7a1b3d5f6081726354a5b6c7d8";
+const KEY_HEADER = "ocp-apim-subscription-key";
+
+/**
+ * A gateway written apart from the sandbox with no token validation at all: it checks the
+ * subscription key, before anything else as APIM does, and lets in whatever carries its key. Its
+ * refusal is APIM's documented one, or (`bodyless`) only APIM's key challenge with a body of its own.
+ */
+function keyOnlyGateway(refusal: "apim" | "bodyless"): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    req.resume();
+    const key = req.headers[KEY_HEADER];
+    if (key === CURRENT_KEY) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"orders":[]}');
+      return;
+    }
+    const challenge = `AzureApiManagementKey realm="https://contoso-gw.example/shop",name="Ocp-Apim-Subscription-Key",type="header"`;
+    if (refusal === "bodyless") {
+      res.writeHead(401, { "www-authenticate": challenge, "content-type": "text/plain" });
+      res.end("Unauthorized");
+      return;
+    }
+    const message =
+      key === undefined
+        ? "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
+        : "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.";
+    res.writeHead(401, { "content-type": "application/json", "www-authenticate": challenge });
+    res.end(JSON.stringify({ statusCode: 401, message }));
+  };
+}
+
+const openSandbox = sandboxPerTest();
+const startGateway = independentGatewayPerTest();
+
+/** The token probes that reach the gateway (expired-token has no expired token yet; unassigned-client is refused by Entra). */
+const TOKEN_REQUESTS: readonly ProbeName[] = ["no-token", "wrong-audience", "forged-signature", "alg-none"];
+
+async function tokenProbesThrough(refusal: "apim" | "bodyless", env: Record<string, string | undefined>) {
+  const sandbox = await openSandbox({ scenario: "healthy" });
+  const { settings } = await startGateway(sandbox, keyOnlyGateway(refusal), "/shop/orders");
+  return runOnce(loadSettings({ ...settings, ...env }), {}, TOKEN_REQUESTS);
+}
+
+describe("a token probe refused by the subscription key check proves nothing about tokens", () => {
+  it("the gateway validates no token: with its current key every token probe is security", async () => {
+    const report = await tokenProbesThrough("apim", { PROBE_SUBSCRIPTION_KEY: CURRENT_KEY });
+    for (const probe of TOKEN_REQUESTS) expect(resultOf(report, probe).outcome, probe).toBe("security");
+  });
+
+  it("the same gateway with a regenerated key: each token probe fails naming the key, and the run is not ok", async () => {
+    const report = await tokenProbesThrough("apim", {});
+    for (const probe of TOKEN_REQUESTS) {
+      const result = resultOf(report, probe);
+      expect(result, probe).toMatchObject({
+        outcome: "fail",
+        actualStatus: 401,
+        diagnosis: { cause: "invalid-subscription-key" },
+      });
+      expect(result.message, probe).toMatch(/from the subscription key check, before any token check/);
+    }
+    expect(report.summary.ok).toBe(false);
+  });
+
+  it("no key configured for an API that requires one: missing-subscription-key, not a pass", async () => {
+    const report = await tokenProbesThrough("apim", { PROBE_SUBSCRIPTION_KEY: undefined });
+    for (const probe of TOKEN_REQUESTS) {
+      expect(resultOf(report, probe), probe).toMatchObject({
+        outcome: "fail",
+        diagnosis: { cause: "missing-subscription-key" },
+      });
+    }
+    expect(report.summary.ok).toBe(false);
+  });
+
+  it("custom error handling that keeps only APIM's key challenge: still not a pass", async () => {
+    const report = await tokenProbesThrough("bodyless", {});
+    for (const probe of TOKEN_REQUESTS) {
+      expect(resultOf(report, probe), probe).toMatchObject({
+        outcome: "fail",
+        diagnosis: { cause: "invalid-subscription-key" },
+      });
+    }
+    expect(report.summary.ok).toBe(false);
+  });
+});

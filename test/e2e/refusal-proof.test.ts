@@ -91,3 +91,35 @@ describe("a token probe refused by the subscription key check proves nothing abo
     expect(report.summary.ok).toBe(false);
   });
 });
+
+/**
+ * A gateway written apart from the sandbox that checks the key, then an ip-filter policy that
+ * forbids the probe's address, in APIM's words, before any token check; past it, anyone gets in.
+ */
+function ipFilteredGateway(key: string): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    req.resume();
+    if (req.headers[KEY_HEADER] !== key) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ statusCode: 401, message: "Access denied due to invalid subscription key." }));
+      return;
+    }
+    const message = `Caller IP address ${req.socket.remoteAddress ?? "?"} is not allowed. Access denied.`;
+    res.writeHead(403, { "content-type": "application/json" });
+    res.end(JSON.stringify({ statusCode: 403, message }));
+  };
+}
+
+describe("a refusal by the ip-filter policy proves nothing about the caller's credentials", () => {
+  it("unassigned-client (401 or 403 expected) got in with any token: the ip-filter's 403 is no pass, and the run is not ok", async () => {
+    // Assignment is not required: the unassigned client gets a token, and the gateway judges it.
+    const sandbox = await openSandbox({ scenario: "assignment-not-required" });
+    const key = sandbox.settings.PROBE_SUBSCRIPTION_KEY!;
+    const { settings } = await startGateway(sandbox, ipFilteredGateway(key), "/shop/orders");
+    const report = await runOnce(loadSettings(settings), {}, ["unassigned-client"]);
+    const result = resultOf(report, "unassigned-client");
+    expect(result).toMatchObject({ outcome: "fail", actualStatus: 403, diagnosis: { cause: "ip-filtered" } });
+    expect(result.message).toMatch(/from the ip-filter policy .*nothing is proved about the role check/);
+    expect(report.summary.ok).toBe(false);
+  });
+});

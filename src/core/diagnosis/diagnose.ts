@@ -340,8 +340,7 @@ function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expec
   const evidence = base(o);
   // APIM's own refusals by policy ([A] the policies' pages): named, never "the API is down".
   if (o.answeredBy !== "backend" && o.apimMessage !== undefined) {
-    if (status === 403 && /^Caller IP address .* is not allowed/i.test(o.apimMessage))
-      return buildDiagnosis("ip-filtered", evidence);
+    if (ipFilterRefusal({ ...o, status })) return buildDiagnosis("ip-filtered", evidence);
     if (status === THROTTLED_STATUS && /rate limit is exceeded|out of call volume quota/i.test(o.apimMessage))
       return buildDiagnosis("rate-limited", evidence);
   }
@@ -420,6 +419,15 @@ export function subscriptionKeyRefusal(answer: {
   if (answer.wwwAuthenticate && parseChallenge(answer.wwwAuthenticate)?.scheme === "azureapimanagementkey")
     return "challenge";
   return undefined;
+}
+
+/** Whether a refusal is APIM's ip-filter policy's (its 403 and message): the caller's address was refused, not its credentials. */
+export function ipFilterRefusal(answer: { status: number; apimMessage?: string; answeredBy?: string }): boolean {
+  return (
+    answer.status === 403 &&
+    answer.answeredBy !== "backend" &&
+    /^Caller IP address .* is not allowed/i.test(answer.apimMessage ?? "")
+  );
 }
 
 /** A `valid` call refused for its token: the preflight's rule, a backend's challenge, the token itself. */

@@ -13,8 +13,8 @@ import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartia
 import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
-import { TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
-import { subscriptionKeyRefusal } from "../diagnosis/diagnose.js";
+import { REJECTING_PROBES, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
+import { ipFilterRefusal, subscriptionKeyRefusal } from "../diagnosis/diagnose.js";
 import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";
@@ -459,8 +459,10 @@ interface CallOptions {
 
 type Sent = { res: ProbeResponse } | { error: unknown };
 
-/** The check each token probe's refusal is meant to prove, as its message names it. */
-const TOKEN_CHECKS: Readonly<Partial<Record<ProbeName, string>>> = {
+/** The check each rejecting probe's refusal is meant to prove, as its message names it. */
+const PROVED_CHECK: Readonly<Partial<Record<ProbeName, string>>> = {
+  "no-subscription-key": "subscription key",
+  "invalid-subscription-key": "subscription key",
   "no-token": "token's presence",
   "wrong-audience": "audience",
   "expired-token": "expiry",
@@ -468,6 +470,20 @@ const TOKEN_CHECKS: Readonly<Partial<Record<ProbeName, string>>> = {
   "alg-none": "unsigned-token",
   "unassigned-client": "role",
 };
+
+/**
+ * What refused a rejecting probe's request when its answer names a check that cannot be the one the
+ * probe tests: APIM's subscription key check for a probe that tests the token (APIM refuses a bad
+ * key before any policy runs, so the token was never judged), or the ip-filter policy for any probe
+ * (it judged the caller's address, not its credentials).
+ */
+function refusedByAnotherCheck(probe: ProbeName, res: ProbeResponse): string | undefined {
+  if (TOKEN_PROBES.includes(probe) && subscriptionKeyRefusal(res)) {
+    return "the subscription key check, before any token check";
+  }
+  if (ipFilterRefusal(res)) return "the ip-filter policy (the caller's IP address)";
+  return undefined;
+}
 
 async function call(
   ctx: TargetRunContext,
@@ -553,16 +569,16 @@ async function call(
   }
   // Open by design, said so explicitly on the target: reported on every run, never a silent pass.
   const acceptedOpen = statusOutcome === "security" && acceptOpen !== undefined;
-  // A token probe refused by the subscription key check: APIM refuses a bad key before any policy
-  // runs, so the token was never judged and the expected status proves nothing about it.
-  const keyRefused = statusOutcome === "pass" && TOKEN_PROBES.includes(probe) && subscriptionKeyRefusal(res);
-  const outcome = acceptedOpen ? "pass" : keyRefused ? "fail" : statusOutcome;
+  // The expected status, but from another check than the probe's: it proves nothing, so it is no pass.
+  const refusedBy =
+    statusOutcome === "pass" && REJECTING_PROBES.includes(probe) ? refusedByAnotherCheck(probe, res) : undefined;
+  const outcome = acceptedOpen ? "pass" : refusedBy ? "fail" : statusOutcome;
   const verdict = acceptedOpen
     ? ": let in, as accepted (acceptOpen)"
     : outcome === "security"
       ? ": the gateway let this request in"
-      : keyRefused
-        ? ` from the subscription key check, before any token check: nothing is proved about the ${TOKEN_CHECKS[probe] ?? "token"} check`
+      : refusedBy
+        ? ` from ${refusedBy}: nothing is proved about the ${PROVED_CHECK[probe] ?? probe} check`
         : "";
   const apim = outcome !== "pass" && res.apimMessage ? ` (${res.apimMessage})` : "";
   return {

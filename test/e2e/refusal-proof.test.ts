@@ -1,5 +1,8 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { describe, expect, it } from "vitest";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
 import type { ProbeName } from "../../src/probe-matrix/names.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { independentGatewayPerTest, resultOf, runOnce, sandboxPerTest } from "./support.js";
@@ -120,6 +123,88 @@ describe("a refusal by the ip-filter policy proves nothing about the caller's cr
     const result = resultOf(report, "unassigned-client");
     expect(result).toMatchObject({ outcome: "fail", actualStatus: 403, diagnosis: { cause: "ip-filtered" } });
     expect(result.message).toMatch(/from the ip-filter policy .*nothing is proved about the role check/);
+    expect(report.summary.ok).toBe(false);
+  });
+});
+
+/**
+ * A gateway written apart from the sandbox: its one operation takes any caller with the key (no token
+ * validation), and any other path gets APIM's own 404, before any API's checks.
+ */
+function oneOperationGateway(key: string): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    req.resume();
+    if (req.url !== "/shop/orders") {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ statusCode: 404, message: "Resource not found" }));
+      return;
+    }
+    const ok = req.headers[KEY_HEADER] === key;
+    res.writeHead(ok ? 201 : 401, { "content-type": "application/json" });
+    res.end(
+      ok
+        ? '{"id":"o-1"}'
+        : JSON.stringify({ statusCode: 401, message: "Access denied due to invalid subscription key." }),
+    );
+  };
+}
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+describe("APIM's 404 for a URL no API matches proves nothing, even where a target lists 404 among its refusals", () => {
+  it("a write operation probed for refusals only, its path mistyped: each probe fails api-not-found, and the run is not ok", async () => {
+    const sandbox = await openSandbox({ scenario: "healthy" });
+    const { gateway, settings } = await startGateway(
+      sandbox,
+      oneOperationGateway(sandbox.settings.PROBE_SUBSCRIPTION_KEY!),
+    );
+    const probes = ["no-token", "forged-signature", "alg-none"] as const;
+    const dir = await mkdtemp(join(tmpdir(), "refusal-proof-"));
+    dirs.push(dir);
+    const targetsFile = join(dir, "targets.json");
+    await writeFile(
+      targetsFile,
+      JSON.stringify({
+        targets: [
+          {
+            name: "create-order",
+            // The operation is /shop/orders: one letter is missing.
+            url: `${gateway.origin}/shop/ordrs`,
+            method: "POST",
+            body: '{"sku":"A-1"}',
+            scope: sandbox.settings.PROBE_API_SCOPE,
+            subscriptionKeySetting: "ORDERS_KEY",
+            // The API hides itself from refused callers with a 404 (validate-jwt's failed-validation-httpcode).
+            expectedStatuses: Object.fromEntries(probes.map((p) => [p, [401, 404]])),
+            // valid would create an order: only the refusals are probed.
+            probes,
+          },
+        ],
+      }),
+    );
+    const report = await runOnce(
+      loadSettings({
+        ...settings,
+        PROBE_API_URL: undefined,
+        PROBE_API_METHOD: undefined,
+        PROBE_API_SCOPE: undefined,
+        PROBE_SUBSCRIPTION_KEY: undefined,
+        ORDERS_KEY: sandbox.settings.PROBE_SUBSCRIPTION_KEY,
+        PROBE_TARGETS_FILE: targetsFile,
+      }),
+    );
+    for (const probe of probes) {
+      const result = resultOf(report, probe);
+      expect(result, probe).toMatchObject({
+        outcome: "fail",
+        actualStatus: 404,
+        diagnosis: { cause: "api-not-found" },
+      });
+      expect(result.message, probe).toMatch(/no API or operation at the URL/);
+    }
     expect(report.summary.ok).toBe(false);
   });
 });

@@ -352,14 +352,7 @@ function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expec
       },
     });
   }
-  if (
-    status === 404 &&
-    o.answeredBy !== "backend" &&
-    o.apimMessage !== undefined &&
-    /resource not found/i.test(o.apimMessage)
-  ) {
-    return buildDiagnosis("api-not-found", evidence);
-  }
+  if (apiNotFoundRefusal({ ...o, status })) return buildDiagnosis("api-not-found", evidence);
   if (status >= 500) {
     if (o.answeredBy === "backend") return buildDiagnosis("backend-error", { ...evidence, answeredBy: "backend" });
     if (o.answeredBy === "gateway") return buildDiagnosis("gateway-error", { ...evidence, answeredBy: "gateway" });
@@ -427,6 +420,13 @@ export function ipFilterRefusal(answer: { status: number; apimMessage?: string; 
     answer.status === 403 &&
     answer.answeredBy !== "backend" &&
     /^Caller IP address .* is not allowed/i.test(answer.apimMessage ?? "")
+  );
+}
+
+/** Whether an answer is APIM's own 404 for a URL that matches no API or operation: no API's checks ran. */
+export function apiNotFoundRefusal(answer: { status: number; apimMessage?: string; answeredBy?: string }): boolean {
+  return (
+    answer.status === 404 && answer.answeredBy !== "backend" && /resource not found/i.test(answer.apimMessage ?? "")
   );
 }
 

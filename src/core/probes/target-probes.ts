@@ -14,7 +14,7 @@ import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
 import { REJECTING_PROBES, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
-import { ipFilterRefusal, subscriptionKeyRefusal } from "../diagnosis/diagnose.js";
+import { apiNotFoundRefusal, ipFilterRefusal, subscriptionKeyRefusal } from "../diagnosis/diagnose.js";
 import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";
@@ -474,14 +474,16 @@ const PROVED_CHECK: Readonly<Partial<Record<ProbeName, string>>> = {
 /**
  * What refused a rejecting probe's request when its answer names a check that cannot be the one the
  * probe tests: APIM's subscription key check for a probe that tests the token (APIM refuses a bad
- * key before any policy runs, so the token was never judged), or the ip-filter policy for any probe
- * (it judged the caller's address, not its credentials).
+ * key before any policy runs, so the token was never judged); for any probe, the ip-filter policy
+ * (it judged the caller's address, not its credentials) or APIM's 404 for a URL no API matches (a
+ * target may list 404 among its refusals, for an API that hides itself; this 404 judged nothing).
  */
 function refusedByAnotherCheck(probe: ProbeName, res: ProbeResponse): string | undefined {
   if (TOKEN_PROBES.includes(probe) && subscriptionKeyRefusal(res)) {
     return "the subscription key check, before any token check";
   }
   if (ipFilterRefusal(res)) return "the ip-filter policy (the caller's IP address)";
+  if (apiNotFoundRefusal(res)) return "APIM finding no API or operation at the URL (Resource not found)";
   return undefined;
 }
 

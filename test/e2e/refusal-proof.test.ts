@@ -208,3 +208,38 @@ describe("APIM's 404 for a URL no API matches proves nothing, even where a targe
     expect(report.summary.ok).toBe(false);
   });
 });
+
+/**
+ * A gateway written apart from the sandbox, behind which two units answer in turn: the first a 503
+ * (recycling), the next lets anyone in (a unit whose policy lost token validation).
+ */
+function recyclingThenOpenGateway(): (req: IncomingMessage, res: ServerResponse) => void {
+  const seen = new Map<string, number>();
+  return (req, res) => {
+    req.resume();
+    // Each probe's request is told apart by what it carries; its first answer is the 503.
+    const who = JSON.stringify([req.headers.authorization, req.headers[KEY_HEADER]]);
+    const n = (seen.get(who) ?? 0) + 1;
+    seen.set(who, n);
+    if (n === 1) {
+      res.writeHead(503, { "content-type": "application/json" });
+      res.end(JSON.stringify({ statusCode: 503, message: "Service Unavailable" }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"orders":[]}');
+  };
+}
+
+describe("a retry is never where a security outcome is lost", () => {
+  it("first attempt 503, the retry let in: security on the retry's 200, the 503 said beside it", async () => {
+    const sandbox = await openSandbox({ scenario: "healthy" });
+    const { settings } = await startGateway(sandbox, recyclingThenOpenGateway(), "/shop/orders");
+    const report = await runOnce(loadSettings(settings), {}, TOKEN_REQUESTS);
+    for (const probe of TOKEN_REQUESTS) {
+      const result = resultOf(report, probe);
+      expect(result, probe).toMatchObject({ outcome: "security", actualStatus: 200, attempts: 2 });
+      expect(result.message, probe).toMatch(/503/);
+    }
+  });
+});

@@ -531,8 +531,11 @@ async function call(
       const firstAttempt = attempt;
       attempt = { credentials: again, at: ctx.now(), sent: await send(again) };
       // A retry that fails differently never hides the first failure: the first attempt's cause stays.
-      const retryPassed = "res" in attempt.sent && classifyStatus(probe, expected, attempt.sent.res.status) === "pass";
-      if (!retryPassed && attemptSummary(firstAttempt.sent) !== attemptSummary(attempt.sent)) {
+      // A retry that passed, or that was let in, decides: a security outcome is never hidden behind it.
+      const retryOutcome = "res" in attempt.sent ? classifyStatus(probe, expected, attempt.sent.res.status) : "error";
+      if (retryOutcome === "security") {
+        retryNote = `; the first attempt ${attemptSummary(firstAttempt.sent)}`;
+      } else if (retryOutcome !== "pass" && attemptSummary(firstAttempt.sent) !== attemptSummary(attempt.sent)) {
         retryNote = `; the retry ${attemptSummary(attempt.sent)}`;
         attempt = firstAttempt;
       }

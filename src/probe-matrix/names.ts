@@ -34,6 +34,9 @@ export const TOKEN_PROBES: readonly ProbeName[] = [
   "unassigned-client",
 ];
 
+/** The token probes whose request carries a token: every one but `no-token`. */
+export const SENDS_TOKEN: readonly ProbeName[] = TOKEN_PROBES.filter((name) => name !== "no-token");
+
 /**
  * Forecasts: days until the gateway's TLS certificate (once per gateway origin) and the
  * probe's own credentials (once per run) expire. They send nothing to the API.

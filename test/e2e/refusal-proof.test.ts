@@ -243,3 +243,47 @@ describe("a retry is never where a security outcome is lost", () => {
     }
   });
 });
+
+/**
+ * A gateway written apart from the sandbox whose token validation reads its own header
+ * (validate-jwt header-name="X-Api-Token"): a token in Authorization is never looked at, and is
+ * refused with validate-jwt's default message for a token it did not find.
+ */
+function ownHeaderGateway(key: string): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    req.resume();
+    if (req.headers[KEY_HEADER] !== key) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ statusCode: 401, message: "Access denied due to invalid subscription key." }));
+      return;
+    }
+    if (req.headers["x-api-token"] === undefined) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ statusCode: 401, message: "JWT not present." }));
+      return;
+    }
+    // Whatever is judged here, none of the probe's tokens got this far.
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"orders":[]}');
+  };
+}
+
+describe("a token that validation did not find was never judged", () => {
+  it("validate-jwt reads another header: no-token passes, each probe that sent a token fails missing-bearer-scheme", async () => {
+    const sandbox = await openSandbox({ scenario: "healthy" });
+    const key = sandbox.settings.PROBE_SUBSCRIPTION_KEY!;
+    const { settings } = await startGateway(sandbox, ownHeaderGateway(key), "/shop/orders");
+    const report = await runOnce(loadSettings(settings), {}, TOKEN_REQUESTS);
+    expect(resultOf(report, "no-token")).toMatchObject({ outcome: "pass", actualStatus: 401 });
+    for (const probe of TOKEN_REQUESTS.filter((p) => p !== "no-token")) {
+      const result = resultOf(report, probe);
+      expect(result, probe).toMatchObject({
+        outcome: "fail",
+        actualStatus: 401,
+        diagnosis: { cause: "missing-bearer-scheme" },
+      });
+      expect(result.message, probe).toMatch(/JWT not present/);
+    }
+    expect(report.summary.ok).toBe(false);
+  });
+});

@@ -1,5 +1,5 @@
 import { describeDrift, driftKinds } from "../tokens/drift.js";
-import { TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
+import { SENDS_TOKEN, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
 import type { Diagnosis } from "../results/types.js";
 import { causeOfTokenFailure, THROTTLED_STATUS } from "./aadsts.js";
 import { CATALOGUE, renderTemplate, SHARED_VARIANTS, type CauseCode } from "./catalogue.js";
@@ -367,6 +367,10 @@ function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expec
     // Only a genuine token's refusal is worth explaining by its claims; a rejecting probe with an
     // unexpected refusal status is a status mismatch.
     if (o.probe === "valid") return diagnoseRefusedToken(o, evidence, expectations);
+    // A token probe's token that validate-jwt did not find where it looks: it never judged it.
+    if (SENDS_TOKEN.includes(o.probe) && tokenNotFoundRefusal(o)) {
+      return buildDiagnosis("missing-bearer-scheme", evidence, { render: { evidenceFrom: `APIM: ${o.apimMessage}` } });
+    }
   }
   return unexpected(o, evidence);
 }
@@ -430,6 +434,15 @@ export function apiNotFoundRefusal(answer: { status: number; apimMessage?: strin
   );
 }
 
+/**
+ * Whether a refusal is validate-jwt's for finding no token where it looks (its default message "JWT not
+ * present.", https://learn.microsoft.com/azure/api-management/validate-jwt-policy): a token sent
+ * elsewhere (another header or scheme) was never judged.
+ */
+export function tokenNotFoundRefusal(answer: { apimMessage?: string }): boolean {
+  return /^JWT not present\.?$/i.test(answer.apimMessage ?? "");
+}
+
 /** A `valid` call refused for its token: the preflight's rule, a backend's challenge, the token itself. */
 function diagnoseRefusedToken(
   o: ProbeObservation,
@@ -452,7 +465,7 @@ function diagnoseRefusedToken(
   }
 
   // [A] validate-jwt: "JWT not present." is its message when it found no token, yet `valid` sent one.
-  if (o.apimMessage !== undefined && /^JWT not present\.?$/i.test(o.apimMessage)) {
+  if (tokenNotFoundRefusal(o)) {
     return buildDiagnosis("missing-bearer-scheme", evidence, { render: { evidenceFrom: `APIM: ${o.apimMessage}` } });
   }
 

@@ -13,8 +13,13 @@ import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartia
 import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
-import { REJECTING_PROBES, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
-import { apiNotFoundRefusal, ipFilterRefusal, subscriptionKeyRefusal } from "../diagnosis/diagnose.js";
+import { REJECTING_PROBES, SENDS_TOKEN, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
+import {
+  apiNotFoundRefusal,
+  ipFilterRefusal,
+  subscriptionKeyRefusal,
+  tokenNotFoundRefusal,
+} from "../diagnosis/diagnose.js";
 import { credentialExpiry, graphScope, tlsCertificate, type ForecastCarriers } from "./forecasts.js";
 import type { PresentedCertificates } from "../http/presented-certificates.js";
 import type { PolicyChecks } from "./target-policy.js";
@@ -481,6 +486,9 @@ const PROVED_CHECK: Readonly<Partial<Record<ProbeName, string>>> = {
 function refusedByAnotherCheck(probe: ProbeName, res: ProbeResponse): string | undefined {
   if (TOKEN_PROBES.includes(probe) && subscriptionKeyRefusal(res)) {
     return "the subscription key check, before any token check";
+  }
+  if (SENDS_TOKEN.includes(probe) && tokenNotFoundRefusal(res)) {
+    return "token validation finding no token where it looks (JWT not present), so never judging this one";
   }
   if (ipFilterRefusal(res)) return "the ip-filter policy (the caller's IP address)";
   if (apiNotFoundRefusal(res)) return "APIM finding no API or operation at the URL (Resource not found)";

@@ -34,6 +34,9 @@ export const TOKEN_PROBES: readonly ProbeName[] = [
   "unassigned-client",
 ];
 
+/** Probes whose request lacks a valid subscription key: the ones APIM's key check refuses. */
+export const KEY_PROBES: readonly ProbeName[] = ["no-subscription-key", "invalid-subscription-key"];
+
 /** The token probes whose request carries a token: every one but `no-token`. */
 export const SENDS_TOKEN: readonly ProbeName[] = TOKEN_PROBES.filter((name) => name !== "no-token");
 

@@ -287,3 +287,60 @@ describe("a token that validation did not find was never judged", () => {
     expect(report.summary.ok).toBe(false);
   });
 });
+
+/**
+ * A gateway written apart from the sandbox for an API that requires no subscription: past APIM's key
+ * check (which lets a key-less request through), validate-jwt refuses any request without a token.
+ */
+function keylessGateway(): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    req.resume();
+    if (req.headers.authorization === undefined) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ statusCode: 401, message: "JWT not present." }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"orders":[]}');
+  };
+}
+
+describe("a key probe refused by token validation proves nothing about the key", () => {
+  it("no scope known, so the key probes send no token: validate-jwt's refusal is subscription-not-required, not a pass", async () => {
+    const sandbox = await openSandbox({ scenario: "healthy" });
+    const { gateway, settings } = await startGateway(sandbox, keylessGateway(), "/shop/orders");
+    const dir = await mkdtemp(join(tmpdir(), "refusal-proof-"));
+    dirs.push(dir);
+    const targetsFile = join(dir, "targets.json");
+    // No scope (an APIOps policy that names no audience): the key probes and a key-only valid run.
+    await writeFile(
+      targetsFile,
+      JSON.stringify({
+        targets: [{ name: "orders", url: `${gateway.origin}/shop/orders`, subscriptionKeySetting: "ORDERS_KEY" }],
+      }),
+    );
+    const report = await runOnce(
+      loadSettings({
+        ...settings,
+        PROBE_API_URL: undefined,
+        PROBE_API_METHOD: undefined,
+        PROBE_API_SCOPE: undefined,
+        PROBE_SUBSCRIPTION_KEY: undefined,
+        ORDERS_KEY: CURRENT_KEY,
+        PROBE_TARGETS_FILE: targetsFile,
+      }),
+      {},
+      ["no-subscription-key", "invalid-subscription-key"],
+    );
+    for (const probe of ["no-subscription-key", "invalid-subscription-key"] as const) {
+      const result = resultOf(report, probe);
+      expect(result, probe).toMatchObject({
+        outcome: "fail",
+        actualStatus: 401,
+        diagnosis: { cause: "subscription-not-required" },
+      });
+      expect(result.message, probe).toMatch(/nothing is proved about the subscription key check/);
+    }
+    expect(report.summary.ok).toBe(false);
+  });
+});

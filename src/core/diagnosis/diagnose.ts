@@ -1,5 +1,5 @@
 import { describeDrift, driftKinds } from "../tokens/drift.js";
-import { SENDS_TOKEN, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
+import { KEY_PROBES, SENDS_TOKEN, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
 import type { Diagnosis } from "../results/types.js";
 import { causeOfTokenFailure, THROTTLED_STATUS } from "./aadsts.js";
 import { CATALOGUE, renderTemplate, SHARED_VARIANTS, type CauseCode } from "./catalogue.js";
@@ -367,6 +367,9 @@ function diagnoseAnswer(o: ProbeObservation, status: number, expectations: Expec
     // Only a genuine token's refusal is worth explaining by its claims; a rejecting probe with an
     // unexpected refusal status is a status mismatch.
     if (o.probe === "valid") return diagnoseRefusedToken(o, evidence, expectations);
+    // A key probe refused by validate-jwt: the key check, which runs first, let it through.
+    if (KEY_PROBES.includes(o.probe) && tokenNotFoundRefusal(o))
+      return buildDiagnosis("subscription-not-required", evidence);
     // A token probe's token that validate-jwt did not find where it looks: it never judged it.
     if (SENDS_TOKEN.includes(o.probe) && tokenNotFoundRefusal(o)) {
       return buildDiagnosis("missing-bearer-scheme", evidence, { render: { evidenceFrom: `APIM: ${o.apimMessage}` } });

@@ -13,7 +13,7 @@ import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartia
 import { checkAssertions, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
-import { REJECTING_PROBES, SENDS_TOKEN, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
+import { KEY_PROBES, REJECTING_PROBES, SENDS_TOKEN, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
 import {
   apiNotFoundRefusal,
   ipFilterRefusal,
@@ -479,13 +479,19 @@ const PROVED_CHECK: Readonly<Partial<Record<ProbeName, string>>> = {
 /**
  * What refused a rejecting probe's request when its answer names a check that cannot be the one the
  * probe tests: APIM's subscription key check for a probe that tests the token (APIM refuses a bad
- * key before any policy runs, so the token was never judged); for any probe, the ip-filter policy
- * (it judged the caller's address, not its credentials) or APIM's 404 for a URL no API matches (a
- * target may list 404 among its refusals, for an API that hides itself; this 404 judged nothing).
+ * key before any policy runs, so the token was never judged), validate-jwt for a probe that tests
+ * the key (it runs after the key check) or that sent a token it did not find; for any probe, the
+ * ip-filter policy (it judged the caller's address, not its credentials) or APIM's 404 for a URL no
+ * API matches (a target may list 404 among its refusals, for an API that hides itself; this 404
+ * judged nothing).
  */
 function refusedByAnotherCheck(probe: ProbeName, res: ProbeResponse): string | undefined {
   if (TOKEN_PROBES.includes(probe) && subscriptionKeyRefusal(res)) {
     return "the subscription key check, before any token check";
+  }
+  // validate-jwt runs after the key check: its refusal means the key check let the request through.
+  if (KEY_PROBES.includes(probe) && tokenNotFoundRefusal(res)) {
+    return "token validation (JWT not present), which runs only once the subscription key check has let a request through";
   }
   if (SENDS_TOKEN.includes(probe) && tokenNotFoundRefusal(res)) {
     return "token validation finding no token where it looks (JWT not present), so never judging this one";

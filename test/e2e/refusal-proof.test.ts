@@ -344,3 +344,50 @@ describe("a key probe refused by token validation proves nothing about the key",
     expect(report.summary.ok).toBe(false);
   });
 });
+
+describe("a 2xx whose body is APIM's error document is not the API working", () => {
+  /**
+   * A gateway written apart from the sandbox whose on-error section answers with APIM's error body
+   * but no set-status: every call the backend fails comes back 200 `{statusCode: 500, message}`.
+   * Its refusals are APIM's, so only `valid` (and what expects a 2xx) is judged on that body.
+   */
+  function errorIn200Gateway(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    const key = req.headers[KEY_HEADER];
+    const auth = req.headers.authorization;
+    if (!key || !auth?.startsWith("Bearer ")) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ statusCode: 401, message: "Access denied." }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ statusCode: 500, message: "Internal server error\u001b[2J" }));
+  }
+
+  it("valid fails with cause error-document, naming the status and message in the body; a plain JSON 2xx still passes", async () => {
+    const sandbox = await openSandbox({ scenario: "healthy" });
+    const { settings } = await startGateway(sandbox, errorIn200Gateway, "/shop/orders");
+    const report = await runOnce(loadSettings(settings), {}, ["valid", "no-token"]);
+    const valid = resultOf(report, "valid");
+    expect(valid).toMatchObject({ outcome: "fail", actualStatus: 200, diagnosis: { cause: "error-document" } });
+    expect(valid.message).toContain("statusCode 500");
+    expect(valid.message).toContain("Internal server error");
+    // Remote text is data: the escape sequence arrives escaped.
+    expect(valid.message).not.toContain("\u001b");
+    expect(valid.diagnosis?.fix).toContain("set-status");
+    expect(resultOf(report, "no-token").outcome).toBe("pass");
+    expect(report.summary.ok).toBe(false);
+
+    // A backend's own JSON that happens to carry a statusCode is its answer, not APIM's error document.
+    const { settings: plain } = await startGateway(
+      sandbox,
+      (req, res) => {
+        req.resume();
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ statusCode: 500, message: "last import failed", orders: [] }));
+      },
+      "/shop/orders",
+    );
+    expect(resultOf(await runOnce(loadSettings(plain), {}, ["valid"]), "valid").outcome).toBe("pass");
+  });
+});

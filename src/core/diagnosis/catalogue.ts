@@ -63,6 +63,7 @@ export const CAUSE_CODES = [
   // A 2xx that is not the answer the API should give.
   "assertion-failed",
   "slow-response",
+  "error-document",
   "signing-key-rollover",
   // The token itself changed between runs.
   "token-drift",
@@ -338,6 +339,10 @@ export const CATALOGUE: Readonly<Record<CauseCode, CauseEntry>> = {
   "slow-response": {
     summary: "{probe}: got {actualStatus} in {received}, expected {expected}",
     fix: "The API is up but slow: look at the backend's latency and APIM's timing in App Insights for request id {requestId}; raise maxLatencyMs only if that is acceptable.",
+  },
+  "error-document": {
+    summary: "{probe}: got {actualStatus}, but {assertion} is {received}: the call failed behind a success status",
+    fix: "A policy answers with APIM's error body but no error status (typically an on-error return-response without set-status, or a set-body in on-error over a 200): find it with APIM's trace or App Insights for request id {requestId}, fix the failure it reports, and give that answer its real status with set-status.",
   },
   "signing-key-rollover": {
     summary:

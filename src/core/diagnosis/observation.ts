@@ -83,7 +83,7 @@ export interface ProbeObservation {
   signingKeyChange?: { added: readonly string[]; removed: readonly string[] };
   /** For `valid`: the assertion its 2xx answer failed. */
   assertionFailure?: {
-    cause: "assertion-failed" | "slow-response";
+    cause: "assertion-failed" | "slow-response" | "error-document";
     assertion: string;
     expected: string;
     received: string;
@@ -150,6 +150,28 @@ export function observationFromResult(result: ProbeResult, extra: Partial<ProbeO
  * other body (HTML, problem+json, empty) is the backend's. A backend that imitates APIM's exact
  * shape is indistinguishable by body and counts as the gateway.
  */
+/**
+ * The error status a 2xx body carries when the body is APIM's own error document,
+ * `{"statusCode": 500, "message": "..."}` and nothing else: an on-error `return-response` without
+ * `set-status`, or a policy that copies APIM's error into a 200. The answer's status says success;
+ * its body says the call failed. Undefined for any other body, a backend's own JSON included.
+ */
+export function errorStatusInBody(body: string): number | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return undefined;
+  const keys = Object.keys(parsed).sort();
+  const { statusCode, message } = parsed as { statusCode?: unknown; message?: unknown };
+  const apimShape = keys.length === 2 && keys[0] === "message" && keys[1] === "statusCode";
+  return apimShape && typeof message === "string" && Number.isInteger(statusCode) && (statusCode as number) >= 400
+    ? (statusCode as number)
+    : undefined;
+}
+
 export function answeredByFromBody(status: number, body: string): AnsweredBy {
   let parsed: unknown;
   try {

@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from "undici";
-import { answeredByFromBody, type AnsweredBy } from "../diagnosis/observation.js";
+import { answeredByFromBody, errorStatusInBody, type AnsweredBy } from "../diagnosis/observation.js";
 import { assertAllowedUrl } from "./origin-guard.js";
 import { escapeRemoteText } from "./remote-text.js";
 import { toTransportError } from "./transport-error.js";
@@ -41,6 +41,8 @@ export interface ProbeResponse {
   headers?: Readonly<Record<string, string>>;
   /** With `statusDecides`: what went wrong with the body after the deciding status arrived. */
   bodyProblem?: string;
+  /** A 2xx whose body is APIM's error document: the status it names, and its message (escaped, redacted). */
+  errorDocument?: { statusCode: number; message: string };
 }
 
 export interface HttpDeps {
@@ -100,6 +102,11 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
     const challenge = header("www-authenticate");
     const wwwAuthenticate = challenge === undefined ? undefined : escapeRemoteText(redactSent(challenge, secrets));
     const apimMessage = res.statusCode >= 300 ? extractErrorMessage(body, secrets) : undefined;
+    const errorStatus = res.statusCode >= 200 && res.statusCode < 300 ? errorStatusInBody(body) : undefined;
+    const errorDocument =
+      errorStatus === undefined
+        ? undefined
+        : { statusCode: errorStatus, message: extractErrorMessage(body, secrets) ?? "" };
     // Tells a backend's 5xx from the gateway's own (backend-error vs gateway-error).
     const answeredBy = res.statusCode >= 400 ? answeredByFromBody(res.statusCode, body) : undefined;
     return {
@@ -114,6 +121,7 @@ export async function sendProbeRequest(req: ProbeRequest, deps: HttpDeps): Promi
         ? { body: redactSent(body, secrets), bodyTruncated: truncated, headers: flatHeaders(res.headers, secrets) }
         : {}),
       ...(read.problem ? { bodyProblem: read.problem } : {}),
+      ...(errorDocument ? { errorDocument } : {}),
     };
   } catch (error) {
     throw toTransportError(error, url.origin, req.timeoutMs) ?? error;

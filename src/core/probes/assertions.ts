@@ -13,7 +13,7 @@ export interface ResponseAssertions {
 
 /** The first assertion a 2xx answer fails, with what was expected and what came; undefined when all hold. */
 export interface AssertionFailure {
-  cause: "assertion-failed" | "slow-response";
+  cause: "assertion-failed" | "slow-response" | "error-document";
   assertion: string;
   expected: string;
   received: string;
@@ -84,6 +84,22 @@ export function checkAssertions(assertions: ResponseAssertions, res: ProbeRespon
     }
   }
   return undefined;
+}
+
+/**
+ * A 2xx the probe expected whose body is APIM's own error document (`{statusCode, message}` with an
+ * error status): checked on every target, assertions or not, since such a 2xx is a failure that
+ * only its body tells.
+ */
+export function errorDocumentFailure(res: ProbeResponse): AssertionFailure | undefined {
+  if (!res.errorDocument) return undefined;
+  const { statusCode, message } = res.errorDocument;
+  return {
+    cause: "error-document",
+    assertion: "the body",
+    expected: "the API's answer",
+    received: `APIM's error document, statusCode ${statusCode}${message ? `: ${JSON.stringify(message)}` : ""}`,
+  };
 }
 
 /** RFC 6901: `/a/0/b`, with `~1` for `/` and `~0` for `~`. */

@@ -10,7 +10,7 @@ import { expiresAtMs, summarizeToken } from "../tokens/summary.js";
 import { tokenExchangeScope, type AcquiredToken, type ClientRole, type TokenSource } from "../tokens/token-source.js";
 import { roundMs } from "../results/json.js";
 import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartial } from "./probe-partial.js";
-import { checkAssertions, type ResponseAssertions } from "./assertions.js";
+import { checkAssertions, errorDocumentFailure, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
 import { classifyStatus, formatStatuses } from "./classify.js";
 import { KEY_PROBES, REJECTING_PROBES, SENDS_TOKEN, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
@@ -572,7 +572,10 @@ async function call(
   }
   const res = sent.res;
   const statusOutcome = classifyStatus(probe, expected, res.status);
-  const failed = statusOutcome === "pass" && assertions ? checkAssertions(assertions, res) : undefined;
+  const failed =
+    statusOutcome === "pass"
+      ? (errorDocumentFailure(res) ?? (assertions ? checkAssertions(assertions, res) : undefined))
+      : undefined;
   if (failed) {
     return {
       outcome: "fail",

@@ -388,6 +388,21 @@ const CASES: Case[] = [
     evidence: { expected: "at most 100 ms", received: "340 ms" },
   },
   {
+    name: "valid's 200 carrying APIM's error document",
+    observation: obs({
+      actualStatus: 200,
+      requestId: "req-10",
+      assertionFailure: {
+        cause: "error-document",
+        assertion: "the body",
+        expected: "the API's answer",
+        received: 'APIM\'s error document, statusCode 500: "Internal server error"',
+      },
+    }),
+    cause: "error-document",
+    evidence: { received: 'APIM\'s error document, statusCode 500: "Internal server error"' },
+  },
+  {
     name: "validate-azure-ad-token without the probe's client",
     observation: refusedValid({
       preflight: {

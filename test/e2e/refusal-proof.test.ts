@@ -7,6 +7,12 @@ import type { ProbeName } from "../../src/probe-matrix/names.js";
 import { loadSettings } from "../../src/core/settings/load-settings.js";
 import { independentGatewayPerTest, resultOf, runOnce, sandboxPerTest } from "./support.js";
 
+/** Answers with a JSON body, as APIM and the backends here do. */
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
 /** The gateway's current key: not the one the sandbox's settings give the probe. */
 const CURRENT_KEY = "9f2c4e7a1b3d5f6081726354a5b6c7d8";
 const KEY_HEADER = "ocp-apim-subscription-key";
@@ -21,8 +27,7 @@ function keyOnlyGateway(refusal: "apim" | "bodyless"): (req: IncomingMessage, re
     req.resume();
     const key = req.headers[KEY_HEADER];
     if (key === CURRENT_KEY) {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end('{"orders":[]}');
+      json(res, 200, { orders: [] });
       return;
     }
     const challenge = `AzureApiManagementKey realm="https://contoso-gw.example/shop",name="Ocp-Apim-Subscription-Key",type="header"`;
@@ -103,13 +108,11 @@ function ipFilteredGateway(key: string): (req: IncomingMessage, res: ServerRespo
   return (req, res) => {
     req.resume();
     if (req.headers[KEY_HEADER] !== key) {
-      res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ statusCode: 401, message: "Access denied due to invalid subscription key." }));
+      json(res, 401, { statusCode: 401, message: "Access denied due to invalid subscription key." });
       return;
     }
     const message = `Caller IP address ${req.socket.remoteAddress ?? "?"} is not allowed. Access denied.`;
-    res.writeHead(403, { "content-type": "application/json" });
-    res.end(JSON.stringify({ statusCode: 403, message }));
+    json(res, 403, { statusCode: 403, message });
   };
 }
 
@@ -135,8 +138,7 @@ function oneOperationGateway(key: string): (req: IncomingMessage, res: ServerRes
   return (req, res) => {
     req.resume();
     if (req.url !== "/shop/orders") {
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ statusCode: 404, message: "Resource not found" }));
+      json(res, 404, { statusCode: 404, message: "Resource not found" });
       return;
     }
     const ok = req.headers[KEY_HEADER] === key;
@@ -222,12 +224,10 @@ function recyclingThenOpenGateway(): (req: IncomingMessage, res: ServerResponse)
     const n = (seen.get(who) ?? 0) + 1;
     seen.set(who, n);
     if (n === 1) {
-      res.writeHead(503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ statusCode: 503, message: "Service Unavailable" }));
+      json(res, 503, { statusCode: 503, message: "Service Unavailable" });
       return;
     }
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end('{"orders":[]}');
+    json(res, 200, { orders: [] });
   };
 }
 
@@ -253,18 +253,15 @@ function ownHeaderGateway(key: string): (req: IncomingMessage, res: ServerRespon
   return (req, res) => {
     req.resume();
     if (req.headers[KEY_HEADER] !== key) {
-      res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ statusCode: 401, message: "Access denied due to invalid subscription key." }));
+      json(res, 401, { statusCode: 401, message: "Access denied due to invalid subscription key." });
       return;
     }
     if (req.headers["x-api-token"] === undefined) {
-      res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ statusCode: 401, message: "JWT not present." }));
+      json(res, 401, { statusCode: 401, message: "JWT not present." });
       return;
     }
     // Whatever is judged here, none of the probe's tokens got this far.
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end('{"orders":[]}');
+    json(res, 200, { orders: [] });
   };
 }
 
@@ -296,12 +293,10 @@ function keylessGateway(): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     req.resume();
     if (req.headers.authorization === undefined) {
-      res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ statusCode: 401, message: "JWT not present." }));
+      json(res, 401, { statusCode: 401, message: "JWT not present." });
       return;
     }
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end('{"orders":[]}');
+    json(res, 200, { orders: [] });
   };
 }
 
@@ -356,12 +351,10 @@ describe("a 2xx whose body is APIM's error document is not the API working", () 
     const key = req.headers[KEY_HEADER];
     const auth = req.headers.authorization;
     if (!key || !auth?.startsWith("Bearer ")) {
-      res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ statusCode: 401, message: "Access denied." }));
+      json(res, 401, { statusCode: 401, message: "Access denied." });
       return;
     }
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ statusCode: 500, message: "Internal server error\u001b[2J" }));
+    json(res, 200, { statusCode: 500, message: "Internal server error\u001b[2J" });
   }
 
   it("valid fails with cause error-document, naming the status and message in the body; a plain JSON 2xx still passes", async () => {
@@ -383,8 +376,7 @@ describe("a 2xx whose body is APIM's error document is not the API working", () 
       sandbox,
       (req, res) => {
         req.resume();
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ statusCode: 500, message: "last import failed", orders: [] }));
+        json(res, 200, { statusCode: 500, message: "last import failed", orders: [] });
       },
       "/shop/orders",
     );

@@ -145,18 +145,12 @@ export function observationFromResult(result: ProbeResult, extra: Partial<ProbeO
 }
 
 /**
- * Whether a non-2xx body is APIM's own error (`{"statusCode":n,"message":"..."}` with n the status,
- * docs/REFERENCE.md §3) or came from behind the gateway. APIM forwards a backend's answer unchanged, so any
- * other body (HTML, problem+json, empty) is the backend's. A backend that imitates APIM's exact
- * shape is indistinguishable by body and counts as the gateway.
+ * APIM's own error document, `{"statusCode": n, "message": "..."}` and nothing else
+ * (docs/REFERENCE.md §3): its status; undefined for any other body, a backend's own JSON included.
  */
-/**
- * The error status a 2xx body carries when the body is APIM's own error document,
- * `{"statusCode": 500, "message": "..."}` and nothing else: an on-error `return-response` without
- * `set-status`, or a policy that copies APIM's error into a 200. The answer's status says success;
- * its body says the call failed. Undefined for any other body, a backend's own JSON included.
- */
-export function errorStatusInBody(body: string): number | undefined {
+function apimErrorStatus(body: string): number | undefined {
+  // Most bodies are a backend's answer: not parsed at all unless they could be APIM's.
+  if (!body.includes('"statusCode"')) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -167,21 +161,25 @@ export function errorStatusInBody(body: string): number | undefined {
   const keys = Object.keys(parsed).sort();
   const { statusCode, message } = parsed as { statusCode?: unknown; message?: unknown };
   const apimShape = keys.length === 2 && keys[0] === "message" && keys[1] === "statusCode";
-  return apimShape && typeof message === "string" && Number.isInteger(statusCode) && (statusCode as number) >= 400
-    ? (statusCode as number)
-    : undefined;
+  return apimShape && typeof message === "string" && Number.isInteger(statusCode) ? (statusCode as number) : undefined;
 }
 
+/**
+ * The error status a 2xx body carries when the body is APIM's own error document: an on-error
+ * `return-response` without `set-status`, or a policy that copies APIM's error into a 200. The
+ * answer's status says success; its body says the call failed.
+ */
+export function errorStatusInBody(body: string): number | undefined {
+  const status = apimErrorStatus(body);
+  return status !== undefined && status >= 400 ? status : undefined;
+}
+
+/**
+ * Whether a non-2xx body is APIM's own error (its error document, with the answer's status) or came
+ * from behind the gateway. APIM forwards a backend's answer unchanged, so any other body (HTML,
+ * problem+json, empty) is the backend's. A backend that imitates APIM's exact shape is
+ * indistinguishable by body and counts as the gateway.
+ */
 export function answeredByFromBody(status: number, body: string): AnsweredBy {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return "backend";
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return "backend";
-  const keys = Object.keys(parsed).sort();
-  const record = parsed as { statusCode?: unknown; message?: unknown };
-  const apimShape = keys.length === 2 && keys[0] === "message" && keys[1] === "statusCode";
-  return apimShape && record.statusCode === status && typeof record.message === "string" ? "gateway" : "backend";
+  return apimErrorStatus(body) === status ? "gateway" : "backend";
 }

@@ -2,7 +2,8 @@ import { SUCCESS_STATUSES } from "../../probe-matrix/statuses.js";
 import type { Outcome } from "../results/types.js";
 import { REJECTING_PROBES, type ProbeName } from "../../probe-matrix/names.js";
 
-const isSuccess = (status: number): boolean => status >= 200 && status < 300;
+/** A 2xx: the request was let in. */
+export const isSuccess = (status: number): boolean => status >= 200 && status < 300;
 
 /**
  * Outcome of a probe that got an HTTP answer: an expected status passes; a 2xx on a probe

@@ -12,8 +12,15 @@ import { roundMs } from "../results/json.js";
 import { causeOf, errorResult, observe, skipped, type Observed, type ProbePartial } from "./probe-partial.js";
 import { checkAssertions, errorDocumentFailure, type ResponseAssertions } from "./assertions.js";
 import { audienceIsolation } from "./audience-isolation.js";
-import { classifyStatus, formatStatuses } from "./classify.js";
-import { KEY_PROBES, REJECTING_PROBES, SENDS_TOKEN, TOKEN_PROBES, type ProbeName } from "../../probe-matrix/names.js";
+import { classifyStatus, formatStatuses, isSuccess } from "./classify.js";
+import {
+  EXPIRY_PROBES,
+  KEY_PROBES,
+  REJECTING_PROBES,
+  SENDS_TOKEN,
+  TOKEN_PROBES,
+  type ProbeName,
+} from "../../probe-matrix/names.js";
 import {
   apiNotFoundRefusal,
   ipFilterRefusal,
@@ -120,16 +127,14 @@ export async function runTargetProbes(ctx: TargetRunContext): Promise<ProbedResu
   return ctx.probes.map((p) => byProbe.get(p)!);
 }
 
-/** Probes that send no request to the API: they never wait on its backend. */
-const NO_API_REQUEST: readonly ProbeName[] = ["token", "tls-certificate", "credential-expiry"];
-
 /**
  * Whether a probe's answer has to come from the backend: it is expected in (a 2xx), or the target is
  * open by design so every request is let in. The rest are answered by the gateway's own policy.
  */
 function waitsOnBackend(target: TargetConfig, probe: ProbeName): boolean {
-  if (NO_API_REQUEST.includes(probe)) return false;
-  return target.acceptOpen !== undefined || target.expectedStatuses[probe].some((s) => s >= 200 && s < 300);
+  // The token request and the forecasts send nothing to the API.
+  if (probe === "token" || EXPIRY_PROBES.includes(probe)) return false;
+  return target.acceptOpen !== undefined || target.expectedStatuses[probe].some(isSuccess);
 }
 
 async function timedAcquire(ctx: TargetRunContext, client: ClientRole, scope: string): Promise<Attempt> {
@@ -654,7 +659,7 @@ function isTransientStatus(probe: ProbeName, expected: readonly number[], status
 }
 
 /** One attempt in a few words, to compare two and to say what the retry got. */
-function attemptSummary(sent: { res: ProbeResponse } | { error: unknown }): string {
+function attemptSummary(sent: Sent): string {
   if ("res" in sent) return `got ${sent.res.status}`;
   return `failed (${sent.error instanceof ProbeError ? causeOf(sent.error) : "error"})`;
 }

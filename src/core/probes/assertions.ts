@@ -89,7 +89,7 @@ export function checkAssertions(assertions: ResponseAssertions, res: ProbeRespon
 /**
  * A 2xx the probe expected whose body is APIM's own error document (`{statusCode, message}` with an
  * error status): checked on every target, assertions or not, since such a 2xx is a failure that
- * only its body tells.
+ * only its body tells (`return-response` without `set-status` answers 200: docs/REFERENCE.md §3).
  */
 export function errorDocumentFailure(res: ProbeResponse): AssertionFailure | undefined {
   if (!res.errorDocument) return undefined;
